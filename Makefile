@@ -1,0 +1,44 @@
+# waitboard - the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+
+.PHONY: run test lint typecheck bench browser-deps compose-check clean
+
+# The virtual environment is rebuilt when the dependencies change.
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/waitboard serve --demo --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's Chromium (never a browser download of Playwright's own);
+# the compose file is validated offline by Debian's docker-compose.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 || { \
+	  echo "installing chromium and docker-compose from Debian (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium docker-compose >/dev/null; }
+
+test: $(BIN)/.installed browser-deps
+	$(BIN)/ruff check waitboard tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check waitboard tests
+	$(BIN)/ruff format --check waitboard tests
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+compose-check:
+	docker-compose -f docker-compose.yml config --quiet
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

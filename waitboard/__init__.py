@@ -1,0 +1,3 @@
+"""waitboard: live waiting-zone display for public offices."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from waitboard.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""``create_app(settings)``: the whole service as one ASGI app, wired in its lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from waitboard import api, live, openapi, pages, problems
+from waitboard.auth import DeviceRegistry
+from waitboard.clock import Clock, system_clock
+from waitboard.config import Office, load_office
+from waitboard.context import AppContext, context
+from waitboard.demo import demo_token_hashes
+from waitboard.errors import Unavailable, WaitboardError
+from waitboard.hub import Hub, HubTiming
+from waitboard.metrics import CONTENT_TYPE, Metrics
+from waitboard.settings import DEMO_CONFIG, Settings, SettingsError
+from waitboard.store import Store, connect
+from waitboard.web import WebMiddleware
+
+log = logging.getLogger(__name__)
+
+
+def check_production(settings: Settings, office: Office) -> None:
+    """Production refuses what is only safe on a laptop."""
+    if settings.env != "production":
+        return
+    if settings.demo or settings.config_path.resolve() == DEMO_CONFIG.resolve():
+        raise SettingsError("WAITBOARD_ENV=production: the demo office cannot be served in "
+                            "production; set WAITBOARD_CONFIG to your office's file")
+    public = [d.id for d in office.devices if d.token_sha256 in demo_token_hashes()]
+    if public:
+        raise SettingsError(f"WAITBOARD_ENV=production: device(s) {', '.join(public)} use a "
+                            "public demo token; create real ones with `waitboard token ID`")
+
+
+async def livez(request: Request) -> Response:
+    return api.json({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    if not await context(request).store.ping():
+        raise Unavailable("Redis is not reachable.")
+    return api.json({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(context(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def openapi_json(request: Request) -> Response:
+    return api.json(openapi.document())
+
+
+def create_app(settings: Settings, *, office: Office | None = None,
+               clock: Clock = system_clock, timing: HubTiming | None = None) -> Starlette:
+    if not settings.redis_url:
+        raise SettingsError("create_app needs settings.redis_url (the CLI starts the "
+                            "embedded Redis and sets it)")
+    office = office or load_office(settings.config_path)
+    check_production(settings, office)
+    redis_url = settings.redis_url
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = connect(redis_url)
+        store = Store(redis, office, clock)
+        metrics_ = Metrics()
+        hub = Hub(store, office, metrics_, clock, timing)
+        app.state.ctx = AppContext(settings=settings, office=office,
+                                   devices=DeviceRegistry.of(office), metrics=metrics_,
+                                   clock=clock, store=store, hub=hub)
+        for loc in office.locations:
+            try:
+                await store.roll_day(loc.id)
+            except Unavailable:
+                log.warning("redis not reachable at start; serving and retrying",
+                            extra={"location": loc.id})
+                break
+        await hub.start()
+        log.info("waitboard ready", extra={"locations": len(office.locations),
+                                           "env": settings.env})
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await redis.aclose()
+
+    routes = [
+        Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", metrics),
+        Route("/api/v1/openapi.json", openapi_json),
+        *api.routes(), *live.routes(), *pages.routes(),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        WaitboardError: problems.on_waitboard_error,
+        HTTPException: problems.on_http_exception,
+        Exception: problems.on_unexpected,
+    })
+    app.add_middleware(WebMiddleware)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """The factory ``waitboard serve`` hands to uvicorn (one call per worker process)."""
+    return create_app(Settings.for_worker())

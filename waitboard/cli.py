@@ -1,0 +1,132 @@
+"""The ``waitboard`` command: serve, check-config, token."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import uvicorn
+
+from waitboard import logs
+from waitboard.auth import new_token, token_hash
+from waitboard.config import Office, load_office
+from waitboard.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from waitboard.errors import ConfigError
+from waitboard.settings import Settings, SettingsError
+
+#: Clients send nothing but pongs: a small limit keeps junk out (bytes per message).
+WS_MAX_MESSAGE = 4096
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"waitboard: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="waitboard")
+def main() -> None:
+    """Live waiting-zone display: tickets, lobby screens, public waiting times."""
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="Office configuration (default: $WAITBOARD_CONFIG or ./waitboard.toml).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--demo", is_flag=True, help="Serve the demo office shipped with waitboard.")
+def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bool) -> None:
+    """Serve the HTTP API, the pages and the live WebSockets."""
+    logs.configure()
+    try:
+        settings = Settings.from_env(demo=demo, config_path=config_path)
+        office = load_office(settings.config_path)
+        from waitboard.app import check_production
+
+        check_production(settings, office)
+    except SettingsError as e:
+        _fail(str(e))
+    except ConfigError as e:
+        for line in e.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+
+    embedded: EmbeddedRedis | None = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        try:
+            embedded.start()
+        except EmbeddedRedisError as e:
+            _fail(f"cannot start the embedded Redis: {e}")
+        settings = settings.with_redis(embedded.url)
+    try:
+        if demo:
+            from waitboard.demo import seed
+
+            asyncio.run(seed(settings, office))
+            _print_demo_banner(office, host, port)
+        os.environ.update(settings.as_environ())
+        uvicorn.run(
+            "waitboard.app:app_from_env", factory=True, host=host, port=port,
+            workers=workers, log_config=None, access_log=False, lifespan="on",
+            ws_max_size=WS_MAX_MESSAGE, ws_per_message_deflate=False,
+            timeout_graceful_shutdown=5, server_header=False,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@main.command("check-config")
+@click.argument("path", type=click.Path(path_type=Path))
+def check_config(path: Path) -> None:
+    """Validate an office configuration; print every error."""
+    try:
+        office = load_office(path)
+    except ConfigError as e:
+        for line in e.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+    queues = sum(len(loc.queues) for loc in office.locations)
+    counters = sum(len(loc.counters) for loc in office.locations)
+    click.echo(f"{path}: ok ({len(office.locations)} locations, {queues} queues, "
+               f"{counters} counters, {len(office.devices)} devices)")
+
+
+@main.command()
+@click.argument("device_id")
+def token(device_id: str) -> None:
+    """Create a token for a device: shown once; only its hash goes into the config."""
+    value = new_token()
+    click.echo(f"token for {device_id} (give it to the device; it is not stored anywhere):")
+    click.echo(f"  {value}")
+    click.echo("put this line into the device's [[devices]] entry:")
+    click.echo(f'  token_sha256 = "{token_hash(value)}"')
+
+
+def _print_demo_banner(office: Office, host: str, port: int) -> None:
+    from waitboard.demo import demo_tokens
+
+    base = f"http://{host}:{port}"
+    first = office.locations[0]
+    lines = [
+        "", "waitboard demo office - " + ", ".join(loc.name for loc in office.locations),
+        f"  public overview   {base}/",
+        f"  location page     {base}/locations/{first.id}",
+        f"  lobby screen      {base}/screens/{first.id}",
+        f"  API description   {base}/api/v1/openapi.json",
+        "  demo device tokens (Authorization: Bearer <token>):",
+    ]
+    lines += [f"    {device:<22} {value}" for device, value in demo_tokens().items()]
+    lines += [
+        "  try:",
+        f"    curl -X POST -H 'Authorization: Bearer demo-reception-{first.id}' "
+        f"-H 'Content-Type: application/json' -d '{{\"queue\": \"A\"}}' "
+        f"{base}/api/v1/locations/{first.id}/tickets", "",
+    ]
+    click.echo("\n".join(lines))

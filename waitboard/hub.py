@@ -1,0 +1,320 @@
+"""The hub: Redis pub/sub -> one cached view per location -> every connected screen.
+
+Guarantees
+  * Pub/sub is only a doorbell (at-most-once). The state always comes from Redis: a
+    doorbell with a newer seq, a (re)subscription, a drift found by the periodic seq check
+    and a periodic refresh all make the location reload; nothing relies on every message
+    arriving.
+  * Changes are coalesced: one reload in flight per location and at most one per
+    ``coalesce_s``; each snapshot is serialised once and the same frame goes to all.
+  * Fan-out never waits on a client: :meth:`Subscriber.offer` must not block. Slow clients
+    are the subscriber's business (see :mod:`waitboard.live`).
+  * Heartbeats are sent only while the hub hears from Redis, so a screen that stops getting
+    them knows its data is stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+from redis import exceptions as rx
+
+from waitboard import keys, snapshot
+from waitboard.clock import Clock, to_ms
+from waitboard.config import Office
+from waitboard.errors import Unavailable
+from waitboard.metrics import Metrics
+from waitboard.state import LocationState
+from waitboard.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Frame(enum.Enum):
+    SNAPSHOT = "snapshot"
+    HEARTBEAT = "heartbeat"
+
+
+class Subscriber(Protocol):
+    def offer(self, frame: str, kind: Frame) -> None:
+        """Take a frame to send; must return at once, never block or raise."""
+
+
+@dataclass(frozen=True)
+class HubTiming:
+    coalesce_s: float = 0.1  # at most ~10 snapshots/s per location
+    heartbeat_s: float = 10.0
+    drift_check_s: float = 5.0  # compare every location's seq with Redis
+    refresh_s: float = 30.0  # re-read everything (open/closed, waited times move on)
+    roll_day_s: float = 60.0
+    ping_s: float = 3.0  # pub/sub link liveness
+    dead_after_s: float = 8.0  # no answer on the pub/sub link for this long: reconnect
+    overview_coalesce_s: float = 0.5
+
+
+@dataclass(eq=False)
+class LocationView:
+    location: str
+    snapshot: dict[str, Any] | None = None
+    frame: str | None = None
+    epoch: str = ""
+    seq: int = -1
+    subscribers: set[Subscriber] = field(default_factory=set)
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    reasons: set[str] = field(default_factory=set)
+    change_ts: int | None = None  # commit time (ms) of the oldest change not yet sent
+
+
+class Hub:
+    def __init__(self, store: Store, office: Office, metrics: Metrics, clock: Clock,
+                 timing: HubTiming | None = None) -> None:
+        self.store = store
+        self.office = office
+        self.metrics = metrics
+        self.clock = clock
+        self.timing = timing or HubTiming()
+        self.views = {loc.id: LocationView(loc.id) for loc in office.locations}
+        self.overview_subscribers: set[Subscriber] = set()
+        self.overview_frame: str | None = None
+        self._overview_dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_redis_contact = 0.0
+        self.listening = False  # the pub/sub subscription is established
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start in the background; Redis may still be down (the hub keeps trying)."""
+        loops: list[Callable[[], Any]] = [self._listen, self._ticker, self._overview_loop]
+        self._tasks = [asyncio.create_task(loop(), name=f"hub.{loop.__name__}")
+                       for loop in loops]
+        self._tasks += [asyncio.create_task(self._refresh_loop(v), name=f"hub.{v.location}")
+                        for v in self.views.values()]
+        for view in self.views.values():
+            self._mark(view, "start")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    @property
+    def redis_alive(self) -> bool:
+        return time.monotonic() - self._last_redis_contact < self.timing.dead_after_s
+
+    # --- subscribers ------------------------------------------------------------------------
+
+    def subscribe(self, location: str, sub: Subscriber) -> None:
+        view = self.views[location]
+        view.subscribers.add(sub)
+        self.metrics.ws_clients.labels(location).inc()
+        if view.frame is not None:
+            sub.offer(view.frame, Frame.SNAPSHOT)  # from the cache: no Redis read per client
+        else:
+            self._mark(view, "first_client")
+
+    def unsubscribe(self, location: str, sub: Subscriber) -> None:
+        view = self.views[location]
+        if sub in view.subscribers:
+            view.subscribers.discard(sub)
+            self.metrics.ws_clients.labels(location).dec()
+
+    def subscribe_overview(self, sub: Subscriber) -> None:
+        self.overview_subscribers.add(sub)
+        self.metrics.ws_clients.labels("*").inc()
+        if self.overview_frame is not None:
+            sub.offer(self.overview_frame, Frame.SNAPSHOT)
+
+    def unsubscribe_overview(self, sub: Subscriber) -> None:
+        if sub in self.overview_subscribers:
+            self.overview_subscribers.discard(sub)
+            self.metrics.ws_clients.labels("*").dec()
+
+    def current(self, location: str) -> dict[str, Any] | None:
+        return self.views[location].snapshot
+
+    # --- reloading --------------------------------------------------------------------------
+
+    def _mark(self, view: LocationView, reason: str, change_ts: int | None = None) -> None:
+        view.reasons.add(reason)
+        if change_ts is not None and view.change_ts is None:
+            view.change_ts = change_ts
+        view.dirty.set()
+
+    async def _refresh_loop(self, view: LocationView) -> None:
+        backoff = 0.2
+        while True:
+            await view.dirty.wait()
+            view.dirty.clear()
+            reasons, view.reasons = view.reasons, set()
+            try:
+                state = await self.store.location_state(view.location)
+            except (Unavailable, rx.RedisError, OSError):
+                view.reasons |= reasons
+                await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311
+                backoff = min(backoff * 2, 5.0)
+                view.dirty.set()
+                continue
+            backoff = 0.2
+            self._last_redis_contact = time.monotonic()
+            for reason in reasons:
+                self.metrics.hub_reloads.labels(reason).inc()
+            self._publish(view, state)
+            await asyncio.sleep(self.timing.coalesce_s)
+
+    def _publish(self, view: LocationView, state: LocationState) -> None:
+        loc = self.office.location_by_id[view.location]
+        now = self.clock()
+        snap = snapshot.snapshot(self.office, loc, state, now)
+        view.snapshot, view.epoch, view.seq = snap, state.epoch, state.seq
+        view.frame = orjson.dumps(snap).decode()
+        if view.change_ts is not None:
+            lag = max(0.0, (to_ms(now) - view.change_ts) / 1000)
+            self.metrics.publish_to_send.observe(lag)
+            view.change_ts = None
+        for sub in list(view.subscribers):
+            sub.offer(view.frame, Frame.SNAPSHOT)
+        self._overview_dirty.set()
+
+    def on_doorbell(self, location: str, data: bytes | str) -> None:
+        """A change was committed in Redis (or we may have missed some)."""
+        view = self.views.get(location)
+        if view is None:
+            return
+        try:
+            bell = orjson.loads(data)
+            epoch, seq, ts = str(bell["epoch"]), int(bell["seq"]), int(bell["ts"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            self._mark(view, "bad_doorbell")
+            return
+        if epoch == view.epoch and seq <= view.seq:
+            return  # already shown (the reload it triggered read a newer state)
+        self._mark(view, "change" if epoch == view.epoch and seq == view.seq + 1
+                   else "gap", change_ts=ts)
+
+    # --- pub/sub ----------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        channels = {keys.channel(loc): loc for loc in self.views}
+        backoff = 0.1
+        while True:
+            pubsub = self.store.redis.pubsub()
+            try:
+                await pubsub.subscribe(*channels)
+                last_heard = last_ping = time.monotonic()
+                while True:
+                    msg = await pubsub.get_message(timeout=1.0)
+                    now = time.monotonic()
+                    if msg is not None:
+                        last_heard = now
+                        self._last_redis_contact = now
+                        self._on_message(msg, channels)
+                        backoff = 0.1
+                    if now - last_ping >= self.timing.ping_s:
+                        await pubsub.ping()
+                        last_ping = now
+                    if now - last_heard > self.timing.dead_after_s:
+                        raise rx.ConnectionError("no answer on the pub/sub link")
+            except asyncio.CancelledError:
+                raise
+            except (rx.RedisError, OSError) as e:
+                if self.listening:
+                    log.warning("pub/sub link lost; reconnecting", extra={"error": str(e)})
+                self.listening = False
+                self.metrics.hub_redis_up.set(0)
+                await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _on_message(self, msg: dict[str, Any], channels: dict[str, str]) -> None:
+        kind = msg["type"]
+        channel = msg.get("channel")
+        name = channel.decode() if isinstance(channel, bytes) else channel
+        location = channels.get(name or "")
+        if kind == "message" and location:
+            self.on_doorbell(location, msg["data"])
+        elif kind == "subscribe" and location:
+            # (Re)subscribed: anything published while we were away is lost - reload.
+            if not self.listening:
+                log.info("pub/sub link up", extra={"channels": len(channels)})
+            self.listening = True
+            self.metrics.hub_redis_up.set(1)
+            self._mark(self.views[location], "subscribed")
+
+    # --- timers -----------------------------------------------------------------------------
+
+    async def _ticker(self) -> None:
+        t = self.timing
+        last = dict.fromkeys(("heartbeat", "drift", "refresh", "roll_day"), time.monotonic())
+        tick = min(t.heartbeat_s, t.drift_check_s, t.refresh_s, t.roll_day_s, 1.0)
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            try:
+                if now - last["roll_day"] >= t.roll_day_s:
+                    last["roll_day"] = now
+                    for location in self.views:
+                        await self.store.roll_day(location)
+                if now - last["drift"] >= t.drift_check_s:
+                    last["drift"] = now
+                    await self._check_drift()
+                if now - last["refresh"] >= t.refresh_s:
+                    last["refresh"] = now
+                    for view in self.views.values():
+                        self._mark(view, "refresh")
+            except (Unavailable, rx.RedisError, OSError):
+                pass  # the refresh loops and the listener report and recover
+            if now - last["heartbeat"] >= t.heartbeat_s:
+                last["heartbeat"] = now
+                self._heartbeat()
+
+    async def _check_drift(self) -> None:
+        seqs = await self.store.seqs(list(self.views))
+        self._last_redis_contact = time.monotonic()
+        for location, (epoch, seq) in seqs.items():
+            view = self.views[location]
+            if (epoch, seq) != (view.epoch, view.seq):
+                self._mark(view, "drift")
+
+    def _heartbeat(self) -> None:
+        if not self.redis_alive:
+            return  # silence tells the screens their data is getting old
+        for view in self.views.values():
+            if view.subscribers:
+                frame = orjson.dumps({"type": "heartbeat", "epoch": view.epoch,
+                                      "seq": view.seq}).decode()
+                for sub in list(view.subscribers):
+                    sub.offer(frame, Frame.HEARTBEAT)
+        if self.overview_subscribers:
+            frame = orjson.dumps({"type": "heartbeat"}).decode()
+            for sub in list(self.overview_subscribers):
+                sub.offer(frame, Frame.HEARTBEAT)
+
+    async def _overview_loop(self) -> None:
+        while True:
+            await self._overview_dirty.wait()
+            self._overview_dirty.clear()
+            snaps = [v.snapshot for v in self.views.values()]
+            if any(s is None for s in snaps):
+                continue  # complete overviews only; the missing ones are on their way
+            self.overview_frame = orjson.dumps({
+                "type": "locations",
+                "locations": [snapshot.summary(s) for s in snaps if s is not None],
+            }).decode()
+            for sub in list(self.overview_subscribers):
+                sub.offer(self.overview_frame, Frame.SNAPSHOT)
+            await asyncio.sleep(self.timing.overview_coalesce_s)

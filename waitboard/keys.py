@@ -1,0 +1,60 @@
+"""Every Redis key and channel name waitboard uses.
+
+All keys of one location share the hash tag ``{location}``, so every command (one Lua
+script) touches a single hash slot and the same scripts run on Redis Cluster. The scripts
+build the per-ticket, per-queue and per-counter keys from :func:`prefix` themselves; the
+suffixes are listed here so the layout can be read in one place:
+
+=====================  ==========  =========================================================
+key                    type        content
+=====================  ==========  =========================================================
+``meta``               hash        ``epoch``, ``seq``, ``day``, ``n:<queue>`` (numbering)
+``q:<queue>``          sorted set  waiting ticket ids, scored by the seq when they joined
+``t:<ticket id>``      hash        one ticket (number, queue, status, times, counter)
+``c:<counter>``        hash        ``open`` (0/1), ``ticket`` (current ticket id or "")
+``calls``              list        today's calls as JSON, newest first, at most 10
+``events``             stream      every change, capped (``MAXLEN ~``)
+``idem:<sha256>``      string      stored answer for an Idempotency-Key, 24 h
+``ch``                 channel     doorbell ``{"epoch","seq","ts"}`` after every change
+=====================  ==========  =========================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+NAMESPACE = "wb"
+
+
+def prefix(location: str) -> str:
+    return f"{NAMESPACE}:{{{location}}}:"
+
+
+def meta(location: str) -> str:
+    return prefix(location) + "meta"
+
+
+def channel(location: str) -> str:
+    return prefix(location) + "ch"
+
+
+def events(location: str) -> str:
+    return prefix(location) + "events"
+
+
+def ticket(location: str, ticket_id: str) -> str:
+    return prefix(location) + "t:" + ticket_id
+
+
+def idempotency(location: str, device_id: str, key: str) -> str:
+    """Keys are scoped per device: one device can never replay another's answers."""
+    digest = hashlib.sha256(f"{device_id}\n{key}".encode()).hexdigest()
+    return prefix(location) + "idem:" + digest
+
+
+def location_of_channel(name: str) -> str | None:
+    """``wb:{sued}:ch`` -> ``sued``."""
+    head = f"{NAMESPACE}:{{"
+    if name.startswith(head) and name.endswith("}:ch"):
+        return name[len(head):-len("}:ch")]
+    return None

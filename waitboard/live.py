@@ -1,0 +1,126 @@
+"""WebSocket endpoints: ``/ws/locations/{location}`` and the overview ``/ws/locations``.
+
+Each connection holds at most one frame waiting to be sent; a newer snapshot replaces an
+older one (snapshots are whole states, so nothing is lost by skipping one). A heartbeat
+never replaces a waiting snapshot. A connection whose send does not finish within
+``SEND_TIMEOUT_S`` (its reader stopped reading, the transport buffer is full) is dropped;
+it reconnects and gets the current snapshot from the hub's cache. So a slow phone costs at
+most one frame of memory plus the transport's buffer, and never delays anyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from waitboard.context import AppContext, context
+from waitboard.hub import Frame
+
+log = logging.getLogger(__name__)
+
+SEND_TIMEOUT_S = 5.0
+
+
+class Connection:
+    """One WebSocket client, as a hub subscriber."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self._pending: str | None = None
+        self._pending_kind = Frame.HEARTBEAT
+        self._wake = asyncio.Event()
+
+    def offer(self, frame: str, kind: Frame) -> None:
+        if kind is Frame.HEARTBEAT and self._pending is not None:
+            return  # the waiting snapshot tells the client more than a heartbeat
+        self._pending, self._pending_kind = frame, kind
+        self._wake.set()
+
+    async def write(self) -> bool:
+        """Send frames until the client goes away (True) or is too slow (False)."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            frame, self._pending = self._pending, None
+            if frame is None:
+                continue
+            try:
+                await asyncio.wait_for(self.ws.send_text(frame), SEND_TIMEOUT_S)
+            except TimeoutError:
+                return False
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return True
+
+    async def read(self) -> None:
+        """Drain what the client sends (nothing is expected) until it disconnects."""
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+
+def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
+    """Browsers send Origin; a page of another site must not read our feed through its
+    visitors. Devices without a browser send none and are let through."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    if allowed:
+        return origin in (o.lower() for o in allowed)
+    host = ws.headers.get("host", "").lower()
+    return urlsplit(origin).netloc == host and urlsplit(origin).scheme in ("http", "https")
+
+
+async def _serve(ws: WebSocket, ctx: AppContext, location: str | None) -> None:
+    conn = Connection(ws)
+    await ws.accept()
+    if location is None:
+        ctx.hub.subscribe_overview(conn)
+    else:
+        ctx.hub.subscribe(location, conn)
+    writer = asyncio.create_task(conn.write())
+    reader = asyncio.create_task(conn.read())
+    try:
+        done, _ = await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if writer in done and writer.result() is False:
+            ctx.metrics.ws_dropped.inc()
+            log.info("dropped a slow WebSocket client", extra={"location": location or "*"})
+    finally:
+        for task in (writer, reader):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if location is None:
+            ctx.hub.unsubscribe_overview(conn)
+        else:
+            ctx.hub.unsubscribe(location, conn)
+    # Returning closes the transport; a stalled client is not awaited for a close frame.
+
+
+async def location_socket(ws: WebSocket) -> None:
+    ctx = context(ws)
+    location = ws.path_params["location"]
+    if location not in ctx.office.location_by_id or not origin_allowed(
+            ws, ctx.settings.allowed_origins):
+        await ws.close(code=1008)  # before accept: the handshake is refused (HTTP 403)
+        return
+    await _serve(ws, ctx, location)
+
+
+async def overview_socket(ws: WebSocket) -> None:
+    ctx = context(ws)
+    if not origin_allowed(ws, ctx.settings.allowed_origins):
+        await ws.close(code=1008)
+        return
+    await _serve(ws, ctx, None)
+
+
+def routes() -> list[WebSocketRoute]:
+    return [WebSocketRoute("/ws/locations", overview_socket),
+            WebSocketRoute("/ws/locations/{location}", location_socket)]

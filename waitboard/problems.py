@@ -1,0 +1,61 @@
+"""Errors -> RFC 9457 ``application/problem+json`` answers, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from waitboard.errors import WaitboardError
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+_HTTP_DETAIL = {
+    404: ("not_found", "There is nothing at this address. The API is described at "
+                       "/api/v1/openapi.json."),
+    405: ("method_not_allowed", "This address does not accept this method."),
+}
+
+
+def problem(status: int, code: str, title: str, detail: str, instance: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    body = {"type": f"urn:waitboard:problem:{code}", "title": title, "status": status,
+            "detail": detail, "code": code, **extra}
+    if instance:
+        body["instance"] = instance
+    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE,
+                    headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def from_error(err: WaitboardError, instance: str | None = None) -> Response:
+    headers = {}
+    if err.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="waitboard"'
+    if err.status == 503:
+        headers["Retry-After"] = "2"
+    return problem(err.status, err.code, err.title, err.detail, instance, headers, **err.extra)
+
+
+async def on_waitboard_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WaitboardError)
+    return from_error(exc, request.url.path)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code, detail = _HTTP_DETAIL.get(exc.status_code, ("http_error", str(exc.detail)))
+    return problem(exc.status_code, code, str(exc.detail), detail, request.url.path,
+                   dict(exc.headers or {}))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error", extra={"path": request.url.path})
+    return problem(500, "internal_error", "Internal error",
+                   "Something went wrong on our side and was logged. Please try again; if "
+                   "it keeps happening, tell the administrator.", request.url.path)

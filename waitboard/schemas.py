@@ -1,0 +1,159 @@
+"""The shapes of HTTP API v1 (CONTRACT.md), as pydantic models.
+
+Request bodies are validated with them; the OpenAPI document is generated from them; the
+tests check every answer against that document. Answers themselves are built as plain
+dicts by :mod:`waitboard.snapshot` (fast, and one place for the shapes' content).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Open(BaseModel):
+    # Answers may gain fields (CONTRACT.md: add freely); clients must ignore unknown ones.
+    model_config = ConfigDict(extra="allow")
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+class TicketRequest(_Strict):
+    queue: str = Field(min_length=1, max_length=10, description="Queue id, e.g. \"A\".")
+
+
+class TransferRequest(_Strict):
+    queue: str = Field(min_length=1, max_length=10, description="Target queue id.")
+
+
+class EmptyRequest(_Strict):
+    """Commands without parameters take no body, or an empty JSON object."""
+
+
+# --- answers --------------------------------------------------------------------------------
+
+
+class Ticket(_Open):
+    id: str
+    number: str = Field(examples=["A017"])
+    location: str
+    queue: str
+    status: Status
+    position: int | None = Field(description="1 = next; null unless waiting.")
+    estimated_wait_s: int | None = Field(
+        description="Seconds until called; null unless waiting or when no counter is open.")
+    issued_at: str
+    called_at: str | None
+    counter: str | None
+    counter_name: str | None
+    recall: int
+    url: str
+
+
+class LocationRef(_Open):
+    id: str
+    name: str
+    name_en: str
+
+
+class QueueView(_Open):
+    id: str
+    name: str
+    name_en: str
+    waiting: int
+    serving: int
+    open_counters: int
+    estimated_wait_s: int | None
+    longest_wait_s: int
+    ticket_stop: bool
+
+
+class CounterView(_Open):
+    id: str
+    name: str
+    name_en: str
+    open: bool
+    queues: list[str]
+    number: str | None
+    ticket_status: Status | None
+
+
+class CallView(_Open):
+    id: str
+    ticket_id: str
+    number: str
+    queue: str
+    counter: str
+    counter_name: str
+    called_at: str
+    recall: int
+
+
+class Snapshot(_Open):
+    type: Literal["snapshot"]
+    location: LocationRef
+    epoch: str
+    seq: int
+    generated_at: str
+    open: bool
+    queues: list[QueueView]
+    counters: list[CounterView]
+    calls: list[CallView] = Field(description="Newest first, at most 10 of today.")
+
+
+class QueueSummary(_Open):
+    id: str
+    name: str
+    waiting: int
+    estimated_wait_s: int | None
+
+
+class LocationSummary(_Open):
+    id: str
+    name: str
+    open: bool
+    queues: list[QueueSummary]
+
+
+class LocationList(_Open):
+    locations: list[LocationSummary]
+
+
+class CurrentTicket(_Open):
+    id: str
+    number: str
+    queue: str
+    status: Status
+    called_at: str | None
+
+
+class Counter(_Open):
+    id: str
+    name: str
+    location: str
+    open: bool
+    queues: list[str]
+    ticket: CurrentTicket | None
+
+
+class Problem(_Open):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine-readable reason, e.g. ticket_stop.")
+    instance: str | None = None
+
+
+class Health(_Open):
+    status: Literal["ok", "unavailable"]

@@ -1,0 +1,53 @@
+"""The Lua scripts: one per command, each atomic in Redis.
+
+Each script is ``lib.lua`` (the shared prelude, see its header for the calling convention
+and the guarantees) followed by the command's own file. The transition table is rendered
+from :data:`waitboard.domain.TRANSITIONS`, so Python and Lua enforce the same rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib import resources
+
+from waitboard.domain import TRANSITIONS
+
+COMMANDS = ("issue", "call_next", "ticket_action", "counter", "roll_day", "snapshot", "ticket")
+
+#: Events kept per location (a large office makes ~10k a day); older ones are trimmed.
+EVENTS_MAXLEN = 100_000
+#: Calls kept for the screens (newest first).
+CALLS_KEEP = 10
+IDEMPOTENCY_TTL_S = 24 * 3600
+#: How long a closed ticket stays readable on the citizen's phone.
+CLOSED_TICKET_TTL_S = 2 * 24 * 3600
+
+
+def _lua_transitions() -> str:
+    table: dict[str, dict[str, str]] = defaultdict(dict)
+    for (state, action), target in TRANSITIONS.items():
+        table[state.value][action.value] = target.value
+    rows = (
+        f"{state} = {{" + ", ".join(f"{a} = '{t}'" for a, t in sorted(actions.items())) + "}"
+        for state, actions in sorted(table.items())
+    )
+    return "{" + ", ".join(rows) + "}"
+
+
+def source(name: str) -> str:
+    """The full text of one script, prelude included."""
+    if name not in COMMANDS:
+        raise KeyError(name)
+    files = resources.files(__name__)
+    prelude = (files / "lib.lua").read_text(encoding="utf-8")
+    values = {
+        "TRANSITIONS": _lua_transitions(),
+        "EVENTS_MAXLEN": str(EVENTS_MAXLEN),
+        "CALLS_KEEP": str(CALLS_KEEP),
+        "IDEM_TTL_S": str(IDEMPOTENCY_TTL_S),
+        "CLOSED_TICKET_TTL_S": str(CLOSED_TICKET_TTL_S),
+    }
+    for key, value in values.items():
+        prelude = prelude.replace("{{" + key + "}}", value)
+    body = (files / f"{name}.lua").read_text(encoding="utf-8")
+    return prelude + "\n" + body

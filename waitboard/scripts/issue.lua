@@ -1,0 +1,24 @@
+-- issue.lua: a new ticket at the end of a queue.
+-- ARGV: queue, ticket_id (random, from the caller), max_waiting (or absent), device.
+-- Guarantees: numbers of a queue are consecutive per day and never repeat (HINCRBY under
+-- the script's atomicity); the ticket stop is checked against the same count it updates.
+local replayed = replay()
+if replayed then return replayed end
+roll_day()
+
+local qk = queue_key(A.queue)
+local waiting = redis.call('ZCARD', qk)
+if A.max_waiting and waiting >= A.max_waiting then
+  return fail(409, 'ticket_stop', {queue = A.queue, waiting = waiting, max_waiting = A.max_waiting})
+end
+
+local n = redis.call('HINCRBY', NUMBERS, A.queue, 1)
+local t = {
+  id = A.ticket_id, number = string.format('%s%03d', A.queue, n), queue = A.queue,
+  status = 'waiting', issued_at = A.now, queued_at = A.now, day = A.day,
+  recall = 0, transfers = 0, counter = '', device = A.device,
+}
+hset(ticket_key(t.id), t)
+redis.call('ZADD', qk, next_order(), t.id)
+event('issued', {ticket = t.id, number = t.number, queue = t.queue})
+return answer(201, {ticket = t, position = position_of(t)})

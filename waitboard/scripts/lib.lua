@@ -1,0 +1,204 @@
+-- lib.lua: the prelude of every waitboard script (scripts/__init__.py prepends it).
+--
+-- Calling convention
+--   KEYS[1]  the location's meta hash (decides the hash slot: every key carries {location})
+--   KEYS[2]  optional: the Idempotency-Key record of this request
+--   ARGV[1]  JSON arguments: prefix, now (ms), day (YYYY-MM-DD, local), epoch (a fresh one,
+--            used only when the location has none yet), layout {queues, counters}, plus
+--            what the command needs.
+--
+-- Guarantees shared by all commands
+--   * A script either changes nothing and answers an error, or makes its whole change,
+--     bumps the location's seq once, appends the events to the capped stream and
+--     publishes {epoch, seq, ts} on the location's channel - all atomically.
+--   * A successful answer is stored under the Idempotency-Key for 24 h together with a
+--     fingerprint of the request: the same request gets the same answer and changes
+--     nothing; another request under that key is refused (422).
+--   * The first command of a new local day closes what the previous day left open and
+--     restarts the numbering (the "day_end" event).
+
+local A = cjson.decode(ARGV[1])
+local P = A.prefix
+local META = KEYS[1]
+local IDEM = KEYS[2]
+
+local TRANSITIONS = {{TRANSITIONS}}
+local EVENTS_MAXLEN = {{EVENTS_MAXLEN}}
+local CALLS_KEEP = {{CALLS_KEEP}}
+local IDEM_TTL_S = {{IDEM_TTL_S}}
+local CLOSED_TICKET_TTL_S = {{CLOSED_TICKET_TTL_S}}
+
+local EV = {}  -- events of this command, written by commit()
+
+local function ticket_key(id) return P .. 't:' .. id end
+local function queue_key(q) return P .. 'q:' .. q end
+local function counter_key(c) return P .. 'c:' .. c end
+local CALLS = P .. 'calls'
+local NUMBERS = P .. 'n'
+
+local function hgetall(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+local function hset(key, t)
+  local flat = {}
+  for k, v in pairs(t) do
+    flat[#flat + 1] = k
+    flat[#flat + 1] = tostring(v)
+  end
+  if #flat > 0 then redis.call('HSET', key, unpack(flat)) end
+end
+
+local function event(kind, fields)
+  fields.type = kind
+  EV[#EV + 1] = fields
+end
+
+-- Bump seq once, append this command's events to the stream, ring the doorbell.
+local function commit()
+  if #EV == 0 then return end
+  local seq = redis.call('HINCRBY', META, 'seq', 1)
+  local stream = P .. 'events'
+  for _, e in ipairs(EV) do
+    local flat = {'seq', seq, 'at', A.now}
+    for k, v in pairs(e) do
+      flat[#flat + 1] = k
+      flat[#flat + 1] = tostring(v)
+    end
+    redis.call('XADD', stream, 'MAXLEN', '~', EVENTS_MAXLEN, '*', unpack(flat))
+  end
+  local epoch = redis.call('HGET', META, 'epoch')
+  redis.call('PUBLISH', P .. 'ch', cjson.encode({epoch = epoch, seq = seq, ts = A.now}))
+  EV = {}
+end
+
+-- A request that was answered before under the same Idempotency-Key.
+local function replay()
+  if not IDEM then return nil end
+  local stored = redis.call('GET', IDEM)
+  if not stored then return nil end
+  local rec = cjson.decode(stored)
+  if rec.fingerprint ~= A.fingerprint then
+    return cjson.encode({status = 422, error = 'idempotency_key_reused'})
+  end
+  rec.response.replayed = true
+  return cjson.encode(rec.response)
+end
+
+local function fail(status, code, extra)
+  commit()  -- a day change may already have happened in this call; it stands
+  local r = extra or {}
+  r.status = status
+  r.error = code
+  return cjson.encode(r)
+end
+
+local function close_ticket(id, status, reason)
+  local key = ticket_key(id)
+  redis.call('HSET', key, 'status', status, 'closed_at', A.now, 'reason', reason)
+  -- Closed tickets stay readable (a citizen's page shows "done") and then disappear.
+  redis.call('EXPIRE', key, CLOSED_TICKET_TTL_S)
+end
+
+-- Start the day when it is not today's yet: close what is left open, restart numbering.
+local function roll_day()
+  if redis.call('HGET', META, 'day') == A.day then return end
+  local previous = redis.call('HGET', META, 'day')
+  if not redis.call('HGET', META, 'epoch') then
+    redis.call('HSET', META, 'epoch', A.epoch, 'seq', 0, 'order', 0)
+  end
+  if previous then
+    local closed = 0
+    for _, q in ipairs(A.layout.queues) do
+      for _, id in ipairs(redis.call('ZRANGE', queue_key(q), 0, -1)) do
+        close_ticket(id, TRANSITIONS['waiting']['day_end'], 'day_end')
+        closed = closed + 1
+      end
+      redis.call('DEL', queue_key(q))
+    end
+    for c, _ in pairs(A.layout.counters) do
+      local tid = redis.call('HGET', counter_key(c), 'ticket')
+      if tid and tid ~= '' then
+        local st = redis.call('HGET', ticket_key(tid), 'status')
+        if st and TRANSITIONS[st] and TRANSITIONS[st]['day_end'] then
+          close_ticket(tid, TRANSITIONS[st]['day_end'], 'day_end')
+          closed = closed + 1
+        end
+      end
+      if redis.call('EXISTS', counter_key(c)) == 1 then
+        redis.call('HSET', counter_key(c), 'open', '0', 'ticket', '')
+      end
+    end
+    redis.call('DEL', CALLS, NUMBERS)
+    event('day_end', {day = previous, closed = closed})
+  end
+  redis.call('HSET', META, 'day', A.day)
+  if not previous then event('day_start', {day = A.day}) end
+end
+
+local function position_of(t)
+  if t.status ~= 'waiting' then return nil end
+  local rank = redis.call('ZRANK', queue_key(t.queue), t.id)
+  if rank then return rank + 1 end
+  return nil
+end
+
+-- Everything the estimate and the public snapshot need, read in this same call.
+local function read_location()
+  local m = hgetall(META) or {}
+  local queues = {}
+  for _, q in ipairs(A.layout.queues) do
+    local waiting = redis.call('ZCARD', queue_key(q))
+    local entry = {waiting = waiting}
+    if waiting > 0 then
+      local head = redis.call('ZRANGE', queue_key(q), 0, 0)[1]
+      entry.head_queued_at = tonumber(redis.call('HGET', ticket_key(head), 'queued_at'))
+    end
+    queues[q] = entry
+  end
+  local counters = {}
+  for c, _ in pairs(A.layout.counters) do
+    local ch = hgetall(counter_key(c)) or {}
+    local entry = {open = ch.open == '1'}
+    if ch.ticket and ch.ticket ~= '' then
+      local t = hgetall(ticket_key(ch.ticket))
+      if t then
+        entry.ticket = {id = t.id, number = t.number, queue = t.queue, status = t.status,
+                        called_at = tonumber(t.called_at), started_at = tonumber(t.started_at)}
+      end
+    end
+    counters[c] = entry
+  end
+  return {epoch = m.epoch, seq = tonumber(m.seq or '0'), day = m.day, queues = queues,
+          counters = counters, calls = redis.call('LRANGE', CALLS, 0, CALLS_KEEP - 1)}
+end
+
+-- The successful answer: stored for the Idempotency-Key, then returned.
+local function answer(status, fields)
+  commit()
+  fields.status = status
+  fields.location = read_location()
+  if IDEM then
+    redis.call('SET', IDEM, cjson.encode({fingerprint = A.fingerprint, response = fields}),
+               'EX', IDEM_TTL_S)
+  end
+  return cjson.encode(fields)
+end
+
+-- A ticket leaves its counter (done, no-show, cancelled, transferred).
+local function free_counter(t)
+  if t.counter and t.counter ~= '' then
+    local ck = counter_key(t.counter)
+    if redis.call('HGET', ck, 'ticket') == t.id then redis.call('HSET', ck, 'ticket', '') end
+  end
+end
+
+local function next_order()
+  return redis.call('HINCRBY', META, 'order', 1)
+end
+
+-- body --

@@ -1,0 +1,91 @@
+"""Typed settings: the only place that reads the environment.
+
+``WAITBOARD_*`` variables as in CONTRACT.md. Command-line flags override them; the result
+is a frozen :class:`Settings` that ``create_app`` receives.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+DEMO_CONFIG = Path(str(resources.files("waitboard") / "demo" / "office.toml"))
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path = Path("waitboard.toml")
+    demo: bool = False
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    secret_key: str = ""
+    env: Environment = "development"
+    # Empty: only the service's own origin may open WebSockets.
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False,
+                 config_path: Path | None = None) -> Settings:
+        env_map = os.environ if environ is None else environ
+        env_name = env_map.get("WAITBOARD_ENV", "development").strip() or "development"
+        if env_name not in ("development", "production"):
+            raise SettingsError(
+                f"WAITBOARD_ENV={env_name!r}: use 'development' or 'production'")
+        if config_path is None:
+            configured = env_map.get("WAITBOARD_CONFIG")
+            config_path = (Path(configured) if configured
+                           else DEMO_CONFIG if demo else Path("waitboard.toml"))
+        secret = env_map.get("WAITBOARD_SECRET_KEY", "")
+        if not secret:
+            if env_name == "production":
+                raise SettingsError(
+                    "WAITBOARD_SECRET_KEY is required in production (it signs staff "
+                    "sessions); generate one with: python3 -c 'import secrets; "
+                    "print(secrets.token_urlsafe(32))'")
+            # Development: a fresh key per start; staff simply log in again after a restart.
+            secret = secrets.token_urlsafe(32)
+        origins = tuple(o.strip().rstrip("/") for o in
+                        env_map.get("WAITBOARD_ALLOWED_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            config_path=config_path,
+            demo=demo,
+            redis_url=env_map.get("WAITBOARD_REDIS_URL") or None,
+            data_dir=Path(env_map.get("WAITBOARD_DATA_DIR") or "var"),
+            secret_key=secret,
+            env=env_name,  # type: ignore[arg-type]  # checked above
+            allowed_origins=origins,
+        )
+
+    def with_redis(self, url: str) -> Settings:
+        return replace(self, redis_url=url)
+
+    def as_environ(self) -> dict[str, str]:
+        """The environment that rebuilds these settings in a worker process."""
+        out = {
+            "WAITBOARD_CONFIG": str(self.config_path),
+            "WAITBOARD_DATA_DIR": str(self.data_dir),
+            "WAITBOARD_SECRET_KEY": self.secret_key,
+            "WAITBOARD_ENV": self.env,
+            "WAITBOARD_ALLOWED_ORIGINS": ",".join(self.allowed_origins),
+            "WAITBOARD_DEMO": "1" if self.demo else "",
+        }
+        if self.redis_url:
+            out["WAITBOARD_REDIS_URL"] = self.redis_url
+        return out
+
+    @classmethod
+    def for_worker(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings in a uvicorn worker started by ``waitboard serve``."""
+        env_map = os.environ if environ is None else environ
+        return cls.from_env(env_map, demo=env_map.get("WAITBOARD_DEMO") == "1")

@@ -1,0 +1,261 @@
+"""Redis access: every command is one Lua script; every read is one round trip.
+
+The store speaks in ids and values, not HTTP: it raises :mod:`waitboard.errors` and returns
+:class:`Outcome` / :class:`~waitboard.state.LocationState`. Redis being unreachable becomes
+:class:`~waitboard.errors.Unavailable` with a message that says whether the command may
+have run.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis import exceptions as rx
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
+
+from waitboard import keys, scripts
+from waitboard.clock import Clock, system_clock, to_ms
+from waitboard.config import Location, Office
+from waitboard.domain import Action, allowed_from, service_day
+from waitboard.errors import (
+    Conflict,
+    CounterState,
+    Forbidden,
+    IdempotencyMismatch,
+    InvalidTransition,
+    NotFound,
+    TicketStop,
+    Unavailable,
+    WaitboardError,
+)
+from waitboard.state import LocationState, TicketRecord
+
+log = logging.getLogger(__name__)
+
+#: Requests must fail fast when Redis is gone (screens show their stale banner instead).
+SOCKET_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 1.0
+
+
+def connect(url: str, *, max_connections: int = 64) -> Redis:
+    """A client for commands. It never retries by itself: a retried EVALSHA after a
+    timeout could issue a ticket twice. Clients retry with their Idempotency-Key instead."""
+    return Redis.from_url(
+        url, retry=Retry(NoBackoff(), 0), socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S, max_connections=max_connections,
+    )
+
+
+def new_ticket_id(location: str) -> str:
+    """``t_<location>_<128 random bits>``: unguessable, and it names its hash slot."""
+    return f"t_{location}_{secrets.token_urlsafe(16)}"
+
+
+def location_of_ticket(ticket_id: str) -> str | None:
+    """The location a ticket id belongs to, or None when it is not a ticket id at all."""
+    if not ticket_id.startswith("t_") or len(ticket_id) > 120:
+        return None
+    location, sep, rest = ticket_id[2:].partition("_")
+    return location if sep and location and len(rest) >= 16 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a successful command did."""
+
+    status: int  # 200, 201 or 204
+    location: LocationState | None
+    ticket: TicketRecord | None = None
+    position: int | None = None
+    counter: str | None = None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    key: str  # the Redis key (scoped per device)
+    fingerprint: str  # sha256 of method, path and body
+
+
+class Store:
+    def __init__(self, redis: Redis, office: Office, clock: Clock = system_clock) -> None:
+        self.redis = redis
+        self.office = office
+        self.clock = clock
+        self._scripts: dict[str, AsyncScript] = {
+            name: redis.register_script(scripts.source(name)) for name in scripts.COMMANDS}
+        self._layouts = {
+            loc.id: {"queues": list(loc.layout.queues),
+                     "counters": {c: list(qs) for c, qs in loc.layout.counters.items()}}
+            for loc in office.locations}
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def issue(self, location: str, queue: str, device: str,
+                    idem: Idempotency | None = None) -> Outcome:
+        loc = self.office.location_by_id[location]
+        q = loc.queue_by_id[queue]
+        args: dict[str, Any] = {"queue": queue, "ticket_id": new_ticket_id(location),
+                                "device": device}
+        if q.max_waiting is not None:
+            args["max_waiting"] = q.max_waiting
+        return await self._command("issue", loc, args, idem)
+
+    async def call_next(self, location: str, counter: str,
+                        idem: Idempotency | None = None) -> Outcome:
+        loc = self.office.location_by_id[location]
+        args = {"counter": counter, "preferences": list(loc.layout.counters[counter]),
+                "call_id": "c_" + secrets.token_urlsafe(9)}
+        return await self._command("call_next", loc, args, idem)
+
+    async def act(self, ticket_id: str, action: Action, *, counters: Sequence[str] | None,
+                  queue: str | None = None, idem: Idempotency | None = None) -> Outcome:
+        """recall, start, complete, no_show, cancel or transfer (to ``queue``).
+
+        ``counters``: the counters the device operates; None means any (reception, admin).
+        """
+        location = location_of_ticket(ticket_id)
+        loc = self.office.location_by_id.get(location or "")
+        if loc is None:
+            raise NotFound(f"There is no ticket {ticket_id!r}.")
+        args: dict[str, Any] = {"ticket_id": ticket_id, "action": action.value,
+                                "counters": "*" if counters is None else list(counters)}
+        if queue is not None:
+            args["queue"] = queue
+        return await self._command("ticket_action", loc, args, idem)
+
+    async def set_counter(self, location: str, counter: str, open_: bool,
+                          idem: Idempotency | None = None) -> Outcome:
+        loc = self.office.location_by_id[location]
+        return await self._command("counter", loc, {"counter": counter, "open": open_}, idem)
+
+    async def roll_day(self, location: str) -> LocationState:
+        """Create the location if new and start a new service day if midnight passed."""
+        loc = self.office.location_by_id[location]
+        return LocationState.parse(await self._eval("roll_day", loc, {}))
+
+    # --- reads ------------------------------------------------------------------------------
+
+    async def location_state(self, location: str) -> LocationState:
+        loc = self.office.location_by_id[location]
+        return LocationState.parse(await self._eval("snapshot", loc, {}))
+
+    async def ticket(self, ticket_id: str) -> tuple[TicketRecord, int | None, LocationState]:
+        location = location_of_ticket(ticket_id)
+        loc = self.office.location_by_id.get(location or "")
+        if loc is None:
+            raise NotFound(f"There is no ticket {ticket_id!r}.")
+        out = await self._eval("ticket", loc, {"ticket_id": ticket_id})
+        if out["status"] == 404:
+            raise NotFound(f"There is no ticket {ticket_id!r} (tickets are kept for two days "
+                           "after they end).")
+        return (TicketRecord.parse(out["ticket"]), out.get("position"),
+                LocationState.parse(out["location"]))
+
+    async def seqs(self, locations: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """(epoch, seq) of many locations in one pipeline: cheap drift detection."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for location in locations:
+                pipe.hmget(keys.meta(location), "epoch", "seq")
+            try:
+                rows = await pipe.execute()
+            except (rx.ConnectionError, rx.TimeoutError) as e:
+                raise Unavailable("Redis is not reachable.") from e
+        return {location: ((epoch or b"").decode(), int(seq or 0))
+                for location, (epoch, seq) in zip(locations, rows, strict=True)}
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except (rx.ConnectionError, rx.TimeoutError, rx.BusyLoadingError, OSError):
+            return False
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _command(self, name: str, loc: Location, args: dict[str, Any],
+                       idem: Idempotency | None) -> Outcome:
+        if idem is not None:
+            args["fingerprint"] = idem.fingerprint
+        out = await self._eval(name, loc, args, idem.key if idem else None)
+        status = int(out["status"])
+        if status >= 400:
+            raise self._error(loc, out)
+        ticket = TicketRecord.parse(out["ticket"]) if out.get("ticket") else None
+        return Outcome(
+            status=status, ticket=ticket, position=out.get("position"),
+            location=LocationState.parse(out["location"]) if out.get("location") else None,
+            counter=out.get("counter"), replayed=bool(out.get("replayed")),
+        )
+
+    async def _eval(self, name: str, loc: Location, args: dict[str, Any],
+                    idem_key: str | None = None) -> dict[str, Any]:
+        now = self.clock()
+        payload = {
+            "prefix": keys.prefix(loc.id), "now": to_ms(now),
+            "day": service_day(now, self.office.tz).isoformat(),
+            "epoch": "e_" + secrets.token_urlsafe(6), "layout": self._layouts[loc.id],
+            **args,
+        }
+        script_keys = [keys.meta(loc.id)] + ([idem_key] if idem_key else [])
+        try:
+            raw = await self._scripts[name](keys=script_keys, args=[orjson.dumps(payload)])
+        except rx.TimeoutError as e:
+            raise Unavailable(
+                "Redis did not answer in time; the request may or may not have been carried "
+                "out. Retry with the same Idempotency-Key to be sure it happens once.") from e
+        except (rx.ConnectionError, rx.BusyLoadingError, OSError) as e:
+            raise Unavailable(
+                "Redis is not reachable; nothing was changed. Try again in a moment.") from e
+        except rx.ResponseError as e:
+            # MISCONF (disk full), READONLY (failover in progress) and the like.
+            log.error("redis refused a script", extra={"script": name, "error": str(e)[:200]})
+            raise Unavailable("Redis refused the change; nothing was changed. "
+                              "Try again in a moment.") from e
+        result: dict[str, Any] = orjson.loads(raw)
+        return result
+
+    def _error(self, loc: Location, out: dict[str, Any]) -> WaitboardError:
+        code = out.get("error")
+
+        def counter_name(cid: Any) -> str:
+            c = loc.counter_by_id.get(str(cid))
+            return c.name if c else str(cid)
+
+        if code == "idempotency_key_reused":
+            return IdempotencyMismatch(
+                "This Idempotency-Key was already used for a different request. Use a new "
+                "key for a new request, and the same key only to retry the same request.")
+        if code == "ticket_stop":
+            return TicketStop(
+                f"Queue {out['queue']} has reached its ticket stop ({out['waiting']} waiting, "
+                f"limit {out['max_waiting']}). Please ask at reception.",
+                queue=out["queue"])
+        if code == "counter_closed":
+            return CounterState(f"{counter_name(out['counter'])} is closed; open it first.",
+                                counter=out["counter"])
+        if code == "counter_busy":
+            return CounterState(
+                f"{counter_name(out['counter'])} still has ticket {out['number']} "
+                f"({out['state']}); complete it, mark a no-show or transfer it first.",
+                counter=out["counter"], ticket=out["number"])
+        if code == "ticket_not_found":
+            return NotFound(f"There is no ticket {out['ticket']!r}.")
+        if code == "other_counter":
+            return Forbidden(
+                f"Ticket {out['number']} is at {counter_name(out['counter'])}; only a device "
+                "of that counter may do this.", ticket=out["number"])
+        if code == "invalid_transition":
+            return InvalidTransition(out["number"], out["state"], out["action"],
+                                     [s.value for s in allowed_from(Action(out["action"]))])
+        if code == "same_queue":
+            return Conflict(f"Ticket {out['number']} already waits in queue {out['queue']}.",
+                            ticket=out["number"])
+        return WaitboardError(f"Unexpected answer from Redis: {code!r}")
