@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, office: Office | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = connect(redis_url)
+        redis = connect(redis_url, password=settings.redis_password)
         store = Store(redis, office, clock)
         metrics_ = Metrics()
         hub = Hub(store, office, metrics_, clock, timing)

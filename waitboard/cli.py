@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 import uvicorn
@@ -18,8 +19,13 @@ from waitboard.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from waitboard.errors import ConfigError
 from waitboard.settings import Settings, SettingsError
 
-#: Clients send nothing but pongs: a small limit keeps junk out (bytes per message).
-WS_MAX_MESSAGE = 4096
+#: How uvicorn runs waitboard (the tests use the same). Clients send nothing but pongs,
+#: so a small message limit keeps junk out; per-message compression costs memory and CPU
+#: per connection for JSON that is sent once per change.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_config": None, "access_log": False, "lifespan": "on", "server_header": False,
+    "ws_max_size": 4096, "ws_per_message_deflate": False, "timeout_graceful_shutdown": 5,
+}
 
 
 def _fail(message: str) -> NoReturn:
@@ -56,6 +62,9 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
             click.echo(line, err=True)
         sys.exit(1)
 
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; turning it
+    # into an ordinary exit lets the `finally` below stop the embedded Redis.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     embedded: EmbeddedRedis | None = None
     if not settings.redis_url:
         embedded = EmbeddedRedis(settings.data_dir)
@@ -73,10 +82,7 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
         os.environ.update(settings.as_environ())
         uvicorn.run(
             "waitboard.app:app_from_env", factory=True, host=host, port=port,
-            workers=workers, log_config=None, access_log=False, lifespan="on",
-            ws_max_size=WS_MAX_MESSAGE, ws_per_message_deflate=False,
-            timeout_graceful_shutdown=5, server_header=False,
-        )
+            workers=workers, **UVICORN_OPTIONS)
     finally:
         if embedded is not None:
             embedded.stop()

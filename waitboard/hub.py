@@ -59,6 +59,7 @@ class HubTiming:
     ping_s: float = 3.0  # pub/sub link liveness
     dead_after_s: float = 8.0  # no answer on the pub/sub link for this long: reconnect
     overview_coalesce_s: float = 0.5
+    send_timeout_s: float = 5.0  # a client that cannot take a frame this long is dropped
 
 
 @dataclass(eq=False)

@@ -3,7 +3,7 @@
 Each connection holds at most one frame waiting to be sent; a newer snapshot replaces an
 older one (snapshots are whole states, so nothing is lost by skipping one). A heartbeat
 never replaces a waiting snapshot. A connection whose send does not finish within
-``SEND_TIMEOUT_S`` (its reader stopped reading, the transport buffer is full) is dropped;
+``send_timeout_s`` (its reader stopped reading, the transport buffer is full) is dropped;
 it reconnects and gets the current snapshot from the hub's cache. So a slow phone costs at
 most one frame of memory plus the transport's buffer, and never delays anyone else.
 """
@@ -23,14 +23,12 @@ from waitboard.hub import Frame
 
 log = logging.getLogger(__name__)
 
-SEND_TIMEOUT_S = 5.0
-
-
 class Connection:
     """One WebSocket client, as a hub subscriber."""
 
-    def __init__(self, ws: WebSocket) -> None:
+    def __init__(self, ws: WebSocket, send_timeout_s: float) -> None:
         self.ws = ws
+        self.send_timeout_s = send_timeout_s
         self._pending: str | None = None
         self._pending_kind = Frame.HEARTBEAT
         self._wake = asyncio.Event()
@@ -50,7 +48,7 @@ class Connection:
             if frame is None:
                 continue
             try:
-                await asyncio.wait_for(self.ws.send_text(frame), SEND_TIMEOUT_S)
+                await asyncio.wait_for(self.ws.send_text(frame), self.send_timeout_s)
             except TimeoutError:
                 return False
             except (WebSocketDisconnect, RuntimeError, OSError):
@@ -78,7 +76,7 @@ def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
 
 
 async def _serve(ws: WebSocket, ctx: AppContext, location: str | None) -> None:
-    conn = Connection(ws)
+    conn = Connection(ws, ctx.hub.timing.send_timeout_s)
     await ws.accept()
     if location is None:
         ctx.hub.subscribe_overview(conn)

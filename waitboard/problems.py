@@ -24,9 +24,11 @@ _HTTP_DETAIL = {
 
 
 def problem(status: int, code: str, title: str, detail: str, instance: str | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response:
-    body = {"type": f"urn:waitboard:problem:{code}", "title": title, "status": status,
-            "detail": detail, "code": code, **extra}
+            headers: dict[str, str] | None = None,
+            extra: dict[str, Any] | None = None) -> Response:
+    # Extension members first: the standard members always win.
+    body = {**(extra or {}), "type": f"urn:waitboard:problem:{code}", "title": title,
+            "status": status, "detail": detail, "code": code}
     if instance:
         body["instance"] = instance
     return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE,
@@ -39,7 +41,7 @@ def from_error(err: WaitboardError, instance: str | None = None) -> Response:
         headers["WWW-Authenticate"] = 'Bearer realm="waitboard"'
     if err.status == 503:
         headers["Retry-After"] = "2"
-    return problem(err.status, err.code, err.title, err.detail, instance, headers, **err.extra)
+    return problem(err.status, err.code, err.title, err.detail, instance, headers, err.extra)
 
 
 async def on_waitboard_error(request: Request, exc: Exception) -> Response:

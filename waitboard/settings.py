@@ -23,6 +23,17 @@ class SettingsError(Exception):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
+def _value_or_file(env: Mapping[str, str], name: str) -> str | None:
+    """``NAME``, or the content of the file named by ``NAME_FILE`` (Docker/systemd secrets)."""
+    path = env.get(name + "_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as e:
+            raise SettingsError(f"{name}_FILE={path}: cannot read it ({e.strerror})") from e
+    return env.get(name) or None
+
+
 @dataclass(frozen=True)
 class Settings:
     config_path: Path = Path("waitboard.toml")
@@ -33,6 +44,8 @@ class Settings:
     env: Environment = "development"
     # Empty: only the service's own origin may open WebSockets.
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    # Kept out of the URL so that it can come from a secret file.
+    redis_password: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False,
@@ -46,7 +59,7 @@ class Settings:
             configured = env_map.get("WAITBOARD_CONFIG")
             config_path = (Path(configured) if configured
                            else DEMO_CONFIG if demo else Path("waitboard.toml"))
-        secret = env_map.get("WAITBOARD_SECRET_KEY", "")
+        secret = _value_or_file(env_map, "WAITBOARD_SECRET_KEY") or ""
         if not secret:
             if env_name == "production":
                 raise SettingsError(
@@ -65,6 +78,7 @@ class Settings:
             secret_key=secret,
             env=env_name,  # type: ignore[arg-type]  # checked above
             allowed_origins=origins,
+            redis_password=_value_or_file(env_map, "WAITBOARD_REDIS_PASSWORD"),
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -82,6 +96,8 @@ class Settings:
         }
         if self.redis_url:
             out["WAITBOARD_REDIS_URL"] = self.redis_url
+        if self.redis_password:
+            out["WAITBOARD_REDIS_PASSWORD"] = self.redis_password
         return out
 
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from redis import exceptions as rx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
@@ -45,13 +45,18 @@ SOCKET_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
 
 
-def connect(url: str, *, max_connections: int = 64) -> Redis:
-    """A client for commands. It never retries by itself: a retried EVALSHA after a
-    timeout could issue a ticket twice. Clients retry with their Idempotency-Key instead."""
-    return Redis.from_url(
-        url, retry=Retry(NoBackoff(), 0), socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S, max_connections=max_connections,
-    )
+def connect(url: str, *, password: str | None = None, max_connections: int = 64) -> Redis:
+    """A client for commands.
+
+    It never retries by itself: a retried EVALSHA after a timeout could issue a ticket
+    twice; clients retry with their Idempotency-Key instead. When all connections are busy
+    a request waits for one (up to the socket timeout) rather than failing at once.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=SOCKET_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0), socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S, **({"password": password} if password else {}))
+    return Redis.from_pool(pool)
 
 
 def new_ticket_id(location: str) -> str:

@@ -165,7 +165,7 @@ function connect(attempt = 0) {
   const url = new URL(body.dataset.ws, location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(url);
-  ws.onopen = () => { attempt = 0; };
+  ws.onopen = () => { attempt = 0; body.dataset.live = "open"; };
   ws.onmessage = (ev) => {
     lastData = Date.now();
     lastDataClock = new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "de-DE", { hour: "2-digit", minute: "2-digit" });
@@ -173,6 +173,7 @@ function connect(attempt = 0) {
     try { onMessage(JSON.parse(ev.data)); } catch (e) { console.error(e); }
   };
   ws.onclose = () => {
+    body.dataset.live = "closed";
     // Jittered exponential backoff, capped: a restarted server is not stormed.
     const delay = Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
     setTimeout(() => connect(attempt + 1), delay);

@@ -36,7 +36,7 @@ async def seed(settings: Settings, office: Office) -> None:
     from waitboard.store import Store, connect
 
     assert settings.redis_url
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis_url, password=settings.redis_password)
     store = Store(redis, office)
     try:
         for n, loc in enumerate(office.locations):

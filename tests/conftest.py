@@ -1,0 +1,262 @@
+"""Shared fixtures: a real Redis, a real uvicorn on a free port, one timeout for waiting.
+
+Nothing here is a mock: the Redis is the embedded ``redis-server`` (the same one
+``waitboard serve`` starts), flushed before every test; servers are real uvicorn
+processes or tasks on loopback ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+from websockets.asyncio.client import ClientConnection, connect
+
+from waitboard.app import create_app
+from waitboard.cli import UVICORN_OPTIONS
+from waitboard.config import Office, load_office
+from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.hub import HubTiming
+from waitboard.settings import Settings
+from waitboard.store import connect as redis_connect
+
+#: The one deadline for waiting on anything in the tests. Tests wait for conditions, not
+#: for time; speed is measured in benchmarks/, not asserted here.
+TIMEOUT = 10.0
+
+ROOT = Path(__file__).resolve().parent.parent
+OFFICE_PATH = Path(__file__).resolve().parent / "office.toml"
+
+#: Faster timers than production, so the behaviours they drive show up within a test.
+FAST = HubTiming(coalesce_s=0.05, heartbeat_s=1.0, drift_check_s=1.0, refresh_s=5.0,
+                 roll_day_s=5.0, ping_s=1.0, dead_after_s=4.0, overview_coalesce_s=0.1,
+                 send_timeout_s=1.0)
+
+
+def token(device: str) -> str:
+    """Test tokens are the device id prefixed with "test-" (see office.toml)."""
+    return f"test-{device}"
+
+
+def auth(device: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(device)}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+def require_tool(name: str) -> str:
+    """A tool the test needs: `make test` installs it, so in CI its absence is a failure."""
+    path = shutil.which(name)
+    if path is None:
+        if in_ci():
+            pytest.fail(f"{name} is not installed (make test installs it)")
+        pytest.skip(f"{name} is not installed; `make test` installs it")
+    return path
+
+
+async def eventually(predicate: Callable[[], Awaitable[bool] | bool], what: str,
+                     timeout: float = TIMEOUT) -> None:
+    """Wait until ``predicate`` holds, polling; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def receive_until(ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool],
+                        what: str, timeout: float = TIMEOUT) -> dict[str, Any]:
+    """The first message on ``ws`` that satisfies ``predicate``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for: {what}")
+        try:
+            raw = await asyncio.wait_for(ws.recv(), remaining)
+        except TimeoutError:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for: {what}")
+        message: dict[str, Any] = orjson.loads(raw)
+        if predicate(message):
+            return message
+
+
+def queue_of(snapshot: dict[str, Any], queue: str) -> dict[str, Any]:
+    return next(q for q in snapshot["queues"] if q["id"] == queue)
+
+
+async def dataset(redis: Redis) -> dict[bytes, bytes | None]:
+    """Every key and its serialised value: equal datasets mean nothing changed."""
+    out: dict[bytes, bytes | None] = {}
+    async for key in redis.scan_iter(count=1000):
+        out[key] = await redis.dump(key)
+    return out
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+async def redis(redis_server: EmbeddedRedis) -> AsyncIterator[Redis]:
+    client = redis_connect(redis_server.url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def office() -> Office:
+    return load_office(OFFICE_PATH)
+
+
+# --- a live server in this process ----------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    ws_url: str
+    app: Any
+
+    def ws(self, path: str, **kwargs: Any) -> Any:
+        return connect(self.ws_url + path, open_timeout=TIMEOUT, **kwargs)
+
+
+def test_settings(redis_url: str) -> Settings:
+    return Settings(config_path=OFFICE_PATH, redis_url=redis_url, secret_key="test-secret",
+                    data_dir=Path("var"))
+
+
+@contextlib.asynccontextmanager
+async def live_server(redis_url: str, office: Office,
+                      timing: HubTiming = FAST) -> AsyncIterator[LiveServer]:
+    """waitboard on a real uvicorn, on a free loopback port, in this event loop."""
+    app = create_app(test_settings(redis_url), office=office, timing=timing)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve())
+    await eventually(lambda: srv.started or task.done(), "uvicorn to start")
+    assert srv.started, "uvicorn did not start"
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", app)
+    finally:
+        srv.should_exit = True
+        await asyncio.wait_for(task, TIMEOUT)
+
+
+@pytest.fixture
+async def server(redis_server: EmbeddedRedis, redis: Redis,
+                 office: Office) -> AsyncIterator[LiveServer]:
+    async with live_server(redis_server.url, office) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def http(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        yield client
+
+
+# --- `waitboard serve` as a separate process ------------------------------------------------
+
+
+class ServeProcess:
+    """``python -m waitboard serve`` in its own process group, as an operator runs it."""
+
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"serve-{self.port}.log"
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("WAITBOARD_")}
+        self.env = {**inherited, "WAITBOARD_DATA_DIR": str(tmp / "data"),
+                    "WAITBOARD_SECRET_KEY": "test-secret", **(env or {})}
+        self.args = args or ("--config", str(OFFICE_PATH))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServeProcess:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "waitboard", "serve", *self.args,
+                 "--port", str(self.port)],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                start_new_session=True)
+        deadline = time.monotonic() + 3 * TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"waitboard serve exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"waitboard serve did not become ready:\n{self.log()}")
+
+    def stop(self) -> int:
+        """SIGTERM, as an operator or systemd stops it; returns the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(3 * TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                pytest.fail(f"waitboard serve did not stop on SIGTERM:\n{self.log()}")
+        return self.proc.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+@pytest.fixture
+def serve_processes(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    started: list[ServeProcess] = []
+
+    def start(env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> ServeProcess:
+        p = ServeProcess(tmp_path, env, args).start()
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        if p.proc is not None and p.proc.poll() is None:
+            p.stop()

@@ -1,0 +1,192 @@
+"""Live updates over WebSocket through a real uvicorn and the real Redis pub/sub."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import time
+from dataclasses import replace
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.conftest import (
+    FAST,
+    TIMEOUT,
+    LiveServer,
+    auth,
+    live_server,
+    queue_of,
+    receive_until,
+)
+from waitboard.config import Office
+from waitboard.domain import Action
+from waitboard.embedded_redis import EmbeddedRedis
+
+
+async def issue(http: httpx.AsyncClient, queue: str = "A") -> dict:
+    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
+                        headers=auth("reception-sued"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_ticket_shows_up_live(server: LiveServer, http: httpx.AsyncClient) -> None:
+    """A WebSocket client sees waiting go from 0 to 1 after POST .../tickets."""
+    async with server.ws("/ws/locations/sued") as ws:
+        first = await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
+        assert queue_of(first, "A")["waiting"] == 0
+        started = time.perf_counter()
+        await issue(http)
+        update = await receive_until(ws, lambda m: m["type"] == "snapshot"
+                                     and queue_of(m, "A")["waiting"] == 1, "waiting == 1")
+        # Measured, not asserted (speed is the benchmarks' business); printed for the record.
+        print(f"POST to WebSocket update: {(time.perf_counter() - started) * 1000:.1f} ms")
+        assert update["seq"] > first["seq"] and update["epoch"] == first["epoch"]
+
+
+async def test_call_appears_with_the_counter_name(server: LiveServer,
+                                                  http: httpx.AsyncClient) -> None:
+    """After call-next the call is in calls with the counter's name; the ticket is called."""
+    ticket = await issue(http)
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    async with server.ws("/ws/locations/sued") as ws:
+        await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
+        r = await http.post("/api/v1/locations/sued/counters/1/call-next",
+                            headers=auth("counter-sued-1"))
+        assert r.status_code == 200
+        snap = await receive_until(ws, lambda m: m["type"] == "snapshot" and m["calls"],
+                                   "a call")
+        call = snap["calls"][0]
+        assert call["number"] == ticket["number"] and call["ticket_id"] == ticket["id"]
+        assert call["counter"] == "1" and call["counter_name"] == "Schalter 1"
+        counter = next(c for c in snap["counters"] if c["id"] == "1")
+        assert counter["number"] == ticket["number"] and counter["ticket_status"] == "called"
+        assert queue_of(snap, "A")["waiting"] == 0
+    status = (await http.get(f"/api/v1/tickets/{ticket['id']}")).json()["status"]
+    assert status == "called"
+
+
+async def test_heartbeats_arrive(server: LiveServer) -> None:
+    """Between changes the client gets heartbeats with the current seq."""
+    async with server.ws("/ws/locations/sued") as ws:
+        snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        beat = await receive_until(ws, lambda m: m["type"] == "heartbeat", "heartbeat")
+        assert beat["seq"] == snap["seq"] and beat["epoch"] == snap["epoch"]
+
+
+async def test_change_still_arrives_after_pubsub_connection_is_killed(
+        server: LiveServer, http: httpx.AsyncClient, redis: Redis) -> None:
+    """CLIENT KILL TYPE pubsub mid-stream: the next change reaches the client correctly."""
+    async with server.ws("/ws/locations/sued") as ws:
+        await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
+        await issue(http)
+        await receive_until(ws, lambda m: m["type"] == "snapshot"
+                            and queue_of(m, "A")["waiting"] == 1, "waiting == 1")
+        killed = await redis.client_kill_filter(_type="pubsub")
+        assert killed >= 1
+        await issue(http)  # published while the hub may still be reconnecting
+        await receive_until(ws, lambda m: m["type"] == "snapshot"
+                            and queue_of(m, "A")["waiting"] == 2, "waiting == 2 after kill")
+        await issue(http)
+        await receive_until(ws, lambda m: m["type"] == "snapshot"
+                            and queue_of(m, "A")["waiting"] == 3, "waiting == 3 after kill")
+
+
+async def test_foreign_origin_is_refused(server: LiveServer) -> None:
+    """A page of another site cannot open the feed; the service's own origin can."""
+    with pytest.raises(InvalidStatus) as info:
+        async with server.ws("/ws/locations/sued", origin="https://evil.example"):
+            pass
+    assert info.value.response.status_code == 403
+    async with server.ws("/ws/locations/sued", origin=server.url) as ws:
+        await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+
+
+async def test_unknown_location_handshake_is_refused(server: LiveServer) -> None:
+    """No WebSocket for a location that does not exist."""
+    with pytest.raises(InvalidStatus) as info:
+        async with server.ws("/ws/locations/west"):
+            pass
+    assert info.value.response.status_code == 403
+
+
+async def test_oversized_client_message_closes_the_socket(server: LiveServer) -> None:
+    """Clients send nothing but pongs: a 10 KB message closes the connection (1009)."""
+    async with server.ws("/ws/locations/sued") as ws:
+        await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        await ws.send("x" * 10_000)
+
+        async def read_until_closed() -> None:
+            for _ in range(100):  # heartbeats may still arrive before the close
+                await asyncio.wait_for(ws.recv(), TIMEOUT)
+
+        with pytest.raises(ConnectionClosed) as info:
+            await read_until_closed()
+        assert info.value.rcvd is not None and info.value.rcvd.code == 1009
+
+
+async def test_overview_socket_follows_every_location(server: LiveServer,
+                                                      http: httpx.AsyncClient) -> None:
+    """/ws/locations sends all locations' summaries and updates them."""
+    async with server.ws("/ws/locations") as ws:
+        first = await receive_until(ws, lambda m: m["type"] == "locations", "overview")
+        assert [loc["id"] for loc in first["locations"]] == ["sued", "nord"]
+        await issue(http, "B")
+        await receive_until(ws, lambda m: m["type"] == "locations" and any(
+            q["id"] == "B" and q["waiting"] == 1 for q in m["locations"][0]["queues"]),
+            "B waiting == 1 in the overview")
+
+
+def stalled_client(port: int) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads again, with
+    a tiny receive buffer so the server's sends back up quickly."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws/locations/sued HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+async def test_stalled_client_is_dropped_and_never_delays_others(
+        redis_server: EmbeddedRedis, redis: Redis, office: Office) -> None:
+    """A client that stops reading is dropped; a healthy one sees every change meanwhile."""
+    # Without coalescing every change is a frame, so the stalled client's buffers (the
+    # kernel's grow to megabytes) fill within seconds instead of minutes.
+    async with live_server(redis_server.url, office, replace(FAST, coalesce_s=0.0)) as srv:
+        ctx = srv.app.state.ctx
+        port = int(srv.url.rsplit(":", 1)[1])
+        stalled = await asyncio.to_thread(stalled_client, port)
+        try:
+            async with srv.ws("/ws/locations/sued") as healthy:
+                await receive_until(healthy, lambda m: m["type"] == "snapshot", "snapshot")
+                await ctx.store.set_counter("sued", "1", True)
+                deadline = time.monotonic() + 6 * TIMEOUT
+                rounds = 0
+                while "waitboard_ws_dropped_slow_total 1.0" not in ctx.metrics.render().decode():
+                    assert time.monotonic() < deadline, "the stalled client was never dropped"
+                    assert rounds < 5000
+                    rounds += 1
+                    await ctx.store.issue("sued", "A", "test")
+                    called = await ctx.store.call_next("sued", "1")
+                    assert called.ticket is not None
+                    done = await ctx.store.act(called.ticket.id, Action.NO_SHOW, counters=None)
+                    assert done.location is not None
+                    seq = done.location.seq
+                    await receive_until(healthy, lambda m, s=seq: m["type"] == "snapshot"
+                                        and m["seq"] >= s, f"the healthy client at seq {seq}")
+                print(f"stalled client dropped after {rounds} rounds of changes")
+        finally:
+            stalled.close()
