@@ -111,6 +111,26 @@ async def receive_until(ws: ClientConnection, predicate: Callable[[dict[str, Any
             return message
 
 
+async def get_when(http: httpx.AsyncClient, path: str,
+                   predicate: Callable[[httpx.Response], bool], what: str) -> httpx.Response:
+    """GET ``path`` until the answer satisfies ``predicate``. Public reads come from the
+    hub's live view, which follows a change within a moment, not within the same request."""
+    answer: httpx.Response | None = None
+
+    async def check() -> bool:
+        nonlocal answer
+        answer = await http.get(path)
+        return predicate(answer)
+
+    await eventually(check, what)
+    assert answer is not None
+    return answer
+
+
+def waiting(snapshot: dict[str, Any]) -> dict[str, int]:
+    return {q["id"]: q["waiting"] for q in snapshot["queues"]}
+
+
 def queue_of(snapshot: dict[str, Any], queue: str) -> dict[str, Any]:
     return next(q for q in snapshot["queues"] if q["id"] == queue)
 

@@ -68,3 +68,25 @@ async def test_location_page_updates_live(browser: Browser, server: LiveServer,
     await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"},
                     headers=auth("terminal-sued"))
     await expect(cell).to_have_text("1", timeout=TIMEOUT * 1000)
+
+
+async def test_ticket_page_follows_the_ticket(browser: Browser, server: LiveServer,
+                                              http: httpx.AsyncClient) -> None:
+    """The citizen's page moves up when someone ahead is called and shows the counter."""
+    first = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                             headers=auth("terminal-sued"))).json()
+    mine = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                            headers=auth("terminal-sued"))).json()
+    assert first["number"] != mine["number"]
+    page = await open_live(browser, server.url + mine["url"])
+    await expect(page.locator('[data-f="position"]')).to_have_text("2")
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next",
+                    headers=auth("counter-sued-1"))
+    await expect(page.locator('[data-f="position"]')).to_have_text("1", timeout=TIMEOUT * 1000)
+    await http.post(f"/api/v1/tickets/{first['id']}/no-show", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next",
+                    headers=auth("counter-sued-1"))
+    go_to = page.locator('[data-f="go_to"]')
+    await expect(go_to).to_have_text("Bitte zu Schalter 1", timeout=TIMEOUT * 1000)
+    await expect(page.locator('[data-f="status"]')).to_have_text("Sie werden aufgerufen")

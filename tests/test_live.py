@@ -10,6 +10,7 @@ import time
 from dataclasses import replace
 
 import httpx
+import orjson
 import pytest
 from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -23,6 +24,7 @@ from tests.conftest import (
     queue_of,
     receive_until,
 )
+from waitboard import keys
 from waitboard.config import Office
 from waitboard.domain import Action
 from waitboard.embedded_redis import EmbeddedRedis
@@ -190,3 +192,32 @@ async def test_stalled_client_is_dropped_and_never_delays_others(
                 print(f"stalled client dropped after {rounds} rounds of changes")
         finally:
             stalled.close()
+
+
+async def test_a_seq_gap_makes_the_hub_reload(server: LiveServer, redis: Redis) -> None:
+    """A doorbell that skips seqs (some were lost) makes the hub re-read the location."""
+    async with server.ws("/ws/locations/sued") as ws:
+        snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        registry = server.app.state.ctx.metrics.registry
+
+        def gap_reloads() -> float:
+            return registry.get_sample_value("waitboard_hub_reloads_total",
+                                             {"reason": "gap"}) or 0.0
+
+        before = gap_reloads()
+        await redis.hincrby(keys.meta("sued"), "seq", 3)  # three changes whose bells got lost
+        await redis.publish(keys.channel("sued"), orjson.dumps(
+            {"epoch": snap["epoch"], "seq": snap["seq"] + 4, "ts": 0}))
+        await receive_until(ws, lambda m: m["type"] == "snapshot"
+                            and m["seq"] == snap["seq"] + 3, "the reloaded seq")
+        assert gap_reloads() == before + 1
+
+
+async def test_a_change_without_doorbell_is_found_by_the_seq_check(server: LiveServer,
+                                                                   redis: Redis) -> None:
+    """No doorbell at all: the periodic seq comparison still brings the screen up to date."""
+    async with server.ws("/ws/locations/sued") as ws:
+        snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        await redis.hincrby(keys.meta("sued"), "seq", 1)  # a change whose bell never rang
+        await receive_until(ws, lambda m: m["type"] == "snapshot"
+                            and m["seq"] == snap["seq"] + 1, "the drifted seq")

@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.conftest import auth
+from tests.conftest import auth, get_when, waiting
 
 
 async def seed(http: httpx.AsyncClient) -> dict:
@@ -17,6 +17,9 @@ async def seed(http: httpx.AsyncClient) -> dict:
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     r = await http.post("/api/v1/locations/sued/counters/1/call-next",
                         headers=auth("counter-sued-1"))
+    # Pages render the hub's live view: wait until it has taken in these changes.
+    await get_when(http, "/api/v1/locations/sued", lambda s: waiting(s.json()) ==
+                   {"A": 1, "B": 1} and bool(s.json()["calls"]), "the seeded state")
     return r.json()
 
 

@@ -21,6 +21,7 @@ from tests.conftest import (
     ServeProcess,
     auth,
     eventually,
+    get_when,
     queue_of,
     receive_until,
 )
@@ -34,7 +35,7 @@ def post(base: str, path: str, device: str, json: dict | None = None) -> httpx.R
     return httpx.post(base + path, json=json, headers=auth(device), timeout=TIMEOUT)
 
 
-def test_restart_keeps_tickets_counters_and_numbering(serve_processes: StartServe,
+async def test_restart_keeps_tickets_counters_and_numbering(serve_processes: StartServe,
                                                       tmp_path: Path) -> None:
     """Stop and start `waitboard serve` (embedded Redis, AOF): nothing is lost."""
     first = serve_processes()
@@ -45,7 +46,9 @@ def test_restart_keeps_tickets_counters_and_numbering(serve_processes: StartServ
                 "counter-sued-1").status_code == 200
     called = post(first.url, "/api/v1/locations/sued/counters/1/call-next", "counter-sued-1")
     assert called.status_code == 200
-    before = httpx.get(first.url + "/api/v1/locations/sued").json()
+    async with httpx.AsyncClient(base_url=first.url, timeout=TIMEOUT) as http:
+        before = (await get_when(http, "/api/v1/locations/sued",
+                                 lambda r: bool(r.json()["calls"]), "the call")).json()
     assert first.stop() == 0
     assert not (tmp_path / "data" / "redis.sock").exists(), "embedded Redis still running"
 
@@ -163,3 +166,26 @@ async def test_embedded_redis_stops_when_serve_is_killed(serve_processes: StartS
             return False
 
     await eventually(redis_gone, "the embedded Redis to exit after its parent died")
+
+
+async def test_logs_carry_no_addresses_tokens_or_ticket_ids(serve_processes: StartServe,
+                                                            redis_server: EmbeddedRedis,
+                                                            redis: object) -> None:
+    """After requests, WebSockets and a failed login, the log holds none of those."""
+    proc = serve_processes({"WAITBOARD_REDIS_URL": redis_server.url})
+    async with httpx.AsyncClient(base_url=proc.url, timeout=TIMEOUT) as http:
+        ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                                  headers=auth("terminal-sued"))).json()
+        await http.get(ticket["url"])
+        await http.get(f"/api/v1/tickets/{ticket['id']}")
+        await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                        headers={"Authorization": "Bearer wrong-secret-value"})
+    async with connect(proc.url.replace("http", "ws") + "/ws/locations/sued",
+                       open_timeout=TIMEOUT) as ws:
+        await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+    proc.stop()
+    log = proc.log_path.read_text()
+    assert 'route=/api/v1/tickets/{ticket_id}' in log  # requests are logged...
+    assert "127.0.0.1:" not in log.replace(f"127.0.0.1:{proc.port}", "")  # ...without clients
+    for secret in (ticket["id"], "test-terminal-sued", "wrong-secret-value"):
+        assert secret not in log

@@ -10,8 +10,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, dataset
-from waitboard import keys
-from waitboard.config import Office
+from waitboard import keys, snapshot
+from waitboard.config import Office, parse_office
 from waitboard.domain import Action, TicketStatus
 from waitboard.errors import (
     Conflict,
@@ -20,6 +20,7 @@ from waitboard.errors import (
     IdempotencyMismatch,
     InvalidTransition,
     NotFound,
+    QueueClosed,
     TicketStop,
 )
 from waitboard.store import Idempotency, Store, location_of_ticket
@@ -296,3 +297,64 @@ async def test_times_are_the_clock_s(store: Store, clock: SettableClock) -> None
     await store.set_counter("sued", "1", True)
     called = (await store.call_next("sued", "1")).ticket
     assert called and called.called_at == t.issued_at + 5 * 60 * 1000
+
+
+async def test_a_clock_behind_at_midnight_never_rolls_the_day_back(
+        redis: Redis, office: Office) -> None:
+    """Two processes 1 s apart around midnight: the day only moves forward, no number twice."""
+    ahead = Store(redis, office, SettableClock(datetime(2026, 11, 25, 23, 0, 0, tzinfo=UTC)))
+    behind = Store(redis, office, SettableClock(datetime(2026, 11, 25, 22, 59, 59,
+                                                         tzinfo=UTC)))
+    await behind.issue("sued", "A", "t")  # 25 Nov, A001
+    first = (await ahead.issue("sued", "A", "t")).ticket  # 26 Nov, A001
+    late = (await behind.issue("sued", "A", "t")).ticket  # clock still on 25 Nov
+    again = (await ahead.issue("sued", "A", "t")).ticket
+    assert first and late and again
+    assert [first.number, late.number, again.number] == ["A001", "A002", "A003"]
+    assert (await ahead.ticket(first.id))[0].status is TicketStatus.WAITING
+    assert (await ahead.location_state("sued")).day == "2026-11-26"
+
+
+async def test_nobody_waiting_is_also_the_answer_on_retry(store: Store) -> None:
+    """call-next answered 204; a retry with the same key answers 204 again, calls nobody."""
+    await store.set_counter("sued", "1", True)
+    idem = Idempotency(keys.idempotency("sued", "counter-sued-1", "k"), "fp")
+    assert (await store.call_next("sued", "1", idem)).status == 204
+    await store.issue("sued", "A", "t")
+    retry = await store.call_next("sued", "1", idem)
+    assert retry.status == 204 and retry.replayed
+    assert (await store.location_state("sued")).queues["A"].waiting == 1
+
+
+async def test_retry_after_closing_time_gets_its_ticket(store: Store) -> None:
+    """Issued at 12:29:59, retried at 12:30:01 with the same key: the same ticket, no 409."""
+    idem = Idempotency(keys.idempotency("sued", "terminal-sued", "k"), "fp")
+    first = await store.issue("sued", "A", "terminal-sued", idem)
+    retry = await store.issue("sued", "A", "terminal-sued", idem, closed=True)
+    assert retry.replayed and retry.ticket == first.ticket
+    with pytest.raises(QueueClosed):
+        await store.issue("sued", "A", "terminal-sued", closed=True)
+
+
+async def test_tickets_of_a_removed_queue_stay_readable_and_end_with_the_day(
+        redis: Redis, office: Office, clock: SettableClock) -> None:
+    """A queue dropped from the configuration: its tickets read fine and close at midnight."""
+    before = Store(redis, office, clock)
+    ticket = (await before.issue("sued", "B", "t")).ticket
+    await before.set_counter("sued", "2", True)
+    assert ticket
+    raw = office.model_dump()
+    sued = raw["locations"][0]
+    sued["queues"] = [q for q in sued["queues"] if q["id"] != "B"]
+    sued["counters"] = [c for c in sued["counters"] if c["id"] == "1"]
+    raw["devices"] = [d for d in raw["devices"] if d["id"] != "counter-sued-2"]
+    after = Store(redis, parse_office(raw, "changed.toml"), clock)
+    record, position, state = await after.ticket(ticket.id)
+    assert record.queue == "B" and position == 1
+    view = snapshot.ticket(after.office, after.office.location_by_id["sued"], record,
+                           position, state)
+    assert view["estimated_wait_s"] is None
+    clock.now += timedelta(days=1)
+    await after.roll_day("sued")
+    assert (await after.ticket(ticket.id))[0].status is TicketStatus.CANCELLED
+    assert await redis.hget(keys.prefix("sued") + "c:2", "open") == b"0"

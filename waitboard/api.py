@@ -31,8 +31,7 @@ from waitboard.auth import (
 from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
 from waitboard.domain import Action
-from waitboard.errors import NotFound, QueueClosed, Unprocessable
-from waitboard.hours import WEEKDAYS
+from waitboard.errors import NotFound, Unprocessable
 from waitboard.store import Idempotency, Outcome, location_of_ticket
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -96,19 +95,14 @@ def _ticket_answer(ctx: AppContext, loc: Location, outcome: Outcome) -> Response
 
 async def list_locations(request: Request) -> Response:
     ctx = context(request)
-    states = await asyncio.gather(*(ctx.store.location_state(loc.id)
-                                    for loc in ctx.office.locations))
-    now = ctx.clock()
-    return json({"locations": [
-        snapshot.summary(snapshot.snapshot(ctx.office, loc, state, now))
-        for loc, state in zip(ctx.office.locations, states, strict=True)]})
+    snaps = await asyncio.gather(*(ctx.hub.snapshot(loc.id) for loc in ctx.office.locations))
+    return json({"locations": [snapshot.summary(s) for s in snaps]})
 
 
 async def get_location(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    state = await ctx.store.location_state(loc.id)
-    return json(snapshot.snapshot(ctx.office, loc, state, ctx.clock()))
+    return json(await ctx.hub.snapshot(loc.id))
 
 
 async def get_ticket(request: Request) -> Response:
@@ -129,14 +123,10 @@ async def issue_ticket(request: Request) -> Response:
     require(device, ISSUE_ROLES, location=loc.id)
     body = await bodies.parse(request, schemas.TicketRequest)
     queue = _queue(loc, body.queue)
-    now = ctx.clock()
     # Terminals follow the opening hours; staff may still issue for people already inside.
-    if device.role == "terminal" and not snapshot.is_open(ctx.office, loc, now):
-        nxt = loc.opening_hours.next_opening(now.astimezone(ctx.office.tz))
-        when = f"; it opens {WEEKDAYS[nxt.weekday()].capitalize()} {nxt:%H:%M}" if nxt else ""
-        raise QueueClosed(f"Location {loc.id} is closed now{when}.", queue=queue)
+    closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
     outcome = await ctx.store.issue(loc.id, queue, device.id,
-                                    _idempotency(request, device, loc.id, body))
+                                    _idempotency(request, device, loc.id, body), closed=closed)
     if not outcome.replayed:
         ctx.metrics.tickets_issued.labels(loc.id, queue).inc()
     return _ticket_answer(ctx, loc, outcome)

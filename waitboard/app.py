@@ -70,8 +70,9 @@ def create_app(settings: Settings, *, office: Office | None = None,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        redis = connect(redis_url, password=settings.redis_password)
-        store = Store(redis, office, clock)
+        redis = connect(redis_url, password=settings.redis_password, max_connections=48)
+        reads = connect(redis_url, password=settings.redis_password, max_connections=16)
+        store = Store(redis, office, clock, reads=reads)
         metrics_ = Metrics()
         hub = Hub(store, office, metrics_, clock, timing)
         app.state.ctx = AppContext(settings=settings, office=office,
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, office: Office | None = None,
         finally:
             await hub.stop()
             await redis.aclose()
+            await reads.aclose()
 
     routes = [
         Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", metrics),

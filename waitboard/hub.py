@@ -9,8 +9,10 @@ Guarantees
     ``coalesce_s``; each snapshot is serialised once and the same frame goes to all.
   * Fan-out never waits on a client: :meth:`Subscriber.offer` must not block. Slow clients
     are the subscriber's business (see :mod:`waitboard.live`).
-  * Heartbeats are sent only while the hub hears from Redis, so a screen that stops getting
-    them knows its data is stale.
+  * Heartbeats go only to screens of a view that is current: the pub/sub link is up and no
+    known change has waited for its reload longer than ``stale_after_s``. A screen that
+    stops getting them knows its data is getting old.
+  * No loop dies silently: each is supervised, logs what went wrong and starts again.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import orjson
@@ -52,7 +55,8 @@ class Subscriber(Protocol):
 @dataclass(frozen=True)
 class HubTiming:
     coalesce_s: float = 0.1  # at most ~10 snapshots/s per location
-    heartbeat_s: float = 10.0
+    heartbeat_s: float = 5.0  # the contract promises one at least every 10 s
+    stale_after_s: float = 5.0  # a change not loaded after this long: the view is not current
     drift_check_s: float = 5.0  # compare every location's seq with Redis
     refresh_s: float = 30.0  # re-read everything (open/closed, waited times move on)
     roll_day_s: float = 60.0
@@ -73,6 +77,7 @@ class LocationView:
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
     reasons: set[str] = field(default_factory=set)
     change_ts: int | None = None  # commit time (ms) of the oldest change not yet sent
+    dirty_since: float | None = None  # monotonic time of the oldest change not yet loaded
 
 
 class Hub:
@@ -88,20 +93,31 @@ class Hub:
         self.overview_frame: str | None = None
         self._overview_dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._last_redis_contact = 0.0
         self.listening = False  # the pub/sub subscription is established
 
     # --- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start in the background; Redis may still be down (the hub keeps trying)."""
-        loops: list[Callable[[], Any]] = [self._listen, self._ticker, self._overview_loop]
-        self._tasks = [asyncio.create_task(loop(), name=f"hub.{loop.__name__}")
-                       for loop in loops]
-        self._tasks += [asyncio.create_task(self._refresh_loop(v), name=f"hub.{v.location}")
-                        for v in self.views.values()]
+        loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("listen", self._listen), ("ticker", self._ticker),
+            ("heartbeat", self._heartbeat_loop), ("overview", self._overview_loop)]
+        loops += [(f"refresh.{v.location}", partial(self._refresh_loop, v))
+                  for v in self.views.values()]
+        self._tasks = [asyncio.create_task(self._supervise(name, loop), name=f"hub.{name}")
+                       for name, loop in loops]
         for view in self.views.values():
             self._mark(view, "start")
+
+    async def _supervise(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hub loop failed; restarting it", extra={"loop": name})
+                await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -111,9 +127,12 @@ class Hub:
                 await task
         self._tasks = []
 
-    @property
-    def redis_alive(self) -> bool:
-        return time.monotonic() - self._last_redis_contact < self.timing.dead_after_s
+    def is_current(self, view: LocationView) -> bool:
+        """The view shows the state in Redis, give or take the coalescing window."""
+        if not self.listening or view.frame is None:
+            return False
+        return (view.dirty_since is None
+                or time.monotonic() - view.dirty_since < self.timing.stale_after_s)
 
     # --- subscribers ------------------------------------------------------------------------
 
@@ -143,8 +162,15 @@ class Hub:
             self.overview_subscribers.discard(sub)
             self.metrics.ws_clients.labels("*").dec()
 
-    def current(self, location: str) -> dict[str, Any] | None:
-        return self.views[location].snapshot
+    async def snapshot(self, location: str) -> dict[str, Any]:
+        """The location's snapshot for a public read: from the cache while the view is
+        current (no Redis round trip per visitor), else read from Redis now."""
+        view = self.views[location]
+        if self.is_current(view) and view.snapshot is not None:
+            return view.snapshot
+        loc = self.office.location_by_id[location]
+        state = await self.store.location_state(location)
+        return snapshot.snapshot(self.office, loc, state, self.clock())
 
     # --- reloading --------------------------------------------------------------------------
 
@@ -152,6 +178,8 @@ class Hub:
         view.reasons.add(reason)
         if change_ts is not None and view.change_ts is None:
             view.change_ts = change_ts
+        if view.dirty_since is None:
+            view.dirty_since = time.monotonic()
         view.dirty.set()
 
     async def _refresh_loop(self, view: LocationView) -> None:
@@ -160,19 +188,25 @@ class Hub:
             await view.dirty.wait()
             view.dirty.clear()
             reasons, view.reasons = view.reasons, set()
+            pending_since, view.dirty_since = view.dirty_since, None
             try:
                 state = await self.store.location_state(view.location)
-            except (Unavailable, rx.RedisError, OSError):
+                self._publish(view, state)
+            except Exception as e:
+                # Keep the change pending (and the view marked as not current), retry later.
                 view.reasons |= reasons
+                view.dirty_since = min(filter(None, (pending_since, view.dirty_since)),
+                                       default=time.monotonic())
+                if not isinstance(e, Unavailable | rx.RedisError | OSError):
+                    log.exception("reloading a location failed",
+                                  extra={"location": view.location})
                 await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311
                 backoff = min(backoff * 2, 5.0)
                 view.dirty.set()
                 continue
             backoff = 0.2
-            self._last_redis_contact = time.monotonic()
             for reason in reasons:
                 self.metrics.hub_reloads.labels(reason).inc()
-            self._publish(view, state)
             await asyncio.sleep(self.timing.coalesce_s)
 
     def _publish(self, view: LocationView, state: LocationState) -> None:
@@ -211,7 +245,7 @@ class Hub:
         channels = {keys.channel(loc): loc for loc in self.views}
         backoff = 0.1
         while True:
-            pubsub = self.store.redis.pubsub()
+            pubsub = self.store.reads.pubsub()
             try:
                 await pubsub.subscribe(*channels)
                 last_heard = last_ping = time.monotonic()
@@ -220,7 +254,6 @@ class Hub:
                     now = time.monotonic()
                     if msg is not None:
                         last_heard = now
-                        self._last_redis_contact = now
                         self._on_message(msg, channels)
                         backoff = 0.1
                     if now - last_ping >= self.timing.ping_s:
@@ -260,8 +293,8 @@ class Hub:
 
     async def _ticker(self) -> None:
         t = self.timing
-        last = dict.fromkeys(("heartbeat", "drift", "refresh", "roll_day"), time.monotonic())
-        tick = min(t.heartbeat_s, t.drift_check_s, t.refresh_s, t.roll_day_s, 1.0)
+        last = dict.fromkeys(("drift", "refresh", "roll_day"), time.monotonic())
+        tick = min(t.drift_check_s, t.refresh_s, t.roll_day_s, 1.0)
         while True:
             await asyncio.sleep(tick)
             now = time.monotonic()
@@ -279,28 +312,28 @@ class Hub:
                         self._mark(view, "refresh")
             except (Unavailable, rx.RedisError, OSError):
                 pass  # the refresh loops and the listener report and recover
-            if now - last["heartbeat"] >= t.heartbeat_s:
-                last["heartbeat"] = now
-                self._heartbeat()
 
     async def _check_drift(self) -> None:
         seqs = await self.store.seqs(list(self.views))
-        self._last_redis_contact = time.monotonic()
         for location, (epoch, seq) in seqs.items():
             view = self.views[location]
             if (epoch, seq) != (view.epoch, view.seq):
                 self._mark(view, "drift")
 
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.timing.heartbeat_s)
+            self._heartbeat()
+
     def _heartbeat(self) -> None:
-        if not self.redis_alive:
-            return  # silence tells the screens their data is getting old
+        # Silence tells a screen that its data is getting old: only current views beat.
         for view in self.views.values():
-            if view.subscribers:
+            if view.subscribers and self.is_current(view):
                 frame = orjson.dumps({"type": "heartbeat", "epoch": view.epoch,
                                       "seq": view.seq}).decode()
                 for sub in list(view.subscribers):
                     sub.offer(frame, Frame.HEARTBEAT)
-        if self.overview_subscribers:
+        if self.overview_subscribers and all(self.is_current(v) for v in self.views.values()):
             frame = orjson.dumps({"type": "heartbeat"}).decode()
             for sub in list(self.overview_subscribers):
                 sub.offer(frame, Frame.HEARTBEAT)

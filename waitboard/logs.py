@@ -36,9 +36,20 @@ class KeyValueFormatter(logging.Formatter):
         return " ".join(parts)
 
 
+class DropConnectionLines(logging.Filter):
+    """uvicorn logs every WebSocket handshake and connection with the client's address
+    (personal data) and the full path (ticket ids are capabilities): keep them out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        return not (msg.startswith('%s - "WebSocket') or msg in ("connection open",
+                                                                  "connection closed"))
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())
+    handler.addFilter(DropConnectionLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -35,27 +35,21 @@ def _render(request: Request, template: str, status: int = 200, **values: Any) -
 
 async def overview(request: Request) -> Response:
     ctx = context(request)
-    states = await asyncio.gather(*(ctx.store.location_state(loc.id)
-                                    for loc in ctx.office.locations))
-    now = ctx.clock()
-    snaps = [snapshot.snapshot(ctx.office, loc, s, now)
-             for loc, s in zip(ctx.office.locations, states, strict=True)]
+    snaps = await asyncio.gather(*(ctx.hub.snapshot(loc.id) for loc in ctx.office.locations))
     return _render(request, "overview.html", locations=snaps, ws="/ws/locations")
 
 
 async def location_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    snap = snapshot.snapshot(ctx.office, loc, await ctx.store.location_state(loc.id),
-                             ctx.clock())
+    snap = await ctx.hub.snapshot(loc.id)
     return _render(request, "location.html", snap=snap, ws=f"/ws/locations/{loc.id}")
 
 
 async def screen(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    snap = snapshot.snapshot(ctx.office, loc, await ctx.store.location_state(loc.id),
-                             ctx.clock())
+    snap = await ctx.hub.snapshot(loc.id)
     wanted = [q for q in request.query_params.get("queues", "").split(",") if q]
     queues = [q for q in wanted if q in loc.queue_by_id] or list(loc.queue_by_id)
     return _render(request, "screen.html", snap=snap, queues=queues,

@@ -57,7 +57,9 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error", extra={"path": request.url.path})
+    # The route template, not the path: ticket ids in paths are capabilities.
+    route = getattr(request.scope.get("route"), "path", "(unmatched)")
+    log.exception("unexpected error", extra={"route": route})
     return problem(500, "internal_error", "Internal error",
                    "Something went wrong on our side and was logged. Please try again; if "
                    "it keeps happening, tell the administrator.", request.url.path)

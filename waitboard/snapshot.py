@@ -31,8 +31,11 @@ def _counters_for(loc: Location, state: LocationState, queue: str) -> tuple[int,
 
 
 def queue_wait_s(loc: Location, state: LocationState, queue: str, position: int) -> int | None:
+    q = loc.queue_by_id.get(queue)
+    if q is None:
+        return None  # a queue removed from the configuration: nobody can say
     open_, free = _counters_for(loc, state, queue)
-    service_s = loc.queue_by_id[queue].service_minutes * 60
+    service_s = q.service_minutes * 60
     return estimate.wait_seconds(position, service_s, open_, free)
 
 

@@ -32,10 +32,12 @@ from waitboard.errors import (
     IdempotencyMismatch,
     InvalidTransition,
     NotFound,
+    QueueClosed,
     TicketStop,
     Unavailable,
     WaitboardError,
 )
+from waitboard.hours import WEEKDAYS
 from waitboard.state import LocationState, TicketRecord
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,11 @@ def location_of_ticket(ticket_id: str) -> str | None:
     return location if sep and location and len(rest) >= 16 else None
 
 
+#: What :meth:`Store.act` does; calling is call_next's, closing the day roll_day's.
+TICKET_ACTIONS = frozenset({Action.RECALL, Action.START, Action.COMPLETE, Action.NO_SHOW,
+                            Action.CANCEL, Action.TRANSFER})
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What a successful command did."""
@@ -91,8 +98,13 @@ class Idempotency:
 
 
 class Store:
-    def __init__(self, redis: Redis, office: Office, clock: Clock = system_clock) -> None:
+    """``redis`` carries the commands; ``reads`` (its own pool, by default the same client)
+    carries reads and the hub's subscription, so public load cannot starve the commands."""
+
+    def __init__(self, redis: Redis, office: Office, clock: Clock = system_clock,
+                 reads: Redis | None = None) -> None:
         self.redis = redis
+        self.reads = reads or redis
         self.office = office
         self.clock = clock
         self._scripts: dict[str, AsyncScript] = {
@@ -105,13 +117,17 @@ class Store:
     # --- commands ---------------------------------------------------------------------------
 
     async def issue(self, location: str, queue: str, device: str,
-                    idem: Idempotency | None = None) -> Outcome:
+                    idem: Idempotency | None = None, *, closed: bool = False) -> Outcome:
+        """A new ticket. ``closed``: refuse it (409) unless this is a replay - the check
+        runs inside the script, after the Idempotency-Key lookup."""
         loc = self.office.location_by_id[location]
         q = loc.queue_by_id[queue]
         args: dict[str, Any] = {"queue": queue, "ticket_id": new_ticket_id(location),
                                 "device": device}
         if q.max_waiting is not None:
             args["max_waiting"] = q.max_waiting
+        if closed:
+            args["closed"] = True
         return await self._command("issue", loc, args, idem)
 
     async def call_next(self, location: str, counter: str,
@@ -127,6 +143,8 @@ class Store:
 
         ``counters``: the counters the device operates; None means any (reception, admin).
         """
+        if action not in TICKET_ACTIONS:
+            raise ValueError(f"{action} is not an action on a single ticket")
         location = location_of_ticket(ticket_id)
         loc = self.office.location_by_id.get(location or "")
         if loc is None:
@@ -151,14 +169,14 @@ class Store:
 
     async def location_state(self, location: str) -> LocationState:
         loc = self.office.location_by_id[location]
-        return LocationState.parse(await self._eval("snapshot", loc, {}))
+        return LocationState.parse(await self._eval("snapshot", loc, {}, read=True))
 
     async def ticket(self, ticket_id: str) -> tuple[TicketRecord, int | None, LocationState]:
         location = location_of_ticket(ticket_id)
         loc = self.office.location_by_id.get(location or "")
         if loc is None:
             raise NotFound(f"There is no ticket {ticket_id!r}.")
-        out = await self._eval("ticket", loc, {"ticket_id": ticket_id})
+        out = await self._eval("ticket", loc, {"ticket_id": ticket_id}, read=True)
         if out["status"] == 404:
             raise NotFound(f"There is no ticket {ticket_id!r} (tickets are kept for two days "
                            "after they end).")
@@ -167,7 +185,7 @@ class Store:
 
     async def seqs(self, locations: Sequence[str]) -> dict[str, tuple[str, int]]:
         """(epoch, seq) of many locations in one pipeline: cheap drift detection."""
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.reads.pipeline(transaction=False) as pipe:
             for location in locations:
                 pipe.hmget(keys.meta(location), "epoch", "seq")
             try:
@@ -179,7 +197,7 @@ class Store:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.redis.ping())
+            return bool(await self.reads.ping())
         except (rx.ConnectionError, rx.TimeoutError, rx.BusyLoadingError, OSError):
             return False
 
@@ -201,7 +219,7 @@ class Store:
         )
 
     async def _eval(self, name: str, loc: Location, args: dict[str, Any],
-                    idem_key: str | None = None) -> dict[str, Any]:
+                    idem_key: str | None = None, *, read: bool = False) -> dict[str, Any]:
         now = self.clock()
         payload = {
             "prefix": keys.prefix(loc.id), "now": to_ms(now),
@@ -211,7 +229,9 @@ class Store:
         }
         script_keys = [keys.meta(loc.id)] + ([idem_key] if idem_key else [])
         try:
-            raw = await self._scripts[name](keys=script_keys, args=[orjson.dumps(payload)])
+            script = self._scripts[name]
+            raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
+                               client=self.reads if read else self.redis)
         except rx.TimeoutError as e:
             raise Unavailable(
                 "Redis did not answer in time; the request may or may not have been carried "
@@ -238,6 +258,12 @@ class Store:
             return IdempotencyMismatch(
                 "This Idempotency-Key was already used for a different request. Use a new "
                 "key for a new request, and the same key only to retry the same request.")
+        if code == "queue_closed":
+            local = self.clock().astimezone(self.office.tz)
+            nxt = loc.opening_hours.next_opening(local)
+            when = (f"; it opens {WEEKDAYS[nxt.weekday()].capitalize()} {nxt:%H:%M}"
+                    if nxt else "")
+            return QueueClosed(f"Location {loc.id} is closed now{when}.", queue=out["queue"])
         if code == "ticket_stop":
             return TicketStop(
                 f"Queue {out['queue']} has reached its ticket stop ({out['waiting']} waiting, "

@@ -117,17 +117,31 @@ function renderScreen(snap) {
 
 // --- ticket page ----------------------------------------------------------------------
 
-let ticketSeq = null;
+let ticketSig = null;
+let ticketWaiting = null;
+let ticketFetchedAt = 0;
 
+// Only what can move this ticket triggers a re-read: a call or recall, its queue getting
+// shorter, a counter opening or closing - not the arrivals behind it. That keeps a
+// thousand phones from re-reading on every new ticket.
 async function refreshTicket(snap) {
-  if (ticketSeq === snap.seq) return;
-  ticketSeq = snap.seq;
+  const main = document.querySelector("main");
+  const queue = snap.queues.find((q) => q.id === main.dataset.queue);
+  const sig = JSON.stringify([snap.epoch, snap.calls.map((c) => [c.id, c.recall]),
+    snap.counters.map((c) => [c.id, c.open, c.number])]);
+  const shorter = queue && ticketWaiting !== null && queue.waiting < ticketWaiting;
+  ticketWaiting = queue ? queue.waiting : null;
+  const due = Date.now() - ticketFetchedAt > 60000;
+  if (sig === ticketSig && !shorter && !due) return;
+  ticketSig = sig;
+  ticketFetchedAt = Date.now();
   const id = document.querySelector("main").dataset.ticket;
   // Spread the re-reads of many phones over half a second.
   await new Promise((r) => setTimeout(r, Math.random() * 500));
   const res = await fetch(`/api/v1/tickets/${encodeURIComponent(id)}`, { cache: "no-store" });
   if (!res.ok) return;
   const ticket = await res.json();
+  main.dataset.queue = ticket.queue;
   setText(document, "status", t(`ticket.status.${ticket.status}`));
   const goTo = document.querySelector('[data-f="go_to"]');
   goTo.hidden = !ticket.counter_name;

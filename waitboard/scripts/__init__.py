@@ -14,8 +14,9 @@ from waitboard.domain import TRANSITIONS
 
 COMMANDS = ("issue", "call_next", "ticket_action", "counter", "roll_day", "snapshot", "ticket")
 
-#: Events kept per location (a large office makes ~10k a day); older ones are trimmed.
-EVENTS_MAXLEN = 100_000
+#: Events kept per location: two busy days of a large office (~10k a day); older ones are
+#: trimmed. Figures that must outlive them are aggregated separately.
+EVENTS_MAXLEN = 20_000
 #: Calls kept for the screens (newest first).
 CALLS_KEEP = 10
 IDEMPOTENCY_TTL_S = 24 * 3600

@@ -19,19 +19,26 @@ if c.ticket and c.ticket ~= '' then
   end
 end
 
-local id = nil
+-- The head of the first preferred queue with someone waiting. An id whose ticket is gone
+-- or no longer waiting (Redis evicted it, or a bug) is dropped from the queue, not called.
+local id, t = nil, nil
 for _, q in ipairs(A.preferences) do
-  id = redis.call('ZRANGE', queue_key(q), 0, 0)[1]
+  for _ = 1, 1000 do
+    id = redis.call('ZRANGE', queue_key(q), 0, 0)[1]
+    if not id then break end
+    t = hgetall(ticket_key(id))
+    if t and t.status == 'waiting' then break end
+    redis.call('ZREM', queue_key(q), id)
+    redis.call('SREM', OPEN, id)
+    id, t = nil, nil
+  end
   if id then break end
 end
 if not id then
-  commit()
-  -- Nobody waits: nothing changed, so nothing is stored under the Idempotency-Key.
-  return cjson.encode({status = 204})
+  return answer(204, {})  -- nobody waits; a retry under the same key gets this again
 end
 
 local key = ticket_key(id)
-local t = hgetall(key)
 redis.call('ZREM', queue_key(t.queue), id)
 t.status = TRANSITIONS[t.status]['call']
 t.counter = A.counter

@@ -17,6 +17,7 @@ if not A.open and c.ticket and c.ticket ~= '' then
 end
 if is_open ~= A.open then
   redis.call('HSET', ck, 'open', A.open and '1' or '0', 'ticket', c.ticket or '')
+  redis.call('SADD', COUNTERS, A.counter)
   event(A.open and 'counter_opened' or 'counter_closed', {counter = A.counter})
 end
 return answer(200, {counter = A.counter})

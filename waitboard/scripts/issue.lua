@@ -1,10 +1,16 @@
 -- issue.lua: a new ticket at the end of a queue.
--- ARGV: queue, ticket_id (random, from the caller), max_waiting (or absent), device.
+-- ARGV: queue, ticket_id (random, from the caller), max_waiting (or absent), device,
+--       closed (present when the caller must not issue now: a terminal out of hours).
 -- Guarantees: numbers of a queue are consecutive per day and never repeat (HINCRBY under
 -- the script's atomicity); the ticket stop is checked against the same count it updates.
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
+
+-- After the replay: a retry just after closing time still gets the ticket it was given.
+if A.closed then
+  return fail(409, 'queue_closed', {queue = A.queue})
+end
 
 local qk = queue_key(A.queue)
 local waiting = redis.call('ZCARD', qk)
@@ -15,10 +21,11 @@ end
 local n = redis.call('HINCRBY', NUMBERS, A.queue, 1)
 local t = {
   id = A.ticket_id, number = string.format('%s%03d', A.queue, n), queue = A.queue,
-  status = 'waiting', issued_at = A.now, queued_at = A.now, day = A.day,
+  status = 'waiting', issued_at = A.now, queued_at = A.now, day = DAY,
   recall = 0, transfers = 0, counter = '', device = A.device,
 }
 hset(ticket_key(t.id), t)
 redis.call('ZADD', qk, next_order(), t.id)
+redis.call('SADD', OPEN, t.id)
 event('issued', {ticket = t.id, number = t.number, queue = t.queue})
 return answer(201, {ticket = t, position = position_of(t)})

@@ -35,6 +35,9 @@ local function queue_key(q) return P .. 'q:' .. q end
 local function counter_key(c) return P .. 'c:' .. c end
 local CALLS = P .. 'calls'
 local NUMBERS = P .. 'n'
+local OPEN = P .. 'open'          -- ids of tickets that are waiting, called or serving
+local COUNTERS = P .. 'counters'  -- ids of counters that were ever opened
+local DAY = A.day                 -- the service day this command runs in (see roll_day)
 
 local function hgetall(key)
   local flat = redis.call('HGETALL', key)
@@ -100,44 +103,45 @@ end
 local function close_ticket(id, status, reason)
   local key = ticket_key(id)
   redis.call('HSET', key, 'status', status, 'closed_at', A.now, 'reason', reason)
+  redis.call('SREM', OPEN, id)
   -- Closed tickets stay readable (a citizen's page shows "done") and then disappear.
   redis.call('EXPIRE', key, CLOSED_TICKET_TTL_S)
 end
 
 -- Start the day when it is not today's yet: close what is left open, restart numbering.
+-- Only forwards: a caller whose clock is a little behind at midnight runs in the stored
+-- (newer) day instead of rolling the location back into yesterday.
+-- It walks the set of open tickets and of counters ever opened, not the configuration,
+-- so tickets of a queue or counter removed from the configuration are closed as well.
 local function roll_day()
-  if redis.call('HGET', META, 'day') == A.day then return end
-  local previous = redis.call('HGET', META, 'day')
+  local stored = redis.call('HGET', META, 'day')
+  if stored and A.day <= stored then
+    DAY = stored
+    return
+  end
   if not redis.call('HGET', META, 'epoch') then
     redis.call('HSET', META, 'epoch', A.epoch, 'seq', 0, 'order', 0)
   end
-  if previous then
+  if stored then
     local closed = 0
-    for _, q in ipairs(A.layout.queues) do
-      for _, id in ipairs(redis.call('ZRANGE', queue_key(q), 0, -1)) do
-        close_ticket(id, TRANSITIONS['waiting']['day_end'], 'day_end')
+    for _, id in ipairs(redis.call('SMEMBERS', OPEN)) do
+      local t = hgetall(ticket_key(id))
+      if t and TRANSITIONS[t.status] and TRANSITIONS[t.status]['day_end'] then
+        redis.call('ZREM', queue_key(t.queue), id)
+        close_ticket(id, TRANSITIONS[t.status]['day_end'], 'day_end')
         closed = closed + 1
       end
-      redis.call('DEL', queue_key(q))
     end
-    for c, _ in pairs(A.layout.counters) do
-      local tid = redis.call('HGET', counter_key(c), 'ticket')
-      if tid and tid ~= '' then
-        local st = redis.call('HGET', ticket_key(tid), 'status')
-        if st and TRANSITIONS[st] and TRANSITIONS[st]['day_end'] then
-          close_ticket(tid, TRANSITIONS[st]['day_end'], 'day_end')
-          closed = closed + 1
-        end
-      end
-      if redis.call('EXISTS', counter_key(c)) == 1 then
-        redis.call('HSET', counter_key(c), 'open', '0', 'ticket', '')
-      end
+    redis.call('DEL', OPEN)
+    for _, c in ipairs(redis.call('SMEMBERS', COUNTERS)) do
+      redis.call('HSET', counter_key(c), 'open', '0', 'ticket', '')
     end
     redis.call('DEL', CALLS, NUMBERS)
-    event('day_end', {day = previous, closed = closed})
+    event('day_end', {day = stored, closed = closed})
+  else
+    event('day_start', {day = A.day})
   end
   redis.call('HSET', META, 'day', A.day)
-  if not previous then event('day_start', {day = A.day}) end
 end
 
 local function position_of(t)
@@ -177,14 +181,20 @@ local function read_location()
           counters = counters, calls = redis.call('LRANGE', CALLS, 0, CALLS_KEEP - 1)}
 end
 
--- The successful answer: stored for the Idempotency-Key, then returned.
+-- The successful answer (also "nobody waits"): stored for the Idempotency-Key, returned.
+-- The stored copy leaves out the list of calls: the answer does not need it, and it is
+-- most of the size of a location's state.
 local function answer(status, fields)
   commit()
   fields.status = status
-  fields.location = read_location()
+  local loc = read_location()
+  fields.location = loc
   if IDEM then
+    local calls = loc.calls
+    loc.calls = nil
     redis.call('SET', IDEM, cjson.encode({fingerprint = A.fingerprint, response = fields}),
                'EX', IDEM_TTL_S)
+    loc.calls = calls
   end
   return cjson.encode(fields)
 end

@@ -26,6 +26,9 @@ if not nxt then
 end
 
 local action = A.action
+if action == 'call' or action == 'day_end' then
+  return fail(400, 'bad_action', {action = action})  -- only call_next and roll_day do these
+end
 if action == 'transfer' and A.queue == t.queue and t.status == 'waiting' then
   return fail(409, 'same_queue', {number = t.number, queue = t.queue})
 end
