@@ -20,19 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from waitboard import bodies, keys, schemas, snapshot
-from waitboard.auth import (
-    COUNTER_ROLES,
-    ISSUE_ROLES,
-    TICKET_DESK_ROLES,
-    operated_counters,
-    require,
-)
+from waitboard import bodies, commands, keys, schemas, snapshot
+from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES
 from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
-from waitboard.domain import Action
-from waitboard.errors import NotFound, Unprocessable
-from waitboard.store import Idempotency, Outcome, location_of_ticket
+from waitboard.errors import Unprocessable
+from waitboard.store import Idempotency, Outcome
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -45,27 +38,6 @@ def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) ->
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _queue(loc: Location, queue_id: str) -> str:
-    if queue_id not in loc.queue_by_id:
-        raise Unprocessable(f"Queue '{queue_id}' does not exist at location {loc.id}; "
-                            f"queues: {', '.join(loc.queue_by_id)}.", field="queue")
-    return queue_id
-
-
-def _counter(loc: Location, counter_id: str) -> str:
-    if counter_id not in loc.counter_by_id:
-        raise NotFound(f"There is no counter '{counter_id[:40]}' at location {loc.id}; "
-                       f"counters: {', '.join(loc.counter_by_id)}.")
-    return counter_id
-
-
-def _ticket_location(ctx: AppContext, ticket_id: str) -> Location:
-    loc = ctx.office.location_by_id.get(location_of_ticket(ticket_id) or "")
-    if loc is None:
-        raise NotFound(f"There is no ticket '{ticket_id[:80]}'.")
-    return loc
 
 
 def _idempotency(request: Request, device: Device, location: str,
@@ -108,7 +80,7 @@ async def get_location(request: Request) -> Response:
 async def get_ticket(request: Request) -> Response:
     ctx = context(request)
     ticket_id = request.path_params["ticket_id"]
-    loc = _ticket_location(ctx, ticket_id)
+    loc = commands.location_of(ctx, ticket_id)
     ticket, position, state = await ctx.store.ticket(ticket_id)
     return json(snapshot.ticket(ctx.office, loc, ticket, position, state))
 
@@ -119,16 +91,10 @@ async def get_ticket(request: Request) -> Response:
 async def issue_ticket(request: Request) -> Response:
     ctx = context(request)
     device = ctx.devices.authenticate(request.headers.get("authorization"))
-    loc = ctx.location(request.path_params["location"])
-    require(device, ISSUE_ROLES, location=loc.id)
+    loc = commands.authorize_issue(ctx, device, request.path_params["location"])
     body = await bodies.parse(request, schemas.TicketRequest)
-    queue = _queue(loc, body.queue)
-    # Terminals follow the opening hours; staff may still issue for people already inside.
-    closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
-    outcome = await ctx.store.issue(loc.id, queue, device.id,
-                                    _idempotency(request, device, loc.id, body), closed=closed)
-    if not outcome.replayed:
-        ctx.metrics.tickets_issued.labels(loc.id, queue).inc()
+    outcome = await commands.issue(ctx, device, loc, body.queue,
+                                   _idempotency(request, device, loc.id, body))
     return _ticket_answer(ctx, loc, outcome)
 
 
@@ -136,17 +102,13 @@ def _counter_command(kind: str) -> Handler:
     async def handler(request: Request) -> Response:
         ctx = context(request)
         device = ctx.devices.authenticate(request.headers.get("authorization"))
-        loc = ctx.location(request.path_params["location"])
-        counter = _counter(loc, request.path_params["counter"])
-        require(device, COUNTER_ROLES, location=loc.id, counter=counter)
+        loc, counter = commands.authorize_counter(ctx, device, request.path_params["location"],
+                                                  request.path_params["counter"])
         body = await bodies.parse(request, schemas.EmptyRequest)
-        idem = _idempotency(request, device, loc.id, body)
+        outcome = await commands.counter_command(ctx, loc, counter, kind,
+                                                 _idempotency(request, device, loc.id, body))
         if kind == "call-next":
-            outcome = await ctx.store.call_next(loc.id, counter, idem)
-            if outcome.status == 200 and not outcome.replayed:
-                ctx.metrics.calls.labels(loc.id, "call").inc()
             return _ticket_answer(ctx, loc, outcome)
-        outcome = await ctx.store.set_counter(loc.id, counter, kind == "open", idem)
         assert outcome.location is not None
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return json(snapshot.counter(ctx.office, loc, counter, outcome.location),
@@ -156,37 +118,21 @@ def _counter_command(kind: str) -> Handler:
     return handler
 
 
-_TICKET_ACTIONS: dict[str, tuple[Action, tuple[str, ...]]] = {
-    "recall": (Action.RECALL, COUNTER_ROLES),
-    "start": (Action.START, COUNTER_ROLES),
-    "complete": (Action.COMPLETE, COUNTER_ROLES),
-    "no-show": (Action.NO_SHOW, COUNTER_ROLES),
-    "cancel": (Action.CANCEL, TICKET_DESK_ROLES),
-    "transfer": (Action.TRANSFER, TICKET_DESK_ROLES),
-}
-
-
 def _ticket_command(name: str) -> Handler:
-    action, roles = _TICKET_ACTIONS[name]
-
     async def handler(request: Request) -> Response:
         ctx = context(request)
         device = ctx.devices.authenticate(request.headers.get("authorization"))
         ticket_id = request.path_params["ticket_id"]
-        loc = _ticket_location(ctx, ticket_id)
-        require(device, roles, location=loc.id)
-        target: str | None = None
+        loc = commands.authorize_ticket(ctx, device, ticket_id, name)
         body: BaseModel
-        if action is Action.TRANSFER:
+        target: str | None = None
+        if name == "transfer":
             transfer = await bodies.parse(request, schemas.TransferRequest)
-            target, body = _queue(loc, transfer.queue), transfer
+            body, target = transfer, transfer.queue
         else:
             body = await bodies.parse(request, schemas.EmptyRequest)
-        outcome = await ctx.store.act(ticket_id, action, counters=operated_counters(device),
-                                      queue=target,
-                                      idem=_idempotency(request, device, loc.id, body))
-        if action is Action.RECALL and not outcome.replayed:
-            ctx.metrics.calls.labels(loc.id, "recall").inc()
+        outcome = await commands.ticket_command(ctx, device, loc, ticket_id, name, target,
+                                                _idempotency(request, device, loc.id, body))
         return _ticket_answer(ctx, loc, outcome)
 
     handler.__name__ = f"ticket_{name.replace('-', '_')}"
@@ -237,7 +183,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              roles=COUNTER_ROLES, body=schemas.EmptyRequest,
              answers={200: schemas.Ticket, 204: None}, errors=_COMMAND_ERRORS),
     *(Endpoint("POST", f"/api/v1/tickets/{{ticket_id}}/{name}", _ticket_command(name),
-               summary, roles=_TICKET_ACTIONS[name][1],
+               summary, roles=commands.TICKET_COMMANDS[name][1],
                body=schemas.TransferRequest if name == "transfer" else schemas.EmptyRequest,
                answers={200: schemas.Ticket}, errors=_COMMAND_ERRORS)
       for name, summary in (

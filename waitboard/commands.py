@@ -1,0 +1,114 @@
+"""The commands as every front end runs them: the HTTP API, the staff pages, the terminal.
+
+Permission checks, opening hours and metrics live here, so a button on a staff page and
+an API call behave exactly alike. Callers parse their input (JSON body, form) first.
+"""
+
+from __future__ import annotations
+
+from waitboard import snapshot
+from waitboard.auth import (
+    COUNTER_ROLES,
+    ISSUE_ROLES,
+    TICKET_DESK_ROLES,
+    operated_counters,
+    require,
+)
+from waitboard.config import Device, Location
+from waitboard.context import AppContext
+from waitboard.domain import Action
+from waitboard.errors import NotFound, Unprocessable
+from waitboard.store import Idempotency, Outcome, location_of_ticket
+
+#: Ticket commands by their name in URLs, with the roles that may run them.
+TICKET_COMMANDS: dict[str, tuple[Action, tuple[str, ...]]] = {
+    "recall": (Action.RECALL, COUNTER_ROLES),
+    "start": (Action.START, COUNTER_ROLES),
+    "complete": (Action.COMPLETE, COUNTER_ROLES),
+    "no-show": (Action.NO_SHOW, COUNTER_ROLES),
+    "cancel": (Action.CANCEL, TICKET_DESK_ROLES),
+    "transfer": (Action.TRANSFER, TICKET_DESK_ROLES),
+}
+COUNTER_COMMANDS = ("open", "close", "call-next")
+
+
+def queue_of(loc: Location, queue_id: str) -> str:
+    if queue_id not in loc.queue_by_id:
+        raise Unprocessable(f"Queue '{queue_id[:20]}' does not exist at location {loc.id}; "
+                            f"queues: {', '.join(loc.queue_by_id)}.", field="queue")
+    return queue_id
+
+
+def counter_of(loc: Location, counter_id: str) -> str:
+    if counter_id not in loc.counter_by_id:
+        raise NotFound(f"There is no counter '{counter_id[:40]}' at location {loc.id}; "
+                       f"counters: {', '.join(loc.counter_by_id)}.")
+    return counter_id
+
+
+def location_of(ctx: AppContext, ticket_id: str) -> Location:
+    """The location a ticket id names (NotFound when it names none)."""
+    loc = ctx.office.location_by_id.get(location_of_ticket(ticket_id) or "")
+    if loc is None:
+        raise NotFound(f"There is no ticket '{ticket_id[:80]}'.")
+    return loc
+
+
+def authorize_issue(ctx: AppContext, device: Device, location: str) -> Location:
+    loc = ctx.location(location)
+    require(device, ISSUE_ROLES, location=loc.id)
+    return loc
+
+
+async def issue(ctx: AppContext, device: Device, loc: Location, queue: str,
+                idem: Idempotency | None) -> Outcome:
+    queue = queue_of(loc, queue)
+    # Terminals follow the opening hours; staff may still issue for people already inside.
+    closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
+    outcome = await ctx.store.issue(loc.id, queue, device.id, idem, closed=closed)
+    if not outcome.replayed:
+        ctx.metrics.tickets_issued.labels(loc.id, queue).inc()
+    return outcome
+
+
+def authorize_counter(ctx: AppContext, device: Device, location: str,
+                      counter: str) -> tuple[Location, str]:
+    loc = ctx.location(location)
+    counter = counter_of(loc, counter)
+    require(device, COUNTER_ROLES, location=loc.id, counter=counter)
+    return loc, counter
+
+
+async def counter_command(ctx: AppContext, loc: Location, counter: str, kind: str,
+                          idem: Idempotency | None) -> Outcome:
+    if kind == "call-next":
+        outcome = await ctx.store.call_next(loc.id, counter, idem)
+        if outcome.status == 200 and not outcome.replayed:
+            ctx.metrics.calls.labels(loc.id, "call").inc()
+        return outcome
+    if kind not in ("open", "close"):
+        raise ValueError(f"unknown counter command {kind!r}")
+    return await ctx.store.set_counter(loc.id, counter, kind == "open", idem)
+
+
+def authorize_ticket(ctx: AppContext, device: Device, ticket_id: str,
+                     name: str) -> Location:
+    _, roles = TICKET_COMMANDS[name]
+    loc = location_of(ctx, ticket_id)
+    require(device, roles, location=loc.id)
+    return loc
+
+
+async def ticket_command(ctx: AppContext, device: Device, loc: Location, ticket_id: str,
+                         name: str, target: str | None,
+                         idem: Idempotency | None) -> Outcome:
+    action, _ = TICKET_COMMANDS[name]
+    if action is Action.TRANSFER:
+        if target is None:
+            raise Unprocessable("Say which queue the ticket goes to.", field="queue")
+        target = queue_of(loc, target)
+    outcome = await ctx.store.act(ticket_id, action, counters=operated_counters(device),
+                                  queue=target, idem=idem)
+    if action is Action.RECALL and not outcome.replayed:
+        ctx.metrics.calls.labels(loc.id, "recall").inc()
+    return outcome
