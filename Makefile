@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint typecheck bench browser-deps compose-check clean
+.PHONY: run test lint typecheck bench browser-deps compose-check screenshots clean
 
 # The virtual environment is rebuilt when the dependencies change.
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -29,6 +29,10 @@ test: $(BIN)/.installed browser-deps
 	$(BIN)/ruff check waitboard tests
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# The browser tests write the README's screenshots into docs/screenshots when asked to.
+screenshots: $(BIN)/.installed browser-deps
+	WAITBOARD_SCREENSHOTS=1 $(BIN)/pytest -q -m browser
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check waitboard tests

@@ -25,6 +25,7 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -184,11 +185,13 @@ def test_settings(redis_url: str) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def live_server(redis_url: str, office: Office,
-                      timing: HubTiming = FAST) -> AsyncIterator[LiveServer]:
-    """waitboard on a real uvicorn, on a free loopback port, in this event loop."""
-    app = create_app(test_settings(redis_url), office=office, timing=timing)
-    port = free_port()
+async def live_server(redis_url: str, office: Office, timing: HubTiming = FAST,
+                      port: int | None = None, clock: Any = None) -> AsyncIterator[LiveServer]:
+    """waitboard on a real uvicorn, on a loopback port (a free one unless given), in this
+    event loop."""
+    extra = {"clock": clock} if clock is not None else {}
+    app = create_app(test_settings(redis_url), office=office, timing=timing, **extra)
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
@@ -212,6 +215,43 @@ async def server(redis_server: EmbeddedRedis, redis: Redis,
 async def http(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
         yield client
+
+
+# --- a real browser -------------------------------------------------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+#: Where the tests write screenshots: docs/screenshots for `make screenshots`, else aside.
+SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("WAITBOARD_SCREENSHOTS")
+               else ROOT / "tests" / "artifacts")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, driven by Playwright (never a browser download of its own)."""
+    chromium = require_tool("chromium")
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+async def open_live(browser: Browser | BrowserContext, url: str, **page_args: Any) -> Page:
+    """A page that has its WebSocket open, with no script errors on the way."""
+    page = await browser.new_page(**page_args)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(url)
+    await expect(page.locator("body")).to_have_attribute("data-live", "open",
+                                                         timeout=TIMEOUT * 1000)
+    assert not errors, errors
+    return page
+
+
+async def screenshot(page: Page, name: str, full_page: bool = False) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 # --- `waitboard serve` as a separate process ------------------------------------------------

@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from tests.conftest import TIMEOUT, LiveServer, auth, require_tool
+from tests.conftest import TIMEOUT, LiveServer, auth, open_live
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    chromium = require_tool("chromium")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
-
-
-async def open_live(browser: Browser, url: str) -> Page:
-    page = await browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(url)
-    await expect(page.locator("body")).to_have_attribute("data-live", "open",
-                                                         timeout=TIMEOUT * 1000)
-    assert not errors, errors
-    return page
-
 
 async def test_lobby_screen_shows_a_call_without_reload(browser: Browser, server: LiveServer,
                                                         http: httpx.AsyncClient) -> None:
@@ -79,14 +52,57 @@ async def test_ticket_page_follows_the_ticket(browser: Browser, server: LiveServ
                             headers=auth("terminal-sued"))).json()
     assert first["number"] != mine["number"]
     page = await open_live(browser, server.url + mine["url"])
-    await expect(page.locator('[data-f="position"]')).to_have_text("2")
+    ahead = page.locator('[data-f="ahead"]')
+    await expect(ahead).to_have_text("1")
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     await http.post("/api/v1/locations/sued/counters/1/call-next",
                     headers=auth("counter-sued-1"))
-    await expect(page.locator('[data-f="position"]')).to_have_text("1", timeout=TIMEOUT * 1000)
+    await expect(ahead).to_have_text("0", timeout=TIMEOUT * 1000)
     await http.post(f"/api/v1/tickets/{first['id']}/no-show", headers=auth("counter-sued-1"))
     await http.post("/api/v1/locations/sued/counters/1/call-next",
                     headers=auth("counter-sued-1"))
     go_to = page.locator('[data-f="go_to"]')
     await expect(go_to).to_have_text("Bitte zu Schalter 1", timeout=TIMEOUT * 1000)
     await expect(page.locator('[data-f="status"]')).to_have_text("Sie werden aufgerufen")
+
+
+SPY = """
+window.__spoken = [];
+window.__tones = 0;
+window.speechSynthesis.speak = (u) => { window.__spoken.push([u.text, u.lang]); };
+const osc = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  window.__tones += 1;
+  return osc.call(this);
+};
+"""
+
+
+async def test_lobby_chimes_and_speaks_in_german(browser: Browser, server: LiveServer,
+                                                 http: httpx.AsyncClient) -> None:
+    """With ?voice=1 a call chimes and is announced in German; a recall chimes again; the
+    calls already there when the screen loads do not."""
+    await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                    headers=auth("terminal-sued"))
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    page = await browser.new_page()
+    await page.add_init_script(SPY)
+    await page.goto(server.url + "/screens/sued?voice=1")
+    await expect(page.locator("body")).to_have_attribute("data-live", "open",
+                                                         timeout=TIMEOUT * 1000)
+    called = await http.post("/api/v1/locations/sued/counters/1/call-next",
+                             headers=auth("counter-sued-1"))
+    await expect(page.locator('[data-latest] [data-f="number"]')).to_have_text(
+        "A001", timeout=TIMEOUT * 1000)
+    assert await page.evaluate("window.__spoken") == [
+        ["Nummer A 1, bitte zu Schalter 1.", "de-DE"]]
+    assert await page.evaluate("window.__tones") == 2  # a two-note chime
+    await http.post(f"/api/v1/tickets/{called.json()['id']}/recall",
+                    headers=auth("counter-sued-1"))
+    await expect(page.locator('[data-latest] [data-f="recall"]')).to_be_visible(
+        timeout=TIMEOUT * 1000)
+    assert await page.evaluate("window.__tones") == 4
+    await page.reload()  # a restarted screen does not chime for old calls
+    await page.wait_for_selector("body[data-live=open]")
+    await page.wait_for_function("document.querySelector('[data-f=number]')")
+    assert await page.evaluate("window.__tones") == 0

@@ -74,7 +74,7 @@ async def test_ticket_page_shows_status_and_position(http: httpx.AsyncClient) ->
     page = await http.get(ticket["url"])
     assert page.status_code == 200
     assert ticket["number"] in page.text and "Sie warten" in page.text
-    assert f'data-f="position">{ticket["position"]}<' in page.text
+    assert f'data-f="ahead">{ticket["position"] - 1}<' in page.text  # people ahead
 
 
 async def test_unknown_things_are_404(http: httpx.AsyncClient) -> None:

@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from waitboard import api, live, openapi, pages, problems
+from waitboard import api, live, openapi, pages, problems, sessions, staff, terminal
 from waitboard.auth import DeviceRegistry
 from waitboard.clock import Clock, system_clock
 from waitboard.config import Office, load_office
@@ -98,13 +99,18 @@ def create_app(settings: Settings, *, office: Office | None = None,
     routes = [
         Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", metrics),
         Route("/api/v1/openapi.json", openapi_json),
-        *api.routes(), *live.routes(), *pages.routes(),
+        *api.routes(), *live.routes(), *pages.routes(), *staff.routes(), *terminal.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         WaitboardError: problems.on_waitboard_error,
         HTTPException: problems.on_http_exception,
         Exception: problems.on_unexpected,
     })
+    # Staff and kiosk sessions: a signed cookie, never sent to other sites (SameSite=Strict),
+    # out of reach of scripts (HttpOnly, Starlette's default), HTTPS-only in production.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
+                       session_cookie=sessions.COOKIE, max_age=sessions.COOKIE_MAX_AGE_S,
+                       same_site="strict", https_only=settings.env == "production")
     app.add_middleware(WebMiddleware)
     return app
 

@@ -32,6 +32,7 @@ def new_token() -> str:
 class DeviceRegistry:
     def __init__(self, devices: Iterable[Device]) -> None:
         self._by_hash = {d.token_sha256: d for d in devices}
+        self.by_id = {d.id: d for d in self._by_hash.values()}
 
     @classmethod
     def of(cls, office: Office) -> DeviceRegistry:
@@ -46,6 +47,9 @@ class DeviceRegistry:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("The Authorization header must read 'Bearer <token>'.")
+        return self.by_token(token)
+
+    def by_token(self, token: str) -> Device:
         digest = token_hash(token)
         device = self._by_hash.get(digest)
         # The lookup key is already a hash of the secret; comparing the stored hash in

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import hashlib
 from typing import TypeVar
+from urllib.parse import parse_qs
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from waitboard import keys
+from waitboard.config import Device
 from waitboard.errors import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from waitboard.store import Idempotency
 
 MAX_BODY_BYTES = 16 * 1024
 M = TypeVar("M", bound=BaseModel)
@@ -73,5 +77,31 @@ def _describe(e: ValidationError) -> str:
 
 def fingerprint(method: str, path: str, body: BaseModel) -> str:
     """Identifies a request for Idempotency-Key reuse: same meaning, same fingerprint."""
-    canonical = orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS)
+    return fingerprint_of(method, path, orjson.dumps(body.model_dump(),
+                                                     option=orjson.OPT_SORT_KEYS))
+
+
+def fingerprint_of(method: str, path: str, canonical: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """A URL-encoded form (what the staff pages post), size-limited like every body."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("Send the form as application/x-www-form-urlencoded.")
+    raw = (await read_body(request)).decode("utf-8", errors="replace")
+    return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def form_idempotency(device: Device, location: str, path: str,
+                     form: dict[str, str]) -> Idempotency | None:
+    """A staff form's one-time ``key`` as its Idempotency-Key: submitting the same rendered
+    form twice (a double click) acts once. The fingerprint covers what the form asks."""
+    key = form.get("key", "")
+    if not key or len(key) > 100:
+        return None
+    fields = {k: v for k, v in form.items() if k not in ("csrf", "key", "back")}
+    return Idempotency(keys.idempotency(location, device.id, "form:" + key),
+                       fingerprint_of("POST", path, orjson.dumps(
+                           fields, option=orjson.OPT_SORT_KEYS)))

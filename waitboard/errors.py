@@ -112,6 +112,36 @@ class CounterState(Conflict):
     title = "Not possible in the counter's current state"
 
 
+class CounterClosed(CounterState):
+    code = "counter_closed"
+
+
+class CounterBusy(CounterState):
+    code = "counter_busy"
+
+
+class SameQueue(Conflict):
+    code = "same_queue"
+    title = "Already in that queue"
+
+
+class OtherCounter(Forbidden):
+    code = "other_counter"
+
+
+class LoginRequired(WaitboardError):
+    """A staff page was opened without a (valid) session: the page sends to the login."""
+
+    status = 401
+    code = "login_required"
+    title = "Login required"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    title = "Form expired"
+
+
 class IdempotencyMismatch(Unprocessable):
     code = "idempotency_key_reused"
     title = "Idempotency-Key reused with another request"

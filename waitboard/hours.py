@@ -58,6 +58,15 @@ class OpeningHours:
         minute = local.hour * 60 + local.minute
         return any(start <= minute < end for start, end in self.week[local.weekday()])
 
+    def closes_at(self, local: datetime) -> datetime | None:
+        """When the current opening range ends (None when closed now)."""
+        minute = local.hour * 60 + local.minute
+        for start, end in self.week[local.weekday()]:
+            if start <= minute < end:
+                day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
+                return day0 + timedelta(minutes=end)
+        return None
+
     def next_opening(self, local: datetime) -> datetime | None:
         """The next local moment the location opens (after ``local``), within a week."""
         day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)

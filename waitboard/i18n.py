@@ -7,9 +7,13 @@ templates and the JS module only use keys. A key missing in English falls back t
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from waitboard.config import Location
+from waitboard.errors import WaitboardError
 
 LANGUAGES = ("de", "en")
 DEFAULT = "de"
@@ -38,7 +42,7 @@ class Translator:
         return text.format(**params) if params else text
 
     def wait(self, seconds: int | None) -> str:
-        """A wait as a person says it: "ca. 15 Min.", "sofort", "unbekannt"."""
+        """A wait as a person says it: "ca. 15 Min.", "ca. 1 Std. 20 Min.", "sofort"."""
         if seconds is None:
             return self("wait.unknown")
         if seconds < 60:
@@ -46,4 +50,55 @@ class Translator:
         minutes = -(-seconds // 60)
         if minutes > 15:
             minutes = -(-minutes // 5) * 5  # "ca. 35 Min." reads better than "ca. 33 Min."
-        return self("wait.minutes", n=minutes)
+        if minutes < 60:
+            return self("wait.minutes", n=minutes)
+        minutes = -(-minutes // 10) * 10
+        hours, rest = divmod(minutes, 60)
+        if rest == 0:
+            return self("wait.hours", h=hours)
+        return self("wait.hours_minutes", h=hours, n=rest)
+
+    def name(self, thing: Any) -> str:
+        """The display name of a location, queue or counter (config object or snapshot)."""
+        if isinstance(thing, dict):
+            return str(thing.get("name_en") if self.lang == "en" and thing.get("name_en")
+                       else thing["name"])
+        return str(thing.display_name(self.lang))
+
+    def weekday(self, index: int) -> str:
+        return self(f"day.{index}")
+
+    def opening(self, snap: dict[str, Any]) -> str:
+        """ "geöffnet bis 12:30 Uhr" / "öffnet Do 08:00 Uhr" / "derzeit geschlossen", from a
+        snapshot's ``closes_at`` / ``opens_at`` (live.js phrases them the same way)."""
+        if snap["open"]:
+            closes = snap.get("closes_at")
+            return (self("hours.open_until", time=closes[11:16]) if closes
+                    else self("hours.open"))
+        opens = snap.get("opens_at")
+        if not opens:
+            return self("hours.closed")
+        when = datetime.fromisoformat(opens)
+        if opens[:10] == snap["generated_at"][:10]:
+            return self("hours.opens_today", time=f"{when:%H:%M}")
+        return self("hours.opens", day=self.weekday(when.weekday()), time=f"{when:%H:%M}")
+
+    def week(self, loc: Location) -> list[tuple[str, str]]:
+        """(day, "08:00–12:30, 14:00–17:30") for every day, closed days included."""
+        rows = []
+        for i, ranges in enumerate(loc.opening_hours.week):
+            text = ", ".join(f"{s // 60:02d}:{s % 60:02d}–{e // 60:02d}:{e % 60:02d}"
+                             for s, e in ranges) or self("hours.day_closed")
+            rows.append((self(f"day.long.{i}"), text))
+        return rows
+
+    def error(self, err: WaitboardError) -> str:
+        """An error in this language, from its code; the English detail as a fallback."""
+        key = f"error.{err.code}"
+        if key not in self.texts:
+            return err.detail
+        params = {k: self(f"status.{v}") if k == "state" else v for k, v in err.extra.items()}
+        try:
+            return self(key, **params)
+        except (KeyError, IndexError):
+            return err.detail

@@ -1,69 +1,58 @@
-"""Server-rendered pages: usable without JavaScript, made live by ``static/live.js``.
+"""Public pages: overview, location, lobby screen, a citizen's ticket.
 
-Each page is rendered with the location's current state read from Redis, and carries the
-WebSocket address and its texts so the script can keep it current.
+Rendered on the server from the hub's live view (usable without JavaScript; they refresh
+themselves without it), then kept current by ``static/live.js``. They never set a cookie.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from waitboard import snapshot
+from waitboard import commands, snapshot
 from waitboard.context import context
-from waitboard.i18n import Translator, pick_language
-from waitboard.store import location_of_ticket
-
-_env = Environment(loader=PackageLoader("kiosk_templates", "."),
-                   autoescape=select_autoescape(["html"]), auto_reload=False)
-
-
-def _render(request: Request, template: str, status: int = 200, **values: Any) -> Response:
-    ctx = context(request)
-    lang = pick_language(request.query_params.get("lang"))
-    t = Translator(lang)
-    html = _env.get_template(template).render(
-        t=t, lang=lang, texts=t.texts, demo=ctx.settings.demo, request=request, **values)
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+from waitboard.i18n import Translator
+from waitboard.render import language, render
 
 
 async def overview(request: Request) -> Response:
     ctx = context(request)
     snaps = await asyncio.gather(*(ctx.hub.snapshot(loc.id) for loc in ctx.office.locations))
-    return _render(request, "overview.html", locations=snaps, ws="/ws/locations")
+    return render(request, "overview.html", locations=snaps, ws="/ws/locations")
 
 
 async def location_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    snap = await ctx.hub.snapshot(loc.id)
-    return _render(request, "location.html", snap=snap, ws=f"/ws/locations/{loc.id}")
+    return render(request, "location.html", snap=await ctx.hub.snapshot(loc.id),
+                  week=Translator(language(request)).week(loc),
+                  today=ctx.clock().astimezone(ctx.office.tz).weekday(),
+                  ws=f"/ws/locations/{loc.id}")
 
 
 async def screen(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    snap = await ctx.hub.snapshot(loc.id)
     wanted = [q for q in request.query_params.get("queues", "").split(",") if q]
     queues = [q for q in wanted if q in loc.queue_by_id] or list(loc.queue_by_id)
-    return _render(request, "screen.html", snap=snap, queues=queues,
-                   ws=f"/ws/locations/{loc.id}")
+    return render(request, "screen.html", snap=await ctx.hub.snapshot(loc.id), queues=queues,
+                  voice=request.query_params.get("voice") == "1",
+                  ws=f"/ws/locations/{loc.id}")
 
 
 async def ticket_page(request: Request) -> Response:
     ctx = context(request)
     ticket_id = request.path_params["ticket_id"]
+    loc = commands.location_of(ctx, ticket_id)
     record, position, state = await ctx.store.ticket(ticket_id)  # NotFound if unknown
-    loc = ctx.office.location_by_id[location_of_ticket(ticket_id) or ""]
-    data = snapshot.ticket(ctx.office, loc, record, position, state)
-    return _render(request, "ticket.html", ticket=data, location=loc,
-                   ws=f"/ws/locations/{loc.id}")
+    return render(request, "ticket.html",
+                  ticket=snapshot.ticket(ctx.office, loc, record, position, state),
+                  location=loc, queue=loc.queue_by_id.get(record.queue) or {"name": record.queue},
+                  ws=f"/ws/locations/{loc.id}")
 
 
 def routes() -> list[BaseRoute]:

@@ -10,7 +10,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from waitboard.errors import WaitboardError
+from waitboard import staff
+from waitboard.errors import LoginRequired, WaitboardError
+from waitboard.i18n import Translator
+from waitboard.render import language, render
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +47,30 @@ def from_error(err: WaitboardError, instance: str | None = None) -> Response:
     return problem(err.status, err.code, err.title, err.detail, instance, headers, err.extra)
 
 
+def wants_html(request: Request) -> bool:
+    """Pages answer errors as pages; the API (and anything asking for JSON) as problems."""
+    path = request.url.path
+    if path.startswith(("/api/", "/livez", "/readyz", "/metrics", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "") or request.method == "POST"
+
+
 async def on_waitboard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WaitboardError)
+    if wants_html(request):
+        if isinstance(exc, LoginRequired):
+            return staff.login_redirect(request)
+        return render(request, "error.html", status=exc.status,
+                      message=Translator(language(request)).error(exc))
     return from_error(exc, request.url.path)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code, detail = _HTTP_DETAIL.get(exc.status_code, ("http_error", str(exc.detail)))
+    if wants_html(request) and exc.status_code == 404:
+        return render(request, "error.html", status=404,
+                      message=Translator(language(request))("error.not_found"))
     return problem(exc.status_code, code, str(exc.detail), detail, request.url.path,
                    dict(exc.headers or {}))
 

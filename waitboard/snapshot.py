@@ -79,12 +79,17 @@ def snapshot(office: Office, loc: Location, state: LocationState, now: datetime)
             "counter_name_en": (counter.name_en or counter.name) if counter else call.counter,
             "called_at": iso(call.called_at, tz), "recall": call.recall,
         })
+    local = now.astimezone(tz)
+    closes = loc.opening_hours.closes_at(local)
+    opens = None if closes else loc.opening_hours.next_opening(local)
     return {
         "type": "snapshot",
         "location": {"id": loc.id, "name": loc.name, "name_en": loc.name_en or loc.name},
         "epoch": state.epoch, "seq": state.seq, "day": state.day,
-        "generated_at": now.astimezone(tz).isoformat(timespec="seconds"),
-        "open": is_open(office, loc, now),
+        "generated_at": local.isoformat(timespec="seconds"),
+        "open": closes is not None,
+        "closes_at": closes.isoformat(timespec="minutes") if closes else None,
+        "opens_at": opens.isoformat(timespec="minutes") if opens else None,
         "queues": queues, "counters": counters, "calls": calls,
     }
 
@@ -94,6 +99,7 @@ def summary(snap: Json) -> Json:
     return {
         "id": snap["location"]["id"], "name": snap["location"]["name"],
         "name_en": snap["location"]["name_en"], "open": snap["open"],
+        "closes_at": snap["closes_at"], "opens_at": snap["opens_at"],
         "generated_at": snap["generated_at"], "seq": snap["seq"],
         "queues": [{"id": q["id"], "name": q["name"], "name_en": q["name_en"],
                     "waiting": q["waiting"], "estimated_wait_s": q["estimated_wait_s"]}
@@ -117,6 +123,8 @@ def ticket(office: Office, loc: Location, t: TicketRecord, position: int | None,
         "counter": t.counter if counter and t.status.value in ("called", "serving") else None,
         "counter_name": counter.name if counter and t.status.value in ("called", "serving")
         else None,
+        "counter_name_en": (counter.name_en or counter.name)
+        if counter and t.status.value in ("called", "serving") else None,
         "recall": t.recall,
         "url": f"/tickets/{t.id}",
     }

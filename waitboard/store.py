@@ -26,13 +26,14 @@ from waitboard.clock import Clock, system_clock, to_ms
 from waitboard.config import Location, Office
 from waitboard.domain import Action, allowed_from, service_day
 from waitboard.errors import (
-    Conflict,
-    CounterState,
-    Forbidden,
+    CounterBusy,
+    CounterClosed,
     IdempotencyMismatch,
     InvalidTransition,
     NotFound,
+    OtherCounter,
     QueueClosed,
+    SameQueue,
     TicketStop,
     Unavailable,
     WaitboardError,
@@ -89,6 +90,15 @@ class Outcome:
     position: int | None = None
     counter: str | None = None
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTicket:
+    id: str
+    number: str
+    queued_at: int
+    issued_at: int
+    transfers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +193,16 @@ class Store:
         return (TicketRecord.parse(out["ticket"]), out.get("position"),
                 LocationState.parse(out["location"]))
 
+    async def waiting(self, location: str, limit: int = 200) -> dict[str, list[WaitingTicket]]:
+        """The waiting tickets of every queue in call order (at most ``limit`` each)."""
+        loc = self.office.location_by_id[location]
+        out = await self._eval("waiting", loc, {"limit": limit}, read=True)
+        return {q: [WaitingTicket(id=str(r["id"]), number=str(r["number"]),
+                                  queued_at=int(r["queued_at"]), issued_at=int(r["issued_at"]),
+                                  transfers=int(r.get("transfers") or 0))
+                    for r in (out.get(q) or [])]
+                for q in loc.layout.queues}
+
     async def seqs(self, locations: Sequence[str]) -> dict[str, tuple[str, int]]:
         """(epoch, seq) of many locations in one pipeline: cheap drift detection."""
         async with self.reads.pipeline(transaction=False) as pipe:
@@ -270,23 +290,23 @@ class Store:
                 f"limit {out['max_waiting']}). Please ask at reception.",
                 queue=out["queue"])
         if code == "counter_closed":
-            return CounterState(f"{counter_name(out['counter'])} is closed; open it first.",
-                                counter=out["counter"])
+            return CounterClosed(f"{counter_name(out['counter'])} is closed; open it first.",
+                                 counter=out["counter"])
         if code == "counter_busy":
-            return CounterState(
+            return CounterBusy(
                 f"{counter_name(out['counter'])} still has ticket {out['number']} "
                 f"({out['state']}); complete it, mark a no-show or transfer it first.",
                 counter=out["counter"], ticket=out["number"])
         if code == "ticket_not_found":
             return NotFound(f"There is no ticket {out['ticket']!r}.")
         if code == "other_counter":
-            return Forbidden(
+            return OtherCounter(
                 f"Ticket {out['number']} is at {counter_name(out['counter'])}; only a device "
                 "of that counter may do this.", ticket=out["number"])
         if code == "invalid_transition":
             return InvalidTransition(out["number"], out["state"], out["action"],
                                      [s.value for s in allowed_from(Action(out["action"]))])
         if code == "same_queue":
-            return Conflict(f"Ticket {out['number']} already waits in queue {out['queue']}.",
-                            ticket=out["number"])
+            return SameQueue(f"Ticket {out['number']} already waits in queue {out['queue']}.",
+                             ticket=out["number"], queue=out["queue"])
         return WaitboardError(f"Unexpected answer from Redis: {code!r}")

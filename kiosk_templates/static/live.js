@@ -1,10 +1,12 @@
-// live.js - keeps a server-rendered page current over its WebSocket.
+// live.js - keeps a server-rendered page current over its WebSocket. No build step.
 //
-// Every message is a whole snapshot (or a heartbeat), so whatever was missed, the next
-// message brings the page to the right state. The connection is re-opened with jittered
-// backoff; when nothing arrived for 15 s a banner says how old the data is.
+// Every message is a whole snapshot (or a heartbeat), so whatever was missed, the next one
+// brings the page to the right state. The connection re-opens by itself with jittered
+// backoff; when nothing arrived for 15 s a banner says how old the data is. Staff pages
+// re-fetch their server-rendered live part instead of building HTML here.
 
 const STALE_AFTER_MS = 15000;
+const ANNOUNCE_EVERY_MS = 60000;
 const body = document.body;
 const page = body.dataset.page;
 const lang = body.dataset.lang || "de";
@@ -16,20 +18,34 @@ function t(key, params = {}) {
   return s;
 }
 
+// The same phrasing as the server's Translator.wait().
 function waitText(seconds) {
   if (seconds === null || seconds === undefined) return t("wait.unknown");
   if (seconds < 60) return t("wait.now");
   let minutes = Math.ceil(seconds / 60);
   if (minutes > 15) minutes = Math.ceil(minutes / 5) * 5;
-  return t("wait.minutes", { n: minutes });
+  if (minutes < 60) return t("wait.minutes", { n: minutes });
+  minutes = Math.ceil(minutes / 10) * 10;
+  const h = Math.floor(minutes / 60), n = minutes % 60;
+  return n ? t("wait.hours_minutes", { h, n }) : t("wait.hours", { h });
 }
 
-const nameOf = (o) => (lang === "en" ? o.name_en || o.name : o.name);
+// The same phrasing as the server's Translator.opening().
+function openingText(snap) {
+  if (snap.open) return snap.closes_at ? t("hours.open_until", { time: snap.closes_at.slice(11, 16) }) : t("hours.open");
+  if (!snap.opens_at) return t("hours.closed");
+  if (snap.opens_at.slice(0, 10) === snap.generated_at.slice(0, 10)) return t("hours.opens_today", { time: snap.opens_at.slice(11, 16) });
+  const day = new Date(`${snap.opens_at.slice(0, 10)}T12:00:00`).getDay(); // 0 = Sunday
+  return t("hours.opens", { day: t(`day.${(day + 6) % 7}`), time: snap.opens_at.slice(11, 16) });
+}
+
+const nameOf = (o) => (lang === "en" && o.name_en ? o.name_en : o.name);
 const hhmm = (iso) => (iso ? iso.slice(11, 16) : "");
 
 function setText(root, field, value) {
   const el = root.querySelector(`[data-f="${field}"]`);
   if (el && el.textContent !== String(value)) el.textContent = value;
+  return el;
 }
 
 function renderQueues(root, queues) {
@@ -37,79 +53,119 @@ function renderQueues(root, queues) {
     const row = root.querySelector(`[data-queue="${CSS.escape(q.id)}"]`);
     if (!row) continue;
     setText(row, "waiting", q.waiting);
-    const stop = q.ticket_stop ? ` ${t("queue.ticket_stop")}` : "";
-    setText(row, "wait", waitText(q.estimated_wait_s) + stop);
+    setText(row, "wait", waitText(q.estimated_wait_s));
+    const stop = row.querySelector('[data-f="stop"]');
+    if (stop) stop.hidden = !q.ticket_stop;
+    if (row.dataset.state !== undefined) {
+      row.dataset.state = q.ticket_stop ? "stop" : q.open_counters ? "open" : "closed";
+      setText(row, "state", q.ticket_stop ? t("queue.ticket_stop") : q.open_counters ? t("queue.open") : t("queue.closed"));
+    }
   }
 }
 
 function renderLocation(root, snap) {
-  setText(root, "open", snap.open ? t("location.open") : t("location.closed"));
+  const opening = root.querySelector('[data-f="opening"]');
+  if (opening) {
+    opening.className = `opening ${snap.open ? "is-open" : "is-closed"}`;
+    setText(opening, "opening-text", openingText(snap));
+  }
   renderQueues(root, snap.queues);
-  setText(document, "updated", hhmm(snap.generated_at));
+  setText(document, "updated-text", t("updated", { time: hhmm(snap.generated_at) }));
+}
+
+// Screen readers hear a short summary, at most once a minute, and only when it changed.
+let lastAnnounced = 0, lastSummary = "";
+function announce(snaps) {
+  const box = document.querySelector("[data-announce]");
+  if (!box) return;
+  const summary = snaps.map((s) => s.queues.map((q) =>
+    t("location.announce", { name: nameOf(q), waiting: q.waiting, wait: waitText(q.estimated_wait_s) })).join(" ")).join(" ");
+  if (summary === lastSummary || Date.now() - lastAnnounced < ANNOUNCE_EVERY_MS) return;
+  if (lastSummary) box.textContent = summary; // not on the first load: the page says it
+  lastSummary = summary;
+  lastAnnounced = Date.now();
 }
 
 // --- lobby screen ---------------------------------------------------------------------
 
 const seenCalls = new Set();
-let firstSnapshot = true;
+let firstScreenSnapshot = true;
+let audio = null;
 
 function chime() {
   try {
-    const ctx = new (window.AudioContext || window.webkitAudioContext)();
-    const notes = [659.25, 523.25];
-    notes.forEach((freq, i) => {
-      const osc = ctx.createOscillator();
-      const gain = ctx.createGain();
+    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+    const now = audio.currentTime;
+    [659.25, 523.25].forEach((freq, i) => {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = "sine";
       osc.frequency.value = freq;
-      gain.gain.setValueAtTime(0.0001, ctx.currentTime + i * 0.45);
-      gain.gain.exponentialRampToValueAtTime(0.4, ctx.currentTime + i * 0.45 + 0.03);
-      gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + i * 0.45 + 0.9);
-      osc.connect(gain).connect(ctx.destination);
-      osc.start(ctx.currentTime + i * 0.45);
-      osc.stop(ctx.currentTime + i * 0.45 + 1);
+      gain.gain.setValueAtTime(0.0001, now + i * 0.45);
+      gain.gain.exponentialRampToValueAtTime(0.5, now + i * 0.45 + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.45 + 1.2);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now + i * 0.45);
+      osc.stop(now + i * 0.45 + 1.3);
     });
   } catch (e) {
     /* no audio on this device: the highlight still shows the call */
   }
 }
 
+function speak(call) {
+  if (!("speechSynthesis" in window)) return;
+  // "A017" is read as "A 17": the letter, then the number as a number.
+  const spoken = call.number.replace(/^([A-Z]+)0*(\d+)$/, "$1 $2");
+  const utterance = new SpeechSynthesisUtterance(t("screen.speech", { number: spoken, counter: nameOf({ name: call.counter_name, name_en: call.counter_name_en }) }));
+  utterance.lang = lang === "en" ? "en-GB" : "de-DE";
+  window.speechSynthesis.speak(utterance);
+}
+
+function span(cls, text, field) {
+  const el = document.createElement("span");
+  el.className = cls;
+  el.textContent = text;
+  if (field) el.dataset.f = field;
+  return el;
+}
+
 function renderScreen(snap) {
-  const main = document.querySelector("main");
-  const wanted = new Set((main.dataset.queues || "").split(",").filter(Boolean));
+  const grid = document.querySelector(".screen-grid");
+  const wanted = new Set((grid.dataset.queues || "").split(",").filter(Boolean));
   const calls = snap.calls.filter((c) => wanted.size === 0 || wanted.has(c.queue));
-  const latestBox = document.querySelector("[data-latest]");
-  const latest = calls[0];
-  let fresh = false;
+  const fresh = [];
   for (const c of calls) {
     const key = `${c.id}:${c.recall}`;
     if (!seenCalls.has(key)) {
       seenCalls.add(key);
-      if (!firstSnapshot) fresh = true;
+      if (!firstScreenSnapshot) fresh.push(c);
     }
   }
-  firstSnapshot = false;
-  const call = latestBox.querySelector(".call");
+  firstScreenSnapshot = false;
+  const box = document.querySelector("[data-latest]");
+  const call = box.querySelector(".call");
+  const latest = calls[0];
   if (latest) {
-    call.className = "call";
-    call.replaceChildren(
-      Object.assign(document.createElement("span"), { className: "number", textContent: latest.number }),
-      Object.assign(document.createElement("span"), { className: "arrow", textContent: " → " }),
-      Object.assign(document.createElement("span"), { className: "counter", textContent: lang === "en" ? latest.counter_name_en || latest.counter_name : latest.counter_name }),
-    );
-    call.querySelector(".number").dataset.f = "number";
-    call.querySelector(".counter").dataset.f = "counter";
+    const recall = span("recall", t("screen.recall"), "recall");
+    recall.hidden = !latest.recall;
+    call.replaceChildren(span("number", latest.number, "number"), span("arrow", "→"),
+      span("sr-only", t("screen.to")), span("counter", nameOf({ name: latest.counter_name, name_en: latest.counter_name_en }), "counter"), recall);
+    call.querySelector(".arrow").setAttribute("aria-hidden", "true");
   }
-  if (fresh) {
-    latestBox.classList.remove("flash");
-    void latestBox.offsetWidth; // restart the highlight animation
-    latestBox.classList.add("flash");
+  if (fresh.length) {
+    box.classList.remove("flash");
+    void box.offsetWidth; // restart the highlight
+    box.classList.add("flash");
     chime();
+    if (grid.dataset.voice) fresh.slice(0, 3).reverse().forEach(speak);
   }
   const list = document.querySelector('[data-list="calls"]');
   list.replaceChildren(...calls.slice(1, 7).map((c) => {
     const li = document.createElement("li");
-    const num = Object.assign(document.createElement("span"), { className: "number", textContent: c.number });
-    li.append(num, ` → ${lang === "en" ? c.counter_name_en || c.counter_name : c.counter_name}`);
+    const arrow = span("arrow", "→");
+    arrow.setAttribute("aria-hidden", "true");
+    li.append(span("number", c.number), " ", arrow, " ", span("counter", nameOf({ name: c.counter_name, name_en: c.counter_name_en })));
     return li;
   }));
   renderQueues(document, snap.queues);
@@ -117,42 +173,77 @@ function renderScreen(snap) {
 
 // --- ticket page ----------------------------------------------------------------------
 
-let ticketSig = null;
-let ticketWaiting = null;
-let ticketFetchedAt = 0;
+let ticketSig = null, ticketWaiting = null, ticketFetchedAt = 0, lastGoTo = "";
 
 // Only what can move this ticket triggers a re-read: a call or recall, its queue getting
 // shorter, a counter opening or closing - not the arrivals behind it. That keeps a
 // thousand phones from re-reading on every new ticket.
 async function refreshTicket(snap) {
-  const main = document.querySelector("main");
-  const queue = snap.queues.find((q) => q.id === main.dataset.queue);
+  const card = document.querySelector("[data-ticket]");
+  const queue = snap.queues.find((q) => q.id === card.dataset.queue);
   const sig = JSON.stringify([snap.epoch, snap.calls.map((c) => [c.id, c.recall]),
-    snap.counters.map((c) => [c.id, c.open, c.number])]);
+    snap.counters.map((c) => [c.id, c.open, c.number, c.ticket_status])]);
   const shorter = queue && ticketWaiting !== null && queue.waiting < ticketWaiting;
   ticketWaiting = queue ? queue.waiting : null;
   const due = Date.now() - ticketFetchedAt > 60000;
   if (sig === ticketSig && !shorter && !due) return;
   ticketSig = sig;
   ticketFetchedAt = Date.now();
-  const id = document.querySelector("main").dataset.ticket;
-  // Spread the re-reads of many phones over half a second.
-  await new Promise((r) => setTimeout(r, Math.random() * 500));
-  const res = await fetch(`/api/v1/tickets/${encodeURIComponent(id)}`, { cache: "no-store" });
+  await new Promise((r) => setTimeout(r, Math.random() * 500)); // spread the re-reads
+  const res = await fetch(`/api/v1/tickets/${encodeURIComponent(card.dataset.ticket)}`, { cache: "no-store" });
   if (!res.ok) return;
   const ticket = await res.json();
-  main.dataset.queue = ticket.queue;
-  setText(document, "status", t(`ticket.status.${ticket.status}`));
-  const goTo = document.querySelector('[data-f="go_to"]');
-  goTo.hidden = !ticket.counter_name;
-  if (ticket.counter_name) {
-    const text = t("ticket.go_to", { counter: ticket.counter_name });
-    if (goTo.textContent !== text && navigator.vibrate) navigator.vibrate([300, 150, 300]);
+  card.dataset.queue = ticket.queue;
+  card.dataset.status = ticket.status;
+  setText(card, "status", t(`ticket.status.${ticket.status}`));
+  const goTo = card.querySelector('[data-f="go_to"]');
+  const counter = ticket.counter_name ? nameOf({ name: ticket.counter_name, name_en: ticket.counter_name_en }) : "";
+  goTo.hidden = !counter;
+  if (counter) {
+    const text = t("ticket.go_to", { counter });
+    if (text !== lastGoTo && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+    lastGoTo = text;
     goTo.textContent = text;
   }
-  document.querySelector('[data-f="waiting"]').hidden = ticket.status !== "waiting";
-  setText(document, "position", ticket.position ?? "");
-  setText(document, "wait", waitText(ticket.estimated_wait_s));
+  card.querySelector('[data-f="waiting"]').hidden = ticket.status !== "waiting";
+  setText(card, "ahead", ticket.position ? ticket.position - 1 : 0);
+  setText(card, "wait", waitText(ticket.estimated_wait_s));
+  const active = ["waiting", "called", "serving"].includes(ticket.status);
+  setText(card, "hint", active ? t("ticket.keep_open") : t("ticket.ended"));
+}
+
+// --- staff pages: re-fetch the server-rendered live part ------------------------------
+
+let fragmentBusy = false, fragmentAgain = false;
+async function refreshFragment() {
+  const holder = document.querySelector("[data-fragment]");
+  if (!holder) return;
+  if (fragmentBusy) { fragmentAgain = true; return; }
+  fragmentBusy = true;
+  try {
+    const res = await fetch(holder.dataset.fragment, { cache: "no-store", credentials: "same-origin" });
+    if (res.redirected || !res.ok) return; // logged out: the next navigation shows the login
+    const html = await res.text();
+    if (html !== holder.dataset.last) {
+      const focused = document.activeElement?.id;
+      holder.innerHTML = html;
+      holder.dataset.last = html;
+      if (focused) document.getElementById(focused)?.focus();
+    }
+  } finally {
+    fragmentBusy = false;
+    if (fragmentAgain) { fragmentAgain = false; refreshFragment(); }
+  }
+}
+
+// Counter keyboard shortcuts: a letter presses the button that shows it.
+if (page === "counter") {
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.target.closest("input, select, textarea")) return;
+    const button = document.querySelector(`button[data-key="${CSS.escape(ev.key.toLowerCase())}"]:not([disabled])`);
+    if (button) { ev.preventDefault(); button.click(); }
+  });
 }
 
 // --- connection -----------------------------------------------------------------------
@@ -161,19 +252,21 @@ function onMessage(msg) {
   if (msg.type === "heartbeat") return;
   if (msg.type === "locations") {
     for (const loc of msg.locations) {
-      const section = document.querySelector(`[data-location="${CSS.escape(loc.id)}"]`);
-      if (section) renderLocation(section, loc);
+      const card = document.querySelector(`[data-location="${CSS.escape(loc.id)}"]`);
+      if (card) renderLocation(card, loc);
     }
+    announce(msg.locations);
     return;
   }
   if (msg.type !== "snapshot") return;
   if (page === "screen") renderScreen(msg);
-  else if (page === "location") renderLocation(document.querySelector("main"), msg);
+  else if (page === "location") { renderLocation(document.querySelector("[data-location]"), msg); announce([msg]); }
   else if (page === "ticket") refreshTicket(msg);
+  else if (page === "reception" || page === "counter") refreshFragment();
 }
 
 let lastData = Date.now();
-let lastDataClock = hhmm(new Date().toISOString());
+let lastDataClock = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
 
 function connect(attempt = 0) {
   const url = new URL(body.dataset.ws, location.href);
@@ -182,14 +275,15 @@ function connect(attempt = 0) {
   ws.onopen = () => { attempt = 0; body.dataset.live = "open"; };
   ws.onmessage = (ev) => {
     lastData = Date.now();
-    lastDataClock = new Date().toLocaleTimeString(lang === "en" ? "en-GB" : "de-DE", { hour: "2-digit", minute: "2-digit" });
+    lastDataClock = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
     document.querySelector("[data-stale]").hidden = true;
     try { onMessage(JSON.parse(ev.data)); } catch (e) { console.error(e); }
   };
   ws.onclose = () => {
     body.dataset.live = "closed";
-    // Jittered exponential backoff, capped: a restarted server is not stormed.
-    const delay = Math.min(30000, 500 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
+    // Jittered exponential backoff, capped at ~10 s: a restarted server is not stormed and
+    // a lobby screen is back within seconds.
+    const delay = Math.min(10000, 500 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
     setTimeout(() => connect(attempt + 1), delay);
   };
 }

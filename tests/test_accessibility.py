@@ -1,0 +1,75 @@
+"""axe-core finds no serious or critical violation on any page (public, lobby, staff)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page
+
+from tests.conftest import LiveServer, auth, get_when, screenshot, token, waiting
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+async def violations(page: Page) -> list[str]:
+    """Serious and critical axe-core violations, one line each."""
+    results = await Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']} - "
+            + "; ".join(n["target"][0] for n in v["nodes"][:3])
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.fixture
+async def ticket(http: httpx.AsyncClient) -> dict:
+    """A lived-in location: tickets waiting, one called, counters open."""
+    for queue in ("A", "A", "B"):
+        r = await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
+                            headers=auth("reception-sued"))
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
+    await get_when(http, "/api/v1/locations/sued", lambda s: waiting(s.json())["A"] == 1,
+                   "the seeded state")
+    return r.json()
+
+
+@pytest.mark.parametrize(("path", "viewport", "shot"), [
+    ("/", PHONE, "public-overview"),
+    ("/locations/sued", PHONE, "public-location"),
+    ("/locations/sued?lang=en", PHONE, None),
+    ("{ticket}", PHONE, "ticket"),
+    ("/screens/sued", {"width": 1920, "height": 1080}, None),
+    ("/staff/login", {"width": 1280, "height": 800}, None),
+])
+async def test_public_pages_pass_axe(browser: Browser, server: LiveServer, ticket: dict,
+                                     path: str, viewport: dict, shot: str | None) -> None:
+    """No serious or critical accessibility violation (and a screenshot for the README)."""
+    page = await browser.new_page(viewport=viewport)
+    await page.goto(server.url + path.format(ticket=ticket["url"]))
+    await page.wait_for_selector("body[data-live=open]") if "login" not in path else None
+    assert await violations(page) == []
+    if shot:
+        await screenshot(page, shot, full_page=True)
+
+
+@pytest.mark.parametrize(("device", "path"), [
+    ("reception-sued", "/staff/sued/reception"),
+    ("counter-sued-1", "/staff/sued/counters/1"),
+    ("terminal-sued", "/terminal/sued"),
+    ("reception-sued", "{print}"),
+])
+async def test_staff_pages_pass_axe(browser: Browser, server: LiveServer, ticket: dict,
+                                    device: str, path: str) -> None:
+    """Reception, counter, terminal and the printed ticket: no serious or critical issue."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(server.url + "/staff/login")
+    await page.get_by_label("Gerätetoken").fill(token(device))
+    await page.get_by_role("button", name="Anmelden").click()
+    await page.wait_for_load_state()
+    await page.goto(server.url + path.format(print=f"/staff/sued/tickets/{ticket['id']}/print"))
+    assert await violations(page) == []
+    if path == "{print}":
+        await screenshot(page, "printed-ticket")

@@ -1,0 +1,147 @@
+"""Whole flows in Chromium: staff by clicking, the terminal, pages without JavaScript, and a
+lobby screen that survives a server restart."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+from redis.asyncio import Redis
+
+from tests.conftest import (
+    TIMEOUT,
+    LiveServer,
+    auth,
+    free_port,
+    get_when,
+    live_server,
+    open_live,
+    screenshot,
+    token,
+    waiting,
+)
+from waitboard.config import Office
+from waitboard.embedded_redis import EmbeddedRedis
+
+pytestmark = pytest.mark.browser
+MS = TIMEOUT * 1000
+
+
+async def log_in(browser: Browser, server: LiveServer, device: str, **context_args: object
+                 ) -> Page:
+    context = await browser.new_context(**context_args)  # type: ignore[arg-type]
+    page = await context.new_page()
+    await page.goto(server.url + "/staff/login")
+    await page.get_by_label("Gerätetoken").fill(token(device))
+    await page.get_by_role("button", name="Anmelden").click()
+    await page.wait_for_load_state()
+    return page
+
+
+async def test_reception_issues_counter_calls_and_completes_lobby_shows_it(
+        browser: Browser, server: LiveServer) -> None:
+    """Login, issue at reception, call and complete at a counter - all by clicking - with
+    the lobby showing the call; screenshots of both staff pages."""
+    lobby = await open_live(browser, server.url + "/screens/sued",
+                            viewport={"width": 1920, "height": 1080})
+
+    reception = await log_in(browser, server, "reception-sued",
+                             viewport={"width": 1280, "height": 900})
+    await expect(reception.get_by_role("heading", name="Anmeldung", exact=True)).to_be_visible()
+    await reception.locator('[data-issue="B"]').click()
+    printed = reception.locator('[data-f="printed-ticket"] .p-number')
+    await expect(printed).to_have_text("B001")
+    await expect(reception.locator("svg.qr")).to_be_visible()
+    await reception.get_by_role("link", name="Zurück").click()
+    await expect(reception.locator('[data-queue="B"] [data-ticket="B001"]')).to_be_visible(
+        timeout=MS)
+    await screenshot(reception, "reception", full_page=True)
+
+    counter = await log_in(browser, server, "counter-sued-2",
+                           viewport={"width": 1280, "height": 800})
+    await counter.get_by_role("button", name="Öffnen").click()
+    await counter.get_by_role("button", name="Nächste Nummer aufrufen").click()
+    await expect(counter.locator(".current-ticket .ticket-number")).to_have_text("B001")
+    await expect(lobby.locator('[data-latest] [data-f="number"]')).to_have_text("B001",
+                                                                              timeout=MS)
+    await expect(lobby.locator('[data-latest] [data-f="counter"]')).to_have_text("Schalter 2")
+    await screenshot(counter, "counter", full_page=True)
+
+    await counter.get_by_role("button", name="Bedienung beginnen").click()
+    await expect(counter.locator(".status-pill")).to_have_text("in Bearbeitung")
+    await counter.keyboard.press("e")  # the shortcut for "Abschließen"
+    await expect(counter.get_by_text("Kein Ticket am Schalter.")).to_be_visible()
+    # The reception sees B001 gone from the waiting list and Schalter 2 free, live.
+    await expect(reception.locator('[data-ticket="B001"]')).to_have_count(0, timeout=MS)
+
+
+async def test_a_post_without_csrf_token_is_refused(browser: Browser,
+                                                    server: LiveServer) -> None:
+    """A form post from the logged-in browser without the CSRF token: 403."""
+    page = await log_in(browser, server, "reception-sued")
+    response = await page.request.post(server.url + "/staff/sued/reception/tickets",
+                                       form={"queue": "A"}, headers={"Accept": "text/html"})
+    assert response.status == 403
+
+
+async def test_terminal_issues_and_returns_to_the_start(browser: Browser, server: LiveServer,
+                                                        http: httpx.AsyncClient) -> None:
+    """A press on the touchscreen gives a ticket to print; ticket stop is shown as such."""
+    for _ in range(3):  # queue B has max_waiting = 3
+        await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"},
+                        headers=auth("reception-sued"))
+    await get_when(http, "/api/v1/locations/sued", lambda r: waiting(r.json())["B"] == 3,
+                   "B at its ticket stop")
+    page = await log_in(browser, server, "terminal-sued", viewport={"width": 1080,
+                                                                      "height": 1400})
+    await expect(page.locator('[data-issue="B"]')).to_be_disabled()
+    await expect(page.get_by_text("Ausgabestopp – bitte melden Sie sich")).to_be_visible()
+    await screenshot(page, "terminal")
+    await page.locator('[data-issue="A"]').click()
+    await expect(page.locator(".terminal-done .ticket-number")).to_have_text("A001")
+    await page.get_by_role("link", name="Fertig").click()
+    await expect(page.get_by_role("heading", name="Bitte wählen Sie Ihr Anliegen")).to_be_visible()
+
+
+async def test_pages_show_current_numbers_without_javascript(
+        browser: Browser, server: LiveServer, http: httpx.AsyncClient) -> None:
+    """With JavaScript off, /, /locations/X and /tickets/T show the current numbers."""
+    ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"},
+                              headers=auth("reception-sued"))).json()
+    await get_when(http, "/api/v1/locations/sued", lambda r: waiting(r.json())["B"] == 1,
+                   "the ticket in the live view")
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    for path in ("/", "/locations/sued"):
+        await page.goto(server.url + path)
+        cell = page.locator('[data-location="sued"] tr[data-queue="B"] [data-f="waiting"]')
+        await expect(cell).to_have_text("1")
+    await page.goto(server.url + ticket["url"])
+    await expect(page.locator(".ticket-number")).to_have_text(ticket["number"])
+    await expect(page.locator('[data-f="status"]')).to_have_text("Sie warten")
+    await expect(page.locator('[data-f="ahead"]')).to_have_text("0")
+
+
+async def test_lobby_shows_stale_banner_and_recovers_after_restart(
+        browser: Browser, redis_server: EmbeddedRedis, redis: Redis, office: Office) -> None:
+    """Server stopped: the stale banner appears; started again: it goes away and the screen
+    shows the current state - nobody touches the screen."""
+    port = free_port()
+    async with live_server(redis_server.url, office, port=port) as srv:
+        lobby = await open_live(browser, srv.url + "/screens/sued",
+                                viewport={"width": 1920, "height": 1080})
+        await screenshot(lobby, "lobby-empty")
+    stale = lobby.locator("[data-stale]")
+    await expect(stale).to_be_visible(timeout=3 * MS)  # live data older than 15 s
+    await expect(stale).to_contain_text("Verbindung unterbrochen – Stand")
+    async with live_server(redis_server.url, office, port=port) as srv, \
+            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+        await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                        headers=auth("terminal-sued"))
+        await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+        await http.post("/api/v1/locations/sued/counters/1/call-next",
+                        headers=auth("counter-sued-1"))
+        await expect(stale).to_be_hidden(timeout=3 * MS)
+        await expect(lobby.locator('[data-latest] [data-f="number"]')).to_have_text("A001",
+                                                                                  timeout=MS)
+        await screenshot(lobby, "lobby")

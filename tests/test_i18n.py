@@ -1,0 +1,65 @@
+"""Texts: every key the pages use exists in German and English; waits read like speech."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import ROOT
+from waitboard.domain import TicketStatus
+from waitboard.i18n import Translator
+
+TEMPLATES = ROOT / "kiosk_templates"
+
+
+def catalog(lang: str) -> dict[str, str]:
+    return json.loads((TEMPLATES / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def used_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in [*TEMPLATES.rglob("*.html"), TEMPLATES / "static" / "live.js",
+                 *(ROOT / "waitboard").glob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        keys |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
+    return keys
+
+
+def test_both_catalogs_have_the_same_keys() -> None:
+    """German and English name the same texts."""
+    assert set(catalog("de")) == set(catalog("en"))
+
+
+def test_every_used_key_exists() -> None:
+    """No page shows a raw key: each t("...") in templates, JS and code is in the catalog;
+    keys built from a status ("ticket.status." ~ status) exist for every status."""
+    known = set(catalog("de"))
+    used = used_keys()
+    missing = {k for k in used if not k.endswith(".")} - known
+    assert not missing, sorted(missing)
+    for prefix in {k for k in used if k.endswith(".")} | {"status."}:
+        for status in TicketStatus:
+            assert f"{prefix}{status.value}" in known, f"{prefix}{status.value}"
+
+
+def test_placeholders_match_between_languages() -> None:
+    """A translation keeps the {placeholders} of the German text."""
+    de, en = catalog("de"), catalog("en")
+    for key, text in de.items():
+        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", en[key])), key
+
+
+@pytest.mark.parametrize(("seconds", "de", "en"), [
+    (None, "unbekannt", "unknown"),
+    (30, "sofort", "now"),
+    (8 * 60, "ca. 8 Min.", "approx. 8 min"),
+    (33 * 60, "ca. 35 Min.", "approx. 35 min"),
+    (60 * 60, "ca. 1 Std.", "approx. 1 h"),
+    (137 * 60, "ca. 2 Std. 20 Min.", "approx. 2 h 20 min"),
+])
+def test_waits_read_as_a_person_says_them(seconds: int | None, de: str, en: str) -> None:
+    """Rounded the way people talk: to 5 minutes above a quarter hour, 10 above an hour."""
+    assert Translator("de").wait(seconds) == de
+    assert Translator("en").wait(seconds) == en

@@ -1,0 +1,182 @@
+"""Staff pages over HTTP: login and sessions, CSRF, who may open what, forms that act once."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.conftest import TIMEOUT, LiveServer, auth, get_when, token, waiting
+
+HTML = {"Accept": "text/html"}
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field in the page"
+    return found.group(1)
+
+
+async def log_in(http: httpx.AsyncClient, device: str) -> httpx.Response:
+    page = await http.get("/staff/login", headers=HTML)
+    return await http.post("/staff/login", headers=HTML, data={
+        "csrf": csrf_of(page.text), "token": token(device), "next": ""})
+
+
+@pytest.fixture
+async def browser_http(server: LiveServer) -> httpx.AsyncClient:
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        yield client
+
+
+async def test_login_sets_a_strict_httponly_session(browser_http: httpx.AsyncClient) -> None:
+    """The right token logs in: a signed cookie, HttpOnly, SameSite=Strict, with an expiry."""
+    r = await log_in(browser_http, "reception-sued")
+    assert r.status_code == 303 and r.headers["location"] == "/staff/sued/reception"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("waitboard_session=")
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert "max-age=" in cookie.lower()
+    assert token("reception-sued") not in cookie
+    page = await browser_http.get("/staff/sued/reception", headers=HTML)
+    assert page.status_code == 200 and "Anmeldung" in page.text
+
+
+async def test_wrong_token_is_refused_without_a_session(browser_http: httpx.AsyncClient) -> None:
+    """A wrong token: 401, the form again with a message, and still no access."""
+    page = await browser_http.get("/staff/login", headers=HTML)
+    r = await browser_http.post("/staff/login", headers=HTML, data={
+        "csrf": csrf_of(page.text), "token": "guessed", "next": ""})
+    assert r.status_code == 401 and "nicht bekannt" in r.text
+    assert (await browser_http.get("/staff/sued/reception", headers=HTML)).status_code == 303
+
+
+async def test_each_role_lands_on_its_page(browser_http: httpx.AsyncClient) -> None:
+    """After login: counter -> its counter, terminal -> the terminal, admin -> the chooser."""
+    for device, home in (("counter-sued-2", "/staff/sued/counters/2"),
+                         ("terminal-sued", "/terminal/sued"), ("admin", "/staff"),
+                         ("display-sued", "/screens/sued")):
+        browser_http.cookies.clear()
+        r = await log_in(browser_http, device)
+        assert r.headers["location"] == home, device
+
+
+async def test_staff_pages_need_a_login(browser_http: httpx.AsyncClient) -> None:
+    """Without a session every staff page sends to the login, and back afterwards."""
+    for path in ("/staff/sued/reception", "/staff/sued/counters/1", "/terminal/sued"):
+        r = await browser_http.get(path, headers=HTML)
+        assert r.status_code == 303
+        assert r.headers["location"] == f"/staff/login?next={path}"
+    page = await browser_http.get("/staff/login?next=/staff/sued/counters/1", headers=HTML)
+    r = await browser_http.post("/staff/login", headers=HTML, data={
+        "csrf": csrf_of(page.text), "token": token("counter-sued-1"),
+        "next": "/staff/sued/counters/1"})
+    assert r.headers["location"] == "/staff/sued/counters/1"
+
+
+async def test_no_open_redirect_after_login(browser_http: httpx.AsyncClient) -> None:
+    """next=//evil.example is ignored: the device goes to its own page."""
+    page = await browser_http.get("/staff/login", headers=HTML)
+    r = await browser_http.post("/staff/login", headers=HTML, data={
+        "csrf": csrf_of(page.text), "token": token("reception-sued"),
+        "next": "//evil.example/"})
+    assert r.headers["location"] == "/staff/sued/reception"
+
+
+@pytest.mark.parametrize(("device", "path"), [
+    ("counter-sued-1", "/staff/sued/reception"),
+    ("counter-sued-1", "/staff/sued/counters/2"),
+    ("reception-sued", "/staff/nord/reception"),
+    ("terminal-sued", "/staff/sued/counters/1"),
+])
+async def test_devices_only_open_their_own_pages(browser_http: httpx.AsyncClient,
+                                                 device: str, path: str) -> None:
+    """A counter cannot open the reception or another counter; nobody another location."""
+    await log_in(browser_http, device)
+    r = await browser_http.get(path, headers=HTML)
+    assert r.status_code == 403
+    assert "darf das nicht" in r.text and "Traceback" not in r.text
+
+
+async def test_form_without_csrf_is_refused(browser_http: httpx.AsyncClient) -> None:
+    """A post without (or with a wrong) CSRF token is refused with 403 and changes nothing."""
+    await log_in(browser_http, "reception-sued")
+    for data in ({"queue": "A"}, {"queue": "A", "csrf": "forged"}):
+        r = await browser_http.post("/staff/sued/reception/tickets", headers=HTML, data=data)
+        assert r.status_code == 403 and "abgelaufen" in r.text
+    snap = (await browser_http.get("/api/v1/locations/sued")).json()
+    assert waiting(snap) == {"A": 0, "B": 0}
+
+
+async def test_login_form_needs_its_csrf_token_too(browser_http: httpx.AsyncClient) -> None:
+    """Login without the form's CSRF token is refused (no login from other sites)."""
+    r = await browser_http.post("/staff/login", headers=HTML,
+                                data={"token": token("reception-sued")})
+    assert r.status_code == 403
+
+
+async def test_a_double_click_issues_one_ticket(browser_http: httpx.AsyncClient) -> None:
+    """The same rendered issue form posted twice gives the same ticket."""
+    await log_in(browser_http, "reception-sued")
+    page = await browser_http.get("/staff/sued/reception", headers=HTML)
+    key = re.search(r'name="queue" value="A">\s*<input type="hidden" name="key" value="([^"]+)"',
+                    page.text)
+    assert key
+    form = {"csrf": csrf_of(page.text), "queue": "A", "key": key.group(1)}
+    first = await browser_http.post("/staff/sued/reception/tickets", headers=HTML, data=form)
+    second = await browser_http.post("/staff/sued/reception/tickets", headers=HTML, data=form)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    await get_when(browser_http, "/api/v1/locations/sued",
+                   lambda r: waiting(r.json()) == {"A": 1, "B": 0}, "exactly one ticket")
+
+
+async def test_counter_errors_come_back_as_a_message(browser_http: httpx.AsyncClient) -> None:
+    """Calling at a closed counter: back to the page with a German explanation."""
+    await log_in(browser_http, "counter-sued-1")
+    page = await browser_http.get("/staff/sued/counters/1", headers=HTML)
+    r = await browser_http.post("/staff/sued/counters/1/call-next", headers=HTML,
+                                data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    again = await browser_http.get(r.headers["location"], headers=HTML)
+    assert "Der Schalter ist geschlossen" in again.text
+
+
+async def test_printed_ticket_has_number_estimate_and_qr(browser_http: httpx.AsyncClient,
+                                                         http: httpx.AsyncClient) -> None:
+    """The print page: number, service, estimate, time and a QR code to the ticket."""
+    ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                              headers=auth("reception-sued"))).json()
+    await log_in(browser_http, "reception-sued")
+    r = await browser_http.get(f"/staff/sued/tickets/{ticket['id']}/print", headers=HTML)
+    assert r.status_code == 200
+    assert ticket["number"] in r.text and "Eingangszone" in r.text
+    assert "<svg" in r.text and 'class="qr"' in r.text
+    assert "Wartezeit" in r.text
+
+
+async def test_public_pages_set_no_cookie(http: httpx.AsyncClient) -> None:
+    """Visitors of the public pages get no cookie at all."""
+    for path in ("/", "/locations/sued", "/screens/sued"):
+        r = await http.get(path, headers=HTML)
+        assert "set-cookie" not in r.headers, path
+
+
+async def test_logout_ends_the_session(browser_http: httpx.AsyncClient) -> None:
+    """After logout the staff pages ask for a login again."""
+    await log_in(browser_http, "reception-sued")
+    page = await browser_http.get("/staff/sued/reception", headers=HTML)
+    r = await browser_http.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert (await browser_http.get("/staff/sued/reception", headers=HTML)).status_code == 303
+
+
+async def test_pages_answer_errors_as_pages_and_the_api_as_problems(
+        http: httpx.AsyncClient) -> None:
+    """An unknown page is an HTML 404 in German; the API stays problem+json."""
+    page = await http.get("/locations/west", headers=HTML)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Das hat nicht geklappt" in page.text
+    api = await http.get("/api/v1/locations/west", headers=HTML)
+    assert api.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,68 @@
+"""Rendering pages from ``kiosk_templates/``: one Jinja environment, one ``render``.
+
+Every page gets the translator ``t`` for its language, the texts the JS module needs, the
+demo flag, and - for staff pages - the CSRF token and a flash message.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from waitboard import sessions
+from waitboard.context import context
+from waitboard.i18n import Translator, pick_language
+
+_env = Environment(loader=PackageLoader("kiosk_templates", "."),
+                   autoescape=select_autoescape(["html"]), auto_reload=False,
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def hhmm(iso: str | None) -> str:
+    """``2026-11-25T10:42:07+01:00`` -> ``10:42`` (times are already local)."""
+    return iso[11:16] if iso else ""
+
+
+_env.filters["hhmm"] = hhmm
+# A one-time key for a form that changes something: it becomes the Idempotency-Key, so
+# submitting the same rendered form twice acts once.
+_env.globals["new_key"] = lambda: secrets.token_urlsafe(12)
+
+
+def language(request: Request) -> str:
+    return pick_language(request.query_params.get("lang"))
+
+
+def other_language_url(request: Request, lang: str) -> str:
+    params = dict(request.query_params)
+    params["lang"] = "en" if lang == "de" else "de"
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+def with_lang(path: str, lang: str) -> str:
+    """A link that keeps the page's language."""
+    if lang == "de":
+        return path
+    return f"{path}{'&' if '?' in path else '?'}lang={lang}"
+
+
+def render(request: Request, template: str, status: int = 200, *, staff: bool = False,
+           **values: Any) -> Response:
+    """``staff``: the page may use the session (CSRF token, flash). Public pages never
+    touch it, so the public gets no cookie at all."""
+    ctx = context(request)
+    lang = language(request)
+    t = Translator(lang)
+    html = _env.get_template(template).render(
+        t=t, lang=lang, texts=t.texts, demo=ctx.settings.demo, request=request,
+        other_language_url=other_language_url(request, lang),
+        link=lambda path: with_lang(path, lang),
+        csrf=sessions.csrf_token(request) if staff else "",
+        flash=sessions.take_flash(request) if staff else None,
+        **values)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

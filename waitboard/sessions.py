@@ -1,0 +1,92 @@
+"""Staff sessions: the device token once at login, then a signed cookie; CSRF on every form.
+
+The session lives in Starlette's signed cookie (``WAITBOARD_SECRET_KEY``, HttpOnly,
+SameSite=Strict, limited lifetime, Secure in production). It holds the device id, a short
+fingerprint of the device's token hash and a CSRF token - never the token itself. Every
+request checks the device against the configuration again, so removing a device or
+rotating its token ends its sessions at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+
+from waitboard.auth import require
+from waitboard.config import Device
+from waitboard.context import context
+from waitboard.errors import CsrfFailed, LoginRequired
+
+COOKIE = "waitboard_session"
+#: A person's session lasts a working day; an unattended kiosk (terminal, lobby display)
+#: stays logged in for a month. The cookie itself lives as long as the longest.
+MAX_AGE_S = {"terminal": 30 * 86400, "display": 30 * 86400}
+STAFF_MAX_AGE_S = 12 * 3600
+COOKIE_MAX_AGE_S = max(MAX_AGE_S.values())
+CSRF_FIELD = "csrf"
+
+
+def _fingerprint(device: Device) -> str:
+    return device.token_sha256[:16]
+
+
+def login(request: Request, device: Device) -> None:
+    request.session.clear()  # a new session id for a new login (no fixation)
+    request.session.update({"device": device.id, "fp": _fingerprint(device),
+                            CSRF_FIELD: secrets.token_urlsafe(32), "at": int(time.time())})
+
+
+def logout(request: Request) -> None:
+    request.session.clear()
+
+
+def current_device(conn: HTTPConnection) -> Device | None:
+    session = conn.session
+    device = context(conn).devices.by_id.get(session.get("device", ""))
+    if device is None or not hmac.compare_digest(session.get("fp", ""), _fingerprint(device)):
+        return None
+    if time.time() - int(session.get("at", 0)) > MAX_AGE_S.get(device.role, STAFF_MAX_AGE_S):
+        return None
+    return device
+
+
+def require_staff(request: Request, roles: tuple[str, ...], *, location: str | None = None,
+                  counter: str | None = None) -> Device:
+    """The logged-in device, allowed here; LoginRequired sends the browser to the login."""
+    device = current_device(request)
+    if device is None:
+        raise LoginRequired("Please log in with the device's token.")
+    require(device, roles, location=location, counter=counter)
+    return device
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token (one is made for visitors of the login page, too)."""
+    token: str | None = request.session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+def check_csrf(request: Request, form: Mapping[str, str]) -> None:
+    expected = request.session.get(CSRF_FIELD, "")
+    sent = form.get(CSRF_FIELD, "")
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        raise CsrfFailed("The form has expired or did not come from this site; reload the "
+                         "page and try again.")
+
+
+def flash(request: Request, kind: str, text: str) -> None:
+    """A message for the next page this browser sees (after a redirect)."""
+    request.session["flash"] = {"kind": kind, "text": text}
+
+
+def take_flash(request: Request) -> dict[str, Any] | None:
+    message: dict[str, Any] | None = request.session.pop("flash", None)
+    return message

@@ -1,0 +1,275 @@
+"""Staff pages: login, reception, counters, printed tickets.
+
+Forms post, the server acts through :mod:`waitboard.commands` (the same as the API) and
+redirects back (post/redirect/get), with a message on the next page. Every form carries
+the session's CSRF token; forms that create something also carry a one-time key that
+becomes the Idempotency-Key, so a double click issues one ticket, not two.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from waitboard import bodies, commands, qr, sessions, snapshot
+from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES, TICKET_DESK_ROLES
+from waitboard.clock import iso
+from waitboard.config import Device, Location
+from waitboard.context import AppContext, context
+from waitboard.errors import NotFound, Unauthorized, WaitboardError
+from waitboard.i18n import Translator
+from waitboard.render import language, render, with_lang
+
+RECEPTION_ROLES = ("reception", "admin")
+
+
+def _redirect(path: str) -> Response:
+    return RedirectResponse(path, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def home_of(device: Device) -> str:
+    """Where a device goes after logging in."""
+    loc = device.location
+    if device.role == "admin" or loc is None:
+        return "/staff"
+    return {
+        "reception": f"/staff/{loc}/reception",
+        "counter": f"/staff/{loc}/counters/{device.counters[0]}" if device.counters else "/",
+        "terminal": f"/terminal/{loc}",
+        "display": f"/screens/{loc}",
+    }.get(device.role, "/")
+
+
+def _safe_next(value: str | None) -> str | None:
+    """Only paths of this site (no //host, no scheme): no open redirect."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return None
+
+
+# --- login ----------------------------------------------------------------------------------
+
+
+async def login_page(request: Request) -> Response:
+    return render(request, "staff/login.html", staff=True, device=None, location=None,
+                  next=_safe_next(request.query_params.get("next")) or "", failed=False)
+
+
+async def login(request: Request) -> Response:
+    ctx = context(request)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    try:
+        device = ctx.devices.by_token(form.get("token", "").strip())
+    except Unauthorized:
+        return render(request, "staff/login.html", status=401, staff=True, device=None,
+                      location=None, next=_safe_next(form.get("next")) or "", failed=True)
+    sessions.login(request, device)
+    target = _safe_next(form.get("next")) or home_of(device)
+    return _redirect(with_lang(target, language(request)))
+
+
+async def logout(request: Request) -> Response:
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    sessions.logout(request)
+    return _redirect(with_lang("/staff/login", language(request)))
+
+
+async def index(request: Request) -> Response:
+    device = sessions.current_device(request)
+    if device is None:
+        return _redirect(with_lang("/staff/login", language(request)))
+    if device.role != "admin":
+        return _redirect(with_lang(home_of(device), language(request)))
+    ctx = context(request)
+    return render(request, "staff/index.html", staff=True, device=device, location=None,
+                  locations=ctx.office.locations)
+
+
+# --- reception ------------------------------------------------------------------------------
+
+
+async def _reception_values(ctx: AppContext, loc: Location) -> dict[str, Any]:
+    snap = await ctx.hub.snapshot(loc.id)
+    waiting = await ctx.store.waiting(loc.id)
+    tz = ctx.office.tz
+    return {"snap": snap, "waiting": {
+        q: [{"id": w.id, "number": w.number, "queued_at": iso(w.queued_at, tz)} for w in rows]
+        for q, rows in waiting.items()}}
+
+
+async def reception(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    return render(request, "staff/reception.html", staff=True, device=device, location=loc,
+                  keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
+                  ws=f"/ws/locations/{loc.id}",
+                  **await _reception_values(ctx, loc))
+
+
+async def reception_live(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    return render(request, "staff/_reception_live.html", staff=True, device=device,
+                  location=loc, **await _reception_values(ctx, loc))
+
+
+async def reception_issue(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    back = with_lang(f"/staff/{loc.id}/reception", language(request))
+    try:
+        outcome = await commands.issue(ctx, device, loc, form.get("queue", ""),
+                                       idem)
+    except WaitboardError as e:
+        sessions.flash(request, "error", Translator(language(request)).error(e))
+        return _redirect(back)
+    assert outcome.ticket is not None
+    t = Translator(language(request))
+    sessions.flash(request, "ok", t("staff.issued", number=outcome.ticket.number))
+    return _redirect(with_lang(f"/staff/{loc.id}/tickets/{outcome.ticket.id}/print",
+                               language(request)))
+
+
+async def print_ticket(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
+    sessions.take_flash(request)  # the printed ticket itself says it
+    return render(request, "print_ticket.html", staff=True, device=device, location=loc,
+                  back=with_lang(f"/staff/{loc.id}/reception", language(request)), **values)
+
+
+async def printed_ticket_values(request: Request, ctx: AppContext, loc: Location,
+                                ticket_id: str) -> dict[str, Any]:
+    if commands.location_of(ctx, ticket_id).id != loc.id:
+        raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
+    record, position, state = await ctx.store.ticket(ticket_id)
+    ticket = snapshot.ticket(ctx.office, loc, record, position, state)
+    url = str(request.base_url).rstrip("/") + ticket["url"]
+    queue = loc.queue_by_id.get(record.queue) or {"name": record.queue}
+    return {"ticket": ticket, "queue": queue,
+            "qr": qr.svg(url, Translator(language(request))("print.qr"))}
+
+
+# --- counters -------------------------------------------------------------------------------
+
+
+async def _counter_values(ctx: AppContext, loc: Location, counter_id: str) -> dict[str, Any]:
+    snap = await ctx.hub.snapshot(loc.id)
+    state = await ctx.store.location_state(loc.id)  # this counter's own state, exactly
+    view = snapshot.counter(ctx.office, loc, counter_id, state)
+    return {"snap": snap, "counter": loc.counter_by_id[counter_id], "state": view,
+            "current": view["ticket"]}
+
+
+async def counter_page(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    counter = commands.counter_of(loc, request.path_params["counter"])
+    device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    return render(request, "staff/counter.html", staff=True, device=device, location=loc,
+                  ws=f"/ws/locations/{loc.id}", **await _counter_values(ctx, loc, counter))
+
+
+async def counter_live(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    counter = commands.counter_of(loc, request.path_params["counter"])
+    device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    return render(request, "staff/_counter_live.html", staff=True, device=device,
+                  location=loc, **await _counter_values(ctx, loc, counter))
+
+
+async def counter_action(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    counter = commands.counter_of(loc, request.path_params["counter"])
+    device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    kind = request.path_params["action"]
+    t = Translator(language(request))
+    try:
+        if kind not in commands.COUNTER_COMMANDS:
+            raise NotFound(f"There is no counter action '{kind[:20]}'.")
+        outcome = await commands.counter_command(ctx, loc, counter, kind,
+                                                 idem)
+        if kind == "call-next":
+            sessions.flash(request, "ok", t("staff.called", number=outcome.ticket.number)
+                           if outcome.ticket else t("staff.nobody_waiting"))
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+    return _redirect(with_lang(f"/staff/{loc.id}/counters/{counter}", language(request)))
+
+
+async def ticket_action(request: Request) -> Response:
+    """A ticket command from the reception's list or from a counter's page."""
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    counter = request.path_params.get("counter")
+    name = request.path_params["action"]
+    if counter is not None:
+        counter = commands.counter_of(loc, counter)
+        back = f"/staff/{loc.id}/counters/{counter}"
+        device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
+                                        counter=counter)
+    else:
+        back = f"/staff/{loc.id}/reception"
+        device = sessions.require_staff(request, TICKET_DESK_ROLES, location=loc.id)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    t = Translator(language(request))
+    ticket_id = request.path_params["ticket_id"]
+    try:
+        if name not in commands.TICKET_COMMANDS:
+            raise NotFound(f"There is no ticket action '{name[:20]}'.")
+        if commands.authorize_ticket(ctx, device, ticket_id, name).id != loc.id:
+            raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
+        await commands.ticket_command(ctx, device, loc, ticket_id, name, form.get("queue"),
+                                      idem)
+        sessions.flash(request, "ok", t("staff.done"))
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+    return _redirect(with_lang(back, language(request)))
+
+
+def login_redirect(request: Request) -> Response:
+    """Where LoginRequired sends a browser: the login, then back here."""
+    target = request.url.path if request.method == "GET" else "/staff"
+    return _redirect(with_lang(f"/staff/login?next={quote(target)}", language(request)))
+
+
+def routes() -> list[Route]:
+    loc = "/staff/{location}"
+    return [
+        Route("/staff", index),
+        Route("/staff/login", login_page, methods=["GET"]),
+        Route("/staff/login", login, methods=["POST"]),
+        Route("/staff/logout", logout, methods=["POST"]),
+        Route(f"{loc}/reception", reception),
+        Route(f"{loc}/reception/live", reception_live),
+        Route(f"{loc}/reception/tickets", reception_issue, methods=["POST"]),
+        Route(f"{loc}/tickets/{{ticket_id}}/print", print_ticket),
+        Route(f"{loc}/tickets/{{ticket_id}}/{{action}}", ticket_action, methods=["POST"]),
+        Route(f"{loc}/counters/{{counter}}", counter_page),
+        Route(f"{loc}/counters/{{counter}}/live", counter_live),
+        Route(f"{loc}/counters/{{counter}}/tickets/{{ticket_id}}/{{action}}", ticket_action,
+              methods=["POST"]),
+        Route(f"{loc}/counters/{{counter}}/{{action}}", counter_action, methods=["POST"]),
+    ]

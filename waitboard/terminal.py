@@ -1,0 +1,67 @@
+"""The self-service ticket terminal: a touchscreen kiosk logged in with a terminal token.
+
+Big buttons per queue; a press issues a ticket (the button's one-time key is the
+Idempotency-Key: a double tap gives one ticket) and shows it for printing, then the
+screen returns to the start by itself - with or without JavaScript.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from waitboard import bodies, commands, sessions
+from waitboard.auth import ISSUE_ROLES
+from waitboard.context import context
+from waitboard.errors import WaitboardError
+from waitboard.i18n import Translator
+from waitboard.render import language, render, with_lang
+from waitboard.staff import printed_ticket_values
+
+
+async def start(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    return render(request, "terminal.html", staff=True, device=device, location=loc,
+                  snap=await ctx.hub.snapshot(loc.id),
+                  keys={q.id: secrets.token_urlsafe(12) for q in loc.queues})
+
+
+async def issue(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    lang = language(request)
+    try:
+        outcome = await commands.issue(ctx, device, loc, form.get("queue", ""),
+                                       idem)
+    except WaitboardError as e:
+        sessions.flash(request, "error", Translator(lang).error(e))
+        return RedirectResponse(with_lang(f"/terminal/{loc.id}", lang), status_code=303)
+    assert outcome.ticket is not None
+    return RedirectResponse(with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang),
+                            status_code=303)
+
+
+async def show_ticket(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
+    return render(request, "terminal_ticket.html", staff=True, device=device, location=loc,
+                  back=with_lang(f"/terminal/{loc.id}", language(request)), **values)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/terminal/{location}", start),
+        Route("/terminal/{location}/tickets", issue, methods=["POST"]),
+        Route("/terminal/{location}/tickets/{ticket_id}", show_ticket),
+    ]
