@@ -3,8 +3,12 @@ lobby screen that survives a server restart."""
 
 from __future__ import annotations
 
+import io
+
 import httpx
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
@@ -51,7 +55,12 @@ async def test_reception_issues_counter_calls_and_completes_lobby_shows_it(
     await reception.locator('[data-issue="B"]').click()
     printed = reception.locator('[data-f="printed-ticket"] .p-number')
     await expect(printed).to_have_text("B001")
-    await expect(reception.locator("svg.qr")).to_be_visible()
+    qr = zxingcpp.read_barcodes(Image.open(io.BytesIO(
+        await reception.locator("svg.qr").screenshot())))
+    ticket_url = qr[0].text
+    assert ticket_url.startswith(server.url + "/tickets/t_sued_")
+    async with httpx.AsyncClient() as http:  # the code leads to the citizen's ticket page
+        assert "B001" in (await http.get(ticket_url)).text
     await reception.get_by_role("link", name="Zurück").click()
     await expect(reception.locator('[data-queue="B"] [data-ticket="B001"]')).to_be_visible(
         timeout=MS)
@@ -130,7 +139,6 @@ async def test_lobby_shows_stale_banner_and_recovers_after_restart(
     async with live_server(redis_server.url, office, port=port) as srv:
         lobby = await open_live(browser, srv.url + "/screens/sued",
                                 viewport={"width": 1920, "height": 1080})
-        await screenshot(lobby, "lobby-empty")
     stale = lobby.locator("[data-stale]")
     await expect(stale).to_be_visible(timeout=3 * MS)  # live data older than 15 s
     await expect(stale).to_contain_text("Verbindung unterbrochen – Stand")
@@ -144,4 +152,31 @@ async def test_lobby_shows_stale_banner_and_recovers_after_restart(
         await expect(stale).to_be_hidden(timeout=3 * MS)
         await expect(lobby.locator('[data-latest] [data-f="number"]')).to_have_text("A001",
                                                                                   timeout=MS)
-        await screenshot(lobby, "lobby")
+
+
+async def test_lobby_lists_the_last_calls_newest_first(browser: Browser, server: LiveServer,
+                                                       http: httpx.AsyncClient) -> None:
+    """The newest call is large; the six before it are listed, newest first."""
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/2/open", headers=auth("counter-sued-2"))
+    for queue in "AABABABBA":
+        await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
+                        headers=auth("reception-sued"))
+    lobby = await open_live(browser, server.url + "/screens/sued",
+                            viewport={"width": 1920, "height": 1080})
+    numbers = []
+    for i in range(8):
+        counter = "1" if i % 2 else "2"
+        device = f"counter-sued-{counter}"
+        called = await http.post(f"/api/v1/locations/sued/counters/{counter}/call-next",
+                                 headers=auth(device))
+        numbers.append(called.json()["number"])
+        await http.post(f"/api/v1/tickets/{called.json()['id']}/start", headers=auth(device))
+        await http.post(f"/api/v1/tickets/{called.json()['id']}/complete",
+                        headers=auth(device))
+    await expect(lobby.locator('[data-latest] [data-f="number"]')).to_have_text(
+        numbers[-1], timeout=MS)
+    recent = lobby.locator('[data-list="calls"] .number')
+    await expect(recent).to_have_text(list(reversed(numbers[1:-1])), timeout=MS)
+    await lobby.evaluate("document.querySelector('[data-latest]').classList.remove('flash')")
+    await screenshot(lobby, "lobby")
