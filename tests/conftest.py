@@ -179,7 +179,7 @@ class LiveServer:
         return connect(self.ws_url + path, open_timeout=TIMEOUT, **kwargs)
 
 
-def test_settings(redis_url: str) -> Settings:
+def settings_for(redis_url: str) -> Settings:
     return Settings(config_path=OFFICE_PATH, redis_url=redis_url, secret_key="test-secret",
                     data_dir=Path("var"))
 
@@ -190,7 +190,7 @@ async def live_server(redis_url: str, office: Office, timing: HubTiming = FAST,
     """waitboard on a real uvicorn, on a loopback port (a free one unless given), in this
     event loop."""
     extra = {"clock": clock} if clock is not None else {}
-    app = create_app(test_settings(redis_url), office=office, timing=timing, **extra)
+    app = create_app(settings_for(redis_url), office=office, timing=timing, **extra)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
     srv = uvicorn.Server(config)

@@ -180,3 +180,50 @@ async def test_lobby_lists_the_last_calls_newest_first(browser: Browser, server:
     await expect(recent).to_have_text(list(reversed(numbers[1:-1])), timeout=MS)
     await lobby.evaluate("document.querySelector('[data-latest]').classList.remove('flash')")
     await screenshot(lobby, "lobby")
+
+
+async def test_live_refresh_keeps_keyboard_focus(browser: Browser, server: LiveServer,
+                                                 http: httpx.AsyncClient) -> None:
+    """A change elsewhere refreshes the reception's lists; the focused button keeps focus."""
+    await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"},
+                    headers=auth("reception-sued"))
+    page = await log_in(browser, server, "reception-sued")
+    await page.wait_for_selector("body[data-live=open]")
+    cancel = page.locator('[data-ticket="B001"] button.danger')
+    await cancel.focus()
+    await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                    headers=auth("terminal-sued"))
+    await expect(page.locator('[data-queue="A"] [data-ticket="A001"]')).to_be_visible(
+        timeout=MS)
+    assert await page.evaluate(
+        "document.activeElement.closest('[data-ticket]')?.dataset.ticket") == "B001"
+
+
+async def test_counter_shortcuts_can_be_switched_off(browser: Browser, server: LiveServer,
+                                                     http: httpx.AsyncClient) -> None:
+    """With the shortcuts off, N calls nobody; switched on, it calls the next."""
+    await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                    headers=auth("reception-sued"))
+    page = await log_in(browser, server, "counter-sued-1")
+    await page.get_by_role("button", name="Öffnen").click()
+    await page.get_by_label("Tastenkürzel verwenden").uncheck()
+    await page.locator("body").press("n")
+    await expect(page.get_by_text("Kein Ticket am Schalter.")).to_be_visible()
+    await page.get_by_label("Tastenkürzel verwenden").check()
+    await page.locator("h1").click()  # focus away from the checkbox
+    await page.keyboard.press("n")
+    await expect(page.locator(".current-ticket .ticket-number")).to_have_text("A001")
+
+
+async def test_terminal_button_comes_back_when_the_ticket_stop_ends(
+        browser: Browser, server: LiveServer, http: httpx.AsyncClient) -> None:
+    """A terminal left open shows a queue's button again once it may issue again."""
+    ids = [(await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"},
+                            headers=auth("reception-sued"))).json()["id"] for _ in range(3)]
+    await get_when(http, "/api/v1/locations/sued", lambda r: waiting(r.json())["B"] == 3,
+                   "B at its ticket stop")
+    page = await log_in(browser, server, "terminal-sued")
+    await page.wait_for_selector("body[data-live=open]")
+    await expect(page.locator('[data-issue="B"]')).to_be_disabled()
+    await http.post(f"/api/v1/tickets/{ids[0]}/cancel", headers=auth("reception-sued"))
+    await expect(page.locator('[data-issue="B"]')).to_be_enabled(timeout=MS)

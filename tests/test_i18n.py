@@ -63,3 +63,13 @@ def test_waits_read_as_a_person_says_them(seconds: int | None, de: str, en: str)
     """Rounded the way people talk: to 5 minutes above a quarter hour, 10 above an hour."""
     assert Translator("de").wait(seconds) == de
     assert Translator("en").wait(seconds) == en
+
+
+def test_every_error_a_person_can_meet_has_a_german_text() -> None:
+    """Staff and terminal pages never fall back to an English detail."""
+    import waitboard.errors as errors
+
+    codes = {cls.code for cls in vars(errors).values()
+             if isinstance(cls, type) and issubclass(cls, errors.WaitboardError)}
+    missing = {c for c in codes if f"error.{c}" not in catalog("de")}
+    assert not missing, sorted(missing)

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace as dc_replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from tests.conftest import TIMEOUT, LiveServer, auth, get_when, token, waiting
+from tests.conftest import (
+    TIMEOUT,
+    LiveServer,
+    auth,
+    get_when,
+    live_server,
+    settings_for,
+    token,
+    waiting,
+)
+from waitboard import keys, qr
+from waitboard.app import create_app
 
 HTML = {"Accept": "text/html"}
 
@@ -180,3 +193,84 @@ async def test_pages_answer_errors_as_pages_and_the_api_as_problems(
     assert "Das hat nicht geklappt" in page.text
     api = await http.get("/api/v1/locations/west", headers=HTML)
     assert api.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_copied_cookie_is_worthless_after_logout(server: LiveServer) -> None:
+    """Logging out ends the session on the server: a copy of the cookie no longer works."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
+        await log_in(desk, "reception-sued")
+        copied = dict(desk.cookies)
+        page = await desk.get("/staff/sued/reception", headers=HTML)
+        await desk.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page.text)})
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT,
+                                 cookies=copied) as thief:
+        r = await thief.get("/staff/sued/reception", headers=HTML)
+        assert r.status_code == 303 and r.headers["location"].startswith("/staff/login")
+
+
+async def test_printed_qr_code_uses_the_public_url(redis_server, redis, office) -> None:
+    """With WAITBOARD_PUBLIC_URL the QR code leads there, whatever Host the kiosk used."""
+    settings = dc_replace(settings_for(redis_server.url),
+                          public_url="https://wartezeiten.example.de")
+    app = create_app(settings, office=office)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=transport, base_url="http://internal-kiosk-name") as client:
+        ticket = (await client.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                                    headers=auth("reception-sued"))).json()
+        await log_in(client, "reception-sued")
+        page = await client.get(f"/staff/sued/tickets/{ticket['id']}/print", headers=HTML)
+    expected = qr.svg("https://wartezeiten.example.de" + ticket["url"], "")
+    drawn = re.search(r'<path[^>]*d="([^"]+)"', page.text.split('class="qr"', 1)[1])
+    assert drawn and drawn.group(1) in expected  # the same modules as the public URL's code
+
+
+async def test_errors_are_pages_for_browsers_and_links_stay_on_this_site(
+        browser_http: httpx.AsyncClient) -> None:
+    """405 answers a browser with a page; a '//other.host' path yields no off-site link."""
+    r = await browser_http.get("/staff/logout", headers=HTML)
+    assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
+    r = await browser_http.get("//evil.example/x", headers=HTML)
+    assert r.status_code == 404
+    assert 'href="//' not in r.text
+
+
+async def test_corrupt_data_gives_a_500_without_a_trace_and_with_headers(
+        http: httpx.AsyncClient, redis) -> None:
+    """Broken data in Redis: 500 problem+json (or a page), logged, with security headers."""
+    ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
+                              headers=auth("reception-sued"))).json()
+    await redis.hset(keys.ticket("sued", ticket["id"]), "status", "exploded")
+    api = await http.get(f"/api/v1/tickets/{ticket['id']}")
+    assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in api.text and api.headers["x-content-type-options"] == "nosniff"
+    page = await http.get(ticket["url"], headers=HTML)
+    assert page.status_code == 500 and "schiefgegangen" in page.text
+    assert "frame-ancestors" in page.headers["content-security-policy"]
+
+
+async def test_terminal_ticket_page_is_gone_after_two_minutes(redis_server, redis,
+                                                              office) -> None:
+    """The next person cannot page back to the previous person's ticket."""
+
+    class Clock:
+        now = datetime.now(UTC)
+
+        def __call__(self) -> datetime:
+            return self.now
+
+    clock = Clock()
+    async with live_server(redis_server.url, office, clock=clock) as srv, \
+            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as kiosk:
+        await log_in(kiosk, "terminal-sued")
+        start = await kiosk.get("/terminal/sued", headers=HTML)
+        key = re.search(r'name="queue" value="A">\s*<input type="hidden" name="key" '
+                        r'value="([^"]+)"', start.text)
+        assert key
+        r = await kiosk.post("/terminal/sued/tickets", headers=HTML, data={
+            "csrf": csrf_of(start.text), "queue": "A", "key": key.group(1)})
+        shown = await kiosk.get(r.headers["location"], headers=HTML)
+        assert shown.status_code == 200 and "A001" in shown.text
+        clock.now += timedelta(minutes=3)
+        later = await kiosk.get(r.headers["location"], headers=HTML)
+        assert later.status_code == 303 and later.headers["location"] == "/terminal/sued"

@@ -104,7 +104,6 @@ def create_app(settings: Settings, *, office: Office | None = None,
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         WaitboardError: problems.on_waitboard_error,
         HTTPException: problems.on_http_exception,
-        Exception: problems.on_unexpected,
     })
     # Staff and kiosk sessions: a signed cookie, never sent to other sites (SameSite=Strict),
     # out of reach of scripts (HttpOnly, Starlette's default), HTTPS-only in production.

@@ -17,6 +17,9 @@ key                    type        content
 ``idem:<sha256>``      string      stored answer for an Idempotency-Key, 24 h
 ``ch``                 channel     doorbell ``{"epoch","seq","ts"}`` after every change
 =====================  ==========  =========================================================
+
+Outside the locations: ``wb:session:revoked:<id>`` marks a logged-out staff session until
+its cookie would have expired anyway.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ def idempotency(location: str, device_id: str, key: str) -> str:
     """Keys are scoped per device: one device can never replay another's answers."""
     digest = hashlib.sha256(f"{device_id}\n{key}".encode()).hexdigest()
     return prefix(location) + "idem:" + digest
+
+
+def revoked_session(session_id: str) -> str:
+    """A staff session ended by logout before its cookie expired (no location: global)."""
+    return f"{NAMESPACE}:session:revoked:{session_id}"
 
 
 def location_of_channel(name: str) -> str | None:

@@ -60,25 +60,42 @@ async def on_waitboard_error(request: Request, exc: Exception) -> Response:
     if wants_html(request):
         if isinstance(exc, LoginRequired):
             return staff.login_redirect(request)
-        return render(request, "error.html", status=exc.status,
-                      message=Translator(language(request)).error(exc))
+        return error_page(request, exc.status, Translator(language(request)).error(exc))
     return from_error(exc, request.url.path)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code, detail = _HTTP_DETAIL.get(exc.status_code, ("http_error", str(exc.detail)))
-    if wants_html(request) and exc.status_code == 404:
-        return render(request, "error.html", status=404,
-                      message=Translator(language(request))("error.not_found"))
+    if wants_html(request):
+        t = Translator(language(request))
+        key = "error.not_found" if exc.status_code == 404 else "error.generic"
+        return error_page(request, exc.status_code, t(key))
     return problem(exc.status_code, code, str(exc.detail), detail, request.url.path,
                    dict(exc.headers or {}))
 
 
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    # The route template, not the path: ticket ids in paths are capabilities.
-    route = getattr(request.scope.get("route"), "path", "(unmatched)")
-    log.exception("unexpected error", extra={"route": route})
+async def internal_error(request: Request) -> Response:
+    """The answer to an unexpected error (logged by the caller): never a stack trace."""
+    if wants_html(request):
+        try:
+            return error_page(request, 500, Translator(language(request))("error.internal"))
+        except Exception:  # noqa: S110 - rendering itself failed: fall back to the problem
+            pass
     return problem(500, "internal_error", "Internal error",
                    "Something went wrong on our side and was logged. Please try again; if "
                    "it keeps happening, tell the administrator.", request.url.path)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """An error as a page. A terminal's page returns to the terminal's start by itself,
+    a staff page leads to the staff start, any other to the public start page."""
+    parts = request.url.path.split("/")
+    if len(parts) > 2 and parts[1] == "terminal":
+        back, retry = f"/terminal/{parts[2]}", True
+    elif parts[1:2] == ["staff"]:
+        back, retry = "/staff", False
+    else:
+        back, retry = "/", False
+    return render(request, "error.html", status=status, message=message, back=back,
+                  retry=retry)

@@ -39,9 +39,14 @@ def language(request: Request) -> str:
 
 
 def other_language_url(request: Request, lang: str) -> str:
+    """This page in the other language. Only for GET (an error page after a POST links
+    to the start page), and always a path of this site (never "//other.host")."""
+    other = "en" if lang == "de" else "de"
+    if request.method != "GET":
+        return f"/?lang={other}"
     params = dict(request.query_params)
-    params["lang"] = "en" if lang == "de" else "de"
-    return f"{request.url.path}?{urlencode(params)}"
+    params["lang"] = other
+    return "/" + request.url.path.lstrip("/") + "?" + urlencode(params)
 
 
 def with_lang(path: str, lang: str) -> str:

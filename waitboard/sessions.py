@@ -1,10 +1,11 @@
 """Staff sessions: the device token once at login, then a signed cookie; CSRF on every form.
 
 The session lives in Starlette's signed cookie (``WAITBOARD_SECRET_KEY``, HttpOnly,
-SameSite=Strict, limited lifetime, Secure in production). It holds the device id, a short
-fingerprint of the device's token hash and a CSRF token - never the token itself. Every
-request checks the device against the configuration again, so removing a device or
-rotating its token ends its sessions at once.
+SameSite=Strict, limited lifetime, Secure in production). It holds a random session id,
+the device id, a short fingerprint of the device's token hash and a CSRF token - never the
+token itself. Every request checks the device against the configuration again (removing a
+device or rotating its token ends its sessions at once) and the session id against the
+logouts kept in Redis (a copy of the cookie is worthless after logging out).
 """
 
 from __future__ import annotations
@@ -36,29 +37,36 @@ def _fingerprint(device: Device) -> str:
 
 
 def login(request: Request, device: Device) -> None:
-    request.session.clear()  # a new session id for a new login (no fixation)
-    request.session.update({"device": device.id, "fp": _fingerprint(device),
-                            CSRF_FIELD: secrets.token_urlsafe(32), "at": int(time.time())})
+    request.session.clear()  # a new session for a new login (no fixation)
+    request.session.update({"sid": secrets.token_urlsafe(16), "device": device.id,
+                            "fp": _fingerprint(device), CSRF_FIELD: secrets.token_urlsafe(32),
+                            "at": int(time.time())})
 
 
-def logout(request: Request) -> None:
+async def logout(request: Request) -> None:
+    session_id = request.session.get("sid")
+    if session_id:
+        await context(request).store.revoke_session(str(session_id), COOKIE_MAX_AGE_S)
     request.session.clear()
 
 
-def current_device(conn: HTTPConnection) -> Device | None:
+async def current_device(conn: HTTPConnection) -> Device | None:
     session = conn.session
     device = context(conn).devices.by_id.get(session.get("device", ""))
     if device is None or not hmac.compare_digest(session.get("fp", ""), _fingerprint(device)):
         return None
     if time.time() - int(session.get("at", 0)) > MAX_AGE_S.get(device.role, STAFF_MAX_AGE_S):
         return None
+    session_id = session.get("sid")
+    if not session_id or await context(conn).store.session_revoked(str(session_id)):
+        return None
     return device
 
 
-def require_staff(request: Request, roles: tuple[str, ...], *, location: str | None = None,
-                  counter: str | None = None) -> Device:
+async def require_staff(request: Request, roles: tuple[str, ...], *,
+                        location: str | None = None, counter: str | None = None) -> Device:
     """The logged-in device, allowed here; LoginRequired sends the browser to the login."""
-    device = current_device(request)
+    device = await current_device(request)
     if device is None:
         raise LoginRequired("Please log in with the device's token.")
     require(device, roles, location=location, counter=counter)

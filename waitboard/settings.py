@@ -46,6 +46,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     # Kept out of the URL so that it can come from a secret file.
     redis_password: str | None = None
+    # The address citizens use (printed QR codes lead there); unset: the request's own.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False,
@@ -79,6 +81,7 @@ class Settings:
             env=env_name,  # type: ignore[arg-type]  # checked above
             allowed_origins=origins,
             redis_password=_value_or_file(env_map, "WAITBOARD_REDIS_PASSWORD"),
+            public_url=(env_map.get("WAITBOARD_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -98,6 +101,8 @@ class Settings:
             out["WAITBOARD_REDIS_URL"] = self.redis_url
         if self.redis_password:
             out["WAITBOARD_REDIS_PASSWORD"] = self.redis_password
+        if self.public_url:
+            out["WAITBOARD_PUBLIC_URL"] = self.public_url
         return out
 
     @classmethod

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from waitboard import bodies, commands, qr, sessions, snapshot
-from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES, TICKET_DESK_ROLES
+from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES
 from waitboard.clock import iso
 from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
@@ -77,12 +77,12 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
-    sessions.logout(request)
+    await sessions.logout(request)
     return _redirect(with_lang("/staff/login", language(request)))
 
 
 async def index(request: Request) -> Response:
-    device = sessions.current_device(request)
+    device = await sessions.current_device(request)
     if device is None:
         return _redirect(with_lang("/staff/login", language(request)))
     if device.role != "admin":
@@ -107,7 +107,7 @@ async def _reception_values(ctx: AppContext, loc: Location) -> dict[str, Any]:
 async def reception(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
     return render(request, "staff/reception.html", staff=True, device=device, location=loc,
                   keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
                   ws=f"/ws/locations/{loc.id}",
@@ -117,7 +117,7 @@ async def reception(request: Request) -> Response:
 async def reception_live(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
     return render(request, "staff/_reception_live.html", staff=True, device=device,
                   location=loc, **await _reception_values(ctx, loc))
 
@@ -125,7 +125,7 @@ async def reception_live(request: Request) -> Response:
 async def reception_issue(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
@@ -146,7 +146,7 @@ async def reception_issue(request: Request) -> Response:
 async def print_ticket(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
     values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
     sessions.take_flash(request)  # the printed ticket itself says it
     return render(request, "print_ticket.html", staff=True, device=device, location=loc,
@@ -159,7 +159,10 @@ async def printed_ticket_values(request: Request, ctx: AppContext, loc: Location
         raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
     record, position, state = await ctx.store.ticket(ticket_id)
     ticket = snapshot.ticket(ctx.office, loc, record, position, state)
-    url = str(request.base_url).rstrip("/") + ticket["url"]
+    # The configured public address: a kiosk may reach the server by an internal name
+    # that a citizen's phone cannot.
+    base = ctx.settings.public_url or str(request.base_url).rstrip("/")
+    url = base + ticket["url"]
     queue = loc.queue_by_id.get(record.queue) or {"name": record.queue}
     return {"ticket": ticket, "queue": queue,
             "qr": qr.svg(url, Translator(language(request))("print.qr"))}
@@ -180,7 +183,8 @@ async def counter_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
-    device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
+                                          counter=counter)
     return render(request, "staff/counter.html", staff=True, device=device, location=loc,
                   ws=f"/ws/locations/{loc.id}", **await _counter_values(ctx, loc, counter))
 
@@ -189,7 +193,8 @@ async def counter_live(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
-    device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
+                                          counter=counter)
     return render(request, "staff/_counter_live.html", staff=True, device=device,
                   location=loc, **await _counter_values(ctx, loc, counter))
 
@@ -198,7 +203,8 @@ async def counter_action(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
-    device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
+                                          counter=counter)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
@@ -226,11 +232,11 @@ async def ticket_action(request: Request) -> Response:
     if counter is not None:
         counter = commands.counter_of(loc, counter)
         back = f"/staff/{loc.id}/counters/{counter}"
-        device = sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
+        device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
                                         counter=counter)
     else:
         back = f"/staff/{loc.id}/reception"
-        device = sessions.require_staff(request, TICKET_DESK_ROLES, location=loc.id)
+        device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)

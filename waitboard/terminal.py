@@ -8,6 +8,7 @@ screen returns to the start by itself - with or without JavaScript.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,20 +22,23 @@ from waitboard.i18n import Translator
 from waitboard.render import language, render, with_lang
 from waitboard.staff import printed_ticket_values
 
+#: How long a terminal shows a fresh ticket; later the page is gone (back to the start).
+SHOW_TICKET_FOR = timedelta(minutes=2)
+
 
 async def start(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
     return render(request, "terminal.html", staff=True, device=device, location=loc,
-                  snap=await ctx.hub.snapshot(loc.id),
+                  snap=await ctx.hub.snapshot(loc.id), ws=f"/ws/locations/{loc.id}",
                   keys={q.id: secrets.token_urlsafe(12) for q in loc.queues})
 
 
 async def issue(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
@@ -53,10 +57,15 @@ async def issue(request: Request) -> Response:
 async def show_ticket(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
     values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
+    back = with_lang(f"/terminal/{loc.id}", language(request))
+    issued = datetime.fromisoformat(values["ticket"]["issued_at"])
+    if ctx.clock() - issued > SHOW_TICKET_FOR:
+        # The next person must not find the previous one's ticket in the history.
+        return RedirectResponse(back, status_code=303)
     return render(request, "terminal_ticket.html", staff=True, device=device, location=loc,
-                  back=with_lang(f"/terminal/{loc.id}", language(request)), **values)
+                  back=back, **values)
 
 
 def routes() -> list[Route]:

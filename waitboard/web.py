@@ -1,8 +1,10 @@
-"""Cross-cutting HTTP concerns: security headers and a privacy-safe access log.
+"""Cross-cutting HTTP concerns: security headers, a privacy-safe access log, and the
+answer to an unexpected error.
 
 A pure ASGI middleware (it leaves WebSockets untouched). The access log names the route
 template, never the concrete path: ticket ids are capabilities and stay out of logs, and
-so do client addresses.
+so do client addresses. An exception that escapes everything else is logged here and
+answered here, so even that answer carries the security headers and no stack trace.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from waitboard import problems
 
 log = logging.getLogger("waitboard.access")
 
@@ -47,6 +52,14 @@ class WebMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            route = getattr(scope.get("route"), "path", "(unmatched)")
+            log.exception("unexpected error", extra={"route": route})
+            if status:  # the answer had begun; nothing more can be said
+                raise
+            request = Request(scope)
+            response = await problems.internal_error(request)
+            await response(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
             log.info("request", extra={

@@ -215,36 +215,80 @@ async function refreshTicket(snap) {
 // --- staff pages: re-fetch the server-rendered live part ------------------------------
 
 let fragmentBusy = false, fragmentAgain = false;
+
+// Where keyboard focus is, described so that it survives the part being replaced: the
+// form's action plus the element's kind and name.
+function focusPlace(holder) {
+  const el = document.activeElement;
+  if (!el || !holder.contains(el)) return null;
+  return { action: el.closest("form")?.getAttribute("action"), tag: el.tagName, name: el.name || "" };
+}
+
+function restoreFocus(holder, place) {
+  if (!place) return;
+  for (const el of holder.querySelectorAll(place.tag)) {
+    if (el.closest("form")?.getAttribute("action") === place.action && (el.name || "") === place.name) {
+      el.focus();
+      return;
+    }
+  }
+}
+
 async function refreshFragment() {
   const holder = document.querySelector("[data-fragment]");
   if (!holder) return;
+  // Someone is choosing in a list: refresh when they leave it, not under their hands.
+  if (holder.contains(document.activeElement) && document.activeElement.tagName === "SELECT") {
+    document.activeElement.addEventListener("blur", refreshFragment, { once: true });
+    return;
+  }
   if (fragmentBusy) { fragmentAgain = true; return; }
   fragmentBusy = true;
   try {
     const res = await fetch(holder.dataset.fragment, { cache: "no-store", credentials: "same-origin" });
     if (res.redirected || !res.ok) return; // logged out: the next navigation shows the login
     const html = await res.text();
-    if (html !== holder.dataset.last) {
-      const focused = document.activeElement?.id;
-      holder.innerHTML = html;
-      holder.dataset.last = html;
-      if (focused) document.getElementById(focused)?.focus();
-    }
+    const place = focusPlace(holder);
+    holder.innerHTML = html;
+    restoreFocus(holder, place);
   } finally {
     fragmentBusy = false;
     if (fragmentAgain) { fragmentAgain = false; refreshFragment(); }
   }
 }
 
-// Counter keyboard shortcuts: a letter presses the button that shows it.
+// A terminal follows its location: counts in place; a button that opens or closes (opening
+// hours, ticket stop) reloads the page so that its form is fresh.
+function renderTerminal(snap) {
+  for (const q of snap.queues) {
+    const button = document.querySelector(`[data-issue="${CSS.escape(q.id)}"]`);
+    if (!button) continue;
+    const blocked = !snap.open || q.ticket_stop ? "1" : "0";
+    if (button.dataset.blocked !== blocked) { location.reload(); return; }
+    setText(button, "wait-line", `${t("queue.wait")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${t("queue.waiting")}`);
+  }
+}
+
+// Counter keyboard shortcuts: a letter presses the button that shows it. WCAG 2.1.4: they
+// can be switched off (remembered on this device); "no-show" asks before it acts.
 if (page === "counter") {
+  const toggle = document.querySelector("[data-shortcuts-toggle]");
+  const enabled = () => localStorage.getItem("waitboard.shortcuts") !== "off";
+  if (toggle) {
+    toggle.checked = enabled();
+    toggle.addEventListener("change", () => localStorage.setItem("waitboard.shortcuts", toggle.checked ? "on" : "off"));
+  }
   document.addEventListener("keydown", (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (!enabled() || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.target.closest("input, select, textarea")) return;
     const button = document.querySelector(`button[data-key="${CSS.escape(ev.key.toLowerCase())}"]:not([disabled])`);
     if (button) { ev.preventDefault(); button.click(); }
   });
 }
+document.addEventListener("submit", (ev) => {
+  const question = ev.target.dataset.confirm;
+  if (question && !window.confirm(question)) ev.preventDefault();
+});
 
 // --- connection -----------------------------------------------------------------------
 
@@ -263,6 +307,7 @@ function onMessage(msg) {
   else if (page === "location") { renderLocation(document.querySelector("[data-location]"), msg); announce([msg]); }
   else if (page === "ticket") refreshTicket(msg);
   else if (page === "reception" || page === "counter") refreshFragment();
+  else if (page === "terminal") renderTerminal(msg);
 }
 
 let lastData = Date.now();
