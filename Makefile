@@ -26,7 +26,7 @@ browser-deps:
 	    --no-install-recommends chromium docker-compose >/dev/null; }
 
 test: $(BIN)/.installed browser-deps
-	$(BIN)/ruff check waitboard tests
+	$(BIN)/ruff check waitboard sensors tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
 
@@ -35,8 +35,8 @@ screenshots: $(BIN)/.installed browser-deps
 	WAITBOARD_SCREENSHOTS=1 $(BIN)/pytest -q -m browser
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check waitboard tests
-	$(BIN)/ruff format --check waitboard tests
+	$(BIN)/ruff check waitboard sensors tests benchmarks
+	$(BIN)/ruff format --check waitboard sensors tests
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

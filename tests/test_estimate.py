@@ -1,32 +1,124 @@
-"""The wait estimate of the spine: configured service time, open and free counters."""
+"""The wait estimate: the coming minutes played forward, with learned service times."""
 
 from __future__ import annotations
 
 import pytest
 
-from waitboard.estimate import wait_seconds
+from waitboard.estimate import (
+    DEFAULT_BAND,
+    NOTHING_LEARNED,
+    CounterNow,
+    Learned,
+    arrival_gap_s,
+    fixed_rule_s,
+    forecast,
+    forecast_with_newcomers,
+    service_s,
+    wait_range,
+)
+
+SIX_MIN = 360.0
+
+
+def same(counter: str, queue: str) -> float:
+    return SIX_MIN
 
 
 def test_no_open_counter_means_unknown() -> None:
     """Without an open counter nobody can say how long it takes."""
-    assert wait_seconds(1, 360, open_counters=0) is None
+    assert forecast_with_newcomers([], {"A": 3}, same, {}) == {"A": [None] * 4}
 
 
 def test_free_counters_take_the_first_in_line_at_once() -> None:
-    """Two free counters: positions 1 and 2 wait 0 s, position 3 one service."""
-    assert wait_seconds(1, 360, open_counters=2, free_counters=2) == 0
-    assert wait_seconds(2, 360, open_counters=2, free_counters=2) == 0
-    assert wait_seconds(3, 360, open_counters=2, free_counters=2) == 360
+    """Two free counters: positions 1 and 2 wait 0 s, 3 and 4 one service, 5 two."""
+    free = [CounterNow("1", ("A",), None), CounterNow("2", ("A",), None)]
+    waits = forecast_with_newcomers(free, {"A": 4}, same, {})["A"]
+    assert waits == [0, 0, SIX_MIN, SIX_MIN, 2 * SIX_MIN]
 
 
-def test_busy_counters_share_the_line() -> None:
-    """Two busy counters, 6 min each: position 1-2 one service, 3-4 two services."""
-    assert wait_seconds(1, 360, open_counters=2) == 360
-    assert wait_seconds(2, 360, open_counters=2) == 360
-    assert wait_seconds(3, 360, open_counters=2) == 720
+def test_a_busy_counter_finishes_its_current_ticket_first() -> None:
+    """Busy for 4 of 6 minutes: the next person waits the remaining 2 minutes."""
+    busy = [CounterNow("1", ("A",), "A", busy_for_s=240)]
+    assert forecast_with_newcomers(busy, {"A": 1}, same, {})["A"] == [120, 120 + SIX_MIN]
 
 
-def test_position_starts_at_one() -> None:
-    """Position 0 does not exist."""
-    with pytest.raises(ValueError, match="position"):
-        wait_seconds(0, 360, open_counters=1)
+def test_an_overlong_service_still_needs_some_time() -> None:
+    """Past its mean, a service is not over: a long tail leaves at least 30% of it."""
+    busy = [CounterNow("1", ("A",), "A", busy_for_s=3600)]
+    assert forecast(busy, {"A": 1}, same, {})["A"] == [pytest.approx(0.3 * SIX_MIN)]
+
+
+def test_a_counter_serves_its_preferred_queue_first() -> None:
+    """Counter 2 prefers B: A's people wait until B is empty; a newcomer in B waits
+    behind B's two, and would not delay A's waiting person."""
+    counters = [CounterNow("2", ("B", "A"), None)]
+    waits = forecast_with_newcomers(counters, {"A": 1, "B": 2}, same, {})
+    assert waits["B"] == [0, SIX_MIN, 2 * SIX_MIN]
+    assert waits["A"] == [2 * SIX_MIN, 3 * SIX_MIN]
+
+
+def test_arrivals_in_a_preferred_queue_take_capacity() -> None:
+    """If B gets someone every 6 minutes, a B-first counter does not reach A's queue
+    within the hour; with B quiet it does at once."""
+    counters = [CounterNow("2", ("B", "A"), "B", busy_for_s=0)]
+    busy_b = forecast(counters, {"A": 1, "B": 0}, same, {"B": SIX_MIN}, horizon_s=3600)
+    assert busy_b["A"][0] is None
+    quiet_b = forecast(counters, {"A": 1, "B": 0}, same, {"B": None})
+    assert quiet_b["A"][0] == SIX_MIN
+
+
+def test_counters_that_do_not_serve_a_queue_do_not_help_it() -> None:
+    """A counter serving only B is no help to A."""
+    counters = [CounterNow("1", ("A",), "A", 0), CounterNow("3", ("B",), None)]
+    assert forecast(counters, {"A": 1, "B": 0}, same, {})["A"][0] == SIX_MIN
+
+
+def test_service_time_starts_at_the_configured_one_and_follows_observations() -> None:
+    """Nothing learned: the configuration. Many observations: the learned mean."""
+    assert service_s(NOTHING_LEARNED, "A", "1", prior_s=600) == 600
+    learned = Learned.parse({"svc:A": 300, "svc:A:n": 200})
+    assert service_s(learned, "A", "1", prior_s=600) == pytest.approx(300, rel=0.02)
+    few = Learned.parse({"svc:A": 300, "svc:A:n": 3})
+    assert 300 < service_s(few, "A", "1", prior_s=600) < 600  # still between the two
+
+
+def test_a_counter_s_own_speed_counts_once_it_has_observations() -> None:
+    """Counter 3 is slower than the queue's average; with enough data it shows."""
+    learned = Learned.parse({"svc:A": 300, "svc:A:n": 100, "svc:A:3": 600, "svc:A:3:n": 50})
+    assert service_s(learned, "A", "3", prior_s=300) > 550
+    assert service_s(learned, "A", "1", prior_s=300) == pytest.approx(300)
+
+
+def test_range_follows_the_calibrated_band() -> None:
+    """Without calibration a default band; with one, its ratios around the estimate."""
+    low, high = wait_range(600, None)
+    assert low < 600 < high
+    assert (low, high) == wait_range(600, DEFAULT_BAND)
+    assert wait_range(600, (1.0, 1.0)) == (600, 600)
+    narrow_low, narrow_high = wait_range(600, (0.9, 1.1))
+    assert low < narrow_low < 600 < narrow_high < high
+
+
+def test_the_fixed_rule() -> None:
+    """People ahead x minutes per person / open counters; unknown without counters."""
+    assert fixed_rule_s(4, 360, 2) == 720
+    assert fixed_rule_s(4, 360, 0) is None
+
+
+def test_learned_values_are_parsed_with_their_counts() -> None:
+    """svc:/gap: fields become means with counts; the band needs both ends."""
+    learned = Learned.parse({"svc:A": 300, "svc:A:n": 4, "gap:A": 90, "gap:A:n": 7,
+                             "band_lo": 0.7, "band_hi": 1.4})
+    assert learned.service == {"A": (300, 4)} and learned.gap == {"A": (90, 7)}
+    assert learned.band == (0.7, 1.4)
+    assert Learned.parse({"band_lo": 0.7}).band is None
+
+
+def test_odd_learned_values_cannot_make_the_forecast_run_away() -> None:
+    """Millisecond services and arrivals (a test, a glitch) are floored; it stays fast."""
+    learned = Learned.parse({"svc:A": 0.003, "svc:A:n": 500, "gap:A": 0.003, "gap:A:n": 500})
+    assert service_s(learned, "A", "1", prior_s=360) >= 30
+    counters = [CounterNow("1", ("A",), None)]
+    waits = forecast(counters, {"A": 2}, lambda c, q: service_s(learned, q, c, 360),
+                     {"A": arrival_gap_s(learned, "A")})
+    assert waits["A"] == [0, 30]

@@ -55,7 +55,8 @@ def _idempotency(request: Request, device: Device, location: str,
 def _ticket_answer(ctx: AppContext, loc: Location, outcome: Outcome) -> Response:
     if outcome.status == 204 or outcome.ticket is None or outcome.location is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
-    data = snapshot.ticket(ctx.office, loc, outcome.ticket, outcome.position, outcome.location)
+    data = snapshot.ticket(ctx.office, loc, outcome.ticket, outcome.position, outcome.location,
+                           ctx.clock())
     headers = {"Location": data["url"]} if outcome.status == 201 else {}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -82,7 +83,7 @@ async def get_ticket(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
     loc = commands.location_of(ctx, ticket_id)
     ticket, position, state = await ctx.store.ticket(ticket_id)
-    return json(snapshot.ticket(ctx.office, loc, ticket, position, state))
+    return json(snapshot.ticket(ctx.office, loc, ticket, position, state, ctx.clock()))
 
 
 # --- commands -------------------------------------------------------------------------------

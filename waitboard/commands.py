@@ -68,6 +68,13 @@ async def issue(ctx: AppContext, device: Device, loc: Location, queue: str,
     outcome = await ctx.store.issue(loc.id, queue, device.id, idem, closed=closed)
     if not outcome.replayed:
         ctx.metrics.tickets_issued.labels(loc.id, queue).inc()
+        if outcome.ticket and outcome.location and outcome.position:
+            # Remembered on the ticket: when it is called, estimate and actual wait
+            # calibrate the ranges shown to everyone.
+            wait_s, _ = snapshot.forecast(loc, outcome.location, ctx.clock()).wait(
+                queue, outcome.position)
+            if wait_s is not None:
+                await ctx.store.note_estimate(loc.id, outcome.ticket.id, wait_s)
     return outcome
 
 

@@ -50,7 +50,7 @@ async def ticket_page(request: Request) -> Response:
     loc = commands.location_of(ctx, ticket_id)
     record, position, state = await ctx.store.ticket(ticket_id)  # NotFound if unknown
     return render(request, "ticket.html",
-                  ticket=snapshot.ticket(ctx.office, loc, record, position, state),
+                  ticket=snapshot.ticket(ctx.office, loc, record, position, state, ctx.clock()),
                   location=loc, queue=loc.queue_by_id.get(record.queue) or {"name": record.queue},
                   ws=f"/ws/locations/{loc.id}")
 

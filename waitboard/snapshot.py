@@ -7,6 +7,7 @@ Only ticket numbers are ever shown, never anything about a person.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,25 +19,54 @@ from waitboard.state import CounterState, LocationState, TicketRecord
 Json = dict[str, Any]
 
 
-def _counters_for(loc: Location, state: LocationState, queue: str) -> tuple[int, int]:
-    """(open counters serving ``queue``, of which free)."""
-    open_, free = 0, 0
-    for counter_id in loc.layout.counters_serving(queue):
-        c = state.counters.get(counter_id, CounterState(open=False, ticket=None))
-        if c.open:
-            open_ += 1
-            if c.ticket is None:
-                free += 1
-    return open_, free
+#: Service time assumed for a queue no longer in the configuration.
+UNKNOWN_QUEUE_SERVICE_S = 600.0
 
 
-def queue_wait_s(loc: Location, state: LocationState, queue: str, position: int) -> int | None:
-    q = loc.queue_by_id.get(queue)
-    if q is None:
-        return None  # a queue removed from the configuration: nobody can say
-    open_, free = _counters_for(loc, state, queue)
-    service_s = q.service_minutes * 60
-    return estimate.wait_seconds(position, service_s, open_, free)
+def open_counters(loc: Location, state: LocationState, queue: str) -> int:
+    return sum(1 for c in loc.layout.counters_serving(queue)
+               if state.counters.get(c, CounterState(open=False, ticket=None)).open)
+
+
+def forecast(loc: Location, state: LocationState, now: datetime) -> Forecast:
+    """The waits of every position of every queue, and the calibrated band."""
+    learned = estimate.Learned.parse(state.learn)
+    now_ms = to_ms(now)
+    counters = []
+    for c in loc.counters:
+        cs = state.counters.get(c.id)
+        if cs is None or not cs.open:
+            continue
+        busy = cs.ticket
+        counters.append(estimate.CounterNow(
+            id=c.id, queues=tuple(c.queues), busy_queue=busy.queue if busy else None,
+            busy_for_s=max(0.0, (now_ms - busy.called_at) / 1000)
+            if busy and busy.called_at else 0.0))
+
+    def service(counter: str, queue: str) -> float:
+        q = loc.queue_by_id.get(queue)
+        prior = q.service_minutes * 60 if q else UNKNOWN_QUEUE_SERVICE_S
+        return estimate.service_s(learned, queue, counter, prior)
+
+    waiting = {q.id: state.queues[q.id].waiting if q.id in state.queues else 0
+               for q in loc.queues}
+    gaps = {q: estimate.arrival_gap_s(learned, q) for q in waiting}
+    return Forecast(estimate.forecast_with_newcomers(counters, waiting, service, gaps),
+                    learned.band)
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    waits: dict[str, list[float | None]]
+    band: tuple[float, float] | None
+
+    def wait(self, queue: str, position: int) -> tuple[int | None, list[int] | None]:
+        """(estimated seconds, [low, high]) for a position (1 = next) of a queue."""
+        waits = self.waits.get(queue, [])
+        value = waits[position - 1] if 0 < position <= len(waits) else None
+        if value is None:
+            return None, None
+        return round(value), list(estimate.wait_range(value, self.band))
 
 
 def is_open(office: Office, loc: Location, now: datetime) -> bool:
@@ -45,18 +75,20 @@ def is_open(office: Office, loc: Location, now: datetime) -> bool:
 
 def snapshot(office: Office, loc: Location, state: LocationState, now: datetime) -> Json:
     tz, now_ms = office.tz, to_ms(now)
+    fc = forecast(loc, state, now)
     queues = []
     for q in loc.queues:
         qs = state.queues.get(q.id)
         waiting = qs.waiting if qs else 0
-        open_counters, _ = _counters_for(loc, state, q.id)
         serving = sum(1 for c in state.counters.values()
                       if c.ticket is not None and c.ticket.queue == q.id)
         head = qs.head_queued_at if qs else None
+        wait_s, wait_range = fc.wait(q.id, waiting + 1)
         queues.append({
             "id": q.id, "name": q.name, "name_en": q.name_en or q.name,
-            "waiting": waiting, "serving": serving, "open_counters": open_counters,
-            "estimated_wait_s": queue_wait_s(loc, state, q.id, waiting + 1),
+            "waiting": waiting, "serving": serving,
+            "open_counters": open_counters(loc, state, q.id),
+            "estimated_wait_s": wait_s, "estimated_wait_range_s": wait_range,
             "longest_wait_s": max(0, (now_ms - head) // 1000) if head else 0,
             "ticket_stop": q.max_waiting is not None and waiting >= q.max_waiting,
         })
@@ -108,16 +140,17 @@ def summary(snap: Json) -> Json:
 
 
 def ticket(office: Office, loc: Location, t: TicketRecord, position: int | None,
-           state: LocationState) -> Json:
+           state: LocationState, now: datetime) -> Json:
     tz = office.tz
     counter = loc.counter_by_id.get(t.counter) if t.counter else None
     waiting = t.status.value == "waiting"
+    wait_s, wait_range = (forecast(loc, state, now).wait(t.queue, position)
+                          if waiting and position else (None, None))
     return {
         "id": t.id, "number": t.number, "location": loc.id, "queue": t.queue,
         "status": t.status.value,
         "position": position if waiting else None,
-        "estimated_wait_s": (queue_wait_s(loc, state, t.queue, position)
-                             if waiting and position else None),
+        "estimated_wait_s": wait_s, "estimated_wait_range_s": wait_range,
         "issued_at": iso(t.issued_at, tz),
         "called_at": iso(t.called_at, tz) if t.status.value != "waiting" else None,
         "counter": t.counter if counter and t.status.value in ("called", "serving") else None,

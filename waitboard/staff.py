@@ -158,7 +158,7 @@ async def printed_ticket_values(request: Request, ctx: AppContext, loc: Location
     if commands.location_of(ctx, ticket_id).id != loc.id:
         raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
     record, position, state = await ctx.store.ticket(ticket_id)
-    ticket = snapshot.ticket(ctx.office, loc, record, position, state)
+    ticket = snapshot.ticket(ctx.office, loc, record, position, state, ctx.clock())
     # The configured public address: a kiosk may reach the server by an internal name
     # that a citizen's phone cannot.
     base = ctx.settings.public_url or str(request.base_url).rstrip("/")

@@ -7,7 +7,7 @@ the public shapes from them is :mod:`waitboard.snapshot`'s job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -91,6 +91,7 @@ class LocationState:
     queues: Mapping[str, QueueState]
     counters: Mapping[str, CounterState]
     calls: tuple[Call, ...]  # newest first
+    learn: Mapping[str, float] = field(default_factory=dict)  # see estimate.Learned
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> LocationState:
@@ -111,6 +112,7 @@ class LocationState:
                 for c, v in counters.items()},
             calls=tuple(Call.parse(orjson.loads(c) if isinstance(c, str | bytes) else c)
                         for c in (calls if isinstance(calls, list) else [])),
+            learn={str(k): float(v) for k, v in (raw.get("learn") or {}).items()},
         )
 
 

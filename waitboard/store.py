@@ -138,7 +138,17 @@ class Store:
             args["max_waiting"] = q.max_waiting
         if closed:
             args["closed"] = True
+        args["hour"] = f"{self.clock().astimezone(self.office.tz).hour:02d}"
         return await self._command("issue", loc, args, idem)
+
+    async def note_estimate(self, location: str, ticket_id: str, estimate_s: int) -> None:
+        """Remember a new ticket's estimate (for calibrating ranges). Best effort: a lost
+        note only means one pair fewer in the calibration."""
+        loc = self.office.location_by_id[location]
+        try:
+            await self._eval("note_estimate", loc, {"ticket_id": ticket_id, "est": estimate_s})
+        except Unavailable:
+            log.warning("could not note an estimate", extra={"location": location})
 
     async def call_next(self, location: str, counter: str,
                         idem: Idempotency | None = None) -> Outcome:
@@ -202,6 +212,15 @@ class Store:
                                   transfers=int(r.get("transfers") or 0))
                     for r in (out.get(q) or [])]
                 for q in loc.layout.queues}
+
+    async def day_figures(self, location: str, day: str) -> tuple[dict[str, float],
+                                                                   dict[str, list[float]]]:
+        """One day's counters and sums, and every wait per queue (seconds)."""
+        loc = self.office.location_by_id[location]
+        out = await self._eval("stats", loc, {"date": day}, read=True)
+        counts = {str(k): float(v) for k, v in (out.get("counts") or {}).items()}
+        waits = {q: [float(w) for w in ws] for q, ws in (out.get("waits") or {}).items()}
+        return counts, waits
 
     async def seqs(self, locations: Sequence[str]) -> dict[str, tuple[str, int]]:
         """(epoch, seq) of many locations in one pipeline: cheap drift detection."""

@@ -50,6 +50,7 @@ local call = cjson.encode({id = A.call_id, ticket_id = id, number = t.number, qu
 t.call = call
 hset(key, {status = t.status, counter = t.counter, called_at = t.called_at, recall = 0,
            call_id = t.call_id, call = call})
+learn_call(t)
 redis.call('LPUSH', CALLS, call)
 redis.call('LTRIM', CALLS, 0, CALLS_KEEP - 1)
 redis.call('HSET', ck, 'ticket', id)

@@ -1,6 +1,7 @@
 -- issue.lua: a new ticket at the end of a queue.
 -- ARGV: queue, ticket_id (random, from the caller), max_waiting (or absent), device,
---       closed (present when the caller must not issue now: a terminal out of hours).
+--       closed (present when the caller must not issue now: a terminal out of hours),
+--       hour (the local hour, for arrivals per hour).
 -- Guarantees: numbers of a queue are consecutive per day and never repeat (HINCRBY under
 -- the script's atomicity); the ticket stop is checked against the same count it updates.
 local replayed = replay()
@@ -27,5 +28,8 @@ local t = {
 hset(ticket_key(t.id), t)
 redis.call('ZADD', qk, next_order(), t.id)
 redis.call('SADD', OPEN, t.id)
+learn_arrival(A.queue)
+stat('issued:' .. A.queue, 1)
+stat('arrivals:' .. A.hour, 1)
 event('issued', {ticket = t.id, number = t.number, queue = t.queue})
 return answer(201, {ticket = t, position = position_of(t)})

@@ -27,6 +27,13 @@ local EVENTS_MAXLEN = {{EVENTS_MAXLEN}}
 local CALLS_KEEP = {{CALLS_KEEP}}
 local IDEM_TTL_S = {{IDEM_TTL_S}}
 local CLOSED_TICKET_TTL_S = {{CLOSED_TICKET_TTL_S}}
+local STATS_TTL_S = {{STATS_TTL_S}}
+local LEARN_ALPHA = {{LEARN_ALPHA}}
+local CALIB_KEEP = {{CALIB_KEEP}}
+local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
+local BAND_LOW_Q = {{BAND_LOW_Q}}
+local BAND_HIGH_Q = {{BAND_HIGH_Q}}
+local BAND_SMOOTH_S = {{BAND_SMOOTH_S}}
 
 local EV = {}  -- events of this command, written by commit()
 
@@ -36,6 +43,8 @@ local function counter_key(c) return P .. 'c:' .. c end
 local CALLS = P .. 'calls'
 local NUMBERS = P .. 'n'
 local OPEN = P .. 'open'          -- ids of tickets that are waiting, called or serving
+local LEARN = P .. 'learn'        -- what the estimate learns: service times, arrival gaps, band
+local CALIB = P .. 'calib'        -- recent "estimate:actual" pairs (seconds), newest first
 local COUNTERS = P .. 'counters'  -- ids of counters that were ever opened
 local DAY = A.day                 -- the service day this command runs in (see roll_day)
 
@@ -177,8 +186,14 @@ local function read_location()
     end
     counters[c] = entry
   end
+  local learn = {}
+  local flat = redis.call('HGETALL', LEARN)
+  for i = 1, #flat, 2 do
+    if string.sub(flat[i], 1, 13) ~= 'last_arrival:' then learn[flat[i]] = tonumber(flat[i + 1]) end
+  end
   return {epoch = m.epoch, seq = tonumber(m.seq or '0'), day = m.day, queues = queues,
-          counters = counters, calls = redis.call('LRANGE', CALLS, 0, CALLS_KEEP - 1)}
+          counters = counters, calls = redis.call('LRANGE', CALLS, 0, CALLS_KEEP - 1),
+          learn = learn}
 end
 
 -- The successful answer (also "nobody waits"): stored for the Idempotency-Key, returned.
@@ -209,6 +224,76 @@ end
 
 local function next_order()
   return redis.call('HINCRBY', META, 'order', 1)
+end
+
+-- Learning and statistics ------------------------------------------------------------------
+
+-- Recent-weighted mean: each new observation moves it by LEARN_ALPHA of the difference.
+local function ewma(field, value)
+  local old = tonumber(redis.call('HGET', LEARN, field))
+  local n = tonumber(redis.call('HGET', LEARN, field .. ':n') or '0')
+  local new = value
+  if old then new = old + LEARN_ALPHA * (value - old) end
+  redis.call('HSET', LEARN, field, new, field .. ':n', n + 1)
+end
+
+-- The day's figures, kept long after the event stream has been trimmed.
+local function stat(field, by)
+  local key = P .. 'stats:' .. DAY
+  redis.call('HINCRBYFLOAT', key, field, by)
+  redis.call('EXPIRE', key, STATS_TTL_S)
+end
+
+local function ms(value) return tonumber(value) or 0 end
+
+-- A ticket leaves its counter: the counter was busy with it since the call. That time
+-- (service, a no-show's wait, all of it) is what the estimate needs to learn.
+local function learn_service(t)
+  if not t.counter or t.counter == '' or not t.called_at or t.called_at == '' then return end
+  local s = (A.now - ms(t.called_at)) / 1000
+  if s < 0 then return end
+  ewma('svc:' .. t.queue, s)
+  ewma('svc:' .. t.queue .. ':' .. t.counter, s)
+end
+
+-- A ticket joins a queue: learn the gap between arrivals (for queues that take capacity).
+local function learn_arrival(queue)
+  local field = 'last_arrival:' .. queue
+  local last = tonumber(redis.call('HGET', LEARN, field))
+  if last and A.now > last and A.now - last < 2 * 3600 * 1000 then
+    ewma('gap:' .. queue, (A.now - last) / 1000)
+  end
+  redis.call('HSET', LEARN, field, A.now)
+end
+
+-- A ticket is called: its wait goes into the day's figures; if it was estimated at issue
+-- (and not transferred since), the pair goes into the calibration of the ranges: the
+-- band is the low and high quantile of (actual + s) / (estimate + s) over recent pairs.
+local function learn_call(t)
+  local wait_s = (A.now - ms(t.queued_at)) / 1000
+  local key = P .. 'waits:' .. DAY .. ':' .. t.queue
+  redis.call('RPUSH', key, string.format('%.3f', wait_s))
+  redis.call('EXPIRE', key, STATS_TTL_S)
+  stat('called:' .. t.queue, 1)
+  stat('wait_sum:' .. t.queue, wait_s)
+  if t.est and t.est ~= '' and (t.transfers or '0') == '0' then
+    local actual = (A.now - ms(t.issued_at)) / 1000
+    redis.call('LPUSH', CALIB, string.format('%.0f:%.0f', tonumber(t.est), actual))
+    redis.call('LTRIM', CALIB, 0, CALIB_KEEP - 1)
+    local ratios = {}
+    for _, pair in ipairs(redis.call('LRANGE', CALIB, 0, -1)) do
+      local e, a = string.match(pair, '^([%d.]+):([%d.]+)$')
+      if e then
+        ratios[#ratios + 1] = (tonumber(a) + BAND_SMOOTH_S) / (tonumber(e) + BAND_SMOOTH_S)
+      end
+    end
+    if #ratios >= BAND_MIN_PAIRS then
+      table.sort(ratios)
+      local lo = ratios[math.max(1, math.floor(BAND_LOW_Q * #ratios + 0.5))]
+      local hi = ratios[math.min(#ratios, math.floor(BAND_HIGH_Q * #ratios + 0.5))]
+      redis.call('HSET', LEARN, 'band_lo', lo, 'band_hi', hi, 'band_n', #ratios)
+    end
+  end
 end
 
 -- body --

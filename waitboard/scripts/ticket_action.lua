@@ -53,6 +53,8 @@ elseif action == 'start' then
   event('started', {ticket = t.id, number = t.number, queue = t.queue, counter = t.counter})
 elseif action == 'transfer' then
   if was == 'waiting' then redis.call('ZREM', queue_key(t.queue), t.id) end
+  if was == 'serving' or was == 'called' then learn_service(t) end
+  stat('transferred_out:' .. t.queue, 1)
   free_counter(t)
   local from = t.queue
   t.queue = A.queue
@@ -65,6 +67,16 @@ elseif action == 'transfer' then
   event('transferred', {ticket = t.id, number = t.number, queue = t.queue, from_queue = from})
 else -- complete, no_show, cancel: the ticket ends
   if was == 'waiting' then redis.call('ZREM', queue_key(t.queue), t.id) end
+  if action == 'complete' then
+    learn_service(t)
+    stat('served:' .. t.queue, 1)
+    stat('service_sum:' .. t.queue, (A.now - ms(t.started_at)) / 1000)
+  elseif action == 'no_show' then
+    learn_service(t)
+    stat('no_show:' .. t.queue, 1)
+  else
+    stat('cancelled:' .. t.queue, 1)
+  end
   free_counter(t)
   t.closed_at = A.now
   close_ticket(t.id, t.status, action)
