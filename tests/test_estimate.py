@@ -7,14 +7,15 @@ import pytest
 from waitboard.estimate import (
     DEFAULT_BAND,
     NOTHING_LEARNED,
+    Band,
     CounterNow,
     Learned,
     arrival_gap_s,
+    calibrated,
     fixed_rule_s,
     forecast,
     forecast_with_newcomers,
     service_s,
-    wait_range,
 )
 
 SIX_MIN = 360.0
@@ -90,13 +91,22 @@ def test_a_counter_s_own_speed_counts_once_it_has_observations() -> None:
 
 
 def test_range_follows_the_calibrated_band() -> None:
-    """Without calibration a default band; with one, its ratios around the estimate."""
-    low, high = wait_range(600, None)
-    assert low < 600 < high
-    assert (low, high) == wait_range(600, DEFAULT_BAND)
-    assert wait_range(600, (1.0, 1.0)) == (600, 600)
-    narrow_low, narrow_high = wait_range(600, (0.9, 1.1))
+    """Without calibration a default band; with one, its quantiles around the forecast."""
+    told, (low, high) = calibrated(600, None)
+    assert low < told == 600 < high
+    assert calibrated(600, DEFAULT_BAND) == (told, (low, high))
+    assert calibrated(600, Band(0.0, 0.0)) == (600, (600, 600))
+    _, (narrow_low, narrow_high) = calibrated(600, Band(-2.0, 2.0))
     assert low < narrow_low < 600 < narrow_high < high
+    assert calibrated(0, Band(-5.0, 5.0))[1][0] == 0  # never below zero
+
+
+def test_estimate_is_corrected_by_how_far_forecasts_were_off() -> None:
+    """Forecasts of this size came out 10 s/sqrt(s) too long: the estimate says less, and
+    stays within its range."""
+    told, (low, high) = calibrated(600, Band(-15.0, 5.0, mid=-10.0))
+    assert told == 600 - 10 * 30  # sqrt(600 + 300) = 30
+    assert low <= told <= high
 
 
 def test_the_fixed_rule() -> None:
@@ -108,10 +118,13 @@ def test_the_fixed_rule() -> None:
 def test_learned_values_are_parsed_with_their_counts() -> None:
     """svc:/gap: fields become means with counts; the band needs both ends."""
     learned = Learned.parse({"svc:A": 300, "svc:A:n": 4, "gap:A": 90, "gap:A:n": 7,
-                             "band_lo": 0.7, "band_hi": 1.4})
+                             "band_lo": -7.0, "band_hi": 9.5, "band_mid": -1.0,
+                             "band_lo@2": -9.0, "band_hi@2": 12.0})
     assert learned.service == {"A": (300, 4)} and learned.gap == {"A": (90, 7)}
-    assert learned.band == (0.7, 1.4)
-    assert Learned.parse({"band_lo": 0.7}).band is None
+    assert learned.band == Band(-7.0, 9.5, -1.0)
+    assert learned.band_for(1000) == Band(-9.0, 12.0)  # 15-30 minutes: its own band
+    assert learned.band_for(100) == learned.band  # no band of its own yet: the overall one
+    assert Learned.parse({"band_lo": -7.0}).band is None
 
 
 def test_odd_learned_values_cannot_make_the_forecast_run_away() -> None:

@@ -6,6 +6,8 @@ an API call behave exactly alike. Callers parse their input (JSON body, form) fi
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from waitboard import snapshot
 from waitboard.auth import (
     COUNTER_ROLES,
@@ -18,7 +20,7 @@ from waitboard.config import Device, Location
 from waitboard.context import AppContext
 from waitboard.domain import Action
 from waitboard.errors import NotFound, Unprocessable
-from waitboard.store import Idempotency, Outcome, location_of_ticket
+from waitboard.store import Idempotency, Outcome, Store, location_of_ticket
 
 #: Ticket commands by their name in URLs, with the roles that may run them.
 TICKET_COMMANDS: dict[str, tuple[Action, tuple[str, ...]]] = {
@@ -68,14 +70,20 @@ async def issue(ctx: AppContext, device: Device, loc: Location, queue: str,
     outcome = await ctx.store.issue(loc.id, queue, device.id, idem, closed=closed)
     if not outcome.replayed:
         ctx.metrics.tickets_issued.labels(loc.id, queue).inc()
-        if outcome.ticket and outcome.location and outcome.position:
-            # Remembered on the ticket: when it is called, estimate and actual wait
-            # calibrate the ranges shown to everyone.
-            wait_s, _ = snapshot.forecast(loc, outcome.location, ctx.clock()).wait(
-                queue, outcome.position)
-            if wait_s is not None:
-                await ctx.store.note_estimate(loc.id, outcome.ticket.id, wait_s)
+        await note_estimate(ctx.store, loc, outcome, ctx.clock())
     return outcome
+
+
+async def note_estimate(store: Store, loc: Location, outcome: Outcome, now: datetime) -> None:
+    """Remember a new ticket's estimate on it: when it is called, estimate and actual wait
+    calibrate the ranges shown to everyone."""
+    if outcome.ticket and outcome.location and outcome.position:
+        # The forecast itself, not the corrected estimate: the correction is learned from
+        # how far forecasts were off, so it must not feed on itself.
+        forecast_s = snapshot.forecast(loc, outcome.location, now, store.office.tz).raw(
+            outcome.ticket.queue, outcome.position)
+        if forecast_s is not None:
+            await store.note_estimate(loc.id, outcome.ticket.id, round(forecast_s))
 
 
 def authorize_counter(ctx: AppContext, device: Device, location: str,

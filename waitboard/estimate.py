@@ -8,9 +8,13 @@ position is reached is its estimated wait.
 
 Service times are learned: a recent-weighted mean of how long a counter was busy per ticket
 (its service, a no-show's wait, all of it), per queue and per counter and queue, shrunk
-towards the configured ``service_minutes`` while there are few observations. The range
-comes from calibration: recent (estimate, actual) pairs give the band of ratios that
-actual waits fell into (see ``scripts/lib.lua``), so "10-20 Min." means what it says.
+towards the configured ``service_minutes`` while there are few observations. Offices
+repeat their day (slow afternoons), so the mean of the same hour on earlier days is
+blended in: yesterday's afternoon does not make this morning look slow. The range
+comes from calibration: a wait is a sum of services, so its spread grows with the square
+root of its length; recent (estimate, actual) pairs give the band of standardised errors
+(actual - estimate) / sqrt(estimate + 5 min) that actual waits fell into (see
+``scripts/lib.lua``), so "10-20 Min." means what it says.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: How many observations the configured service time is worth (cold start).
 PRIOR_WEIGHT = 3.0
 #: How many observations a queue's mean is worth against one counter's own mean.
 COUNTER_WEIGHT = 5.0
+#: Observations of an hour (across days) before that hour's mean is used.
+HOURLY_MIN_N = 5
 #: A ticket in service still needs at least this share of a service (long tails).
 MIN_REMAINING = 0.3
 #: Nobody is told a wait beyond this; further positions are "unknown".
@@ -34,36 +40,61 @@ MIN_SERVICE_S = 30.0
 MIN_GAP_S = 10.0
 #: A hard bound on the forecast's steps (it runs on the hub's event loop).
 MAX_STEPS = 20_000
-#: Without calibration yet: the band of actual/estimate ratios assumed.
-DEFAULT_BAND = (0.55, 1.7)
-#: Added before taking ratios (the same as BAND_SMOOTH_S in scripts/__init__.py).
-BAND_SMOOTH_S = 120.0
+#: Without calibration yet: the band of standardised errors assumed (in sqrt-seconds:
+#: -12 is about -6 min around a 20-minute estimate).
+DEFAULT_BAND_LOW, DEFAULT_BAND_HIGH = -12.0, 18.0
+#: Errors are scaled by sqrt(estimate + this) (the same as in scripts/__init__.py).
+BAND_SMOOTH_S = 300.0
+#: Estimate sizes with a band of their own (the same as in scripts/__init__.py).
+BAND_BUCKETS_S = (300, 900, 1800)
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Standardised errors (actual - forecast) / sqrt(forecast + s) of recent tickets: the
+    low and high quantile, and the median."""
+
+    low: float
+    high: float
+    mid: float = 0.0
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, float], suffix: str) -> Band | None:
+        if f"band_lo{suffix}" not in raw or f"band_hi{suffix}" not in raw:
+            return None
+        return cls(float(raw[f"band_lo{suffix}"]), float(raw[f"band_hi{suffix}"]),
+                   float(raw.get(f"band_mid{suffix}", 0.0)))
 
 
 @dataclass(frozen=True, slots=True)
 class Learned:
     """What the Lua scripts learned, as means with their number of observations."""
 
-    service: Mapping[str, tuple[float, int]]  # "A" or "A:3" (queue:counter) -> (s, n)
+    service: Mapping[str, tuple[float, int]]  # "A", "A:3" (queue:counter), "A@09" (hour)
     gap: Mapping[str, tuple[float, int]]  # queue -> mean seconds between arrivals
-    band: tuple[float, float] | None  # calibrated ratio band, None until enough pairs
+    band: Band | None  # calibrated over all pairs, None until there are enough
+    bands: Mapping[int, Band] = field(default_factory=dict)  # per estimate size
 
     @classmethod
     def parse(cls, raw: Mapping[str, float]) -> Learned:
         service: dict[str, tuple[float, int]] = {}
         gap: dict[str, tuple[float, int]] = {}
-        for field, value in raw.items():
-            if field.endswith(":n"):
+        for name, value in raw.items():
+            if name.endswith(":n"):
                 continue
-            count = int(raw.get(field + ":n", 0))
-            if field.startswith("svc:"):
-                service[field[4:]] = (float(value), count)
-            elif field.startswith("gap:"):
-                gap[field[4:]] = (float(value), count)
-        band = None
-        if "band_lo" in raw and "band_hi" in raw:
-            band = (float(raw["band_lo"]), float(raw["band_hi"]))
-        return cls(service=service, gap=gap, band=band)
+            count = int(raw.get(name + ":n", 0))
+            if name.startswith("svc:"):
+                service[name[4:]] = (float(value), count)
+            elif name.startswith("gap:"):
+                gap[name[4:]] = (float(value), count)
+        return cls(service=service, gap=gap, band=Band.parse(raw, ""),
+                   bands={b: band for b in range(len(BAND_BUCKETS_S) + 1)
+                          if (band := Band.parse(raw, f"@{b}")) is not None})
+
+    def band_for(self, estimate_s: float) -> Band | None:
+        """The calibrated band for an estimate of this size (or over all sizes)."""
+        bucket = sum(1 for edge in BAND_BUCKETS_S if estimate_s >= edge)
+        return self.bands.get(bucket, self.band)
 
 
 NOTHING_LEARNED = Learned(service={}, gap={}, band=None)
@@ -79,12 +110,22 @@ class CounterNow:
     busy_for_s: float = 0.0  # since that ticket was called
 
 
-def service_s(learned: Learned, queue: str, counter: str, prior_s: float) -> float:
-    """Expected seconds a counter is busy with one ticket of a queue."""
+def service_s(learned: Learned, queue: str, counter: str, prior_s: float,
+              hour: int | None = None) -> float:
+    """Expected seconds a counter is busy with one ticket of a queue (at a local hour)."""
     q_mean, q_n = learned.service.get(queue, (prior_s, 0))
-    queue_s = (q_n * q_mean + PRIOR_WEIGHT * prior_s) / (q_n + PRIOR_WEIGHT)
-    c_mean, c_n = learned.service.get(f"{queue}:{counter}", (queue_s, 0))
-    return max(MIN_SERVICE_S, (c_n * c_mean + COUNTER_WEIGHT * queue_s) / (c_n + COUNTER_WEIGHT))
+    recent_s = (q_n * q_mean + PRIOR_WEIGHT * prior_s) / (q_n + PRIOR_WEIGHT)
+    queue_s = recent_s
+    if hour is not None:
+        h_mean, h_n = learned.service.get(f"{queue}@{hour:02d}", (recent_s, 0))
+        if h_n >= HOURLY_MIN_N:
+            queue_s = (recent_s + h_mean) / 2
+    # A counter's own mean says how fast it is relative to its queue's recent mean; that
+    # speed is applied to the (possibly hour-blended) queue mean.
+    c_mean, c_n = learned.service.get(f"{queue}:{counter}", (recent_s, 0))
+    counter_s = c_mean * queue_s / recent_s
+    blended = (c_n * counter_s + COUNTER_WEIGHT * queue_s) / (c_n + COUNTER_WEIGHT)
+    return max(MIN_SERVICE_S, blended)
 
 
 def arrival_gap_s(learned: Learned, queue: str) -> float | None:
@@ -162,12 +203,18 @@ def forecast_with_newcomers(counters: Sequence[CounterNow], waiting: Mapping[str
     return waits
 
 
-def wait_range(estimate_s: float, band: tuple[float, float] | None) -> tuple[int, int]:
-    """The range the actual wait is expected in (the calibrated band around the estimate)."""
-    lo, hi = band or DEFAULT_BAND
-    low = max(0.0, (estimate_s + BAND_SMOOTH_S) * lo - BAND_SMOOTH_S)
-    high = max(low, (estimate_s + BAND_SMOOTH_S) * hi - BAND_SMOOTH_S)
-    return math.floor(low), math.ceil(high)
+DEFAULT_BAND = Band(DEFAULT_BAND_LOW, DEFAULT_BAND_HIGH, 0.0)
+
+
+def calibrated(forecast_s: float, band: Band | None) -> tuple[int, tuple[int, int]]:
+    """The estimate to tell (the forecast, corrected by how far recent forecasts of this
+    size were off) and the range the actual wait is expected in."""
+    b = band or DEFAULT_BAND
+    spread = math.sqrt(forecast_s + BAND_SMOOTH_S)
+    low = max(0.0, forecast_s + b.low * spread)
+    high = max(low, forecast_s + b.high * spread)
+    told = min(high, max(low, forecast_s + b.mid * spread))
+    return round(told), (math.floor(low), math.ceil(high))
 
 
 def fixed_rule_s(ahead: int, service_s: float, open_counters: int) -> int | None:

@@ -8,7 +8,7 @@ Only ticket numbers are ever shown, never anything about a person.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from waitboard import estimate
@@ -28,10 +28,14 @@ def open_counters(loc: Location, state: LocationState, queue: str) -> int:
                if state.counters.get(c, CounterState(open=False, ticket=None)).open)
 
 
-def forecast(loc: Location, state: LocationState, now: datetime) -> Forecast:
-    """The waits of every position of every queue, and the calibrated band."""
+def forecast(loc: Location, state: LocationState, now: datetime, tz: tzinfo,
+             service_override: estimate.Service | None = None) -> Forecast:
+    """The waits of every position of every queue, and the calibrated band.
+    ``service_override``: other service times for the same arithmetic (the benchmark's
+    oracle, which knows the simulation's true ones)."""
     learned = estimate.Learned.parse(state.learn)
     now_ms = to_ms(now)
+    hour = now.astimezone(tz).hour
     counters = []
     for c in loc.counters:
         cs = state.counters.get(c.id)
@@ -46,27 +50,33 @@ def forecast(loc: Location, state: LocationState, now: datetime) -> Forecast:
     def service(counter: str, queue: str) -> float:
         q = loc.queue_by_id.get(queue)
         prior = q.service_minutes * 60 if q else UNKNOWN_QUEUE_SERVICE_S
-        return estimate.service_s(learned, queue, counter, prior)
+        return estimate.service_s(learned, queue, counter, prior, hour)
 
     waiting = {q.id: state.queues[q.id].waiting if q.id in state.queues else 0
                for q in loc.queues}
     gaps = {q: estimate.arrival_gap_s(learned, q) for q in waiting}
-    return Forecast(estimate.forecast_with_newcomers(counters, waiting, service, gaps),
-                    learned.band)
+    return Forecast(estimate.forecast_with_newcomers(counters, waiting,
+                                                     service_override or service, gaps),
+                    learned)
 
 
 @dataclass(frozen=True, slots=True)
 class Forecast:
     waits: dict[str, list[float | None]]
-    band: tuple[float, float] | None
+    learned: estimate.Learned
+
+    def raw(self, queue: str, position: int) -> float | None:
+        """The forecast itself (what calibration compares actual waits with)."""
+        waits = self.waits.get(queue, [])
+        return waits[position - 1] if 0 < position <= len(waits) else None
 
     def wait(self, queue: str, position: int) -> tuple[int | None, list[int] | None]:
         """(estimated seconds, [low, high]) for a position (1 = next) of a queue."""
-        waits = self.waits.get(queue, [])
-        value = waits[position - 1] if 0 < position <= len(waits) else None
+        value = self.raw(queue, position)
         if value is None:
             return None, None
-        return round(value), list(estimate.wait_range(value, self.band))
+        told, (low, high) = estimate.calibrated(value, self.learned.band_for(value))
+        return told, [low, high]
 
 
 def is_open(office: Office, loc: Location, now: datetime) -> bool:
@@ -75,7 +85,7 @@ def is_open(office: Office, loc: Location, now: datetime) -> bool:
 
 def snapshot(office: Office, loc: Location, state: LocationState, now: datetime) -> Json:
     tz, now_ms = office.tz, to_ms(now)
-    fc = forecast(loc, state, now)
+    fc = forecast(loc, state, now, tz)
     queues = []
     for q in loc.queues:
         qs = state.queues.get(q.id)
@@ -144,7 +154,7 @@ def ticket(office: Office, loc: Location, t: TicketRecord, position: int | None,
     tz = office.tz
     counter = loc.counter_by_id.get(t.counter) if t.counter else None
     waiting = t.status.value == "waiting"
-    wait_s, wait_range = (forecast(loc, state, now).wait(t.queue, position)
+    wait_s, wait_range = (forecast(loc, state, now, tz).wait(t.queue, position)
                           if waiting and position else (None, None))
     return {
         "id": t.id, "number": t.number, "location": loc.id, "queue": t.queue,

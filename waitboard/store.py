@@ -138,7 +138,6 @@ class Store:
             args["max_waiting"] = q.max_waiting
         if closed:
             args["closed"] = True
-        args["hour"] = f"{self.clock().astimezone(self.office.tz).hour:02d}"
         return await self._command("issue", loc, args, idem)
 
     async def note_estimate(self, location: str, ticket_id: str, estimate_s: int) -> None:
@@ -273,9 +272,10 @@ class Store:
     async def _eval(self, name: str, loc: Location, args: dict[str, Any],
                     idem_key: str | None = None, *, read: bool = False) -> dict[str, Any]:
         now = self.clock()
+        local = now.astimezone(self.office.tz)
         payload = {
             "prefix": keys.prefix(loc.id), "now": to_ms(now),
-            "day": service_day(now, self.office.tz).isoformat(),
+            "day": service_day(now, self.office.tz).isoformat(), "hour": f"{local.hour:02d}",
             "epoch": "e_" + secrets.token_urlsafe(6), "layout": self._layouts[loc.id],
             **args,
         }

@@ -27,14 +27,20 @@ CLOSED_TICKET_TTL_S = 2 * 24 * 3600
 STATS_TTL_S = 400 * 24 * 3600
 #: Weight of the newest observation in the recent-weighted service times and arrival gaps.
 LEARN_ALPHA = 0.15
+#: The same for the hour-of-day service times, which average over days.
+HOURLY_ALPHA = 0.1
 #: Recent (estimate, actual) pairs behind the ranges, and how many before they are used.
-CALIB_KEEP = 300
+CALIB_KEEP = 600
 BAND_MIN_PAIRS = 20
-#: The range covers the 10th to 90th percentile of recent actual/estimate ratios.
-BAND_LOW_Q = 0.10
-BAND_HIGH_Q = 0.90
-#: Added to both before the ratio, so a 1-minute estimate that became 3 is not "3x off".
-BAND_SMOOTH_S = 120
+#: Estimate sizes with a band of their own: from 5, 15 and 30 minutes (and below 5).
+BAND_BUCKETS_S = (300, 900, 1800)
+#: The range covers the 7th to 93rd percentile of recent standardised errors: a little
+#: more than 10-90, because the errors to come are wider than the ones just seen (the day
+#: drifts, counters close), and the range is meant to hold for four people out of five.
+BAND_LOW_Q = 0.07
+BAND_HIGH_Q = 0.93
+#: Errors are scaled by sqrt(estimate + this): even a "now" has some spread.
+BAND_SMOOTH_S = 300
 
 
 def _lua_transitions() -> str:
@@ -62,11 +68,13 @@ def source(name: str) -> str:
         "CLOSED_TICKET_TTL_S": str(CLOSED_TICKET_TTL_S),
         "STATS_TTL_S": str(STATS_TTL_S),
         "LEARN_ALPHA": str(LEARN_ALPHA),
+        "HOURLY_ALPHA": str(HOURLY_ALPHA),
         "CALIB_KEEP": str(CALIB_KEEP),
         "BAND_MIN_PAIRS": str(BAND_MIN_PAIRS),
         "BAND_LOW_Q": str(BAND_LOW_Q),
         "BAND_HIGH_Q": str(BAND_HIGH_Q),
         "BAND_SMOOTH_S": str(BAND_SMOOTH_S),
+        "BAND_BUCKETS_S": "{" + ", ".join(str(b) for b in BAND_BUCKETS_S) + "}",
     }
     for key, value in values.items():
         prelude = prelude.replace("{{" + key + "}}", value)

@@ -1,7 +1,6 @@
 -- issue.lua: a new ticket at the end of a queue.
 -- ARGV: queue, ticket_id (random, from the caller), max_waiting (or absent), device,
---       closed (present when the caller must not issue now: a terminal out of hours),
---       hour (the local hour, for arrivals per hour).
+--       closed (present when the caller must not issue now: a terminal out of hours).
 -- Guarantees: numbers of a queue are consecutive per day and never repeat (HINCRBY under
 -- the script's atomicity); the ticket stop is checked against the same count it updates.
 local replayed = replay()

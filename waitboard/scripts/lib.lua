@@ -3,9 +3,9 @@
 -- Calling convention
 --   KEYS[1]  the location's meta hash (decides the hash slot: every key carries {location})
 --   KEYS[2]  optional: the Idempotency-Key record of this request
---   ARGV[1]  JSON arguments: prefix, now (ms), day (YYYY-MM-DD, local), epoch (a fresh one,
---            used only when the location has none yet), layout {queues, counters}, plus
---            what the command needs.
+--   ARGV[1]  JSON arguments: prefix, now (ms), day (YYYY-MM-DD, local), hour (HH, local),
+--            epoch (a fresh one, used only when the location has none yet), layout
+--            {queues, counters}, plus what the command needs.
 --
 -- Guarantees shared by all commands
 --   * A script either changes nothing and answers an error, or makes its whole change,
@@ -29,11 +29,13 @@ local IDEM_TTL_S = {{IDEM_TTL_S}}
 local CLOSED_TICKET_TTL_S = {{CLOSED_TICKET_TTL_S}}
 local STATS_TTL_S = {{STATS_TTL_S}}
 local LEARN_ALPHA = {{LEARN_ALPHA}}
+local HOURLY_ALPHA = {{HOURLY_ALPHA}}
 local CALIB_KEEP = {{CALIB_KEEP}}
 local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
 local BAND_LOW_Q = {{BAND_LOW_Q}}
 local BAND_HIGH_Q = {{BAND_HIGH_Q}}
 local BAND_SMOOTH_S = {{BAND_SMOOTH_S}}
+local BAND_BUCKETS_S = {{BAND_BUCKETS_S}}
 
 local EV = {}  -- events of this command, written by commit()
 
@@ -228,12 +230,12 @@ end
 
 -- Learning and statistics ------------------------------------------------------------------
 
--- Recent-weighted mean: each new observation moves it by LEARN_ALPHA of the difference.
-local function ewma(field, value)
+-- Recent-weighted mean: each new observation moves it by ``alpha`` of the difference.
+local function ewma(field, value, alpha)
   local old = tonumber(redis.call('HGET', LEARN, field))
   local n = tonumber(redis.call('HGET', LEARN, field .. ':n') or '0')
   local new = value
-  if old then new = old + LEARN_ALPHA * (value - old) end
+  if old then new = old + (alpha or LEARN_ALPHA) * (value - old) end
   redis.call('HSET', LEARN, field, new, field .. ':n', n + 1)
 end
 
@@ -254,6 +256,8 @@ local function learn_service(t)
   if s < 0 then return end
   ewma('svc:' .. t.queue, s)
   ewma('svc:' .. t.queue .. ':' .. t.counter, s)
+  -- Offices repeat their day: how long this hour's services took, across days.
+  ewma('svc:' .. t.queue .. '@' .. A.hour, s, HOURLY_ALPHA)
 end
 
 -- A ticket joins a queue: learn the gap between arrivals (for queues that take capacity).
@@ -267,8 +271,9 @@ local function learn_arrival(queue)
 end
 
 -- A ticket is called: its wait goes into the day's figures; if it was estimated at issue
--- (and not transferred since), the pair goes into the calibration of the ranges: the
--- band is the low and high quantile of (actual + s) / (estimate + s) over recent pairs.
+-- (and not transferred since), the pair goes into the calibration of the ranges. A wait is
+-- a sum of services, so its spread grows with the square root of its length: the band is
+-- the low and high quantile of (actual - estimate) / sqrt(estimate + s) over recent pairs.
 local function learn_call(t)
   local wait_s = (A.now - ms(t.queued_at)) / 1000
   local key = P .. 'waits:' .. DAY .. ':' .. t.queue
@@ -280,19 +285,37 @@ local function learn_call(t)
     local actual = (A.now - ms(t.issued_at)) / 1000
     redis.call('LPUSH', CALIB, string.format('%.0f:%.0f', tonumber(t.est), actual))
     redis.call('LTRIM', CALIB, 0, CALIB_KEEP - 1)
-    local ratios = {}
+    -- One band per estimate size (the spread of a 40-minute estimate is not that of a
+    -- 4-minute one), and one over all pairs for sizes with too few of them yet.
+    local all, by_bucket = {}, {}
     for _, pair in ipairs(redis.call('LRANGE', CALIB, 0, -1)) do
       local e, a = string.match(pair, '^([%d.]+):([%d.]+)$')
       if e then
-        ratios[#ratios + 1] = (tonumber(a) + BAND_SMOOTH_S) / (tonumber(e) + BAND_SMOOTH_S)
+        e, a = tonumber(e), tonumber(a)
+        local z = (a - e) / math.sqrt(e + BAND_SMOOTH_S)
+        all[#all + 1] = z
+        local b = 0
+        for i, edge in ipairs(BAND_BUCKETS_S) do
+          if e >= edge then b = i end
+        end
+        by_bucket[b] = by_bucket[b] or {}
+        table.insert(by_bucket[b], z)
       end
     end
-    if #ratios >= BAND_MIN_PAIRS then
-      table.sort(ratios)
-      local lo = ratios[math.max(1, math.floor(BAND_LOW_Q * #ratios + 0.5))]
-      local hi = ratios[math.min(#ratios, math.floor(BAND_HIGH_Q * #ratios + 0.5))]
-      redis.call('HSET', LEARN, 'band_lo', lo, 'band_hi', hi, 'band_n', #ratios)
+    -- The low and high quantile make the range; the median says how far the forecast
+    -- tends to be off (a sum of long-tailed services is skewed), and corrects it.
+    local function band(values, suffix)
+      if #values < BAND_MIN_PAIRS then
+        redis.call('HDEL', LEARN, 'band_lo' .. suffix, 'band_hi' .. suffix, 'band_mid' .. suffix)
+        return
+      end
+      table.sort(values)
+      local function q(p) return values[math.min(#values, math.max(1, math.floor(p * #values + 0.5)))] end
+      redis.call('HSET', LEARN, 'band_lo' .. suffix, q(BAND_LOW_Q), 'band_hi' .. suffix,
+                 q(BAND_HIGH_Q), 'band_mid' .. suffix, q(0.5))
     end
+    band(all, '')
+    for b = 0, #BAND_BUCKETS_S do band(by_bucket[b] or {}, '@' .. b) end
   end
 end
 
