@@ -98,7 +98,9 @@ class StoreOffice:
         outcome = await store.issue(loc.id, queue, "simulator")
         now = store.clock()
         await commands.note_estimate(store, loc, outcome, now)
-        assert outcome.ticket and outcome.location and outcome.position
+        assert outcome.ticket
+        assert outcome.location
+        assert outcome.position
         view = snapshot.ticket(store.office, loc, outcome.ticket, outcome.position,
                                outcome.location, now)
         t = self.timeline.now()
@@ -195,26 +197,30 @@ def plot(truths: list[TicketTruth], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    called = sorted((t for t in truths if t.wait_s is not None and t.estimate_s is not None),
-                    key=lambda t: t.issued_t)
-    hours = [8 + t.issued_t / 3600 for t in called]
-    fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
-    ax.fill_between(hours, [t.range_s[0] / 60 if t.range_s else 0 for t in called],
-                    [t.range_s[1] / 60 if t.range_s else 0 for t in called],
-                    color="#0b4f8a", alpha=0.15, step="mid", label="waitboard range")
-    ax.plot(hours, [t.wait_s / 60 for t in called], "o", ms=3.5, color="#111111",  # type: ignore[operator]
-            label="actual wait")
-    ax.plot(hours, [t.estimate_s / 60 for t in called], "-", lw=1.4, color="#0b4f8a",  # type: ignore[operator]
-            label="waitboard estimate")
-    ax.plot(hours, [(t.extra.get("fixed rule") or 0) / 60 for t in called], "--", lw=1,
-            color="#a4161a", label="fixed rule")
-    ax.plot(hours, [(t.extra.get("last 30") or 0) / 60 for t in called], ":", lw=1.2,
-            color="#7a5c00", label="last 30 average")
-    ax.set_xlabel("time of issue (h)")
-    ax.set_ylabel("wait (min)")
-    ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
+    queues = sorted({t.queue for t in truths})
+    fig, axes = plt.subplots(len(queues), 1, figsize=(10, 3.4 * len(queues)), dpi=110,
+                             sharex=True)
+    for ax, queue in zip(axes, queues, strict=True):
+        called = sorted((t for t in truths if t.queue == queue and t.wait_s is not None
+                         and t.estimate_s is not None and t.range_s),
+                        key=lambda t: t.issued_t)
+        hours = [8 + t.issued_t / 3600 for t in called]
+        ax.fill_between(hours, [t.range_s[0] / 60 for t in called],  # type: ignore[index]
+                        [t.range_s[1] / 60 for t in called],  # type: ignore[index]
+                        color="#0b4f8a", alpha=0.15, step="mid", label="waitboard range")
+        ax.plot(hours, [t.wait_s / 60 for t in called], "o", ms=3.5,  # type: ignore[operator]
+                color="#111111", label="actual wait")
+        ax.plot(hours, [t.estimate_s / 60 for t in called], "-", lw=1.4,  # type: ignore[operator]
+                color="#0b4f8a", label="waitboard estimate")
+        ax.plot(hours, [(t.extra.get("fixed rule") or 0) / 60 for t in called], "--", lw=1,
+                color="#a4161a", label="fixed rule")
+        ax.plot(hours, [(t.extra.get("last 30") or 0) / 60 for t in called], ":", lw=1.2,
+                color="#7a5c00", label="last 30 average")
+        ax.set_ylabel(f"queue {queue}: wait (min)")
+        ax.grid(alpha=0.3)
+    axes[0].set_title(title)
+    axes[0].legend(loc="upper left", fontsize=8)
+    axes[-1].set_xlabel("time of issue (h)")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -264,8 +270,10 @@ def markdown(results: dict[str, Scores], days: int, seed: int, seconds: float) -
         "",
         "![estimate vs actual over a day](estimates.png)",
         "",
-        "The plot shows one morning-rush day: every dot a ticket (when it was issued, how "
-        "long it waited); the line what waitboard told it, the band its range.",
+        "The plot shows the last morning-rush day, per queue: every dot a ticket (when it "
+        "was issued, how long it waited); the line what waitboard told it, the band its "
+        "range; the dashed and dotted lines what the fixed rule and the last-30 average "
+        "would have said.",
         "",
     ]
     return "\n".join(lines)
