@@ -156,8 +156,9 @@ async def simulate(redis: Redis, scenario: Scenario, days: int, seed: int
         async def keep(truth: TicketTruth, answer: dict[str, Any]) -> None:
             truth.extra.update(answer["baselines"])
 
-        out.append(await run_day(scenario, plan_day(scenario, seed + day), shop, timeline,
-                                 on_issue=keep))
+        result = await run_day(scenario, plan_day(scenario, seed + day), shop, timeline,
+                               on_issue=keep)
+        out.append(result.tickets)
     return out
 
 

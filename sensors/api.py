@@ -4,14 +4,33 @@ what an answer to an issue request means for the press that sent it."""
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 
 from sensors.spool import Press, Refusal
 
 log = logging.getLogger(__name__)
+
+TOKEN_ENV = "WAITBOARD_DEVICE_TOKEN"  # noqa: S105 - the variable's name, no secret
+
+
+def read_token(token_file: Path | None) -> str:
+    """The device token from a file or the environment - never from the command line,
+    where every user of the machine could read it in the process list."""
+    if token_file is not None:
+        if token_file.stat().st_mode & 0o077:
+            log.warning("token file is readable by other users", extra={"path": str(token_file)})
+        token = token_file.read_text("utf-8").strip()
+    else:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise click.UsageError(f"no device token: give --token-file PATH or set {TOKEN_ENV}")
+    return token
 
 #: The 409s that are a decision about the queue; any other 409 is a request in a race.
 _DEFINITIVE_409 = frozenset({"queue_closed", "ticket_stop"})

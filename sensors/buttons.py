@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import click
+
 log = logging.getLogger(__name__)
 
 #: A line longer than this is not a button press (a daemon gone wrong); it is skipped.
@@ -112,3 +114,17 @@ async def _pipe_lines(fd: int) -> AsyncIterator[str]:
 
 def _label(raw: bytes) -> str:
     return raw.decode("utf-8", "replace").strip()[:MAX_LINE]
+
+
+def source_from_spec(spec: str, option: str = "--input") -> ButtonSource:
+    """``keyboard`` or ``fifo:PATH`` (a named pipe, as a GPIO daemon writes)."""
+    if spec == "keyboard":
+        return KeyboardSource()
+    kind, _, path = spec.partition(":")
+    if kind == "fifo" and path:
+        fifo = Path(path)
+        if fifo.exists() and not stat.S_ISFIFO(fifo.stat().st_mode):
+            raise click.BadParameter(f"{path} is not a named pipe (create one with mkfifo)",
+                                     param_hint=option)
+        return FifoSource(fifo)
+    raise click.BadParameter(f"{spec!r}: expected keyboard or fifo:PATH", param_hint=option)

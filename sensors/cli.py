@@ -16,3 +16,7 @@ def main() -> None:
 main.add_command(terminal.command)
 main.add_command(occupancy.command)
 main.add_command(simulate.command)
+
+
+if __name__ == "__main__":
+    main()

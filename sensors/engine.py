@@ -23,7 +23,8 @@ class Office(Protocol):
 
     async def open(self, counter: str) -> None: ...
     async def close(self, counter: str) -> None: ...
-    async def issue(self, queue: str) -> Json: ...
+    async def issue(self, queue: str) -> Json | None:
+        """The ticket, or None when the office turns the person away (ticket stop)."""
     async def call_next(self, counter: str) -> Json | None: ...
     async def start(self, ticket_id: str, counter: str) -> None: ...
     async def complete(self, ticket_id: str, counter: str) -> None: ...
@@ -35,6 +36,12 @@ class Timeline(Protocol):
 
     def now(self) -> float: ...
     async def until(self, t: float) -> None: ...
+
+
+@dataclass
+class DayResult:
+    tickets: list[TicketTruth]
+    turned_away: dict[str, int]  # queue -> people who got no ticket (ticket stop)
 
 
 @dataclass
@@ -73,11 +80,12 @@ OnIssue = Callable[[TicketTruth, Json], Awaitable[None]]
 
 async def run_day(scenario: Scenario, plan: DayPlan, office: Office, timeline: Timeline,
                   on_issue: OnIssue | None = None, max_events: int = 100_000,
-                  ) -> list[TicketTruth]:
+                  ) -> DayResult:
     """Play the day until every ticket has been served and the counters have closed."""
     draws = ServiceDraws(scenario, plan.seed)
     counters = {c.id: _Counter(c.id, c.queues) for c in scenario.counters}
     tickets: dict[str, TicketTruth] = {}
+    turned_away = {q.id: 0 for q in scenario.queues}
     order = itertools.count()
     events: list[tuple[float, int, str, Any]] = []
     for t, queue in plan.arrivals:
@@ -110,6 +118,9 @@ async def run_day(scenario: Scenario, plan: DayPlan, office: Office, timeline: T
         await timeline.until(t)
         if kind == "arrive":
             answer = await office.issue(what)
+            if answer is None:
+                turned_away[what] += 1
+                continue
             wait_range = answer.get("estimated_wait_range_s")
             truth = TicketTruth(
                 id=answer["id"], number=answer["number"], queue=what, issued_t=t,
@@ -147,13 +158,14 @@ async def run_day(scenario: Scenario, plan: DayPlan, office: Office, timeline: T
                 await office.close(c.id)
             else:
                 await try_call(c)
-    return list(tickets.values())
+    return DayResult(list(tickets.values()), turned_away)
 
 
-def report(truths: list[TicketTruth]) -> dict[str, Any]:
+def report(day: DayResult) -> dict[str, Any]:
     """Counts and waits of a simulated day, per queue (in simulated seconds)."""
     out: dict[str, Any] = {}
-    for queue in sorted({t.queue for t in truths}):
+    truths = day.tickets
+    for queue in sorted({t.queue for t in truths} | set(day.turned_away)):
         mine = [t for t in truths if t.queue == queue]
         waits = sorted(t.wait_s for t in mine if t.wait_s is not None)
         out[queue] = {
@@ -163,5 +175,6 @@ def report(truths: list[TicketTruth]) -> dict[str, Any]:
             "no_show": sum(t.outcome == "no_show" for t in mine),
             "mean_wait_s": round(sum(waits) / len(waits), 1) if waits else None,
             "p90_wait_s": waits[int(0.9 * (len(waits) - 1))] if waits else None,
+            "turned_away": day.turned_away.get(queue, 0),
         }
     return out

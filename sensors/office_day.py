@@ -44,6 +44,7 @@ class Scenario:
     no_show_rate: float = 0.05
     no_show_wait_s: float = 150.0  # how long a counter waits before marking a no-show
     service_sigma: float = 0.6  # lognormal shape: the long tail
+    backlog: int = 0  # people already waiting when the doors open
 
     @property
     def queue_by_id(self) -> dict[str, QueueModel]:
@@ -79,7 +80,9 @@ def plan_day(scenario: Scenario, seed: int) -> DayPlan:
     peak = max(scenario.arrivals_per_hour(t) for t in
                range(0, int(scenario.arrivals_until_s) + 1, 60)) or 1.0
     shares = [q.share for q in scenario.queues]
-    arrivals: list[tuple[float, str]] = []
+    arrivals: list[tuple[float, str]] = [
+        (rng.uniform(0, 30), rng.choices(scenario.queues, weights=shares)[0].id)
+        for _ in range(scenario.backlog)]
     t = 0.0
     while t < scenario.arrivals_until_s:
         t += rng.expovariate(peak / HOUR)
@@ -88,7 +91,7 @@ def plan_day(scenario: Scenario, seed: int) -> DayPlan:
             arrivals.append((t, queue))
     events = sorted((t, c.id, is_open) for c in scenario.counters
                     for start, end in c.shifts for t, is_open in ((start, True), (end, False)))
-    return DayPlan(tuple(arrivals), tuple(events), seed)
+    return DayPlan(tuple(sorted(arrivals)), tuple(events), seed)
 
 
 @dataclass
@@ -162,16 +165,22 @@ SCENARIOS: Mapping[str, Scenario] = {
 
 def scenario_for(queues: Sequence[tuple[str, float]],
                  counters: Sequence[tuple[str, Sequence[str]]], seed: int,
-                 arrivals_per_hour: float) -> Scenario:
+                 arrivals_per_hour: float, hours: float = 4.5, backlog: int = 0,
+                 work_on_h: float = 1.5) -> Scenario:
     """A plausible day for a configured location (queue id, service_minutes; counters
-    with their queues): true times 0.7-1.4x the configured ones, a morning rush."""
+    with their queues): true times 0.7-1.4x the configured ones, a morning rush; the
+    counters work on for ``work_on_h`` after the last arrival."""
     rng = random.Random(seed)
-    total = len(queues)
+    total = sum(1 / m for _, m in queues)  # short services are asked for more often
     return Scenario(
         name="configured",
-        queues=tuple(QueueModel(q, share=1 / total, service_s=minutes * 60 * rng.uniform(0.7, 1.4),
+        queues=tuple(QueueModel(q, share=(1 / minutes) / total,
+                                service_s=minutes * 60 * rng.uniform(0.7, 1.4),
                                 drift_per_hour=rng.uniform(0.0, 0.1)) for q, minutes in queues),
-        counters=tuple(CounterModel(c, tuple(qs), speed=rng.uniform(0.85, 1.2))
+        counters=tuple(CounterModel(c, tuple(qs), speed=rng.uniform(0.85, 1.2),
+                                    shifts=((0.0, (hours + work_on_h) * HOUR),))
                        for c, qs in counters),
         arrivals_per_hour=_rush(base=arrivals_per_hour, peak=arrivals_per_hour * 1.8),
+        arrivals_until_s=hours * HOUR,
+        backlog=backlog,
     )

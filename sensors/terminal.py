@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import signal
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from typing import Any
 import click
 
 from sensors import buttons, printing
-from sensors.api import Api, Issued, Refused, Unanswered
+from sensors.api import TOKEN_ENV, Api, Issued, Refused, Unanswered, read_token
 from sensors.buttons import ButtonSource
 from sensors.display import TEXTS, Display
 from sensors.printing import PrintedTicket, Printer, PrinterError
@@ -42,7 +40,6 @@ from waitboard.i18n import Translator
 
 log = logging.getLogger(__name__)
 
-TOKEN_ENV = "WAITBOARD_DEVICE_TOKEN"  # noqa: S105 - the variable's name, no secret
 #: The server keeps an Idempotency-Key's answer for 24 h; a press sent later than that
 #: could be issued twice. The agent gives up on a press long before.
 MAX_GIVE_UP_S = 12 * 3600.0
@@ -313,33 +310,6 @@ class Agent:
 # --- the command ----------------------------------------------------------------------------
 
 
-def read_token(token_file: Path | None) -> str:
-    """The device token from a file or the environment - never from the command line,
-    where every user of the machine could read it in the process list."""
-    if token_file is not None:
-        if token_file.stat().st_mode & 0o077:
-            log.warning("token file is readable by other users", extra={"path": str(token_file)})
-        token = token_file.read_text("utf-8").strip()
-    else:
-        token = os.environ.get(TOKEN_ENV, "").strip()
-    if not token:
-        raise click.UsageError(f"no device token: give --token-file PATH or set {TOKEN_ENV}")
-    return token
-
-
-def source_from_spec(spec: str) -> ButtonSource:
-    if spec == "keyboard":
-        return buttons.KeyboardSource()
-    kind, _, path = spec.partition(":")
-    if kind == "fifo" and path:
-        fifo = Path(path)
-        if fifo.exists() and not stat.S_ISFIFO(fifo.stat().st_mode):
-            raise click.BadParameter(f"{path} is not a named pipe (create one with mkfifo)",
-                                     param_hint="--input")
-        return buttons.FifoSource(fifo)
-    raise click.BadParameter(f"{spec!r}: expected keyboard or fifo:PATH", param_hint="--input")
-
-
 @click.command("terminal")
 @click.option("--server", required=True, help="Address of waitboard, e.g. https://wartezeiten.example.de")
 @click.option("--location", required=True, help="The location this terminal stands in.")
@@ -372,7 +342,7 @@ def command(server: str, location: str, token_file: Path | None, spool_path: Pat
         printer = printing.from_spec(printer_spec)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--printer") from e
-    source = source_from_spec(input_spec)
+    source = buttons.source_from_spec(input_spec)
     try:
         spool = Spool.open(spool_path)
     except SpoolError as e:

@@ -73,3 +73,12 @@ def test_every_error_a_person_can_meet_has_a_german_text() -> None:
              if isinstance(cls, type) and issubclass(cls, errors.WaitboardError)}
     missing = {c for c in codes if f"error.{c}" not in catalog("de")}
     assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize(("bounds", "de"), [
+    (None, ""), ([0, 40], ""), ([300, 900], "5–15 Min."), ([1000, 1900], "15–35 Min."),
+    ([600, 601], "10–11 Min."),
+])
+def test_ranges_read_as_a_person_says_them(bounds: list[int] | None, de: str) -> None:
+    """Ranges in whole minutes, rounded outwards; none under a minute."""
+    assert Translator("de").wait_range(bounds) == de

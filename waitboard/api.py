@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from waitboard import bodies, commands, keys, schemas, snapshot
-from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES
+from waitboard import bodies, commands, daystats, keys, schemas, snapshot
+from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES, SENSOR_ROLES, STATS_ROLES, require
 from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
 from waitboard.errors import Unprocessable
@@ -84,6 +84,43 @@ async def get_ticket(request: Request) -> Response:
     loc = commands.location_of(ctx, ticket_id)
     ticket, position, state = await ctx.store.ticket(ticket_id)
     return json(snapshot.ticket(ctx.office, loc, ticket, position, state, ctx.clock()))
+
+
+async def report_occupancy(request: Request) -> Response:
+    ctx = context(request)
+    device = ctx.devices.authenticate(request.headers.get("authorization"))
+    loc = ctx.location(request.path_params["location"])
+    require(device, SENSOR_ROLES, location=loc.id)
+    body = await bodies.parse(request, schemas.OccupancyRequest)
+    if body.zone not in loc.zone_by_id:
+        raise Unprocessable(f"Zone '{body.zone}' does not exist at location {loc.id}; zones: "
+                            f"{', '.join(loc.zone_by_id) or 'none configured'}.", field="zone")
+    outcome = await ctx.store.set_occupancy(loc.id, body.zone, body.count,
+                                            _idempotency(request, device, loc.id, body))
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return json({"zone": body.zone, "count": body.count}, headers=headers)
+
+
+async def location_stats(request: Request) -> Response:
+    ctx = context(request)
+    device = ctx.devices.authenticate(request.headers.get("authorization"))
+    loc = ctx.location(request.path_params["location"])
+    require(device, STATS_ROLES, location=loc.id)
+    fmt = request.query_params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise Unprocessable("format must be json or csv.", field="format")
+    try:
+        day = daystats.parse_day(request.query_params.get("date"),
+                                 ctx.clock().astimezone(ctx.office.tz).date())
+    except ValueError as e:
+        raise Unprocessable(f"date: {e}.", field="date") from None
+    counts, waits = await ctx.store.day_figures(loc.id, day)
+    data = daystats.day(loc, day, counts, waits)
+    if fmt == "csv":
+        return Response(daystats.as_csv(data), media_type="text/csv; charset=utf-8",
+                        headers={"Cache-Control": "no-store", "Content-Disposition":
+                                 f'attachment; filename="waitboard-{loc.id}-{day}.csv"'})
+    return json(data)
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -154,6 +191,8 @@ class Endpoint:
     answers: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     tag: str = "commands"
+    query: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (name, description, schema)
+    csv: bool = False  # 200 may also come as text/csv
 
 
 _COMMAND_ERRORS = (401, 403, 404, 409, 413, 415, 422, 503)
@@ -168,6 +207,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/tickets/{ticket_id}", get_ticket,
              "One ticket as its holder may see it: status, position, estimate, counter.",
              answers={200: schemas.Ticket}, errors=(404, 503), tag="public"),
+    Endpoint("GET", "/api/v1/locations/{location}/stats", location_stats,
+             "A day's figures: tickets, waits (mean, p90), no-shows, service times, "
+             "arrivals per hour; kept for 400 days.",
+             roles=STATS_ROLES, answers={200: schemas.DayStats},
+             errors=(401, 403, 404, 422, 503), tag="statistics", csv=True,
+             query=(("date", "The day, YYYY-MM-DD (default: today, local time).",
+                     {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+                    ("format", "json (default) or csv.",
+                     {"type": "string", "enum": ["json", "csv"]}))),
+    Endpoint("POST", "/api/v1/locations/{location}/occupancy", report_occupancy,
+             "A people counter reports how many are in a waiting zone now.",
+             roles=SENSOR_ROLES, body=schemas.OccupancyRequest,
+             answers={200: schemas.Occupancy}, errors=_COMMAND_ERRORS, tag="sensors"),
     Endpoint("POST", "/api/v1/locations/{location}/tickets", issue_ticket,
              "Issue a ticket in a queue (409: location closed for terminals, or ticket stop).",
              roles=ISSUE_ROLES, body=schemas.TicketRequest, answers={201: schemas.Ticket},

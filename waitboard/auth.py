@@ -18,6 +18,8 @@ from waitboard.errors import Forbidden, Unauthorized
 ISSUE_ROLES = ("terminal", "reception", "admin")
 COUNTER_ROLES = ("counter", "admin")
 TICKET_DESK_ROLES = ("reception", "counter", "admin")
+STATS_ROLES = ("reception", "admin")
+SENSOR_ROLES = ("sensor", "admin")
 
 
 def token_hash(token: str) -> str:

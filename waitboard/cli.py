@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -73,17 +73,19 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
         except EmbeddedRedisError as e:
             _fail(f"cannot start the embedded Redis: {e}")
         settings = settings.with_redis(embedded.url)
+    simulator: subprocess.Popen[bytes] | None = None
     try:
         if demo:
-            from waitboard.demo import seed
-
-            asyncio.run(seed(settings, office))
             _print_demo_banner(office, host, port)
+            simulator = _start_demo_simulation(host, port)
         os.environ.update(settings.as_environ())
         uvicorn.run(
             "waitboard.app:app_from_env", factory=True, host=host, port=port,
             workers=workers, **UVICORN_OPTIONS)
     finally:
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait(10)
         if embedded is not None:
             embedded.stop()
 
@@ -113,6 +115,18 @@ def token(device_id: str) -> None:
     click.echo(f"  {value}")
     click.echo("put this line into the device's [[devices]] entry:")
     click.echo(f'  token_sha256 = "{token_hash(value)}"')
+
+
+def _start_demo_simulation(host: str, port: int) -> subprocess.Popen[bytes]:
+    """The demo office comes alive: simulated people and advisors, through the API, in
+    real time (every page says it is demo data)."""
+    from waitboard.demo import demo_token
+
+    server = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    env = {**os.environ, "WAITBOARD_DEVICE_TOKEN": demo_token("admin")}
+    return subprocess.Popen(  # noqa: S603 - our own program, fixed arguments
+        [sys.executable, "-m", "sensors.cli", "simulate", "--demo", "--server", server],
+        env=env, stdin=subprocess.DEVNULL)
 
 
 def _print_demo_banner(office: Office, host: str, port: int) -> None:

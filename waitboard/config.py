@@ -26,7 +26,8 @@ QueueId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{0,2}$")]
 CounterId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$", min_length=1, max_length=20)]
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=60)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-Role = Literal["terminal", "reception", "counter", "display", "admin"]
+Role = Literal["terminal", "reception", "counter", "display", "sensor", "admin"]
+ZoneId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=40)]
 
 
 class _Model(BaseModel):
@@ -54,6 +55,16 @@ class Counter(_Model):
         return self.name_en if lang == "en" and self.name_en else self.name
 
 
+class Zone(_Model):
+    """A waiting zone whose people a counter at the door counts (``waitboard-sensor
+    occupancy``)."""
+
+    id: ZoneId
+    name: Name
+    name_en: Name | None = None
+    capacity: int | None = Field(default=None, ge=1, le=10000)
+
+
 class Location(_Model):
     id: LocationId
     name: Name
@@ -61,6 +72,7 @@ class Location(_Model):
     hours: dict[str, str] = Field(default_factory=dict)
     queues: list[Queue] = Field(min_length=1)
     counters: list[Counter] = Field(default_factory=list)
+    zones: list[Zone] = Field(default_factory=list)
 
     @field_validator("hours")
     @classmethod
@@ -86,6 +98,10 @@ class Location(_Model):
     @cached_property
     def counter_by_id(self) -> dict[str, Counter]:
         return {c.id: c for c in self.counters}
+
+    @cached_property
+    def zone_by_id(self) -> dict[str, Zone]:
+        return {z.id: z for z in self.zones}
 
     def display_name(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -161,6 +177,7 @@ def _cross_check(office: Office) -> Iterable[str]:
         where = f"location {loc.id}, "
         yield from _duplicates("queue", [q.id for q in loc.queues], where)
         yield from _duplicates("counter", [c.id for c in loc.counters], where)
+        yield from _duplicates("zone", [z.id for z in loc.zones], where)
         for c in loc.counters:
             for q in c.queues:
                 if q not in loc.queue_by_id:
@@ -205,7 +222,7 @@ def _describe(err: Any, raw: dict[str, Any]) -> str:
     node: Any = raw
     i = 0
     labels = {"locations": "location", "queues": "queue", "counters": "counter",
-              "devices": "device"}
+              "zones": "zone", "devices": "device"}
     while i < len(loc):
         key = loc[i]
         nxt = loc[i + 1] if i + 1 < len(loc) else None

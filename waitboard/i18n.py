@@ -7,6 +7,7 @@ templates and the JS module only use keys. A key missing in English falls back t
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -57,6 +58,20 @@ class Translator:
         if rest == 0:
             return self("wait.hours", h=hours)
         return self("wait.hours_minutes", h=hours, n=rest)
+
+    def wait_range(self, bounds: Sequence[int] | None) -> str:
+        """The range as people say it: "10–20 Min." (empty when there is none)."""
+        if not bounds:
+            return ""
+        low, high = bounds
+        if high < 60:
+            return ""
+        lo_min, hi_min = low // 60, -(-high // 60)
+        if lo_min > 15:
+            lo_min = lo_min // 5 * 5
+        if hi_min > 15:
+            hi_min = -(-hi_min // 5) * 5
+        return self("wait.range", lo=lo_min, hi=max(hi_min, lo_min + 1))
 
     def name(self, thing: Any) -> str:
         """The display name of a location, queue or counter (config object or snapshot)."""

@@ -50,9 +50,13 @@ def document() -> dict[str, Any]:
                            for p in re.findall(r"{(\w+)}", e.path)],
             "responses": {},
         }
+        op["parameters"] += [{"name": name, "in": "query", "required": False,
+                              "description": text, "schema": schema}
+                             for name, text, schema in e.query]
         if e.roles:
             op["security"] = [{"device": []}]
             op["description"] = "Roles: " + ", ".join(e.roles) + "."
+        if e.roles and e.method == "POST":
             op["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "description": "1-255 characters. The same key with the same body returns "
@@ -67,7 +71,9 @@ def document() -> dict[str, Any]:
                 {"description": "No content."} if model is None else
                 {"description": model.__doc__ or model.__name__, "content": {
                     "application/json": {"schema": {"$ref": _REF.format(
-                        model=model.__name__)}}}})
+                        model=model.__name__)}},
+                    **({"text/csv": {"schema": {"type": "string"}}}
+                       if e.csv and status == 200 else {})}})
         for status in e.errors:
             op["responses"][str(status)] = {
                 "description": _ERROR_TEXT[status],

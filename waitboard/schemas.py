@@ -34,6 +34,11 @@ class TransferRequest(_Strict):
     queue: str = Field(min_length=1, max_length=10, description="Target queue id.")
 
 
+class OccupancyRequest(_Strict):
+    zone: str = Field(min_length=1, max_length=40, description="Zone id, e.g. \"wartebereich\".")
+    count: int = Field(ge=0, le=100_000, description="People in the zone now (0 or more).")
+
+
 class EmptyRequest(_Strict):
     """Commands without parameters take no body, or an empty JSON object."""
 
@@ -50,6 +55,9 @@ class Ticket(_Open):
     position: int | None = Field(description="1 = next; null unless waiting.")
     estimated_wait_s: int | None = Field(
         description="Seconds until called; null unless waiting or when no counter is open.")
+    estimated_wait_range_s: list[int] | None = Field(
+        default=None, description="[low, high] seconds: the range the wait is expected in "
+        "(calibrated on recent tickets: about four in five fall inside).")
     issued_at: str
     called_at: str | None
     counter: str | None
@@ -72,6 +80,7 @@ class QueueView(_Open):
     serving: int
     open_counters: int
     estimated_wait_s: int | None
+    estimated_wait_range_s: list[int] | None = None
     longest_wait_s: int
     ticket_stop: bool
 
@@ -97,6 +106,19 @@ class CallView(_Open):
     recall: int
 
 
+class ZoneView(_Open):
+    zone: str
+    name: str
+    count: int | None = Field(description="null when the sensor has not reported lately.")
+    capacity: int | None
+    updated_at: str | None
+
+
+class Occupancy(_Open):
+    zone: str
+    count: int
+
+
 class Snapshot(_Open):
     type: Literal["snapshot"]
     location: LocationRef
@@ -107,6 +129,7 @@ class Snapshot(_Open):
     queues: list[QueueView]
     counters: list[CounterView]
     calls: list[CallView] = Field(description="Newest first, at most 10 of today.")
+    occupancy: list[ZoneView] = Field(default_factory=list)
 
 
 class QueueSummary(_Open):
@@ -157,3 +180,32 @@ class Problem(_Open):
 
 class Health(_Open):
     status: Literal["ok", "unavailable"]
+
+
+class QueueDay(_Open):
+    id: str = "*"
+    issued: int
+    called: int
+    served: int
+    no_show: int
+    cancelled: int
+    transferred_out: int
+    wait_mean_s: float | None
+    wait_p90_s: float | None
+    service_mean_s: float | None
+    no_show_rate: float | None
+
+
+class HourArrivals(_Open):
+    hour: str = Field(examples=["08"])
+    arrivals: int
+
+
+class DayStats(_Open):
+    """A location's day: per queue, all queues together, and arrivals per hour."""
+
+    location: str
+    date: str
+    queues: list[QueueDay]
+    totals: QueueDay
+    arrivals_per_hour: list[HourArrivals]

@@ -21,6 +21,8 @@ Json = dict[str, Any]
 
 #: Service time assumed for a queue no longer in the configuration.
 UNKNOWN_QUEUE_SERVICE_S = 600.0
+#: A people count older than this is not shown (the sensor went quiet).
+OCCUPANCY_FRESH_MS = 10 * 60 * 1000
 
 
 def open_counters(loc: Location, state: LocationState, queue: str) -> int:
@@ -121,6 +123,13 @@ def snapshot(office: Office, loc: Location, state: LocationState, now: datetime)
             "counter_name_en": (counter.name_en or counter.name) if counter else call.counter,
             "called_at": iso(call.called_at, tz), "recall": call.recall,
         })
+    occupancy = []
+    for z in loc.zones:
+        count, at = state.occupancy.get(z.id, (None, None))
+        fresh = at is not None and now_ms - at <= OCCUPANCY_FRESH_MS
+        occupancy.append({"zone": z.id, "name": z.name, "name_en": z.name_en or z.name,
+                          "count": count if fresh else None, "capacity": z.capacity,
+                          "updated_at": iso(at, tz) if fresh else None})
     local = now.astimezone(tz)
     closes = loc.opening_hours.closes_at(local)
     opens = None if closes else loc.opening_hours.next_opening(local)
@@ -132,13 +141,14 @@ def snapshot(office: Office, loc: Location, state: LocationState, now: datetime)
         "open": closes is not None,
         "closes_at": closes.isoformat(timespec="minutes") if closes else None,
         "opens_at": opens.isoformat(timespec="minutes") if opens else None,
-        "queues": queues, "counters": counters, "calls": calls,
+        "queues": queues, "counters": counters, "calls": calls, "occupancy": occupancy,
     }
 
 
 def summary(snap: Json) -> Json:
     """The LocationSummary of a snapshot (for the overview)."""
     return {
+        "occupancy": snap.get("occupancy", []),
         "id": snap["location"]["id"], "name": snap["location"]["name"],
         "name_en": snap["location"]["name_en"], "open": snap["open"],
         "closes_at": snap["closes_at"], "opens_at": snap["opens_at"],

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from waitboard import bodies, commands, qr, sessions, snapshot
-from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES
+from waitboard import bodies, commands, daystats, qr, sessions, snapshot
+from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES, STATS_ROLES
 from waitboard.clock import iso
 from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
@@ -255,6 +255,45 @@ async def ticket_action(request: Request) -> Response:
     return _redirect(with_lang(back, language(request)))
 
 
+# --- statistics -----------------------------------------------------------------------------
+
+
+async def _day_stats(request: Request) -> tuple[Device, Location, dict[str, Any]]:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = await sessions.require_staff(request, STATS_ROLES, location=loc.id)
+    today = ctx.clock().astimezone(ctx.office.tz).date()
+    try:
+        day = daystats.parse_day(request.query_params.get("date"), today)
+    except ValueError:
+        day = today.isoformat()
+    counts, waits = await ctx.store.day_figures(loc.id, day)
+    return device, loc, daystats.day(loc, day, counts, waits)
+
+
+async def stats_page(request: Request) -> Response:
+    device, loc, stats = await _day_stats(request)
+    return render(request, "staff/stats.html", staff=True, device=device, location=loc,
+                  stats=stats, chart=_chart(stats["arrivals_per_hour"]))
+
+
+async def stats_csv(request: Request) -> Response:
+    _, loc, stats = await _day_stats(request)
+    return Response(daystats.as_csv(stats), media_type="text/csv; charset=utf-8", headers={
+        "Cache-Control": "no-store",
+        "Content-Disposition": f'attachment; filename="waitboard-{loc.id}-{stats["date"]}.csv"'})
+
+
+def _chart(hours: list[dict[str, Any]]) -> dict[str, Any]:
+    """Bars for arrivals per hour, laid out here so the template only draws them."""
+    peak = max((h["arrivals"] for h in hours), default=0) or 1
+    width, height, gap = 44, 160, 8
+    bars = [{"x": i * (width + gap), "w": width, "h": round(h["arrivals"] / peak * height),
+             "y": height - round(h["arrivals"] / peak * height), **h}
+            for i, h in enumerate(hours)]
+    return {"bars": bars, "width": max(1, len(bars) * (width + gap)), "height": height}
+
+
 def login_redirect(request: Request) -> Response:
     """Where LoginRequired sends a browser: the login, then back here."""
     target = request.url.path if request.method == "GET" else "/staff"
@@ -271,6 +310,8 @@ def routes() -> list[Route]:
         Route(f"{loc}/reception", reception),
         Route(f"{loc}/reception/live", reception_live),
         Route(f"{loc}/reception/tickets", reception_issue, methods=["POST"]),
+        Route(f"{loc}/stats", stats_page),
+        Route(f"{loc}/stats.csv", stats_csv),
         Route(f"{loc}/tickets/{{ticket_id}}/print", print_ticket),
         Route(f"{loc}/tickets/{{ticket_id}}/{{action}}", ticket_action, methods=["POST"]),
         Route(f"{loc}/counters/{{counter}}", counter_page),

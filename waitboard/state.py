@@ -92,6 +92,7 @@ class LocationState:
     counters: Mapping[str, CounterState]
     calls: tuple[Call, ...]  # newest first
     learn: Mapping[str, float] = field(default_factory=dict)  # see estimate.Learned
+    occupancy: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # zone: (n, at ms)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> LocationState:
@@ -113,6 +114,8 @@ class LocationState:
             calls=tuple(Call.parse(orjson.loads(c) if isinstance(c, str | bytes) else c)
                         for c in (calls if isinstance(calls, list) else [])),
             learn={str(k): float(v) for k, v in (raw.get("learn") or {}).items()},
+            occupancy={str(z): (int(v["count"]), int(v["at"]))
+                       for z, v in (raw.get("occupancy") or {}).items()},
         )
 
 

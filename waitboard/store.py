@@ -179,6 +179,11 @@ class Store:
         loc = self.office.location_by_id[location]
         return await self._command("counter", loc, {"counter": counter, "open": open_}, idem)
 
+    async def set_occupancy(self, location: str, zone: str, count: int,
+                            idem: Idempotency | None = None) -> Outcome:
+        loc = self.office.location_by_id[location]
+        return await self._command("occupancy", loc, {"zone": zone, "count": count}, idem)
+
     async def roll_day(self, location: str) -> LocationState:
         """Create the location if new and start a new service day if midnight passed."""
         loc = self.office.location_by_id[location]

@@ -30,6 +30,15 @@ function waitText(seconds) {
   return n ? t("wait.hours_minutes", { h, n }) : t("wait.hours", { h });
 }
 
+// The same phrasing as the server's Translator.wait_range().
+function rangeText(bounds) {
+  if (!bounds || bounds[1] < 60) return "";
+  let lo = Math.floor(bounds[0] / 60), hi = Math.ceil(bounds[1] / 60);
+  if (lo > 15) lo = Math.floor(lo / 5) * 5;
+  if (hi > 15) hi = Math.ceil(hi / 5) * 5;
+  return t("wait.range", { lo, hi: Math.max(hi, lo + 1) });
+}
+
 // The same phrasing as the server's Translator.opening().
 function openingText(snap) {
   if (snap.open) return snap.closes_at ? t("hours.open_until", { time: snap.closes_at.slice(11, 16) }) : t("hours.open");
@@ -54,6 +63,7 @@ function renderQueues(root, queues) {
     if (!row) continue;
     setText(row, "waiting", q.waiting);
     setText(row, "wait", waitText(q.estimated_wait_s));
+    setText(row, "range", rangeText(q.estimated_wait_range_s));
     const stop = row.querySelector('[data-f="stop"]');
     if (stop) stop.hidden = !q.ticket_stop;
     if (row.dataset.state !== undefined) {
@@ -63,7 +73,19 @@ function renderQueues(root, queues) {
   }
 }
 
+function renderOccupancy(root, zones) {
+  for (const z of zones || []) {
+    const el = root.querySelector(`[data-zone="${CSS.escape(z.zone)}"]`);
+    if (!el) continue;
+    el.hidden = z.count === null;
+    if (z.count === null) continue;
+    const capacity = z.capacity ? ` ${t("occupancy.capacity", { capacity: z.capacity })}` : "";
+    setText(el, "occupancy-text", t("occupancy.line", { name: nameOf(z), count: z.count }) + capacity);
+  }
+}
+
 function renderLocation(root, snap) {
+  renderOccupancy(root, snap.occupancy);
   const opening = root.querySelector('[data-f="opening"]');
   if (opening) {
     opening.className = `opening ${snap.open ? "is-open" : "is-closed"}`;
@@ -169,6 +191,7 @@ function renderScreen(snap) {
     return li;
   }));
   renderQueues(document, snap.queues);
+  renderOccupancy(document, snap.occupancy);
 }
 
 // --- ticket page ----------------------------------------------------------------------
@@ -208,6 +231,7 @@ async function refreshTicket(snap) {
   card.querySelector('[data-f="waiting"]').hidden = ticket.status !== "waiting";
   setText(card, "ahead", ticket.position ? ticket.position - 1 : 0);
   setText(card, "wait", waitText(ticket.estimated_wait_s));
+  setText(card, "range", rangeText(ticket.estimated_wait_range_s));
   const active = ["waiting", "called", "serving"].includes(ticket.status);
   setText(card, "hint", active ? t("ticket.keep_open") : t("ticket.ended"));
 }

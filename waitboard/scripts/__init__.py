@@ -13,7 +13,7 @@ from importlib import resources
 from waitboard.domain import TRANSITIONS
 
 COMMANDS = ("issue", "call_next", "ticket_action", "counter", "roll_day", "snapshot", "ticket",
-            "waiting", "note_estimate", "stats")
+            "waiting", "note_estimate", "stats", "occupancy")
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
 #: trimmed. Figures that must outlive them are aggregated separately.

@@ -193,9 +193,12 @@ local function read_location()
   for i = 1, #flat, 2 do
     if string.sub(flat[i], 1, 13) ~= 'last_arrival:' then learn[flat[i]] = tonumber(flat[i + 1]) end
   end
+  local occupancy = {}
+  local occ = redis.call('HGETALL', P .. 'occ')
+  for i = 1, #occ, 2 do occupancy[occ[i]] = cjson.decode(occ[i + 1]) end
   return {epoch = m.epoch, seq = tonumber(m.seq or '0'), day = m.day, queues = queues,
           counters = counters, calls = redis.call('LRANGE', CALLS, 0, CALLS_KEEP - 1),
-          learn = learn}
+          learn = learn, occupancy = occupancy}
 end
 
 -- The successful answer (also "nobody waits"): stored for the Idempotency-Key, returned.
