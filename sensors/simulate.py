@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,24 @@ async def run_demo(server: str, token: str, config: Path, seed: int) -> None:
                 await asyncio.sleep(10)
             day += 1
 
-    await asyncio.gather(*(location(loc, i) for i, loc in enumerate(office.locations)))
+    async def people_counter(loc: Location, index: int) -> None:
+        """The demo's door counter: everyone waiting or being served, and some company."""
+        rng = random.Random(seed + index)
+        async with httpx.AsyncClient(base_url=server, timeout=10,
+                                     headers={"Authorization": f"Bearer {token}"}) as http:
+            while True:
+                await asyncio.sleep(30)
+                try:
+                    snap = (await http.get(f"/api/v1/locations/{loc.id}")).json()
+                    people = sum(q["waiting"] + q["serving"] for q in snap["queues"])
+                    for zone in loc.zones:
+                        await http.post(f"/api/v1/locations/{loc.id}/occupancy", json={
+                            "zone": zone.id, "count": people + rng.randint(0, people // 3 + 1)})
+                except (httpx.HTTPError, ValueError, KeyError):
+                    continue
+
+    await asyncio.gather(*(location(loc, i) for i, loc in enumerate(office.locations)),
+                         *(people_counter(loc, i) for i, loc in enumerate(office.locations)))
 
 
 @click.command("simulate")

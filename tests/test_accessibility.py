@@ -59,6 +59,7 @@ async def test_public_pages_pass_axe(browser: Browser, server: LiveServer, ticke
     ("counter-sued-1", "/staff/sued/counters/1"),
     ("terminal-sued", "/terminal/sued"),
     ("reception-sued", "{print}"),
+    ("reception-sued", "/staff/sued/stats"),
 ])
 async def test_staff_pages_pass_axe(browser: Browser, server: LiveServer, ticket: dict,
                                     device: str, path: str) -> None:
