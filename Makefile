@@ -30,6 +30,11 @@ test: $(BIN)/.installed browser-deps
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+# The measurements written down in docs/estimates.md and benchmarks/RESULTS.md.
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/estimates.py --days 20 --out docs
+	$(BIN)/python benchmarks/live_latency.py
+
 # The browser tests write the README's screenshots into docs/screenshots when asked to.
 screenshots: $(BIN)/.installed browser-deps
 	WAITBOARD_SCREENSHOTS=1 $(BIN)/pytest -q -m browser
