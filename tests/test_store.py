@@ -352,7 +352,7 @@ async def test_tickets_of_a_removed_queue_stay_readable_and_end_with_the_day(
     record, position, state = await after.ticket(ticket.id)
     assert record.queue == "B" and position == 1
     view = snapshot.ticket(after.office, after.office.location_by_id["sued"], record,
-                           position, state)
+                           position, state, clock.now)
     assert view["estimated_wait_s"] is None
     clock.now += timedelta(days=1)
     await after.roll_day("sued")
