@@ -168,18 +168,23 @@ def scenario_for(queues: Sequence[tuple[str, float]],
                  arrivals_per_hour: float, hours: float = 4.5, backlog: int = 0,
                  work_on_h: float = 1.5) -> Scenario:
     """A plausible day for a configured location (queue id, service_minutes; counters
-    with their queues): true times 0.7-1.4x the configured ones, a morning rush; the
-    counters work on for ``work_on_h`` after the last arrival."""
+    with their queues): true times 0.7-1.4x the configured ones, a morning rush, one
+    advisor's break mid-morning; the counters work on for ``work_on_h`` after the last
+    arrival."""
     rng = random.Random(seed)
     total = sum(1 / m for _, m in queues)  # short services are asked for more often
+    end = (hours + work_on_h) * HOUR
+    pause = (0.4 * hours * HOUR, 0.4 * hours * HOUR + 20 * 60)  # a 20-minute break
     return Scenario(
         name="configured",
         queues=tuple(QueueModel(q, share=(1 / minutes) / total,
                                 service_s=minutes * 60 * rng.uniform(0.7, 1.4),
                                 drift_per_hour=rng.uniform(0.0, 0.1)) for q, minutes in queues),
-        counters=tuple(CounterModel(c, tuple(qs), speed=rng.uniform(0.85, 1.2),
-                                    shifts=((0.0, (hours + work_on_h) * HOUR),))
-                       for c, qs in counters),
+        counters=tuple(CounterModel(
+            c, tuple(qs), speed=rng.uniform(0.85, 1.2),
+            shifts=((0.0, pause[0]), (pause[1], end)) if i == len(counters) - 1 and
+            len(counters) > 1 else ((0.0, end),))
+            for i, (c, qs) in enumerate(counters)),
         arrivals_per_hour=_rush(base=arrivals_per_hour, peak=arrivals_per_hour * 1.8),
         arrivals_until_s=hours * HOUR,
         backlog=backlog,

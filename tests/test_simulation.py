@@ -70,3 +70,13 @@ async def test_estimate_benchmark_smoke(redis: Redis) -> None:
         # A loose floor so that a 5x regression fails; not a timing or quality target.
         assert scores.mae["waitboard"] < 3 * scores.mae["oracle"], name
         assert scores.coverage > 0.4, name
+
+
+def test_a_configured_day_has_a_break(office: Office) -> None:
+    """The simulator's advisors take a break: one counter closes and opens again."""
+    scenario = scenario_of(office.location_by_id["sued"], seed=1, arrivals_per_hour=20,
+                           hours=4, backlog=0)
+    events = plan_day(scenario, 1).counter_events
+    last = scenario.counters[-1].id
+    assert [is_open for _, c, is_open in events if c == last] == [True, False, True, False]
+
