@@ -180,16 +180,20 @@ class LiveServer:
 
 
 def settings_for(redis_url: str) -> Settings:
+    # No public rate limit: tests poll; the limits have tests of their own.
     return Settings(config_path=OFFICE_PATH, redis_url=redis_url, secret_key="test-secret",
-                    data_dir=Path("var"))
+                    data_dir=Path("var"), rate_limit=0)
 
 
 @contextlib.asynccontextmanager
 async def live_server(redis_url: str, office: Office, timing: HubTiming = FAST,
-                      port: int | None = None, clock: Any = None) -> AsyncIterator[LiveServer]:
+                      port: int | None = None, clock: Any = None,
+                      limits: Any = None) -> AsyncIterator[LiveServer]:
     """waitboard on a real uvicorn, on a loopback port (a free one unless given), in this
     event loop."""
-    extra = {"clock": clock} if clock is not None else {}
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    if limits is not None:
+        extra["limits"] = limits
     app = create_app(settings_for(redis_url), office=office, timing=timing, **extra)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
@@ -267,7 +271,8 @@ class ServeProcess:
         self.log_path = tmp / f"serve-{self.port}.log"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("WAITBOARD_")}
         self.env = {**inherited, "WAITBOARD_DATA_DIR": str(tmp / "data"),
-                    "WAITBOARD_SECRET_KEY": "test-secret", **(env or {})}
+                    "WAITBOARD_SECRET_KEY": "test-secret", "WAITBOARD_RATE_LIMIT": "0",
+                    **(env or {})}
         self.args = args or ("--config", str(OFFICE_PATH))
         self.proc: subprocess.Popen[bytes] | None = None
 

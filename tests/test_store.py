@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -23,7 +24,7 @@ from waitboard.errors import (
     QueueClosed,
     TicketStop,
 )
-from waitboard.store import Idempotency, Store, location_of_ticket
+from waitboard.store import Idempotency, Store, location_of_ticket, new_ticket_id
 
 
 class SettableClock:
@@ -52,12 +53,16 @@ async def test_numbers_are_consecutive_per_queue(store: Store) -> None:
 
 
 async def test_ticket_ids_are_unguessable_and_name_their_location(store: Store) -> None:
-    """Ids carry 128 random bits and the location (their hash slot)."""
-    a = (await store.issue("sued", "A", "t")).ticket
-    b = (await store.issue("sued", "A", "t")).ticket
-    assert a and b and a.id != b.id
-    assert location_of_ticket(a.id) == "sued"
-    assert len(a.id.rsplit("_", 1)[-1]) >= 16 or len(a.id) >= len("t_sued_") + 22
+    """Ids carry at least 128 random bits (22 base64url characters) and name their
+    location (their hash slot); none repeats."""
+    ids = {new_ticket_id("sued") for _ in range(2000)}
+    assert len(ids) == 2000
+    for ticket_id in list(ids)[:50]:
+        assert location_of_ticket(ticket_id) == "sued"
+        random_part = ticket_id[len("t_sued_"):]
+        assert len(random_part) >= 22 and re.fullmatch(r"[A-Za-z0-9_-]+", random_part)
+    issued = (await store.issue("sued", "A", "t")).ticket
+    assert issued and location_of_ticket(issued.id) == "sued"
 
 
 async def test_first_come_first_served_and_counter_preference(store: Store) -> None:

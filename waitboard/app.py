@@ -22,6 +22,7 @@ from waitboard.demo import demo_token_hashes
 from waitboard.errors import Unavailable, WaitboardError
 from waitboard.hub import Hub, HubTiming
 from waitboard.metrics import CONTENT_TYPE, Metrics
+from waitboard.ratelimit import Limits, RateLimitMiddleware
 from waitboard.settings import DEMO_CONFIG, Settings, SettingsError
 from waitboard.store import Store, connect
 from waitboard.web import WebMiddleware
@@ -61,7 +62,8 @@ async def openapi_json(request: Request) -> Response:
 
 
 def create_app(settings: Settings, *, office: Office | None = None,
-               clock: Clock = system_clock, timing: HubTiming | None = None) -> Starlette:
+               clock: Clock = system_clock, timing: HubTiming | None = None,
+               limits: Limits | None = None) -> Starlette:
     if not settings.redis_url:
         raise SettingsError("create_app needs settings.redis_url (the CLI starts the "
                             "embedded Redis and sets it)")
@@ -110,6 +112,8 @@ def create_app(settings: Settings, *, office: Office | None = None,
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie=sessions.COOKIE, max_age=sessions.COOKIE_MAX_AGE_S,
                        same_site="strict", https_only=settings.env == "production")
+    app.add_middleware(RateLimitMiddleware,
+                       limits=limits or Limits.for_public(settings.rate_limit))
     app.add_middleware(WebMiddleware)
     return app
 

@@ -81,7 +81,8 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
         os.environ.update(settings.as_environ())
         uvicorn.run(
             "waitboard.app:app_from_env", factory=True, host=host, port=port,
-            workers=workers, **UVICORN_OPTIONS)
+            workers=workers, forwarded_allow_ips=settings.forwarded_allow_ips,
+            **UVICORN_OPTIONS)
     finally:
         if simulator is not None:
             simulator.terminate()

@@ -10,8 +10,10 @@ Guarantees
   * Fan-out never waits on a client: :meth:`Subscriber.offer` must not block. Slow clients
     are the subscriber's business (see :mod:`waitboard.live`).
   * Heartbeats go only to screens of a view that is current: the pub/sub link is up and no
-    known change has waited for its reload longer than ``stale_after_s``. A screen that
-    stops getting them knows its data is getting old.
+    known change has waited for its reload longer than ``stale_after_s``. Screens of a view
+    that is not current get ``{"type": "stale"}`` instead - at once when the link to Redis
+    drops - so the lobby says "Verbindung unterbrochen" without waiting for silence.
+  * Redis back: the subscription returns within a second, every view reloads at once.
   * No loop dies silently: each is supervised, logs what went wrong and starts again.
 """
 
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 class Frame(enum.Enum):
     SNAPSHOT = "snapshot"
     HEARTBEAT = "heartbeat"
+    STALE = "stale"
 
 
 class Subscriber(Protocol):
@@ -94,6 +97,9 @@ class Hub:
         self._overview_dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = False  # the pub/sub subscription is established
+        # Set (and replaced) whenever a subscription is established: reloads that failed
+        # wait for it instead of their whole back-off.
+        self._link_up = asyncio.Event()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -193,14 +199,15 @@ class Hub:
                 state = await self.store.location_state(view.location)
                 self._publish(view, state)
             except Exception as e:
-                # Keep the change pending (and the view marked as not current), retry later.
+                # Keep the change pending (and the view marked as not current), retry later
+                # - or at once when the subscription is back.
                 view.reasons |= reasons
                 view.dirty_since = min(filter(None, (pending_since, view.dirty_since)),
                                        default=time.monotonic())
                 if not isinstance(e, Unavailable | rx.RedisError | OSError):
                     log.exception("reloading a location failed",
                                   extra={"location": view.location})
-                await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311
+                await self._pause_until_link(backoff * (0.5 + random.random()))  # noqa: S311
                 backoff = min(backoff * 2, 5.0)
                 view.dirty.set()
                 continue
@@ -208,6 +215,11 @@ class Hub:
             for reason in reasons:
                 self.metrics.hub_reloads.labels(reason).inc()
             await asyncio.sleep(self.timing.coalesce_s)
+
+    async def _pause_until_link(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, but wake when a new subscription is established."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._link_up.wait(), seconds)
 
     def _publish(self, view: LocationView, state: LocationState) -> None:
         loc = self.office.location_by_id[view.location]
@@ -266,10 +278,12 @@ class Hub:
             except (rx.RedisError, OSError) as e:
                 if self.listening:
                     log.warning("pub/sub link lost; reconnecting", extra={"error": str(e)})
-                self.listening = False
-                self.metrics.hub_redis_up.set(0)
+                    self.listening = False
+                    self.metrics.hub_redis_up.set(0)
+                    self._tell_stale()
+                # Reconnecting to a Redis that is down is cheap; screens are back soon.
                 await asyncio.sleep(backoff * (0.5 + random.random()))  # noqa: S311
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, 0.5)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -285,6 +299,8 @@ class Hub:
             # (Re)subscribed: anything published while we were away is lost - reload.
             if not self.listening:
                 log.info("pub/sub link up", extra={"channels": len(channels)})
+                self._link_up.set()
+                self._link_up = asyncio.Event()
             self.listening = True
             self.metrics.hub_redis_up.set(1)
             self._mark(self.views[location], "subscribed")
@@ -326,17 +342,30 @@ class Hub:
             self._heartbeat()
 
     def _heartbeat(self) -> None:
-        # Silence tells a screen that its data is getting old: only current views beat.
+        # Current views beat; the others say they are stale (the screens show a banner).
         for view in self.views.values():
-            if view.subscribers and self.is_current(view):
+            if not view.subscribers:
+                continue
+            if self.is_current(view):
                 frame = orjson.dumps({"type": "heartbeat", "epoch": view.epoch,
                                       "seq": view.seq}).decode()
                 for sub in list(view.subscribers):
                     sub.offer(frame, Frame.HEARTBEAT)
+            else:
+                self._tell_stale(view)
         if self.overview_subscribers and all(self.is_current(v) for v in self.views.values()):
             frame = orjson.dumps({"type": "heartbeat"}).decode()
             for sub in list(self.overview_subscribers):
                 sub.offer(frame, Frame.HEARTBEAT)
+
+    def _tell_stale(self, only: LocationView | None = None) -> None:
+        frame = orjson.dumps({"type": "stale"}).decode()
+        for view in [only] if only else list(self.views.values()):
+            for sub in list(view.subscribers):
+                sub.offer(frame, Frame.STALE)
+        if only is None:
+            for sub in list(self.overview_subscribers):
+                sub.offer(frame, Frame.STALE)
 
     async def _overview_loop(self) -> None:
         while True:

@@ -34,8 +34,9 @@ class Connection:
         self._wake = asyncio.Event()
 
     def offer(self, frame: str, kind: Frame) -> None:
-        if kind is Frame.HEARTBEAT and self._pending is not None:
-            return  # the waiting snapshot tells the client more than a heartbeat
+        if kind is not Frame.SNAPSHOT and self._pending_kind is Frame.SNAPSHOT \
+                and self._pending is not None:
+            return  # the waiting snapshot tells the client more (it is fresh)
         self._pending, self._pending_kind = frame, kind
         self._wake.set()
 

@@ -34,6 +34,15 @@ def _value_or_file(env: Mapping[str, str], name: str) -> str | None:
     return env.get(name) or None
 
 
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{name}={raw!r}: give a whole number (0 or more)")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     config_path: Path = Path("waitboard.toml")
@@ -48,6 +57,10 @@ class Settings:
     redis_password: str | None = None
     # The address citizens use (printed QR codes lead there); unset: the request's own.
     public_url: str | None = None
+    # Reverse proxies whose X-Forwarded-For names the client (for the rate limits).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Public requests per minute and client address (0: no limit); see ratelimit.py.
+    rate_limit: int = 300
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False,
@@ -82,6 +95,8 @@ class Settings:
             allowed_origins=origins,
             redis_password=_value_or_file(env_map, "WAITBOARD_REDIS_PASSWORD"),
             public_url=(env_map.get("WAITBOARD_PUBLIC_URL") or "").rstrip("/") or None,
+            forwarded_allow_ips=env_map.get("WAITBOARD_FORWARDED_ALLOW_IPS") or "127.0.0.1",
+            rate_limit=_int(env_map, "WAITBOARD_RATE_LIMIT", 300),
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -103,6 +118,8 @@ class Settings:
             out["WAITBOARD_REDIS_PASSWORD"] = self.redis_password
         if self.public_url:
             out["WAITBOARD_PUBLIC_URL"] = self.public_url
+        out["WAITBOARD_RATE_LIMIT"] = str(self.rate_limit)
+        out["WAITBOARD_FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
         return out
 
     @classmethod

@@ -316,8 +316,15 @@ document.addEventListener("submit", (ev) => {
 
 // --- connection -----------------------------------------------------------------------
 
+function showStale() {
+  const stale = document.querySelector("[data-stale]");
+  stale.textContent = t("stale.banner", { time: lastDataClock });
+  stale.hidden = false;
+}
+
 function onMessage(msg) {
   if (msg.type === "heartbeat") return;
+  if (msg.type === "stale") { showStale(); return; } // the server lost its data source
   if (msg.type === "locations") {
     for (const loc of msg.locations) {
       const card = document.querySelector(`[data-location="${CSS.escape(loc.id)}"]`);
@@ -343,10 +350,14 @@ function connect(attempt = 0) {
   const ws = new WebSocket(url);
   ws.onopen = () => { attempt = 0; body.dataset.live = "open"; };
   ws.onmessage = (ev) => {
-    lastData = Date.now();
-    lastDataClock = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
-    document.querySelector("[data-stale]").hidden = true;
-    try { onMessage(JSON.parse(ev.data)); } catch (e) { console.error(e); }
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    if (msg.type !== "stale") {
+      lastData = Date.now();
+      lastDataClock = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
+      document.querySelector("[data-stale]").hidden = true;
+    }
+    try { onMessage(msg); } catch (e) { console.error(e); }
   };
   ws.onclose = () => {
     body.dataset.live = "closed";
@@ -360,11 +371,7 @@ function connect(attempt = 0) {
 function tick() {
   const clock = document.querySelector("[data-clock]");
   if (clock) clock.textContent = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
-  const stale = document.querySelector("[data-stale]");
-  if (Date.now() - lastData > STALE_AFTER_MS) {
-    stale.textContent = t("stale.banner", { time: lastDataClock });
-    stale.hidden = false;
-  }
+  if (Date.now() - lastData > STALE_AFTER_MS) showStale();
 }
 
 if (body.dataset.ws) {
