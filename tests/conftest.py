@@ -265,8 +265,8 @@ class ServeProcess:
     """``python -m waitboard serve`` in its own process group, as an operator runs it."""
 
     def __init__(self, tmp: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
-        self.port = free_port()
+                 args: tuple[str, ...] = (), port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"serve-{self.port}.log"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("WAITBOARD_")}

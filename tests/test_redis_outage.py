@@ -33,7 +33,7 @@ async def test_outage_answers_503_and_recovers(tmp_path: Path, office: Office) -
                 r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
                                     headers=auth("terminal-sued"))
                 assert r.status_code == 503 and r.headers["retry-after"]
-                assert "nothing was changed" in r.json()["detail"]
+                assert "same Idempotency-Key" in r.json()["detail"]
 
                 redis = EmbeddedRedis(data).start()  # same data, same socket
                 await eventually(lambda: _ready(http), "/readyz to answer 200 again")

@@ -8,6 +8,7 @@ have run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
@@ -43,7 +44,9 @@ from waitboard.state import LocationState, TicketRecord
 
 log = logging.getLogger(__name__)
 
-#: Requests must fail fast when Redis is gone (screens show their stale banner instead).
+#: Requests must fail fast when Redis is gone or hangs (screens show their stale banner
+#: instead): every call ends within this, waiting for a connection included.
+DEADLINE_S = 2.0
 SOCKET_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
 
@@ -232,8 +235,9 @@ class Store:
             for location in locations:
                 pipe.hmget(keys.meta(location), "epoch", "seq")
             try:
-                rows = await pipe.execute()
-            except (rx.ConnectionError, rx.TimeoutError) as e:
+                async with asyncio.timeout(DEADLINE_S):
+                    rows = await pipe.execute()
+            except (TimeoutError, rx.ConnectionError, rx.TimeoutError) as e:
                 raise Unavailable("Redis is not reachable.") from e
         return {location: ((epoch or b"").decode(), int(seq or 0))
                 for location, (epoch, seq) in zip(locations, rows, strict=True)}
@@ -253,8 +257,10 @@ class Store:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.reads.ping())
-        except (rx.ConnectionError, rx.TimeoutError, rx.BusyLoadingError, OSError):
+            async with asyncio.timeout(DEADLINE_S):
+                return bool(await self.reads.ping())
+        except (TimeoutError, rx.ConnectionError, rx.TimeoutError, rx.BusyLoadingError,
+                OSError):
             return False
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -287,15 +293,20 @@ class Store:
         script_keys = [keys.meta(loc.id)] + ([idem_key] if idem_key else [])
         try:
             script = self._scripts[name]
-            raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
-                               client=self.reads if read else self.redis)
-        except rx.TimeoutError as e:
+            async with asyncio.timeout(DEADLINE_S):
+                raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
+                                   client=self.reads if read else self.redis)
+        except (TimeoutError, rx.TimeoutError) as e:
             raise Unavailable(
                 "Redis did not answer in time; the request may or may not have been carried "
                 "out. Retry with the same Idempotency-Key to be sure it happens once.") from e
         except (rx.ConnectionError, rx.BusyLoadingError, OSError) as e:
+            # The connection may have broken after the script reached Redis: only the
+            # Idempotency-Key can tell. Not reached at all is the common case.
             raise Unavailable(
-                "Redis is not reachable; nothing was changed. Try again in a moment.") from e
+                "Redis is not reachable right now. Try again in a moment; retry with the "
+                "same Idempotency-Key, so that a request that did go through is not carried "
+                "out twice.") from e
         except rx.ResponseError as e:
             # MISCONF (disk full), READONLY (failover in progress) and the like.
             log.error("redis refused a script", extra={"script": name, "error": str(e)[:200]})
