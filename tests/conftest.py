@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -187,14 +188,15 @@ def settings_for(redis_url: str) -> Settings:
 
 @contextlib.asynccontextmanager
 async def live_server(redis_url: str, office: Office, timing: HubTiming = FAST,
-                      port: int | None = None, clock: Any = None,
-                      limits: Any = None) -> AsyncIterator[LiveServer]:
+                      port: int | None = None, clock: Any = None, limits: Any = None,
+                      **settings_changes: Any) -> AsyncIterator[LiveServer]:
     """waitboard on a real uvicorn, on a loopback port (a free one unless given), in this
-    event loop."""
+    event loop; ``settings_changes`` override the test settings."""
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     if limits is not None:
         extra["limits"] = limits
-    app = create_app(settings_for(redis_url), office=office, timing=timing, **extra)
+    settings = dataclasses.replace(settings_for(redis_url), **settings_changes)
+    app = create_app(settings, office=office, timing=timing, **extra)
     port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
     srv = uvicorn.Server(config)

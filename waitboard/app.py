@@ -75,7 +75,8 @@ def create_app(settings: Settings, *, office: Office | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = connect(redis_url, password=settings.redis_password, max_connections=48)
         reads = connect(redis_url, password=settings.redis_password, max_connections=16)
-        store = Store(redis, office, clock, reads=reads)
+        store = Store(redis, office, clock, reads=reads,
+                      wait_replicas=settings.redis_wait_replicas)
         metrics_ = Metrics()
         hub = Hub(store, office, metrics_, clock, timing)
         app.state.ctx = AppContext(settings=settings, office=office,

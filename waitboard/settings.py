@@ -61,6 +61,8 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1"
     # Public requests per minute and client address (0: no limit); see ratelimit.py.
     rate_limit: int = 300
+    # Replicas that must confirm each command (WAIT) before it is acknowledged (Sentinel).
+    redis_wait_replicas: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False,
@@ -97,6 +99,7 @@ class Settings:
             public_url=(env_map.get("WAITBOARD_PUBLIC_URL") or "").rstrip("/") or None,
             forwarded_allow_ips=env_map.get("WAITBOARD_FORWARDED_ALLOW_IPS") or "127.0.0.1",
             rate_limit=_int(env_map, "WAITBOARD_RATE_LIMIT", 300),
+            redis_wait_replicas=_int(env_map, "WAITBOARD_REDIS_WAIT_REPLICAS", 0),
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -119,6 +122,7 @@ class Settings:
         if self.public_url:
             out["WAITBOARD_PUBLIC_URL"] = self.public_url
         out["WAITBOARD_RATE_LIMIT"] = str(self.rate_limit)
+        out["WAITBOARD_REDIS_WAIT_REPLICAS"] = str(self.redis_wait_replicas)
         out["WAITBOARD_FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
         return out
 

@@ -14,11 +14,13 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from redis import exceptions as rx
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
@@ -57,12 +59,36 @@ def connect(url: str, *, password: str | None = None, max_connections: int = 64)
     It never retries by itself: a retried EVALSHA after a timeout could issue a ticket
     twice; clients retry with their Idempotency-Key instead. When all connections are busy
     a request waits for one (up to the socket timeout) rather than failing at once.
+    ``redis+sentinel://host:26379,host:26379/service[/db]`` finds the master through
+    Redis Sentinel and follows it through failovers.
     """
+    if url.startswith("redis+sentinel://"):
+        return _sentinel_master(url, password, max_connections)
     pool = BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=SOCKET_TIMEOUT_S,
         retry=Retry(NoBackoff(), 0), socket_timeout=SOCKET_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S, **({"password": password} if password else {}))
     return Redis.from_pool(pool)
+
+
+def _sentinel_master(url: str, password: str | None, max_connections: int) -> Redis:
+    parts = urlsplit(url)
+    hosts = []
+    for item in parts.netloc.rsplit("@", 1)[-1].split(","):
+        host, _, port = item.rpartition(":")
+        hosts.append((host or item, int(port) if port else 26379))
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise ValueError(f"{url}: name the Sentinel service, e.g. redis+sentinel://h:26379/wb")
+    password = password or parts.password
+    options: dict[str, Any] = {"socket_timeout": SOCKET_TIMEOUT_S,
+                               "socket_connect_timeout": CONNECT_TIMEOUT_S}
+    sentinel = Sentinel(hosts, sentinel_kwargs={**options, "password": password},  # type: ignore[no-untyped-call]
+                        **options)
+    master: Redis = sentinel.master_for(
+        path[0], redis_class=Redis, retry=Retry(NoBackoff(), 0), password=password,
+        db=int(path[1]) if len(path) > 1 else 0, max_connections=max_connections)
+    return master
 
 
 def new_ticket_id(location: str) -> str:
@@ -115,9 +141,12 @@ class Store:
     carries reads and the hub's subscription, so public load cannot starve the commands."""
 
     def __init__(self, redis: Redis, office: Office, clock: Clock = system_clock,
-                 reads: Redis | None = None) -> None:
+                 reads: Redis | None = None, wait_replicas: int = 0) -> None:
         self.redis = redis
         self.reads = reads or redis
+        # With replicas (Sentinel), a command is acknowledged only once this many replicas
+        # have it: a failover cannot lose an acknowledged ticket or reissue its number.
+        self.wait_replicas = wait_replicas
         self.office = office
         self.clock = clock
         self._scripts: dict[str, AsyncScript] = {
@@ -294,8 +323,11 @@ class Store:
         try:
             script = self._scripts[name]
             async with asyncio.timeout(DEADLINE_S):
-                raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
-                                   client=self.reads if read else self.redis)
+                if read or not self.wait_replicas:
+                    raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
+                                       client=self.reads if read else self.redis)
+                else:
+                    raw = await self._eval_replicated(script, script_keys, payload)
         except (TimeoutError, rx.TimeoutError) as e:
             raise Unavailable(
                 "Redis did not answer in time; the request may or may not have been carried "
@@ -314,6 +346,19 @@ class Store:
                               "Try again in a moment.") from e
         result: dict[str, Any] = orjson.loads(raw)
         return result
+
+    async def _eval_replicated(self, script: AsyncScript, script_keys: list[str],
+                               payload: dict[str, Any]) -> Any:
+        """The script and WAIT on one connection (WAIT covers that connection's writes)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await script(keys=script_keys, args=[orjson.dumps(payload)], client=pipe)
+            pipe.wait(self.wait_replicas, int(DEADLINE_S * 500))
+            raw, replicas = await pipe.execute()
+        if int(replicas) < self.wait_replicas:
+            raise Unavailable(
+                f"Only {replicas} of {self.wait_replicas} Redis replicas confirmed the change "
+                "in time; it may or may not last. Retry with the same Idempotency-Key.")
+        return raw
 
     def _error(self, loc: Location, out: dict[str, Any]) -> WaitboardError:
         code = out.get("error")
