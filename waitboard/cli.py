@@ -91,6 +91,37 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
             embedded.stop()
 
 
+@main.command()
+@click.argument("destination", type=click.Path(path_type=Path, dir_okay=False))
+def backup(destination: Path) -> None:
+    """Snapshot the running embedded Redis (WAITBOARD_DATA_DIR) into a file."""
+    from waitboard.backup import BackupError
+    from waitboard.backup import backup as run_backup
+
+    try:
+        keys = run_backup(Settings.from_env().data_dir, destination)
+    except BackupError as e:
+        _fail(str(e))
+    click.echo(f"{destination}: {keys} keys")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def restore(source: Path) -> None:
+    """Make a backup the data of a stopped waitboard (WAITBOARD_DATA_DIR)."""
+    from waitboard.backup import BackupError
+    from waitboard.backup import restore as run_restore
+    from waitboard.embedded_redis import EmbeddedRedisError
+
+    try:
+        keys = run_restore(source, Settings.from_env().data_dir)
+    except EmbeddedRedisError as e:
+        _fail(f"stop waitboard first: {e}")
+    except BackupError as e:
+        _fail(str(e))
+    click.echo(f"restored {keys} keys from {source}; start waitboard again")
+
+
 @main.command("check-config")
 @click.argument("path", type=click.Path(path_type=Path))
 def check_config(path: Path) -> None:

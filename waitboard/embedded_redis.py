@@ -55,6 +55,21 @@ def find_redis_server() -> str:
     return found
 
 
+def data_dir_in_use(data_dir: Path) -> bool:
+    """Whether a running waitboard (its embedded Redis) holds this data directory."""
+    lock = data_dir / "waitboard.lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock we may have taken
+    return False
+
+
 class EmbeddedRedis:
     def __init__(self, data_dir: Path, *, executable: str | None = None,
                  tcp_port: int = 0, extra_args: tuple[str, ...] = ()) -> None:
