@@ -32,6 +32,7 @@ test: $(BIN)/.installed browser-deps
 
 # The measurements written down in docs/estimates.md and benchmarks/RESULTS.md.
 bench: $(BIN)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/estimates.py --days 20 --out docs
 	$(BIN)/python benchmarks/live_latency.py
 

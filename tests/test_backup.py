@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from tests.conftest import OFFICE_PATH, ROOT, TIMEOUT, ServeProcess, auth
+
+StartServe = Callable[..., ServeProcess]
 
 
 def waitboard(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
@@ -17,11 +20,12 @@ def waitboard(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_backup_of_a_running_service_restores_after_data_loss(tmp_path: Path) -> None:
+def test_backup_of_a_running_service_restores_after_data_loss(
+        serve_processes: StartServe, tmp_path: Path) -> None:
     """Back up while serving; lose the data; restore; serve again: the tickets are back
     and numbering continues."""
     data = tmp_path / "data"
-    first = ServeProcess(tmp_path).start()
+    first = serve_processes()
     for queue in "AAB":
         r = httpx.post(first.url + "/api/v1/locations/sued/tickets", json={"queue": queue},
                        headers=auth("terminal-sued"), timeout=TIMEOUT)
@@ -40,13 +44,12 @@ def test_backup_of_a_running_service_restores_after_data_loss(tmp_path: Path) ->
     assert restored.returncode == 0, restored.stderr
     assert (data / "appendonly.aof.before-restore").exists() is False  # nothing to keep
 
-    second = ServeProcess(tmp_path, args=("--config", str(OFFICE_PATH))).start()
+    second = serve_processes(args=("--config", str(OFFICE_PATH)))
     snap = httpx.get(second.url + "/api/v1/locations/sued", timeout=TIMEOUT).json()
     assert [q["waiting"] for q in snap["queues"]] == [2, 1]
     r = httpx.post(second.url + "/api/v1/locations/sued/tickets", json={"queue": "A"},
                    headers=auth("terminal-sued"), timeout=TIMEOUT)
     assert r.json()["number"] == "A003"
-    second.stop()
 
 
 def test_backup_needs_a_running_service(tmp_path: Path) -> None:
