@@ -1,17 +1,22 @@
 """API fuzzing: schemathesis derives requests from the app's own OpenAPI document and sends
-them to the app in-process (ASGI, lifespan running, real Redis). Every answer must be
-documented for its operation (status, media type, body schema), never a 5xx, and every 4xx
+them to the app in-process (ASGI, lifespan running, the embedded Redis). Every answer must
+be one the document promises for the operation (status, media type, body schema), never a
+5xx; invalid requests are refused, valid ones are not refused for their form; every 4xx is
 an RFC 9457 problem."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import schemathesis
+from hypothesis import HealthCheck, settings
+from jsonschema import Draft202012Validator
 from redis import Redis
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
@@ -27,20 +32,38 @@ from waitboard.app import create_app
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.openapi import document
+from waitboard.ratelimit import Limit, Limits
 
-#: Examples per operation in the random phase; with the coverage phase's boundary cases the
-#: whole file stays well under a minute.
+#: Random requests per operation, on top of the coverage phase's boundary and type cases
+#: (about as many again). The whole file runs in well under a minute.
 MAX_EXAMPLES = 30
+
+#: Stand-ins for ticket ids in generated paths (URL-safe, so sent as they are), swapped for
+#: the ids of the tickets the fixture prepares: the schema is built at collection time, the
+#: tickets per test.
+TICKETS = ("called-ticket", "waiting-ticket", "serving-ticket", "nord-ticket")
+
+#: The fuzzer sends far more bad tokens than the failure limit allows: with it, all but the
+#: first ten answers of an operation would be 429. The limits have tests of their own, and
+#: one fuzz run below keeps them.
+NO_LIMITS = Limits(public=Limit(0, 0), websocket=Limit(0, 0), failures=Limit(0, 0))
+
+PROTECTED_TAGS = ["commands", "statistics", "sensors"]
+
+
+# --- checks beyond schemathesis' own ---------------------------------------------------------
 
 
 def problem_for_errors(ctx: schemathesis.CheckContext, response: schemathesis.Response,
                        case: schemathesis.Case) -> bool | None:
-    """Every 4xx is application/problem+json with the RFC 9457 members filled in."""
+    """Every error answer is application/problem+json with the RFC 9457 members filled in."""
     if response.status_code < 400:
         return None
     media = response.headers.get("content-type", [""])[0]
     assert media == "application/problem+json", (
         f"{response.status_code} came as {media!r}, not application/problem+json")
+    if case.method.upper() == "HEAD":
+        return None
     body = response.json()
     assert body["status"] == response.status_code, body
     assert body["title"] and body["detail"] and body["code"], body
@@ -48,27 +71,63 @@ def problem_for_errors(ctx: schemathesis.CheckContext, response: schemathesis.Re
     return None
 
 
+def valid_form_accepted(ctx: schemathesis.CheckContext, response: schemathesis.Response,
+                        case: schemathesis.Case) -> bool | None:
+    """A request the document calls well-formed is not refused for its form: no 422 that
+    lists body errors or names a header. (An unknown queue or zone, a day that is not in
+    the calendar, a reused Idempotency-Key are refusals of content, and fine.)"""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 422:
+        return None
+    body = response.json()
+    header = str(body.get("field")).lower() in {name.lower() for name in case.headers or {}}
+    assert "errors" not in body and not header, (
+        f"a request the document calls valid was refused for its form: {body['detail']}")
+    return None
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection, problem_for_errors]
+          response_schema_conformance, negative_data_rejection, problem_for_errors,
+          valid_form_accepted]
 
 
-#: Stand-ins for ticket ids in the generated path, swapped for the real ids of tickets the
-#: fixture prepares (the schema is built at collection, the tickets per test).
-TICKETS = ("@waiting", "@called", "@serving", "@nord")
+# --- the schema, as the app documents it -----------------------------------------------------
 
 
-def _schema(auth_token: str | None) -> Any:
-    """Deterministic and bounded; path and body values come from the test office often
+#: Valid values of the test office, added as ``examples`` (an annotation: the document's
+#: constraints stay as they are). The coverage phase varies one parameter at a time around
+#: them, so its boundary and type cases reach the handler instead of ending in a 404.
+EXAMPLES = {"location": "sued", "counter": "1", "ticket_id": "waiting-ticket"}
+BODY_EXAMPLES = {"TicketRequest": {"queue": "A"}, "TransferRequest": {"queue": "B"},
+                 "OccupancyRequest": {"zone": "wartebereich", "count": 12}}
+
+
+def with_examples(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``doc`` with :data:`EXAMPLES` and :data:`BODY_EXAMPLES` added."""
+    doc = copy.deepcopy(doc)
+    for operations in doc["paths"].values():
+        for op in operations.values():
+            for param in op["parameters"]:
+                if param["in"] == "path":
+                    param["schema"]["examples"] = [EXAMPLES[param["name"]]]
+    for model, example in BODY_EXAMPLES.items():
+        doc["components"]["schemas"][model]["examples"] = [example]
+    return doc
+
+
+def fuzz_schema(token: str | None, max_examples: int = MAX_EXAMPLES) -> Any:
+    """Deterministic and bounded. Path and body values come from the test office often
     enough that requests get past 404/422 into the handlers, and are fuzzed otherwise."""
     config: dict[str, Any] = {
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True,
+        "generation": {"max-examples": max_examples, "deterministic": True,
                        "database": "none"},
         "dictionaries": {
             "locations": {"values": ["sued", "nord"]},
             "counters": {"values": ["1", "2"]},
             "queues": {"values": ["A", "B"]},
             "zones": {"values": ["wartebereich"]},
-            "tickets": {"values": list(TICKETS)},
+            # A well-formed id of a ticket that does not exist, too.
+            "tickets": {"values": [*TICKETS, "t_sued_AAAAAAAAAAAAAAAAAAAAAA"]},
         },
         "parameters": {
             "path.location": {"dictionary": "locations", "probability": 0.7},
@@ -78,11 +137,13 @@ def _schema(auth_token: str | None) -> Any:
             "body.zone": {"dictionary": "zones", "probability": 0.7},
         },
     }
-    if auth_token:
-        config["auth"] = {"openapi": {"device": {"bearer": auth_token}}}
-    # A copy: the loader may annotate the document, which the app serves as it is.
-    return schemathesis.openapi.from_dict(copy.deepcopy(document()),
+    if token:
+        config["auth"] = {"openapi": {"device": {"bearer": token}}}
+    return schemathesis.openapi.from_dict(with_examples(document()),
                                           config=schemathesis.Config.from_dict(config))
+
+
+# --- the app ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -91,19 +152,22 @@ class Target:
     tickets: dict[str, str]
 
     def send(self, case: schemathesis.Case) -> schemathesis.Response:
-        ticket = case.path_parameters.get("ticket_id") if case.path_parameters else None
+        """Send ``case`` to the app, fail on any check, return the answer."""
+        ticket = (case.path_parameters or {}).get("ticket_id")
         if ticket in self.tickets:
             case.path_parameters["ticket_id"] = self.tickets[ticket]
         return case.call_and_validate(app=self.app, checks=CHECKS)
 
 
-@pytest.fixture
-def target(redis_server: EmbeddedRedis, office: Office) -> Iterator[Target]:
-    """The app with its lifespan running, and tickets in every state the commands act on."""
+@contextlib.contextmanager
+def serve(redis_server: EmbeddedRedis, office: Office, limits: Limits) -> Iterator[Target]:
+    """The app with its lifespan running on a flushed Redis, both counters of 'sued' open,
+    and a ticket in every state the ticket commands act on."""
     with Redis.from_url(redis_server.url) as r:
         r.flushall()
-    app = create_app(settings_for(redis_server.url), office=office, timing=FAST)
-    with asgi.get_client(app) as http:
+    app = create_app(settings_for(redis_server.url), office=office, timing=FAST,
+                     limits=limits)
+    with asgi.get_client(app) as http:  # starts the lifespan, which outlives the client
         def post(path: str, json: Any = None) -> dict[str, Any]:
             r = http.post(path, json=json, headers=auth("admin"))
             assert r.status_code in (200, 201), r.text
@@ -116,25 +180,134 @@ def target(redis_server: EmbeddedRedis, office: Office) -> Iterator[Target]:
         post("/api/v1/locations/sued/counters/1/call-next")  # A001 called
         post("/api/v1/locations/sued/counters/2/call-next")  # B001 called ...
         post(f"/api/v1/tickets/{issued[2]}/start")  # ... and serving
-    tickets = dict(zip(("@called", "@waiting", "@serving", "@nord"), issued, strict=True))
     try:
-        yield Target(app, tickets)
+        yield Target(app, dict(zip(TICKETS, issued, strict=True)))
     finally:
         asgi.shutdown_lifespans()
 
 
-admin = _schema("test-admin")
-anonymous = _schema(None).include(tag=["commands", "statistics", "sensors"])
+@pytest.fixture
+def target(redis_server: EmbeddedRedis, office: Office) -> Iterator[Target]:
+    with serve(redis_server, office, NO_LIMITS) as t:
+        yield t
 
 
-@admin.parametrize()
+@pytest.fixture
+def limited_target(redis_server: EmbeddedRedis, office: Office) -> Iterator[Target]:
+    with serve(redis_server, office, Limits()) as t:
+        yield t
+
+
+# --- the fuzz runs ---------------------------------------------------------------------------
+
+#: The fixtures are set up once per operation, not per generated request: the requests to
+#: one operation meet the state the previous ones left, as on a real server.
+ONE_APP_PER_OPERATION = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+as_admin = fuzz_schema("test-admin")
+without_token = fuzz_schema(None).include(tag=PROTECTED_TAGS)
+# The coverage phase alone spends the failure budget many times over.
+guessing = fuzz_schema(None, max_examples=5).include(tag=PROTECTED_TAGS)
+
+
+def expected_without_token(case: schemathesis.Case) -> int:
+    """A protected operation asks for the token first; a method it does not have is 405."""
+    return 401 if case.method.upper() == case.operation.method.upper() else 405
+
+
+@as_admin.parametrize()
+@ONE_APP_PER_OPERATION
 def test_fuzz_as_admin(case: schemathesis.Case, target: Target) -> None:
-    """With the admin token every operation answers only documented, schema-true answers."""
+    """With the admin token, every operation gives only documented answers, never a 5xx."""
     target.send(case)
 
 
-@anonymous.parametrize()
+@without_token.parametrize()
+@ONE_APP_PER_OPERATION
 def test_fuzz_without_token(case: schemathesis.Case, target: Target) -> None:
-    """Without a token every protected operation answers a documented 401 problem."""
+    """Without a valid token, every protected operation answers a documented 401 problem."""
     response = target.send(case)
-    assert response.status_code == 401, response.text
+    assert response.status_code == expected_without_token(case), response.text
+
+
+@guessing.parametrize()
+@ONE_APP_PER_OPERATION
+def test_fuzz_token_guessing_under_production_limits(case: schemathesis.Case,
+                                                     limited_target: Target) -> None:
+    """Under the production rate limits a token guesser gets 401s, then documented 429s."""
+    response = limited_target.send(case)
+    assert response.status_code in (expected_without_token(case), 429), response.text
+
+
+# --- what fuzzing found, pinned ----------------------------------------------------------------
+
+
+@dataclass
+class Pinned:
+    """A request whose ``value`` (a query parameter, header or the body) the document and
+    the server judged differently."""
+
+    method: str
+    path: str  # concrete, under ``template``
+    template: str
+    where: str  # "query", "header" or "body"
+    name: str | None
+    value: str
+    body: str | None = None  # the body when ``value`` is elsewhere
+
+
+PINNED = [
+    pytest.param(Pinned("GET", "/api/v1/locations/sued/stats?date=",
+                        "/api/v1/locations/{location}/stats", "query", "date", ""),
+                 id="empty date"),
+    pytest.param(Pinned("POST", "/api/v1/locations/sued/tickets",
+                        "/api/v1/locations/{location}/tickets", "header", "Idempotency-Key",
+                        "key with\tblanks", body='{"queue": "A"}'),
+                 id="Idempotency-Key with blanks"),
+    pytest.param(Pinned("POST", "/api/v1/locations/sued/occupancy",
+                        "/api/v1/locations/{location}/occupancy", "body", None,
+                        '{"zone": "wartebereich", "count": 12.0}'),
+                 id="count 12.0"),
+    pytest.param(Pinned("POST", "/api/v1/locations/sued/counters/1/open",
+                        "/api/v1/locations/{location}/counters/{counter}/open", "body", None,
+                        "\n"),
+                 id="body of whitespace"),
+]
+
+
+def document_allows(pinned: Pinned) -> bool:
+    """Whether the OpenAPI document calls ``pinned.value`` valid where it is sent."""
+    doc = document()
+    op = doc["paths"][pinned.template][pinned.method.lower()]
+    if pinned.where == "body":
+        try:
+            value: Any = json.loads(pinned.value)
+        except ValueError:
+            return False
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+    else:
+        value = pinned.value
+        schema = next(p["schema"] for p in op["parameters"]
+                      if p["in"] == pinned.where and p["name"] == pinned.name)
+    return Draft202012Validator({**schema, "components": doc["components"]}).is_valid(value)
+
+
+@pytest.mark.parametrize("pinned", PINNED)
+def test_fuzz_finding_stays_fixed(pinned: Pinned, target: Target) -> None:
+    """Each request fuzzing found is accepted exactly when the document calls it valid."""
+    headers = auth("admin")
+    body = pinned.value if pinned.where == "body" else pinned.body
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    if pinned.where == "header":
+        assert pinned.name is not None
+        headers[pinned.name] = pinned.value
+    with asgi.get_client(target.app) as http:
+        r = http.request(pinned.method, pinned.path, data=body, headers=headers)
+    accepted, allowed = r.status_code < 300, document_allows(pinned)
+    assert accepted == allowed, (
+        f"the document {'allows' if allowed else 'forbids'} "
+        f"{pinned.where} {pinned.name or ''} {pinned.value!r}, the server answered "
+        f"{r.status_code}: {r.text[:300]}")
+    if not accepted:
+        assert r.headers["content-type"] == "application/problem+json", r.text

@@ -213,7 +213,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              roles=STATS_ROLES, answers={200: schemas.DayStats},
              errors=(401, 403, 404, 422, 503), tag="statistics", csv=True,
              query=(("date", "The day, YYYY-MM-DD (default: today, local time).",
-                     {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+                     {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"}),
                     ("format", "json (default) or csv.",
                      {"type": "string", "enum": ["json", "csv"]}))),
     Endpoint("POST", "/api/v1/locations/{location}/occupancy", report_occupancy,

@@ -37,9 +37,9 @@ async def read_body(request: Request) -> bytes:
 
 
 async def parse(request: Request, model: type[M]) -> M:
-    """The body as ``model``. An empty body counts as ``{}``."""
+    """The body as ``model``. No body at all counts as ``{}`` (whitespace is not JSON)."""
     raw = await read_body(request)
-    if raw.strip():
+    if raw:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
             raise UnsupportedMediaType(

@@ -25,6 +25,7 @@ _ERROR_TEXT = {
     409: "Not possible in the current state (closed, ticket stop, transition not allowed).",
     413: "Body larger than 16 KiB.", 415: "Body is not JSON.",
     422: "Malformed JSON, wrong types, unknown queue or a reused Idempotency-Key.",
+    429: "Too many requests from this address; try again after Retry-After seconds.",
     503: "Redis unreachable; try again shortly (Retry-After).",
 }
 
@@ -62,7 +63,7 @@ def document() -> dict[str, Any]:
                 "description": "1-255 characters. The same key with the same body returns "
                                "the first answer again and changes nothing; with another "
                                "body: 422.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+                "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"}})
         if e.body:
             op["requestBody"] = {"required": e.body is not schemas.EmptyRequest, "content": {
                 "application/json": {"schema": {"$ref": _REF.format(model=e.body.__name__)}}}}
@@ -74,7 +75,7 @@ def document() -> dict[str, Any]:
                         model=model.__name__)}},
                     **({"text/csv": {"schema": {"type": "string"}}}
                        if e.csv and status == 200 else {})}})
-        for status in e.errors:
+        for status in sorted({*e.errors, 429}):
             op["responses"][str(status)] = {
                 "description": _ERROR_TEXT[status],
                 "content": {"application/problem+json": {

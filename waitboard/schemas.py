@@ -7,9 +7,14 @@ dicts by :mod:`waitboard.snapshot` (fast, and one place for the shapes' content)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _whole(v: Any) -> Any:
+    # JSON Schema's integer includes 12.0; strict validation alone would refuse it.
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 Status = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
 
@@ -36,7 +41,8 @@ class TransferRequest(_Strict):
 
 class OccupancyRequest(_Strict):
     zone: str = Field(min_length=1, max_length=40, description="Zone id, e.g. \"wartebereich\".")
-    count: int = Field(ge=0, le=100_000, description="People in the zone now (0 or more).")
+    count: Annotated[int, BeforeValidator(_whole)] = Field(
+        ge=0, le=100_000, description="People in the zone now (0 or more).")
 
 
 class EmptyRequest(_Strict):
