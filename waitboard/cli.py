@@ -17,6 +17,7 @@ from waitboard.auth import new_token, token_hash
 from waitboard.config import Office, load_office
 from waitboard.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from waitboard.errors import ConfigError
+from waitboard.fastws import PROTOCOL
 from waitboard.settings import Settings, SettingsError
 
 #: How uvicorn runs waitboard (the tests use the same). Clients send nothing but pongs,
@@ -24,6 +25,7 @@ from waitboard.settings import Settings, SettingsError
 #: per connection for JSON that is sent once per change.
 UVICORN_OPTIONS: dict[str, Any] = {
     "log_config": None, "access_log": False, "lifespan": "on", "server_header": False,
+    "ws": PROTOCOL,  # uvicorn's sans-I/O WebSockets, plus frames encoded once for all
     "ws_max_size": 4096, "ws_per_message_deflate": False, "timeout_graceful_shutdown": 5,
 }
 

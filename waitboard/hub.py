@@ -37,6 +37,7 @@ from waitboard import keys, snapshot
 from waitboard.clock import Clock, to_ms
 from waitboard.config import Office
 from waitboard.errors import Unavailable
+from waitboard.fastws import text_frame
 from waitboard.metrics import Metrics
 from waitboard.state import LocationState
 from waitboard.store import Store
@@ -50,8 +51,22 @@ class Frame(enum.Enum):
     STALE = "stale"
 
 
+@dataclass(frozen=True, slots=True)
+class OutFrame:
+    """A message for many clients, serialised once: as text (for ASGI) and as the
+    encoded WebSocket frame (written as is by :mod:`waitboard.fastws`)."""
+
+    kind: Frame
+    text: str
+    wire: bytes
+
+    @classmethod
+    def of(cls, kind: Frame, payload: bytes) -> OutFrame:
+        return cls(kind, payload.decode(), text_frame(payload))
+
+
 class Subscriber(Protocol):
-    def offer(self, frame: str, kind: Frame) -> None:
+    def offer(self, frame: OutFrame) -> None:
         """Take a frame to send; must return at once, never block or raise."""
 
 
@@ -73,7 +88,7 @@ class HubTiming:
 class LocationView:
     location: str
     snapshot: dict[str, Any] | None = None
-    frame: str | None = None
+    frame: OutFrame | None = None
     epoch: str = ""
     seq: int = -1
     subscribers: set[Subscriber] = field(default_factory=set)
@@ -93,7 +108,7 @@ class Hub:
         self.timing = timing or HubTiming()
         self.views = {loc.id: LocationView(loc.id) for loc in office.locations}
         self.overview_subscribers: set[Subscriber] = set()
-        self.overview_frame: str | None = None
+        self.overview_frame: OutFrame | None = None
         self._overview_dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.listening = False  # the pub/sub subscription is established
@@ -147,7 +162,7 @@ class Hub:
         view.subscribers.add(sub)
         self.metrics.ws_clients.labels(location).inc()
         if view.frame is not None:
-            sub.offer(view.frame, Frame.SNAPSHOT)  # from the cache: no Redis read per client
+            sub.offer(view.frame)  # from the cache: no Redis read per client
         else:
             self._mark(view, "first_client")
 
@@ -161,7 +176,7 @@ class Hub:
         self.overview_subscribers.add(sub)
         self.metrics.ws_clients.labels("*").inc()
         if self.overview_frame is not None:
-            sub.offer(self.overview_frame, Frame.SNAPSHOT)
+            sub.offer(self.overview_frame)
 
     def unsubscribe_overview(self, sub: Subscriber) -> None:
         if sub in self.overview_subscribers:
@@ -226,13 +241,13 @@ class Hub:
         now = self.clock()
         snap = snapshot.snapshot(self.office, loc, state, now)
         view.snapshot, view.epoch, view.seq = snap, state.epoch, state.seq
-        view.frame = orjson.dumps(snap).decode()
+        view.frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps(snap))
         if view.change_ts is not None:
             lag = max(0.0, (to_ms(now) - view.change_ts) / 1000)
             self.metrics.publish_to_send.observe(lag)
             view.change_ts = None
         for sub in list(view.subscribers):
-            sub.offer(view.frame, Frame.SNAPSHOT)
+            sub.offer(view.frame)
         self._overview_dirty.set()
 
     def on_doorbell(self, location: str, data: bytes | str) -> None:
@@ -347,25 +362,25 @@ class Hub:
             if not view.subscribers:
                 continue
             if self.is_current(view):
-                frame = orjson.dumps({"type": "heartbeat", "epoch": view.epoch,
-                                      "seq": view.seq}).decode()
+                frame = OutFrame.of(Frame.HEARTBEAT, orjson.dumps(
+                    {"type": "heartbeat", "epoch": view.epoch, "seq": view.seq}))
                 for sub in list(view.subscribers):
-                    sub.offer(frame, Frame.HEARTBEAT)
+                    sub.offer(frame)
             else:
                 self._tell_stale(view)
         if self.overview_subscribers and all(self.is_current(v) for v in self.views.values()):
-            frame = orjson.dumps({"type": "heartbeat"}).decode()
+            beat = OutFrame.of(Frame.HEARTBEAT, b'{"type":"heartbeat"}')
             for sub in list(self.overview_subscribers):
-                sub.offer(frame, Frame.HEARTBEAT)
+                sub.offer(beat)
 
     def _tell_stale(self, only: LocationView | None = None) -> None:
-        frame = orjson.dumps({"type": "stale"}).decode()
+        frame = OutFrame.of(Frame.STALE, b'{"type":"stale"}')
         for view in [only] if only else list(self.views.values()):
             for sub in list(view.subscribers):
-                sub.offer(frame, Frame.STALE)
+                sub.offer(frame)
         if only is None:
             for sub in list(self.overview_subscribers):
-                sub.offer(frame, Frame.STALE)
+                sub.offer(frame)
 
     async def _overview_loop(self) -> None:
         while True:
@@ -374,10 +389,10 @@ class Hub:
             snaps = [v.snapshot for v in self.views.values()]
             if any(s is None for s in snaps):
                 continue  # complete overviews only; the missing ones are on their way
-            self.overview_frame = orjson.dumps({
+            self.overview_frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps({
                 "type": "locations",
                 "locations": [snapshot.summary(s) for s in snaps if s is not None],
-            }).decode()
+            }))
             for sub in list(self.overview_subscribers):
-                sub.offer(self.overview_frame, Frame.SNAPSHOT)
+                sub.offer(self.overview_frame)
             await asyncio.sleep(self.timing.overview_coalesce_s)

@@ -13,18 +13,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from waitboard.context import AppContext, context
-from waitboard.hub import Frame
+from waitboard.fastws import EXTENSION, RawSocket
+from waitboard.hub import Frame, OutFrame
 
 log = logging.getLogger(__name__)
 
+#: How far a client may fall behind (bytes queued but not sent) before it is dropped.
+MAX_BUFFERED = 256 * 1024
+
+
+class RawConnection:
+    """A client written to directly (waitboard's uvicorn protocol)."""
+
+    __slots__ = ("dropped", "on_slow", "raw")
+
+    def __init__(self, raw: RawSocket, on_slow: Callable[[], None]) -> None:
+        self.raw = raw
+        self.on_slow = on_slow
+        self.dropped = False
+
+    def offer(self, frame: OutFrame) -> None:
+        if self.dropped:
+            return
+        if not self.raw.write(frame.wire, MAX_BUFFERED):
+            self.dropped = True
+            self.raw.abort()  # its disconnect ends the endpoint, which unsubscribes it
+            self.on_slow()
+
+
 class Connection:
-    """One WebSocket client, as a hub subscriber."""
+    """One WebSocket client through ASGI, as a hub subscriber."""
 
     def __init__(self, ws: WebSocket, send_timeout_s: float) -> None:
         self.ws = ws
@@ -33,11 +58,11 @@ class Connection:
         self._pending_kind = Frame.HEARTBEAT
         self._wake = asyncio.Event()
 
-    def offer(self, frame: str, kind: Frame) -> None:
-        if kind is not Frame.SNAPSHOT and self._pending_kind is Frame.SNAPSHOT \
+    def offer(self, frame: OutFrame) -> None:
+        if frame.kind is not Frame.SNAPSHOT and self._pending_kind is Frame.SNAPSHOT \
                 and self._pending is not None:
             return  # the waiting snapshot tells the client more (it is fresh)
-        self._pending, self._pending_kind = frame, kind
+        self._pending, self._pending_kind = frame.text, frame.kind
         self._wake.set()
 
     async def write(self) -> bool:
@@ -77,6 +102,10 @@ def origin_allowed(ws: WebSocket, allowed: tuple[str, ...]) -> bool:
 
 
 async def _serve(ws: WebSocket, ctx: AppContext, location: str | None) -> None:
+    raw = ws.scope.get("extensions", {}).get(EXTENSION)
+    if isinstance(raw, RawSocket):
+        await _serve_raw(ws, ctx, location, raw)
+        return
     conn = Connection(ws, ctx.hub.timing.send_timeout_s)
     await ws.accept()
     if location is None:
@@ -100,6 +129,29 @@ async def _serve(ws: WebSocket, ctx: AppContext, location: str | None) -> None:
         else:
             ctx.hub.unsubscribe(location, conn)
     # Returning closes the transport; a stalled client is not awaited for a close frame.
+
+
+async def _serve_raw(ws: WebSocket, ctx: AppContext, location: str | None,
+                     raw: RawSocket) -> None:
+    def dropped() -> None:
+        ctx.metrics.ws_dropped.inc()
+        log.info("dropped a slow WebSocket client", extra={"location": location or "*"})
+
+    conn = RawConnection(raw, dropped)
+    await ws.accept()
+    if location is None:
+        ctx.hub.subscribe_overview(conn)
+    else:
+        ctx.hub.subscribe(location, conn)
+    try:
+        # Only the client's messages (pongs are uvicorn's) and its disconnect arrive here.
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+    finally:
+        if location is None:
+            ctx.hub.unsubscribe_overview(conn)
+        else:
+            ctx.hub.unsubscribe(location, conn)
 
 
 async def location_socket(ws: WebSocket) -> None:
