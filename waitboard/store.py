@@ -85,10 +85,23 @@ def _sentinel_master(url: str, password: str | None, max_connections: int) -> Re
                                "socket_connect_timeout": CONNECT_TIMEOUT_S}
     sentinel = Sentinel(hosts, sentinel_kwargs={**options, "password": password},  # type: ignore[no-untyped-call]
                         **options)
-    master: Redis = sentinel.master_for(
-        path[0], redis_class=Redis, retry=Retry(NoBackoff(), 0), password=password,
+    master: _SentinelMaster = sentinel.master_for(
+        path[0], redis_class=_SentinelMaster, retry=Retry(NoBackoff(), 0), password=password,
         db=int(path[1]) if len(path) > 1 else 0, max_connections=max_connections)
+    master.finder = sentinel
     return master
+
+
+class _SentinelMaster(Redis):
+    """The master's client. Closing it also closes the connections to the Sentinels, which
+    redis-py's Sentinel keeps open for finding the master and never closes by itself."""
+
+    finder: Sentinel | None = None  # set by _sentinel_master
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        for client in self.finder.sentinels if self.finder else ():
+            await client.aclose()
 
 
 def new_ticket_id(location: str) -> str:
