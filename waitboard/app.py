@@ -78,7 +78,8 @@ def create_app(settings: Settings, *, office: Office | None = None,
         store = Store(redis, office, clock, reads=reads,
                       wait_replicas=settings.redis_wait_replicas)
         metrics_ = Metrics()
-        hub = Hub(store, office, metrics_, clock, timing)
+        hub = Hub(store, office, metrics_, clock,
+                  timing or HubTiming(coalesce_s=settings.coalesce_ms / 1000))
         app.state.ctx = AppContext(settings=settings, office=office,
                                    devices=DeviceRegistry.of(office), metrics=metrics_,
                                    clock=clock, store=store, hub=hub)

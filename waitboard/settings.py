@@ -63,6 +63,8 @@ class Settings:
     rate_limit: int = 300
     # Replicas that must confirm each command (WAIT) before it is acknowledged (Sentinel).
     redis_wait_replicas: int = 0
+    # At most one snapshot per location in this window (the first change goes out at once).
+    coalesce_ms: int = 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False,
@@ -100,6 +102,7 @@ class Settings:
             forwarded_allow_ips=env_map.get("WAITBOARD_FORWARDED_ALLOW_IPS") or "127.0.0.1",
             rate_limit=_int(env_map, "WAITBOARD_RATE_LIMIT", 300),
             redis_wait_replicas=_int(env_map, "WAITBOARD_REDIS_WAIT_REPLICAS", 0),
+            coalesce_ms=_int(env_map, "WAITBOARD_COALESCE_MS", 100),
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -123,6 +126,7 @@ class Settings:
             out["WAITBOARD_PUBLIC_URL"] = self.public_url
         out["WAITBOARD_RATE_LIMIT"] = str(self.rate_limit)
         out["WAITBOARD_REDIS_WAIT_REPLICAS"] = str(self.redis_wait_replicas)
+        out["WAITBOARD_COALESCE_MS"] = str(self.coalesce_ms)
         out["WAITBOARD_FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
         return out
 
