@@ -145,6 +145,30 @@ async def dataset(redis: Redis) -> dict[bytes, bytes | None]:
     return out
 
 
+# --- measured figures -----------------------------------------------------------------------
+
+#: Lines of measured figures, printed in the "measured" section at the end of the run
+#: (pytest captures stdout, so a print would never be seen).
+MEASURED = pytest.StashKey[list[str]]()
+Report = Callable[[str], None]
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Report:
+    """``report("injected: ...; measured: ...")``: one line for the end-of-run summary."""
+    lines = request.config.stash.setdefault(MEASURED, [])
+    return lambda line: lines.append(f"{request.node.nodeid}: {line.strip()}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
+                            config: pytest.Config) -> None:
+    lines = config.stash.get(MEASURED, [])
+    if lines:
+        terminalreporter.section("measured")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 # --- Redis ----------------------------------------------------------------------------------
 
 

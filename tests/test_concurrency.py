@@ -7,12 +7,13 @@ import time
 
 import httpx
 
-from tests.conftest import TIMEOUT, ServeProcess, auth, get_when
+from tests.conftest import TIMEOUT, Report, ServeProcess, auth, get_when
 
 CLIENTS, PER_CLIENT = 8, 500
 
 
-async def test_8_clients_issue_500_tickets_each(serve_processes, redis_server, redis) -> None:
+async def test_8_clients_issue_500_tickets_each(serve_processes, redis_server, redis,
+                                                report: Report) -> None:
     """4000 concurrent issues into one queue: 4000 distinct numbers, no gaps, all readable."""
     server: ServeProcess = serve_processes({"WAITBOARD_REDIS_URL": redis_server.url})
     limits = httpx.Limits(max_connections=1)
@@ -32,7 +33,8 @@ async def test_8_clients_issue_500_tickets_each(serve_processes, redis_server, r
     batches = await asyncio.gather(*(terminal(n) for n in range(CLIENTS)))
     elapsed = time.perf_counter() - started
     tickets = [t for batch in batches for t in batch]
-    print(f"{len(tickets)} tickets in {elapsed:.1f} s ({len(tickets) / elapsed:.0f}/s)")
+    report(f"{CLIENTS} clients at once: {len(tickets)} tickets in {elapsed:.1f} s "
+           f"({len(tickets) / elapsed:.0f}/s)")
     numbers = sorted(int(t["number"][1:]) for t in tickets)
     assert numbers == list(range(1, CLIENTS * PER_CLIENT + 1))
     assert len({t["id"] for t in tickets}) == len(tickets)

@@ -1,9 +1,9 @@
 """Faults injected while the service works: Redis killed or frozen under load, a network
 that drops, delays and resets, a server restarted under a crowd of screens.
 
-Each test prints what it injected and what it measured; the figures are what
-docs/OPERATIONS.md reports. Everything runs on loopback; every loop is bounded in count
-and time.
+Each test reports what it injected and what it measured (the "measured" section at the
+end of the run); the figures are what docs/OPERATIONS.md reports. Everything runs on
+loopback; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import (
     TIMEOUT,
+    Report,
     ServeProcess,
     auth,
     eventually,
@@ -118,7 +119,8 @@ async def next_message(ws: ClientConnection, kind: str) -> dict[str, Any]:
     return await receive_until(ws, lambda m: m["type"] == kind, f"a {kind} message")
 
 
-async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Path) -> None:
+async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Path,
+                                       report: Report) -> None:
     """kill -9 Redis during 200 issues/s, restart it from its AOF: every acknowledged ticket
     is there, no number twice, 503s meanwhile (none hung), /readyz 503, screens told it is
     stale and current again after Redis returns."""
@@ -161,7 +163,7 @@ async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Pa
     assert statuses.count(503) > 0 and set(statuses) <= {201, 503}
     assert 503 in ready_during_outage
     assert snap["seq"] > 0
-    print(f"\ninjected: SIGKILL of Redis for 1.0 s during {len(load.results)} issues at "
+    report(f"injected: SIGKILL of Redis for 1.0 s during {len(load.results)} issues at "
           f"200/s; measured: {statuses.count(201)} acknowledged, all found after restart; "
           f"{statuses.count(503)} answered 503 (slowest answer "
           f"{max(r['seconds'] for r in load.results):.2f} s), none hung; after retries "
@@ -169,7 +171,8 @@ async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Pa
           f"screen current again {recovered_s:.2f} s after Redis returned")
 
 
-async def test_redis_frozen(serve_processes: StartServe, tmp_path: Path) -> None:
+async def test_redis_frozen(serve_processes: StartServe, tmp_path: Path,
+                            report: Report) -> None:
     """SIGSTOP Redis for 3 s: requests fail fast with a clear 503, /readyz says so, nothing
     is half-written, and it all works again by itself after SIGCONT."""
     redis_server = EmbeddedRedis(tmp_path / "redis").start()
@@ -203,14 +206,15 @@ async def test_redis_frozen(serve_processes: StartServe, tmp_path: Path) -> None
         finally:
             await redis.aclose()
             redis_server.stop()
-    print(f"\ninjected: SIGSTOP of Redis for 3 s during {len(load.results)} issues at 50/s;"
+    report(f"injected: SIGSTOP of Redis for 3 s during {len(load.results)} issues at 50/s;"
           f" measured: {len(failed)} answered 503 within "
           f"{max(r['seconds'] for r in failed):.2f} s (the rest 201), readyz 503; after "
           f"SIGCONT and retries with the same keys: {len(tickets)} tickets for "
           f"{len(load.results)} requests, none twice")
 
 
-async def test_network_faults_between_service_and_redis(tmp_path: Path, office: Office) -> None:
+async def test_network_faults_between_service_and_redis(tmp_path: Path, office: Office,
+                                                        report: Report) -> None:
     """Through a misbehaving network: latency is absorbed; a blackholed pub/sub link is
     noticed within 10 s and resynced when healed; a reset is reconnected at once."""
     port = free_port()
@@ -259,14 +263,15 @@ async def test_network_faults_between_service_and_redis(tmp_path: Path, office: 
         await direct.aclose()
         await proxy.stop()
         redis_server.stop()
-    print(f"\ninjected: 50 ms latency, a blackhole, a reset between service and Redis; "
+    report(f"injected: 50 ms latency, a blackhole, a reset between service and Redis; "
           f"measured: dead pub/sub link noticed after {noticed_s:.1f} s, screen resynced "
           f"{resync_s:.2f} s after healing, reset reconnected at once")
 
 
 async def test_server_restart_under_a_crowd_of_screens(serve_processes: StartServe,
                                                        redis_server: EmbeddedRedis,
-                                                       redis: Redis) -> None:
+                                                       redis: Redis,
+                                                       report: Report) -> None:
     """200 screens on a server that restarts: all reconnect and are current again, and
     their reconnect storm costs Redis a few reads, not one per screen."""
     screens = 200
@@ -306,7 +311,7 @@ async def test_server_restart_under_a_crowd_of_screens(serve_processes: StartSer
         restarted.stop()
     assert len(seen_after) == screens
     assert reads < screens // 4, f"{reads} script calls for {screens} reconnecting screens"
-    print(f"\ninjected: restart of the server under {screens} screens; measured: all "
+    report(f"injected: restart of the server under {screens} screens; measured: all "
           f"current again {all_back_s:.1f} s after the restart began; {reads} Redis script "
           f"calls for the whole reconnect storm (start-up included)")
 

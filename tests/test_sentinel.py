@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import TIMEOUT, auth, free_port, live_server
+from tests.conftest import TIMEOUT, Report, auth, free_port, live_server
 from waitboard import keys
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis, find_redis_server
@@ -52,7 +52,7 @@ async def master_port(sentinel_port: int) -> int:
 
 
 async def test_failover_loses_no_acknowledged_ticket(cluster: dict[str, object],
-                                                     office: Office) -> None:
+                                                     office: Office, report: Report) -> None:
     """Kill the master mid-service: after the failover every acknowledged ticket is on the
     new master and numbering continues without a repeat."""
     ports: dict[str, int] = cluster["ports"]  # type: ignore[assignment]
@@ -107,7 +107,7 @@ async def test_failover_loses_no_acknowledged_ticket(cluster: dict[str, object],
             await new_master.aclose()
     assert sorted(n.decode() for n in numbers) == sorted(acknowledged.values())
     assert len(set(acknowledged.values())) == len(acknowledged)  # no number twice
-    print(f"\ninjected: SIGKILL of the Sentinel-managed master after 15 tickets; measured: "
+    report(f"injected: SIGKILL of the Sentinel-managed master after 15 tickets; measured: "
           f"failover after {failed_over_s:.1f} s, tickets again {recovered_s:.1f} s after "
           f"the kill, all {len(acknowledged)} acknowledged tickets on the new master, "
           f"numbers unique")

@@ -18,8 +18,8 @@ key                    type        content
 ``ch``                 channel     doorbell ``{"epoch","seq","ts"}`` after every change
 =====================  ==========  =========================================================
 
-Outside the locations: ``wb:session:revoked:<id>`` marks a logged-out staff session until
-its cookie would have expired anyway.
+Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
+staff session until its cookie would have expired anyway.
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def idempotency(location: str, device_id: str, key: str) -> str:
     return prefix(location) + "idem:" + digest
 
 
-def revoked_session(session_id: str) -> str:
-    """A staff session ended by logout before its cookie expired (no location: global)."""
-    return f"{NAMESPACE}:session:revoked:{session_id}"
+def revoked_session(digest: str) -> str:
+    """A staff session ended by logout before its cookie expired (no location: global);
+    named by a digest of its id, which is in the cookie."""
+    return f"{NAMESPACE}:session:revoked:{digest}"
 
 
 def location_of_channel(name: str) -> str | None:

@@ -5,11 +5,13 @@ SameSite=Strict, limited lifetime, Secure in production). It holds a random sess
 the device id, a short fingerprint of the device's token hash and a CSRF token - never the
 token itself. Every request checks the device against the configuration again (removing a
 device or rotating its token ends its sessions at once) and the session id against the
-logouts kept in Redis (a copy of the cookie is worthless after logging out).
+logouts kept in Redis (a copy of the cookie is worthless after logging out). Redis keeps
+only a digest of a logged-out session's id, never a value of the cookie.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -36,6 +38,11 @@ def _fingerprint(device: Device) -> str:
     return device.token_sha256[:16]
 
 
+def _revocation_id(session_id: str) -> str:
+    """How Redis names a logged-out session: a digest of its id (the id is in the cookie)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
 def login(request: Request, device: Device) -> None:
     request.session.clear()  # a new session for a new login (no fixation)
     request.session.update({"sid": secrets.token_urlsafe(16), "device": device.id,
@@ -46,7 +53,8 @@ def login(request: Request, device: Device) -> None:
 async def logout(request: Request) -> None:
     session_id = request.session.get("sid")
     if session_id:
-        await context(request).store.revoke_session(str(session_id), COOKIE_MAX_AGE_S)
+        await context(request).store.revoke_session(_revocation_id(str(session_id)),
+                                                    COOKIE_MAX_AGE_S)
     request.session.clear()
 
 
@@ -57,8 +65,8 @@ async def current_device(conn: HTTPConnection) -> Device | None:
         return None
     if time.time() - int(session.get("at", 0)) > MAX_AGE_S.get(device.role, STAFF_MAX_AGE_S):
         return None
-    session_id = session.get("sid")
-    if not session_id or await context(conn).store.session_revoked(str(session_id)):
+    session_id = str(session.get("sid") or "")
+    if not session_id or await context(conn).store.session_revoked(_revocation_id(session_id)):
         return None
     return device
 

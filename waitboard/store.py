@@ -284,16 +284,16 @@ class Store:
         return {location: ((epoch or b"").decode(), int(seq or 0))
                 for location, (epoch, seq) in zip(locations, rows, strict=True)}
 
-    async def revoke_session(self, session_id: str, ttl_s: int) -> None:
+    async def revoke_session(self, digest: str, ttl_s: int) -> None:
         try:
-            await self.redis.set(keys.revoked_session(session_id), "1", ex=ttl_s)
+            await self.redis.set(keys.revoked_session(digest), "1", ex=ttl_s)
         except (rx.ConnectionError, rx.TimeoutError, OSError) as e:
             raise Unavailable("Redis is not reachable; the logout did not go through. "
                               "Try again in a moment.") from e
 
-    async def session_revoked(self, session_id: str) -> bool:
+    async def session_revoked(self, digest: str) -> bool:
         try:
-            return bool(await self.reads.exists(keys.revoked_session(session_id)))
+            return bool(await self.reads.exists(keys.revoked_session(digest)))
         except (rx.ConnectionError, rx.TimeoutError, OSError) as e:
             raise Unavailable("Redis is not reachable.") from e
 
