@@ -74,9 +74,11 @@ class Client(WSListener):  # type: ignore[misc]
                 return
             if payload[:2] != b"42":
                 return
+        if b'"type":"snapshot"' not in payload[:40] and self.protocol == "waitboard":
+            return  # a heartbeat (it carries the seq too) or a stale notice
         seq = seq_of(payload)
         if seq is None:
-            return  # a heartbeat
+            return
         now = time.time()
         totals = self.totals
         totals.frames += 1
@@ -154,11 +156,16 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    # "mark" starts the measured window (the changes begin); "stop" or "reconnect" ends it.
     frames_before = totals.frames
     measure_start = time.time()
     command = b""
-    with contextlib.suppress(TimeoutError):
-        command = await asyncio.wait_for(reader.readline(), job["max_s"])
+    for _ in range(3):
+        with contextlib.suppress(TimeoutError):
+            command = await asyncio.wait_for(reader.readline(), job["max_s"])
+        if command.strip() != b"mark":
+            break
+        frames_before, measure_start = totals.frames, time.time()
     measured_s = time.time() - measure_start
     frames = totals.frames - frames_before
     if command.strip() == b"reconnect":
@@ -169,7 +176,11 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         totals.first_frame_s.clear()
         clients.clear()
         storm_started = time.monotonic()
-        tasks = [asyncio.create_task(connect_one(i)) for i in range(n)]
+        spread = job.get("storm_s", 0.0)
+        tasks = []
+        for i in range(n):  # everyone within storm_s seconds
+            await asyncio.sleep(max(0.0, storm_started + i * spread / n - time.monotonic()))
+            tasks.append(asyncio.create_task(connect_one(i)))
         await asyncio.gather(*tasks)
         for _ in range(300):  # up to 30 s for the first snapshots
             if len(totals.first_frame_s) >= len(clients):

@@ -8,6 +8,7 @@ README shows; benchmarks/fanout.py's driver publishes the snapshots on Redis.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -27,10 +28,29 @@ async def location_ws(websocket: WebSocket) -> None:
             await websocket.send_text(event.message)
 
 
+async def _hold(channel: str, held: asyncio.Event) -> None:
+    async with broadcast.subscribe(channel=channel):
+        held.set()
+        await asyncio.Event().wait()
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await broadcast.connect()
+    # broadcaster 0.3's Redis listener starts listening when the first channel is being
+    # subscribed; if it looks before Redis confirmed that subscription, it stops and waits
+    # for the next new channel - with every client on one location there is none, and
+    # nobody gets anything. Two channels held for the server's lifetime, the second after
+    # the first is confirmed, keep the listener running (glue around a library race).
+    tasks = []
+    for channel in ("_hold_1", "_hold_2"):
+        held = asyncio.Event()
+        tasks.append(asyncio.create_task(_hold(channel, held)))
+        await held.wait()
+        await asyncio.sleep(0.2)
     yield
+    for task in tasks:
+        task.cancel()
     await broadcast.disconnect()
 
 

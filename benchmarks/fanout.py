@@ -1,0 +1,664 @@
+"""Fan-out at scale: waitboard's hub against python-socketio and Starlette + broadcaster.
+
+Every run starts its own processes, on loopback only: a Redis (the embedded one, TCP,
+``appendfsync always``), the server under test pinned to core 0, and the load - one
+process of WebSocket clients (``fanout_client.py``, picows) and this driver - pinned to
+core 1. Every loop is bounded in count and time.
+
+The driver is open-loop: change k of a location is due at a fixed time whatever the
+delivery does. For waitboard a change is a real command through the store (issue,
+call-next, no-show: the Lua scripts the API runs); each is stamped with the time it was
+sent (before the commit, so the latency includes the commit's fsync). For the baselines
+the driver publishes the same snapshot JSON (same size, its own seq) through their Redis
+channels, the way an application using them would. A sample of clients records
+(seq, receive time) for every frame; the latency of a change is, per sampled client, the
+first frame that shows it (a seq at least the change's) minus the change's stamp.
+
+    .venv/bin/python benchmarks/fanout.py                # every scenario (about 40 min)
+    .venv/bin/python benchmarks/fanout.py --only matrix --connections 5000 --rates 50
+    .venv/bin/python benchmarks/fanout.py --smoke        # 500 connections, 5 s (the test)
+
+Prints a table per scenario and writes every figure as JSON (``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+
+from waitboard import snapshot
+from waitboard.config import Office, parse_office
+from waitboard.domain import Action
+from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.store import Store, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+SERVER_CORE, LOAD_CORE = {0}, {1}
+SERVERS = ("waitboard", "socketio", "broadcaster")
+READY_S = 60  # a server or the clients must be ready within this
+LOCATIONS = 50
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pin(cores: set[int]) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        if len(os.sched_getaffinity(0)) > 1 and max(cores) < os.cpu_count():  # type: ignore[operator]
+            os.sched_setaffinity(0, cores)
+
+
+def _pinned(cores: set[int]) -> Any:
+    def preexec() -> None:
+        _pin(cores)
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return preexec
+
+
+def bench_office(n: int = LOCATIONS) -> str:
+    """n locations like a real one: three queues, four counters (calls fill the snapshot)."""
+    lines = ['timezone = "Europe/Berlin"']
+    for i in range(n):
+        lines += ["", "[[locations]]", f'id = "loc-{i:02d}"',
+                  f'name = "Jobcenter Musterstadt, Standort {i:02d}"',
+                  'hours = { mon = "00:00-23:59", tue = "00:00-23:59", wed = "00:00-23:59", '
+                  'thu = "00:00-23:59", fri = "00:00-23:59", sat = "00:00-23:59", '
+                  'sun = "00:00-23:59" }']
+        for q, name in (("A", "Eingangszone"), ("B", "Leistung"), ("C", "Arbeitsvermittlung")):
+            lines += ["  [[locations.queues]]", f'  id = "{q}"', f'  name = "{name}"',
+                      "  service_minutes = 6"]
+        for c in range(1, 5):
+            lines += ["  [[locations.counters]]", f'  id = "{c}"', f'  name = "Schalter {c}"',
+                      '  queues = ["A", "B", "C"]']
+    return "\n".join(lines) + "\n"
+
+
+def cpu_of(process: psutil.Process) -> float:
+    t = process.cpu_times()
+    return float(t.user + t.system)
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    kind: str
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def ps(self) -> psutil.Process:
+        return psutil.Process(self.proc.pid)
+
+    def ws_url(self) -> str:
+        base = f"ws://127.0.0.1:{self.port}"
+        return {"waitboard": base + "/ws/locations/{location}",
+                "broadcaster": base + "/ws/{location}",
+                "socketio": base + "/socket.io/?EIO=4&transport=websocket&location={location}",
+                }[self.kind]
+
+    def cpu_s(self) -> float:
+        t = self.ps.cpu_times()
+        return float(t.user + t.system)
+
+    def rss(self) -> int:
+        return int(self.ps.memory_info().rss)
+
+
+def start_server(kind: str, redis_url: str, config: Path, tmp: Path,
+                 extra_env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "WAITBOARD_REDIS_URL": redis_url,
+           "WAITBOARD_CONFIG": str(config), "WAITBOARD_DATA_DIR": str(tmp),
+           "WAITBOARD_SECRET_KEY": "bench", "WAITBOARD_RATE_LIMIT": "0",
+           "WAITBOARD_LOG_LEVEL": "warning", **(extra_env or {})}
+    if kind == "waitboard":
+        cmd = [PY, "-m", "waitboard", "serve", "--port", str(port)]
+    else:
+        cmd = [PY, "-m", "uvicorn", f"benchmarks.baselines.{kind}_server:app", "--port",
+               str(port), "--log-level", "warning", "--no-access-log",
+               "--ws-per-message-deflate", "false"]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=open(tmp / f"{kind}-{port}.log", "wb"),  # noqa: SIM115
+                            preexec_fn=_pinned(SERVER_CORE))
+    deadline = time.monotonic() + READY_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{kind} exited: {(tmp / f'{kind}-{port}.log').read_text()}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            time.sleep(0.5 if kind == "waitboard" else 0.3)  # lifespan, first reloads
+            return Server(kind, port, proc)
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{kind} did not start on port {port}")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Load:
+    """The client process: connects, reports ready, measures until told, reports."""
+
+    def __init__(self, job: dict[str, Any]) -> None:
+        self.proc = subprocess.Popen(
+            [PY, str(ROOT / "benchmarks" / "fanout_client.py")], cwd=ROOT,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, preexec_fn=_pinned(LOAD_CORE))
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(job).encode() + b"\n")
+        self.proc.stdin.flush()
+
+    async def line(self, timeout_s: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        raw = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), timeout_s)
+        if not raw:
+            raise RuntimeError("the load process ended without a report")
+        result: dict[str, Any] = json.loads(raw)
+        return result
+
+    def tell(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def close(self) -> None:
+        stop(self.proc)
+
+
+# --- drivers --------------------------------------------------------------------------------
+
+
+class Driver:
+    """Open-loop changes; ``stamps[location]`` is a list of (seq, sent_at) per change."""
+
+    def __init__(self, locations: list[str]) -> None:
+        self.locations = locations
+        self.stamps: dict[str, list[tuple[int, float]]] = {loc: [] for loc in locations}
+        self.late: list[float] = []
+        self.errors = 0
+
+    async def change(self, location: str) -> None:
+        raise NotImplementedError
+
+    async def run(self, rate: float, seconds: float) -> None:
+        """``rate`` changes per second in all, spread evenly over the locations; each
+        location's changes run in order (a command waits for the one before it)."""
+        per_location = rate / len(self.locations)
+        t0 = time.monotonic() + 0.05
+        count = max(1, int(seconds * per_location))
+
+        async def one(i: int, location: str) -> None:
+            offset = i / rate
+            for k in range(count):
+                due = t0 + offset + k / per_location
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                self.late.append(max(0.0, time.monotonic() - due))
+                try:
+                    await self.change(location)
+                except Exception:  # counted; an open loop goes on
+                    self.errors += 1
+
+        await asyncio.gather(*(one(i, loc) for i, loc in enumerate(self.locations)))
+
+
+class WaitboardDriver(Driver):
+    """issue, call-next, no-show, ... on each location: real commands, real snapshots."""
+
+    def __init__(self, store: Store, locations: list[str]) -> None:
+        super().__init__(locations)
+        self.store = store
+        self.step = dict.fromkeys(locations, 0)
+        self.called: dict[str, str] = {}
+
+    async def prepare(self) -> None:
+        for loc in self.locations:
+            await self.store.roll_day(loc)
+            for counter in ("1", "2", "3", "4"):
+                await self.store.set_counter(loc, counter, True)
+            for q in ("A", "B", "C", "A", "B", "A"):  # a lived-in queue: a few waiting
+                await self.store.issue(loc, q, "bench")
+
+    async def change(self, location: str) -> None:
+        step = self.step[location] % 3
+        self.step[location] += 1
+        sent = time.time()
+        if step == 0:
+            outcome = await self.store.issue(location, "A", "bench")
+        elif step == 1:
+            outcome = await self.store.call_next(location, "1")
+            if outcome.ticket is not None:
+                self.called[location] = outcome.ticket.id
+        else:
+            ticket = self.called.pop(location, None)
+            if ticket is None:
+                return
+            outcome = await self.store.act(ticket, Action.NO_SHOW, counters=None)
+        assert outcome.location is not None
+        self.stamps[location].append((outcome.location.seq, sent))
+
+
+class PublishDriver(Driver):
+    """The baselines: the application publishes the snapshot to the location's room."""
+
+    def __init__(self, kind: str, redis_url: str, template: dict[str, Any],
+                 locations: list[str]) -> None:
+        super().__init__(locations)
+        self.kind = kind
+        self.template = template
+        self.seq = dict.fromkeys(locations, 1000)
+        if kind == "socketio":
+            import socketio  # type: ignore[import-untyped]
+
+            self.manager = socketio.AsyncRedisManager(redis_url, write_only=True)
+        else:
+            from redis.asyncio import Redis
+
+            self.redis = Redis.from_url(redis_url)
+
+    async def change(self, location: str) -> None:
+        self.seq[location] += 1
+        seq = self.seq[location]
+        sent = time.time()
+        data = {**self.template, "seq": seq,
+                "location": {"id": location, "name": self.template["location"]["name"]}}
+        if self.kind == "socketio":
+            await self.manager.emit("snapshot", data, room=location)
+        else:
+            await self.redis.publish(location, orjson.dumps(data).decode())
+        self.stamps[location].append((seq, sent))
+
+    async def close(self) -> None:
+        if self.kind == "socketio":
+            with contextlib.suppress(Exception):
+                await self.manager.redis.aclose()
+        else:
+            await self.redis.aclose()
+
+
+# --- one run --------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    server: str
+    connections: int
+    locations: int
+    rate: float
+    connected: int = 0
+    frames_per_s: float = 0.0
+    p50_ms: float = float("nan")
+    p99_ms: float = float("nan")
+    max_ms: float = float("nan")
+    gaps: int = 0
+    duplicates: int = 0
+    dropped: int = 0
+    cpu_pct: float = 0.0
+    load_cpu_pct: float = 0.0  # the client process (on the load core)
+    redis_cpu_pct: float = 0.0
+    rss_per_conn_kb: float = 0.0
+    first_snapshot_p99_ms: float = float("nan")
+    storm_p99_ms: float = float("nan")
+    storm_redis_commands: int = 0
+    driver_errors: int = 0
+    driver_late_p99_ms: float = 0.0
+    stalled: int = 0
+    frame_bytes: int = 0
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def latencies(stamps: dict[str, list[tuple[int, float]]],
+              traces: list[tuple[str, list[tuple[int, float]]]], since: float,
+              until: float) -> list[float]:
+    """Per sampled client and change made in [since, until): ms to the first frame
+    showing it."""
+    out: list[float] = []
+    for location, trace in traces:
+        changes = [(s, t) for s, t in stamps.get(location, []) if since <= t < until]
+        if not changes or not trace:
+            continue
+        trace = sorted(trace, key=lambda x: x[1])
+        j, best = 0, -1
+        # Walk the frames in time order, keeping the highest seq seen so far.
+        seen: list[tuple[int, float]] = []
+        for seq, t in trace:
+            if seq > best:
+                best = seq
+                seen.append((best, t))
+        for seq, sent in sorted(changes):
+            while j < len(seen) and seen[j][0] < seq:
+                j += 1
+            if j == len(seen):
+                break  # not shown before the end of the run
+            out.append(max(0.0, seen[j][1] - sent) * 1000)
+    return out
+
+
+@contextlib.contextmanager
+def environment() -> Iterator[tuple[Path, EmbeddedRedis, str, Path]]:
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="wbfan") as tmp_s:
+        tmp = Path(tmp_s)
+        config = tmp / "office.toml"
+        config.write_text(bench_office(), encoding="utf-8")
+        redis_port = free_port()
+        with EmbeddedRedis(tmp / "r", tcp_port=redis_port) as r:
+            yield tmp, r, f"redis://127.0.0.1:{redis_port}/0", config
+
+
+@contextlib.asynccontextmanager
+async def store_for(redis_url: str, office: Office) -> AsyncIterator[Store]:
+    client = connect(redis_url, max_connections=64)
+    try:
+        yield Store(client, office)
+    finally:
+        await client.aclose()
+
+
+async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, connections: int,
+                  locations: int, rate: float, seconds: float, sample: int = 200,
+                  stalled_share: float = 0.0, storm: bool = False, hubs: int = 1,
+                  server_env: dict[str, str] | None = None) -> Run:
+    tmp, redis, redis_url, config = env
+    office = parse_office(__import__("tomllib").loads(config.read_text()), str(config))
+    locs = [loc.id for loc in office.locations[:locations]]
+    run = Run(kind, connections, locations, rate)
+    async with store_for(redis_url, office) as store:
+        await store.redis.flushall()
+        wb = WaitboardDriver(store, locs)
+        await wb.prepare()
+        state = await store.location_state(locs[0])
+        template = snapshot.snapshot(office, office.location_by_id[locs[0]], state,
+                                     store.clock())
+        run.frame_bytes = len(orjson.dumps(template))
+        servers = [start_server(kind, redis_url, config, tmp, server_env)
+                   for _ in range(hubs if kind == "waitboard" else 1)]
+        driver: Driver = wb if kind == "waitboard" else PublishDriver(
+            kind, redis_url, template, locs)
+        loads: list[Load] = []
+        try:
+            rss0 = sum(s.rss() for s in servers)
+            per = connections // len(servers)
+            stalled_n = int(connections * stalled_share)
+            for i, srv in enumerate(servers):
+                loads.append(Load({
+                    "connections": per, "connect_per_s": 2000, "protocol": kind,
+                    "locations": locs, "offset": i, "url": srv.ws_url(),
+                    "sample": sample // len(servers), "max_s": seconds + 60,
+                    "storm_s": 5.0,
+                    "stalled": ["127.0.0.1", srv.port, srv.ws_url().format(
+                        location=locs[0]).split(str(srv.port), 1)[1]] if stalled_n else None,
+                    "stalled_count": stalled_n // len(servers)}))
+            ready = [await load.line(READY_S + connections / 500) for load in loads]
+            run.connected = sum(r["ready"] for r in ready)
+            run.stalled = stalled_n
+            await asyncio.sleep(1.0)  # first snapshots out, memory settled
+            run.rss_per_conn_kb = (sum(s.rss() for s in servers) - rss0) / 1024 / max(
+                1, run.connected + stalled_n)
+            for load in loads:
+                load.tell("mark")
+            others = [psutil.Process(load.proc.pid) for load in loads]
+            redis_ps = psutil.Process(redis.process.pid) if redis.process else None
+            load0 = sum(cpu_of(p) for p in others)
+            redis0 = cpu_of(redis_ps) if redis_ps else 0.0
+            cpu0, t0, wall0 = sum(s.cpu_s() for s in servers), time.time(), time.monotonic()
+            if rate > 0:
+                await driver.run(rate, seconds)
+            else:
+                await asyncio.sleep(seconds)
+            t1 = time.time()
+            wall = time.monotonic() - wall0
+            run.cpu_pct = 100 * (sum(s.cpu_s() for s in servers) - cpu0) / wall
+            run.load_cpu_pct = 100 * (sum(cpu_of(p) for p in others) - load0) / wall
+            if redis_ps:
+                run.redis_cpu_pct = 100 * (cpu_of(redis_ps) - redis0) / wall
+            await asyncio.sleep(0.5)  # the last changes arrive
+            redis_before = 0
+            if storm:
+                info = await store.redis.info("stats")
+                redis_before = int(info["total_commands_processed"])
+            for load in loads:
+                load.tell("reconnect" if storm else "stop")
+            reports = [await load.line(120) for load in loads]
+            if storm:
+                info = await store.redis.info("stats")
+                run.storm_redis_commands = int(info["total_commands_processed"]) - redis_before
+        finally:
+            for load in loads:
+                load.close()
+            for srv in servers:
+                stop(srv.proc)
+            if isinstance(driver, PublishDriver):
+                await driver.close()
+    frames = sum(r["frames"] for r in reports)
+    measured = max(r["measured_s"] for r in reports)
+    run.frames_per_s = frames / measured if measured else 0.0
+    lat = latencies(driver.stamps, [tuple(t) for r in reports for t in r["traces"]],  # type: ignore[misc]
+                    t0, t1)
+    if lat:
+        run.p50_ms, run.p99_ms, run.max_ms = pct(lat, 50), pct(lat, 99), max(lat)
+    run.gaps = sum(r["gaps"] for r in reports)
+    run.duplicates = sum(r["duplicates"] for r in reports)
+    run.dropped = sum(r["disconnects"] for r in reports)
+    firsts = [x for r in reports for x in r["first_frame_s"]]
+    if storm:
+        run.storm_p99_ms = pct(firsts, 99) * 1000
+        run.extra["storm_clients_with_snapshot"] = len(firsts)
+    run.driver_errors = driver.errors
+    run.driver_late_p99_ms = pct(driver.late, 99) * 1000 if driver.late else 0.0
+    return run
+
+
+# --- ingest ---------------------------------------------------------------------------------
+
+
+async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
+                 seconds: float) -> dict[str, float]:
+    """Ticket issue over HTTP at a fixed rate (open loop), keep-alive connections."""
+    tmp, _, redis_url, config = env
+    office = parse_office(__import__("tomllib").loads(config.read_text()), str(config))
+    token = "bench-reception-token"
+    digest = __import__("hashlib").sha256(token.encode()).hexdigest()
+    config2 = tmp / "office-ingest.toml"
+    config2.write_text(config.read_text() + f'\n[[devices]]\nid = "bench-reception"\n'
+                       f'role = "admin"\ntoken_sha256 = "{digest}"\n', encoding="utf-8")
+    async with store_for(redis_url, office) as store:
+        await store.redis.flushall()
+    srv = start_server("waitboard", redis_url, config2, tmp)
+    locs = [loc.id for loc in office.locations]
+    body = b'{"queue":"A"}'
+    latencies_ms: list[float] = []
+    errors = 0
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(64):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", srv.port))
+
+    async def post(k: int, due: float) -> None:
+        nonlocal errors
+        reader, writer = await pool.get()
+        loc = locs[k % len(locs)]
+        try:
+            writer.write(
+                f"POST /api/v1/locations/{loc}/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            await reader.readexactly(length)
+            if not head.startswith(b"HTTP/1.1 201"):
+                errors += 1
+            latencies_ms.append((time.monotonic() - due) * 1000)
+        finally:
+            pool.put_nowait((reader, writer))
+
+    cpu0 = srv.cpu_s()
+    t0 = time.monotonic() + 0.1
+    tasks = []
+    try:
+        for k in range(int(rate * seconds)):
+            due = t0 + k / rate
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            tasks.append(asyncio.create_task(post(k, due)))
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        cpu = 100 * (srv.cpu_s() - cpu0) / (time.monotonic() - t0)
+    finally:
+        while not pool.empty():
+            _, w = pool.get_nowait()
+            w.close()
+        stop(srv.proc)
+    return {"rate": rate, "requests": len(latencies_ms), "errors": errors,
+            "p50_ms": pct(latencies_ms, 50), "p99_ms": pct(latencies_ms, 99),
+            "max_ms": max(latencies_ms), "server_cpu_pct": cpu}
+
+
+# --- scenarios and report -------------------------------------------------------------------
+
+
+def table(title: str, runs: list[Run]) -> str:
+    cols = ("server", "conns", "locs", "chg/s", "frames/s", "p50 ms", "p99 ms", "max ms",
+            "server cpu %", "load cpu %", "redis cpu %", "KB/conn", "dropped", "gaps")
+    rows = [" | ".join(cols), " | ".join("---" for _ in cols)]
+    for r in runs:
+        rows.append(" | ".join(str(v) for v in (
+            r.server, r.connected, r.locations, f"{r.rate:g}", f"{r.frames_per_s:,.0f}",
+            f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.max_ms:.1f}", f"{r.cpu_pct:.0f}",
+            f"{r.load_cpu_pct:.0f}", f"{r.redis_cpu_pct:.0f}",
+            f"{r.rss_per_conn_kb:.1f}", r.dropped, r.gaps)))
+    return f"\n### {title}\n\n" + "\n".join("| " + row + " |" for row in rows) + "\n"
+
+
+def median_ratio(a: list[Run], b: list[Run], attr: str) -> float:
+    pairs = [getattr(x, attr) / getattr(y, attr) for x, y in zip(a, b, strict=False)
+             if getattr(y, attr)]
+    return statistics.median(pairs) if pairs else float("nan")
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {"runs": [], "ingest": []}
+    servers = [s for s in args.servers.split(",") if s]
+
+    def record(title: str, runs: list[Run]) -> None:
+        print(table(title, runs), flush=True)
+        results["runs"] += [{"scenario": title, **asdict(r)} for r in runs]
+
+    with environment() as env:
+        if args.smoke:
+            runs = [await one_run("waitboard", env, connections=500, locations=1, rate=10,
+                                  seconds=5)]
+            record("smoke: 500 connections, one location, 10 changes/s, 5 s", runs)
+            return results
+        only = set(args.only.split(",")) if args.only else None
+
+        def wanted(name: str) -> bool:
+            return only is None or name in only
+
+        if wanted("idle"):
+            record("10k idle connections (heartbeats only)", [await one_run(
+                "waitboard", env, connections=10_000, locations=LOCATIONS, rate=0,
+                seconds=20, sample=0)])
+        if wanted("matrix"):
+            coalesce = {"WAITBOARD_COALESCE_MS": str(args.coalesce_ms)}
+            for conns in [int(c) for c in args.connections.split(",")]:
+                for rate in [float(x) for x in args.rates.split(",")]:
+                    for locations in (1, LOCATIONS):
+                        runs: list[Run] = []
+                        for rep in range(args.repeats):  # A B A B: alternating
+                            order = servers if rep % 2 == 0 else servers[::-1]
+                            for kind in order:
+                                runs.append(await one_run(
+                                    kind, env, connections=conns, locations=locations,
+                                    rate=rate, seconds=args.seconds, server_env=coalesce))
+                        runs.sort(key=lambda r: servers.index(r.server))
+                        record(f"{conns} connections, {rate:g} changes/s on {locations} "
+                               "location(s)", runs)
+                        by = {k: [r for r in runs if r.server == k] for k in servers}
+                        for other in servers[1:]:
+                            if by.get(other) and by.get("waitboard"):
+                                fps = median_ratio(by["waitboard"], by[other], "frames_per_s")
+                                p99 = median_ratio(by["waitboard"], by[other], "p99_ms")
+                                print(f"median ratio waitboard/{other}: frames/s {fps:.2f}x, "
+                                      f"p99 {p99:.2f}x")
+        if wanted("stalled"):
+            base = await one_run("waitboard", env, connections=5000, locations=1, rate=10,
+                                 seconds=args.seconds)
+            stalled = await one_run("waitboard", env, connections=5000, locations=1, rate=10,
+                                    seconds=args.seconds, stalled_share=0.01)
+            stalled.note = "1% of clients stop reading"
+            record("1% stalled clients (5000 connections, 10 changes/s)", [base, stalled])
+        if wanted("storm"):
+            record("reconnect storm: 5000 clients within 5 s", [await one_run(
+                "waitboard", env, connections=5000, locations=LOCATIONS, rate=5,
+                seconds=5, storm=True)])
+        if wanted("hubs"):
+            record("two hub processes on one Redis (both on core 0)", [await one_run(
+                "waitboard", env, connections=5000, locations=1, rate=10,
+                seconds=args.seconds, hubs=2)])
+        if wanted("ingest"):
+            for rate in (100, 500):
+                result = await ingest(env, rate, args.seconds)
+                print(f"\ningest {rate}/s: " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                                         result.items()), flush=True)
+                results["ingest"].append(result)
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", default="",
+                    help="comma-separated: idle, matrix, stalled, storm, hubs, ingest")
+    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--connections", default="1000,5000,10000")
+    ap.add_argument("--rates", default="1,10,50")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--coalesce-ms", type=int, default=100,
+                    help="waitboard's coalescing window in the matrix (WAITBOARD_COALESCE_MS)")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--json", type=Path, help="write every figure here")
+    args = ap.parse_args()
+    _pin(LOAD_CORE)
+    results = asyncio.run(main_async(args))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
