@@ -1,6 +1,7 @@
 """Rendering pages from ``kiosk_templates/``: one Jinja environment, one ``render``.
 
 Every page gets the translator ``t`` for its language, the texts the JS module needs, the
+office's time zone (clocks on screens show office time, whatever the device is set to), the
 demo flag, and - for staff pages - the CSRF token and a flash message.
 """
 
@@ -65,6 +66,7 @@ def render(request: Request, template: str, status: int = 200, *, staff: bool = 
     t = Translator(lang)
     html = _env.get_template(template).render(
         t=t, lang=lang, texts=t.texts, demo=ctx.settings.demo, request=request,
+        tz=ctx.office.timezone,
         other_language_url=other_language_url(request, lang),
         link=lambda path: with_lang(path, lang),
         csrf=sessions.csrf_token(request) if staff else "",

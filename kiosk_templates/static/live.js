@@ -7,9 +7,13 @@
 
 const STALE_AFTER_MS = 15000;
 const ANNOUNCE_EVERY_MS = 60000;
+const ANNOUNCE_QUIET_MS = 2000;
 const body = document.body;
 const page = body.dataset.page;
 const lang = body.dataset.lang || "de";
+// Times are the office's (a lobby PC or a phone may be set to another zone, or to UTC).
+const timeZone = body.dataset.tz || undefined;
+const clockText = (date) => date.toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit", timeZone });
 const texts = JSON.parse(document.getElementById("texts")?.textContent || "{}");
 
 function t(key, params = {}) {
@@ -84,28 +88,46 @@ function renderOccupancy(root, zones) {
   }
 }
 
+function renderOpening(root, snap) {
+  const opening = root.querySelector('[data-f="opening"]');
+  if (!opening) return;
+  opening.className = `opening ${snap.open ? "is-open" : "is-closed"}`;
+  opening.dataset.opensAt = snap.opens_at || "";
+  opening.dataset.closesAt = snap.closes_at || "";
+  setText(opening, "opening-text", openingText(snap));
+}
+
 function renderLocation(root, snap) {
   renderOccupancy(root, snap.occupancy);
-  const opening = root.querySelector('[data-f="opening"]');
-  if (opening) {
-    opening.className = `opening ${snap.open ? "is-open" : "is-closed"}`;
-    setText(opening, "opening-text", openingText(snap));
-  }
+  renderOpening(root, snap);
   renderQueues(root, snap.queues);
   setText(document, "updated-text", t("updated", { time: hhmm(snap.generated_at) }));
 }
 
-// Screen readers hear a short summary, at most once a minute, and only when it changed.
-let lastAnnounced = 0, lastSummary = "";
+// Screen readers hear a short summary of the latest state: once a burst of changes has
+// settled (ANNOUNCE_QUIET_MS without a change, or ANNOUNCE_EVERY_MS into a steady stream of
+// them), at most once a minute, and only when it differs from what was said last. Not on
+// the first load: the page itself says it.
+let said = null, pending = null, pendingSince = 0, lastAnnounced = -Infinity, announceTimer = 0;
 function announce(snaps) {
-  const box = document.querySelector("[data-announce]");
-  if (!box) return;
+  if (!document.querySelector("[data-announce]")) return;
   const summary = snaps.map((s) => s.queues.map((q) =>
     t("location.announce", { name: nameOf(q), waiting: q.waiting, wait: waitText(q.estimated_wait_s) })).join(" ")).join(" ");
-  if (summary === lastSummary || Date.now() - lastAnnounced < ANNOUNCE_EVERY_MS) return;
-  if (lastSummary) box.textContent = summary; // not on the first load: the page says it
-  lastSummary = summary;
-  lastAnnounced = Date.now();
+  if (said === null) { said = summary; return; }
+  if (pending === null) pendingSince = Date.now();
+  pending = summary;
+  clearTimeout(announceTimer);
+  const settled = Math.min(Date.now() + ANNOUNCE_QUIET_MS, pendingSince + ANNOUNCE_EVERY_MS);
+  announceTimer = setTimeout(sayPending, Math.max(settled, lastAnnounced + ANNOUNCE_EVERY_MS) - Date.now());
+}
+
+function sayPending() {
+  if (pending !== null && pending !== said) {
+    document.querySelector("[data-announce]").textContent = pending;
+    said = pending;
+    lastAnnounced = Date.now();
+  }
+  pending = null;
 }
 
 // --- lobby screen ---------------------------------------------------------------------
@@ -190,13 +212,14 @@ function renderScreen(snap) {
     li.append(span("number", c.number), " ", arrow, " ", span("counter", nameOf({ name: c.counter_name, name_en: c.counter_name_en })));
     return li;
   }));
+  renderOpening(document, snap);
   renderQueues(document, snap.queues);
   renderOccupancy(document, snap.occupancy);
 }
 
 // --- ticket page ----------------------------------------------------------------------
 
-let ticketSig = null, ticketWaiting = null, ticketFetchedAt = 0, lastGoTo = "";
+let ticketSig = null, ticketWaiting = null, ticketFetchedAt = 0, lastCall = null;
 
 // Only what can move this ticket triggers a re-read: a call or recall, its queue getting
 // shorter, a counter opening or closing - not the arrivals behind it. That keeps a
@@ -222,12 +245,12 @@ async function refreshTicket(snap) {
   const goTo = card.querySelector('[data-f="go_to"]');
   const counter = ticket.counter_name ? nameOf({ name: ticket.counter_name, name_en: ticket.counter_name_en }) : "";
   goTo.hidden = !counter;
-  if (counter) {
-    const text = t("ticket.go_to", { counter });
-    if (text !== lastGoTo && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
-    lastGoTo = text;
-    goTo.textContent = text;
-  }
+  if (counter) goTo.textContent = t("ticket.go_to", { counter });
+  // Every call and every recall buzzes the phone once, where it can: also a second call to
+  // the same counter (after a transfer), which says the same words.
+  const call = ticket.status === "called" ? `${ticket.called_at}:${ticket.recall}` : null;
+  if (call && call !== lastCall && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+  lastCall = call;
   card.querySelector('[data-f="waiting"]').hidden = ticket.status !== "waiting";
   setText(card, "ahead", ticket.position ? ticket.position - 1 : 0);
   setText(card, "wait", waitText(ticket.estimated_wait_s));
@@ -282,14 +305,16 @@ async function refreshFragment() {
 }
 
 // A terminal follows its location: counts in place; a button that opens or closes (opening
-// hours, ticket stop) reloads the page so that its form is fresh.
+// hours, ticket stop) reloads the page so that its form is fresh. While the location is
+// closed its services are tiles that say so, not buttons.
 function renderTerminal(snap) {
   for (const q of snap.queues) {
     const button = document.querySelector(`[data-issue="${CSS.escape(q.id)}"]`);
     if (!button) continue;
     const blocked = !snap.open || q.ticket_stop ? "1" : "0";
-    if (button.dataset.blocked !== blocked) { location.reload(); return; }
-    setText(button, "wait-line", `${t("queue.wait")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${t("queue.waiting")}`);
+    const shownClosed = button.tagName !== "BUTTON"; // a tile, not a button
+    if (button.dataset.blocked !== blocked || shownClosed === snap.open) { location.reload(); return; }
+    setText(button, "wait-line", snap.open ? `${t("queue.wait")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${t("queue.waiting")}` : t("queue.closed"));
   }
 }
 
@@ -318,7 +343,7 @@ document.addEventListener("submit", (ev) => {
 
 function showStale() {
   const stale = document.querySelector("[data-stale]");
-  stale.textContent = t("stale.banner", { time: lastDataClock });
+  stale.textContent = t("stale.banner", { time: clockText(new Date(lastData)) });
   stale.hidden = false;
 }
 
@@ -342,7 +367,6 @@ function onMessage(msg) {
 }
 
 let lastData = Date.now();
-let lastDataClock = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
 
 function connect(attempt = 0) {
   const url = new URL(body.dataset.ws, location.href);
@@ -354,7 +378,6 @@ function connect(attempt = 0) {
     try { msg = JSON.parse(ev.data); } catch (e) { return; }
     if (msg.type !== "stale") {
       lastData = Date.now();
-      lastDataClock = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
       document.querySelector("[data-stale]").hidden = true;
     }
     try { onMessage(msg); } catch (e) { console.error(e); }
@@ -370,7 +393,7 @@ function connect(attempt = 0) {
 
 function tick() {
   const clock = document.querySelector("[data-clock]");
-  if (clock) clock.textContent = new Date().toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit" });
+  if (clock) clock.textContent = clockText(new Date());
   if (Date.now() - lastData > STALE_AFTER_MS) showStale();
 }
 
