@@ -103,7 +103,7 @@ def create_app(settings: Settings, *, office: Office | None = None,
     routes = [
         Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", metrics),
         Route("/api/v1/openapi.json", openapi_json),
-        *api.routes(), *live.routes(), *pages.routes(), *staff.routes(), *terminal.routes(),
+        *api.routes(), *pages.routes(), *staff.routes(), *terminal.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         WaitboardError: problems.on_waitboard_error,
@@ -114,6 +114,7 @@ def create_app(settings: Settings, *, office: Office | None = None,
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
                        session_cookie=sessions.COOKIE, max_age=sessions.COOKIE_MAX_AGE_S,
                        same_site="strict", https_only=settings.env == "production")
+    app.add_middleware(live.LiveMiddleware)
     app.add_middleware(RateLimitMiddleware,
                        limits=limits or Limits.for_public(settings.rate_limit))
     app.add_middleware(WebMiddleware)

@@ -68,3 +68,10 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         scope: Any = getattr(self, "scope", None)
         if scope is not None:  # a refused handshake has no scope; the app never runs
             scope["extensions"][EXTENSION] = RawSocket(self)
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self.handshake_complete and self.response is not None:
+            # The handshake's request and response, headers and all, are not needed again,
+            # and a connection lives for hours: let them go.
+            self.request = self.response = None  # type: ignore[assignment]

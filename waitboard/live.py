@@ -1,5 +1,8 @@
 """WebSocket endpoints: ``/ws/locations/{location}`` and the overview ``/ws/locations``.
 
+They are served by :class:`LiveMiddleware` (not the router), so a connection that lasts
+for hours holds as little as possible.
+
 Each connection holds at most one frame waiting to be sent; a newer snapshot replaces an
 older one (snapshots are whole states, so nothing is lost by skipping one). A heartbeat
 never replaces a waiting snapshot. A connection whose send does not finish within
@@ -16,7 +19,7 @@ import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from starlette.routing import WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from waitboard.context import AppContext, context
@@ -172,6 +175,24 @@ async def overview_socket(ws: WebSocket) -> None:
     await _serve(ws, ctx, None)
 
 
-def routes() -> list[WebSocketRoute]:
-    return [WebSocketRoute("/ws/locations", overview_socket),
-            WebSocketRoute("/ws/locations/{location}", location_socket)]
+class LiveMiddleware:
+    """``/ws/locations[/{location}]`` straight to its endpoint, past the session, routing and
+    exception layers: each layer's frame would stay alive as long as a screen is connected,
+    and a lobby screen or a phone stays for hours - thousands at a time. Goes inside the
+    rate limiter (handshakes are limited per address)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            path: str = scope["path"]
+            if path == "/ws/locations":
+                await overview_socket(WebSocket(scope, receive, send))
+                return
+            location = path.removeprefix("/ws/locations/")
+            if location != path and location and "/" not in location:
+                scope["path_params"] = {"location": location}
+                await location_socket(WebSocket(scope, receive, send))
+                return
+        await self.app(scope, receive, send)
