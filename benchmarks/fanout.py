@@ -64,7 +64,7 @@ def free_port() -> int:
 
 def _pin(cores: set[int]) -> None:
     with contextlib.suppress(OSError, AttributeError):
-        if len(os.sched_getaffinity(0)) > 1 and max(cores) < os.cpu_count():  # type: ignore[operator]
+        if max(cores) < (os.cpu_count() or 1):
             os.sched_setaffinity(0, cores)
 
 
@@ -395,7 +395,8 @@ async def store_for(redis_url: str, office: Office) -> AsyncIterator[Store]:
 async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, connections: int,
                   locations: int, rate: float, seconds: float, sample: int = 200,
                   stalled_share: float = 0.0, storm: bool = False, hubs: int = 1,
-                  server_env: dict[str, str] | None = None) -> Run:
+                  server_env: dict[str, str] | None = None,
+                  profile: Path | None = None) -> Run:
     tmp, redis, redis_url, config = env
     office = parse_office(__import__("tomllib").loads(config.read_text()), str(config))
     locs = [loc.id for loc in office.locations[:locations]]
@@ -439,6 +440,12 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
             load0 = sum(cpu_of(p) for p in others)
             redis0 = cpu_of(redis_ps) if redis_ps else 0.0
             cpu0, t0, wall0 = sum(s.cpu_s() for s in servers), time.time(), time.monotonic()
+            spy = None
+            if profile is not None:  # py-spy samples the server while the changes run
+                spy = subprocess.Popen(
+                    ["py-spy", "record", "-p", str(servers[0].proc.pid), "-d",
+                     str(int(seconds)), "-f", "raw", "-o", str(profile), "--nonblocking"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if rate > 0:
                 await driver.run(rate, seconds)
             else:
@@ -450,6 +457,9 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
             if redis_ps:
                 run.redis_cpu_pct = 100 * (cpu_of(redis_ps) - redis0) / wall
             await asyncio.sleep(0.5)  # the last changes arrive
+            if spy is not None:
+                spy.wait(30)
+                print(hot_spots(profile), flush=True)  # type: ignore[arg-type]
             redis_before = 0
             if storm:
                 info = await store.redis.info("stats")
@@ -460,6 +470,8 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
             if storm:
                 info = await store.redis.info("stats")
                 run.storm_redis_commands = int(info["total_commands_processed"]) - redis_before
+            if kind == "waitboard":
+                run.extra["reloads"] = hub_reloads(servers)
         finally:
             for load in loads:
                 load.close()
@@ -484,6 +496,40 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
     run.driver_errors = driver.errors
     run.driver_late_p99_ms = pct(driver.late, 99) * 1000 if driver.late else 0.0
     return run
+
+
+def hub_reloads(servers: list[Server]) -> dict[str, float]:
+    """waitboard's reloads of location state from Redis, by reason (its /metrics)."""
+    out: dict[str, float] = {}
+    for srv in servers:
+        with socket.create_connection(("127.0.0.1", srv.port), 5) as sock:
+            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            for _ in range(1000):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        for line in data.decode(errors="replace").splitlines():
+            if line.startswith("waitboard_hub_reloads_total{"):
+                reason = line.split('reason="', 1)[1].split('"', 1)[0]
+                out[reason] = out.get(reason, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def hot_spots(profile: Path, top: int = 12) -> str:
+    """The functions where the server spent its samples (py-spy's raw format)."""
+    own: dict[str, int] = {}
+    total = 0
+    with contextlib.suppress(FileNotFoundError):
+        for line in profile.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            total += int(n)
+            leaf = stack.rsplit(";", 1)[-1]
+            own[leaf] = own.get(leaf, 0) + int(n)
+    rows = sorted(own.items(), key=lambda kv: -kv[1])[:top]
+    return "profile (share of samples, own time):\n" + "\n".join(
+        f"  {100 * n / max(1, total):5.1f}%  {leaf}" for leaf, n in rows)
 
 
 # --- ingest ---------------------------------------------------------------------------------
@@ -577,6 +623,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
     def record(title: str, runs: list[Run]) -> None:
         print(table(title, runs), flush=True)
+        for r in runs:
+            if r.extra:
+                print(f"  {r.server}: {r.extra}")
         results["runs"] += [{"scenario": title, **asdict(r)} for r in runs]
 
     with environment() as env:
@@ -605,7 +654,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                             for kind in order:
                                 runs.append(await one_run(
                                     kind, env, connections=conns, locations=locations,
-                                    rate=rate, seconds=args.seconds, server_env=coalesce))
+                                    rate=rate, seconds=args.seconds, server_env=coalesce,
+                                    profile=args.profile and args.profile / (
+                                        f"{kind}-{conns}-{rate:g}-{locations}-{rep}.txt")))
                         runs.sort(key=lambda r: servers.index(r.server))
                         record(f"{conns} connections, {rate:g} changes/s on {locations} "
                                "location(s)", runs)
@@ -652,6 +703,8 @@ def main() -> None:
     ap.add_argument("--coalesce-ms", type=int, default=100,
                     help="waitboard's coalescing window in the matrix (WAITBOARD_COALESCE_MS)")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--profile", type=Path,
+                    help="a directory: py-spy profiles of the server in the matrix runs")
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args()
     _pin(LOAD_CORE)

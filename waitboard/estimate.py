@@ -139,13 +139,26 @@ Service = Callable[[str, str], float]  # (counter, queue) -> seconds
 
 def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service: Service,
              gaps: Mapping[str, float | None], extra: Mapping[str, int] | None = None,
-             horizon_s: float = HORIZON_S) -> dict[str, list[float | None]]:
+             horizon_s: float = HORIZON_S,
+             only: str | None = None) -> dict[str, list[float | None]]:
     """Seconds until each position (1 = next) of each queue is called; ``extra`` adds
-    positions to a queue for tickets issued now. None: not within the horizon."""
+    positions to a queue for tickets issued now. None: not within the horizon.
+
+    ``only``: the caller needs the last position of this queue alone; the run stops once it
+    is placed (the other positions may then be left None)."""
     targets = {q: n + (extra or {}).get(q, 0) for q, n in waiting.items()}
     result: dict[str, list[float | None]] = {q: [None] * n for q, n in targets.items()}
     taken = dict.fromkeys(targets, 0)  # taken so far: first those waiting, then arrivals
-    left = sum(targets.values())
+    left = sum(targets.values()) if only is None else 1
+    last_of_only = targets.get(only, 0) - 1 if only is not None else -1
+    # A run asks for the same few (counter, queue) service times thousands of times.
+    known: dict[tuple[str, str], float] = {}
+
+    def service_of(counter: str, queue: str) -> float:
+        key = (counter, queue)
+        if key not in known:
+            known[key] = service(counter, queue)
+        return known[key]
 
     def arrived(q: str, t: float) -> int:
         gap = gaps.get(q)
@@ -159,7 +172,7 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
     for i, c in enumerate(counters):
         start = 0.0
         if c.busy_queue is not None:
-            mean = service(c.id, c.busy_queue)
+            mean = service_of(c.id, c.busy_queue)
             start = max(mean - c.busy_for_s, MIN_REMAINING * mean)
         heap.append((start, i, c))
     heapq.heapify(heap)
@@ -183,8 +196,9 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
         taken[queue] += 1
         if k < targets[queue]:
             result[queue][k] = t
-            left -= 1
-        heapq.heappush(heap, (t + service(c.id, queue), i, c))
+            if only is None or (queue == only and k == last_of_only):
+                left -= 1
+        heapq.heappush(heap, (t + service_of(c.id, queue), i, c))
     return result
 
 
@@ -198,7 +212,7 @@ def forecast_with_newcomers(counters: Sequence[CounterNow], waiting: Mapping[str
     waits = forecast(counters, waiting, service, gaps, horizon_s=horizon_s)
     for queue, n in waiting.items():
         alone = forecast(counters, waiting, service, gaps, extra={queue: 1},
-                         horizon_s=horizon_s)
+                         horizon_s=horizon_s, only=queue)
         waits[queue].append(alone[queue][n])
     return waits
 

@@ -210,6 +210,7 @@ class Hub:
             view.dirty.clear()
             reasons, view.reasons = view.reasons, set()
             pending_since, view.dirty_since = view.dirty_since, None
+            started = time.monotonic()
             try:
                 state = await self.store.location_state(view.location)
                 self._publish(view, state)
@@ -229,7 +230,9 @@ class Hub:
             backoff = 0.2
             for reason in reasons:
                 self.metrics.hub_reloads.labels(reason).inc()
-            await asyncio.sleep(self.timing.coalesce_s)
+            # The window counts from the reload's start: a fan-out to thousands of screens
+            # takes a while, and the window is not meant to come on top of it.
+            await asyncio.sleep(max(0.0, started + self.timing.coalesce_s - time.monotonic()))
 
     async def _pause_until_link(self, seconds: float) -> None:
         """Sleep up to ``seconds``, but wake when a new subscription is established."""
