@@ -35,6 +35,7 @@ bench: $(BIN)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/estimates.py --days 20 --out docs
 	$(BIN)/python benchmarks/live_latency.py
+	$(BIN)/python benchmarks/fanout.py --json benchmarks/fanout.json
 
 # The browser tests write the README's screenshots into docs/screenshots when asked to.
 screenshots: $(BIN)/.installed browser-deps

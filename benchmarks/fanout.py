@@ -219,16 +219,16 @@ class Driver:
         raise NotImplementedError
 
     async def run(self, rate: float, seconds: float) -> None:
-        """``rate`` changes per second in all, spread evenly over the locations; each
-        location's changes run in order (a command waits for the one before it)."""
-        per_location = rate / len(self.locations)
+        """``rate`` changes per second in all for ``seconds``: change k is due at
+        t0 + k / rate on location k mod n. A location's changes run in order (a command
+        waits for the one before it); a command that is late is counted, not skipped."""
+        total = max(1, int(rate * seconds))
+        n = len(self.locations)
         t0 = time.monotonic() + 0.05
-        count = max(1, int(seconds * per_location))
 
-        async def one(i: int, location: str) -> None:
-            offset = i / rate
-            for k in range(count):
-                due = t0 + offset + k / per_location
+        async def one(j: int, location: str) -> None:
+            for k in range(j, total, n):
+                due = t0 + k / rate
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 self.late.append(max(0.0, time.monotonic() - due))
                 try:
@@ -236,7 +236,11 @@ class Driver:
                 except Exception:  # counted; an open loop goes on
                     self.errors += 1
 
-        await asyncio.gather(*(one(i, loc) for i, loc in enumerate(self.locations)))
+        tasks = [asyncio.create_task(one(j, loc)) for j, loc in enumerate(self.locations)]
+        _, pending = await asyncio.wait(tasks, timeout=seconds + 30)
+        for task in pending:  # bounded in time, whatever the server does
+            task.cancel()
+            self.errors += 1
 
 
 class WaitboardDriver(Driver):
@@ -514,6 +518,8 @@ def hub_reloads(servers: list[Server]) -> dict[str, float]:
             if line.startswith("waitboard_hub_reloads_total{"):
                 reason = line.split('reason="', 1)[1].split('"', 1)[0]
                 out[reason] = out.get(reason, 0.0) + float(line.rsplit(" ", 1)[1])
+            elif line.startswith("waitboard_ws_dropped_slow_total "):
+                out["dropped_slow"] = out.get("dropped_slow", 0.0) + float(line.split()[1])
     return out
 
 
