@@ -632,6 +632,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         for r in runs:
             if r.extra:
                 print(f"  {r.server}: {r.extra}")
+            if r.storm_redis_commands:
+                print(f"  storm: p99 connect -> first snapshot {r.storm_p99_ms:.0f} ms; "
+                      f"{r.storm_redis_commands} Redis commands during the storm")
         results["runs"] += [{"scenario": title, **asdict(r)} for r in runs]
 
     with environment() as env:

@@ -126,15 +126,17 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
     async def connect_one(i: int) -> None:
         location = locations[(job["offset"] + i) % len(locations)]
         url = job["url"].format(location=location)
-        trace = [] if i < job["sample"] else None
+        trace = [] if i < job["sample"] and i not in traces else None
         for _ in range(5):  # bounded retries of a refused connect
             t0 = time.time()
             try:
                 transport, client = await ws_connect(
                     lambda t0=t0: Client(protocol, totals, trace, t0), url,
                     websocket_handshake_timeout=30, enable_auto_ping=False)
+                if client is None:  # the handshake failed after connecting
+                    raise ConnectionError("no listener")
                 clients.append((transport, client))
-                if trace is not None:
+                if trace is not None and i not in traces:  # a reconnect keeps the first
                     traces[i] = (location, trace)
                 return
             except Exception:  # refused, reset, handshake timeout: retry
