@@ -227,3 +227,36 @@ async def test_a_change_without_doorbell_is_found_by_the_seq_check(server: LiveS
         await redis.hincrby(keys.meta("sued"), "seq", 1)  # a change whose bell never rang
         await receive_until(ws, lambda m: m["type"] == "snapshot"
                             and m["seq"] == snap["seq"] + 1, "the drifted seq")
+
+
+def reloads(server: LiveServer, reason: str) -> float:
+    """How often the hub reloaded a location from Redis for ``reason`` (its metrics)."""
+    text = server.app.state.ctx.metrics.render().decode()
+    line = f'waitboard_hub_reloads_total{{reason="{reason}"}} '
+    return sum(float(row.split()[-1]) for row in text.splitlines() if row.startswith(line))
+
+
+async def test_a_location_nobody_watches_is_loaded_when_someone_looks(
+        server: LiveServer, http: httpx.AsyncClient) -> None:
+    """Without a screen on it, changes to a location are not reloaded one by one; a public
+    read and the first screen still see the current state."""
+    hub = server.app.state.ctx.hub
+    deadline = time.monotonic() + TIMEOUT
+    while not all(v.frame is not None for v in hub.views.values()):  # the start's loads
+        assert time.monotonic() < deadline, "the hub never loaded its locations"
+        await asyncio.sleep(0.02)
+    before = reloads(server, "change")
+    for _ in range(3):
+        await issue(http)
+    snap = (await http.get("/api/v1/locations/sued")).json()
+    assert queue_of(snap, "A")["waiting"] == 3
+    assert reloads(server, "change") == before  # nothing reloaded per change
+    assert reloads(server, "held") >= 3
+    await issue(http)
+    async with server.ws("/ws/locations/sued") as ws:
+        first = await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
+        assert queue_of(first, "A")["waiting"] == 4  # never the outdated cached one
+        await issue(http)  # watched now: the change comes live
+        await receive_until(ws, lambda m: m["type"] == "snapshot"
+                            and queue_of(m, "A")["waiting"] == 5, "waiting == 5")
+

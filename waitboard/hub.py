@@ -9,6 +9,9 @@ Guarantees
     ``coalesce_s``; each snapshot is serialised once and the same frame goes to all.
   * Fan-out never waits on a client: :meth:`Subscriber.offer` must not block. Slow clients
     are the subscriber's business (see :mod:`waitboard.live`).
+  * A location nobody watches on this process is not reloaded on every change: the change
+    marks its cached snapshot outdated, and the next public read (or the first screen)
+    loads it. Until then public reads go to Redis; nothing is ever served stale.
   * Heartbeats go only to screens of a view that is current: the pub/sub link is up and no
     known change has waited for its reload longer than ``stale_after_s``. Screens of a view
     that is not current get ``{"type": "stale"}`` instead - at once when the link to Redis
@@ -96,6 +99,12 @@ class LocationView:
     reasons: set[str] = field(default_factory=set)
     change_ts: int | None = None  # commit time (ms) of the oldest change not yet sent
     dirty_since: float | None = None  # monotonic time of the oldest change not yet loaded
+    # Nobody here watches the location: its changes are not loaded as they come, the
+    # cached snapshot is then known to be older than Redis (``outdated``) until the next
+    # read loads it. ``held`` counts the changes so held back.
+    outdated: bool = False
+    held: int = 0
+    loading: bool = False  # a reload is under way
 
 
 class Hub:
@@ -150,7 +159,7 @@ class Hub:
 
     def is_current(self, view: LocationView) -> bool:
         """The view shows the state in Redis, give or take the coalescing window."""
-        if not self.listening or view.frame is None:
+        if not self.listening or view.frame is None or view.outdated:
             return False
         return (view.dirty_since is None
                 or time.monotonic() - view.dirty_since < self.timing.stale_after_s)
@@ -161,10 +170,11 @@ class Hub:
         view = self.views[location]
         view.subscribers.add(sub)
         self.metrics.ws_clients.labels(location).inc()
-        if view.frame is not None:
+        if view.frame is not None and not view.outdated:
             sub.offer(view.frame)  # from the cache: no Redis read per client
-        else:
+        elif not (view.loading or view.dirty.is_set()):
             self._mark(view, "first_client")
+        # else: the reload under way reaches this one too
 
     def unsubscribe(self, location: str, sub: Subscriber) -> None:
         view = self.views[location]
@@ -175,7 +185,10 @@ class Hub:
     def subscribe_overview(self, sub: Subscriber) -> None:
         self.overview_subscribers.add(sub)
         self.metrics.ws_clients.labels("*").inc()
-        if self.overview_frame is not None:
+        outdated = [v for v in self.views.values() if v.outdated]
+        for view in outdated:  # watched from now on: load what was held back
+            self._mark(view, "first_client")
+        if self.overview_frame is not None and not outdated:
             sub.offer(self.overview_frame)
 
     def unsubscribe_overview(self, sub: Subscriber) -> None:
@@ -189,13 +202,32 @@ class Hub:
         view = self.views[location]
         if self.is_current(view) and view.snapshot is not None:
             return view.snapshot
-        loc = self.office.location_by_id[location]
+        held = view.held
         state = await self.store.location_state(location)
+        if view.outdated and view.held == held and self.listening and (
+                state.epoch != view.epoch or state.seq >= view.seq):
+            # Nothing was held back during the read: the cache is current again, and the
+            # next visitors are served from it.
+            self._publish(view, state, held)
+            assert view.snapshot is not None
+            return view.snapshot
+        loc = self.office.location_by_id[location]
         return snapshot.snapshot(self.office, loc, state, self.clock())
 
     # --- reloading --------------------------------------------------------------------------
 
+    def _watched(self, view: LocationView) -> bool:
+        return bool(view.subscribers or self.overview_subscribers)
+
     def _mark(self, view: LocationView, reason: str, change_ts: int | None = None) -> None:
+        if view.frame is not None and not self._watched(view):
+            # Nobody here watches this location: load it when someone looks (a public read
+            # or a screen), not on every change. A process knows every location; at a
+            # given moment most have no viewer on it, and a reload is not free.
+            view.outdated = True
+            view.held += 1
+            self.metrics.hub_reloads.labels("held").inc()
+            return
         view.reasons.add(reason)
         if change_ts is not None and view.change_ts is None:
             view.change_ts = change_ts
@@ -210,13 +242,15 @@ class Hub:
             view.dirty.clear()
             reasons, view.reasons = view.reasons, set()
             pending_since, view.dirty_since = view.dirty_since, None
-            started = time.monotonic()
+            started, held = time.monotonic(), view.held
+            view.loading = True
             try:
                 state = await self.store.location_state(view.location)
-                self._publish(view, state)
+                self._publish(view, state, held)
             except Exception as e:
                 # Keep the change pending (and the view marked as not current), retry later
                 # - or at once when the subscription is back.
+                view.loading = False
                 view.reasons |= reasons
                 view.dirty_since = min(filter(None, (pending_since, view.dirty_since)),
                                        default=time.monotonic())
@@ -227,6 +261,7 @@ class Hub:
                 backoff = min(backoff * 2, 5.0)
                 view.dirty.set()
                 continue
+            view.loading = False
             backoff = 0.2
             for reason in reasons:
                 self.metrics.hub_reloads.labels(reason).inc()
@@ -239,11 +274,13 @@ class Hub:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._link_up.wait(), seconds)
 
-    def _publish(self, view: LocationView, state: LocationState) -> None:
+    def _publish(self, view: LocationView, state: LocationState, held_before: int) -> None:
         loc = self.office.location_by_id[view.location]
         now = self.clock()
         snap = snapshot.snapshot(self.office, loc, state, now)
         view.snapshot, view.epoch, view.seq = snap, state.epoch, state.seq
+        # Current, unless a change was held back while this state was being read.
+        view.outdated = view.held != held_before
         view.frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps(snap))
         if view.change_ts is not None:
             lag = max(0.0, (to_ms(now) - view.change_ts) / 1000)
