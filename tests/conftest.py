@@ -17,8 +17,10 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from waitboard.app import create_app
 from waitboard.cli import UVICORN_OPTIONS
-from waitboard.config import Office, load_office
+from waitboard.config import Office, load_office, parse_office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.hub import HubTiming
 from waitboard.settings import Settings
@@ -351,3 +353,44 @@ def serve_processes(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
     for p in started:
         if p.proc is not None and p.proc.poll() is None:
             p.stop()
+
+
+# --- a service on a clock the test sets --------------------------------------------------
+
+#: Jobcenter Süd keeps office hours on weekdays; Nord stays open around the clock.
+WEEKDAYS = {day: "08:00-16:00" for day in ("mon", "tue", "wed", "thu", "fri")}
+#: Saturday 28 November 2026, 10:00 in Berlin: Süd is closed until Monday 08:00.
+SATURDAY = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+#: Monday 30 November 2026, 08:00 in Berlin: Süd has just opened.
+MONDAY_8 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+
+
+class SettableClock:
+    """The service's one clock, set by the test instead of waiting for real time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def office_with_hours(hours: dict[str, str]) -> Office:
+    """The test office with other opening hours for location sued."""
+    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
+    sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
+    sued["hours"] = hours
+    return parse_office(raw, source=str(OFFICE_PATH))
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(SATURDAY)
+
+
+@pytest.fixture
+async def closed_server(redis_server: EmbeddedRedis, redis: Redis,
+                        clock: SettableClock) -> AsyncIterator[LiveServer]:
+    """waitboard on a Saturday, with Süd open on weekdays only."""
+    async with live_server(redis_server.url, office_with_hours(WEEKDAYS), clock=clock) as srv:
+        yield srv

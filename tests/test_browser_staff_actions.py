@@ -4,51 +4,31 @@ pages do for phones and screen readers - in a real Chromium."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
-from redis.asyncio import Redis
 
 from tests.conftest import (
+    MONDAY_8,
     TIMEOUT,
     LiveServer,
+    SettableClock,
     auth,
     eventually,
     get_when,
-    live_server,
     open_live,
-    token,
     waiting,
 )
-from tests.test_pages_closed import (
-    MONDAY_8,
-    SATURDAY,
-    WEEKDAYS,
-    SettableClock,
-    office_with_hours,
-    opens_monday,
-)
-from waitboard.embedded_redis import EmbeddedRedis
+from tests.test_browser_flows import log_in
+from tests.test_pages_closed import opens_monday
 from waitboard.i18n import Translator
 
 pytestmark = pytest.mark.browser
 MS = TIMEOUT * 1000
 T = Translator("de")
-
-
-async def log_in(browser: Browser, server: LiveServer, device: str, **context_args: Any
-                 ) -> Page:
-    context = await browser.new_context(**context_args)
-    page = await context.new_page()
-    await page.goto(server.url + "/staff/login")
-    await page.get_by_label("Gerätetoken").fill(token(device))
-    await page.get_by_role("button", name="Anmelden").click()
-    await page.wait_for_load_state()
-    return page
 
 
 def accept_dialogs(page: Page) -> list[str]:
@@ -229,19 +209,6 @@ async def test_terminal_ticket_returns_to_the_start_by_itself(browser: Browser,
     assert page.url == server.url + "/terminal/sued"
     await page.go_back()
     assert "/tickets/" not in page.url
-
-
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(SATURDAY)
-
-
-@pytest.fixture
-async def closed_server(redis_server: EmbeddedRedis, redis: Redis,
-                        clock: SettableClock) -> AsyncIterator[LiveServer]:
-    """waitboard on a Saturday, with Süd open on weekdays only."""
-    async with live_server(redis_server.url, office_with_hours(WEEKDAYS), clock=clock) as srv:
-        yield srv
 
 
 async def test_closed_location_on_terminal_and_lobby_until_it_opens(

@@ -4,63 +4,22 @@ lobby say it is closed and when it opens; the terminal issues nothing."""
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from tests.conftest import OFFICE_PATH, TIMEOUT, LiveServer, auth, get_when, live_server, token
-from waitboard.config import Office, parse_office
-from waitboard.embedded_redis import EmbeddedRedis
+from tests.conftest import MONDAY_8, TIMEOUT, LiveServer, SettableClock, auth, get_when, token
 from waitboard.i18n import Translator
 
 HTML = {"Accept": "text/html"}
-#: Jobcenter Süd keeps office hours on weekdays; Nord stays open around the clock.
-WEEKDAYS = {day: "08:00-16:00" for day in ("mon", "tue", "wed", "thu", "fri")}
-#: Saturday 28 November 2026, 10:00 in Berlin: Süd is closed until Monday 08:00.
-SATURDAY = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-#: Monday 30 November 2026, 08:00 in Berlin: Süd has just opened.
-MONDAY_8 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
-
-
-class SettableClock:
-    """The service's one clock, set by the test instead of waiting for real time."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def office_with_hours(hours: dict[str, str]) -> Office:
-    """The test office with other opening hours for location sued."""
-    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
-    sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
-    sued["hours"] = hours
-    return parse_office(raw, source=str(OFFICE_PATH))
 
 
 def opens_monday(lang: str = "de") -> str:
     """The catalog's phrase for "opens Monday 08:00"."""
     t = Translator(lang)
     return t("hours.opens", day=t.weekday(0), time="08:00")
-
-
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(SATURDAY)
-
-
-@pytest.fixture
-async def closed_server(redis_server: EmbeddedRedis, redis: Redis,
-                        clock: SettableClock) -> AsyncIterator[LiveServer]:
-    """waitboard on a Saturday, with Süd open on weekdays only."""
-    async with live_server(redis_server.url, office_with_hours(WEEKDAYS), clock=clock) as srv:
-        yield srv
 
 
 @pytest.fixture
