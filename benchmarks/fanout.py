@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -43,7 +44,7 @@ import orjson
 import psutil
 
 from waitboard import snapshot
-from waitboard.config import Office, parse_office
+from waitboard.config import Office, load_office
 from waitboard.domain import Action
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.store import Store, connect
@@ -338,14 +339,12 @@ class Run:
     load_cpu_pct: float = 0.0  # the client process (on the load core)
     redis_cpu_pct: float = 0.0
     rss_per_conn_kb: float = 0.0
-    first_snapshot_p99_ms: float = float("nan")
     storm_p99_ms: float = float("nan")
     storm_redis_commands: int = 0
     driver_errors: int = 0
     driver_late_p99_ms: float = 0.0
     stalled: int = 0
     frame_bytes: int = 0
-    note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -402,7 +401,7 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
                   server_env: dict[str, str] | None = None,
                   profile: Path | None = None) -> Run:
     tmp, redis, redis_url, config = env
-    office = parse_office(__import__("tomllib").loads(config.read_text()), str(config))
+    office = load_office(config)
     locs = [loc.id for loc in office.locations[:locations]]
     run = Run(kind, connections, locations, rate)
     async with store_for(redis_url, office) as store:
@@ -545,9 +544,9 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
                  seconds: float) -> dict[str, float]:
     """Ticket issue over HTTP at a fixed rate (open loop), keep-alive connections."""
     tmp, _, redis_url, config = env
-    office = parse_office(__import__("tomllib").loads(config.read_text()), str(config))
+    office = load_office(config)
     token = "bench-reception-token"
-    digest = __import__("hashlib").sha256(token.encode()).hexdigest()
+    digest = hashlib.sha256(token.encode()).hexdigest()
     config2 = tmp / "office-ingest.toml"
     config2.write_text(config.read_text() + f'\n[[devices]]\nid = "bench-reception"\n'
                        f'role = "admin"\ntoken_sha256 = "{digest}"\n', encoding="utf-8")
