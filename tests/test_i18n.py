@@ -15,7 +15,12 @@ TEMPLATES = ROOT / "kiosk_templates"
 
 
 def catalog(lang: str) -> dict[str, str]:
-    return json.loads((TEMPLATES / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    """One language's texts as shipped: ``de.json`` and every ``<part>.de.json``."""
+    texts: dict[str, str] = {}
+    for path in [TEMPLATES / "i18n" / f"{lang}.json",
+                 *sorted((TEMPLATES / "i18n").glob(f"*.{lang}.json"))]:
+        texts.update(json.loads(path.read_text(encoding="utf-8")))
+    return texts
 
 
 def used_keys() -> set[str]:

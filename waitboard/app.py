@@ -13,7 +13,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from waitboard import api, live, openapi, pages, problems, sessions, staff, terminal
+from waitboard import (
+    api,
+    application_pages,
+    live,
+    openapi,
+    pages,
+    problems,
+    sessions,
+    staff,
+    terminal,
+)
 from waitboard.auth import DeviceRegistry
 from waitboard.clock import Clock, system_clock
 from waitboard.config import Office, load_office
@@ -104,6 +114,7 @@ def create_app(settings: Settings, *, office: Office | None = None,
         Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", metrics),
         Route("/api/v1/openapi.json", openapi_json),
         *api.routes(), *pages.routes(), *staff.routes(), *terminal.routes(),
+        *application_pages.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         WaitboardError: problems.on_waitboard_error,

@@ -26,7 +26,11 @@ QueueId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{0,2}$")]
 CounterId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$", min_length=1, max_length=20)]
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=60)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-Role = Literal["terminal", "reception", "counter", "display", "sensor", "admin"]
+Role = Literal["terminal", "reception", "counter", "display", "sensor", "caseworker",
+               "admin"]
+#: Roles not bound to one location: administrators, and caseworkers (applications are
+#: looked up by their number, wherever they were filed).
+OFFICE_WIDE_ROLES = ("admin", "caseworker")
 ZoneId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=40)]
 
 
@@ -188,7 +192,7 @@ def _cross_check(office: Office) -> Iterable[str]:
     for d in office.devices:
         where = f"device {d.id}: "
         if d.location is None:
-            if d.role != "admin":
+            if d.role not in OFFICE_WIDE_ROLES:
                 yield f"{where}location: required for role {d.role}"
             continue
         home = office.location_by_id.get(d.location)

@@ -22,11 +22,19 @@ DEFAULT = "de"
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
+    base = _texts(DEFAULT)
+    return base if lang == DEFAULT else {**base, **_texts(lang)}
+
+
+def _texts(lang: str) -> dict[str, str]:
+    """``de.json`` and every ``<part>.de.json``: one file per part of the service, so the
+    texts of appointments or applications stay next to each other."""
     files = resources.files("kiosk_templates") / "i18n"
-    base: dict[str, str] = json.loads((files / f"{DEFAULT}.json").read_text("utf-8"))
-    if lang != DEFAULT:
-        base = {**base, **json.loads((files / f"{lang}.json").read_text("utf-8"))}
-    return base
+    names = sorted(f.name for f in files.iterdir() if f.name.endswith(f".{lang}.json"))
+    texts: dict[str, str] = json.loads((files / f"{lang}.json").read_text("utf-8"))
+    for name in names:
+        texts.update(json.loads((files / name).read_text("utf-8")))
+    return texts
 
 
 def pick_language(query_lang: str | None) -> str:

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of API v1, generated from :data:`waitboard.api.ENDPOINTS`.
+"""The OpenAPI 3.1 document of API v1, generated from the endpoint tables of the modules.
 
 Built from the same table as the routes, with the shapes of :mod:`waitboard.schemas`, so
 the document describes what the server does; the tests check answers against it.
@@ -13,8 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from waitboard import __version__, schemas
-from waitboard.api import ENDPOINTS
+from waitboard import __version__, api, application_pages, schemas
+from waitboard.api import Endpoint
+
+#: Every endpoint of API v1: the tickets' own and those of the other parts of the service.
+ENDPOINTS: tuple[Endpoint, ...] = (*api.ENDPOINTS, *application_pages.ENDPOINTS)
 
 _REF = "#/components/schemas/{model}"
 

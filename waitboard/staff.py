@@ -35,6 +35,8 @@ def _redirect(path: str) -> Response:
 def home_of(device: Device) -> str:
     """Where a device goes after logging in."""
     loc = device.location
+    if device.role == "caseworker":
+        return "/staff/applications"
     if device.role == "admin" or loc is None:
         return "/staff"
     return {
