@@ -91,9 +91,11 @@ class RealTimeline:
 
 def scenario_of(loc: Location, seed: int, arrivals_per_hour: float, hours: float,
                 backlog: int, work_on_h: float = 1.5) -> Scenario:
-    return scenario_for([(q.id, q.service_minutes) for q in loc.queues],
-                        [(c.id, c.queues) for c in loc.counters], seed, arrivals_per_hour,
-                        hours, backlog, work_on_h)
+    # Simulated people walk in; appointment queues fill by check-in, not by a button.
+    walk_in = [q.id for q in loc.walk_in_queues]
+    return scenario_for([(q.id, q.service_minutes) for q in loc.walk_in_queues],
+                        [(c.id, [q for q in c.queues if q in walk_in]) for c in loc.counters],
+                        seed, arrivals_per_hour, hours, backlog, work_on_h)
 
 
 async def simulate_day(server: str, token: str, loc: Location, scenario: Scenario, seed: int,

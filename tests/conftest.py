@@ -20,7 +20,7 @@ import time
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -380,6 +380,28 @@ def office_with_hours(hours: dict[str, str]) -> Office:
     raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
     sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
     sued["hours"] = hours
+    return parse_office(raw, source=str(OFFICE_PATH))
+
+
+#: The appointment plan of queue T at Süd in :func:`office_with_appointments`.
+APPOINTMENT_PLAN: dict[str, Any] = {
+    "walk_in_queue": "A", "slot_minutes": 20, "capacity": 3, "days_ahead": 14,
+    "min_notice_minutes": 30, "early_minutes": 30, "late_minutes": 10,
+    "call_ahead_minutes": 2, "hours": {d: "08:00-12:00" for d in WEEKDAYS},
+    "closed": [date(2026, 12, 24)],
+}
+
+
+def office_with_appointments(**plan: Any) -> Office:
+    """The test office with queue T at Süd: appointments (weekdays 08:00-12:00, 20-minute
+    slots, 3 places each), served by counter 2 after its walk-in queues."""
+    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
+    sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
+    sued["queues"].append({"id": "T", "name": "Termin", "name_en": "Appointment",
+                           "service_minutes": 15,
+                           "appointments": {**APPOINTMENT_PLAN, **plan}})
+    counter_2 = next(c for c in sued["counters"] if c["id"] == "2")
+    counter_2["queues"] = [*counter_2["queues"], "T"]
     return parse_office(raw, source=str(OFFICE_PATH))
 
 

@@ -48,11 +48,13 @@ def errors_of(path: Path) -> list[str]:
 
 
 def test_demo_office_is_valid_and_realistic() -> None:
-    """The shipped demo: 3 locations, 2-3 queues and 3-6 counters each, devices for all."""
+    """The shipped demo: 3 locations, 2-3 walk-in queues and 3-6 counters each, devices for
+    all; appointments can be booked at one location at least."""
     office = load_office(DEMO_CONFIG)
     assert len(office.locations) == 3
+    assert any(loc.appointment_queues for loc in office.locations)
     for loc in office.locations:
-        assert 2 <= len(loc.queues) <= 3
+        assert 2 <= len(loc.walk_in_queues) <= 3
         assert 3 <= len(loc.counters) <= 6
         assert {d.role for d in office.devices if d.location == loc.id} >= {
             "terminal", "reception", "counter", "display"}

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import FAST, auth, settings_for
+from tests.conftest import FAST, auth, office_with_appointments, settings_for
 from waitboard.app import create_app
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
@@ -97,9 +97,13 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 #: Valid values of the test office, added as ``examples`` (an annotation: the document's
 #: constraints stay as they are). The coverage phase varies one parameter at a time around
 #: them, so its boundary and type cases reach the handler instead of ending in a 404.
-EXAMPLES = {"location": "sued", "counter": "1", "ticket_id": "waiting-ticket"}
+EXAMPLES = {"location": "sued", "counter": "1", "ticket_id": "waiting-ticket", "queue": "T",
+            "code": "K7QM-4XPA"}
 BODY_EXAMPLES = {"TicketRequest": {"queue": "A"}, "TransferRequest": {"queue": "B"},
-                 "OccupancyRequest": {"zone": "wartebereich", "count": 12}}
+                 "OccupancyRequest": {"zone": "wartebereich", "count": 12},
+                 "BookingRequest": {"queue": "T", "start": "2026-12-07T09:00+01:00"},
+                 "MoveRequest": {"start": "2026-12-07T09:20+01:00"},
+                 "CheckInRequest": {"code": "K7QM-4XPA"}}
 
 
 def with_examples(doc: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +128,7 @@ def fuzz_schema(token: str | None, max_examples: int = MAX_EXAMPLES) -> Any:
         "dictionaries": {
             "locations": {"values": ["sued", "nord"]},
             "counters": {"values": ["1", "2"]},
-            "queues": {"values": ["A", "B"]},
+            "queues": {"values": ["A", "B", "T"]},
             "zones": {"values": ["wartebereich"]},
             # A well-formed id of a ticket that does not exist, too.
             "tickets": {"values": [*TICKETS, "t_sued_AAAAAAAAAAAAAAAAAAAAAA"]},
@@ -187,14 +191,14 @@ def serve(redis_server: EmbeddedRedis, office: Office, limits: Limits) -> Iterat
 
 
 @pytest.fixture
-def target(redis_server: EmbeddedRedis, office: Office) -> Iterator[Target]:
-    with serve(redis_server, office, NO_LIMITS) as t:
+def target(redis_server: EmbeddedRedis) -> Iterator[Target]:
+    with serve(redis_server, office_with_appointments(), NO_LIMITS) as t:
         yield t
 
 
 @pytest.fixture
-def limited_target(redis_server: EmbeddedRedis, office: Office) -> Iterator[Target]:
-    with serve(redis_server, office, Limits()) as t:
+def limited_target(redis_server: EmbeddedRedis) -> Iterator[Target]:
+    with serve(redis_server, office_with_appointments(), Limits()) as t:
         yield t
 
 

@@ -193,6 +193,7 @@ class Endpoint:
     tag: str = "commands"
     query: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (name, description, schema)
     csv: bool = False  # 200 may also come as text/csv
+    idempotent: bool = False  # a public POST that takes an Idempotency-Key
 
 
 _COMMAND_ERRORS = (401, 403, 404, 409, 413, 415, 422, 503)

@@ -16,6 +16,8 @@ from starlette.routing import Route
 from waitboard import (
     api,
     application_pages,
+    appointment_api,
+    booking_pages,
     live,
     openapi,
     pages,
@@ -115,6 +117,8 @@ def create_app(settings: Settings, *, office: Office | None = None,
         Route("/api/v1/openapi.json", openapi_json),
         *api.routes(), *pages.routes(), *staff.routes(), *terminal.routes(),
         *application_pages.routes(),
+        *(Route(e.path, e.handler, methods=[e.method]) for e in appointment_api.ENDPOINTS),
+        *booking_pages.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         WaitboardError: problems.on_waitboard_error,

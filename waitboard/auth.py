@@ -20,6 +20,8 @@ COUNTER_ROLES = ("counter", "admin")
 TICKET_DESK_ROLES = ("reception", "counter", "admin")
 STATS_ROLES = ("reception", "admin")
 SENSOR_ROLES = ("sensor", "admin")
+#: Who checks in the holder of a booking: the terminal, reception, a counter.
+CHECK_IN_ROLES = ("terminal", "reception", "counter", "admin")
 
 
 def token_hash(token: str) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from waitboard import snapshot
+from waitboard import appointments, bookings, snapshot
 from waitboard.auth import (
+    CHECK_IN_ROLES,
     COUNTER_ROLES,
     ISSUE_ROLES,
     TICKET_DESK_ROLES,
@@ -19,7 +20,7 @@ from waitboard.auth import (
 from waitboard.config import Device, Location
 from waitboard.context import AppContext
 from waitboard.domain import Action
-from waitboard.errors import NotFound, Unprocessable
+from waitboard.errors import AppointmentsOnly, BookingNotFound, NotFound, Unprocessable
 from waitboard.store import Idempotency, Outcome, Store, location_of_ticket
 
 #: Ticket commands by their name in URLs, with the roles that may run them.
@@ -62,9 +63,18 @@ def authorize_issue(ctx: AppContext, device: Device, location: str) -> Location:
     return loc
 
 
+def walk_in_queue_of(loc: Location, queue_id: str) -> str:
+    """A queue anyone can join now; appointment queues are joined by checking in."""
+    queue = queue_of(loc, queue_id)
+    if loc.queue_by_id[queue].appointments is not None:
+        raise AppointmentsOnly(f"Queue {queue} takes appointments only: check in with the "
+                               "booking code instead.", field="queue")
+    return queue
+
+
 async def issue(ctx: AppContext, device: Device, loc: Location, queue: str,
                 idem: Idempotency | None) -> Outcome:
-    queue = queue_of(loc, queue)
+    queue = walk_in_queue_of(loc, queue)
     # Terminals follow the opening hours; staff may still issue for people already inside.
     closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
     outcome = await ctx.store.issue(loc.id, queue, device.id, idem, closed=closed)
@@ -84,6 +94,49 @@ async def note_estimate(store: Store, loc: Location, outcome: Outcome, now: date
             outcome.ticket.queue, outcome.position)
         if forecast_s is not None:
             await store.note_estimate(loc.id, outcome.ticket.id, round(forecast_s))
+
+
+def authorize_check_in(ctx: AppContext, device: Device, location: str) -> Location:
+    loc = ctx.location(location)
+    require(device, CHECK_IN_ROLES, location=loc.id)
+    return loc
+
+
+async def check_in(ctx: AppContext, device: Device, loc: Location, code_text: str,
+                   idem: Idempotency | None) -> Outcome:
+    """The holder of a booking arrives: a ticket in the appointment queue (or, too late,
+    in its walk-in queue); the same ticket again when they were checked in already."""
+    code = bookings.code_of(code_text)
+    digest = appointments.code_hash(code)
+    try:
+        booking, _ = await ctx.store.booking(loc.id, digest)
+    except BookingNotFound:
+        elsewhere = await _location_of_booking(ctx, digest)
+        if elsewhere is not None:
+            raise BookingNotFound(f"This appointment is at {elsewhere.name}, not here.",
+                                  location=elsewhere.id) from None
+        raise
+    q = loc.queue_by_id.get(booking.queue)
+    if q is None or q.appointments is None:
+        raise BookingNotFound("This appointment's concern is no longer offered here; "
+                              "please ask at reception.")
+    plan = q.appointments
+    outcome = await ctx.store.check_in(loc.id, digest, device.id,
+                                       early_ms=plan.early_minutes * 60_000,
+                                       late_ms=plan.late_minutes * 60_000,
+                                       walk_in=plan.walk_in_queue, idem=idem)
+    if outcome.status == 201 and not outcome.replayed and outcome.ticket:
+        ctx.metrics.tickets_issued.labels(loc.id, outcome.ticket.queue).inc()
+        await note_estimate(ctx.store, loc, outcome, ctx.clock())
+    return outcome
+
+
+async def _location_of_booking(ctx: AppContext, digest: str) -> Location | None:
+    try:
+        loc, _, _ = await ctx.store.find_booking(digest)
+    except BookingNotFound:
+        return None
+    return loc
 
 
 def authorize_counter(ctx: AppContext, device: Device, location: str,
@@ -121,7 +174,7 @@ async def ticket_command(ctx: AppContext, device: Device, loc: Location, ticket_
     if action is Action.TRANSFER:
         if target is None:
             raise Unprocessable("Say which queue the ticket goes to.", field="queue")
-        target = queue_of(loc, target)
+        target = walk_in_queue_of(loc, target)
     outcome = await ctx.store.act(ticket_id, action, counters=operated_counters(device),
                                   queue=target, idem=idem)
     if action is Action.RECALL and not outcome.replayed:

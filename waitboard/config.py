@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,12 +39,35 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AppointmentPlan(_Model):
+    """A queue that takes booked appointments: its tickets come from check-ins with a
+    booking code, not from the terminal's buttons."""
+
+    walk_in_queue: QueueId  # where someone who comes too late waits, like everyone else
+    slot_minutes: int = Field(ge=5, le=240)
+    capacity: int = Field(default=1, ge=1, le=50)  # people per slot
+    days_ahead: int = Field(default=14, ge=0, le=120)  # today + this many days are bookable
+    min_notice_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    hours: dict[str, str] = Field(default_factory=dict)  # default: the location's hours
+    closed: list[date] = Field(default_factory=list)  # holidays and the like
+    early_minutes: int = Field(default=30, ge=0, le=240)  # check-in opens this long before
+    late_minutes: int = Field(default=10, ge=0, le=120)  # and closes this long after
+    call_ahead_minutes: int = Field(default=2, ge=0, le=60)  # called this long before
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_parse(cls, v: dict[str, str]) -> dict[str, str]:
+        OpeningHours.parse(v)
+        return v
+
+
 class Queue(_Model):
     id: QueueId
     name: Name
     name_en: Name | None = None
     service_minutes: float = Field(gt=0, le=480)
     max_waiting: int | None = Field(default=None, ge=1, le=9999)
+    appointments: AppointmentPlan | None = None
 
     def display_name(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -98,6 +122,16 @@ class Location(_Model):
     @cached_property
     def queue_by_id(self) -> dict[str, Queue]:
         return {q.id: q for q in self.queues}
+
+    @cached_property
+    def appointment_queues(self) -> list[Queue]:
+        """The queues people book appointments for (the "concerns" of the booking pages)."""
+        return [q for q in self.queues if q.appointments is not None]
+
+    @cached_property
+    def walk_in_queues(self) -> list[Queue]:
+        """The queues a terminal's buttons issue tickets for."""
+        return [q for q in self.queues if q.appointments is None]
 
     @cached_property
     def counter_by_id(self) -> dict[str, Counter]:
@@ -188,6 +222,18 @@ def _cross_check(office: Office) -> Iterable[str]:
                     yield (f"{where}counter {c.id}: queues: '{q}' is not a queue of this "
                            f"location (queues: {', '.join(loc.queue_by_id)})")
             yield from _duplicates("queue", c.queues, f"{where}counter {c.id}: queues: ")
+        for aq in loc.appointment_queues:
+            assert aq.appointments is not None
+            target = loc.queue_by_id.get(aq.appointments.walk_in_queue)
+            here = f"{where}queue {aq.id}: appointments: walk_in_queue: "
+            if target is None:
+                yield (f"{here}'{aq.appointments.walk_in_queue}' is not a queue of this "
+                       f"location (queues: {', '.join(loc.queue_by_id)})")
+            elif target.appointments is not None:
+                yield f"{here}'{target.id}' takes appointments itself; name a walk-in queue"
+            if not loc.layout.counters_serving(aq.id):
+                yield (f"{where}queue {aq.id}: no counter serves it; add it to a counter's "
+                       "queues, or nobody with an appointment is ever called")
     yield from _duplicates("device", [d.id for d in office.devices], "")
     for d in office.devices:
         where = f"device {d.id}: "

@@ -119,12 +119,29 @@ class Layout:
         return [c for c, qs in self.counters.items() if queue in qs]
 
 
-def pick_queue(preferences: Sequence[str], waiting: Mapping[str, int]) -> str | None:
+def pick_queue(preferences: Sequence[str], waiting: Mapping[str, int],
+               due: Mapping[str, bool] | None = None) -> str | None:
     """The queue a counter takes its next ticket from.
 
-    Strict preference: the first queue in the counter's order that has someone waiting.
-    Within a queue the order is first come, first served.
+    ``due`` names the appointment queues among them with whether the first person in
+    line (ordered by slot time) is due now. In this order:
+
+    1. an appointment whose time has come: booked time is kept, whatever the counter's
+       order of preference;
+    2. otherwise strict preference among the walk-in queues: the first in the counter's
+       order that has someone waiting;
+    3. otherwise someone who came early for an appointment, rather than an idle counter.
+
+    Within a queue the order is first come, first served (appointments: by slot time).
+    ``call_next.lua`` applies the same three steps.
     """
+    appointments = due or {}
+    for queue in preferences:
+        if waiting.get(queue, 0) > 0 and appointments.get(queue):
+            return queue
+    for queue in preferences:
+        if waiting.get(queue, 0) > 0 and queue not in appointments:
+            return queue
     for queue in preferences:
         if waiting.get(queue, 0) > 0:
             return queue

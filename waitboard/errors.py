@@ -129,6 +129,45 @@ class OtherCounter(Forbidden):
     code = "other_counter"
 
 
+class SlotFull(Conflict):
+    """Every place of the slot is booked; ``next_free`` suggests others."""
+
+    code = "slot_full"
+    title = "Slot fully booked"
+
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+    title = "No appointment with this code"
+
+
+class BookingState(Conflict):
+    code = "booking_state"
+    title = "Not possible for this appointment now"
+
+
+class BookingCancelled(BookingState):
+    code = "booking_cancelled"
+
+
+class BookingArrived(BookingState):
+    code = "booking_arrived"
+
+
+class BookingOtherDay(BookingState):
+    code = "booking_other_day"
+
+
+class BookingTooEarly(BookingState):
+    code = "booking_too_early"
+
+
+class AppointmentsOnly(Unprocessable):
+    """Tickets of an appointment queue come from check-ins, not from the buttons."""
+
+    code = "appointments_only"
+
+
 class LoginRequired(WaitboardError):
     """A staff page was opened without a (valid) session: the page sends to the login."""
 

@@ -137,19 +137,39 @@ def arrival_gap_s(learned: Learned, queue: str) -> float | None:
 Service = Callable[[str, str], float]  # (counter, queue) -> seconds
 
 
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """An appointment queue in the forecast: when (seconds from now; 0 or less: already)
+    each person waiting may be called, in their order, and when the bookings of the rest
+    of the day that have not arrived yet will be - they take counter time then, too."""
+
+    waiting: Sequence[float] = ()
+    expected: Sequence[float] = ()
+
+
 def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service: Service,
              gaps: Mapping[str, float | None], extra: Mapping[str, int] | None = None,
-             horizon_s: float = HORIZON_S,
-             only: str | None = None) -> dict[str, list[float | None]]:
+             horizon_s: float = HORIZON_S, only: str | None = None,
+             booked: Mapping[str, Booked] | None = None) -> dict[str, list[float | None]]:
     """Seconds until each position (1 = next) of each queue is called; ``extra`` adds
     positions to a queue for tickets issued now. None: not within the horizon.
 
+    ``booked``: the appointment queues. A counter takes, as ``domain.pick_queue`` does, an
+    appointment that is due first, then walk-ins by its preference, then someone early for
+    an appointment; bookings still expected take its time at their slot.
+
     ``only``: the caller needs the last position of this queue alone; the run stops once it
     is placed (the other positions may then be left None)."""
-    targets = {q: n + (extra or {}).get(q, 0) for q, n in waiting.items()}
+    appointments = booked or {}
+    targets = {q: n + (extra or {}).get(q, 0) for q, n in waiting.items()
+               if q not in appointments}
     result: dict[str, list[float | None]] = {q: [None] * n for q, n in targets.items()}
+    result.update({q: [None] * len(b.waiting) for q, b in appointments.items()})
     taken = dict.fromkeys(targets, 0)  # taken so far: first those waiting, then arrivals
-    left = sum(targets.values()) if only is None else 1
+    seen = dict.fromkeys(appointments, 0)  # appointment queues: waiting taken so far
+    came = dict.fromkeys(appointments, 0)  # ... and expected bookings taken so far
+    left = (sum(targets.values()) + sum(len(b.waiting) for b in appointments.values())
+            if only is None else 1)
     last_of_only = targets.get(only, 0) - 1 if only is not None else -1
     # A run asks for the same few (counter, queue) service times thousands of times.
     known: dict[tuple[str, str], float] = {}
@@ -168,6 +188,21 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
         gap = gaps.get(q)
         return (taken[q] - targets[q] + 1) * gap if gap else None
 
+    def due_appointment(c: CounterNow, t: float) -> tuple[str, bool] | None:
+        """(queue, waiting rather than expected) of the earliest appointment due by t."""
+        best: tuple[float, str, bool] | None = None
+        for q in c.queues:
+            b = appointments.get(q)
+            if b is None:
+                continue
+            for due, is_waiting in ((b.waiting[seen[q]] if seen[q] < len(b.waiting)
+                                     else None, True),
+                                    (b.expected[came[q]] if came[q] < len(b.expected)
+                                     else None, False)):
+                if due is not None and due <= t and (best is None or due < best[0]):
+                    best = (due, q, is_waiting)
+        return (best[1], best[2]) if best else None
+
     heap: list[tuple[float, int, CounterNow]] = []
     for i, c in enumerate(counters):
         start = 0.0
@@ -183,12 +218,32 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
         t, i, c = heapq.heappop(heap)
         if t > horizon_s:
             break
-        queue = next((q for q in c.queues
-                      if q in targets and taken[q] < targets[q] + arrived(q, t)), None)
+        appointment = due_appointment(c, t) if appointments else None
+        if appointment is None:
+            queue = next((q for q in c.queues
+                          if q in targets and taken[q] < targets[q] + arrived(q, t)), None)
+            if queue is None:
+                # Someone early for an appointment, rather than an idle counter.
+                early = next((q for q in c.queues if q in appointments
+                              and seen[q] < len(appointments[q].waiting)), None)
+                appointment = (early, True) if early else None
+        if appointment is not None:
+            queue, is_waiting = appointment
+            if is_waiting:
+                result[queue][seen[queue]] = t
+                seen[queue] += 1
+                left -= only is None
+            else:
+                came[queue] += 1
+            heapq.heappush(heap, (t + service_of(c.id, queue), i, c))
+            continue
         if queue is None:
-            # Nothing for this counter now: it waits for the next arrival in its queues.
+            # Nothing for this counter now: it waits for the next arrival in its queues,
+            # or the next booking due.
             arrivals = [a for q in c.queues if q in targets
                         and (a := next_arrival(q)) is not None]
+            arrivals += [b.expected[came[q]] for q in c.queues
+                         if (b := appointments.get(q)) is not None and came[q] < len(b.expected)]
             if arrivals:
                 heapq.heappush(heap, (max(t, min(arrivals)), i, c))
             continue
@@ -204,15 +259,19 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
 
 def forecast_with_newcomers(counters: Sequence[CounterNow], waiting: Mapping[str, int],
                             service: Service, gaps: Mapping[str, float | None],
-                            horizon_s: float = HORIZON_S) -> dict[str, list[float | None]]:
+                            horizon_s: float = HORIZON_S,
+                            booked: Mapping[str, Booked] | None = None,
+                            ) -> dict[str, list[float | None]]:
     """Every waiting position, plus one more per queue: the wait of a ticket taken now.
 
     The people waiting are played forward as they are; each queue's newcomer in a run of
     its own, so that a hypothetical ticket in one queue never delays another's."""
-    waits = forecast(counters, waiting, service, gaps, horizon_s=horizon_s)
+    waits = forecast(counters, waiting, service, gaps, horizon_s=horizon_s, booked=booked)
     for queue, n in waiting.items():
+        if booked and queue in booked:
+            continue  # nobody joins an appointment queue but by their booked time
         alone = forecast(counters, waiting, service, gaps, extra={queue: 1},
-                         horizon_s=horizon_s, only=queue)
+                         horizon_s=horizon_s, only=queue, booked=booked)
         waits[queue].append(alone[queue][n])
     return waits
 

@@ -15,6 +15,12 @@ key                    type        content
 ``calls``              list        today's calls as JSON, newest first, at most 10
 ``events``             stream      every change, capped (``MAXLEN ~``)
 ``idem:<sha256>``      string      stored answer for an Idempotency-Key, 24 h
+``appt:<sha256>``      hash        a booking, by the SHA-256 of its code (queue, day, slot,
+                                   status, ticket); gone two days after its day
+``appt:slots:<d>:<q>`` hash        places taken per slot start (ms) of queue q on day d
+``appt:expect:<d>:<q>`` hash       of those, booked and not arrived yet (for the estimate)
+``appt:day:<d>``       sorted set  the day's bookings (code hashes) by slot start
+``appt:contact:<sha>`` string      an optional contact, until the end of the booking's day
 ``ch``                 channel     doorbell ``{"epoch","seq","ts"}`` after every change
 =====================  ==========  =========================================================
 

@@ -13,18 +13,19 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from waitboard import __version__, api, application_pages, schemas
+from waitboard import __version__, api, application_pages, appointment_api, schemas
 from waitboard.api import Endpoint
 
 #: Every endpoint of API v1: the tickets' own and those of the other parts of the service.
-ENDPOINTS: tuple[Endpoint, ...] = (*api.ENDPOINTS, *application_pages.ENDPOINTS)
+ENDPOINTS: tuple[Endpoint, ...] = (*api.ENDPOINTS, *appointment_api.ENDPOINTS,
+                                   *application_pages.ENDPOINTS)
 
 _REF = "#/components/schemas/{model}"
 
 _ERROR_TEXT = {
     400: "Bad request.", 401: "Missing or unknown device token.",
     403: "The device's role, location or counter does not allow this.",
-    404: "Unknown location, counter or ticket.",
+    404: "Unknown location, counter, ticket or booking code.",
     409: "Not possible in the current state (closed, ticket stop, transition not allowed).",
     413: "Body larger than 16 KiB.", 415: "Body is not JSON.",
     422: "Malformed JSON, wrong types, unknown queue or a reused Idempotency-Key.",
@@ -60,7 +61,7 @@ def document() -> dict[str, Any]:
         if e.roles:
             op["security"] = [{"device": []}]
             op["description"] = "Roles: " + ", ".join(e.roles) + "."
-        if e.roles and e.method == "POST":
+        if (e.roles or e.idempotent) and e.method == "POST":
             op["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "description": "1-255 characters. The same key with the same body returns "

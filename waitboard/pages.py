@@ -28,7 +28,7 @@ async def overview(request: Request) -> Response:
 async def location_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    return render(request, "location.html", snap=await ctx.hub.snapshot(loc.id),
+    return render(request, "location.html", snap=await ctx.hub.snapshot(loc.id), location=loc,
                   week=Translator(language(request)).week(loc),
                   today=ctx.clock().astimezone(ctx.office.tz).weekday(),
                   ws=f"/ws/locations/{loc.id}")

@@ -8,6 +8,7 @@ demo flag, and - for staff pages - the CSRF token and a flash message.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,7 +30,17 @@ def hhmm(iso: str | None) -> str:
     return iso[11:16] if iso else ""
 
 
+def when(iso: str | None, t: Translator) -> str:
+    """``2026-12-03T10:20+01:00`` -> ``Do 03.12.2026, 10:20 Uhr`` (times are local)."""
+    if not iso:
+        return ""
+    moment = datetime.fromisoformat(iso)
+    return t("booking.when", day=t.weekday(moment.weekday()), date=f"{moment:%d.%m.%Y}",
+             time=f"{moment:%H:%M}")
+
+
 _env.filters["hhmm"] = hhmm
+_env.filters["when"] = when
 # A one-time key for a form that changes something: it becomes the Idempotency-Key, so
 # submitting the same rendered form twice acts once.
 _env.globals["new_key"] = lambda: secrets.token_urlsafe(12)

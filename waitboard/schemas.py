@@ -45,6 +45,25 @@ class OccupancyRequest(_Strict):
         ge=0, le=100_000, description="People in the zone now (0 or more).")
 
 
+class BookingRequest(_Strict):
+    queue: str = Field(min_length=1, max_length=10, description="The appointment queue.")
+    start: str = Field(min_length=10, max_length=40,
+                       description="The slot's start as offered, e.g. "
+                                   "2026-12-03T10:20:00+01:00.")
+    contact: str | None = Field(default=None, max_length=120,
+                                description="Optional e-mail or phone number; kept only "
+                                            "until the end of the appointment's day.")
+
+
+class MoveRequest(_Strict):
+    start: str = Field(min_length=10, max_length=40, description="The new slot's start.")
+
+
+class CheckInRequest(_Strict):
+    code: str = Field(min_length=1, max_length=300,
+                      description="The booking code (K7QM-4XPA), typed or scanned.")
+
+
 class EmptyRequest(_Strict):
     """Commands without parameters take no body, or an empty JSON object."""
 
@@ -69,6 +88,10 @@ class Ticket(_Open):
     counter: str | None
     counter_name: str | None
     recall: int
+    appointment_at: str | None = Field(
+        default=None, description="Checked in for the appointment at this time.")
+    late: bool = Field(default=False, description="Came too late for that appointment: "
+                       "waits in the walk-in queue like everyone without one.")
     url: str
 
 
@@ -89,6 +112,8 @@ class QueueView(_Open):
     estimated_wait_range_s: list[int] | None = None
     longest_wait_s: int
     ticket_stop: bool
+    appointments: bool = Field(default=False, description="An appointment queue: people "
+                               "join it by checking in with a booking code.")
 
 
 class CounterView(_Open):
@@ -215,3 +240,57 @@ class DayStats(_Open):
     queues: list[QueueDay]
     totals: QueueDay
     arrivals_per_hour: list[HourArrivals]
+
+
+# --- appointments ---------------------------------------------------------------------------
+
+
+class SlotView(_Open):
+    start: str
+    end: str
+    free: int = Field(description="Places still free (0: fully booked).")
+
+
+class DayView(_Open):
+    date: str
+    free: int = Field(description="Places still free on that day.")
+
+
+class AppointmentQueue(_Open):
+    """An appointment queue (a concern people book for) and its bookable days."""
+
+    location: str
+    queue: str
+    name: str
+    name_en: str
+    slot_minutes: int
+    days: list[DayView]
+
+
+class AppointmentQueueList(_Open):
+    queues: list[AppointmentQueue]
+
+
+class DaySlots(_Open):
+    """The slots of one day of an appointment queue."""
+
+    location: str
+    queue: str
+    date: str
+    slots: list[SlotView]
+
+
+class Appointment(_Open):
+    """A booked appointment as its holder sees it."""
+
+    code: str = Field(description="The booking code, e.g. K7QM-4XPA: keep it; it is the "
+                                  "only way to check in, move or cancel.")
+    location: str
+    queue: str
+    start: str
+    end: str
+    status: Literal["booked", "arrived", "cancelled"]
+    ticket_number: str | None
+    late: bool
+    url: str
+    ics_url: str

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from waitboard import estimate
+from waitboard import appointments, estimate
 from waitboard.clock import iso, to_ms
 from waitboard.config import Location, Office
 from waitboard.state import CounterState, LocationState, TicketRecord
@@ -58,8 +58,30 @@ def forecast(loc: Location, state: LocationState, now: datetime, tz: tzinfo,
                for q in loc.queues}
     gaps = {q: estimate.arrival_gap_s(learned, q) for q in waiting}
     return Forecast(estimate.forecast_with_newcomers(counters, waiting,
-                                                     service_override or service, gaps),
+                                                     service_override or service, gaps,
+                                                     booked=booked(loc, state, now_ms)),
                     learned)
+
+
+def booked(loc: Location, state: LocationState, now_ms: int) -> dict[str, estimate.Booked]:
+    """The appointment queues as the forecast sees them: when those waiting are due, and
+    when today's bookings that have not arrived (and are not missed yet) will be."""
+    out = {}
+    for q in loc.appointment_queues:
+        plan = q.appointments
+        assert plan is not None
+        today = state.appointments.get(q.id)
+        ahead_ms = plan.call_ahead_minutes * 60_000
+        if today is None:
+            out[q.id] = estimate.Booked()
+            continue
+        expected = sorted(max(0.0, (slot - ahead_ms - now_ms) / 1000)
+                          for slot, n in today.expected
+                          if not appointments.missed(plan, slot, now_ms) for _ in range(n))
+        out[q.id] = estimate.Booked(
+            waiting=[(slot - ahead_ms - now_ms) / 1000 for slot in today.waiting_slots],
+            expected=expected)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,7 @@ def snapshot(office: Office, loc: Location, state: LocationState, now: datetime)
             "estimated_wait_s": wait_s, "estimated_wait_range_s": wait_range,
             "longest_wait_s": max(0, (now_ms - head) // 1000) if head else 0,
             "ticket_stop": q.max_waiting is not None and waiting >= q.max_waiting,
+            "appointments": q.appointments is not None,
         })
     counters = []
     for c in loc.counters:
@@ -179,6 +202,8 @@ def ticket(office: Office, loc: Location, t: TicketRecord, position: int | None,
         "counter_name_en": (counter.name_en or counter.name)
         if counter and t.status.value in ("called", "serving") else None,
         "recall": t.recall,
+        "appointment_at": iso(t.slot_at, tz) if t.slot_at else None,
+        "late": t.late,
         "url": f"/tickets/{t.id}",
     }
 

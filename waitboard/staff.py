@@ -9,6 +9,7 @@ becomes the Idempotency-Key, so a double click issues one ticket, not two.
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -16,16 +17,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from waitboard import bodies, commands, daystats, qr, sessions, snapshot
+from waitboard import appointments, bodies, commands, daystats, qr, sessions, snapshot
 from waitboard.auth import COUNTER_ROLES, ISSUE_ROLES, STATS_ROLES
-from waitboard.clock import iso
+from waitboard.clock import iso, to_ms
 from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
 from waitboard.errors import NotFound, Unauthorized, WaitboardError
 from waitboard.i18n import Translator
 from waitboard.render import language, render, with_lang
+from waitboard.state import Booking
 
 RECEPTION_ROLES = ("reception", "admin")
+APPOINTMENT_LIST_ROLES = ("reception", "counter", "admin")
 
 
 def _redirect(path: str) -> Response:
@@ -257,6 +260,93 @@ async def ticket_action(request: Request) -> Response:
     return _redirect(with_lang(back, language(request)))
 
 
+# --- appointments ---------------------------------------------------------------------------
+
+
+async def check_in(request: Request) -> Response:
+    """Reception or a counter checks in someone with a booking code (typed or scanned)."""
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    counter = request.path_params.get("counter")
+    if counter is not None:
+        counter = commands.counter_of(loc, counter)
+        back = f"/staff/{loc.id}/counters/{counter}"
+        device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
+                                              counter=counter)
+    else:
+        back = f"/staff/{loc.id}/reception"
+        device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    t = Translator(language(request))
+    try:
+        outcome = await commands.check_in(ctx, device, loc, form.get("code", ""), idem)
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        return _redirect(with_lang(back, language(request)))
+    ticket = outcome.ticket
+    assert ticket is not None
+    if outcome.status == 200 and not outcome.replayed:
+        sessions.flash(request, "ok", t("staff.already_checked_in", number=ticket.number))
+    elif ticket.late:
+        sessions.flash(request, "ok", t("staff.checked_in_late", number=ticket.number))
+    else:
+        sessions.flash(request, "ok", t("staff.checked_in", number=ticket.number))
+    return _redirect(with_lang(back, language(request)))
+
+
+async def appointments_page(request: Request) -> Response:
+    """The day's appointments per queue: expected, here (with their number), late, not
+    come, cancelled."""
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = await sessions.require_staff(request, APPOINTMENT_LIST_ROLES, location=loc.id)
+    tz = ctx.office.tz
+    now = ctx.clock()
+    today = now.astimezone(tz).date()
+    try:
+        day = daystats.parse_day(request.query_params.get("date"), today)
+    except ValueError:
+        day = today.isoformat()
+    rows = await ctx.store.day_bookings(loc.id, day)
+    return render(request, "staff/appointments.html", staff=True, device=device,
+                  location=loc, day=day, today=today.isoformat(),
+                  days=appointment_days(today), **appointment_rows(loc, rows, now, tz))
+
+
+def appointment_days(today: date) -> list[str]:
+    """Yesterday, today and the coming week: the days the list offers at a click."""
+    return [(today + timedelta(days=n)).isoformat() for n in range(-1, 8)]
+
+
+def appointment_rows(loc: Location, rows: list[Booking], now: datetime,
+                     tz: tzinfo) -> dict[str, Any]:
+    """The list's rows by queue, each with its state as the staff read it, and the day's
+    counts."""
+    now_ms = to_ms(now)
+    by_queue: dict[str, list[dict[str, Any]]] = {q.id: [] for q in loc.appointment_queues}
+    counts = {"booked": 0, "arrived": 0, "missing": 0, "cancelled": 0}
+    for b in rows:
+        q = loc.queue_by_id.get(b.queue)
+        if q is None or q.appointments is None:
+            continue
+        if b.status == "cancelled":
+            state = "cancelled"
+        elif b.status == "arrived":
+            state = "arrived_late" if b.late else "arrived"
+        elif appointments.missed(q.appointments, b.slot_ms, now_ms):
+            state = "missed"
+        else:
+            state = "booked"
+        counts[{"arrived_late": "arrived", "missed": "missing"}.get(state, state)] += 1
+        by_queue[q.id].append({"time": iso(b.slot_ms, tz), "state": state,
+                               "number": b.number, "ticket_status": b.ticket_status,
+                               "contact": b.contact})
+    return {"queues": [(q, by_queue[q.id]) for q in loc.appointment_queues],
+            "counts": counts}
+
+
 # --- statistics -----------------------------------------------------------------------------
 
 
@@ -312,6 +402,8 @@ def routes() -> list[Route]:
         Route(f"{loc}/reception", reception),
         Route(f"{loc}/reception/live", reception_live),
         Route(f"{loc}/reception/tickets", reception_issue, methods=["POST"]),
+        Route(f"{loc}/check-in", check_in, methods=["POST"]),
+        Route(f"{loc}/appointments", appointments_page),
         Route(f"{loc}/stats", stats_page),
         Route(f"{loc}/stats.csv", stats_csv),
         Route(f"{loc}/tickets/{{ticket_id}}/print", print_ticket),
@@ -320,5 +412,6 @@ def routes() -> list[Route]:
         Route(f"{loc}/counters/{{counter}}/live", counter_live),
         Route(f"{loc}/counters/{{counter}}/tickets/{{ticket_id}}/{{action}}", ticket_action,
               methods=["POST"]),
+        Route(f"{loc}/counters/{{counter}}/check-in", check_in, methods=["POST"]),
         Route(f"{loc}/counters/{{counter}}/{{action}}", counter_action, methods=["POST"]),
     ]

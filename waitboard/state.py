@@ -39,6 +39,8 @@ class TicketRecord:
     counter: str | None = None
     recall: int = 0
     transfers: int = 0
+    slot_at: int | None = None  # checked in for the appointment at this time
+    late: bool = False  # ...but came too late for it: waits in the walk-in queue
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> TicketRecord:
@@ -50,6 +52,7 @@ class TicketRecord:
             called_at=_int(raw.get("called_at")), started_at=_int(raw.get("started_at")),
             closed_at=_int(raw.get("closed_at")), counter=_str(raw.get("counter")),
             recall=_int(raw.get("recall")) or 0, transfers=_int(raw.get("transfers")) or 0,
+            slot_at=_int(raw.get("slot_at")), late=_int(raw.get("late")) == 1,
         )
 
 
@@ -84,6 +87,40 @@ class CounterState:
 
 
 @dataclass(frozen=True, slots=True)
+class AppointmentsToday:
+    """An appointment queue today: the slots (ms) of those waiting, in call order, and the
+    bookings still expected as (slot ms, people)."""
+
+    waiting_slots: tuple[int, ...] = ()
+    expected: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    queue: str
+    day: str
+    slot_ms: int
+    status: str  # booked | arrived | cancelled
+    ticket_id: str | None = None
+    number: str | None = None
+    late: bool = False
+    booked_at: int = 0
+    contact: str | None = None  # only in the staff's list
+    ticket_status: str | None = None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Booking:
+        contact = raw.get("contact")
+        return cls(queue=str(raw["queue"]), day=str(raw["day"]),
+                   slot_ms=_int(raw["slot"]) or 0, status=str(raw["status"]),
+                   ticket_id=_str(raw.get("ticket")), number=_str(raw.get("number")),
+                   late=_int(raw.get("late")) == 1, booked_at=_int(raw.get("booked_at")) or 0,
+                   contact=_str(contact) if isinstance(contact, str) and contact not in
+                   ("0", "1") else None,
+                   ticket_status=_str(raw.get("ticket_status")))
+
+
+@dataclass(frozen=True, slots=True)
 class LocationState:
     epoch: str
     seq: int
@@ -93,6 +130,7 @@ class LocationState:
     calls: tuple[Call, ...]  # newest first
     learn: Mapping[str, float] = field(default_factory=dict)  # see estimate.Learned
     occupancy: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # zone: (n, at ms)
+    appointments: Mapping[str, AppointmentsToday] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> LocationState:
@@ -116,6 +154,10 @@ class LocationState:
             learn={str(k): float(v) for k, v in (raw.get("learn") or {}).items()},
             occupancy={str(z): (int(v["count"]), int(v["at"]))
                        for z, v in (raw.get("occupancy") or {}).items()},
+            appointments={str(q): AppointmentsToday(
+                waiting_slots=tuple(int(s) for s in (v.get("slots") or [])),
+                expected=tuple((int(s), int(n)) for s, n in (v.get("expected") or [])))
+                for q, v in (raw.get("appointments") or {}).items()},
         )
 
 

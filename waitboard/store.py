@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,11 @@ from waitboard.clock import Clock, system_clock, to_ms
 from waitboard.config import Location, Office
 from waitboard.domain import Action, allowed_from, service_day
 from waitboard.errors import (
+    BookingArrived,
+    BookingCancelled,
+    BookingNotFound,
+    BookingOtherDay,
+    BookingTooEarly,
     CounterBusy,
     CounterClosed,
     IdempotencyMismatch,
@@ -37,14 +43,22 @@ from waitboard.errors import (
     OtherCounter,
     QueueClosed,
     SameQueue,
+    SlotFull,
     TicketStop,
     Unavailable,
     WaitboardError,
 )
 from waitboard.hours import WEEKDAYS
-from waitboard.state import LocationState, TicketRecord
+from waitboard.state import Booking, LocationState, TicketRecord
 
 log = logging.getLogger(__name__)
+
+
+class CodeTaken(WaitboardError):
+    """A freshly drawn booking code exists already (about once in 10^12): draw again."""
+
+    status = 409
+    code = "code_taken"
 
 #: Requests must fail fast when Redis is gone or hangs (screens show their stale banner
 #: instead): every call ends within this, waiting for a connection included.
@@ -132,6 +146,7 @@ class Outcome:
     position: int | None = None
     counter: str | None = None
     replayed: bool = False
+    booking: Booking | None = None  # a check-in's booking
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +181,10 @@ class Store:
             name: redis.register_script(scripts.source(name)) for name in scripts.COMMANDS}
         self._layouts = {
             loc.id: {"queues": list(loc.layout.queues),
-                     "counters": {c: list(qs) for c, qs in loc.layout.counters.items()}}
+                     "counters": {c: list(qs) for c, qs in loc.layout.counters.items()},
+                     "appointments": {q.id: {"call_ahead_ms":
+                                             q.appointments.call_ahead_minutes * 60_000}
+                                      for q in loc.queues if q.appointments}}
             for loc in office.locations}
 
     # --- commands ---------------------------------------------------------------------------
@@ -228,6 +246,92 @@ class Store:
                             idem: Idempotency | None = None) -> Outcome:
         loc = self.office.location_by_id[location]
         return await self._command("occupancy", loc, {"zone": zone, "count": count}, idem)
+
+    # --- appointments -----------------------------------------------------------------------
+
+    async def book(self, location: str, queue: str, slot_ms: int, slot_day: str,
+                   code_hash: str, keep_until_ms: int, *, contact: str | None = None,
+                   contact_until_ms: int = 0,
+                   request: str | None = None) -> tuple[Booking, bool]:
+        """A place in a slot: (the booking, whether it was there already for this request).
+        ``request``: the fingerprint of a booking made under an Idempotency-Key."""
+        loc = self.office.location_by_id[location]
+        q = loc.queue_by_id[queue]
+        assert q.appointments is not None
+        args: dict[str, Any] = {"queue": queue, "slot": slot_ms, "slot_day": slot_day,
+                                "capacity": q.appointments.capacity, "code_hash": code_hash,
+                                "keep_until": keep_until_ms}
+        if request is not None:
+            args["request"] = request
+        if contact:
+            args["contact"] = contact
+            args["contact_until"] = contact_until_ms
+        out = await self._eval("book", loc, args)
+        if int(out["status"]) >= 400:
+            raise self._error(loc, out)
+        return Booking.parse(out["booking"]), bool(out.get("replayed"))
+
+    async def move_booking(self, location: str, code_hash: str, *, slot_ms: int | None = None,
+                           slot_day: str = "", capacity: int = 0, keep_until_ms: int = 0,
+                           contact_until_ms: int = 0) -> Booking:
+        """Move a booking to another slot of its queue, or cancel it (``slot_ms`` None)."""
+        loc = self.office.location_by_id[location]
+        args: dict[str, Any] = {"code_hash": code_hash}
+        if slot_ms is None:
+            args["cancel"] = True
+        else:
+            args.update(slot=slot_ms, slot_day=slot_day, capacity=capacity,
+                        keep_until=keep_until_ms, contact_until=contact_until_ms)
+        out = await self._eval("move_booking", loc, args)
+        if int(out["status"]) >= 400:
+            raise self._error(loc, out)
+        return Booking.parse(out["booking"])
+
+    async def booking(self, location: str, code_hash: str) -> tuple[Booking, dict[str, str]]:
+        """A booking and, once checked in, its ticket's status and number."""
+        loc = self.office.location_by_id[location]
+        out = await self._eval("booking", loc, {"code_hash": code_hash}, read=True)
+        if out["status"] == 404:
+            raise BookingNotFound("There is no appointment with this code.")
+        return Booking.parse(out["booking"]), dict(out.get("ticket") or {})
+
+    async def find_booking(self, code_hash: str) -> tuple[Location, Booking, dict[str, str]]:
+        """The booking of a code at whichever location took it."""
+        for loc in self.office.locations:
+            if loc.appointment_queues:
+                try:
+                    booking, ticket = await self.booking(loc.id, code_hash)
+                except BookingNotFound:
+                    continue
+                return loc, booking, ticket
+        raise BookingNotFound("There is no appointment with this code. Check the code on "
+                              "your confirmation; a code is eight letters and digits.")
+
+    async def slot_counts(self, location: str, queue: str,
+                          days: Sequence[str]) -> dict[str, dict[int, int]]:
+        """Places taken per slot start (ms), for each of ``days``."""
+        loc = self.office.location_by_id[location]
+        out = await self._eval("slot_counts", loc, {"queue": queue, "days": list(days)},
+                               read=True)
+        return {day: {int(k): int(v) for k, v in (out.get(day) or {}).items()}
+                for day in days}
+
+    async def day_bookings(self, location: str, day: str) -> list[Booking]:
+        loc = self.office.location_by_id[location]
+        out = await self._eval("day_bookings", loc, {"date": day}, read=True)
+        rows = out.get("bookings") or []
+        return [Booking.parse(r) for r in (rows if isinstance(rows, list) else [])]
+
+    async def check_in(self, location: str, code_hash: str, device: str, *, early_ms: int,
+                       late_ms: int, walk_in: str, idem: Idempotency | None = None) -> Outcome:
+        """A ticket for the holder of a booking (the same one again if already checked in).
+        The window and walk-in queue are the booking queue's; every appointment queue of
+        a location shares them here, so callers pass the plan of the booking's queue."""
+        loc = self.office.location_by_id[location]
+        args = {"code_hash": code_hash, "ticket_id": new_ticket_id(location), "device": device,
+                "early_ms": early_ms, "late_ms": late_ms, "walk_in": walk_in}
+        outcome = await self._command("check_in", loc, args, idem)
+        return outcome
 
     async def roll_day(self, location: str) -> LocationState:
         """Create the location if new and start a new service day if midnight passed."""
@@ -320,6 +424,7 @@ class Store:
             status=status, ticket=ticket, position=out.get("position"),
             location=LocationState.parse(out["location"]) if out.get("location") else None,
             counter=out.get("counter"), replayed=bool(out.get("replayed")),
+            booking=Booking.parse(out["booking"]) if out.get("booking") else None,
         )
 
     async def _eval(self, name: str, loc: Location, args: dict[str, Any],
@@ -415,4 +520,33 @@ class Store:
         if code == "same_queue":
             return SameQueue(f"Ticket {out['number']} already waits in queue {out['queue']}.",
                              ticket=out["number"], queue=out["queue"])
+        def at(ms: Any) -> datetime:
+            return datetime.fromtimestamp(int(ms) / 1000, self.office.tz)
+
+        if code == "slot_full":
+            return SlotFull(f"The slot at {at(out['slot']):%Y-%m-%d %H:%M} is fully "
+                            "booked; pick another one.", queue=out["queue"],
+                            slot=at(out["slot"]).isoformat(timespec="minutes"))
+        if code == "booking_not_found":
+            return BookingNotFound("There is no appointment with this code. Check the code "
+                                   "on your confirmation; a code is eight letters and digits.")
+        if code == "booking_cancelled":
+            return BookingCancelled("This appointment was cancelled; book a new one.",
+                                    slot=at(out["slot"]).isoformat(timespec="minutes"))
+        if code == "booking_arrived":
+            return BookingArrived(f"This appointment is already checked in: ticket "
+                                  f"{out['number']}. It cannot be moved or cancelled now.",
+                                  number=out["number"])
+        if code == "booking_other_day":
+            day = at(out["slot"])
+            return BookingOtherDay(f"This appointment is on {day:%Y-%m-%d} at {day:%H:%M}, "
+                                   "not today. Please come back on that day.",
+                                   date=f"{day:%d.%m.%Y}", time=f"{day:%H:%M}")
+        if code == "booking_too_early":
+            opens = at(out["opens"])
+            return BookingTooEarly(f"Check-in for the appointment at "
+                                   f"{at(out['slot']):%H:%M} opens at {opens:%H:%M}.",
+                                   time=f"{at(out['slot']):%H:%M}", opens=f"{opens:%H:%M}")
+        if code == "code_taken":
+            return CodeTaken("A new booking code collided with an existing one.")
         return WaitboardError(f"Unexpected answer from Redis: {code!r}")

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from waitboard import bodies, commands, sessions
-from waitboard.auth import ISSUE_ROLES
+from waitboard.auth import CHECK_IN_ROLES, ISSUE_ROLES
 from waitboard.context import context
 from waitboard.errors import WaitboardError
 from waitboard.i18n import Translator
@@ -54,12 +54,38 @@ async def issue(request: Request) -> Response:
                             status_code=303)
 
 
+async def check_in(request: Request) -> Response:
+    """Someone with a booking types or scans their code: their ticket, for printing."""
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = await sessions.require_staff(request, CHECK_IN_ROLES, location=loc.id)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    lang = language(request)
+    t = Translator(lang)
+    start_page = with_lang(f"/terminal/{loc.id}", lang)
+    try:
+        outcome = await commands.check_in(ctx, device, loc, form.get("code", ""), idem)
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        return RedirectResponse(start_page, status_code=303)
+    assert outcome.ticket is not None
+    if outcome.status == 200 and not outcome.replayed:
+        sessions.flash(request, "ok", t("staff.already_checked_in",
+                                        number=outcome.ticket.number))
+        return RedirectResponse(start_page, status_code=303)
+    return RedirectResponse(with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang),
+                            status_code=303)
+
+
 async def show_ticket(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
     values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
     back = with_lang(f"/terminal/{loc.id}", language(request))
+    sessions.take_flash(request)  # the ticket itself says it
     issued = datetime.fromisoformat(values["ticket"]["issued_at"])
     if ctx.clock() - issued > SHOW_TICKET_FOR:
         # The next person must not find the previous one's ticket in the history.
@@ -72,5 +98,6 @@ def routes() -> list[Route]:
     return [
         Route("/terminal/{location}", start),
         Route("/terminal/{location}/tickets", issue, methods=["POST"]),
+        Route("/terminal/{location}/check-in", check_in, methods=["POST"]),
         Route("/terminal/{location}/tickets/{ticket_id}", show_ticket),
     ]

@@ -66,7 +66,7 @@ function renderQueues(root, queues) {
     const row = root.querySelector(`[data-queue="${CSS.escape(q.id)}"]`);
     if (!row) continue;
     setText(row, "waiting", q.waiting);
-    setText(row, "wait", waitText(q.estimated_wait_s));
+    setText(row, "wait", q.appointments ? t("queue.by_appointment") : waitText(q.estimated_wait_s));
     setText(row, "range", rangeText(q.estimated_wait_range_s));
     const stop = row.querySelector('[data-f="stop"]');
     if (stop) stop.hidden = !q.ticket_stop;

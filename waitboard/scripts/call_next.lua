@@ -1,8 +1,8 @@
 -- call_next.lua: the counter calls the next ticket.
 -- ARGV: counter, preferences (the counter's queues, most preferred first), call_id.
 -- Guarantees: a ticket is called at most once (it leaves its queue in the same step);
--- the counter must be open and free; first come, first served within a queue, and the
--- counter's first queue with someone waiting wins (domain.pick_queue).
+-- the counter must be open and free; first come, first served within a queue (by slot
+-- time in an appointment queue), in the order of domain.pick_queue.
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
@@ -19,18 +19,35 @@ if c.ticket and c.ticket ~= '' then
   end
 end
 
--- The head of the first preferred queue with someone waiting. An id whose ticket is gone
--- or no longer waiting (Redis evicted it, or a bug) is dropped from the queue, not called.
-local id, t = nil, nil
-for _, q in ipairs(A.preferences) do
+-- The head of a queue. An id whose ticket is gone or no longer waiting (Redis evicted it,
+-- or a bug) is dropped from the queue, not called.
+local function head(q)
   for _ = 1, 1000 do
-    id = redis.call('ZRANGE', queue_key(q), 0, 0)[1]
-    if not id then break end
-    t = hgetall(ticket_key(id))
-    if t and t.status == 'waiting' then break end
-    redis.call('ZREM', queue_key(q), id)
-    redis.call('SREM', OPEN, id)
-    id, t = nil, nil
+    local hid = redis.call('ZRANGE', queue_key(q), 0, 0)[1]
+    if not hid then return nil, nil end
+    local ht = hgetall(ticket_key(hid))
+    if ht and ht.status == 'waiting' then return hid, ht end
+    redis.call('ZREM', queue_key(q), hid)
+    redis.call('SREM', OPEN, hid)
+  end
+  return nil, nil
+end
+
+-- domain.pick_queue's three steps: an appointment that is due (its slot, less the call-
+-- ahead time, has come), else the first walk-in queue in the counter's order with someone
+-- waiting, else someone early for an appointment rather than an idle counter.
+local APPT = A.layout.appointments or {}
+local id, t = nil, nil
+for step = 1, 3 do
+  for _, q in ipairs(A.preferences) do
+    local is_appt = APPT[q] ~= nil
+    if (step == 2) ~= is_appt then
+      local hid, ht = head(q)
+      if hid and (step ~= 1 or tonumber(ht.slot_at or '0') - APPT[q].call_ahead_ms <= A.now) then
+        id, t = hid, ht
+        break
+      end
+    end
   end
   if id then break end
 end

@@ -45,6 +45,14 @@ local function counter_key(c) return P .. 'c:' .. c end
 local CALLS = P .. 'calls'
 local NUMBERS = P .. 'n'
 local OPEN = P .. 'open'          -- ids of tickets that are waiting, called or serving
+-- Appointments: a booking by the SHA-256 of its code; per day and queue the places taken
+-- per slot (booked or arrived) and those still expected (booked, not arrived); per day
+-- the bookings by slot time (the staff's list); an optional contact until the day ends.
+local function booking_key(h) return P .. 'appt:' .. h end
+local function slots_key(day, q) return P .. 'appt:slots:' .. day .. ':' .. q end
+local function expect_key(day, q) return P .. 'appt:expect:' .. day .. ':' .. q end
+local function day_list_key(day) return P .. 'appt:day:' .. day end
+local function contact_key(h) return P .. 'appt:contact:' .. h end
 local LEARN = P .. 'learn'        -- what the estimate learns: service times, arrival gaps, band
 local CALIB = P .. 'calib'        -- recent "estimate:actual" pairs (seconds), newest first
 local COUNTERS = P .. 'counters'  -- ids of counters that were ever opened
@@ -196,9 +204,26 @@ local function read_location()
   local occupancy = {}
   local occ = redis.call('HGETALL', P .. 'occ')
   for i = 1, #occ, 2 do occupancy[occ[i]] = cjson.decode(occ[i + 1]) end
+  -- For the estimate: the slots of those waiting with an appointment (in call order), and
+  -- today's bookings still expected, which will take counter time at their slot.
+  local appointments = {}
+  local day = m.day or DAY
+  for q, _ in pairs(A.layout.appointments or {}) do
+    local slots = {}
+    for _, id in ipairs(redis.call('ZRANGE', queue_key(q), 0, 199)) do
+      slots[#slots + 1] = tonumber(redis.call('HGET', ticket_key(id), 'slot_at') or '0')
+    end
+    local expected = {}
+    local flat = redis.call('HGETALL', expect_key(day, q))
+    for i = 1, #flat, 2 do
+      local n = tonumber(flat[i + 1])
+      if n > 0 then expected[#expected + 1] = {tonumber(flat[i]), n} end
+    end
+    appointments[q] = {slots = slots, expected = expected}
+  end
   return {epoch = m.epoch, seq = tonumber(m.seq or '0'), day = m.day, queues = queues,
           counters = counters, calls = redis.call('LRANGE', CALLS, 0, CALLS_KEEP - 1),
-          learn = learn, occupancy = occupancy}
+          learn = learn, occupancy = occupancy, appointments = appointments}
 end
 
 -- The successful answer (also "nobody waits"): stored for the Idempotency-Key, returned.
