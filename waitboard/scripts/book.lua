@@ -29,10 +29,10 @@ local b = {code_hash = A.code_hash, queue = A.queue, day = A.slot_day, slot = A.
 hset(bk, b)
 redis.call('ZADD', day_list_key(A.slot_day), A.slot, A.code_hash)
 for _, k in ipairs({bk, sk, expect_key(A.slot_day, A.queue), day_list_key(A.slot_day)}) do
-  redis.call('PEXPIREAT', k, A.keep_until)
+  redis.call('PEXPIRE', k, ttl_until(A.keep_until))
 end
 if A.contact then
-  redis.call('SET', contact_key(A.code_hash), A.contact, 'PXAT', A.contact_until)
+  redis.call('SET', contact_key(A.code_hash), A.contact, 'PX', ttl_until(A.contact_until))
 end
 stat('booked:' .. A.queue, 1)
 event('booked', {queue = A.queue, slot = A.slot})

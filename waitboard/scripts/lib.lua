@@ -53,6 +53,9 @@ local function slots_key(day, q) return P .. 'appt:slots:' .. day .. ':' .. q en
 local function expect_key(day, q) return P .. 'appt:expect:' .. day .. ':' .. q end
 local function day_list_key(day) return P .. 'appt:day:' .. day end
 local function contact_key(h) return P .. 'appt:contact:' .. h end
+-- Lifetimes count from the caller's clock (A.now), not Redis's: a deadline is "so long
+-- after this command", which is the same in production and under a test's clock.
+local function ttl_until(deadline_ms) return math.max(1, deadline_ms - A.now) end
 local LEARN = P .. 'learn'        -- what the estimate learns: service times, arrival gaps, band
 local CALIB = P .. 'calib'        -- recent "estimate:actual" pairs (seconds), newest first
 local COUNTERS = P .. 'counters'  -- ids of counters that were ever opened

@@ -43,10 +43,10 @@ else
   redis.call('ZADD', day_list_key(A.slot_day), A.slot, A.code_hash)
   redis.call('HSET', bk, 'slot', A.slot, 'day', A.slot_day)
   for _, k in ipairs({bk, nk, expect_key(A.slot_day, b.queue), day_list_key(A.slot_day)}) do
-    redis.call('PEXPIREAT', k, A.keep_until)
+    redis.call('PEXPIRE', k, ttl_until(A.keep_until))
   end
   if redis.call('EXISTS', contact_key(A.code_hash)) == 1 then
-    redis.call('PEXPIREAT', contact_key(A.code_hash), A.contact_until)
+    redis.call('PEXPIRE', contact_key(A.code_hash), ttl_until(A.contact_until))
   end
   event('booking_moved', {queue = b.queue, from = b.slot, to = A.slot})
 end
