@@ -17,7 +17,8 @@ from waitboard import commands
 HTML = {"Accept": "text/html"}
 FORM = {**HTML, "Content-Type": "application/x-www-form-urlencoded"}
 #: The forms posted in each device's session: path -> the fields the page would send
-#: (the CSRF field apart). Every POST route of waitboard/staff.py and waitboard/terminal.py.
+#: (the CSRF field apart). Every POST route of waitboard/staff.py, waitboard/terminal.py and
+#: waitboard/application_pages.py.
 FORMS: dict[str, dict[str, dict[str, str]]] = {
     "reception-sued": {
         "/staff/sued/reception/tickets": {"queue": "A", "key": "k-issue"},
@@ -38,9 +39,17 @@ FORMS: dict[str, dict[str, dict[str, str]]] = {
         "/terminal/sued/tickets": {"queue": "A", "key": "k-terminal"},
         "/staff/logout": {},
     },
+    # The logout first: it is the one form here that answers with a redirect (creating an
+    # application answers with its PIN) and changes Redis even without an application.
+    "caseworker": {
+        "/staff/logout": {},
+        "/staff/applications": {"number": "CSRF-2026-1", "key": "k-create"},
+        "/staff/applications/CSRF-2026-1/stage": {"stage": "decided", "key": "k-stage"},
+        "/staff/applications/CSRF-2026-1/pin": {"key": "k-pin"},
+    },
 }
 HOME = {"reception-sued": "/staff/sued/reception", "counter-sued-1": "/staff/sued/counters/1",
-        "terminal-sued": "/terminal/sued"}
+        "terminal-sued": "/terminal/sued", "caseworker": "/staff/applications"}
 
 
 async def post_form(client: httpx.AsyncClient, path: str,

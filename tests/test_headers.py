@@ -47,9 +47,10 @@ def header_faults(r: httpx.Response) -> list[str]:
 async def test_every_answer_carries_the_security_headers(server: LiveServer,
                                                          http: httpx.AsyncClient,
                                                          redis: Redis) -> None:
-    """Public, staff, kiosk and printed pages, API answers, redirects, problems and error
-    pages (403, 404, 405, 500) all carry CSP with frame-ancestors, nosniff, no-referrer,
-    frame denial and the rest of web.py's headers, each exactly once."""
+    """Public, staff, kiosk and printed pages (application status, too), API answers,
+    redirects, problems and error pages (403, 404, 405, 500) all carry CSP with
+    frame-ancestors, nosniff, no-referrer, frame denial and the rest of web.py's headers,
+    each exactly once."""
     ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
                               headers=auth("terminal-sued"))).json()
     answers: dict[str, httpx.Response] = {}
@@ -69,13 +70,29 @@ async def test_every_answer_carries_the_security_headers(server: LiveServer,
     answers["page 405"] = await http.get("/staff/logout", headers=HTML)
     answers["login redirect"] = await http.get("/staff/sued/reception", headers=HTML)
 
+    # Application status: the citizen's page and its answer, the API, caseworkers' pages.
+    created = await http.post("/api/v1/applications", json={"number": "HDR-2026-1"},
+                              headers=auth("caseworker"))
+    not_the_pin = "11111111" if created.json()["pin"] != "11111111" else "22222222"
+    answers["API POST /api/v1/applications"] = created
+    answers["/status"] = await http.get("/status", headers=HTML)
+    answers["status page 404"] = await http.post("/status", headers=HTML, data={
+        "number": "HDR-2026-1", "pin": not_the_pin})
+    answers["status page 200"] = await http.post("/status", headers=HTML, data={
+        "number": "HDR-2026-1", "pin": created.json()["pin"]})
+    answers["problem lookup 404"] = await http.post("/api/v1/applications/lookup", json={
+        "number": "HDR-2026-1", "pin": not_the_pin})
+    answers["API /api/v1/applications/audit"] = await http.get(
+        "/api/v1/applications/audit?number=HDR-2026-1", headers=auth("caseworker"))
+
     logins = {"reception-sued": ["/staff/sued/reception", "/staff/sued/reception/live",
                                  f"/staff/sued/tickets/{ticket['id']}/print",
                                  "/staff/sued/stats", "/staff/sued/stats.csv",
                                  "/staff/sued/counters/1"],  # the last: 403, a page
               "counter-sued-1": ["/staff/sued/counters/1", "/staff/sued/counters/1/live"],
               "terminal-sued": ["/terminal/sued", f"/terminal/sued/tickets/{ticket['id']}"],
-              "admin": ["/staff"]}
+              "admin": ["/staff"],
+              "caseworker": ["/staff/applications", "/staff/applications/HDR-2026-1"]}
     for device, paths in logins.items():
         async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
             answers[f"{device} login"] = await log_in(desk, device)
@@ -92,6 +109,8 @@ async def test_every_answer_carries_the_security_headers(server: LiveServer,
     unusual = {"problem 404": 404, "problem 401": 401, "problem 422": 422, "page 404": 404,
                "page 405": 405, "login redirect": 303, "problem 500": 500, "page 500": 500,
                "reception-sued /staff/sued/counters/1": 403,
+               "API POST /api/v1/applications": 201, "status page 404": 404,
+               "problem lookup 404": 404,
                **{f"{device} login": 303 for device in logins}}
     assert statuses == {label: unusual.get(label, 200) for label in answers}
     assert answers["problem 404"].headers["content-type"] == "application/problem+json"

@@ -25,14 +25,18 @@ TICKET_FIELDS = {"id", "number", "queue", "status", "issued_at", "queued_at", "d
 #: What a completed ticket has after issue, call, start and complete.
 LIFE_FIELDS = TICKET_FIELDS - {"recalled_at", "est"}
 CALL_FIELDS = {"id", "ticket_id", "number", "queue", "counter", "called_at", "recall"}
-#: Every key waitboard writes: the location's keys (waitboard/keys.py, scripts/lib.lua)
-#: and the marks of logged-out sessions.
+#: Every key waitboard writes: the location's keys (waitboard/keys.py, scripts/lib.lua),
+#: the marks of logged-out sessions and application status (waitboard/application_store.py).
 KEY_PATTERNS = [re.compile(p) for p in (
     r"wb:\{(sued|nord)\}:(meta|n|open|counters|calls|events|learn|calib|occ)",
     r"wb:\{(sued|nord)\}:q:[AB]", r"wb:\{(sued|nord)\}:c:[12]",
     r"wb:\{sued\}:t:t_sued_[A-Za-z0-9_-]{22}", r"wb:\{(sued|nord)\}:idem:[0-9a-f]{64}",
     r"wb:\{sued\}:stats:\d{4}-\d\d-\d\d", r"wb:\{sued\}:waits:\d{4}-\d\d-\d\d:[AB]",
-    r"wb:session:revoked:[0-9a-f]{64}")]
+    r"wb:session:revoked:[0-9a-f]{64}",
+    r"wb:app:\{apps\}:(a|audit):PRIV-2026-[12]", r"wb:app:\{apps\}:recent",
+    r"wb:app:\{apps\}:idem:[0-9a-f]{64}", r"wb:app:limit:(address|number):[0-9a-f]{64}")]
+#: An application's hash: its stage and the PIN's scrypt record - not who filed it.
+APPLICATION_FIELDS = {"number", "stage", "missing", "pin", "created_at", "updated_at"}
 
 
 async def everything(redis: Redis) -> dict[bytes, bytes]:
@@ -79,14 +83,16 @@ async def post_form(client: httpx.AsyncClient, path: str, page: str,
 async def test_redis_holds_nothing_personal_or_secret(server: LiveServer,
                                                       http: httpx.AsyncClient, redis: Redis,
                                                       office: Office) -> None:
-    """Issue, call, start, complete (staff forms and the API) and staff logins and a
-    logout: every key is one waitboard documents, a ticket hash has only the known fields,
-    and no token, session id, CSRF token, cookie, secret key, client address or user
-    agent appears anywhere in Redis, neither in a key nor in a value."""
+    """Issue, call, start, complete (staff forms and the API), staff logins and a logout,
+    applications created, changed and looked up: every key is one waitboard documents, a
+    ticket or application hash has only the known fields, and no token, session id, CSRF
+    token, cookie, secret key, client address, user agent or PIN appears anywhere in
+    Redis, neither in a key nor in a value."""
     forbidden: list[str] = [settings_for("unused").secret_key, "127.0.0.1", "python-httpx",
                             *(token(d.id) for d in office.devices)]
     async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as reception, \
-            httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as counter:
+            httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as counter, \
+            httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as caseworker:
         await log_in(reception, "reception-sued")
         page = (await reception.get("/staff/sued/reception", headers=HTML)).text
         issued = await post_form(reception, "/staff/sued/reception/tickets", page,
@@ -110,6 +116,30 @@ async def test_redis_holds_nothing_personal_or_secret(server: LiveServer,
         r = await reception.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page)})
         assert r.status_code == 303
 
+        # Application status: one created on the caseworker's page, one by the API, a
+        # stage set, a new PIN, and lookups with a wrong and the right PIN.
+        await log_in(caseworker, "caseworker")
+        page = (await caseworker.get("/staff/applications", headers=HTML)).text
+        made = await caseworker.post("/staff/applications", headers=HTML, data={
+            "csrf": csrf_of(page), "number": "PRIV-2026-1", "key": "create-1"})
+        shown = re.search(r"data-pin>(\d{4}) (\d{4})<", made.text)
+        assert made.status_code == 201 and shown
+        forbidden += [shown.group(1) + shown.group(2), *session_values(caseworker)]
+        created = (await http.post("/api/v1/applications", json={"number": "PRIV-2026-2"},
+                                   headers={**auth("caseworker"),
+                                            "Idempotency-Key": "create-2"})).json()
+        renewed = (await http.post("/api/v1/applications/pin", json={"number": "PRIV-2026-2"},
+                                   headers=auth("caseworker"))).json()
+        r = await http.post("/api/v1/applications/stage", headers=auth("caseworker"), json={
+            "number": "PRIV-2026-2", "stage": "documents_missing", "missing": ["Mietvertrag"]})
+        assert r.status_code == 200
+        for pin in (created["pin"], renewed["pin"]):
+            r = await http.post("/api/v1/applications/lookup",
+                                json={"number": "PRIV-2026-2", "pin": pin})
+            assert r.status_code == (200 if pin == renewed["pin"] else 404)
+        forbidden += [created["pin"], created["pin_display"], renewed["pin"],
+                      renewed["pin_display"]]
+
     stored = await everything(redis)
     assert (await http.get(f"/api/v1/tickets/{ticket_id}")).json()["status"] == "done"
     unknown = [k for k in stored if not any(p.fullmatch(k.decode()) for p in KEY_PATTERNS)]
@@ -123,6 +153,8 @@ async def test_redis_holds_nothing_personal_or_secret(server: LiveServer,
     assert ticket["device"] == "reception-sued"  # which desk issued it, not who holds it
     async for key in redis.scan_iter(match="wb:{sued}:t:*"):
         assert set(k.decode() for k in await redis.hkeys(key)) <= TICKET_FIELDS
+    async for key in redis.scan_iter(match="wb:app:{apps}:a:*"):
+        assert set(k.decode() for k in await redis.hkeys(key)) == APPLICATION_FIELDS
 
     found = {secret: [key for key, value in stored.items()
                       if secret.encode() in key or secret.encode() in value]

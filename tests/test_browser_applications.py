@@ -1,0 +1,91 @@
+"""Application status in Chromium: a caseworker creates an application and marks documents
+as missing by clicking; a citizen on a phone looks it up with number and PIN."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import TIMEOUT, LiveServer, screenshot
+from tests.test_browser_flows import log_in
+
+pytestmark = pytest.mark.browser
+MS = TIMEOUT * 1000
+PHONE = {"width": 390, "height": 844}
+NUMBER = "AB-2026-0042"
+MISSING = ["Kontoauszüge der letzten drei Monate", "Mietvertrag"]
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """Serious and critical axe-core findings, one line each."""
+    results = await Axe().run(page)
+    return [f"{v['id']} ({v['impact']}): {v['help']}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+
+async def test_caseworker_sets_documents_missing_citizen_sees_them(browser: Browser,
+                                                                   server: LiveServer) -> None:
+    """A caseworker marks documents missing by clicking; a phone sees them on /status."""
+    desk = await log_in(browser, server, "caseworker", viewport={"width": 1280, "height": 900})
+    await expect(desk.get_by_role("heading", name="Anträge", exact=True)).to_be_visible()
+    assert await serious_violations(desk) == []
+    create = desk.get_by_role("region", name="Antrag anlegen")
+    await create.get_by_label("Antragsnummer").fill(NUMBER.lower())
+    await create.get_by_role("button", name="Anlegen").click()
+    await expect(desk.get_by_role("heading", name=f"Antrag {NUMBER} angelegt")).to_be_visible()
+    pin = (await desk.locator("[data-pin]").inner_text()).strip()
+    assert len(pin) == 9 and pin.replace(" ", "").isdigit()
+    await screenshot(desk, "application-pin")
+    await desk.get_by_role("link", name="Zum Antrag").click()
+
+    await expect(desk.get_by_role("heading", name=f"Antrag {NUMBER}")).to_be_visible()
+    await desk.get_by_label("Stand", exact=True).select_option(label="Unterlagen fehlen")
+    await desk.get_by_label("Fehlende Unterlagen").fill("\n".join(MISSING))
+    await desk.get_by_role("button", name="Speichern").click()
+    await expect(desk.get_by_role("status")).to_have_text("Gespeichert: Unterlagen fehlen.")
+    await expect(desk.locator('[data-f="stage"]')).to_have_text("Unterlagen fehlen")
+    history = desk.get_by_role("table", name="Alle Änderungen, die neueste zuerst")
+    await expect(history.get_by_role("row").nth(1)).to_contain_text(
+        "Eingegangen → Unterlagen fehlen")
+    await expect(history.get_by_role("row").nth(1)).to_contain_text("caseworker")
+    assert await serious_violations(desk) == []
+    await screenshot(desk, "application-caseworker", full_page=True)
+
+    context = await browser.new_context(viewport=PHONE)
+    phone = await context.new_page()
+    await phone.goto(server.url + "/")
+    await phone.get_by_role("link", name="Stand Ihres Antrags abfragen").click()
+    await expect(phone.get_by_role("heading", name="Stand Ihres Antrags")).to_be_visible()
+    assert await serious_violations(phone) == []
+
+    await phone.get_by_label("Antragsnummer").fill(NUMBER)
+    await phone.get_by_label("PIN").fill("0000 0000" if pin != "0000 0000" else "1111 1111")
+    await phone.get_by_role("button", name="Stand abfragen").click()
+    await expect(phone.get_by_role("alert")).to_have_text(
+        "Antragsnummer oder PIN stimmen nicht. Bitte prüfen Sie beides in unserem Schreiben "
+        "und versuchen Sie es noch einmal.")
+    await expect(phone.get_by_label("Antragsnummer")).to_have_value(NUMBER)
+    await expect(phone.get_by_label("PIN")).to_be_focused()
+    assert "PIN" not in phone.url and pin.replace(" ", "") not in phone.url
+    assert await serious_violations(phone) == []
+    await screenshot(phone, "application-status-error")
+
+    await phone.get_by_label("PIN").fill(pin)
+    await phone.get_by_role("button", name="Stand abfragen").click()
+    await expect(phone.get_by_role("heading", name=f"Ihr Antrag {NUMBER}")).to_be_visible()
+    await expect(phone.locator('[data-f="stage"]')).to_have_text("Unterlagen fehlen")
+    items = phone.get_by_role("list", name="Diese Unterlagen fehlen noch:").get_by_role(
+        "listitem")
+    await expect(items).to_have_text(MISSING)
+    await expect(phone.get_by_text("Letzte Änderung:")).to_be_visible()
+    assert pin not in await phone.content() and phone.url == server.url + "/status"
+    assert await serious_violations(phone) == []
+    await screenshot(phone, "application-status", full_page=True)
+
+    await phone.goto(server.url + "/status?lang=en")
+    await phone.get_by_label("Application number").fill(NUMBER)
+    await phone.get_by_label("PIN").fill(pin)
+    await phone.get_by_role("button", name="Check status").click()
+    await expect(phone.locator('[data-f="stage"]')).to_have_text("Documents missing")
+    await context.close()
