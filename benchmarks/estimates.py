@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import random
 import statistics
 import sys
 import tempfile
@@ -34,12 +36,14 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from sensors.engine import TicketTruth, run_day
-from sensors.office_day import SCENARIOS, Scenario, plan_day
-from waitboard import commands, snapshot
+from sensors.office_day import SCENARIOS, CounterModel, QueueModel, Scenario, plan_day
+from waitboard import appointments, commands, snapshot
+from waitboard.clock import to_ms
 from waitboard.config import Location, Office, parse_office
 from waitboard.domain import Action
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.estimate import fixed_rule_s
+from waitboard.state import AppointmentsToday
 from waitboard.store import Store, connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -280,6 +284,169 @@ def markdown(results: dict[str, Scores], days: int, seed: int, seconds: float) -
     return "\n".join(lines)
 
 
+# --- with appointments -----------------------------------------------------------------------
+
+#: The steady day, plus appointment queue T (15-minute talks, 20-minute slots 08:00-12:00,
+#: one place each) served first by counter 4 and last by counter 3.
+APPOINTMENTS = Scenario(
+    "appointments",
+    (*SCENARIOS["steady"].queues,
+     QueueModel("T", share=0.0, service_s=15 * 60, drift_per_hour=0.05)),
+    (CounterModel("1", ("A",), speed=0.9), CounterModel("2", ("A", "B"), speed=1.0),
+     CounterModel("3", ("B", "A", "T"), speed=1.15), CounterModel("4", ("T", "B"), speed=1.05)),
+    SCENARIOS["steady"].arrivals_per_hour)
+SLOTS = [8 * 3600 + i * 20 * 60 - 8 * 3600 for i in range(12)]  # seconds after 08:00
+BOOKED_SHARE, NO_SHOW, LATE = 0.85, 0.08, 0.08
+APPOINTMENT_METHODS = ("waitboard", "forecast", "ignoring bookings", "oracle")
+
+
+def office_with_plan(scenario: Scenario) -> Office:
+    office = office_for(scenario)
+    raw = office.model_dump(mode="json")
+    for q in raw["locations"][0]["queues"]:
+        if q["id"] == "T":
+            q["appointments"] = {
+                "walk_in_queue": "B", "slot_minutes": 20, "capacity": 1, "days_ahead": 1,
+                "min_notice_minutes": 0, "early_minutes": 30, "late_minutes": 10,
+                "call_ahead_minutes": 2,
+                "hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+                                       "08:00-12:00")}
+    return parse_office(raw, "benchmark")
+
+
+class AppointmentOffice(StoreOffice):
+    """The office with bookings: a "T" arrival checks in the booking planned for it; every
+    walk-in also gets the estimate that ignores the counter time bookings reserve."""
+
+    def __init__(self, *args: Any, codes: dict[float, str]) -> None:
+        super().__init__(*args)
+        self.codes = codes  # arrival time (s) -> booking code
+
+    async def issue(self, queue: str) -> dict[str, Any]:
+        store, loc = self.store, self.loc
+        now = store.clock()
+        if queue != "T":
+            view = await super().issue(queue)
+            _, position, state = await store.ticket(view["id"])
+            blind = dataclasses.replace(state, appointments={
+                q: AppointmentsToday(waiting_slots=a.waiting_slots)
+                for q, a in state.appointments.items()})
+            # Forecasts before calibration, so that only the bookings make the difference.
+            view["baselines"]["forecast"] = snapshot.forecast(
+                loc, state, now, store.office.tz).raw(queue, position or 1)
+            view["baselines"]["ignoring bookings"] = snapshot.forecast(
+                loc, blind, now, store.office.tz).raw(queue, position or 1)
+            return view
+        code = self.codes[round(self.timeline.now(), 3)]
+        outcome = await store.check_in(loc.id, appointments.code_hash(code), "simulator",
+                                       early_ms=30 * 60_000, late_ms=10 * 60_000, walk_in="B")
+        await commands.note_estimate(store, loc, outcome, now)
+        assert outcome.ticket
+        assert outcome.location
+        view = snapshot.ticket(store.office, loc, outcome.ticket, outcome.position,
+                               outcome.location, now)
+        view["baselines"] = {"slot_t": (outcome.ticket.slot_at or 0) / 1000
+                             - self.timeline.day_start.timestamp(),
+                             "late": outcome.ticket.late}
+        return view
+
+
+async def simulate_appointments(redis: Redis, days: int, seed: int
+                                ) -> list[list[TicketTruth]]:
+    """Days of the appointment scenario: bookings made before opening, their holders come
+    early, some late, some not at all."""
+    await redis.flushall()
+    scenario = APPOINTMENTS
+    office = office_with_plan(scenario)
+    loc = office.locations[0]
+    clock = Clock()
+    store = Store(redis, office, clock)
+    out = []
+    for day in range(days):
+        rng = random.Random(seed * 1000 + day)
+        day_start = datetime(2026, 3, 2, 8, 0, tzinfo=BERLIN) + timedelta(days=day)
+        clock.now = day_start - timedelta(hours=1)
+        codes: dict[float, str] = {}
+        extra: list[tuple[float, str]] = []
+        for slot_t in SLOTS:
+            if rng.random() > BOOKED_SHARE:
+                continue
+            code = appointments.new_code()
+            slot = day_start + timedelta(seconds=slot_t)
+            await store.book(loc.id, "T", to_ms(slot), slot.date().isoformat(),
+                             appointments.code_hash(code), to_ms(slot + timedelta(days=2)))
+            r = rng.random()
+            if r < NO_SHOW:
+                continue
+            arrive = (slot_t + rng.uniform(12, 30) * 60 if r < NO_SHOW + LATE
+                      else slot_t - rng.uniform(0, 25) * 60)
+            arrive = round(max(0.0, arrive), 3)
+            codes[arrive] = code
+            extra.append((arrive, "T"))
+        clock.now = day_start
+        timeline = SimTimeline(clock, day_start)
+        history: dict[str, deque[float]] = {q.id: deque(maxlen=30) for q in scenario.queues}
+        shop = AppointmentOffice(store, loc, scenario, timeline, history, codes=codes)
+        plan = plan_day(scenario, seed + day)
+        plan = dataclasses.replace(plan, arrivals=tuple(sorted((*plan.arrivals, *extra))))
+
+        async def keep(truth: TicketTruth, answer: dict[str, Any]) -> None:
+            truth.extra.update(answer["baselines"])
+
+        result = await run_day(scenario, plan, shop, timeline, on_issue=keep)
+        out.append(result.tickets)
+    return out
+
+
+def appointments_markdown(days: list[list[TicketTruth]], n_days: int) -> str:
+    """Walk-in estimates with and without the bookings' reserved time, and how near to
+    their slot the people with an appointment were called."""
+    rows = [t for d in days for t in d if t.queue != "T" and t.wait_s is not None
+            and t.estimate_s is not None
+            and all(t.extra.get(m) is not None for m in APPOINTMENT_METHODS[1:])]
+    errors = {m: sorted(abs((t.estimate_s if m == "waitboard" else t.extra[m]) - t.wait_s)
+                        for t in rows) for m in APPOINTMENT_METHODS}  # type: ignore[operator]
+    mean_wait = statistics.fmean(t.wait_s for t in rows)  # type: ignore[misc]
+    booked = [t for d in days for t in d if t.queue == "T" and t.called_t is not None]
+    on_time = [t for t in booked if not t.extra.get("late")]
+    late = [t for t in booked if t.extra.get("late")]
+    offsets = sorted((t.called_t - t.extra["slot_t"]) / 60 for t in on_time
+                     if t.called_t is not None)
+    lines = [
+        "## With appointments",
+        "",
+        f"`benchmarks/estimates.py --days {n_days}` also plays the steady day with appointment "
+        "queue T: 20-minute slots from 08:00 to 12:00, one place each, "
+        f"{BOOKED_SHARE:.0%} booked before opening; counter 4 serves T first, counter 3 "
+        f"last. Holders check in 0-25 minutes early; {LATE:.0%} come 12-30 minutes late "
+        f"(they wait in B as walk-ins), {NO_SHOW:.0%} not at all. "
+        "'waitboard' is what the ticket was told (the forecast, calibrated); 'forecast' "
+        "the forecast before calibration; 'ignoring bookings' the same forecast without "
+        "the counter time that bookings not yet arrived will take; the oracle knows the "
+        "true service times (and counts the bookings).",
+        "",
+        f"Walk-in tickets (A and B): {len(rows)}, mean wait {mean_wait / 60:.1f} min.",
+        "",
+        "| method | MAE (min) | MAE / mean wait | p90 error (min) |",
+        "|---|---|---|---|",
+    ]
+    for m in APPOINTMENT_METHODS:
+        e = errors[m]
+        p90 = e[int(0.9 * (len(e) - 1))]
+        lines.append(f"| {m} | {statistics.fmean(e) / 60:.2f} | "
+                     f"{statistics.fmean(e) / mean_wait:.0%} | {p90 / 60:.1f} |")
+    lines += [
+        "",
+        f"People with an appointment: {len(on_time)} on time, {len(late)} late. Those on "
+        f"time were called {statistics.median(offsets):+.1f} min from their slot "
+        f"(median; 10th-90th percentile {offsets[int(0.1 * (len(offsets) - 1))]:+.1f} to "
+        f"{offsets[int(0.9 * (len(offsets) - 1))]:+.1f} min; negative: before the slot, "
+        "when a counter had nobody else).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 async def main_async(days: int, seed: int, out: Path | None, scenarios: list[str]) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp, EmbeddedRedis(Path(tmp) / "r") as r:
@@ -292,9 +459,12 @@ async def main_async(days: int, seed: int, out: Path | None, scenarios: list[str
             if name == "morning_rush":
                 rush_day = sim[-1]
             print(f"{name:<22} {results[name]}", file=sys.stderr)
+        with_bookings = appointments_markdown(await simulate_appointments(redis, days, seed),
+                                              days)
+        print(with_bookings, file=sys.stderr)
         await redis.aclose()
     seconds = time.perf_counter() - started
-    text = markdown(results, days, seed, seconds)
+    text = markdown(results, days, seed, seconds) + "\n" + with_bookings
     print(text)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
