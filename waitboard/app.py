@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from waitboard import (
     api,
+    application_api,
     application_pages,
     appointment_api,
     booking_pages,
@@ -116,6 +117,7 @@ def create_app(settings: Settings, *, office: Office | None = None,
         Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", metrics),
         Route("/api/v1/openapi.json", openapi_json),
         *api.routes(), *pages.routes(), *staff.routes(), *terminal.routes(),
+        *(Route(e.path, e.handler, methods=[e.method]) for e in application_api.ENDPOINTS),
         *application_pages.routes(),
         *(Route(e.path, e.handler, methods=[e.method]) for e in appointment_api.ENDPOINTS),
         *booking_pages.routes(),

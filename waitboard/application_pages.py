@@ -1,226 +1,57 @@
-"""Application status: the citizen's lookup and the caseworkers' pages and API.
+"""Application status, the pages: the citizen's ``/status`` and the caseworkers' pages.
 
-The citizen: ``/status`` (a form, the answer on the same page) and
-``POST /api/v1/applications/lookup``. A wrong PIN and an unknown number get the same answer
-(status, body and the same hashing work); wrong attempts are counted in Redis per client
-address and per number, so the limits hold across every server process.
+The citizen: ``/status`` (a form, the answer on the same page), with the same lookup and
+limits as the API (:func:`waitboard.application_api.lookup`).
 
-Caseworkers (and admins): ``/staff/applications`` (search, create, recent changes), one
-page per application (stage, missing documents, new PIN, history) and the API. The PIN is
-shown once, in the answer that made it; Redis keeps only its scrypt record. Application
-numbers travel in bodies, not in API paths; logs never carry numbers, PINs or addresses.
+Caseworkers (and admins), in a staff session: ``/staff/applications`` (search, create,
+recent changes) and one page per application (stage, missing documents, new PIN,
+history). The PIN is shown once, on the page that made it; Redis keeps only its scrypt
+record. Logs never carry numbers, PINs or addresses.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
-import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from waitboard import api, bodies, problems, sessions
-from waitboard import application_schemas as shapes
-from waitboard.api import Endpoint
-from waitboard.application_store import ApplicationStore, idempotency_key, limit_key
+from waitboard import bodies, sessions
+from waitboard.application_api import hashing, lookup, store_of
 from waitboard.applications import (
     CASEWORKER_ROLES,
-    NUMBER_INPUT_PATTERN,
     Application,
     ApplicationExists,
     AuditAction,
     AuditEntry,
     InvalidChange,
     LookupFailed,
-    LookupLimits,
     Stage,
     TooManyAttempts,
-    audit_answer,
     check_missing,
     check_number,
     day_of,
     group_pin,
     hash_pin,
-    limit_digest,
     new_pin,
     normalise_pin,
     public_answer,
-    staff_answer,
     stage_text,
-    verify_pin,
 )
-from waitboard.auth import require
 from waitboard.clock import from_ms, to_ms
 from waitboard.config import Device
 from waitboard.context import AppContext, context
-from waitboard.errors import Unprocessable, WaitboardError
-from waitboard.i18n import LANGUAGES, Translator
+from waitboard.errors import WaitboardError
+from waitboard.i18n import Translator
+from waitboard.keys import application_idempotency
 from waitboard.render import language, render, with_lang
 from waitboard.store import Idempotency
 
-LIMITS = LookupLimits()
-#: PIN hashes computed at once per process: each takes 16 MiB and a core for ~50 ms.
-HASHING_AT_ONCE = 4
 #: How many recently changed applications the caseworkers' start page lists.
 RECENT_SHOWN = 30
 HOME = "/staff/applications"
-#: As in api.py: 1-255 visible ASCII characters.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-T = TypeVar("T")
-
-
-def store_of(ctx: AppContext) -> ApplicationStore:
-    """The application store on the service's own Redis clients (cheap to build)."""
-    return ApplicationStore(ctx.store.redis, ctx.store.reads,
-                            wait_replicas=ctx.store.wait_replicas)
-
-
-async def _hashing(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """Run a PIN hash in a worker thread, a few at a time (memory, and the event loop)."""
-    state = request.app.state
-    gate: asyncio.Semaphore | None = getattr(state, "pin_hashing", None)
-    if gate is None:
-        gate = state.pin_hashing = asyncio.Semaphore(HASHING_AT_ONCE)
-    async with gate:
-        return await asyncio.to_thread(fn, *args)
-
-
-# --- the lookup, for the API and the page ---------------------------------------------------
-
-
-async def _lookup(request: Request, number: str, pin: str) -> Application:
-    """The application if number and PIN fit; LookupFailed (the same for a wrong PIN and an
-    unknown number) or TooManyAttempts otherwise. Wrong attempts are counted first and a
-    right one gives its count back, so parallel guesses cannot slip past the limits."""
-    ctx = context(request)
-    store = store_of(ctx)
-    secret = ctx.settings.secret_key
-    address = request.client.host if request.client else "unknown"
-    counters = [(limit_key("address", limit_digest(secret, "address", address)),
-                 LIMITS.per_address, LIMITS.address_window_s),
-                (limit_key("number", limit_digest(secret, "number", number)),
-                 LIMITS.per_number, LIMITS.number_window_s)]
-    for key, limit, window_s in counters:
-        wait = await store.reserve(key, limit, window_s)
-        if wait > 0:
-            raise TooManyAttempts(max(1, math.ceil(wait)))
-    application, record = await store.credentials(number)
-    if not await _hashing(request, verify_pin, pin, record) or application is None:
-        raise LookupFailed
-    for key, _, _ in counters:
-        await store.refund(key)
-    return application
-
-
-def _too_many(err: TooManyAttempts, request: Request) -> Response:
-    return problems.problem(err.status, err.code, err.title, err.detail, request.url.path,
-                            {"Retry-After": str(err.retry_after_s)}, err.extra)
-
-
-# --- API ------------------------------------------------------------------------------------
-
-
-def _api_language(request: Request) -> Translator:
-    lang = request.query_params.get("lang", "de")
-    if lang not in LANGUAGES:
-        raise Unprocessable("lang must be de or en.", field="lang")
-    return Translator(lang)
-
-
-def _api_idempotency(request: Request, device: Device, body: BaseModel) -> Idempotency | None:
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise Unprocessable("The Idempotency-Key header must be 1 to 255 visible ASCII "
-                            "characters, e.g. a UUID.", field="Idempotency-Key")
-    return Idempotency(idempotency_key(device.id, key),
-                       bodies.fingerprint(request.method, request.url.path, body))
-
-
-def _caseworker(request: Request) -> Device:
-    device = context(request).devices.authenticate(request.headers.get("authorization"))
-    require(device, CASEWORKER_ROLES)
-    return device
-
-
-def _with_pin(ctx: AppContext, t: Translator, application: Application,
-              pin: str | None) -> dict[str, Any]:
-    return {**staff_answer(application, t, ctx.office.tz), "pin": pin,
-            "pin_display": group_pin(pin) if pin else None}
-
-
-async def lookup_application(request: Request) -> Response:
-    t = _api_language(request)
-    body = await bodies.parse(request, shapes.LookupRequest)
-    number, pin = check_number(body.number), normalise_pin(body.pin)
-    try:
-        application = await _lookup(request, number, pin)
-    except TooManyAttempts as e:
-        return _too_many(e, request)
-    return api.json(public_answer(application, t, context(request).office.tz))
-
-
-async def create_application(request: Request) -> Response:
-    ctx = context(request)
-    device = _caseworker(request)
-    t = _api_language(request)
-    body = await bodies.parse(request, shapes.CreateApplicationRequest)
-    number = check_number(body.number)
-    idem = _api_idempotency(request, device, body)
-    pin = new_pin()
-    record = await _hashing(request, hash_pin, pin)
-    change = await store_of(ctx).create(number, record, device.id, to_ms(ctx.clock()), idem)
-    headers = {"Idempotent-Replayed": "true"} if change.replayed else {}
-    return api.json(_with_pin(ctx, t, change.application, None if change.replayed else pin),
-                    change.status, headers)
-
-
-async def set_stage(request: Request) -> Response:
-    ctx = context(request)
-    device = _caseworker(request)
-    t = _api_language(request)
-    body = await bodies.parse(request, shapes.StageRequest)
-    number = check_number(body.number)
-    stage = Stage(body.stage)
-    missing = check_missing(stage, body.missing)
-    change = await store_of(ctx).set_stage(number, stage, missing, device.id,
-                                           to_ms(ctx.clock()),
-                                           _api_idempotency(request, device, body))
-    headers = {"Idempotent-Replayed": "true"} if change.replayed else {}
-    return api.json(staff_answer(change.application, t, ctx.office.tz), headers=headers)
-
-
-async def reset_pin(request: Request) -> Response:
-    ctx = context(request)
-    device = _caseworker(request)
-    t = _api_language(request)
-    body = await bodies.parse(request, shapes.PinRequest)
-    number = check_number(body.number)
-    idem = _api_idempotency(request, device, body)
-    pin = new_pin()
-    record = await _hashing(request, hash_pin, pin)
-    change = await store_of(ctx).reset_pin(number, record, device.id, to_ms(ctx.clock()),
-                                           idem)
-    headers = {"Idempotent-Replayed": "true"} if change.replayed else {}
-    return api.json(_with_pin(ctx, t, change.application, None if change.replayed else pin),
-                    headers=headers)
-
-
-async def application_audit(request: Request) -> Response:
-    ctx = context(request)
-    _caseworker(request)
-    t = _api_language(request)
-    number = check_number(request.query_params.get("number", ""))
-    application, entries = await store_of(ctx).history(number)
-    return api.json({"application": staff_answer(application, t, ctx.office.tz),
-                     "entries": [audit_answer(e, ctx.office.tz) for e in entries]})
 
 
 # --- the citizen's page ---------------------------------------------------------------------
@@ -256,7 +87,7 @@ async def status_lookup(request: Request) -> Response:
         return render(request, "status.html", status=422, number=raw_number, errors=errors,
                       failure=None, result=None)
     try:
-        application = await _lookup(request, number, pin)
+        application = await lookup(request, number, pin)
     except TooManyAttempts as e:
         response = render(request, "status.html", status=429, number=number, errors={},
                           failure=t("applications.status.too_many", minutes=e.extra["minutes"]),
@@ -286,7 +117,7 @@ def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempo
     if not key or len(key) > 100:
         return None
     fields = {k: v for k, v in form.items() if k not in ("csrf", "key")}
-    return Idempotency(idempotency_key(device.id, "form:" + key), bodies.fingerprint_of(
+    return Idempotency(application_idempotency(device.id, "form:" + key), bodies.fingerprint_of(
         "POST", path, orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)))
 
 
@@ -330,7 +161,7 @@ async def create_form(request: Request) -> Response:
     try:
         number = check_number(form.get("number", "")[:100])
         pin = new_pin()
-        record = await _hashing(request, hash_pin, pin)
+        record = await hashing(request, hash_pin, pin)
         change = await store_of(ctx).create(number, record, device.id, to_ms(ctx.clock()),
                                             _form_idempotency(device, request.url.path, form))
     except ApplicationExists as e:
@@ -429,7 +260,7 @@ async def pin_form(request: Request) -> Response:
         return _redirect(HOME, request)
     try:
         pin = new_pin()
-        record = await _hashing(request, hash_pin, pin)
+        record = await hashing(request, hash_pin, pin)
         change = await store_of(ctx).reset_pin(
             number, record, device.id, to_ms(ctx.clock()),
             _form_idempotency(device, request.url.path, form))
@@ -440,47 +271,8 @@ async def pin_form(request: Request) -> Response:
                      None if change.replayed else pin, created=False)
 
 
-# --- the tables -----------------------------------------------------------------------------
-
-_LANG = ("lang", "Language of the texts: de (default) or en.",
-         {"type": "string", "enum": list(LANGUAGES)})
-_CHANGE_ERRORS = (401, 403, 404, 413, 415, 422, 503)
-
-ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("POST", "/api/v1/applications/lookup", lookup_application,
-             "A citizen looks up the stage of an application with its number and PIN. A "
-             "wrong PIN and an unknown number get the same 404; after 10 wrong attempts a "
-             "minute from one address, or 20 an hour for one number, 429.",
-             body=shapes.LookupRequest, answers={200: shapes.ApplicationStatus},
-             errors=(404, 413, 415, 422, 503), tag="applications", query=(_LANG,)),
-    Endpoint("POST", "/api/v1/applications", create_application,
-             "Create an application at the stage received; the answer carries its new PIN, "
-             "the only time it is shown (409: the number exists).",
-             roles=CASEWORKER_ROLES, body=shapes.CreateApplicationRequest,
-             answers={201: shapes.ApplicationWithPin},
-             errors=(401, 403, 409, 413, 415, 422, 503), tag="applications", query=(_LANG,)),
-    Endpoint("POST", "/api/v1/applications/stage", set_stage,
-             "Set an application's stage and, for documents_missing, what is missing.",
-             roles=CASEWORKER_ROLES, body=shapes.StageRequest,
-             answers={200: shapes.Application}, errors=_CHANGE_ERRORS, tag="applications",
-             query=(_LANG,)),
-    Endpoint("POST", "/api/v1/applications/pin", reset_pin,
-             "Give an application a new PIN (for a new letter); the old one stops working.",
-             roles=CASEWORKER_ROLES, body=shapes.PinRequest,
-             answers={200: shapes.ApplicationWithPin}, errors=_CHANGE_ERRORS,
-             tag="applications", query=(_LANG,)),
-    Endpoint("GET", "/api/v1/applications/audit", application_audit,
-             "An application and its history: who (device) changed what, and when.",
-             roles=CASEWORKER_ROLES, answers={200: shapes.ApplicationHistory},
-             errors=(401, 403, 404, 422, 503), tag="applications",
-             query=(("number", "The application number (required).",
-                     {"type": "string", "pattern": NUMBER_INPUT_PATTERN}), _LANG)),
-)
-
-
 def routes() -> list[Route]:
     return [
-        *(Route(e.path, e.handler, methods=[e.method]) for e in ENDPOINTS),
         Route("/status", status_page, methods=["GET"]),
         Route("/status", status_lookup, methods=["POST"]),
         Route(HOME, list_page, methods=["GET"]),

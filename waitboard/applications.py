@@ -3,7 +3,8 @@
 A caseworker files an application under its number and sets its stage; the citizen looks
 the stage up with the number and the PIN printed on their letter. Everything here is plain
 Python (no asyncio, no Redis, no web framework): :mod:`waitboard.application_store` keeps
-the values in Redis, :mod:`waitboard.application_pages` speaks HTTP.
+the values in Redis, :mod:`waitboard.application_api` and :mod:`waitboard.application_pages`
+speak HTTP.
 
 Why the PIN is handled the way it is:
 

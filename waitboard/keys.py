@@ -26,6 +26,32 @@ key                    type        content
 
 Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
 staff session until its cookie would have expired anyway.
+
+Applications (status lookup, :mod:`waitboard.application_store`) belong to no location. Their
+keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
+on Redis Cluster (an office's applications are small and few enough for one slot). The
+lookup's counters are single keys and need no tag.
+
+===================================  ======  ===============================================
+key                                  type    content
+===================================  ======  ===============================================
+``wb:app:{apps}:a:<number>``         hash    ``number``, ``stage``, ``missing`` (JSON list),
+                                             ``pin`` (scrypt record, never the PIN),
+                                             ``created_at``, ``updated_at`` (ms)
+``wb:app:{apps}:audit:<number>``     stream  every change: ``at``, ``device``, ``action``,
+                                             ``number``, ``old_stage``, ``stage``,
+                                             ``missing``; never trimmed (it is the record)
+``wb:app:{apps}:recent``             zset    numbers scored by their last change (ms)
+``wb:app:{apps}:idem:<sha256>``      string  the answer stored for an Idempotency-Key
+                                             (never a PIN), 24 h
+``wb:app:limit:address:<hmac>``      string  wrong lookups from one client address in the
+                                             current window; expires with it
+``wb:app:limit:number:<hmac>``       string  wrong lookups of one number (known or not) in
+                                             the current window; expires with it
+===================================  ======  ===============================================
+
+``<hmac>`` is :func:`waitboard.applications.limit_digest`: neither an address nor a string a
+guesser typed is stored.
 """
 
 from __future__ import annotations
@@ -65,6 +91,34 @@ def revoked_session(digest: str) -> str:
     """A staff session ended by logout before its cookie expired (no location: global);
     named by a digest of its id, which is in the cookie."""
     return f"{NAMESPACE}:session:revoked:{digest}"
+
+
+def applications_prefix() -> str:
+    return f"{NAMESPACE}:app:{{apps}}:"
+
+
+def application(number: str) -> str:
+    return applications_prefix() + "a:" + number
+
+
+def application_audit(number: str) -> str:
+    return applications_prefix() + "audit:" + number
+
+
+def applications_recent() -> str:
+    return applications_prefix() + "recent"
+
+
+def application_idempotency(device_id: str, key: str) -> str:
+    """Scoped per device: one device can never replay another's answers."""
+    digest = hashlib.sha256(f"{device_id}\n{key}".encode()).hexdigest()
+    return applications_prefix() + "idem:" + digest
+
+
+def application_limit(kind: str, digest: str) -> str:
+    """``kind``: ``address`` or ``number``; ``digest``: the keyed hash of the value. No hash
+    tag: each counter is a script of its own."""
+    return f"{NAMESPACE}:app:limit:{kind}:{digest}"
 
 
 def location_of_channel(name: str) -> str | None:

@@ -13,12 +13,12 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from waitboard import __version__, api, application_pages, appointment_api, schemas
+from waitboard import __version__, api, application_api, appointment_api, schemas
 from waitboard.api import Endpoint
 
 #: Every endpoint of API v1: the tickets' own and those of the other parts of the service.
 ENDPOINTS: tuple[Endpoint, ...] = (*api.ENDPOINTS, *appointment_api.ENDPOINTS,
-                                   *application_pages.ENDPOINTS)
+                                   *application_api.ENDPOINTS)
 
 _REF = "#/components/schemas/{model}"
 

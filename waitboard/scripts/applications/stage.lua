@@ -1,0 +1,15 @@
+-- stage.lua: an application's new stage and missing documents.
+-- ARGV[1] (JSON, besides the prelude's): stage, missing (the list as JSON text).
+-- Guarantees: 404 for an unknown number, nothing written. The same stage and list again
+-- changes nothing and writes no audit entry (changed = false), so a retry without
+-- Idempotency-Key is harmless, too.
+local replayed = replay()
+if replayed then return replayed end
+if redis.call('EXISTS', APP) == 0 then return cjson.encode({status = 404, error = 'not_found'}) end
+local old = redis.call('HMGET', APP, 'stage', 'missing')
+if old[1] == A.stage and old[2] == A.missing then
+  return answer(200, {application = view(), changed = false})
+end
+redis.call('HSET', APP, 'stage', A.stage, 'missing', A.missing, 'updated_at', A.now)
+audit('stage', old[1], A.stage, A.missing)
+return answer(200, {application = view(), changed = true})
