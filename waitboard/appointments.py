@@ -152,8 +152,11 @@ def bookable_slot(plan: AppointmentPlan, loc: Location, start: datetime, now: da
     if local.date() > today + timedelta(days=plan.days_ahead):
         last = today + timedelta(days=plan.days_ahead)
         raise NotASlot(f"Appointments can be booked up to {last.isoformat()}.")
-    slot = next((s for s in slots_of_day(plan, loc, local.date(), tz) if s.start == local),
-                None)
+    offered = slots_of_day(plan, loc, local.date(), tz)
+    if not offered:
+        raise NotASlot(f"No appointments are offered on {local:%Y-%m-%d}; pick one of the "
+                       "bookable days.")
+    slot = next((s for s in offered if s.start == local), None)
     if slot is None:
         raise NotASlot(f"There is no appointment slot at {local:%Y-%m-%d %H:%M}; "
                        "pick one of the slots offered for that day.")

@@ -8,6 +8,7 @@ their SHA-256.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from waitboard.appointments import Slot
 from waitboard.clock import to_ms
 from waitboard.config import AppointmentPlan, Location, Queue
 from waitboard.context import AppContext
-from waitboard.errors import BookingNotFound, SlotFull, Unprocessable
+from waitboard.errors import BookingNotFound, IdempotencyMismatch, SlotFull, Unprocessable
 from waitboard.state import Booking
 from waitboard.store import CodeTaken
 
@@ -87,8 +88,11 @@ def parse_contact(text: str | None) -> str | None:
     """An optional e-mail address or phone number, as typed (printable, one line)."""
     if text is None or not text.strip():
         return None
+    if not text.strip().isprintable():  # a line break or a control character
+        raise Unprocessable("The contact must be one line of at most 120 characters.",
+                            field="contact")
     value = " ".join(text.split())
-    if len(value) > 120 or not value.isprintable():
+    if len(value) > 120:
         raise Unprocessable("The contact must be one line of at most 120 characters.",
                             field="contact")
     if "@" not in value and sum(ch.isdigit() for ch in value) < 5:
@@ -141,22 +145,30 @@ async def next_free(ctx: AppContext, loc: Location, q: Queue, after: datetime,
 
 async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
                contact_text: str | None, idempotency_key: str | None) -> Booked:
-    """Book a place; SlotFull (409) carries ``next_free`` when the slot has none left."""
+    """Book a place; SlotFull (409) carries ``next_free`` when the slot has none left.
+
+    With an Idempotency-Key the code is derived from it, so the same request finds its
+    booking again - also once the slot has become too soon to book or full."""
     q = appointment_queue(loc, queue_id)
     contact = parse_contact(contact_text)
-    try:
-        slot = appointments.bookable_slot(plan(q), loc, parse_start(start_text), ctx.clock(),
-                                          ctx.office.tz)
-    except appointments.NotASlot as e:
-        raise Unprocessable(str(e), field="start") from None
+    start = parse_start(start_text)
     request = None
     if idempotency_key is not None:
-        # The same booking again finds its code again; another booking under the key: 422.
-        request = f"{loc.id}|{q.id}|{slot.start_ms}|{contact or ''}"
+        # A digest: the booking outlives its contact, which must not stay in it.
+        request = hashlib.sha256(f"{loc.id}|{q.id}|{start.timestamp():.0f}|"
+                                 f"{contact or ''}".encode()).hexdigest()
+        code = appointments.code_for_key(ctx.settings.secret_key, f"{loc.id}\n{idempotency_key}")
+        replay = await _replay(ctx, loc, q, code, request)
+        if replay is not None:
+            return replay
+    try:
+        slot = appointments.bookable_slot(plan(q), loc, start, ctx.clock(), ctx.office.tz)
+    except appointments.NotASlot as e:
+        raise Unprocessable(str(e), field="start") from None
     day_end = appointments.end_of_day(slot.start.date(), ctx.office.tz)
     for _ in range(CODE_ATTEMPTS):
-        code = (appointments.code_for_key(ctx.settings.secret_key, idempotency_key)
-                if idempotency_key is not None else appointments.new_code())
+        if idempotency_key is None:
+            code = appointments.new_code()
         try:
             booking, replayed = await ctx.store.book(
                 loc.id, q.id, slot.start_ms, slot.start.date().isoformat(),
@@ -168,6 +180,21 @@ async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
             raise await _with_suggestions(ctx, loc, q, slot, e) from None
         return Booked(loc, q, code, booking, replayed)
     raise RuntimeError("could not draw a free booking code")
+
+
+async def _replay(ctx: AppContext, loc: Location, q: Queue, code: str,
+                  request: str) -> Booked | None:
+    """The booking made before under this Idempotency-Key, if this is the same request;
+    422 if the key was used for another."""
+    try:
+        booking, _ = await ctx.store.booking(loc.id, appointments.code_hash(code))
+    except BookingNotFound:
+        return None
+    if booking.request != request:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was already used for a different booking. Use a new "
+            "key for a new booking, and the same key only to retry the same one.")
+    return Booked(loc, q, code, booking, replayed=True)
 
 
 async def find(ctx: AppContext, code_text: str) -> tuple[Location, Queue, str, Booking,

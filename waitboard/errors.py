@@ -158,6 +158,10 @@ class BookingOtherDay(BookingState):
     code = "booking_other_day"
 
 
+class BookingPassed(BookingState):
+    code = "booking_passed"
+
+
 class BookingTooEarly(BookingState):
     code = "booking_too_early"
 

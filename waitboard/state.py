@@ -107,6 +107,7 @@ class Booking:
     booked_at: int = 0
     contact: str | None = None  # only in the staff's list
     ticket_status: str | None = None
+    request: str | None = None  # the digest of a booking made under an Idempotency-Key
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Booking:
@@ -117,7 +118,8 @@ class Booking:
                    late=_int(raw.get("late")) == 1, booked_at=_int(raw.get("booked_at")) or 0,
                    contact=_str(contact) if isinstance(contact, str) and contact not in
                    ("0", "1") else None,
-                   ticket_status=_str(raw.get("ticket_status")))
+                   ticket_status=_str(raw.get("ticket_status")),
+                   request=_str(raw.get("request")))
 
 
 @dataclass(frozen=True, slots=True)

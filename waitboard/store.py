@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -34,6 +34,7 @@ from waitboard.errors import (
     BookingCancelled,
     BookingNotFound,
     BookingOtherDay,
+    BookingPassed,
     BookingTooEarly,
     CounterBusy,
     CounterClosed,
@@ -50,6 +51,9 @@ from waitboard.errors import (
 )
 from waitboard.hours import WEEKDAYS
 from waitboard.state import Booking, LocationState, TicketRecord
+
+if TYPE_CHECKING:
+    from waitboard.snapshot import Forecast
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +151,7 @@ class Outcome:
     counter: str | None = None
     replayed: bool = False
     booking: Booking | None = None  # a check-in's booking
+    forecast: Forecast | None = None  # the new ticket's, once computed (commands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,6 +547,11 @@ class Store:
             return BookingOtherDay(f"This appointment is on {day:%Y-%m-%d} at {day:%H:%M}, "
                                    "not today. Please come back on that day.",
                                    date=f"{day:%d.%m.%Y}", time=f"{day:%H:%M}")
+        if code == "booking_passed":
+            day = at(out["slot"])
+            return BookingPassed(f"This appointment was on {day:%Y-%m-%d} at {day:%H:%M} and "
+                                 "has passed. Please book a new one or take a number.",
+                                 date=f"{day:%d.%m.%Y}", time=f"{day:%H:%M}")
         if code == "booking_too_early":
             opens = at(out["opens"])
             return BookingTooEarly(f"Check-in for the appointment at "

@@ -3,7 +3,7 @@
 --       check-in window around the slot), walk_in (the queue for late arrivals).
 -- Guarantees: one ticket per booking (checking in again answers the same ticket); on time
 -- it waits in the appointment queue ordered by slot time, too late in the walk-in queue,
--- marked late; too early or on another day nothing changes.
+-- marked late; too early, on another day or after it, nothing changes.
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
@@ -18,6 +18,7 @@ if b.status == 'arrived' then
   return fail(409, 'booking_arrived', {number = b.number})
 end
 local slot = tonumber(b.slot)
+if b.day < DAY then return fail(409, 'booking_passed', {slot = slot}) end
 if b.day ~= DAY then return fail(409, 'booking_other_day', {slot = slot}) end
 if A.now < slot - A.early_ms then
   return fail(409, 'booking_too_early', {slot = slot, opens = slot - A.early_ms})
