@@ -56,7 +56,7 @@ def _ticket_answer(ctx: AppContext, loc: Location, outcome: Outcome) -> Response
     if outcome.status == 204 or outcome.ticket is None or outcome.location is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
     data = snapshot.ticket(ctx.office, loc, outcome.ticket, outcome.position, outcome.location,
-                           ctx.clock())
+                           ctx.clock(), outcome.forecast)
     headers = {"Location": data["url"]} if outcome.status == 201 else {}
     if outcome.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -6,6 +6,7 @@ an API call behave exactly alike. Callers parse their input (JSON body, form) fi
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from waitboard import appointments, bookings, snapshot
@@ -80,20 +81,24 @@ async def issue(ctx: AppContext, device: Device, loc: Location, queue: str,
     outcome = await ctx.store.issue(loc.id, queue, device.id, idem, closed=closed)
     if not outcome.replayed:
         ctx.metrics.tickets_issued.labels(loc.id, queue).inc()
-        await note_estimate(ctx.store, loc, outcome, ctx.clock())
+        outcome = await note_estimate(ctx.store, loc, outcome, ctx.clock())
     return outcome
 
 
-async def note_estimate(store: Store, loc: Location, outcome: Outcome, now: datetime) -> None:
+async def note_estimate(store: Store, loc: Location, outcome: Outcome,
+                        now: datetime) -> Outcome:
     """Remember a new ticket's estimate on it: when it is called, estimate and actual wait
-    calibrate the ranges shown to everyone."""
+    calibrate the ranges shown to everyone. The outcome comes back with the forecast, so
+    that the answer to the same request need not play the queues forward again."""
     if outcome.ticket and outcome.location and outcome.position:
+        fc = snapshot.forecast(loc, outcome.location, now, store.office.tz)
         # The forecast itself, not the corrected estimate: the correction is learned from
         # how far forecasts were off, so it must not feed on itself.
-        forecast_s = snapshot.forecast(loc, outcome.location, now, store.office.tz).raw(
-            outcome.ticket.queue, outcome.position)
+        forecast_s = fc.raw(outcome.ticket.queue, outcome.position)
         if forecast_s is not None:
             await store.note_estimate(loc.id, outcome.ticket.id, round(forecast_s))
+        return dataclasses.replace(outcome, forecast=fc)
+    return outcome
 
 
 def authorize_check_in(ctx: AppContext, device: Device, location: str) -> Location:
@@ -127,7 +132,7 @@ async def check_in(ctx: AppContext, device: Device, loc: Location, code_text: st
                                        walk_in=plan.walk_in_queue, idem=idem)
     if outcome.status == 201 and not outcome.replayed and outcome.ticket:
         ctx.metrics.tickets_issued.labels(loc.id, outcome.ticket.queue).inc()
-        await note_estimate(ctx.store, loc, outcome, ctx.clock())
+        outcome = await note_estimate(ctx.store, loc, outcome, ctx.clock())
     return outcome
 
 

@@ -168,6 +168,7 @@ class QueueSummary(_Open):
     name: str
     waiting: int
     estimated_wait_s: int | None
+    appointments: bool = Field(default=False, description="An appointment queue.")
 
 
 class LocationSummary(_Open):

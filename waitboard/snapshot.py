@@ -177,17 +177,19 @@ def summary(snap: Json) -> Json:
         "closes_at": snap["closes_at"], "opens_at": snap["opens_at"],
         "generated_at": snap["generated_at"], "seq": snap["seq"],
         "queues": [{"id": q["id"], "name": q["name"], "name_en": q["name_en"],
-                    "waiting": q["waiting"], "estimated_wait_s": q["estimated_wait_s"]}
+                    "waiting": q["waiting"], "estimated_wait_s": q["estimated_wait_s"],
+                    "appointments": q.get("appointments", False)}
                    for q in snap["queues"]],
     }
 
 
 def ticket(office: Office, loc: Location, t: TicketRecord, position: int | None,
-           state: LocationState, now: datetime) -> Json:
+           state: LocationState, now: datetime, fc: Forecast | None = None) -> Json:
+    """``fc``: the forecast of this same state, when the caller has it already."""
     tz = office.tz
     counter = loc.counter_by_id.get(t.counter) if t.counter else None
     waiting = t.status.value == "waiting"
-    wait_s, wait_range = (forecast(loc, state, now, tz).wait(t.queue, position)
+    wait_s, wait_range = ((fc or forecast(loc, state, now, tz)).wait(t.queue, position)
                           if waiting and position else (None, None))
     return {
         "id": t.id, "number": t.number, "location": loc.id, "queue": t.queue,
