@@ -259,3 +259,20 @@ def test_a_wrong_appointment_plan_is_refused_with_where_and_why(change: dict[str
         office_with_appointments(**change)
     assert any("location sued" in e and "queue T" in e and message in e
                for e in info.value.errors), info.value.errors
+
+
+def test_only_the_share_of_bookings_that_come_is_counted() -> None:
+    """Of ten bookings with nine in ten coming, nine are counted, spread over the day; all
+    of them when everyone comes, none when nobody does."""
+    times = [float(i * 600) for i in range(10)]
+    assert len(estimate.thinned(times, 0.9)) == 9
+    assert estimate.thinned(times, 1.0) == times
+    assert estimate.thinned(times, 0.0) == []
+    assert estimate.thinned(times, 0.5) == times[1::2]
+
+
+def test_the_show_up_share_is_learned_and_starts_from_a_prior() -> None:
+    """Without data the prior; after days of data mostly what was seen."""
+    assert estimate.show_up_share({}, "T") == estimate.SHOW_UP_PRIOR
+    learned = estimate.show_up_share({"show:T": 0.6, "show:T:n": 20.0}, "T")
+    assert 0.6 < learned < 0.65

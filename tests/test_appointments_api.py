@@ -1332,3 +1332,22 @@ async def test_one_code_names_one_booking_across_locations(redis_server: Embedde
             assert found.json()["location"] == "nord"
         else:
             problem(nord, 422)
+
+
+async def test_the_day_roll_learns_how_many_bookings_come_on_time(env: Env) -> None:
+    """Four booked on Monday: two on time, one late, one not at all. The first command on
+    Tuesday counts the missing one and learns a show-up share of one half, which the
+    estimate then applies to the bookings still to come."""
+    codes = [(await book(env.http, slot(t)))["code"] for t in ("09:00", "09:20", "09:40",
+                                                              "10:00")]
+    for code, when in ((codes[0], "08:55"), (codes[1], "09:15"), (codes[2], "10:00")):
+        env.at(when)
+        r = await env.http.post(CHECK_IN, json={"code": code}, headers=auth("terminal-sued"))
+        assert r.status_code == 201, r.text
+    env.at("07:30", TUESDAY)
+    await book(env.http, slot("09:00", TUESDAY))  # the first command of the new day
+    learn = await env.redis.hgetall(keys.prefix("sued") + "learn")
+    assert float(learn[b"show:T"]) == 0.5 and learn[b"show:T:n"] == b"1"
+    stats = await env.redis.hgetall(keys.prefix("sued") + "stats:2026-11-30")
+    assert float(stats[b"missed:T"]) == 1 and float(stats[b"on_time:T"]) == 2
+    assert float(stats[b"late:T"]) == 1

@@ -147,6 +147,28 @@ class Booked:
     expected: Sequence[float] = ()
 
 
+#: Before a few days have been seen: the share of bookings assumed to come on time.
+SHOW_UP_PRIOR = 0.85
+#: How many days the prior is worth.
+SHOW_UP_PRIOR_DAYS = 2.0
+
+
+def show_up_share(learn: Mapping[str, float], queue: str) -> float:
+    """The share of an appointment queue's bookings that come on time (the late ones wait
+    as walk-ins, the others not at all), learned over days."""
+    mean, n = learn.get(f"show:{queue}"), learn.get(f"show:{queue}:n", 0.0)
+    if mean is None:
+        return SHOW_UP_PRIOR
+    share = (n * mean + SHOW_UP_PRIOR_DAYS * SHOW_UP_PRIOR) / (n + SHOW_UP_PRIOR_DAYS)
+    return min(1.0, max(0.0, share))
+
+
+def thinned(times: Sequence[float], share: float) -> list[float]:
+    """Of bookings expected at ``times`` (sorted), the ``share`` that will come, spread
+    evenly: the forecast is deterministic, so it counts whole people, not fractions."""
+    return [t for i, t in enumerate(times) if math.floor((i + 1) * share) > math.floor(i * share)]
+
+
 def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service: Service,
              gaps: Mapping[str, float | None], extra: Mapping[str, int] | None = None,
              horizon_s: float = HORIZON_S, only: str | None = None,

@@ -65,7 +65,8 @@ def forecast(loc: Location, state: LocationState, now: datetime, tz: tzinfo,
 
 def booked(loc: Location, state: LocationState, now_ms: int) -> dict[str, estimate.Booked]:
     """The appointment queues as the forecast sees them: when those waiting are due, and
-    when today's bookings that have not arrived (and are not missed yet) will be."""
+    when today's bookings that have not arrived (and are not missed yet) will be - as
+    many of them as tend to come on time."""
     out = {}
     for q in loc.appointment_queues:
         plan = q.appointments
@@ -80,7 +81,7 @@ def booked(loc: Location, state: LocationState, now_ms: int) -> dict[str, estima
                           if not appointments.missed(plan, slot, now_ms) for _ in range(n))
         out[q.id] = estimate.Booked(
             waiting=[(slot - ahead_ms - now_ms) / 1000 for slot in today.waiting_slots],
-            expected=expected)
+            expected=estimate.thinned(expected, estimate.show_up_share(state.learn, q.id)))
     return out
 
 

@@ -30,6 +30,8 @@ STATS_TTL_S = 400 * 24 * 3600
 LEARN_ALPHA = 0.15
 #: The same for the hour-of-day service times, which average over days.
 HOURLY_ALPHA = 0.1
+#: The same for the share of bookings that come on time, learned once a day.
+SHOW_ALPHA = 0.3
 #: Recent (estimate, actual) pairs behind the ranges, and how many before they are used.
 CALIB_KEEP = 600
 BAND_MIN_PAIRS = 20
@@ -70,6 +72,7 @@ def source(name: str) -> str:
         "STATS_TTL_S": str(STATS_TTL_S),
         "LEARN_ALPHA": str(LEARN_ALPHA),
         "HOURLY_ALPHA": str(HOURLY_ALPHA),
+        "SHOW_ALPHA": str(SHOW_ALPHA),
         "CALIB_KEEP": str(CALIB_KEEP),
         "BAND_MIN_PAIRS": str(BAND_MIN_PAIRS),
         "BAND_LOW_Q": str(BAND_LOW_Q),

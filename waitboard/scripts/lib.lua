@@ -30,6 +30,7 @@ local CLOSED_TICKET_TTL_S = {{CLOSED_TICKET_TTL_S}}
 local STATS_TTL_S = {{STATS_TTL_S}}
 local LEARN_ALPHA = {{LEARN_ALPHA}}
 local HOURLY_ALPHA = {{HOURLY_ALPHA}}
+local SHOW_ALPHA = {{SHOW_ALPHA}}
 local CALIB_KEEP = {{CALIB_KEEP}}
 local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
 local BAND_LOW_Q = {{BAND_LOW_Q}}
@@ -130,6 +131,31 @@ local function close_ticket(id, status, reason)
   redis.call('EXPIRE', key, CLOSED_TICKET_TTL_S)
 end
 
+-- How many of a day's bookings came on time, per appointment queue: those still expected
+-- at the day's end did not come, the late ones waited as walk-ins. The estimate counts
+-- the bookings still to come by this share (a recent-weighted mean over days).
+local function learn_show_up(day)
+  local stats = P .. 'stats:' .. day
+  for q, _ in pairs(A.layout.appointments or {}) do
+    local missed = 0
+    for _, n in ipairs(redis.call('HVALS', expect_key(day, q))) do
+      if tonumber(n) > 0 then missed = missed + tonumber(n) end
+    end
+    local on_time = tonumber(redis.call('HGET', stats, 'on_time:' .. q) or '0')
+    local late = tonumber(redis.call('HGET', stats, 'late:' .. q) or '0')
+    local total = on_time + late + missed
+    if total > 0 then
+      redis.call('HINCRBYFLOAT', stats, 'missed:' .. q, missed)
+      local field = 'show:' .. q
+      local old = tonumber(redis.call('HGET', LEARN, field))
+      local n = tonumber(redis.call('HGET', LEARN, field .. ':n') or '0')
+      local share = on_time / total
+      if old then share = old + SHOW_ALPHA * (share - old) end
+      redis.call('HSET', LEARN, field, share, field .. ':n', n + 1)
+    end
+  end
+end
+
 -- Start the day when it is not today's yet: close what is left open, restart numbering.
 -- Only forwards: a caller whose clock is a little behind at midnight runs in the stored
 -- (newer) day instead of rolling the location back into yesterday.
@@ -159,6 +185,7 @@ local function roll_day()
       redis.call('HSET', counter_key(c), 'open', '0', 'ticket', '')
     end
     redis.call('DEL', CALLS, NUMBERS)
+    learn_show_up(stored)
     event('day_end', {day = stored, closed = closed})
   else
     event('day_start', {day = A.day})
