@@ -19,8 +19,8 @@ from waitboard.clock import to_ms
 from waitboard.config import AppointmentPlan, Location, Queue
 from waitboard.context import AppContext
 from waitboard.errors import BookingNotFound, IdempotencyMismatch, SlotFull, Unprocessable
+from waitboard.refusals import CodeTaken
 from waitboard.state import Booking
-from waitboard.store import CodeTaken
 
 #: Bookings and their slot counts stay readable this long after their day (the holder's
 #: page says "done"; the staff's list of yesterday still works), then Redis drops them.

@@ -13,7 +13,6 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,41 +27,15 @@ from redis.commands.core import AsyncScript
 from waitboard import keys, scripts
 from waitboard.clock import Clock, system_clock, to_ms
 from waitboard.config import Location, Office
-from waitboard.domain import Action, allowed_from, service_day
-from waitboard.errors import (
-    BookingArrived,
-    BookingCancelled,
-    BookingNotFound,
-    BookingOtherDay,
-    BookingPassed,
-    BookingTooEarly,
-    CounterBusy,
-    CounterClosed,
-    IdempotencyMismatch,
-    InvalidTransition,
-    NotFound,
-    OtherCounter,
-    QueueClosed,
-    SameQueue,
-    SlotFull,
-    TicketStop,
-    Unavailable,
-    WaitboardError,
-)
-from waitboard.hours import WEEKDAYS
+from waitboard.domain import Action, service_day
+from waitboard.errors import BookingNotFound, NotFound, Unavailable
+from waitboard.refusals import refusal
 from waitboard.state import Booking, LocationState, TicketRecord
 
 if TYPE_CHECKING:
     from waitboard.snapshot import Forecast
 
 log = logging.getLogger(__name__)
-
-
-class CodeTaken(WaitboardError):
-    """A freshly drawn booking code exists already (about once in 10^12): draw again."""
-
-    status = 409
-    code = "code_taken"
 
 #: Requests must fail fast when Redis is gone or hangs (screens show their stale banner
 #: instead): every call ends within this, waiting for a connection included.
@@ -273,7 +246,7 @@ class Store:
             args["contact_until"] = contact_until_ms
         out = await self._eval("book", loc, args)
         if int(out["status"]) >= 400:
-            raise self._error(loc, out)
+            raise refusal(self.office, loc, self.clock(), out)
         return Booking.parse(out["booking"]), bool(out.get("replayed"))
 
     async def move_booking(self, location: str, code_hash: str, *, slot_ms: int | None = None,
@@ -289,7 +262,7 @@ class Store:
                         keep_until=keep_until_ms, contact_until=contact_until_ms)
         out = await self._eval("move_booking", loc, args)
         if int(out["status"]) >= 400:
-            raise self._error(loc, out)
+            raise refusal(self.office, loc, self.clock(), out)
         return Booking.parse(out["booking"])
 
     async def booking(self, location: str, code_hash: str) -> tuple[Booking, dict[str, str]]:
@@ -423,7 +396,7 @@ class Store:
         out = await self._eval(name, loc, args, idem.key if idem else None)
         status = int(out["status"])
         if status >= 400:
-            raise self._error(loc, out)
+            raise refusal(self.office, loc, self.clock(), out)
         ticket = TicketRecord.parse(out["ticket"]) if out.get("ticket") else None
         return Outcome(
             status=status, ticket=ticket, position=out.get("position"),
@@ -482,81 +455,3 @@ class Store:
                 f"Only {replicas} of {self.wait_replicas} Redis replicas confirmed the change "
                 "in time; it may or may not last. Retry with the same Idempotency-Key.")
         return raw
-
-    def _error(self, loc: Location, out: dict[str, Any]) -> WaitboardError:
-        code = out.get("error")
-
-        def counter_name(cid: Any) -> str:
-            c = loc.counter_by_id.get(str(cid))
-            return c.name if c else str(cid)
-
-        if code == "idempotency_key_reused":
-            return IdempotencyMismatch(
-                "This Idempotency-Key was already used for a different request. Use a new "
-                "key for a new request, and the same key only to retry the same request.")
-        if code == "queue_closed":
-            local = self.clock().astimezone(self.office.tz)
-            nxt = loc.opening_hours.next_opening(local)
-            when = (f"; it opens {WEEKDAYS[nxt.weekday()].capitalize()} {nxt:%H:%M}"
-                    if nxt else "")
-            return QueueClosed(f"Location {loc.id} is closed now{when}.", queue=out["queue"])
-        if code == "ticket_stop":
-            return TicketStop(
-                f"Queue {out['queue']} has reached its ticket stop ({out['waiting']} waiting, "
-                f"limit {out['max_waiting']}). Please ask at reception.",
-                queue=out["queue"])
-        if code == "counter_closed":
-            return CounterClosed(f"{counter_name(out['counter'])} is closed; open it first.",
-                                 counter=out["counter"])
-        if code == "counter_busy":
-            return CounterBusy(
-                f"{counter_name(out['counter'])} still has ticket {out['number']} "
-                f"({out['state']}); complete it, mark a no-show or transfer it first.",
-                counter=out["counter"], ticket=out["number"])
-        if code == "ticket_not_found":
-            return NotFound(f"There is no ticket {out['ticket']!r}.")
-        if code == "other_counter":
-            return OtherCounter(
-                f"Ticket {out['number']} is at {counter_name(out['counter'])}; only a device "
-                "of that counter may do this.", ticket=out["number"])
-        if code == "invalid_transition":
-            return InvalidTransition(out["number"], out["state"], out["action"],
-                                     [s.value for s in allowed_from(Action(out["action"]))])
-        if code == "same_queue":
-            return SameQueue(f"Ticket {out['number']} already waits in queue {out['queue']}.",
-                             ticket=out["number"], queue=out["queue"])
-        def at(ms: Any) -> datetime:
-            return datetime.fromtimestamp(int(ms) / 1000, self.office.tz)
-
-        if code == "slot_full":
-            return SlotFull(f"The slot at {at(out['slot']):%Y-%m-%d %H:%M} is fully "
-                            "booked; pick another one.", queue=out["queue"],
-                            slot=at(out["slot"]).isoformat(timespec="minutes"))
-        if code == "booking_not_found":
-            return BookingNotFound("There is no appointment with this code. Check the code "
-                                   "on your confirmation; a code is eight letters and digits.")
-        if code == "booking_cancelled":
-            return BookingCancelled("This appointment was cancelled; book a new one.",
-                                    slot=at(out["slot"]).isoformat(timespec="minutes"))
-        if code == "booking_arrived":
-            return BookingArrived(f"This appointment is already checked in: ticket "
-                                  f"{out['number']}. It cannot be moved or cancelled now.",
-                                  number=out["number"])
-        if code == "booking_other_day":
-            day = at(out["slot"])
-            return BookingOtherDay(f"This appointment is on {day:%Y-%m-%d} at {day:%H:%M}, "
-                                   "not today. Please come back on that day.",
-                                   date=f"{day:%d.%m.%Y}", time=f"{day:%H:%M}")
-        if code == "booking_passed":
-            day = at(out["slot"])
-            return BookingPassed(f"This appointment was on {day:%Y-%m-%d} at {day:%H:%M} and "
-                                 "has passed. Please book a new one or take a number.",
-                                 date=f"{day:%d.%m.%Y}", time=f"{day:%H:%M}")
-        if code == "booking_too_early":
-            opens = at(out["opens"])
-            return BookingTooEarly(f"Check-in for the appointment at "
-                                   f"{at(out['slot']):%H:%M} opens at {opens:%H:%M}.",
-                                   time=f"{at(out['slot']):%H:%M}", opens=f"{opens:%H:%M}")
-        if code == "code_taken":
-            return CodeTaken("A new booking code collided with an existing one.")
-        return WaitboardError(f"Unexpected answer from Redis: {code!r}")
