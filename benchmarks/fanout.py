@@ -376,13 +376,14 @@ def latencies(stamps: dict[str, list[tuple[int, float]]],
 
 
 @contextlib.contextmanager
-def environment() -> Iterator[tuple[Path, EmbeddedRedis, str, Path]]:
+def environment(appendfsync: str = "always") -> Iterator[tuple[Path, EmbeddedRedis, str, Path]]:
     with tempfile.TemporaryDirectory(dir="/tmp", prefix="wbfan") as tmp_s:
         tmp = Path(tmp_s)
         config = tmp / "office.toml"
         config.write_text(bench_office(), encoding="utf-8")
         redis_port = free_port()
-        with EmbeddedRedis(tmp / "r", tcp_port=redis_port) as r:
+        with EmbeddedRedis(tmp / "r", tcp_port=redis_port,
+                           extra_args=("--appendfsync", appendfsync)) as r:
             yield tmp, r, f"redis://127.0.0.1:{redis_port}/0", config
 
 
@@ -540,6 +541,16 @@ def hot_spots(profile: Path, top: int = 12) -> str:
 # --- ingest ---------------------------------------------------------------------------------
 
 
+def steal_ms(core: int) -> float:
+    """Time the hypervisor gave the core to someone else (steal, /proc/stat), in ms: on a
+    virtual machine the server can stop for a while without doing anything itself."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{core} "):
+                return int(line.split()[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
                  seconds: float) -> dict[str, float]:
     """Ticket issue over HTTP at a fixed rate (open loop), keep-alive connections."""
@@ -552,10 +563,18 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
                        f'role = "admin"\ntoken_sha256 = "{digest}"\n', encoding="utf-8")
     async with store_for(redis_url, office) as store:
         await store.redis.flushall()
-    srv = start_server("waitboard", redis_url, config2, tmp)
+        # What Redis itself spends: its latency monitor records every fsync of the
+        # append-only file slower than the threshold, and the scripts' time per call.
+        await store.redis.config_set("latency-monitor-threshold", 5)
+        await store.redis.execute_command("LATENCY", "RESET")
+        await store.redis.config_resetstat()
+    srv = start_server("waitboard", redis_url, config2, tmp,
+                       {"PYTHONPATH": os.environ["GCPROBE"]} if "GCPROBE" in os.environ else None)
     locs = [loc.id for loc in office.locations]
     body = b'{"queue":"A"}'
     latencies_ms: list[float] = []
+    sent_late_ms: list[float] = []
+    slow_at: list[float] = []
     errors = 0
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(64):
@@ -565,6 +584,9 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
         nonlocal errors
         reader, writer = await pool.get()
         loc = locs[k % len(locs)]
+        # How late the load itself sends (its own loop, a free connection): part of every
+        # latency measured here, and not the server's.
+        sent_late_ms.append((time.monotonic() - due) * 1000)
         try:
             writer.write(
                 f"POST /api/v1/locations/{loc}/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -577,10 +599,13 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
             if not head.startswith(b"HTTP/1.1 201"):
                 errors += 1
             latencies_ms.append((time.monotonic() - due) * 1000)
+            if latencies_ms[-1] > 50:
+                slow_at.append(round(due - t0, 1))
         finally:
             pool.put_nowait((reader, writer))
 
     cpu0 = srv.cpu_s()
+    steal0 = steal_ms(SERVER_CORE)
     t0 = time.monotonic() + 0.1
     tasks = []
     try:
@@ -590,14 +615,25 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
             tasks.append(asyncio.create_task(post(k, due)))
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
         cpu = 100 * (srv.cpu_s() - cpu0) / (time.monotonic() - t0)
+        stolen = steal_ms(SERVER_CORE) - steal0
     finally:
         while not pool.empty():
             _, w = pool.get_nowait()
             w.close()
         stop(srv.proc)
+    async with store_for(redis_url, office) as store:
+        fsync = await store.redis.execute_command("LATENCY", "HISTORY", "aof-fsync-always")
+        stats = await store.redis.info("commandstats")
+    slow_fsyncs = [int(ms) for _, ms in fsync]
+    evalsha = stats.get("cmdstat_evalsha", {})
     return {"rate": rate, "requests": len(latencies_ms), "errors": errors,
             "p50_ms": pct(latencies_ms, 50), "p99_ms": pct(latencies_ms, 99),
-            "max_ms": max(latencies_ms), "server_cpu_pct": cpu}
+            "max_ms": max(latencies_ms), "server_cpu_pct": cpu,
+            "load_sent_late_p99_ms": pct(sent_late_ms, 99), "slow_at_s": sorted(set(slow_at)),
+            "server_core_stolen_ms": stolen,
+            "redis_script_us_per_call": float(evalsha.get("usec_per_call", 0)),
+            "redis_fsyncs_over_5ms": len(slow_fsyncs),
+            "redis_slowest_fsync_ms": max(slow_fsyncs, default=0)}
 
 
 # --- scenarios and report -------------------------------------------------------------------
@@ -636,7 +672,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                       f"{r.storm_redis_commands} Redis commands during the storm")
         results["runs"] += [{"scenario": title, **asdict(r)} for r in runs]
 
-    with environment() as env:
+    with environment(args.appendfsync) as env:
         if args.smoke:
             runs = [await one_run("waitboard", env, connections=500, locations=1, rate=10,
                                   seconds=5)]
@@ -699,8 +735,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if wanted("ingest"):
             for rate in (100, 500):
                 result = await ingest(env, rate, args.seconds)
-                print(f"\ningest {rate}/s: " + ", ".join(f"{k} {v:.1f}" for k, v in
-                                                         result.items()), flush=True)
+                print(f"\ningest {rate}/s: " + ", ".join(
+                    f"{k} {v:.1f}" if isinstance(v, float | int) else f"{k} {v}"
+                    for k, v in result.items()), flush=True)
                 results["ingest"].append(result)
     return results
 
@@ -714,6 +751,9 @@ def main() -> None:
     ap.add_argument("--rates", default="1,10,50")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--appendfsync", default="always", choices=["always", "everysec"],
+                    help="Redis's fsync policy (the goals are measured with always; "
+                         "everysec shows what the disk's fsync costs)")
     ap.add_argument("--coalesce-ms", type=int, default=100,
                     help="waitboard's coalescing window in the matrix (WAITBOARD_COALESCE_MS)")
     ap.add_argument("--smoke", action="store_true")
