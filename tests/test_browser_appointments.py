@@ -26,6 +26,7 @@ from tests.conftest import (
 )
 from tests.test_accessibility import PHONE, violations
 from tests.test_browser_flows import log_in
+from tests.test_browser_staff_actions import accept_dialogs
 from waitboard.embedded_redis import EmbeddedRedis
 
 pytestmark = pytest.mark.browser
@@ -122,6 +123,7 @@ async def test_a_slot_taken_meanwhile_offers_the_next_free_ones(
     suggestions = page.get_by_role("group", name="Die nächsten freien Termine")
     await expect(suggestions.get_by_role("button")).to_have_count(3)
     await expect(page.get_by_label("09:00")).to_be_disabled()
+    await screenshot(page, "appointment-slots", full_page=True)
     await suggestions.get_by_role("button").first.click()
     await expect(page.get_by_text("Ihr Termin ist gebucht.")).to_be_visible()
     await expect(page.locator('[data-f="when"]')).to_contain_text("09:20 Uhr")
@@ -129,8 +131,8 @@ async def test_a_slot_taken_meanwhile_offers_the_next_free_ones(
 
 async def test_moving_and_cancelling_with_the_code(browser: Browser,
                                                    office_server: LiveServer) -> None:
-    """With the code typed on /appointments: move to another time, then cancel; the
-    places follow."""
+    """With the code typed on /appointments: move to another time, then cancel (after
+    saying yes to the question); the places follow."""
     page = await browser.new_page(viewport=PHONE)
     code = await book_on_the_page(page, office_server, "10:00")
     await page.goto(office_server.url + "/appointments")
@@ -141,8 +143,10 @@ async def test_moving_and_cancelling_with_the_code(browser: Browser,
     await page.get_by_role("button", name="Auf diese Zeit verschieben").click()
     await expect(page.get_by_text("Ihr Termin ist verschoben.")).to_be_visible()
     await expect(page.locator('[data-f="when"]')).to_contain_text("11:00 Uhr")
+    asked = accept_dialogs(page)
     await page.get_by_role("button", name="Termin absagen").click()
     await expect(page.locator('[data-f="booking-status"]')).to_have_text("abgesagt")
+    assert asked == ["Diesen Termin wirklich absagen? Die Zeit wird wieder frei."]
     async with httpx.AsyncClient(base_url=office_server.url, timeout=TIMEOUT) as http:
         slots = (await http.get("/api/v1/locations/sued/appointments/T",
                                 params={"date": "2026-11-30"})).json()["slots"]
