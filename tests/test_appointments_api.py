@@ -39,8 +39,9 @@ from tests.conftest import (
     live_server,
     office_with_appointments,
     queue_of,
-    token,
 )
+from tests.test_staff import csrf_of
+from tests.test_staff import log_in as staff_log_in
 from waitboard import keys
 from waitboard.clock import to_ms
 from waitboard.config import Office, parse_office
@@ -198,16 +199,8 @@ async def call_and_finish(http: httpx.AsyncClient) -> dict[str, Any]:
     return called
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field in the page"
-    return found.group(1)
-
-
 async def log_in(http: httpx.AsyncClient, device: str) -> httpx.Response:
-    page = await http.get("/staff/login", headers=HTML)
-    r = await http.post("/staff/login", headers=HTML, data={
-        "csrf": csrf_of(page.text), "token": token(device), "next": ""})
+    r = await staff_log_in(http, device)
     assert r.status_code == 303, r.text
     return r
 

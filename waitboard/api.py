@@ -40,14 +40,20 @@ def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) ->
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _idempotency(request: Request, device: Device, location: str,
-                 body: BaseModel) -> Idempotency | None:
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key header, checked (422 when malformed)."""
     key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise Unprocessable("The Idempotency-Key header must be 1 to 255 visible ASCII "
                             "characters, e.g. a UUID.", field="Idempotency-Key")
+    return key
+
+
+def _idempotency(request: Request, device: Device, location: str,
+                 body: BaseModel) -> Idempotency | None:
+    key = idempotency_key(request)
+    if key is None:
+        return None
     return Idempotency(keys.idempotency(location, device.id, key),
                        bodies.fingerprint(request.method, request.url.path, body))
 

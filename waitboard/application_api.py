@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -60,8 +59,6 @@ from waitboard.store import Idempotency
 LIMITS = LookupLimits()
 #: PIN hashes computed at once per process: each takes 16 MiB and a core for ~50 ms.
 HASHING_AT_ONCE = 4
-#: As in api.py: 1-255 visible ASCII characters.
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 T = TypeVar("T")
 
 
@@ -124,12 +121,9 @@ def _api_language(request: Request) -> Translator:
 
 
 def _api_idempotency(request: Request, device: Device, body: BaseModel) -> Idempotency | None:
-    key = request.headers.get("idempotency-key")
+    key = api.idempotency_key(request)
     if key is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise Unprocessable("The Idempotency-Key header must be 1 to 255 visible ASCII "
-                            "characters, e.g. a UUID.", field="Idempotency-Key")
     return Idempotency(application_idempotency(device.id, key),
                        bodies.fingerprint(request.method, request.url.path, body))
 

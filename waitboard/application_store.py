@@ -33,7 +33,7 @@ from waitboard.keys import application_audit as audit_key
 from waitboard.keys import applications_recent
 from waitboard.scripts import IDEMPOTENCY_TTL_S
 from waitboard.scripts.applications import source
-from waitboard.store import DEADLINE_S, Idempotency
+from waitboard.store import DEADLINE_S, Idempotency, run_replicated
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ class ApplicationStore:
         try:
             async with asyncio.timeout(DEADLINE_S):
                 if self.wait_replicas:
-                    raw = await self._replicated(script, script_keys, payload)
+                    raw = await run_replicated(self.redis, script, script_keys, payload,
+                                               self.wait_replicas)
                 else:
                     raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
                                        client=self.redis)
@@ -172,19 +173,6 @@ class ApplicationStore:
         return Change(status=status, application=_application(
             [out["application"].get(f) for f in _FIELDS]),
             changed=bool(out.get("changed", True)), replayed=bool(out.get("replayed")))
-
-    async def _replicated(self, script: AsyncScript, script_keys: list[str],
-                          payload: dict[str, Any]) -> Any:
-        """The script and WAIT on one connection (WAIT covers that connection's writes)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            await script(keys=script_keys, args=[orjson.dumps(payload)], client=pipe)
-            pipe.wait(self.wait_replicas, int(DEADLINE_S * 500))
-            raw, replicas = await pipe.execute()
-        if int(replicas) < self.wait_replicas:
-            raise Unavailable(
-                f"Only {replicas} of {self.wait_replicas} Redis replicas confirmed the change "
-                "in time; it may or may not last. Retry with the same Idempotency-Key.")
-        return raw
 
     async def _read(self, call: Awaitable[T]) -> T:
         try:

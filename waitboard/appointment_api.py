@@ -6,26 +6,13 @@ yours. Check-in is a device command like issuing a ticket.
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard import bodies, bookings, commands, schemas
-from waitboard.api import Endpoint, _idempotency, _ticket_answer, json
+from waitboard.api import Endpoint, _idempotency, _ticket_answer, idempotency_key, json
 from waitboard.auth import CHECK_IN_ROLES
 from waitboard.context import context
-from waitboard.errors import Unprocessable
-
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-def _public_key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.match(key):
-        raise Unprocessable("The Idempotency-Key header must be 1 to 255 visible ASCII "
-                            "characters, e.g. a UUID.", field="Idempotency-Key")
-    return key
 
 
 async def appointment_queues(request: Request) -> Response:
@@ -58,7 +45,7 @@ async def book(request: Request) -> Response:
     loc = ctx.location(request.path_params["location"])
     body = await bodies.parse(request, schemas.BookingRequest)
     booked = await bookings.book(ctx, loc, body.queue, body.start, body.contact,
-                                 _public_key(request))
+                                 idempotency_key(request))
     data = bookings.view(ctx, loc, booked.queue, booked.code, booked.booking)
     headers = {"Location": data["url"]}
     if booked.replayed:

@@ -228,20 +228,25 @@ async def counter_action(request: Request) -> Response:
     return _redirect(with_lang(f"/staff/{loc.id}/counters/{counter}", language(request)))
 
 
+async def _desk(request: Request, loc: Location) -> tuple[Device, str]:
+    """The logged-in device of the desk a form was sent from - a counter's page, or else
+    the reception's - and that page's address to go back to."""
+    counter = request.path_params.get("counter")
+    if counter is None:
+        device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+        return device, f"/staff/{loc.id}/reception"
+    counter = commands.counter_of(loc, counter)
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
+                                          counter=counter)
+    return device, f"/staff/{loc.id}/counters/{counter}"
+
+
 async def ticket_action(request: Request) -> Response:
     """A ticket command from the reception's list or from a counter's page."""
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    counter = request.path_params.get("counter")
     name = request.path_params["action"]
-    if counter is not None:
-        counter = commands.counter_of(loc, counter)
-        back = f"/staff/{loc.id}/counters/{counter}"
-        device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
-                                        counter=counter)
-    else:
-        back = f"/staff/{loc.id}/reception"
-        device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    device, back = await _desk(request, loc)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
@@ -267,15 +272,7 @@ async def check_in(request: Request) -> Response:
     """Reception or a counter checks in someone with a booking code (typed or scanned)."""
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    counter = request.path_params.get("counter")
-    if counter is not None:
-        counter = commands.counter_of(loc, counter)
-        back = f"/staff/{loc.id}/counters/{counter}"
-        device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
-                                              counter=counter)
-    else:
-        back = f"/staff/{loc.id}/reception"
-        device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
+    device, back = await _desk(request, loc)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)

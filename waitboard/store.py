@@ -95,6 +95,22 @@ class _SentinelMaster(Redis):
             await client.aclose()
 
 
+async def run_replicated(redis: Redis, script: AsyncScript, script_keys: list[str],
+                         payload: dict[str, Any], wait_replicas: int) -> Any:
+    """A script acknowledged only once ``wait_replicas`` replicas have it: the script and
+    WAIT on one connection (WAIT covers that connection's writes), so a failover cannot
+    lose what was acknowledged."""
+    async with redis.pipeline(transaction=False) as pipe:
+        await script(keys=script_keys, args=[orjson.dumps(payload)], client=pipe)
+        pipe.wait(wait_replicas, int(DEADLINE_S * 500))
+        raw, replicas = await pipe.execute()
+    if int(replicas) < wait_replicas:
+        raise Unavailable(
+            f"Only {replicas} of {wait_replicas} Redis replicas confirmed the change in "
+            "time; it may or may not last. Retry with the same Idempotency-Key.")
+    return raw
+
+
 def new_ticket_id(location: str) -> str:
     """``t_<location>_<128 random bits>``: unguessable, and it names its hash slot."""
     return f"t_{location}_{secrets.token_urlsafe(16)}"
@@ -423,7 +439,8 @@ class Store:
                     raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
                                        client=self.reads if read else self.redis)
                 else:
-                    raw = await self._eval_replicated(script, script_keys, payload)
+                    raw = await run_replicated(self.redis, script, script_keys, payload,
+                                               self.wait_replicas)
         except (TimeoutError, rx.TimeoutError) as e:
             raise Unavailable(
                 "Redis did not answer in time; the request may or may not have been carried "
@@ -442,16 +459,3 @@ class Store:
                               "Try again in a moment.") from e
         result: dict[str, Any] = orjson.loads(raw)
         return result
-
-    async def _eval_replicated(self, script: AsyncScript, script_keys: list[str],
-                               payload: dict[str, Any]) -> Any:
-        """The script and WAIT on one connection (WAIT covers that connection's writes)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            await script(keys=script_keys, args=[orjson.dumps(payload)], client=pipe)
-            pipe.wait(self.wait_replicas, int(DEADLINE_S * 500))
-            raw, replicas = await pipe.execute()
-        if int(replicas) < self.wait_replicas:
-            raise Unavailable(
-                f"Only {replicas} of {self.wait_replicas} Redis replicas confirmed the change "
-                "in time; it may or may not last. Retry with the same Idempotency-Key.")
-        return raw
