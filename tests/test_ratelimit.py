@@ -8,7 +8,14 @@ import pytest
 from redis.asyncio import Redis
 from websockets.exceptions import InvalidStatus
 
-from tests.conftest import TIMEOUT, auth, live_server
+from tests.conftest import (
+    MONDAY_8,
+    TIMEOUT,
+    SettableClock,
+    auth,
+    live_server,
+    office_with_appointments,
+)
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.ratelimit import Buckets, Limit, Limits
@@ -108,3 +115,40 @@ async def test_a_websocket_reconnect_loop_is_slowed(redis_server: EmbeddedRedis,
         assert info.value.response.status_code == 429
         async with srv.ws("/ws/locations/sued", additional_headers=from_address("198.51.100.4")):
             pass
+
+
+async def test_a_made_up_token_does_not_lift_the_public_limit(redis_server: EmbeddedRedis,
+                                                              redis: Redis,
+                                                              office: Office) -> None:
+    """Only a configured device's token is let past the public limit: an invented
+    'Authorization' header is counted like any public request."""
+    limits = Limits(public=Limit(per_minute=60, burst=5))
+    async with live_server(redis_server.url, office, limits=limits) as srv, \
+            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+        bogus = [(await http.get("/api/v1/locations/sued", headers={
+            **from_address("203.0.113.20"), "Authorization": "Bearer made-up"})).status_code
+            for _ in range(8)]
+        device = [(await http.get("/api/v1/locations/sued", headers={
+            **from_address("203.0.113.21"), **auth("reception-sued")})).status_code
+            for _ in range(8)]
+    assert bogus[:5] == [200] * 5 and set(bogus[5:]) == {429}
+    assert device == [200] * 8
+
+
+async def test_one_address_cannot_book_out_the_slots(redis_server: EmbeddedRedis,
+                                                     redis: Redis) -> None:
+    """Past a family's few bookings, one address gets 429 and books nothing more; another
+    address still books."""
+    async with live_server(redis_server.url, office_with_appointments(),
+                           limits=Limits(), clock=SettableClock(MONDAY_8)) as srv, \
+            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+        async def book(address: str, n: int) -> int:
+            r = await http.post("/api/v1/locations/sued/appointments", headers={
+                **from_address(address), "Authorization": "Bearer made-up"}, json={
+                "queue": "T", "start": f"2026-12-0{1 + n // 12}T{8 + n % 12 // 3:02d}:"
+                                       f"{n % 3 * 20:02d}+01:00"})
+            return r.status_code
+        first = [await book("203.0.113.30", n) for n in range(12)]
+        other = await book("203.0.113.31", 12)
+    assert first[:10] == [201] * 10 and first[10:] == [429, 429]
+    assert other == 201

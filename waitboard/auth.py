@@ -53,6 +53,10 @@ class DeviceRegistry:
             raise Unauthorized("The Authorization header must read 'Bearer <token>'.")
         return self.by_token(token)
 
+    def knows(self, token: str) -> bool:
+        """Whether this is a configured device's token (for the rate limits)."""
+        return bool(token) and token_hash(token) in self._by_hash
+
     def by_token(self, token: str) -> Device:
         digest = token_hash(token)
         device = self._by_hash.get(digest)

@@ -9,7 +9,9 @@ and at most ``MAX_ADDRESSES`` of them (the least recently seen are forgotten).
   many phones behind one address;
 * WebSocket handshakes: a lobby full of screens reconnects now and then, a loop does not;
 * failed logins and unknown tokens: after ``failures`` in a minute, every request from
-  that address that carries credentials is refused (429) until the bucket refills.
+  that address that carries credentials is refused (429) until the bucket refills; only a
+  known device's token is let past the public limit;
+* bookings: a few per address, so that nobody books out a morning's slots.
 
 Answers are 429 problem+json with ``Retry-After``. With several workers each has its own
 buckets (the limits multiply); that is fine for what they are for: keeping a runaway
@@ -43,13 +45,16 @@ class Limits:
     public: Limit = Limit(per_minute=300, burst=150)
     websocket: Limit = Limit(per_minute=60, burst=30)
     failures: Limit = Limit(per_minute=10, burst=10)
+    # Bookings from one address: a family books a few, nobody books a morning's slots.
+    bookings: Limit = Limit(per_minute=20 / 60, burst=10)
 
     @classmethod
     def for_public(cls, per_minute: int) -> Limits:
-        """``per_minute`` public requests per address (0: none), handshakes in proportion;
-        the limit on failed logins always applies."""
+        """``per_minute`` public requests per address (0: none, bookings not limited
+        either), handshakes in proportion; the limit on failed logins always applies."""
         return cls(public=Limit(per_minute, per_minute / 2),
-                   websocket=Limit(per_minute / 5, per_minute / 10))
+                   websocket=Limit(per_minute / 5, per_minute / 10),
+                   **({} if per_minute else {"bookings": Limit(0, 0)}))
 
 
 class Buckets:
@@ -100,6 +105,7 @@ class RateLimitMiddleware:
         self.public = Buckets(limits.public)
         self.websocket = Buckets(limits.websocket)
         self.failures = Buckets(limits.failures)
+        self.bookings = Buckets(limits.bookings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"].startswith(_EXEMPT):
@@ -108,16 +114,23 @@ class RateLimitMiddleware:
         client = scope.get("client")
         address = client[0] if client else "unknown"
         headers = dict(scope.get("headers") or [])
+        # Credentials claimed (a token, a login) are limited by their failures; a known
+        # device's token is trusted past the public limit, anything else is not.
         credentials = b"authorization" in headers or (
             scope["path"] == "/staff/login" and scope.get("method") == "POST")
+        trusted = b"authorization" in headers and _known_device(scope, headers)
         if scope["type"] == "websocket":
             wait = self.websocket.take(address)
-        elif credentials:
+        elif trusted:
             wait = self.failures.available(address)  # only failures use it up (below)
+        elif credentials:
+            wait = max(self.failures.available(address), self.public.take(address))
         elif b"cookie" in headers and scope["path"].startswith(("/staff", "/terminal")):
             wait = 0.0  # a logged-in staff page: its limits are the session's business
         else:
             wait = self.public.take(address)
+        if wait <= 0 and not trusted and _books(scope):
+            wait = self.bookings.take(address)
         if wait > 0:
             await _refuse(scope, receive, send, wait)
             return
@@ -131,6 +144,25 @@ class RateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, count_failures)
+
+
+def _known_device(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    """Whether the bearer token is one of the configured devices' (a hash lookup)."""
+    state = getattr(scope.get("app"), "state", None)
+    ctx = getattr(state, "ctx", None)
+    if ctx is None:
+        return False
+    value = headers[b"authorization"].decode("latin-1")
+    scheme, _, token = value.partition(" ")
+    return scheme.lower() == "bearer" and ctx.devices.knows(token.strip())
+
+
+def _books(scope: Scope) -> bool:
+    """A public booking: the API's POST or the booking form's."""
+    path: str = scope["path"]
+    return scope.get("method") == "POST" and path.startswith(("/api/v1/locations/",
+                                                               "/locations/")) and (
+        path.endswith("/appointments") or "/appointments/" in path)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, wait_s: float) -> None:
