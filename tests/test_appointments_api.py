@@ -644,7 +644,7 @@ async def test_check_in_by_another_location_or_role_is_forbidden(env: Env) -> No
     r = await env.http.post(CHECK_IN, json={"code": code})
     problem(r, 401)
     problem(await check_in(env.http, code, "terminal-nord", location="nord"), 404,
-            "booking_not_found", says="Jobcenter Süd")
+            "booking_elsewhere", says="Jobcenter Süd")
     assert await dataset(env.redis) == before
 
 
@@ -1157,7 +1157,7 @@ async def test_staff_list_shows_times_states_and_contacts(env: Env) -> None:
             ("booked", "11:00", "erwartet", "–", ""),
         ]), rows
         assert "tuesday@example.org" not in page.text
-        assert "1 gebucht · 2 eingecheckt · 1 nicht erschienen · 1 abgesagt" in page.text
+        assert "1 erwartet · 2 eingecheckt · 1 nicht erschienen · 1 abgesagt" in page.text
         tomorrow = await desk.get("/staff/sued/appointments?date=2026-12-01", headers=HTML)
         assert "tuesday@example.org" in tomorrow.text
 
@@ -1344,3 +1344,60 @@ async def test_the_day_roll_learns_how_many_bookings_come_on_time(env: Env) -> N
     stats = await env.redis.hgetall(keys.prefix("sued") + "stats:2026-11-30")
     assert float(stats[b"missed:T"]) == 1 and float(stats[b"on_time:T"]) == 2
     assert float(stats[b"late:T"]) == 1
+
+
+async def test_people_of_one_slot_are_called_in_the_order_they_came(env: Env) -> None:
+    """Three booked for 09:00: two come early, one of them is called, the third comes
+    later - the one who waited longer is called before the newcomer."""
+    codes = [(await book(env.http, slot("09:00")))["code"] for _ in range(3)]
+    env.at("08:40")
+    first = (await check_in(env.http, codes[0])).json()
+    second = (await check_in(env.http, codes[1])).json()
+    await open_counter_2(env.http)
+    env.at("08:59")
+    assert (await call_and_finish(env.http))["id"] == first["id"]
+    env.at("09:01")
+    third = (await check_in(env.http, codes[2])).json()
+    assert [(await call_and_finish(env.http))["id"] for _ in range(2)] == [second["id"],
+                                                                          third["id"]]
+
+
+async def test_too_late_after_closing_or_at_a_ticket_stop_is_refused_like_a_walk_in(
+        redis_server: EmbeddedRedis, redis: Redis) -> None:
+    """Late for the last slot after Süd closed at 12:00: the terminal says it is closed
+    and issues nothing (reception still can); late into a full walk-in queue: the ticket
+    stop, as for everyone."""
+    clock = SettableClock(MONDAY_8)
+    office = office_with_appointments(hours={"mon": "08:00-12:00"}, walk_in_queue="B")
+    async with live_server(redis_server.url, office, clock=clock) as srv, \
+            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+        late_ones = [(await book(http, slot("11:40")))["code"] for _ in range(2)]
+        clock.now = local("12:05")
+        before = await dataset(redis)
+        problem(await check_in(http, late_ones[0]), 409, "queue_closed")
+        assert await dataset(redis) == before
+        r = await check_in(http, late_ones[0], device="reception-sued")
+        assert r.status_code == 201 and r.json()["late"] is True, r.text
+        for _ in range(2):  # B's ticket stop is 3: with the late one it is full
+            await issue(http, "B")
+        before = await dataset(redis)
+        problem(await check_in(http, late_ones[1], device="reception-sued"), 409,
+                "ticket_stop")
+        assert await dataset(redis) == before
+
+
+async def test_the_contact_cannot_be_recovered_from_the_booking(env: Env) -> None:
+    """Once the contact is gone, nothing left in Redis is a plain digest of it: the
+    booking's request fingerprint is keyed with the server's secret."""
+    contact = "+49 151 2345678"
+    start = slot("09:00")
+    booked = (await env.http.post(BOOK, json={"queue": "T", "start": start,
+                                              "contact": contact},
+                                  headers={"Idempotency-Key": "k-contact"})).json()
+    r = await env.http.post(f"/api/v1/appointments/{booked['code']}/cancel")
+    assert r.status_code == 200, r.text
+    plain = hashlib.sha256(
+        f"sued|T|{datetime.fromisoformat(start).timestamp():.0f}|{contact}".encode()
+    ).hexdigest().encode()
+    assert not any(plain in value for value in await everything_in(env.redis))
+    assert not any(contact.encode() in value for value in await everything_in(env.redis))

@@ -9,6 +9,7 @@ their SHA-256.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -154,9 +155,11 @@ async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
     start = parse_start(start_text)
     request = None
     if idempotency_key is not None:
-        # A digest: the booking outlives its contact, which must not stay in it.
-        request = hashlib.sha256(f"{loc.id}|{q.id}|{start.timestamp():.0f}|"
-                                 f"{contact or ''}".encode()).hexdigest()
+        # Keyed with the server's secret: the booking outlives its contact, which must not
+        # be recoverable from it by trying phone numbers.
+        request = hmac.new(ctx.settings.secret_key.encode(),
+                           f"{loc.id}|{q.id}|{start.timestamp():.0f}|{contact or ''}".encode(),
+                           hashlib.sha256).hexdigest()
         code = appointments.code_for_key(ctx.settings.secret_key, f"{loc.id}\n{idempotency_key}")
         replay = await _replay(ctx, loc, q, code, request)
         if replay is not None:

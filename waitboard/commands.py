@@ -21,7 +21,13 @@ from waitboard.auth import (
 from waitboard.config import Device, Location
 from waitboard.context import AppContext
 from waitboard.domain import Action
-from waitboard.errors import AppointmentsOnly, BookingNotFound, NotFound, Unprocessable
+from waitboard.errors import (
+    AppointmentsOnly,
+    BookingElsewhere,
+    BookingNotFound,
+    NotFound,
+    Unprocessable,
+)
 from waitboard.store import Idempotency, Outcome, Store, location_of_ticket
 
 #: Ticket commands by their name in URLs, with the roles that may run them.
@@ -118,21 +124,25 @@ async def check_in(ctx: AppContext, device: Device, loc: Location, code_text: st
     except BookingNotFound:
         elsewhere = await _location_of_booking(ctx, digest)
         if elsewhere is not None:
-            raise BookingNotFound(f"This appointment is at {elsewhere.name}, not here.",
-                                  location=elsewhere.id) from None
+            raise BookingElsewhere(f"This appointment is at {elsewhere.name}, not here.",
+                                   location=elsewhere.id, name=elsewhere.name) from None
         raise
     q = loc.queue_by_id.get(booking.queue)
     if q is None or q.appointments is None:
         raise BookingNotFound("This appointment's concern is no longer offered here; "
                               "please ask at reception.")
     plan = q.appointments
+    closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
     outcome = await ctx.store.check_in(loc.id, digest, device.id,
                                        early_ms=plan.early_minutes * 60_000,
                                        late_ms=plan.late_minutes * 60_000,
-                                       walk_in=plan.walk_in_queue, idem=idem)
-    if outcome.status == 201 and not outcome.replayed and outcome.ticket:
-        ctx.metrics.tickets_issued.labels(loc.id, outcome.ticket.queue).inc()
-        outcome = await note_estimate(ctx.store, loc, outcome, ctx.clock())
+                                       walk_in=plan.walk_in_queue, closed=closed, idem=idem)
+    ticket = outcome.ticket
+    if outcome.status == 201 and not outcome.replayed and ticket:
+        ctx.metrics.tickets_issued.labels(loc.id, ticket.queue).inc()
+        if ticket.late:
+            # A walk-in now; an appointment's wait is its slot, not a forecast to learn.
+            outcome = await note_estimate(ctx.store, loc, outcome, ctx.clock())
     return outcome
 
 

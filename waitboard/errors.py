@@ -141,6 +141,12 @@ class BookingNotFound(NotFound):
     title = "No appointment with this code"
 
 
+class BookingElsewhere(BookingNotFound):
+    """The code is for an appointment at another location of the office."""
+
+    code = "booking_elsewhere"
+
+
 class BookingState(Conflict):
     code = "booking_state"
     title = "Not possible for this appointment now"

@@ -317,13 +317,20 @@ class Store:
         return [Booking.parse(r) for r in (rows if isinstance(rows, list) else [])]
 
     async def check_in(self, location: str, code_hash: str, device: str, *, early_ms: int,
-                       late_ms: int, walk_in: str, idem: Idempotency | None = None) -> Outcome:
+                       late_ms: int, walk_in: str, closed: bool = False,
+                       idem: Idempotency | None = None) -> Outcome:
         """A ticket for the holder of a booking (the same one again if already checked in).
-        The window and walk-in queue are the booking queue's; every appointment queue of
-        a location shares them here, so callers pass the plan of the booking's queue."""
+        The window and walk-in queue are those of the booking queue's plan. ``closed``: a
+        late arrival is refused (409), as a walk-in would be at a terminal out of hours."""
         loc = self.office.location_by_id[location]
-        args = {"code_hash": code_hash, "ticket_id": new_ticket_id(location), "device": device,
-                "early_ms": early_ms, "late_ms": late_ms, "walk_in": walk_in}
+        args: dict[str, Any] = {"code_hash": code_hash, "ticket_id": new_ticket_id(location),
+                                "device": device, "early_ms": early_ms, "late_ms": late_ms,
+                                "walk_in": walk_in}
+        max_waiting = loc.queue_by_id[walk_in].max_waiting
+        if max_waiting is not None:
+            args["max_waiting"] = max_waiting
+        if closed:
+            args["closed"] = True
         outcome = await self._command("check_in", loc, args, idem)
         return outcome
 

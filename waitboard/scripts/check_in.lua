@@ -1,6 +1,8 @@
 -- check_in.lua: someone with a booking arrives: a ticket for them.
 -- ARGV: code_hash, ticket_id (random, from the caller), device, early_ms, late_ms (the
---       check-in window around the slot), walk_in (the queue for late arrivals).
+--       check-in window around the slot), walk_in (the queue for late arrivals), and for
+--       a late arrival: closed (a terminal out of hours), max_waiting (the walk-in
+--       queue's ticket stop).
 -- Guarantees: one ticket per booking (checking in again answers the same ticket); on time
 -- it waits in the appointment queue ordered by slot time, too late in the walk-in queue,
 -- marked late; too early, on another day or after it, nothing changes.
@@ -27,6 +29,15 @@ end
 local late = A.now > slot + A.late_ms
 local queue = late and A.walk_in or b.queue
 local qk = queue_key(queue)
+-- Too late, the person is a walk-in like any other: the terminal's opening hours and the
+-- walk-in queue's ticket stop apply to them as well.
+if late and A.closed then return fail(409, 'queue_closed', {queue = queue}) end
+if late and A.max_waiting then
+  local waiting = redis.call('ZCARD', qk)
+  if waiting >= A.max_waiting then
+    return fail(409, 'ticket_stop', {queue = queue, waiting = waiting, max_waiting = A.max_waiting})
+  end
+end
 local n = redis.call('HINCRBY', NUMBERS, queue, 1)
 local t = {
   id = A.ticket_id, number = string.format('%s%03d', queue, n), queue = queue,
@@ -39,8 +50,10 @@ if late then
   redis.call('ZADD', qk, next_order(), t.id)
   learn_arrival(queue)
 else
-  -- By slot time; people of the same slot in the order they came (k < capacity < 1000).
-  redis.call('ZADD', qk, slot + redis.call('ZCOUNT', qk, slot, slot + 999), t.id)
+  -- By slot time; people of the same slot in the order they came: one after the last of
+  -- that slot still waiting (a slot holds fewer than 1000, so scores stay within it).
+  local last = redis.call('ZREVRANGEBYSCORE', qk, slot + 999, slot, 'WITHSCORES', 'LIMIT', 0, 1)
+  redis.call('ZADD', qk, last[2] and tonumber(last[2]) + 1 or slot, t.id)
 end
 redis.call('SADD', OPEN, t.id)
 redis.call('HINCRBY', expect_key(b.day, b.queue), b.slot, -1)

@@ -146,6 +146,7 @@ local function learn_show_up(day)
     local total = on_time + late + missed
     if total > 0 then
       redis.call('HINCRBYFLOAT', stats, 'missed:' .. q, missed)
+      redis.call('EXPIRE', stats, STATS_TTL_S)
       local field = 'show:' .. q
       local old = tonumber(redis.call('HGET', LEARN, field))
       local n = tonumber(redis.call('HGET', LEARN, field .. ':n') or '0')
