@@ -336,7 +336,13 @@ if (page === "counter") {
 }
 document.addEventListener("submit", (ev) => {
   const question = ev.target.dataset.confirm;
-  if (question && !window.confirm(question)) ev.preventDefault();
+  if (question && !window.confirm(question)) { ev.preventDefault(); return; }
+  // A form whose answer is shown once (a new PIN, a booking code): a second click would
+  // replace that page with the replay, which cannot show it again. After the form has
+  // gone (the next tick), its buttons are off until the answer arrives.
+  if (ev.target.dataset.once !== undefined) {
+    setTimeout(() => ev.target.querySelectorAll("button").forEach((b) => { b.disabled = true; }), 0);
+  }
 });
 
 // --- connection -----------------------------------------------------------------------
