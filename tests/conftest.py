@@ -392,14 +392,15 @@ APPOINTMENT_PLAN: dict[str, Any] = {
 }
 
 
-def office_with_appointments(hours: dict[str, str] | None = None, **plan: Any) -> Office:
+def office_with_appointments(location_hours: dict[str, str] | None = None,
+                             **plan: Any) -> Office:
     """The test office with queue T at Süd: appointments (weekdays 08:00-12:00, 20-minute
-    slots, 3 places each), served by counter 2 after its walk-in queues. ``hours``: Süd's
-    opening hours (default: around the clock)."""
+    slots, 3 places each), served by counter 2 after its walk-in queues; ``plan`` changes
+    the plan. ``location_hours``: Süd's opening hours (default: around the clock)."""
     raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
     sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
-    if hours is not None:
-        sued["hours"] = hours
+    if location_hours is not None:
+        sued["hours"] = location_hours
     sued["queues"].append({"id": "T", "name": "Termin", "name_en": "Appointment",
                            "service_minutes": 15,
                            "appointments": {**APPOINTMENT_PLAN, **plan}})

@@ -1368,7 +1368,8 @@ async def test_too_late_after_closing_or_at_a_ticket_stop_is_refused_like_a_walk
     and issues nothing (reception still can); late into a full walk-in queue: the ticket
     stop, as for everyone."""
     clock = SettableClock(MONDAY_8)
-    office = office_with_appointments(hours={"mon": "08:00-12:00"}, walk_in_queue="B")
+    office = office_with_appointments(location_hours={"mon": "08:00-12:00"},
+                                      walk_in_queue="B")
     async with live_server(redis_server.url, office, clock=clock) as srv, \
             httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
         late_ones = [(await book(http, slot("11:40")))["code"] for _ in range(2)]
