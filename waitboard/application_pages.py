@@ -217,17 +217,26 @@ async def detail_page(request: Request) -> Response:
                   history=[_audit_row(t, e, tz) for e in reversed(entries)])
 
 
-async def stage_form(request: Request) -> Response:
-    ctx = context(request)
+async def _application_form(request: Request) -> tuple[Device, dict[str, str], Translator,
+                                                        str | Response]:
+    """A caseworker's form about one application: the device, the form (CSRF checked), the
+    texts, and the checked number - or, for a malformed one, the way back with a message."""
     device = await sessions.require_staff(request, CASEWORKER_ROLES)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     t = Translator(language(request))
     try:
-        number = check_number(request.path_params["number"][:100])
+        return device, form, t, check_number(request.path_params["number"][:100])
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
-        return _redirect(HOME, request)
+        return device, form, t, _redirect(HOME, request)
+
+
+async def stage_form(request: Request) -> Response:
+    ctx = context(request)
+    device, form, t, number = await _application_form(request)
+    if isinstance(number, Response):
+        return number
     try:
         try:
             stage = Stage(form.get("stage", ""))
@@ -249,15 +258,9 @@ async def stage_form(request: Request) -> Response:
 async def pin_form(request: Request) -> Response:
     """A new PIN for a lost letter (or a lost first answer); the old one stops working."""
     ctx = context(request)
-    device = await sessions.require_staff(request, CASEWORKER_ROLES)
-    form = await bodies.read_form(request)
-    sessions.check_csrf(request, form)
-    t = Translator(language(request))
-    try:
-        number = check_number(request.path_params["number"][:100])
-    except WaitboardError as e:
-        sessions.flash(request, "error", t.error(e))
-        return _redirect(HOME, request)
+    device, form, t, number = await _application_form(request)
+    if isinstance(number, Response):
+        return number
     try:
         pin = new_pin()
         record = await hashing(request, hash_pin, pin)

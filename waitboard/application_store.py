@@ -33,7 +33,7 @@ from waitboard.keys import application_audit as audit_key
 from waitboard.keys import applications_recent
 from waitboard.scripts import IDEMPOTENCY_TTL_S
 from waitboard.scripts.applications import source
-from waitboard.store import DEADLINE_S, Idempotency, run_replicated
+from waitboard.store import DEADLINE_S, Idempotency, run_script
 
 log = logging.getLogger(__name__)
 
@@ -142,30 +142,8 @@ class ApplicationStore:
         if idem is not None:
             payload["fingerprint"] = idem.fingerprint
             script_keys.append(idem.key)
-        try:
-            async with asyncio.timeout(DEADLINE_S):
-                if self.wait_replicas:
-                    raw = await run_replicated(self.redis, script, script_keys, payload,
-                                               self.wait_replicas)
-                else:
-                    raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
-                                       client=self.redis)
-        except (TimeoutError, rx.TimeoutError) as e:
-            raise Unavailable(
-                "Redis did not answer in time; the change may or may not have been made. "
-                "Retry with the same Idempotency-Key to be sure it happens once.") from e
-        except (rx.ConnectionError, rx.BusyLoadingError, OSError) as e:
-            raise Unavailable(
-                "Redis is not reachable right now. Try again in a moment, with the same "
-                "Idempotency-Key, so that a change that did go through is not made twice."
-            ) from e
-        except rx.ResponseError as e:
-            # MISCONF, READONLY and the like; the message is not logged (it could quote
-            # arguments), only the kind of refusal.
-            log.error("redis refused an application script",
-                      extra={"script": name, "error": str(e).split(" ", 1)[0][:40]})
-            raise Unavailable("Redis refused the change; nothing was changed. Try again "
-                              "in a moment.") from e
+        raw = await run_script(name, script, script_keys, payload, self.redis,
+                               self.wait_replicas)
         out: dict[str, Any] = orjson.loads(raw)
         status = int(out["status"])
         if status >= 400:

@@ -161,12 +161,15 @@ async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
                            f"{loc.id}|{q.id}|{start.timestamp():.0f}|{contact or ''}".encode(),
                            hashlib.sha256).hexdigest()
         code = appointments.code_for_key(ctx.settings.secret_key, f"{loc.id}\n{idempotency_key}")
-        replay = await _replay(ctx, loc, q, code, request)
-        if replay is not None:
-            return replay
     try:
         slot = appointments.bookable_slot(plan(q), loc, start, ctx.clock(), ctx.office.tz)
     except appointments.NotASlot as e:
+        # A retry may come after its slot stopped being bookable (too soon now); the
+        # script replays a retry (or refuses a reused key) by itself in every other case.
+        replay = (await _replay(ctx, loc, q, code, request)
+                  if request is not None else None)
+        if replay is not None:
+            return replay
         raise Unprocessable(str(e), field="start") from None
     day_end = appointments.end_of_day(slot.start.date(), ctx.office.tz)
     for _ in range(CODE_ATTEMPTS):

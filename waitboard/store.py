@@ -95,6 +95,36 @@ class _SentinelMaster(Redis):
             await client.aclose()
 
 
+async def run_script(name: str, script: AsyncScript, script_keys: list[str],
+                     payload: dict[str, Any], client: Redis, wait_replicas: int = 0) -> Any:
+    """One Lua script within the deadline (after ``wait_replicas`` replicas have it, when
+    asked); Redis failing becomes :class:`Unavailable`, saying whether it may have run."""
+    try:
+        async with asyncio.timeout(DEADLINE_S):
+            if wait_replicas:
+                return await run_replicated(client, script, script_keys, payload,
+                                            wait_replicas)
+            return await script(keys=script_keys, args=[orjson.dumps(payload)], client=client)
+    except (TimeoutError, rx.TimeoutError) as e:
+        raise Unavailable(
+            "Redis did not answer in time; the request may or may not have been carried "
+            "out. Retry with the same Idempotency-Key to be sure it happens once.") from e
+    except (rx.ConnectionError, rx.BusyLoadingError, OSError) as e:
+        # The connection may have broken after the script reached Redis: only the
+        # Idempotency-Key can tell. Not reached at all is the common case.
+        raise Unavailable(
+            "Redis is not reachable right now. Try again in a moment; retry with the "
+            "same Idempotency-Key, so that a request that did go through is not carried "
+            "out twice.") from e
+    except rx.ResponseError as e:
+        # MISCONF (disk full), READONLY (failover in progress) and the like. Only the
+        # kind of refusal is logged: the message may quote the script's arguments.
+        log.error("redis refused a script",
+                  extra={"script": name, "error": str(e).split(" ", 1)[0][:40]})
+        raise Unavailable("Redis refused the change; nothing was changed. "
+                          "Try again in a moment.") from e
+
+
 async def run_replicated(redis: Redis, script: AsyncScript, script_keys: list[str],
                          payload: dict[str, Any], wait_replicas: int) -> Any:
     """A script acknowledged only once ``wait_replicas`` replicas have it: the script and
@@ -439,30 +469,8 @@ class Store:
             **args,
         }
         script_keys = [keys.meta(loc.id)] + ([idem_key] if idem_key else [])
-        try:
-            script = self._scripts[name]
-            async with asyncio.timeout(DEADLINE_S):
-                if read or not self.wait_replicas:
-                    raw = await script(keys=script_keys, args=[orjson.dumps(payload)],
-                                       client=self.reads if read else self.redis)
-                else:
-                    raw = await run_replicated(self.redis, script, script_keys, payload,
-                                               self.wait_replicas)
-        except (TimeoutError, rx.TimeoutError) as e:
-            raise Unavailable(
-                "Redis did not answer in time; the request may or may not have been carried "
-                "out. Retry with the same Idempotency-Key to be sure it happens once.") from e
-        except (rx.ConnectionError, rx.BusyLoadingError, OSError) as e:
-            # The connection may have broken after the script reached Redis: only the
-            # Idempotency-Key can tell. Not reached at all is the common case.
-            raise Unavailable(
-                "Redis is not reachable right now. Try again in a moment; retry with the "
-                "same Idempotency-Key, so that a request that did go through is not carried "
-                "out twice.") from e
-        except rx.ResponseError as e:
-            # MISCONF (disk full), READONLY (failover in progress) and the like.
-            log.error("redis refused a script", extra={"script": name, "error": str(e)[:200]})
-            raise Unavailable("Redis refused the change; nothing was changed. "
-                              "Try again in a moment.") from e
+        raw = await run_script(name, self._scripts[name], script_keys, payload,
+                               self.reads if read else self.redis,
+                               0 if read else self.wait_replicas)
         result: dict[str, Any] = orjson.loads(raw)
         return result
