@@ -111,13 +111,11 @@ class Booking:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Booking:
-        contact = raw.get("contact")
         return cls(queue=str(raw["queue"]), day=str(raw["day"]),
                    slot_ms=_int(raw["slot"]) or 0, status=str(raw["status"]),
                    ticket_id=_str(raw.get("ticket")), number=_str(raw.get("number")),
                    late=_int(raw.get("late")) == 1, booked_at=_int(raw.get("booked_at")) or 0,
-                   contact=_str(contact) if isinstance(contact, str) and contact not in
-                   ("0", "1") else None,
+                   contact=_str(raw.get("contact")),
                    ticket_status=_str(raw.get("ticket_status")),
                    request=_str(raw.get("request")))
 

@@ -25,7 +25,7 @@ redis.call('HINCRBY', sk, A.slot, 1)
 redis.call('HINCRBY', expect_key(A.slot_day, A.queue), A.slot, 1)
 local b = {code_hash = A.code_hash, queue = A.queue, day = A.slot_day, slot = A.slot,
            status = 'booked', booked_at = A.now, ticket = '', number = '', late = 0,
-           request = A.request or '', contact = A.contact and 1 or 0}
+           request = A.request or '', has_contact = A.contact and 1 or 0}
 hset(bk, b)
 redis.call('ZADD', day_list_key(A.slot_day), A.slot, A.code_hash)
 for _, k in ipairs({bk, sk, expect_key(A.slot_day, A.queue), day_list_key(A.slot_day)}) do
