@@ -54,6 +54,8 @@ PY = sys.executable
 SERVER_CORE, LOAD_CORE = {0}, {1}
 SERVERS = ("waitboard", "socketio", "broadcaster")
 READY_S = 60  # a server or the clients must be ready within this
+PROBE_WAIT_S = 30  # beyond its run, for a CPU probe to report
+DRAIN_S = 0.3  # ingest: how long a backlog of 100 ms of requests takes to be worked off
 LOCATIONS = 50
 
 
@@ -174,6 +176,32 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class CpuProbes:
+    """``cpu_probe.py`` on every core for the length of a run: the windows in which this
+    (virtual) machine lost its CPUs, merged over the cores."""
+
+    def __init__(self, seconds: float) -> None:
+        self.procs = [
+            subprocess.Popen([PY, str(ROOT / "benchmarks" / "cpu_probe.py"), str(seconds)],
+                             stdout=subprocess.PIPE, preexec_fn=_pinned(core))
+            for core in (SERVER_CORE, LOAD_CORE)]
+
+    def windows(self) -> list[tuple[float, float]]:
+        """Monotonic [start, end] of every window that any core saw (waits for the end)."""
+        found: list[tuple[float, float]] = []
+        for proc in self.procs:
+            out, _ = proc.communicate(timeout=PROBE_WAIT_S)
+            with contextlib.suppress(ValueError, KeyError):
+                found += [(a, b) for a, b, _ in json.loads(out)["windows"]]
+        merged: list[list[float]] = []
+        for a, b in sorted(found):
+            if merged and a <= merged[-1][1] + 0.05:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return [(a, b) for a, b in merged]
 
 
 class Load:
@@ -345,6 +373,7 @@ class Run:
     driver_late_p99_ms: float = 0.0
     stalled: int = 0
     frame_bytes: int = 0
+    machine_lost_cpu_ms: float = 0.0  # windows in which the host took the CPUs (cpu_probe)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -450,12 +479,15 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
                     ["py-spy", "record", "-p", str(servers[0].proc.pid), "-d",
                      str(int(seconds)), "-f", "raw", "-o", str(profile), "--nonblocking"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            probes = CpuProbes(seconds)
             if rate > 0:
                 await driver.run(rate, seconds)
             else:
                 await asyncio.sleep(seconds)
             t1 = time.time()
             wall = time.monotonic() - wall0
+            run.machine_lost_cpu_ms = round(1000 * sum(
+                b - a for a, b in await asyncio.to_thread(probes.windows)))
             run.cpu_pct = 100 * (sum(s.cpu_s() for s in servers) - cpu0) / wall
             run.load_cpu_pct = 100 * (sum(cpu_of(p) for p in others) - load0) / wall
             if redis_ps:
@@ -573,6 +605,7 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
     locs = [loc.id for loc in office.locations]
     body = b'{"queue":"A"}'
     latencies_ms: list[float] = []
+    answered: list[tuple[float, float]] = []  # (due, answered), monotonic
     sent_late_ms: list[float] = []
     slow_at: list[float] = []
     errors = 0
@@ -599,6 +632,7 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
             if not head.startswith(b"HTTP/1.1 201"):
                 errors += 1
             latencies_ms.append((time.monotonic() - due) * 1000)
+            answered.append((due, time.monotonic()))
             if latencies_ms[-1] > 50:
                 slow_at.append(round(due - t0, 1))
         finally:
@@ -608,14 +642,31 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
     steal0 = steal_ms(SERVER_CORE)
     t0 = time.monotonic() + 0.1
     tasks = []
+    load_stalls: list[tuple[float, float]] = []
+
+    async def watch_own_loop() -> None:
+        # A stall of the load's own loop delays the reading of answers as much as a
+        # stall of the server: it is measured so that the two are not confused.
+        last = time.monotonic()
+        while last < t0 + seconds + 1:
+            await asyncio.sleep(0.002)
+            now = time.monotonic()
+            if now - last > 0.015:
+                load_stalls.append((round(last - t0, 2), round((now - last) * 1000, 1)))
+            last = now
+
+    watcher = asyncio.create_task(watch_own_loop())
+    probes = CpuProbes(seconds + 1)
     try:
         for k in range(int(rate * seconds)):
             due = t0 + k / rate
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             tasks.append(asyncio.create_task(post(k, due)))
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        watcher.cancel()
         cpu = 100 * (srv.cpu_s() - cpu0) / (time.monotonic() - t0)
         stolen = steal_ms(SERVER_CORE) - steal0
+        lost = [(a, b) for a, b in probes.windows() if b > t0 and a < t0 + seconds]
     finally:
         while not pool.empty():
             _, w = pool.get_nowait()
@@ -624,16 +675,30 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
     async with store_for(redis_url, office) as store:
         fsync = await store.redis.execute_command("LATENCY", "HISTORY", "aof-fsync-always")
         stats = await store.redis.info("commandstats")
+        latest = await store.redis.execute_command("LATENCY", "LATEST")
     slow_fsyncs = [int(ms) for _, ms in fsync]
     evalsha = stats.get("cmdstat_evalsha", {})
+    # The requests that were under way while the machine had lost its CPUs, and the rest:
+    # those that came after such a window but waited behind its backlog count as the rest.
+    clear = [(end - due) * 1000 for due, end in answered
+             if not any(a < end and due < b for a, b in lost)]
+    # And those due farther than DRAIN_S from any such window, when the backlog of the
+    # requests that arrived meanwhile has been worked off.
+    beyond = [(end - due) * 1000 for due, end in answered
+              if not any(a - DRAIN_S < due < b + DRAIN_S for a, b in lost)]
     return {"rate": rate, "requests": len(latencies_ms), "errors": errors,
             "p50_ms": pct(latencies_ms, 50), "p99_ms": pct(latencies_ms, 99),
             "max_ms": max(latencies_ms), "server_cpu_pct": cpu,
             "load_sent_late_p99_ms": pct(sent_late_ms, 99), "slow_at_s": sorted(set(slow_at)),
-            "server_core_stolen_ms": stolen,
+            "server_core_stolen_ms": stolen, "load_loop_stalls": load_stalls,
+            "machine_lost_cpu_at_s": [round(a - t0, 2) for a, _ in lost],
+            "machine_lost_cpu_ms": round(sum(b - a for a, b in lost) * 1000),
+            "requests_clear_of_those": len(clear), "p99_clear_ms": pct(clear, 99),
+            "requests_beyond_their_backlog": len(beyond), "p99_beyond_ms": pct(beyond, 99),
             "redis_script_us_per_call": float(evalsha.get("usec_per_call", 0)),
             "redis_fsyncs_over_5ms": len(slow_fsyncs),
-            "redis_slowest_fsync_ms": max(slow_fsyncs, default=0)}
+            "redis_slowest_fsync_ms": max(slow_fsyncs, default=0),
+            "redis_latency_events": {str(e[0]): int(e[3]) for e in latest}}
 
 
 # --- scenarios and report -------------------------------------------------------------------
@@ -641,14 +706,15 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
 
 def table(title: str, runs: list[Run]) -> str:
     cols = ("server", "conns", "locs", "chg/s", "frames/s", "p50 ms", "p99 ms", "max ms",
-            "server cpu %", "load cpu %", "redis cpu %", "KB/conn", "dropped", "gaps")
+            "server cpu %", "load cpu %", "redis cpu %", "KB/conn", "dropped", "gaps",
+            "machine lost ms")
     rows = [" | ".join(cols), " | ".join("---" for _ in cols)]
     for r in runs:
         rows.append(" | ".join(str(v) for v in (
             r.server, r.connected, r.locations, f"{r.rate:g}", f"{r.frames_per_s:,.0f}",
             f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.max_ms:.1f}", f"{r.cpu_pct:.0f}",
             f"{r.load_cpu_pct:.0f}", f"{r.redis_cpu_pct:.0f}",
-            f"{r.rss_per_conn_kb:.1f}", r.dropped, r.gaps)))
+            f"{r.rss_per_conn_kb:.1f}", r.dropped, r.gaps, f"{r.machine_lost_cpu_ms:.0f}")))
     return f"\n### {title}\n\n" + "\n".join("| " + row + " |" for row in rows) + "\n"
 
 
