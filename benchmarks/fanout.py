@@ -678,8 +678,8 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
         latest = await store.redis.execute_command("LATENCY", "LATEST")
     slow_fsyncs = [int(ms) for _, ms in fsync]
     evalsha = stats.get("cmdstat_evalsha", {})
-    # The requests that were under way while the machine had lost its CPUs, and the rest:
-    # those that came after such a window but waited behind its backlog count as the rest.
+    # The requests not under way during any window in which the machine had lost its CPUs
+    # (those that came just after one and waited behind its backlog are among them).
     clear = [(end - due) * 1000 for due, end in answered
              if not any(a < end and due < b for a, b in lost)]
     # And those due farther than DRAIN_S from any such window, when the backlog of the
