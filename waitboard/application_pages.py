@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -111,14 +110,13 @@ def _redirect(path: str, request: Request) -> Response:
 
 
 def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempotency | None:
-    """The form's one-time ``key`` as Idempotency-Key (as staff.py does): a double click
-    acts once."""
-    key = form.get("key", "")
-    if not key or len(key) > 100:
+    """The form's one-time ``key`` as Idempotency-Key (as staff forms have it), scoped to the
+    applications instead of a location: a double click acts once."""
+    found = bodies.form_request(path, form)
+    if found is None:
         return None
-    fields = {k: v for k, v in form.items() if k not in ("csrf", "key")}
-    return Idempotency(application_idempotency(device.id, "form:" + key), bodies.fingerprint_of(
-        "POST", path, orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)))
+    key, fingerprint = found
+    return Idempotency(application_idempotency(device.id, "form:" + key), fingerprint)
 
 
 def _detail_path(number: str) -> str:

@@ -94,14 +94,22 @@ async def read_form(request: Request) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 
 
-def form_idempotency(device: Device, location: str, path: str,
-                     form: dict[str, str]) -> Idempotency | None:
-    """A staff form's one-time ``key`` as its Idempotency-Key: submitting the same rendered
-    form twice (a double click) acts once. The fingerprint covers what the form asks."""
+def form_request(path: str, form: dict[str, str]) -> tuple[str, str] | None:
+    """A staff form's one-time ``key`` and the fingerprint of what the form asks, or None
+    for a form without a (sane) key."""
     key = form.get("key", "")
     if not key or len(key) > 100:
         return None
     fields = {k: v for k, v in form.items() if k not in ("csrf", "key", "back")}
-    return Idempotency(keys.idempotency(location, device.id, "form:" + key),
-                       fingerprint_of("POST", path, orjson.dumps(
-                           fields, option=orjson.OPT_SORT_KEYS)))
+    return key, fingerprint_of("POST", path, orjson.dumps(fields, option=orjson.OPT_SORT_KEYS))
+
+
+def form_idempotency(device: Device, location: str, path: str,
+                     form: dict[str, str]) -> Idempotency | None:
+    """A staff form's one-time ``key`` as its Idempotency-Key: submitting the same rendered
+    form twice (a double click) acts once. The fingerprint covers what the form asks."""
+    found = form_request(path, form)
+    if found is None:
+        return None
+    key, fingerprint = found
+    return Idempotency(keys.idempotency(location, device.id, "form:" + key), fingerprint)
