@@ -32,9 +32,13 @@ Handler = Callable[[Request], Awaitable[Response]]
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
-def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json(data: Any, status: int = 200, headers: dict[str, str] | None = None, *,
+         replayed: bool = False) -> Response:
+    """An API answer; ``replayed``: the answer of an earlier request with the same
+    Idempotency-Key, which says so in a header."""
+    extra = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(orjson.dumps(data), status_code=status, media_type="application/json",
-                    headers={"Cache-Control": "no-store", **(headers or {})})
+                    headers={"Cache-Control": "no-store", **(headers or {}), **extra})
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -64,9 +68,7 @@ def _ticket_answer(ctx: AppContext, loc: Location, outcome: Outcome) -> Response
     data = snapshot.ticket(ctx.office, loc, outcome.ticket, outcome.position, outcome.location,
                            ctx.clock(), outcome.forecast)
     headers = {"Location": data["url"]} if outcome.status == 201 else {}
-    if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json(data, outcome.status, headers)
+    return json(data, outcome.status, headers, replayed=outcome.replayed)
 
 
 # --- public reads ---------------------------------------------------------------------------
@@ -103,8 +105,7 @@ async def report_occupancy(request: Request) -> Response:
                             f"{', '.join(loc.zone_by_id) or 'none configured'}.", field="zone")
     outcome = await ctx.store.set_occupancy(loc.id, body.zone, body.count,
                                             _idempotency(request, device, loc.id, body))
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return json({"zone": body.zone, "count": body.count}, headers=headers)
+    return json({"zone": body.zone, "count": body.count}, replayed=outcome.replayed)
 
 
 async def location_stats(request: Request) -> Response:
@@ -154,9 +155,8 @@ def _counter_command(kind: str) -> Handler:
         if kind == "call-next":
             return _ticket_answer(ctx, loc, outcome)
         assert outcome.location is not None
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return json(snapshot.counter(ctx.office, loc, counter, outcome.location),
-                    headers=headers)
+                    replayed=outcome.replayed)
 
     handler.__name__ = f"counter_{kind.replace('-', '_')}"
     return handler

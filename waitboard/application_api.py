@@ -161,9 +161,8 @@ async def create_application(request: Request) -> Response:
     pin = new_pin()
     record = await hashing(request, hash_pin, pin)
     change = await store_of(ctx).create(number, record, device.id, to_ms(ctx.clock()), idem)
-    headers = {"Idempotent-Replayed": "true"} if change.replayed else {}
     return api.json(_with_pin(ctx, t, change.application, None if change.replayed else pin),
-                    change.status, headers)
+                    change.status, replayed=change.replayed)
 
 
 async def set_stage(request: Request) -> Response:
@@ -177,8 +176,8 @@ async def set_stage(request: Request) -> Response:
     change = await store_of(ctx).set_stage(number, stage, missing, device.id,
                                            to_ms(ctx.clock()),
                                            _api_idempotency(request, device, body))
-    headers = {"Idempotent-Replayed": "true"} if change.replayed else {}
-    return api.json(staff_answer(change.application, t, ctx.office.tz), headers=headers)
+    return api.json(staff_answer(change.application, t, ctx.office.tz),
+                    replayed=change.replayed)
 
 
 async def reset_pin(request: Request) -> Response:
@@ -192,9 +191,8 @@ async def reset_pin(request: Request) -> Response:
     record = await hashing(request, hash_pin, pin)
     change = await store_of(ctx).reset_pin(number, record, device.id, to_ms(ctx.clock()),
                                            idem)
-    headers = {"Idempotent-Replayed": "true"} if change.replayed else {}
     return api.json(_with_pin(ctx, t, change.application, None if change.replayed else pin),
-                    headers=headers)
+                    replayed=change.replayed)
 
 
 async def application_audit(request: Request) -> Response:

@@ -47,10 +47,7 @@ async def book(request: Request) -> Response:
     booked = await bookings.book(ctx, loc, body.queue, body.start, body.contact,
                                  idempotency_key(request))
     data = bookings.view(ctx, loc, booked.queue, booked.code, booked.booking)
-    headers = {"Location": data["url"]}
-    if booked.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return json(data, 201, headers)
+    return json(data, 201, {"Location": data["url"]}, replayed=booked.replayed)
 
 
 async def get_appointment(request: Request) -> Response:
