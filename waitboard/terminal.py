@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,11 +17,13 @@ from starlette.routing import Route
 
 from waitboard import bodies, commands, sessions
 from waitboard.auth import CHECK_IN_ROLES, ISSUE_ROLES
-from waitboard.context import context
+from waitboard.config import Device, Location
+from waitboard.context import AppContext, context
 from waitboard.errors import WaitboardError
 from waitboard.i18n import Translator
 from waitboard.render import language, render, with_lang
 from waitboard.staff import printed_ticket_values
+from waitboard.store import Idempotency
 
 #: How long a terminal shows a fresh ticket; later the page is gone (back to the start).
 SHOW_TICKET_FOR = timedelta(minutes=2)
@@ -35,14 +38,31 @@ async def start(request: Request) -> Response:
                   keys={q.id: secrets.token_urlsafe(12) for q in loc.queues})
 
 
-async def issue(request: Request) -> Response:
+class _Press(NamedTuple):
+    """A form sent from the terminal, checked: where, by which terminal, what, in which
+    language, and its one-time key as Idempotency-Key."""
+
+    ctx: AppContext
+    loc: Location
+    device: Device
+    form: dict[str, str]
+    idem: Idempotency | None
+    lang: str
+
+
+async def _press(request: Request, roles: tuple[str, ...]) -> _Press:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    device = await sessions.require_staff(request, roles, location=loc.id)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
-    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
-    lang = language(request)
+    return _Press(ctx, loc, device, form,
+                  bodies.form_idempotency(device, loc.id, request.url.path, form),
+                  language(request))
+
+
+async def issue(request: Request) -> Response:
+    ctx, loc, device, form, idem, lang = await _press(request, ISSUE_ROLES)
     try:
         outcome = await commands.issue(ctx, device, loc, form.get("queue", ""),
                                        idem)
@@ -56,13 +76,7 @@ async def issue(request: Request) -> Response:
 
 async def check_in(request: Request) -> Response:
     """Someone with a booking types or scans their code: their ticket, for printing."""
-    ctx = context(request)
-    loc = ctx.location(request.path_params["location"])
-    device = await sessions.require_staff(request, CHECK_IN_ROLES, location=loc.id)
-    form = await bodies.read_form(request)
-    sessions.check_csrf(request, form)
-    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
-    lang = language(request)
+    ctx, loc, device, form, idem, lang = await _press(request, CHECK_IN_ROLES)
     t = Translator(lang)
     start_page = with_lang(f"/terminal/{loc.id}", lang)
     try:
