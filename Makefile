@@ -27,6 +27,7 @@ browser-deps:
 
 test: $(BIN)/.installed browser-deps
 	$(BIN)/ruff check waitboard sensors tests benchmarks
+	$(BIN)/ruff format --check waitboard sensors tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
 
@@ -43,7 +44,7 @@ screenshots: $(BIN)/.installed browser-deps
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check waitboard sensors tests benchmarks
-	$(BIN)/ruff format --check waitboard sensors tests
+	$(BIN)/ruff format --check waitboard sensors tests benchmarks
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

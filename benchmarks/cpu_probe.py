@@ -57,9 +57,16 @@ def main() -> None:
         time.sleep(PERIOD_S)
     median = statistics.median(cost for _, cost in samples)
     found = windows(samples, median)
-    print(json.dumps({"units": len(samples), "median_us": round(median * 1e6, 1),
-                      "slow_units": sum(1 for _, c in samples if c >= SLOW_FACTOR * median),
-                      "windows": found}))
+    print(
+        json.dumps(
+            {
+                "units": len(samples),
+                "median_us": round(median * 1e6, 1),
+                "slow_units": sum(1 for _, c in samples if c >= SLOW_FACTOR * median),
+                "windows": found,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -55,12 +55,27 @@ def office_for(scenario: Scenario) -> Office:
     """The configuration an office would have written: the wrong service_minutes."""
     minutes = scenario.configured_minutes()
     all_day = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-24:00")
-    return parse_office({"timezone": "Europe/Berlin", "locations": [{
-        "id": "sim", "name": "Simulation", "hours": all_day,
-        "queues": [{"id": q.id, "name": q.id, "service_minutes": minutes[q.id]}
-                   for q in scenario.queues],
-        "counters": [{"id": c.id, "name": f"Schalter {c.id}", "queues": list(c.queues)}
-                     for c in scenario.counters]}]}, "benchmark")
+    return parse_office(
+        {
+            "timezone": "Europe/Berlin",
+            "locations": [
+                {
+                    "id": "sim",
+                    "name": "Simulation",
+                    "hours": all_day,
+                    "queues": [
+                        {"id": q.id, "name": q.id, "service_minutes": minutes[q.id]}
+                        for q in scenario.queues
+                    ],
+                    "counters": [
+                        {"id": c.id, "name": f"Schalter {c.id}", "queues": list(c.queues)}
+                        for c in scenario.counters
+                    ],
+                }
+            ],
+        },
+        "benchmark",
+    )
 
 
 class Clock:
@@ -86,8 +101,14 @@ class SimTimeline:
 class StoreOffice:
     """The office as the API would run it, minus HTTP: the store and the same commands."""
 
-    def __init__(self, store: Store, loc: Location, scenario: Scenario, timeline: SimTimeline,
-                 history: dict[str, deque[float]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        loc: Location,
+        scenario: Scenario,
+        timeline: SimTimeline,
+        history: dict[str, deque[float]],
+    ) -> None:
         self.store, self.loc, self.scenario, self.timeline = store, loc, scenario, timeline
         self.history = history  # queue -> waits of recently called tickets (last 30)
 
@@ -105,20 +126,26 @@ class StoreOffice:
         assert outcome.ticket
         assert outcome.location
         assert outcome.position
-        view = snapshot.ticket(store.office, loc, outcome.ticket, outcome.position,
-                               outcome.location, now)
+        view = snapshot.ticket(
+            store.office, loc, outcome.ticket, outcome.position, outcome.location, now
+        )
         t = self.timeline.now()
         # The oracle: the same arithmetic with the true service times, uncorrected.
         oracle_s = snapshot.forecast(
-            loc, outcome.location, now, store.office.tz,
+            loc,
+            outcome.location,
+            now,
+            store.office.tz,
             service_override=lambda c, q: self.scenario.mean_busy_s(q, c, t),
         ).raw(queue, outcome.position)
         recent = self.history[queue]
         view["baselines"] = {
             "oracle": oracle_s,
-            "fixed rule": fixed_rule_s(outcome.position - 1,
-                                       loc.queue_by_id[queue].service_minutes * 60,
-                                       snapshot.open_counters(loc, outcome.location, queue)),
+            "fixed rule": fixed_rule_s(
+                outcome.position - 1,
+                loc.queue_by_id[queue].service_minutes * 60,
+                snapshot.open_counters(loc, outcome.location, queue),
+            ),
             "last 30": statistics.fmean(recent) if recent else None,
         }
         return view
@@ -141,8 +168,9 @@ class StoreOffice:
         await self.store.act(ticket_id, Action.NO_SHOW, counters=None)
 
 
-async def simulate(redis: Redis, scenario: Scenario, days: int, seed: int
-                   ) -> list[list[TicketTruth]]:
+async def simulate(
+    redis: Redis, scenario: Scenario, days: int, seed: int
+) -> list[list[TicketTruth]]:
     """``days`` consecutive days (learning carries over) of one scenario, fresh Redis."""
     await redis.flushall()
     office = office_for(scenario)
@@ -160,8 +188,9 @@ async def simulate(redis: Redis, scenario: Scenario, days: int, seed: int
         async def keep(truth: TicketTruth, answer: dict[str, Any]) -> None:
             truth.extra.update(answer["baselines"])
 
-        result = await run_day(scenario, plan_day(scenario, seed + day), shop, timeline,
-                               on_issue=keep)
+        result = await run_day(
+            scenario, plan_day(scenario, seed + day), shop, timeline, on_issue=keep
+        )
         out.append(result.tickets)
     return out
 
@@ -193,7 +222,8 @@ def score(days: list[list[TicketTruth]]) -> Scores:
         mean_wait_s=statistics.fmean(t.wait_s for t, _ in rows),  # type: ignore[misc]
         mae={m: statistics.fmean(e) for m, e in errors.items()},
         p90_abs={m: e[int(0.9 * (len(e) - 1))] for m, e in errors.items()},
-        coverage=covered / len(rows))
+        coverage=covered / len(rows),
+    )
 
 
 def plot(truths: list[TicketTruth], path: Path, title: str) -> None:
@@ -203,24 +233,61 @@ def plot(truths: list[TicketTruth], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     queues = sorted({t.queue for t in truths})
-    fig, axes = plt.subplots(len(queues), 1, figsize=(10, 3.4 * len(queues)), dpi=110,
-                             sharex=True)
+    fig, axes = plt.subplots(len(queues), 1, figsize=(10, 3.4 * len(queues)), dpi=110, sharex=True)
     for ax, queue in zip(axes, queues, strict=True):
-        called = sorted((t for t in truths if t.queue == queue and t.wait_s is not None
-                         and t.estimate_s is not None and t.range_s),
-                        key=lambda t: t.issued_t)
+        called = sorted(
+            (
+                t
+                for t in truths
+                if t.queue == queue
+                and t.wait_s is not None
+                and t.estimate_s is not None
+                and t.range_s
+            ),
+            key=lambda t: t.issued_t,
+        )
         hours = [8 + t.issued_t / 3600 for t in called]
-        ax.fill_between(hours, [t.range_s[0] / 60 for t in called],  # type: ignore[index]
-                        [t.range_s[1] / 60 for t in called],  # type: ignore[index]
-                        color="#0b4f8a", alpha=0.15, step="mid", label="waitboard range")
-        ax.plot(hours, [t.wait_s / 60 for t in called], "o", ms=3.5,  # type: ignore[operator]
-                color="#111111", label="actual wait")
-        ax.plot(hours, [t.estimate_s / 60 for t in called], "-", lw=1.4,  # type: ignore[operator]
-                color="#0b4f8a", label="waitboard estimate")
-        ax.plot(hours, [(t.extra.get("fixed rule") or 0) / 60 for t in called], "--", lw=1,
-                color="#a4161a", label="fixed rule")
-        ax.plot(hours, [(t.extra.get("last 30") or 0) / 60 for t in called], ":", lw=1.2,
-                color="#7a5c00", label="last 30 average")
+        ax.fill_between(
+            hours,
+            [t.range_s[0] / 60 for t in called],  # type: ignore[index]
+            [t.range_s[1] / 60 for t in called],  # type: ignore[index]
+            color="#0b4f8a",
+            alpha=0.15,
+            step="mid",
+            label="waitboard range",
+        )
+        ax.plot(
+            hours,
+            [t.wait_s / 60 for t in called],
+            "o",
+            ms=3.5,  # type: ignore[operator]
+            color="#111111",
+            label="actual wait",
+        )
+        ax.plot(
+            hours,
+            [t.estimate_s / 60 for t in called],
+            "-",
+            lw=1.4,  # type: ignore[operator]
+            color="#0b4f8a",
+            label="waitboard estimate",
+        )
+        ax.plot(
+            hours,
+            [(t.extra.get("fixed rule") or 0) / 60 for t in called],
+            "--",
+            lw=1,
+            color="#a4161a",
+            label="fixed rule",
+        )
+        ax.plot(
+            hours,
+            [(t.extra.get("last 30") or 0) / 60 for t in called],
+            ":",
+            lw=1.2,
+            color="#7a5c00",
+            label="last 30 average",
+        )
         ax.set_ylabel(f"queue {queue}: wait (min)")
         ax.grid(alpha=0.3)
     axes[0].set_title(title)
@@ -256,22 +323,33 @@ def markdown(results: dict[str, Scores], days: int, seed: int, seconds: float) -
         lines.append(
             f"| {name} | {s.tickets} | {s.mean_wait_s / 60:.1f} | {m['waitboard'] / 60:.2f} | "
             f"{m['oracle'] / 60:.2f} | {m['fixed rule'] / 60:.2f} | {m['last 30'] / 60:.2f} | "
-            f"{m['waitboard'] / m['oracle']:.2f} | {s.coverage:.0%} |")
-    lines += ["", "MAE as a share of the mean actual wait, and the 90th percentile of the "
-              "absolute error (minutes):", "",
-              "| scenario | " + " | ".join(f"{m} MAE/wait" for m in METHODS) + " | "
-              + " | ".join(f"{m} p90" for m in METHODS) + " |",
-              "|---|" + "---|" * (2 * len(METHODS))]
+            f"{m['waitboard'] / m['oracle']:.2f} | {s.coverage:.0%} |"
+        )
+    lines += [
+        "",
+        "MAE as a share of the mean actual wait, and the 90th percentile of the "
+        "absolute error (minutes):",
+        "",
+        "| scenario | "
+        + " | ".join(f"{m} MAE/wait" for m in METHODS)
+        + " | "
+        + " | ".join(f"{m} p90" for m in METHODS)
+        + " |",
+        "|---|" + "---|" * (2 * len(METHODS)),
+    ]
     for name, s in results.items():
-        lines.append(f"| {name} | " + " | ".join(
-            f"{s.mae[m] / s.mean_wait_s:.0%}" for m in METHODS) + " | " + " | ".join(
-            f"{s.p90_abs[m] / 60:.1f}" for m in METHODS) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{s.mae[m] / s.mean_wait_s:.0%}" for m in METHODS)
+            + " | "
+            + " | ".join(f"{s.p90_abs[m] / 60:.1f}" for m in METHODS)
+            + " |"
+        )
     fixed = statistics.fmean(s.mae["fixed rule"] for s in results.values())
     ours = statistics.fmean(s.mae["waitboard"] for s in results.values())
     lines += [
         "",
-        f"Averaged over the scenarios, the fixed rule's MAE is {fixed / ours:.1f}x "
-        "waitboard's.",
+        f"Averaged over the scenarios, the fixed rule's MAE is {fixed / ours:.1f}x waitboard's.",
         "",
         "![estimate vs actual over a day](estimates.png)",
         "",
@@ -290,11 +368,18 @@ def markdown(results: dict[str, Scores], days: int, seed: int, seconds: float) -
 #: one place each) served first by counter 4 and last by counter 3.
 APPOINTMENTS = Scenario(
     "appointments",
-    (*SCENARIOS["steady"].queues,
-     QueueModel("T", share=0.0, service_s=15 * 60, drift_per_hour=0.05)),
-    (CounterModel("1", ("A",), speed=0.9), CounterModel("2", ("A", "B"), speed=1.0),
-     CounterModel("3", ("B", "A", "T"), speed=1.15), CounterModel("4", ("T", "B"), speed=1.05)),
-    SCENARIOS["steady"].arrivals_per_hour)
+    (
+        *SCENARIOS["steady"].queues,
+        QueueModel("T", share=0.0, service_s=15 * 60, drift_per_hour=0.05),
+    ),
+    (
+        CounterModel("1", ("A",), speed=0.9),
+        CounterModel("2", ("A", "B"), speed=1.0),
+        CounterModel("3", ("B", "A", "T"), speed=1.15),
+        CounterModel("4", ("T", "B"), speed=1.05),
+    ),
+    SCENARIOS["steady"].arrivals_per_hour,
+)
 SLOTS = [8 * 3600 + i * 20 * 60 - 8 * 3600 for i in range(12)]  # seconds after 08:00
 BOOKED_SHARE, NO_SHOW, LATE = 0.85, 0.08, 0.08
 APPOINTMENT_METHODS = ("waitboard", "forecast", "ignoring bookings", "oracle")
@@ -306,11 +391,18 @@ def office_with_plan(scenario: Scenario) -> Office:
     for q in raw["locations"][0]["queues"]:
         if q["id"] == "T":
             q["appointments"] = {
-                "walk_in_queue": "B", "slot_minutes": 20, "capacity": 1, "days_ahead": 1,
-                "min_notice_minutes": 0, "early_minutes": 30, "late_minutes": 10,
+                "walk_in_queue": "B",
+                "slot_minutes": 20,
+                "capacity": 1,
+                "days_ahead": 1,
+                "min_notice_minutes": 0,
+                "early_minutes": 30,
+                "late_minutes": 10,
                 "call_ahead_minutes": 2,
-                "hours": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
-                                       "08:00-12:00")}
+                "hours": dict.fromkeys(
+                    ("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "08:00-12:00"
+                ),
+            }
     return parse_office(raw, "benchmark")
 
 
@@ -328,31 +420,44 @@ class AppointmentOffice(StoreOffice):
         if queue != "T":
             view = await super().issue(queue)
             _, position, state = await store.ticket(view["id"])
-            blind = dataclasses.replace(state, appointments={
-                q: AppointmentsToday(waiting_slots=a.waiting_slots)
-                for q, a in state.appointments.items()})
+            blind = dataclasses.replace(
+                state,
+                appointments={
+                    q: AppointmentsToday(waiting_slots=a.waiting_slots)
+                    for q, a in state.appointments.items()
+                },
+            )
             # Forecasts before calibration, so that only the bookings make the difference.
-            view["baselines"]["forecast"] = snapshot.forecast(
-                loc, state, now, store.office.tz).raw(queue, position or 1)
+            view["baselines"]["forecast"] = snapshot.forecast(loc, state, now, store.office.tz).raw(
+                queue, position or 1
+            )
             view["baselines"]["ignoring bookings"] = snapshot.forecast(
-                loc, blind, now, store.office.tz).raw(queue, position or 1)
+                loc, blind, now, store.office.tz
+            ).raw(queue, position or 1)
             return view
         code = self.codes[round(self.timeline.now(), 3)]
-        outcome = await store.check_in(loc.id, appointments.code_hash(code), "simulator",
-                                       early_ms=30 * 60_000, late_ms=10 * 60_000, walk_in="B")
+        outcome = await store.check_in(
+            loc.id,
+            appointments.code_hash(code),
+            "simulator",
+            early_ms=30 * 60_000,
+            late_ms=10 * 60_000,
+            walk_in="B",
+        )
         await commands.note_estimate(store, loc, outcome, now)
         assert outcome.ticket
         assert outcome.location
-        view = snapshot.ticket(store.office, loc, outcome.ticket, outcome.position,
-                               outcome.location, now)
-        view["baselines"] = {"slot_t": (outcome.ticket.slot_at or 0) / 1000
-                             - self.timeline.day_start.timestamp(),
-                             "late": outcome.ticket.late}
+        view = snapshot.ticket(
+            store.office, loc, outcome.ticket, outcome.position, outcome.location, now
+        )
+        view["baselines"] = {
+            "slot_t": (outcome.ticket.slot_at or 0) / 1000 - self.timeline.day_start.timestamp(),
+            "late": outcome.ticket.late,
+        }
         return view
 
 
-async def simulate_appointments(redis: Redis, days: int, seed: int
-                                ) -> list[list[TicketTruth]]:
+async def simulate_appointments(redis: Redis, days: int, seed: int) -> list[list[TicketTruth]]:
     """Days of the appointment scenario: bookings made before opening, their holders come
     early, some late, some not at all."""
     await redis.flushall()
@@ -373,13 +478,22 @@ async def simulate_appointments(redis: Redis, days: int, seed: int
                 continue
             code = appointments.new_code()
             slot = day_start + timedelta(seconds=slot_t)
-            await store.book(loc.id, "T", to_ms(slot), slot.date().isoformat(),
-                             appointments.code_hash(code), to_ms(slot + timedelta(days=2)))
+            await store.book(
+                loc.id,
+                "T",
+                to_ms(slot),
+                slot.date().isoformat(),
+                appointments.code_hash(code),
+                to_ms(slot + timedelta(days=2)),
+            )
             r = rng.random()
             if r < NO_SHOW:
                 continue
-            arrive = (slot_t + rng.uniform(12, 30) * 60 if r < NO_SHOW + LATE
-                      else slot_t - rng.uniform(0, 25) * 60)
+            arrive = (
+                slot_t + rng.uniform(12, 30) * 60
+                if r < NO_SHOW + LATE
+                else slot_t - rng.uniform(0, 25) * 60
+            )
             arrive = round(max(0.0, arrive), 3)
             codes[arrive] = code
             extra.append((arrive, "T"))
@@ -401,17 +515,26 @@ async def simulate_appointments(redis: Redis, days: int, seed: int
 def appointments_markdown(days: list[list[TicketTruth]], n_days: int) -> str:
     """Walk-in estimates with and without the bookings' reserved time, and how near to
     their slot the people with an appointment were called."""
-    rows = [t for d in days for t in d if t.queue != "T" and t.wait_s is not None
-            and t.estimate_s is not None
-            and all(t.extra.get(m) is not None for m in APPOINTMENT_METHODS[1:])]
-    errors = {m: sorted(abs((t.estimate_s if m == "waitboard" else t.extra[m]) - t.wait_s)
-                        for t in rows) for m in APPOINTMENT_METHODS}  # type: ignore[operator]
+    rows = [
+        t
+        for d in days
+        for t in d
+        if t.queue != "T"
+        and t.wait_s is not None
+        and t.estimate_s is not None
+        and all(t.extra.get(m) is not None for m in APPOINTMENT_METHODS[1:])
+    ]
+    errors = {
+        m: sorted(abs((t.estimate_s if m == "waitboard" else t.extra[m]) - t.wait_s) for t in rows)
+        for m in APPOINTMENT_METHODS
+    }  # type: ignore[operator]
     mean_wait = statistics.fmean(t.wait_s for t in rows)  # type: ignore[misc]
     booked = [t for d in days for t in d if t.queue == "T" and t.called_t is not None]
     on_time = [t for t in booked if not t.extra.get("late")]
     late = [t for t in booked if t.extra.get("late")]
-    offsets = sorted((t.called_t - t.extra["slot_t"]) / 60 for t in on_time
-                     if t.called_t is not None)
+    offsets = sorted(
+        (t.called_t - t.extra["slot_t"]) / 60 for t in on_time if t.called_t is not None
+    )
     lines = [
         "## With appointments",
         "",
@@ -433,11 +556,14 @@ def appointments_markdown(days: list[list[TicketTruth]], n_days: int) -> str:
     for m in APPOINTMENT_METHODS:
         e = errors[m]
         p90 = e[int(0.9 * (len(e) - 1))]
-        bias = statistics.fmean((t.estimate_s if m == "waitboard" else t.extra[m]) - t.wait_s
-                                for t in rows)  # type: ignore[operator]
-        lines.append(f"| {m} | {statistics.fmean(e) / 60:.2f} | "
-                     f"{statistics.fmean(e) / mean_wait:.0%} | {p90 / 60:.1f} | "
-                     f"{bias / 60:+.2f} |")
+        bias = statistics.fmean(
+            (t.estimate_s if m == "waitboard" else t.extra[m]) - t.wait_s for t in rows
+        )  # type: ignore[operator]
+        lines.append(
+            f"| {m} | {statistics.fmean(e) / 60:.2f} | "
+            f"{statistics.fmean(e) / mean_wait:.0%} | {p90 / 60:.1f} | "
+            f"{bias / 60:+.2f} |"
+        )
     lines += [
         "",
         f"People with an appointment: {len(on_time)} on time, {len(late)} late. Those on "
@@ -462,8 +588,11 @@ async def main_async(days: int, seed: int, out: Path | None, scenarios: list[str
             if name == "morning_rush":
                 rush_day = sim[-1]
             print(f"{name:<22} {results[name]}", file=sys.stderr)
-        with_bookings = (appointments_markdown(await simulate_appointments(redis, days, seed),
-                                               days) if "appointments" in scenarios else "")
+        with_bookings = (
+            appointments_markdown(await simulate_appointments(redis, days, seed), days)
+            if "appointments" in scenarios
+            else ""
+        )
         print(with_bookings, file=sys.stderr)
         await redis.aclose()
     seconds = time.perf_counter() - started
@@ -484,8 +613,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="write estimates.md/.png here")
     ap.add_argument("--scenario", action="append", choices=[*sorted(SCENARIOS), "appointments"])
     args = ap.parse_args()
-    sys.exit(asyncio.run(main_async(args.days, args.seed, args.out,
-                                    args.scenario or [*SCENARIOS, "appointments"])))
+    sys.exit(
+        asyncio.run(
+            main_async(
+                args.days, args.seed, args.out, args.scenario or [*SCENARIOS, "appointments"]
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

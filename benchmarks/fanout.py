@@ -79,6 +79,7 @@ def _pinned(cores: set[int]) -> Any:
         _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
     return preexec
 
 
@@ -86,17 +87,29 @@ def bench_office(n: int = LOCATIONS) -> str:
     """n locations like a real one: three queues, four counters (calls fill the snapshot)."""
     lines = ['timezone = "Europe/Berlin"']
     for i in range(n):
-        lines += ["", "[[locations]]", f'id = "loc-{i:02d}"',
-                  f'name = "Jobcenter Musterstadt, Standort {i:02d}"',
-                  'hours = { mon = "00:00-23:59", tue = "00:00-23:59", wed = "00:00-23:59", '
-                  'thu = "00:00-23:59", fri = "00:00-23:59", sat = "00:00-23:59", '
-                  'sun = "00:00-23:59" }']
+        lines += [
+            "",
+            "[[locations]]",
+            f'id = "loc-{i:02d}"',
+            f'name = "Jobcenter Musterstadt, Standort {i:02d}"',
+            'hours = { mon = "00:00-23:59", tue = "00:00-23:59", wed = "00:00-23:59", '
+            'thu = "00:00-23:59", fri = "00:00-23:59", sat = "00:00-23:59", '
+            'sun = "00:00-23:59" }',
+        ]
         for q, name in (("A", "Eingangszone"), ("B", "Leistung"), ("C", "Arbeitsvermittlung")):
-            lines += ["  [[locations.queues]]", f'  id = "{q}"', f'  name = "{name}"',
-                      "  service_minutes = 6"]
+            lines += [
+                "  [[locations.queues]]",
+                f'  id = "{q}"',
+                f'  name = "{name}"',
+                "  service_minutes = 6",
+            ]
         for c in range(1, 5):
-            lines += ["  [[locations.counters]]", f'  id = "{c}"', f'  name = "Schalter {c}"',
-                      '  queues = ["A", "B", "C"]']
+            lines += [
+                "  [[locations.counters]]",
+                f'  id = "{c}"',
+                f'  name = "Schalter {c}"',
+                '  queues = ["A", "B", "C"]',
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -127,10 +140,11 @@ class Server:
 
     def ws_url(self) -> str:
         base = f"ws://127.0.0.1:{self.port}"
-        return {"waitboard": base + "/ws/locations/{location}",
-                "broadcaster": base + "/ws/{location}",
-                "socketio": base + "/socket.io/?EIO=4&transport=websocket&location={location}",
-                }[self.kind]
+        return {
+            "waitboard": base + "/ws/locations/{location}",
+            "broadcaster": base + "/ws/{location}",
+            "socketio": base + "/socket.io/?EIO=4&transport=websocket&location={location}",
+        }[self.kind]
 
     def cpu_s(self) -> float:
         t = self.ps.cpu_times()
@@ -140,22 +154,45 @@ class Server:
         return int(self.ps.memory_info().rss)
 
 
-def start_server(kind: str, redis_url: str, config: Path, tmp: Path,
-                 extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    kind: str, redis_url: str, config: Path, tmp: Path, extra_env: dict[str, str] | None = None
+) -> Server:
     port = free_port()
-    env = {**os.environ, "REDIS_URL": redis_url, "WAITBOARD_REDIS_URL": redis_url,
-           "WAITBOARD_CONFIG": str(config), "WAITBOARD_DATA_DIR": str(tmp),
-           "WAITBOARD_SECRET_KEY": "bench", "WAITBOARD_RATE_LIMIT": "0",
-           "WAITBOARD_LOG_LEVEL": "warning", **(extra_env or {})}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "WAITBOARD_REDIS_URL": redis_url,
+        "WAITBOARD_CONFIG": str(config),
+        "WAITBOARD_DATA_DIR": str(tmp),
+        "WAITBOARD_SECRET_KEY": "bench",
+        "WAITBOARD_RATE_LIMIT": "0",
+        "WAITBOARD_LOG_LEVEL": "warning",
+        **(extra_env or {}),
+    }
     if kind == "waitboard":
         cmd = [PY, "-m", "waitboard", "serve", "--port", str(port)]
     else:
-        cmd = [PY, "-m", "uvicorn", f"benchmarks.baselines.{kind}_server:app", "--port",
-               str(port), "--log-level", "warning", "--no-access-log",
-               "--ws-per-message-deflate", "false"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=open(tmp / f"{kind}-{port}.log", "wb"),  # noqa: SIM115
-                            preexec_fn=_pinned(SERVER_CORE))
+        cmd = [
+            PY,
+            "-m",
+            "uvicorn",
+            f"benchmarks.baselines.{kind}_server:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--ws-per-message-deflate",
+            "false",
+        ]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / f"{kind}-{port}.log", "wb"),  # noqa: SIM115
+        preexec_fn=_pinned(SERVER_CORE),
+    )
     deadline = time.monotonic() + READY_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -184,9 +221,13 @@ class CpuProbes:
 
     def __init__(self, seconds: float) -> None:
         self.procs = [
-            subprocess.Popen([PY, str(ROOT / "benchmarks" / "cpu_probe.py"), str(seconds)],
-                             stdout=subprocess.PIPE, preexec_fn=_pinned(core))
-            for core in (SERVER_CORE, LOAD_CORE)]
+            subprocess.Popen(
+                [PY, str(ROOT / "benchmarks" / "cpu_probe.py"), str(seconds)],
+                stdout=subprocess.PIPE,
+                preexec_fn=_pinned(core),
+            )
+            for core in (SERVER_CORE, LOAD_CORE)
+        ]
 
     def windows(self) -> list[tuple[float, float]]:
         """Monotonic [start, end] of every window that any core saw (waits for the end)."""
@@ -209,8 +250,12 @@ class Load:
 
     def __init__(self, job: dict[str, Any]) -> None:
         self.proc = subprocess.Popen(
-            [PY, str(ROOT / "benchmarks" / "fanout_client.py")], cwd=ROOT,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, preexec_fn=_pinned(LOAD_CORE))
+            [PY, str(ROOT / "benchmarks" / "fanout_client.py")],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            preexec_fn=_pinned(LOAD_CORE),
+        )
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps(job).encode() + b"\n")
         self.proc.stdin.flush()
@@ -311,8 +356,9 @@ class WaitboardDriver(Driver):
 class PublishDriver(Driver):
     """The baselines: the application publishes the snapshot to the location's room."""
 
-    def __init__(self, kind: str, redis_url: str, template: dict[str, Any],
-                 locations: list[str]) -> None:
+    def __init__(
+        self, kind: str, redis_url: str, template: dict[str, Any], locations: list[str]
+    ) -> None:
         super().__init__(locations)
         self.kind = kind
         self.template = template
@@ -330,8 +376,11 @@ class PublishDriver(Driver):
         self.seq[location] += 1
         seq = self.seq[location]
         sent = time.time()
-        data = {**self.template, "seq": seq,
-                "location": {"id": location, "name": self.template["location"]["name"]}}
+        data = {
+            **self.template,
+            "seq": seq,
+            "location": {"id": location, "name": self.template["location"]["name"]},
+        }
         if self.kind == "socketio":
             await self.manager.emit("snapshot", data, room=location)
         else:
@@ -377,9 +426,12 @@ class Run:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def latencies(stamps: dict[str, list[tuple[int, float]]],
-              traces: list[tuple[str, list[tuple[int, float]]]], since: float,
-              until: float) -> list[float]:
+def latencies(
+    stamps: dict[str, list[tuple[int, float]]],
+    traces: list[tuple[str, list[tuple[int, float]]]],
+    since: float,
+    until: float,
+) -> list[float]:
     """Per sampled client and change made in [since, until): ms to the first frame
     showing it."""
     out: list[float] = []
@@ -411,8 +463,9 @@ def environment(appendfsync: str = "always") -> Iterator[tuple[Path, EmbeddedRed
         config = tmp / "office.toml"
         config.write_text(bench_office(), encoding="utf-8")
         redis_port = free_port()
-        with EmbeddedRedis(tmp / "r", tcp_port=redis_port,
-                           extra_args=("--appendfsync", appendfsync)) as r:
+        with EmbeddedRedis(
+            tmp / "r", tcp_port=redis_port, extra_args=("--appendfsync", appendfsync)
+        ) as r:
             yield tmp, r, f"redis://127.0.0.1:{redis_port}/0", config
 
 
@@ -425,11 +478,21 @@ async def store_for(redis_url: str, office: Office) -> AsyncIterator[Store]:
         await client.aclose()
 
 
-async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, connections: int,
-                  locations: int, rate: float, seconds: float, sample: int = 200,
-                  stalled_share: float = 0.0, storm: bool = False, hubs: int = 1,
-                  server_env: dict[str, str] | None = None,
-                  profile: Path | None = None) -> Run:
+async def one_run(
+    kind: str,
+    env: tuple[Path, EmbeddedRedis, str, Path],
+    *,
+    connections: int,
+    locations: int,
+    rate: float,
+    seconds: float,
+    sample: int = 200,
+    stalled_share: float = 0.0,
+    storm: bool = False,
+    hubs: int = 1,
+    server_env: dict[str, str] | None = None,
+    profile: Path | None = None,
+) -> Run:
     tmp, redis, redis_url, config = env
     office = load_office(config)
     locs = [loc.id for loc in office.locations[:locations]]
@@ -439,33 +502,51 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
         wb = WaitboardDriver(store, locs)
         await wb.prepare()
         state = await store.location_state(locs[0])
-        template = snapshot.snapshot(office, office.location_by_id[locs[0]], state,
-                                     store.clock())
+        template = snapshot.snapshot(office, office.location_by_id[locs[0]], state, store.clock())
         run.frame_bytes = len(orjson.dumps(template))
-        servers = [start_server(kind, redis_url, config, tmp, server_env)
-                   for _ in range(hubs if kind == "waitboard" else 1)]
-        driver: Driver = wb if kind == "waitboard" else PublishDriver(
-            kind, redis_url, template, locs)
+        servers = [
+            start_server(kind, redis_url, config, tmp, server_env)
+            for _ in range(hubs if kind == "waitboard" else 1)
+        ]
+        driver: Driver = (
+            wb if kind == "waitboard" else PublishDriver(kind, redis_url, template, locs)
+        )
         loads: list[Load] = []
         try:
             rss0 = sum(s.rss() for s in servers)
             per = connections // len(servers)
             stalled_n = int(connections * stalled_share)
             for i, srv in enumerate(servers):
-                loads.append(Load({
-                    "connections": per, "connect_per_s": 2000, "protocol": kind,
-                    "locations": locs, "offset": i, "url": srv.ws_url(),
-                    "sample": sample // len(servers), "max_s": seconds + 60,
-                    "storm_s": 5.0,
-                    "stalled": ["127.0.0.1", srv.port, srv.ws_url().format(
-                        location=locs[0]).split(str(srv.port), 1)[1]] if stalled_n else None,
-                    "stalled_count": stalled_n // len(servers)}))
+                loads.append(
+                    Load(
+                        {
+                            "connections": per,
+                            "connect_per_s": 2000,
+                            "protocol": kind,
+                            "locations": locs,
+                            "offset": i,
+                            "url": srv.ws_url(),
+                            "sample": sample // len(servers),
+                            "max_s": seconds + 60,
+                            "storm_s": 5.0,
+                            "stalled": [
+                                "127.0.0.1",
+                                srv.port,
+                                srv.ws_url().format(location=locs[0]).split(str(srv.port), 1)[1],
+                            ]
+                            if stalled_n
+                            else None,
+                            "stalled_count": stalled_n // len(servers),
+                        }
+                    )
+                )
             ready = [await load.line(READY_S + connections / 500) for load in loads]
             run.connected = sum(r["ready"] for r in ready)
             run.stalled = stalled_n
             await asyncio.sleep(1.0)  # first snapshots out, memory settled
-            run.rss_per_conn_kb = (sum(s.rss() for s in servers) - rss0) / 1024 / max(
-                1, run.connected + stalled_n)
+            run.rss_per_conn_kb = (
+                (sum(s.rss() for s in servers) - rss0) / 1024 / max(1, run.connected + stalled_n)
+            )
             for load in loads:
                 load.tell("mark")
             others = [psutil.Process(load.proc.pid) for load in loads]
@@ -476,9 +557,22 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
             spy = None
             if profile is not None:  # py-spy samples the server while the changes run
                 spy = subprocess.Popen(
-                    ["py-spy", "record", "-p", str(servers[0].proc.pid), "-d",
-                     str(int(seconds)), "-f", "raw", "-o", str(profile), "--nonblocking"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    [
+                        "py-spy",
+                        "record",
+                        "-p",
+                        str(servers[0].proc.pid),
+                        "-d",
+                        str(int(seconds)),
+                        "-f",
+                        "raw",
+                        "-o",
+                        str(profile),
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             probes = CpuProbes(seconds)
             if rate > 0:
                 await driver.run(rate, seconds)
@@ -486,8 +580,9 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
                 await asyncio.sleep(seconds)
             t1 = time.time()
             wall = time.monotonic() - wall0
-            run.machine_lost_cpu_ms = round(1000 * sum(
-                b - a for a, b in await asyncio.to_thread(probes.windows)))
+            run.machine_lost_cpu_ms = round(
+                1000 * sum(b - a for a, b in await asyncio.to_thread(probes.windows))
+            )
             run.cpu_pct = 100 * (sum(s.cpu_s() for s in servers) - cpu0) / wall
             run.load_cpu_pct = 100 * (sum(cpu_of(p) for p in others) - load0) / wall
             if redis_ps:
@@ -518,8 +613,12 @@ async def one_run(kind: str, env: tuple[Path, EmbeddedRedis, str, Path], *, conn
     frames = sum(r["frames"] for r in reports)
     measured = max(r["measured_s"] for r in reports)
     run.frames_per_s = frames / measured if measured else 0.0
-    lat = latencies(driver.stamps, [tuple(t) for r in reports for t in r["traces"]],  # type: ignore[misc]
-                    t0, t1)
+    lat = latencies(
+        driver.stamps,
+        [tuple(t) for r in reports for t in r["traces"]],  # type: ignore[misc]
+        t0,
+        t1,
+    )
     if lat:
         run.p50_ms, run.p99_ms, run.max_ms = pct(lat, 50), pct(lat, 99), max(lat)
     run.gaps = sum(r["gaps"] for r in reports)
@@ -567,7 +666,8 @@ def hot_spots(profile: Path, top: int = 12) -> str:
             own[leaf] = own.get(leaf, 0) + int(n)
     rows = sorted(own.items(), key=lambda kv: -kv[1])[:top]
     return "profile (share of samples, own time):\n" + "\n".join(
-        f"  {100 * n / max(1, total):5.1f}%  {leaf}" for leaf, n in rows)
+        f"  {100 * n / max(1, total):5.1f}%  {leaf}" for leaf, n in rows
+    )
 
 
 # --- ingest ---------------------------------------------------------------------------------
@@ -583,16 +683,20 @@ def steal_ms(core: int) -> float:
     return 0.0
 
 
-async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
-                 seconds: float) -> dict[str, float]:
+async def ingest(
+    env: tuple[Path, EmbeddedRedis, str, Path], rate: float, seconds: float
+) -> dict[str, float]:
     """Ticket issue over HTTP at a fixed rate (open loop), keep-alive connections."""
     tmp, _, redis_url, config = env
     office = load_office(config)
     token = "bench-reception-token"
     digest = hashlib.sha256(token.encode()).hexdigest()
     config2 = tmp / "office-ingest.toml"
-    config2.write_text(config.read_text() + f'\n[[devices]]\nid = "bench-reception"\n'
-                       f'role = "admin"\ntoken_sha256 = "{digest}"\n', encoding="utf-8")
+    config2.write_text(
+        config.read_text() + f'\n[[devices]]\nid = "bench-reception"\n'
+        f'role = "admin"\ntoken_sha256 = "{digest}"\n',
+        encoding="utf-8",
+    )
     async with store_for(redis_url, office) as store:
         await store.redis.flushall()
         # What Redis itself spends: its latency monitor records every fsync of the
@@ -600,8 +704,13 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
         await store.redis.config_set("latency-monitor-threshold", 5)
         await store.redis.execute_command("LATENCY", "RESET")
         await store.redis.config_resetstat()
-    srv = start_server("waitboard", redis_url, config2, tmp,
-                       {"PYTHONPATH": os.environ["GCPROBE"]} if "GCPROBE" in os.environ else None)
+    srv = start_server(
+        "waitboard",
+        redis_url,
+        config2,
+        tmp,
+        {"PYTHONPATH": os.environ["GCPROBE"]} if "GCPROBE" in os.environ else None,
+    )
     locs = [loc.id for loc in office.locations]
     body = b'{"queue":"A"}'
     latencies_ms: list[float] = []
@@ -624,10 +733,17 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
             writer.write(
                 f"POST /api/v1/locations/{loc}/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))
+            length = int(
+                next(
+                    line.split(b":")[1]
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                )
+            )
             await reader.readexactly(length)
             if not head.startswith(b"HTTP/1.1 201"):
                 errors += 1
@@ -680,47 +796,93 @@ async def ingest(env: tuple[Path, EmbeddedRedis, str, Path], rate: float,
     evalsha = stats.get("cmdstat_evalsha", {})
     # The requests not under way during any window in which the machine had lost its CPUs
     # (those that came just after one and waited behind its backlog are among them).
-    clear = [(end - due) * 1000 for due, end in answered
-             if not any(a < end and due < b for a, b in lost)]
+    clear = [
+        (end - due) * 1000 for due, end in answered if not any(a < end and due < b for a, b in lost)
+    ]
     # And those due farther than DRAIN_S from any such window, when the backlog of the
     # requests that arrived meanwhile has been worked off.
-    beyond = [(end - due) * 1000 for due, end in answered
-              if not any(a - DRAIN_S < due < b + DRAIN_S for a, b in lost)]
-    return {"rate": rate, "requests": len(latencies_ms), "errors": errors,
-            "p50_ms": pct(latencies_ms, 50), "p99_ms": pct(latencies_ms, 99),
-            "max_ms": max(latencies_ms), "server_cpu_pct": cpu,
-            "load_sent_late_p99_ms": pct(sent_late_ms, 99), "slow_at_s": sorted(set(slow_at)),
-            "server_core_stolen_ms": stolen, "load_loop_stalls": load_stalls,
-            "machine_lost_cpu_at_s": [round(a - t0, 2) for a, _ in lost],
-            "machine_lost_cpu_ms": round(sum(b - a for a, b in lost) * 1000),
-            "requests_clear_of_those": len(clear), "p99_clear_ms": pct(clear, 99),
-            "requests_beyond_their_backlog": len(beyond), "p99_beyond_ms": pct(beyond, 99),
-            "redis_script_us_per_call": float(evalsha.get("usec_per_call", 0)),
-            "redis_fsyncs_over_5ms": len(slow_fsyncs),
-            "redis_slowest_fsync_ms": max(slow_fsyncs, default=0),
-            "redis_latency_events": {str(e[0]): int(e[3]) for e in latest}}
+    beyond = [
+        (end - due) * 1000
+        for due, end in answered
+        if not any(a - DRAIN_S < due < b + DRAIN_S for a, b in lost)
+    ]
+    return {
+        "rate": rate,
+        "requests": len(latencies_ms),
+        "errors": errors,
+        "p50_ms": pct(latencies_ms, 50),
+        "p99_ms": pct(latencies_ms, 99),
+        "max_ms": max(latencies_ms),
+        "server_cpu_pct": cpu,
+        "load_sent_late_p99_ms": pct(sent_late_ms, 99),
+        "slow_at_s": sorted(set(slow_at)),
+        "server_core_stolen_ms": stolen,
+        "load_loop_stalls": load_stalls,
+        "machine_lost_cpu_at_s": [round(a - t0, 2) for a, _ in lost],
+        "machine_lost_cpu_ms": round(sum(b - a for a, b in lost) * 1000),
+        "requests_clear_of_those": len(clear),
+        "p99_clear_ms": pct(clear, 99),
+        "requests_beyond_their_backlog": len(beyond),
+        "p99_beyond_ms": pct(beyond, 99),
+        "redis_script_us_per_call": float(evalsha.get("usec_per_call", 0)),
+        "redis_fsyncs_over_5ms": len(slow_fsyncs),
+        "redis_slowest_fsync_ms": max(slow_fsyncs, default=0),
+        "redis_latency_events": {str(e[0]): int(e[3]) for e in latest},
+    }
 
 
 # --- scenarios and report -------------------------------------------------------------------
 
 
 def table(title: str, runs: list[Run]) -> str:
-    cols = ("server", "conns", "locs", "chg/s", "frames/s", "p50 ms", "p99 ms", "max ms",
-            "server cpu %", "load cpu %", "redis cpu %", "KB/conn", "dropped", "gaps",
-            "machine lost ms")
+    cols = (
+        "server",
+        "conns",
+        "locs",
+        "chg/s",
+        "frames/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "server cpu %",
+        "load cpu %",
+        "redis cpu %",
+        "KB/conn",
+        "dropped",
+        "gaps",
+        "machine lost ms",
+    )
     rows = [" | ".join(cols), " | ".join("---" for _ in cols)]
     for r in runs:
-        rows.append(" | ".join(str(v) for v in (
-            r.server, r.connected, r.locations, f"{r.rate:g}", f"{r.frames_per_s:,.0f}",
-            f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.max_ms:.1f}", f"{r.cpu_pct:.0f}",
-            f"{r.load_cpu_pct:.0f}", f"{r.redis_cpu_pct:.0f}",
-            f"{r.rss_per_conn_kb:.1f}", r.dropped, r.gaps, f"{r.machine_lost_cpu_ms:.0f}")))
+        rows.append(
+            " | ".join(
+                str(v)
+                for v in (
+                    r.server,
+                    r.connected,
+                    r.locations,
+                    f"{r.rate:g}",
+                    f"{r.frames_per_s:,.0f}",
+                    f"{r.p50_ms:.1f}",
+                    f"{r.p99_ms:.1f}",
+                    f"{r.max_ms:.1f}",
+                    f"{r.cpu_pct:.0f}",
+                    f"{r.load_cpu_pct:.0f}",
+                    f"{r.redis_cpu_pct:.0f}",
+                    f"{r.rss_per_conn_kb:.1f}",
+                    r.dropped,
+                    r.gaps,
+                    f"{r.machine_lost_cpu_ms:.0f}",
+                )
+            )
+        )
     return f"\n### {title}\n\n" + "\n".join("| " + row + " |" for row in rows) + "\n"
 
 
 def median_ratio(a: list[Run], b: list[Run], attr: str) -> float:
-    pairs = [getattr(x, attr) / getattr(y, attr) for x, y in zip(a, b, strict=False)
-             if getattr(y, attr)]
+    pairs = [
+        getattr(x, attr) / getattr(y, attr) for x, y in zip(a, b, strict=False) if getattr(y, attr)
+    ]
     return statistics.median(pairs) if pairs else float("nan")
 
 
@@ -734,14 +896,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             if r.extra:
                 print(f"  {r.server}: {r.extra}")
             if r.storm_redis_commands:
-                print(f"  storm: p99 connect -> first snapshot {r.storm_p99_ms:.0f} ms; "
-                      f"{r.storm_redis_commands} Redis commands during the storm")
+                print(
+                    f"  storm: p99 connect -> first snapshot {r.storm_p99_ms:.0f} ms; "
+                    f"{r.storm_redis_commands} Redis commands during the storm"
+                )
         results["runs"] += [{"scenario": title, **asdict(r)} for r in runs]
 
     with environment(args.appendfsync) as env:
         if args.smoke:
-            runs = [await one_run("waitboard", env, connections=500, locations=1, rate=10,
-                                  seconds=5)]
+            runs = [
+                await one_run("waitboard", env, connections=500, locations=1, rate=10, seconds=5)
+            ]
             record("smoke: 500 connections, one location, 10 changes/s, 5 s", runs)
             return results
         only = set(args.only.split(",")) if args.only else None
@@ -750,9 +915,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             return only is None or name in only
 
         if wanted("idle"):
-            record("10k idle connections (heartbeats only)", [await one_run(
-                "waitboard", env, connections=10_000, locations=LOCATIONS, rate=0,
-                seconds=20, sample=0)])
+            record(
+                "10k idle connections (heartbeats only)",
+                [
+                    await one_run(
+                        "waitboard",
+                        env,
+                        connections=10_000,
+                        locations=LOCATIONS,
+                        rate=0,
+                        seconds=20,
+                        sample=0,
+                    )
+                ],
+            )
         if wanted("matrix"):
             coalesce = {"WAITBOARD_COALESCE_MS": str(args.coalesce_ms)}
             for conns in [int(c) for c in args.connections.split(",")]:
@@ -762,69 +938,129 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                         for rep in range(args.repeats):  # A B A B: alternating
                             order = servers if rep % 2 == 0 else servers[::-1]
                             for kind in order:
-                                runs.append(await one_run(
-                                    kind, env, connections=conns, locations=locations,
-                                    rate=rate, seconds=args.seconds, server_env=coalesce,
-                                    profile=args.profile and args.profile / (
-                                        f"{kind}-{conns}-{rate:g}-{locations}-{rep}.txt")))
+                                runs.append(
+                                    await one_run(
+                                        kind,
+                                        env,
+                                        connections=conns,
+                                        locations=locations,
+                                        rate=rate,
+                                        seconds=args.seconds,
+                                        server_env=coalesce,
+                                        profile=args.profile
+                                        and args.profile
+                                        / (f"{kind}-{conns}-{rate:g}-{locations}-{rep}.txt"),
+                                    )
+                                )
                         runs.sort(key=lambda r: servers.index(r.server))
-                        record(f"{conns} connections, {rate:g} changes/s on {locations} "
-                               "location(s)", runs)
+                        record(
+                            f"{conns} connections, {rate:g} changes/s on {locations} location(s)",
+                            runs,
+                        )
                         by = {k: [r for r in runs if r.server == k] for k in servers}
                         for other in servers[1:]:
                             if by.get(other) and by.get("waitboard"):
                                 fps = median_ratio(by["waitboard"], by[other], "frames_per_s")
                                 p99 = median_ratio(by["waitboard"], by[other], "p99_ms")
-                                print(f"median ratio waitboard/{other}: frames/s {fps:.2f}x, "
-                                      f"p99 {p99:.2f}x")
+                                print(
+                                    f"median ratio waitboard/{other}: frames/s {fps:.2f}x, "
+                                    f"p99 {p99:.2f}x"
+                                )
         if wanted("stalled"):
             # A B A B: without and with 50 clients that stop reading after the handshake;
             # long enough for their buffers to fill and the hub to drop them.
             runs = []
             for share in (0.0, 0.01, 0.0, 0.01):
-                runs.append(await one_run("waitboard", env, connections=5000, locations=1,
-                                          rate=10, seconds=3 * args.seconds,
-                                          stalled_share=share))
-            record("1% stalled clients (5000 connections, 10 changes/s; rows 2 and 4 "
-                   "with 50 stalled)", runs)
+                runs.append(
+                    await one_run(
+                        "waitboard",
+                        env,
+                        connections=5000,
+                        locations=1,
+                        rate=10,
+                        seconds=3 * args.seconds,
+                        stalled_share=share,
+                    )
+                )
+            record(
+                "1% stalled clients (5000 connections, 10 changes/s; rows 2 and 4 with 50 stalled)",
+                runs,
+            )
             healthy = statistics.median(r.p99_ms for r in runs if not r.stalled)
             stalled = statistics.median(r.p99_ms for r in runs if r.stalled)
             print(f"p99 of the others with 1% stalled: {stalled / healthy:.2f}x without")
         if wanted("storm"):
-            record("reconnect storm: 5000 clients within 5 s", [await one_run(
-                "waitboard", env, connections=5000, locations=LOCATIONS, rate=5,
-                seconds=5, storm=True)])
+            record(
+                "reconnect storm: 5000 clients within 5 s",
+                [
+                    await one_run(
+                        "waitboard",
+                        env,
+                        connections=5000,
+                        locations=LOCATIONS,
+                        rate=5,
+                        seconds=5,
+                        storm=True,
+                    )
+                ],
+            )
         if wanted("hubs"):
-            record("two hub processes on one Redis (both on core 0)", [await one_run(
-                "waitboard", env, connections=5000, locations=1, rate=10,
-                seconds=args.seconds, hubs=2)])
+            record(
+                "two hub processes on one Redis (both on core 0)",
+                [
+                    await one_run(
+                        "waitboard",
+                        env,
+                        connections=5000,
+                        locations=1,
+                        rate=10,
+                        seconds=args.seconds,
+                        hubs=2,
+                    )
+                ],
+            )
         if wanted("ingest"):
             for rate in (100, 500):
                 result = await ingest(env, rate, args.seconds)
-                print(f"\ningest {rate}/s: " + ", ".join(
-                    f"{k} {v:.1f}" if isinstance(v, float | int) else f"{k} {v}"
-                    for k, v in result.items()), flush=True)
+                print(
+                    f"\ningest {rate}/s: "
+                    + ", ".join(
+                        f"{k} {v:.1f}" if isinstance(v, float | int) else f"{k} {v}"
+                        for k, v in result.items()
+                    ),
+                    flush=True,
+                )
                 results["ingest"].append(result)
     return results
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", default="",
-                    help="comma-separated: idle, matrix, stalled, storm, hubs, ingest")
+    ap.add_argument(
+        "--only", default="", help="comma-separated: idle, matrix, stalled, storm, hubs, ingest"
+    )
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--connections", default="1000,5000,10000")
     ap.add_argument("--rates", default="1,10,50")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--appendfsync", default="always", choices=["always", "everysec"],
-                    help="Redis's fsync policy (the goals are measured with always; "
-                         "everysec shows what the disk's fsync costs)")
-    ap.add_argument("--coalesce-ms", type=int, default=100,
-                    help="waitboard's coalescing window in the matrix (WAITBOARD_COALESCE_MS)")
+    ap.add_argument(
+        "--appendfsync",
+        default="always",
+        choices=["always", "everysec"],
+        help="Redis's fsync policy (the goals are measured with always; "
+        "everysec shows what the disk's fsync costs)",
+    )
+    ap.add_argument(
+        "--coalesce-ms",
+        type=int,
+        default=100,
+        help="waitboard's coalescing window in the matrix (WAITBOARD_COALESCE_MS)",
+    )
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--profile", type=Path,
-                    help="a directory: py-spy profiles of the server in the matrix runs")
+    ap.add_argument(
+        "--profile", type=Path, help="a directory: py-spy profiles of the server in the matrix runs"
+    )
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args()
     _pin(LOAD_CORE)

@@ -48,8 +48,9 @@ class Totals:
 
 
 class Client(WSListener):  # type: ignore[misc]
-    def __init__(self, protocol: str, totals: Totals, trace: list[tuple[int, float]] | None,
-                 started: float) -> None:
+    def __init__(
+        self, protocol: str, totals: Totals, trace: list[tuple[int, float]] | None, started: float
+    ) -> None:
         self.protocol = protocol
         self.totals = totals
         self.trace = trace
@@ -104,9 +105,13 @@ def stalled_socket(host: str, port: int, path: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
     sock.settimeout(10)
     sock.connect((host, port))
-    sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     head = b""
     for _ in range(4096):
         if b"\r\n\r\n" in head:
@@ -131,8 +136,11 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
             t0 = time.time()
             try:
                 transport, client = await ws_connect(
-                    lambda t0=t0: Client(protocol, totals, trace, t0), url,
-                    websocket_handshake_timeout=30, enable_auto_ping=False)
+                    lambda t0=t0: Client(protocol, totals, trace, t0),
+                    url,
+                    websocket_handshake_timeout=30,
+                    enable_auto_ping=False,
+                )
                 if client is None:  # the handshake failed after connecting
                     raise ConnectionError("no listener")
                 clients.append((transport, client))
@@ -196,10 +204,17 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         transport.disconnect()
     for s in stalled:
         s.close()
-    return {"connected": len(clients), "frames": frames, "measured_s": measured_s,
-            "gaps": totals.gaps, "duplicates": totals.duplicates,
-            "disconnects": totals.disconnects, "first_frame_s": totals.first_frame_s,
-            "storm_s": storm_s, "traces": list(traces.values())}
+    return {
+        "connected": len(clients),
+        "frames": frames,
+        "measured_s": measured_s,
+        "gaps": totals.gaps,
+        "duplicates": totals.duplicates,
+        "disconnects": totals.disconnects,
+        "first_frame_s": totals.first_frame_s,
+        "storm_s": storm_s,
+        "traces": list(traces.values()),
+    }
 
 
 def main() -> None:

@@ -43,8 +43,14 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def screen(url: str, base_waiting: int, n: int, seen: list[float | None],
-                 ready: asyncio.Event, stop: asyncio.Event) -> None:
+async def screen(
+    url: str,
+    base_waiting: int,
+    n: int,
+    seen: list[float | None],
+    ready: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
     async with connect(url, open_timeout=10) as ws:
         ready.set()
         while not stop.is_set():
@@ -66,9 +72,13 @@ async def run(tickets: int, rate: float, screens: int) -> None:
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp, EmbeddedRedis(Path(tmp) / "r") as r:
         port = free_port()
         env = {**os.environ, "WAITBOARD_REDIS_URL": r.url, "WAITBOARD_DATA_DIR": tmp}
-        proc = subprocess.Popen([sys.executable, "-m", "waitboard", "serve", "--demo",
-                                 "--port", str(port)], env=env, cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "waitboard", "serve", "--demo", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             async with httpx.AsyncClient(base_url=base, timeout=10) as http:
@@ -84,9 +94,19 @@ async def run(tickets: int, rate: float, screens: int) -> None:
                 seen = [[None] * tickets for _ in range(screens)]
                 stop = asyncio.Event()
                 readies = [asyncio.Event() for _ in range(screens)]
-                tasks = [asyncio.create_task(screen(
-                    base.replace("http", "ws") + f"/ws/locations/{LOCATION}", base_waiting,
-                    tickets, seen[i], readies[i], stop)) for i in range(screens)]
+                tasks = [
+                    asyncio.create_task(
+                        screen(
+                            base.replace("http", "ws") + f"/ws/locations/{LOCATION}",
+                            base_waiting,
+                            tickets,
+                            seen[i],
+                            readies[i],
+                            stop,
+                        )
+                    )
+                    for i in range(screens)
+                ]
                 await asyncio.wait_for(asyncio.gather(*(e.wait() for e in readies)), 10)
                 sent, answered = [], []
                 interval = 1 / rate
@@ -95,14 +115,15 @@ async def run(tickets: int, rate: float, screens: int) -> None:
                     # Open loop: ticket k is due at t0 + k * interval whatever happened before.
                     await asyncio.sleep(max(0.0, t0 + k * interval - time.perf_counter()))
                     sent.append(time.perf_counter())
-                    r_ = await http.post(f"/api/v1/locations/{LOCATION}/tickets",
-                                         json={"queue": QUEUE},
-                                         headers={"Authorization": f"Bearer {TOKEN}"})
+                    r_ = await http.post(
+                        f"/api/v1/locations/{LOCATION}/tickets",
+                        json={"queue": QUEUE},
+                        headers={"Authorization": f"Bearer {TOKEN}"},
+                    )
                     assert r_.status_code == 201, r_.text
                     answered.append(time.perf_counter())
                 deadline = time.perf_counter() + DEADLINE_S
-                while time.perf_counter() < deadline and any(
-                        v is None for s in seen for v in s):
+                while time.perf_counter() < deadline and any(v is None for s in seen for v in s):
                     await asyncio.sleep(0.05)
                 stop.set()
                 await asyncio.gather(*tasks)
@@ -112,12 +133,17 @@ async def run(tickets: int, rate: float, screens: int) -> None:
     http_ms = [(a - s) * 1000 for s, a in zip(sent, answered, strict=True)]
     live_ms = [(v - sent[k]) * 1000 for s in seen for k, v in enumerate(s) if v is not None]
     missing = sum(v is None for s in seen for v in s)
-    print(f"{tickets} tickets at {rate:g}/s, {screens} screens on one location "
-          f"(coalescing window 100 ms), {missing} updates missing")
+    print(
+        f"{tickets} tickets at {rate:g}/s, {screens} screens on one location "
+        f"(coalescing window 100 ms), {missing} updates missing"
+    )
     print(f"{'measure':<34}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}  (ms)")
     for name, vals in (("POST answered", http_ms), ("POST sent -> screen shows it", live_ms)):
-        print(f"{name:<34}" + "".join(f"{pct(vals, p):8.1f}" for p in (50, 90, 99))
-              + f"{max(vals):8.1f}")
+        print(
+            f"{name:<34}"
+            + "".join(f"{pct(vals, p):8.1f}" for p in (50, 90, 99))
+            + f"{max(vals):8.1f}"
+        )
     print(f"mean POST -> screen: {statistics.mean(live_ms):.1f} ms")
 
 

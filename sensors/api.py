@@ -32,6 +32,7 @@ def read_token(token_file: Path | None) -> str:
         raise click.UsageError(f"no device token: give --token-file PATH or set {TOKEN_ENV}")
     return token
 
+
 #: The 409s that are a decision about the queue; any other 409 is a request in a race.
 _DEFINITIVE_409 = frozenset({"queue_closed", "ticket_stop"})
 
@@ -66,11 +67,15 @@ def classify(response: httpx.Response) -> Answer:
         return Issued(body)
     if status >= 500 or status in (408, 429) or (status == 409 and code not in _DEFINITIVE_409):
         retry_after = response.headers.get("retry-after", "")
-        return Unanswered(f"HTTP {status}",
-                          float(retry_after) if retry_after.isdecimal() else 0.0)
+        return Unanswered(f"HTTP {status}", float(retry_after) if retry_after.isdecimal() else 0.0)
     if 400 <= status < 500:
-        return Refused(Refusal(status, code or f"http_{status}",
-                               str(body.get("detail", "")) if body else response.text[:200]))
+        return Refused(
+            Refusal(
+                status,
+                code or f"http_{status}",
+                str(body.get("detail", "")) if body else response.text[:200],
+            )
+        )
     # 2xx/3xx without a ticket: something between us and the server answered instead.
     return Unanswered(f"HTTP {status} without a ticket")
 
@@ -88,8 +93,10 @@ class Api:
 
     def __init__(self, server: str, token: str, timeout: float = 10.0) -> None:
         self._http = httpx.AsyncClient(
-            base_url=server, headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)))
+            base_url=server,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -111,10 +118,10 @@ class Api:
         """Send one press; the same press always goes with the same Idempotency-Key."""
         try:
             response = await self._http.post(
-                f"/api/v1/locations/{press.location}/tickets", json={"queue": press.queue},
-                headers={"Idempotency-Key": press.key})
+                f"/api/v1/locations/{press.location}/tickets",
+                json={"queue": press.queue},
+                headers={"Idempotency-Key": press.key},
+            )
         except httpx.HTTPError as e:  # connection refused, timeout, answer lost on the way
             return Unanswered(type(e).__name__)
         return classify(response)
-
-

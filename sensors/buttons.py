@@ -94,8 +94,7 @@ async def _pipe_lines(fd: int) -> AsyncIterator[str]:
     # that gets the terminal back expects blocking reads.
     was_blocking = os.get_blocking(fd)
     pipe = os.fdopen(os.dup(fd), "rb", buffering=0)
-    transport, _ = await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), pipe)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
     try:
         while True:
             try:
@@ -124,7 +123,8 @@ def source_from_spec(spec: str, option: str = "--input") -> ButtonSource:
     if kind == "fifo" and path:
         fifo = Path(path)
         if fifo.exists() and not stat.S_ISFIFO(fifo.stat().st_mode):
-            raise click.BadParameter(f"{path} is not a named pipe (create one with mkfifo)",
-                                     param_hint=option)
+            raise click.BadParameter(
+                f"{path} is not a named pipe (create one with mkfifo)", param_hint=option
+            )
         return FifoSource(fifo)
     raise click.BadParameter(f"{spec!r}: expected keyboard or fifo:PATH", param_hint=option)

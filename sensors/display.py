@@ -17,27 +17,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "choose": "Bitte wählen Sie Ihr Anliegen: {choices}",
         "no_such_button": "Diese Auswahl gibt es nicht: „{label}“. Bitte wählen Sie {choices}.",
         "not_ready": "Das Terminal kennt die Anliegen noch nicht. Bitte wenden Sie sich an "
-                     "die Anmeldung.",
+        "die Anmeldung.",
         "unreachable": "Der Server ist gerade nicht erreichbar – Ihr Ticket wird gedruckt, "
-                       "sobald er wieder antwortet.",
+        "sobald er wieder antwortet.",
         "issued": "Ihre Wartenummer: {number} ({queue}). {ahead}",
         "refused": "Kein Ticket für {queue}: {reason}",
         "printer": "Der Drucker ist gestört. Ihre Wartenummer ist {number} – bitte merken Sie "
-                   "sie sich oder wenden Sie sich an die Anmeldung.",
+        "sie sich oder wenden Sie sich an die Anmeldung.",
     },
     "en": {
         "choose": "Please choose your service: {choices}",
         "no_such_button": "There is no choice “{label}”. Please choose {choices}.",
         "not_ready": "The terminal does not know the services yet. Please go to reception.",
         "unreachable": "The server cannot be reached right now – your ticket will be printed "
-                       "as soon as it answers again.",
+        "as soon as it answers again.",
         "issued": "Your number: {number} ({queue}). {ahead}",
         "refused": "No ticket for {queue}: {reason}",
         "printer": "The printer is out of order. Your number is {number} – please remember it "
-                   "or go to reception.",
+        "or go to reception.",
     },
 }
-
 
 
 class Display:
@@ -56,5 +55,3 @@ class Display:
 
     def text(self, key: str, **params: Any) -> None:
         self.say(lambda t: TEXTS[t.lang][key].format(**params))
-
-

@@ -25,6 +25,7 @@ class Office(Protocol):
     async def close(self, counter: str) -> None: ...
     async def issue(self, queue: str) -> Json | None:
         """The ticket, or None when the office turns the person away (ticket stop)."""
+
     async def call_next(self, counter: str) -> Json | None: ...
     async def start(self, ticket_id: str, counter: str) -> None: ...
     async def complete(self, ticket_id: str, counter: str) -> None: ...
@@ -78,9 +79,14 @@ class _Counter:
 OnIssue = Callable[[TicketTruth, Json], Awaitable[None]]
 
 
-async def run_day(scenario: Scenario, plan: DayPlan, office: Office, timeline: Timeline,
-                  on_issue: OnIssue | None = None, max_events: int = 100_000,
-                  ) -> DayResult:
+async def run_day(
+    scenario: Scenario,
+    plan: DayPlan,
+    office: Office,
+    timeline: Timeline,
+    on_issue: OnIssue | None = None,
+    max_events: int = 100_000,
+) -> DayResult:
     """Play the day until every ticket has been served and the counters have closed."""
     draws = ServiceDraws(scenario, plan.seed)
     counters = {c.id: _Counter(c.id, c.queues) for c in scenario.counters}
@@ -123,10 +129,14 @@ async def run_day(scenario: Scenario, plan: DayPlan, office: Office, timeline: T
                 continue
             wait_range = answer.get("estimated_wait_range_s")
             truth = TicketTruth(
-                id=answer["id"], number=answer["number"], queue=what, issued_t=t,
+                id=answer["id"],
+                number=answer["number"],
+                queue=what,
+                issued_t=t,
                 estimate_s=answer.get("estimated_wait_s"),
                 range_s=(float(wait_range[0]), float(wait_range[1])) if wait_range else None,
-                issued_at=str(answer.get("issued_at") or ""))
+                issued_at=str(answer.get("issued_at") or ""),
+            )
             tickets[truth.id] = truth
             if on_issue is not None:
                 await on_issue(truth, answer)

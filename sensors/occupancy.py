@@ -66,8 +66,9 @@ async def report(http: httpx.AsyncClient, location: str, zone: str, count: int) 
     """True when the server took the count; False when it could not be reached (try
     again); ReportRefused when it refused it."""
     try:
-        r = await http.post(f"/api/v1/locations/{location}/occupancy",
-                            json={"zone": zone, "count": count})
+        r = await http.post(
+            f"/api/v1/locations/{location}/occupancy", json={"zone": zone, "count": count}
+        )
     except httpx.HTTPError as e:
         log.info("server not reachable", extra={"reason": type(e).__name__})
         return False
@@ -82,9 +83,15 @@ async def report(http: httpx.AsyncClient, location: str, zone: str, count: int) 
     raise ReportRefused(f"HTTP {r.status_code}: {detail}")
 
 
-async def run(http: httpx.AsyncClient, location: str, zone: str, lines: AsyncIterable[str],
-              min_interval_s: float = 5.0, alive_every_s: float = 60.0,
-              stop_when_read: bool = False) -> int | None:
+async def run(
+    http: httpx.AsyncClient,
+    location: str,
+    zone: str,
+    lines: AsyncIterable[str],
+    min_interval_s: float = 5.0,
+    alive_every_s: float = 60.0,
+    stop_when_read: bool = False,
+) -> int | None:
     """Count from ``lines`` and report. Returns the last count reported (when the lines
     end and ``stop_when_read``); runs for ever otherwise."""
     count = Count()
@@ -111,8 +118,9 @@ async def run(http: httpx.AsyncClient, location: str, zone: str, lines: AsyncIte
                 await asyncio.wait_for(changed.wait(), alive_every_s)
             changed.clear()
             await asyncio.sleep(max(0.0, last_report + min_interval_s - time.monotonic()))
-            if count.value is not None and (count.value != reported or
-                                             time.monotonic() - last_report >= alive_every_s):
+            if count.value is not None and (
+                count.value != reported or time.monotonic() - last_report >= alive_every_s
+            ):
                 value = count.value
                 if await report(http, location, zone, value):
                     reported, last_report, failures = value, time.monotonic(), 0
@@ -131,24 +139,45 @@ async def run(http: httpx.AsyncClient, location: str, zone: str, lines: AsyncIte
 @click.option("--server", required=True, help="Address of waitboard.")
 @click.option("--location", required=True)
 @click.option("--zone", required=True, help="The zone id from the office configuration.")
-@click.option("--token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="File holding the sensor's device token (else $WAITBOARD_DEVICE_TOKEN).")
-@click.option("--input", "input_spec", default="keyboard", show_default=True,
-              help="keyboard | fifo:PATH - one count (12) or movement (+1, -1) per line")
-@click.option("--min-interval", default=5.0, show_default=True, type=click.FloatRange(0, 600),
-              help="Seconds between reports at least.")
-def command(server: str, location: str, zone: str, token_file: Path | None, input_spec: str,
-            min_interval: float) -> None:
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the sensor's device token (else $WAITBOARD_DEVICE_TOKEN).",
+)
+@click.option(
+    "--input",
+    "input_spec",
+    default="keyboard",
+    show_default=True,
+    help="keyboard | fifo:PATH - one count (12) or movement (+1, -1) per line",
+)
+@click.option(
+    "--min-interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, 600),
+    help="Seconds between reports at least.",
+)
+def command(
+    server: str,
+    location: str,
+    zone: str,
+    token_file: Path | None,
+    input_spec: str,
+    min_interval: float,
+) -> None:
     """Report how many people are in a waiting zone (a people counter's agent)."""
     logs.configure()
     token = read_token(token_file)
     source = buttons.source_from_spec(input_spec)
 
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=server, timeout=10,
-                                     headers={"Authorization": f"Bearer {token}"}) as http:
-            await run(http, location, zone, source, min_interval,
-                      stop_when_read=input_spec == "keyboard")
+        async with httpx.AsyncClient(
+            base_url=server, timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
+            await run(
+                http, location, zone, source, min_interval, stop_when_read=input_spec == "keyboard"
+            )
 
     try:
         asyncio.run(main())

@@ -77,20 +77,27 @@ class DayPlan:
 def plan_day(scenario: Scenario, seed: int) -> DayPlan:
     """The day's arrivals (thinned Poisson process) and the counters' shifts."""
     rng = random.Random(seed)
-    peak = max(scenario.arrivals_per_hour(t) for t in
-               range(0, int(scenario.arrivals_until_s) + 1, 60)) or 1.0
+    peak = (
+        max(scenario.arrivals_per_hour(t) for t in range(0, int(scenario.arrivals_until_s) + 1, 60))
+        or 1.0
+    )
     shares = [q.share for q in scenario.queues]
     arrivals: list[tuple[float, str]] = [
         (rng.uniform(0, 30), rng.choices(scenario.queues, weights=shares)[0].id)
-        for _ in range(scenario.backlog)]
+        for _ in range(scenario.backlog)
+    ]
     t = 0.0
     while t < scenario.arrivals_until_s:
         t += rng.expovariate(peak / HOUR)
         if t < scenario.arrivals_until_s and rng.random() < scenario.arrivals_per_hour(t) / peak:
             queue = rng.choices(scenario.queues, weights=shares)[0].id
             arrivals.append((t, queue))
-    events = sorted((t, c.id, is_open) for c in scenario.counters
-                    for start, end in c.shifts for t, is_open in ((start, True), (end, False)))
+    events = sorted(
+        (t, c.id, is_open)
+        for c in scenario.counters
+        for start, end in c.shifts
+        for t, is_open in ((start, True), (end, False))
+    )
     return DayPlan(tuple(sorted(arrivals)), tuple(events), seed)
 
 
@@ -133,9 +140,11 @@ def _flat(rate: float) -> Callable[[float], float]:
 
 def _rush(base: float, peak: float, until_h: float = 1.5) -> Callable[[float], float]:
     """A morning rush: ``peak`` per hour at opening, easing to ``base`` by ``until_h``."""
+
     def rate(t: float) -> float:
         h = t / HOUR
         return peak - (peak - base) * min(1.0, h / until_h)
+
     return rate
 
 
@@ -155,18 +164,28 @@ SCENARIOS: Mapping[str, Scenario] = {
     "steady": Scenario("steady", _QUEUES, _COUNTERS, _flat(29)),
     "morning_rush": Scenario("morning_rush", _QUEUES, _COUNTERS, _rush(base=25, peak=50)),
     "counter_closes_at_10": Scenario(
-        "counter_closes_at_10", _QUEUES,
-        (_COUNTERS[0], _COUNTERS[1],
-         CounterModel("3", ("B", "A"), speed=1.15, shifts=((0.0, 2 * HOUR),)),
-         _COUNTERS[3]),
-        _flat(27)),
+        "counter_closes_at_10",
+        _QUEUES,
+        (
+            _COUNTERS[0],
+            _COUNTERS[1],
+            CounterModel("3", ("B", "A"), speed=1.15, shifts=((0.0, 2 * HOUR),)),
+            _COUNTERS[3],
+        ),
+        _flat(27),
+    ),
 }
 
 
-def scenario_for(queues: Sequence[tuple[str, float]],
-                 counters: Sequence[tuple[str, Sequence[str]]], seed: int,
-                 arrivals_per_hour: float, hours: float = 4.5, backlog: int = 0,
-                 work_on_h: float = 1.5) -> Scenario:
+def scenario_for(
+    queues: Sequence[tuple[str, float]],
+    counters: Sequence[tuple[str, Sequence[str]]],
+    seed: int,
+    arrivals_per_hour: float,
+    hours: float = 4.5,
+    backlog: int = 0,
+    work_on_h: float = 1.5,
+) -> Scenario:
     """A plausible day for a configured location (queue id, service_minutes; counters
     with their queues): true times 0.7-1.4x the configured ones, a morning rush, one
     advisor's break mid-morning; the counters work on for ``work_on_h`` after the last
@@ -177,14 +196,26 @@ def scenario_for(queues: Sequence[tuple[str, float]],
     pause = (0.4 * hours * HOUR, 0.4 * hours * HOUR + 20 * 60)  # a 20-minute break
     return Scenario(
         name="configured",
-        queues=tuple(QueueModel(q, share=(1 / minutes) / total,
-                                service_s=minutes * 60 * rng.uniform(0.7, 1.4),
-                                drift_per_hour=rng.uniform(0.0, 0.1)) for q, minutes in queues),
-        counters=tuple(CounterModel(
-            c, tuple(qs), speed=rng.uniform(0.85, 1.2),
-            shifts=((0.0, pause[0]), (pause[1], end)) if i == len(counters) - 1 and
-            len(counters) > 1 else ((0.0, end),))
-            for i, (c, qs) in enumerate(counters)),
+        queues=tuple(
+            QueueModel(
+                q,
+                share=(1 / minutes) / total,
+                service_s=minutes * 60 * rng.uniform(0.7, 1.4),
+                drift_per_hour=rng.uniform(0.0, 0.1),
+            )
+            for q, minutes in queues
+        ),
+        counters=tuple(
+            CounterModel(
+                c,
+                tuple(qs),
+                speed=rng.uniform(0.85, 1.2),
+                shifts=((0.0, pause[0]), (pause[1], end))
+                if i == len(counters) - 1 and len(counters) > 1
+                else ((0.0, end),),
+            )
+            for i, (c, qs) in enumerate(counters)
+        ),
         arrivals_per_hour=_rush(base=arrivals_per_hour, peak=arrivals_per_hour * 1.8),
         arrivals_until_s=hours * HOUR,
         backlog=backlog,

@@ -92,10 +92,13 @@ def render(ticket: PrintedTicket, lang: str) -> Image.Image:
     ]
     if ticket.status == "waiting":
         ahead = (ticket.position - 1) if ticket.position else 0
-        lines += [(t("print.ahead", n=ahead), _font(30), 22),
-                  (t("print.wait", wait=t.wait(ticket.estimated_wait_s)), _font(30), 6)]
-    lines.append((t("print.time", date=f"{date[8:10]}.{date[5:7]}.{date[:4]}", time=time),
-                  _font(24), 14))
+        lines += [
+            (t("print.ahead", n=ahead), _font(30), 22),
+            (t("print.wait", wait=t.wait(ticket.estimated_wait_s)), _font(30), 6),
+        ]
+    lines.append(
+        (t("print.time", date=f"{date[8:10]}.{date[5:7]}.{date[:4]}", time=time), _font(24), 14)
+    )
     qr = _qr(ticket.url, 300)
     footer = [(t("print.qr"), _font(22), 10), (t("print.watch"), _font(24), 16)]
 
@@ -144,8 +147,9 @@ class FilePrinter:
 
     def print_ticket(self, ticket: PrintedTicket, lang: str) -> str:
         image = render(ticket, lang)
-        target = self.directory / f"{ticket.issued_at[:10].replace('-', '')}-{ticket.number}" \
-                                  f".{self.kind}"
+        target = (
+            self.directory / f"{ticket.issued_at[:10].replace('-', '')}-{ticket.number}.{self.kind}"
+        )
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # Written aside and renamed: whoever picks the file up never sees half a ticket.
@@ -178,7 +182,8 @@ class EscposPrinter:
             printer.profile = copy.copy(printer.profile)
             printer.profile.profile_data = {
                 **printer.profile.profile_data,
-                "media": {"dpi": DPI, "width": {"mm": 72, "pixels": WIDTH_PX}}}
+                "media": {"dpi": DPI, "width": {"mm": 72, "pixels": WIDTH_PX}},
+            }
             try:
                 printer.hw("INIT")
                 printer.image(image, impl="bitImageRaster")
@@ -194,8 +199,7 @@ def from_spec(spec: str) -> Printer:
     """``png:DIR``, ``pdf:DIR``, ``file:/dev/usb/lp0`` or ``network:HOST[:PORT]``."""
     kind, _, arg = spec.partition(":")
     if not arg:
-        raise ValueError(f"{spec!r}: expected png:DIR, pdf:DIR, file:DEVICE or "
-                         "network:HOST[:PORT]")
+        raise ValueError(f"{spec!r}: expected png:DIR, pdf:DIR, file:DEVICE or network:HOST[:PORT]")
     if kind in ("png", "pdf"):
         return FilePrinter(Path(arg), kind)
     # python-escpos is imported only when a printer is used: importing it takes half a

@@ -89,28 +89,52 @@ class RealTimeline:
             await asyncio.sleep(delay)
 
 
-def scenario_of(loc: Location, seed: int, arrivals_per_hour: float, hours: float,
-                backlog: int, work_on_h: float = 1.5) -> Scenario:
+def scenario_of(
+    loc: Location,
+    seed: int,
+    arrivals_per_hour: float,
+    hours: float,
+    backlog: int,
+    work_on_h: float = 1.5,
+) -> Scenario:
     # Simulated people walk in; appointment queues fill by check-in, not by a button.
     walk_in = [q.id for q in loc.walk_in_queues]
-    return scenario_for([(q.id, q.service_minutes) for q in loc.walk_in_queues],
-                        [(c.id, [q for q in c.queues if q in walk_in]) for c in loc.counters],
-                        seed, arrivals_per_hour, hours, backlog, work_on_h)
+    return scenario_for(
+        [(q.id, q.service_minutes) for q in loc.walk_in_queues],
+        [(c.id, [q for q in c.queues if q in walk_in]) for c in loc.counters],
+        seed,
+        arrivals_per_hour,
+        hours,
+        backlog,
+        work_on_h,
+    )
 
 
-async def simulate_day(server: str, token: str, loc: Location, scenario: Scenario, seed: int,
-                       speed: float) -> DayResult:
+async def simulate_day(
+    server: str, token: str, loc: Location, scenario: Scenario, seed: int, speed: float
+) -> DayResult:
     """One day of one location through the API; returns the ground truth."""
-    async with httpx.AsyncClient(base_url=server, timeout=30,
-                                 headers={"Authorization": f"Bearer {token}"}) as http:
+    async with httpx.AsyncClient(
+        base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
         office = HttpOffice(http, loc.id)
         return await run_day(scenario, plan_day(scenario, seed), office, RealTimeline(speed))
 
 
 def truth_rows(truths: list[TicketTruth]) -> list[dict[str, Any]]:
-    return [{"number": t.number, "queue": t.queue, "issued_at": t.issued_at,
-             "estimate_s": t.estimate_s, "range_s": t.range_s, "called_at": t.called_at,
-             "counter": t.counter, "outcome": t.outcome} for t in truths]
+    return [
+        {
+            "number": t.number,
+            "queue": t.queue,
+            "issued_at": t.issued_at,
+            "estimate_s": t.estimate_s,
+            "range_s": t.range_s,
+            "called_at": t.called_at,
+            "counter": t.counter,
+            "outcome": t.outcome,
+        }
+        for t in truths
+    ]
 
 
 async def wait_until_ready(server: str, timeout_s: float = 60.0) -> None:
@@ -135,8 +159,9 @@ async def run_demo(server: str, token: str, config: Path, seed: int) -> None:
     async def location(loc: Location, index: int) -> None:
         day = 0
         while True:
-            scenario = scenario_of(loc, seed + 97 * index + day, arrivals_per_hour=25,
-                                   hours=4.5, backlog=4 + 2 * index)
+            scenario = scenario_of(
+                loc, seed + 97 * index + day, arrivals_per_hour=25, hours=4.5, backlog=4 + 2 * index
+            )
             try:
                 await simulate_day(server, token, loc, scenario, seed + day, speed=1.0)
             except (httpx.HTTPError, SimulationError) as e:
@@ -147,43 +172,83 @@ async def run_demo(server: str, token: str, config: Path, seed: int) -> None:
     async def people_counter(loc: Location, index: int) -> None:
         """The demo's door counter: everyone waiting or being served, and some company."""
         rng = random.Random(seed + index)
-        async with httpx.AsyncClient(base_url=server, timeout=10,
-                                     headers={"Authorization": f"Bearer {token}"}) as http:
+        async with httpx.AsyncClient(
+            base_url=server, timeout=10, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
             while True:
                 await asyncio.sleep(30)
                 try:
                     snap = (await http.get(f"/api/v1/locations/{loc.id}")).json()
                     people = sum(q["waiting"] + q["serving"] for q in snap["queues"])
                     for zone in loc.zones:
-                        await http.post(f"/api/v1/locations/{loc.id}/occupancy", json={
-                            "zone": zone.id, "count": people + rng.randint(0, people // 3 + 1)})
+                        await http.post(
+                            f"/api/v1/locations/{loc.id}/occupancy",
+                            json={
+                                "zone": zone.id,
+                                "count": people + rng.randint(0, people // 3 + 1),
+                            },
+                        )
                 except (httpx.HTTPError, ValueError, KeyError):
                     continue
 
-    await asyncio.gather(*(location(loc, i) for i, loc in enumerate(office.locations)),
-                         *(people_counter(loc, i) for i, loc in enumerate(office.locations)))
+    await asyncio.gather(
+        *(location(loc, i) for i, loc in enumerate(office.locations)),
+        *(people_counter(loc, i) for i, loc in enumerate(office.locations)),
+    )
 
 
 @click.command("simulate")
 @click.option("--server", default="http://127.0.0.1:8000", show_default=True)
-@click.option("--config", "config", type=click.Path(path_type=Path, exists=True),
-              help="The office configuration (queues, counters, service_minutes).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, exists=True),
+    help="The office configuration (queues, counters, service_minutes).",
+)
 @click.option("--location", help="The location to simulate (default: the first).")
 @click.option("--token-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--speed", default=60.0, show_default=True, type=click.FloatRange(0.1, 10_000),
-              help="Simulated seconds per real second (60 = one hour per minute).")
+@click.option(
+    "--speed",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 10_000),
+    help="Simulated seconds per real second (60 = one hour per minute).",
+)
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--hours", default=4.5, show_default=True, type=click.FloatRange(0.1, 12),
-              help="How long people arrive (the counters work on for 1.5 h more).")
-@click.option("--arrivals-per-hour", default=25.0, show_default=True,
-              type=click.FloatRange(0.1, 1000))
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write every ticket's ground truth as JSON here.")
-@click.option("--demo", is_flag=True, help="Keep every location of the office busy, in "
-              "real time, until stopped (what `waitboard serve --demo` starts).")
-def command(server: str, config: Path | None, location: str | None, token_file: Path | None,
-            speed: float, seed: int, hours: float, arrivals_per_hour: float,
-            report_path: Path | None, demo: bool) -> None:
+@click.option(
+    "--hours",
+    default=4.5,
+    show_default=True,
+    type=click.FloatRange(0.1, 12),
+    help="How long people arrive (the counters work on for 1.5 h more).",
+)
+@click.option(
+    "--arrivals-per-hour", default=25.0, show_default=True, type=click.FloatRange(0.1, 1000)
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write every ticket's ground truth as JSON here.",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Keep every location of the office busy, in "
+    "real time, until stopped (what `waitboard serve --demo` starts).",
+)
+def command(
+    server: str,
+    config: Path | None,
+    location: str | None,
+    token_file: Path | None,
+    speed: float,
+    seed: int,
+    hours: float,
+    arrivals_per_hour: float,
+    report_path: Path | None,
+    demo: bool,
+) -> None:
     """Drive a realistic office day through the real API and report what happened."""
     token = read_token(token_file)
     config = config or (DEMO_CONFIG if demo else None)
@@ -197,8 +262,10 @@ def command(server: str, config: Path | None, location: str | None, token_file: 
     if loc is None:
         raise click.UsageError(f"no location {location!r} in {config}")
     scenario = scenario_of(loc, seed, arrivals_per_hour, hours, backlog=0)
-    click.echo(f"simulating {hours:g} h of {loc.id} at {speed:g}x "
-               f"(about {(hours + 1.5) * HOUR / speed / 60:.1f} min)")
+    click.echo(
+        f"simulating {hours:g} h of {loc.id} at {speed:g}x "
+        f"(about {(hours + 1.5) * HOUR / speed / 60:.1f} min)"
+    )
     try:
         day = asyncio.run(simulate_day(server, token, loc, scenario, seed, speed))
     except SimulationError as e:
@@ -207,6 +274,16 @@ def command(server: str, config: Path | None, location: str | None, token_file: 
     for queue, figures in summary.items():
         click.echo(f"  queue {queue}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     if report_path:
-        report_path.write_text(json.dumps({"location": loc.id, "speed": speed, "seed": seed,
-                                           "tickets": truth_rows(day.tickets),
-                                           "summary": summary}, indent=1), encoding="utf-8")
+        report_path.write_text(
+            json.dumps(
+                {
+                    "location": loc.id,
+                    "speed": speed,
+                    "seed": seed,
+                    "tickets": truth_rows(day.tickets),
+                    "summary": summary,
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )

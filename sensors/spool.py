@@ -131,7 +131,8 @@ class Spool:
         cur = self._db.execute(
             "INSERT INTO presses (key, location, queue, pressed_at, state, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (str(uuid.uuid4()), location, queue, now, State.PENDING.value, now))
+            (str(uuid.uuid4()), location, queue, now, State.PENDING.value, now),
+        )
         assert cur.lastrowid is not None
         return self.get(cur.lastrowid)
 
@@ -143,8 +144,9 @@ class Spool:
 
     def in_state(self, state: State) -> list[Press]:
         """Presses in ``state``, oldest first (the order they are sent and printed in)."""
-        rows = self._db.execute("SELECT * FROM presses WHERE state = ? ORDER BY id",
-                                (state.value,)).fetchall()
+        rows = self._db.execute(
+            "SELECT * FROM presses WHERE state = ? ORDER BY id", (state.value,)
+        ).fetchall()
         return [_press(r) for r in rows]
 
     def presses(self) -> list[Press]:
@@ -153,8 +155,10 @@ class Spool:
 
     def attempted(self, press_id: int) -> None:
         """Count a send attempt (before it is made: an attempt that crashed counts too)."""
-        self._db.execute("UPDATE presses SET attempts = attempts + 1, updated_at = ? "
-                         "WHERE id = ?", (time.time(), press_id))
+        self._db.execute(
+            "UPDATE presses SET attempts = attempts + 1, updated_at = ? WHERE id = ?",
+            (time.time(), press_id),
+        )
 
     def issued(self, press_id: int, ticket: dict[str, Any]) -> Press:
         """Record the server's ticket for a pending press."""
@@ -165,8 +169,9 @@ class Spool:
 
     def refused(self, press_id: int, refusal: Refusal) -> Press:
         """Record a definitive refusal; a refused press is never sent again."""
-        return self._move(press_id, (State.PENDING,), State.REFUSED,
-                          refusal=json.dumps(refusal.__dict__))
+        return self._move(
+            press_id, (State.PENDING,), State.REFUSED, refusal=json.dumps(refusal.__dict__)
+        )
 
     def expired(self, press_id: int) -> Press:
         return self._move(press_id, (State.PENDING, State.ISSUED), State.EXPIRED)
@@ -176,29 +181,41 @@ class Spool:
         issued ones are never forgotten."""
         cur = self._db.execute(
             "DELETE FROM presses WHERE state IN (?, ?, ?) AND updated_at < ?",
-            (State.PRINTED.value, State.REFUSED.value, State.EXPIRED.value, before))
+            (State.PRINTED.value, State.REFUSED.value, State.EXPIRED.value, before),
+        )
         return cur.rowcount
 
-    def _move(self, press_id: int, sources: tuple[State, ...], target: State,
-              ticket: str | None = None, refusal: str | None = None) -> Press:
+    def _move(
+        self,
+        press_id: int,
+        sources: tuple[State, ...],
+        target: State,
+        ticket: str | None = None,
+        refusal: str | None = None,
+    ) -> Press:
         first, second = sources[0], sources[-1]
         cur = self._db.execute(
             "UPDATE presses SET state = ?, updated_at = ?, ticket = COALESCE(?, ticket), "
             "refusal = COALESCE(?, refusal) WHERE id = ? AND state IN (?, ?)",
-            (target.value, time.time(), ticket, refusal, press_id, first.value, second.value))
+            (target.value, time.time(), ticket, refusal, press_id, first.value, second.value),
+        )
         if cur.rowcount != 1:
             current = self.get(press_id).state
             allowed = " or ".join(s.value for s in sources)
-            raise SpoolError(f"press {press_id} is {current.value}; it can become "
-                             f"{target.value} only when it is {allowed}")
+            raise SpoolError(
+                f"press {press_id} is {current.value}; it can become "
+                f"{target.value} only when it is {allowed}"
+            )
         return self.get(press_id)
 
     # --- cached server answers ----------------------------------------------------------
 
     def remember(self, name: str, value: dict[str, Any]) -> None:
         """Keep ``value`` across restarts (e.g. the location's queues, for a server outage)."""
-        self._db.execute("INSERT OR REPLACE INTO cache (name, value, stored_at) "
-                         "VALUES (?, ?, ?)", (name, json.dumps(value), time.time()))
+        self._db.execute(
+            "INSERT OR REPLACE INTO cache (name, value, stored_at) VALUES (?, ?, ?)",
+            (name, json.dumps(value), time.time()),
+        )
 
     def recall(self, name: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT value FROM cache WHERE name = ?", (name,)).fetchone()
@@ -209,8 +226,14 @@ class Spool:
 
 
 def _press(row: sqlite3.Row) -> Press:
-    return Press(id=row["id"], key=row["key"], location=row["location"], queue=row["queue"],
-                 pressed_at=row["pressed_at"], state=State(row["state"]),
-                 attempts=row["attempts"],
-                 ticket=json.loads(row["ticket"]) if row["ticket"] else None,
-                 refusal=Refusal(**json.loads(row["refusal"])) if row["refusal"] else None)
+    return Press(
+        id=row["id"],
+        key=row["key"],
+        location=row["location"],
+        queue=row["queue"],
+        pressed_at=row["pressed_at"],
+        state=State(row["state"]),
+        attempts=row["attempts"],
+        ticket=json.loads(row["ticket"]) if row["ticket"] else None,
+        refusal=Refusal(**json.loads(row["refusal"])) if row["refusal"] else None,
+    )

@@ -46,9 +46,13 @@ MAX_GIVE_UP_S = 12 * 3600.0
 
 #: Refusals a person can make sense of, and the catalog text that says it; any other
 #: (a bug, a wrong configuration) gets the generic text and is in the log.
-_REFUSAL_TEXTS = {"ticket_stop": "terminal.stop", "queue_closed": "error.queue_closed",
-                  "invalid_request": "error.invalid_request", "forbidden": "error.forbidden",
-                  "unauthorized": "error.unauthorized"}
+_REFUSAL_TEXTS = {
+    "ticket_stop": "terminal.stop",
+    "queue_closed": "error.queue_closed",
+    "invalid_request": "error.invalid_request",
+    "forbidden": "error.forbidden",
+    "unauthorized": "error.unauthorized",
+}
 
 
 # --- the agent ------------------------------------------------------------------------------
@@ -127,9 +131,13 @@ class Agent:
                 self._expire(press)
             else:
                 self._deadlines[press.id] = now + left
-        log.info("spool taken over", extra={
-            "pending": len(self.spool.in_state(State.PENDING)),
-            "unprinted": len(self.spool.in_state(State.ISSUED))})
+        log.info(
+            "spool taken over",
+            extra={
+                "pending": len(self.spool.in_state(State.PENDING)),
+                "unprinted": len(self.spool.in_state(State.ISSUED)),
+            },
+        )
 
     # --- presses ----------------------------------------------------------------------------
 
@@ -182,21 +190,36 @@ class Agent:
                     log.info("server answers again", extra={"failures": self._failures})
                 self._failures = 0
                 press = self.spool.issued(press.id, ticket)
-                log.info("issued", extra={"press": press.id, "number": ticket["number"],
-                                          "attempts": press.attempts})
+                log.info(
+                    "issued",
+                    extra={
+                        "press": press.id,
+                        "number": ticket["number"],
+                        "attempts": press.attempts,
+                    },
+                )
                 await self._print(press)
                 return True
             case Refused(refusal):
                 self.spool.refused(press.id, refusal)
-                log.warning("refused", extra={"press": press.id, "queue": press.queue,
-                                              "status": refusal.status, "code": refusal.code})
+                log.warning(
+                    "refused",
+                    extra={
+                        "press": press.id,
+                        "queue": press.queue,
+                        "status": refusal.status,
+                        "code": refusal.code,
+                    },
+                )
                 self._show_refusal(press, refusal)
                 return True
             case Unanswered(reason, retry_after_s):
                 self._failures += 1
                 self._retry_after_s = retry_after_s
-                log.warning("no answer; will retry with the same key", extra={
-                    "press": press.id, "reason": reason, "failures": self._failures})
+                log.warning(
+                    "no answer; will retry with the same key",
+                    extra={"press": press.id, "reason": reason, "failures": self._failures},
+                )
                 for p in self.spool.in_state(State.PENDING):
                     self._tell_unreachable(p.id)
                 return False
@@ -204,25 +227,40 @@ class Agent:
 
     def _expire(self, press: Press) -> None:
         self.spool.expired(press.id)
-        log.warning("given up", extra={"press": press.id, "state": press.state.value,
-                                       "age_s": round(time.time() - press.pressed_at)})
+        log.warning(
+            "given up",
+            extra={
+                "press": press.id,
+                "state": press.state.value,
+                "age_s": round(time.time() - press.pressed_at),
+            },
+        )
 
     # --- printing ---------------------------------------------------------------------------
 
     async def _print(self, press: Press) -> None:
         assert press.ticket is not None
         ticket = self._printed_ticket(press.ticket)
-        self.display.say(lambda t: TEXTS[t.lang]["issued"].format(
-            number=ticket.number, queue=self._queue_name(t, press.ticket or {}),
-            ahead=(t("print.ahead", n=(ticket.position or 1) - 1) + ", "
-                   + t("print.wait", wait=t.wait(ticket.estimated_wait_s))
-                   if ticket.status == "waiting" else t("print.watch"))))
+        self.display.say(
+            lambda t: TEXTS[t.lang]["issued"].format(
+                number=ticket.number,
+                queue=self._queue_name(t, press.ticket or {}),
+                ahead=(
+                    t("print.ahead", n=(ticket.position or 1) - 1)
+                    + ", "
+                    + t("print.wait", wait=t.wait(ticket.estimated_wait_s))
+                    if ticket.status == "waiting"
+                    else t("print.watch")
+                ),
+            )
+        )
         try:
             # Rendering and a network printer take a while; the lobby should not freeze.
             where = await asyncio.to_thread(self.printer.print_ticket, ticket, self.lang)
         except PrinterError as e:
-            log.error("print failed", extra={"press": press.id, "number": ticket.number,
-                                             "error": str(e)})
+            log.error(
+                "print failed", extra={"press": press.id, "number": ticket.number, "error": str(e)}
+            )
             self.display.text("printer", number=ticket.number)
             return
         self.spool.printed(press.id)
@@ -234,11 +272,14 @@ class Agent:
         t = Translator(self.lang)
         return PrintedTicket(
             location_name=t.name(self._names["location"]) if self._names else self.location,
-            number=str(ticket["number"]), queue_name=self._queue_name(t, ticket),
-            status=str(ticket.get("status", "waiting")), position=ticket.get("position"),
+            number=str(ticket["number"]),
+            queue_name=self._queue_name(t, ticket),
+            status=str(ticket.get("status", "waiting")),
+            position=ticket.get("position"),
             estimated_wait_s=ticket.get("estimated_wait_s"),
             issued_at=str(ticket["issued_at"]),
-            url=url if url.startswith(("https://", "http://")) else self.public_url + url)
+            url=url if url.startswith(("https://", "http://")) else self.public_url + url,
+        )
 
     # --- what the location looks like --------------------------------------------------------
 
@@ -247,9 +288,12 @@ class Agent:
         buttons keep working while the server is away."""
         snap = await self.api.snapshot(self.location)
         if snap is not None:
-            names = {"location": snap["location"],
-                     "queues": [{k: q.get(k) for k in ("id", "name", "name_en")}
-                                for q in snap["queues"]]}
+            names = {
+                "location": snap["location"],
+                "queues": [
+                    {k: q.get(k) for k in ("id", "name", "name_en")} for q in snap["queues"]
+                ],
+            }
             if names != self._names:
                 self.spool.remember(f"names:{self.location}", names)
                 changed = self._names is not None
@@ -286,8 +330,11 @@ class Agent:
         self.display.say(lambda t: TEXTS[t.lang]["choose"].format(choices=self._choices(t)))
 
     def _show_no_such_button(self, label: str) -> None:
-        self.display.say(lambda t: TEXTS[t.lang]["no_such_button"].format(
-            label=label[:20], choices=self._choices(t)))
+        self.display.say(
+            lambda t: TEXTS[t.lang]["no_such_button"].format(
+                label=label[:20], choices=self._choices(t)
+            )
+        )
 
     def _tell_unreachable(self, press_id: int) -> None:
         """Once per press, and only to someone who pressed in this run."""
@@ -303,35 +350,73 @@ class Agent:
             key = _REFUSAL_TEXTS.get(refusal.code, "error.generic")
             return t(key)
 
-        self.display.say(lambda t: TEXTS[t.lang]["refused"].format(
-            queue=self._queue_name(t, {"queue": press.queue}), reason=reason(t)))
+        self.display.say(
+            lambda t: TEXTS[t.lang]["refused"].format(
+                queue=self._queue_name(t, {"queue": press.queue}), reason=reason(t)
+            )
+        )
 
 
 # --- the command ----------------------------------------------------------------------------
 
 
 @click.command("terminal")
-@click.option("--server", required=True, help="Address of waitboard, e.g. https://wartezeiten.example.de")
+@click.option(
+    "--server", required=True, help="Address of waitboard, e.g. https://wartezeiten.example.de"
+)
 @click.option("--location", required=True, help="The location this terminal stands in.")
-@click.option("--token-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"File holding the terminal's device token (else ${TOKEN_ENV}).")
-@click.option("--spool", "spool_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("terminal-spool.sqlite3"), show_default=True,
-              help="Where presses are kept until their ticket is printed.")
-@click.option("--printer", "printer_spec", default="png:tickets", show_default=True,
-              help="png:DIR | pdf:DIR | file:/dev/usb/lp0 | network:HOST[:PORT]")
-@click.option("--input", "input_spec", default="keyboard", show_default=True,
-              help="keyboard (a queue id or 1..n per line) | fifo:PATH (the same, from a "
-                   "GPIO daemon)")
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"File holding the terminal's device token (else ${TOKEN_ENV}).",
+)
+@click.option(
+    "--spool",
+    "spool_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("terminal-spool.sqlite3"),
+    show_default=True,
+    help="Where presses are kept until their ticket is printed.",
+)
+@click.option(
+    "--printer",
+    "printer_spec",
+    default="png:tickets",
+    show_default=True,
+    help="png:DIR | pdf:DIR | file:/dev/usb/lp0 | network:HOST[:PORT]",
+)
+@click.option(
+    "--input",
+    "input_spec",
+    default="keyboard",
+    show_default=True,
+    help="keyboard (a queue id or 1..n per line) | fifo:PATH (the same, from a GPIO daemon)",
+)
 @click.option("--lang", type=click.Choice(["de", "en"]), default="de", show_default=True)
-@click.option("--public-url", help="Address for the QR code on the ticket (default: --server); "
-                                   "a terminal may reach the server by an internal name.")
-@click.option("--give-up-after", type=click.IntRange(1, int(MAX_GIVE_UP_S // 60)), default=60,
-              show_default=True, help="Minutes after a press when it is given up if it is "
-                                      "still not issued (at start-up: not printed).")
-def command(server: str, location: str, token_file: Path | None, spool_path: Path,
-            printer_spec: str, input_spec: str, lang: str, public_url: str | None,
-            give_up_after: int) -> None:
+@click.option(
+    "--public-url",
+    help="Address for the QR code on the ticket (default: --server); "
+    "a terminal may reach the server by an internal name.",
+)
+@click.option(
+    "--give-up-after",
+    type=click.IntRange(1, int(MAX_GIVE_UP_S // 60)),
+    default=60,
+    show_default=True,
+    help="Minutes after a press when it is given up if it is "
+    "still not issued (at start-up: not printed).",
+)
+def command(
+    server: str,
+    location: str,
+    token_file: Path | None,
+    spool_path: Path,
+    printer_spec: str,
+    input_spec: str,
+    lang: str,
+    public_url: str | None,
+    give_up_after: int,
+) -> None:
     """A ticket terminal: one press, one printed ticket - also through a server outage."""
     logs.configure("WARNING")  # python-escpos logs every opened printer at INFO
     logging.getLogger("sensors").setLevel(logging.INFO)
@@ -349,17 +434,45 @@ def command(server: str, location: str, token_file: Path | None, spool_path: Pat
         raise click.ClickException(str(e)) from e
     retry = Retry(give_up_after_s=give_up_after * 60.0)
     try:
-        asyncio.run(_serve(server.rstrip("/"), token, location, spool, printer, source, lang,
-                           (public_url or server).rstrip("/"), retry))
+        asyncio.run(
+            _serve(
+                server.rstrip("/"),
+                token,
+                location,
+                spool,
+                printer,
+                source,
+                lang,
+                (public_url or server).rstrip("/"),
+                retry,
+            )
+        )
     finally:
         spool.close()
 
 
-async def _serve(server: str, token: str, location: str, spool: Spool, printer: Printer,
-                 source: ButtonSource, lang: str, public_url: str, retry: Retry) -> None:
+async def _serve(
+    server: str,
+    token: str,
+    location: str,
+    spool: Spool,
+    printer: Printer,
+    source: ButtonSource,
+    lang: str,
+    public_url: str,
+    retry: Retry,
+) -> None:
     api = Api(server, token)
-    agent = Agent(api=api, spool=spool, printer=printer, display=Display(lang),
-                  location=location, public_url=public_url, lang=lang, retry=retry)
+    agent = Agent(
+        api=api,
+        spool=spool,
+        printer=printer,
+        display=Display(lang),
+        location=location,
+        public_url=public_url,
+        lang=lang,
+        retry=retry,
+    )
     task = asyncio.current_task()
     assert task is not None
     # systemd stops the kiosk with SIGTERM: end like Ctrl-C, closing the spool cleanly.

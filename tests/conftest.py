@@ -48,9 +48,17 @@ ROOT = Path(__file__).resolve().parent.parent
 OFFICE_PATH = Path(__file__).resolve().parent / "office.toml"
 
 #: Faster timers than production, so the behaviours they drive show up within a test.
-FAST = HubTiming(coalesce_s=0.05, heartbeat_s=1.0, drift_check_s=1.0, refresh_s=5.0,
-                 roll_day_s=5.0, ping_s=1.0, dead_after_s=4.0, overview_coalesce_s=0.1,
-                 send_timeout_s=1.0)
+FAST = HubTiming(
+    coalesce_s=0.05,
+    heartbeat_s=1.0,
+    drift_check_s=1.0,
+    refresh_s=5.0,
+    roll_day_s=5.0,
+    ping_s=1.0,
+    dead_after_s=4.0,
+    overview_coalesce_s=0.1,
+    send_timeout_s=1.0,
+)
 
 
 def token(device: str) -> str:
@@ -83,8 +91,9 @@ def require_tool(name: str) -> str:
     return path
 
 
-async def eventually(predicate: Callable[[], Awaitable[bool] | bool], what: str,
-                     timeout: float = TIMEOUT) -> None:
+async def eventually(
+    predicate: Callable[[], Awaitable[bool] | bool], what: str, timeout: float = TIMEOUT
+) -> None:
     """Wait until ``predicate`` holds, polling; fail with ``what`` at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -98,8 +107,12 @@ async def eventually(predicate: Callable[[], Awaitable[bool] | bool], what: str,
         await asyncio.sleep(0.02)
 
 
-async def receive_until(ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool],
-                        what: str, timeout: float = TIMEOUT) -> dict[str, Any]:
+async def receive_until(
+    ws: ClientConnection,
+    predicate: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout: float = TIMEOUT,
+) -> dict[str, Any]:
     """The first message on ``ws`` that satisfies ``predicate``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -115,8 +128,9 @@ async def receive_until(ws: ClientConnection, predicate: Callable[[dict[str, Any
             return message
 
 
-async def get_when(http: httpx.AsyncClient, path: str,
-                   predicate: Callable[[httpx.Response], bool], what: str) -> httpx.Response:
+async def get_when(
+    http: httpx.AsyncClient, path: str, predicate: Callable[[httpx.Response], bool], what: str
+) -> httpx.Response:
     """GET ``path`` until the answer satisfies ``predicate``. Public reads come from the
     hub's live view, which follows a change within a moment, not within the same request."""
     answer: httpx.Response | None = None
@@ -162,8 +176,7 @@ def report(request: pytest.FixtureRequest) -> Report:
     return lambda line: lines.append(f"{request.node.nodeid}: {line.strip()}")
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
-                            config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     lines = config.stash.get(MEASURED, [])
     if lines:
         terminalreporter.section("measured")
@@ -208,14 +221,25 @@ class LiveServer:
 
 def settings_for(redis_url: str) -> Settings:
     # No public rate limit: tests poll; the limits have tests of their own.
-    return Settings(config_path=OFFICE_PATH, redis_url=redis_url, secret_key="test-secret",
-                    data_dir=Path("var"), rate_limit=0)
+    return Settings(
+        config_path=OFFICE_PATH,
+        redis_url=redis_url,
+        secret_key="test-secret",
+        data_dir=Path("var"),
+        rate_limit=0,
+    )
 
 
 @contextlib.asynccontextmanager
-async def live_server(redis_url: str, office: Office, timing: HubTiming = FAST,
-                      port: int | None = None, clock: Any = None, limits: Any = None,
-                      **settings_changes: Any) -> AsyncIterator[LiveServer]:
+async def live_server(
+    redis_url: str,
+    office: Office,
+    timing: HubTiming = FAST,
+    port: int | None = None,
+    clock: Any = None,
+    limits: Any = None,
+    **settings_changes: Any,
+) -> AsyncIterator[LiveServer]:
     """waitboard on a real uvicorn, on a loopback port (a free one unless given), in this
     event loop; ``settings_changes`` override the test settings."""
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
@@ -237,8 +261,9 @@ async def live_server(redis_url: str, office: Office, timing: HubTiming = FAST,
 
 
 @pytest.fixture
-async def server(redis_server: EmbeddedRedis, redis: Redis,
-                 office: Office) -> AsyncIterator[LiveServer]:
+async def server(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> AsyncIterator[LiveServer]:
     async with live_server(redis_server.url, office) as srv:
         yield srv
 
@@ -251,12 +276,22 @@ async def http(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 
 # --- a real browser -------------------------------------------------------------------------
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
 #: Where the tests write screenshots: docs/screenshots for `make screenshots`, else aside.
-SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("WAITBOARD_SCREENSHOTS")
-               else ROOT / "tests" / "artifacts")
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("WAITBOARD_SCREENSHOTS")
+    else ROOT / "tests" / "artifacts"
+)
 
 
 @pytest.fixture
@@ -275,8 +310,9 @@ async def open_live(browser: Browser | BrowserContext, url: str, **page_args: An
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     await page.goto(url)
-    await expect(page.locator("body")).to_have_attribute("data-live", "open",
-                                                         timeout=TIMEOUT * 1000)
+    await expect(page.locator("body")).to_have_attribute(
+        "data-live", "open", timeout=TIMEOUT * 1000
+    )
     assert not errors, errors
     return page
 
@@ -292,25 +328,37 @@ async def screenshot(page: Page, name: str, full_page: bool = False) -> None:
 class ServeProcess:
     """``python -m waitboard serve`` in its own process group, as an operator runs it."""
 
-    def __init__(self, tmp: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = (), port: int | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        port: int | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"serve-{self.port}.log"
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("WAITBOARD_")}
-        self.env = {**inherited, "WAITBOARD_DATA_DIR": str(tmp / "data"),
-                    "WAITBOARD_SECRET_KEY": "test-secret", "WAITBOARD_RATE_LIMIT": "0",
-                    **(env or {})}
+        self.env = {
+            **inherited,
+            "WAITBOARD_DATA_DIR": str(tmp / "data"),
+            "WAITBOARD_SECRET_KEY": "test-secret",
+            "WAITBOARD_RATE_LIMIT": "0",
+            **(env or {}),
+        }
         self.args = args or ("--config", str(OFFICE_PATH))
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServeProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "waitboard", "serve", *self.args,
-                 "--port", str(self.port)],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                start_new_session=True)
+                [sys.executable, "-m", "waitboard", "serve", *self.args, "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 3 * TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -385,15 +433,20 @@ def office_with_hours(hours: dict[str, str]) -> Office:
 
 #: The appointment plan of queue T at Süd in :func:`office_with_appointments`.
 APPOINTMENT_PLAN: dict[str, Any] = {
-    "walk_in_queue": "A", "slot_minutes": 20, "capacity": 3, "days_ahead": 14,
-    "min_notice_minutes": 30, "early_minutes": 30, "late_minutes": 10,
-    "call_ahead_minutes": 2, "hours": {d: "08:00-12:00" for d in WEEKDAYS},
+    "walk_in_queue": "A",
+    "slot_minutes": 20,
+    "capacity": 3,
+    "days_ahead": 14,
+    "min_notice_minutes": 30,
+    "early_minutes": 30,
+    "late_minutes": 10,
+    "call_ahead_minutes": 2,
+    "hours": {d: "08:00-12:00" for d in WEEKDAYS},
     "closed": [date(2026, 12, 24)],
 }
 
 
-def office_with_appointments(location_hours: dict[str, str] | None = None,
-                             **plan: Any) -> Office:
+def office_with_appointments(location_hours: dict[str, str] | None = None, **plan: Any) -> Office:
     """The test office with queue T at Süd: appointments (weekdays 08:00-12:00, 20-minute
     slots, 3 places each), served by counter 2 after its walk-in queues; ``plan`` changes
     the plan. ``location_hours``: Süd's opening hours (default: around the clock)."""
@@ -401,9 +454,15 @@ def office_with_appointments(location_hours: dict[str, str] | None = None,
     sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
     if location_hours is not None:
         sued["hours"] = location_hours
-    sued["queues"].append({"id": "T", "name": "Termin", "name_en": "Appointment",
-                           "service_minutes": 15,
-                           "appointments": {**APPOINTMENT_PLAN, **plan}})
+    sued["queues"].append(
+        {
+            "id": "T",
+            "name": "Termin",
+            "name_en": "Appointment",
+            "service_minutes": 15,
+            "appointments": {**APPOINTMENT_PLAN, **plan},
+        }
+    )
     counter_2 = next(c for c in sued["counters"] if c["id"] == "2")
     counter_2["queues"] = [*counter_2["queues"], "T"]
     return parse_office(raw, source=str(OFFICE_PATH))
@@ -415,8 +474,9 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-async def closed_server(redis_server: EmbeddedRedis, redis: Redis,
-                        clock: SettableClock) -> AsyncIterator[LiveServer]:
+async def closed_server(
+    redis_server: EmbeddedRedis, redis: Redis, clock: SettableClock
+) -> AsyncIterator[LiveServer]:
     """waitboard on a Saturday, with Süd open on weekdays only."""
     async with live_server(redis_server.url, office_with_hours(WEEKDAYS), clock=clock) as srv:
         yield srv

@@ -18,7 +18,8 @@ def check(response: httpx.Response, method: str, template: str) -> Any:
     status = str(response.status_code)
     assert status in op["responses"], (
         f"{method} {template} answered {status}, which the document does not list "
-        f"({', '.join(op['responses'])}): {response.text[:300]}")
+        f"({', '.join(op['responses'])}): {response.text[:300]}"
+    )
     spec = op["responses"][status]
     if "content" not in spec:
         assert not response.content, f"{status} should have no body"

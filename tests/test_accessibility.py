@@ -17,34 +17,43 @@ PHONE = {"width": 390, "height": 844}
 async def violations(page: Page) -> list[str]:
     """Serious and critical axe-core violations, one line each."""
     results = await Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']} - "
-            + "; ".join(n["target"][0] for n in v["nodes"][:3])
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} - "
+        + "; ".join(n["target"][0] for n in v["nodes"][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 @pytest.fixture
 async def ticket(http: httpx.AsyncClient) -> dict:
     """A lived-in location: tickets waiting, one called, counters open."""
     for queue in ("A", "A", "B"):
-        r = await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
-                            headers=auth("reception-sued"))
+        r = await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": queue}, headers=auth("reception-sued")
+        )
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
-    await get_when(http, "/api/v1/locations/sued", lambda s: waiting(s.json())["A"] == 1,
-                   "the seeded state")
+    await get_when(
+        http, "/api/v1/locations/sued", lambda s: waiting(s.json())["A"] == 1, "the seeded state"
+    )
     return r.json()
 
 
-@pytest.mark.parametrize(("path", "viewport", "shot"), [
-    ("/", PHONE, "public-overview"),
-    ("/locations/sued", PHONE, "public-location"),
-    ("/locations/sued?lang=en", PHONE, None),
-    ("{ticket}", PHONE, "ticket"),
-    ("/screens/sued", {"width": 1920, "height": 1080}, None),
-    ("/staff/login", {"width": 1280, "height": 800}, None),
-])
-async def test_public_pages_pass_axe(browser: Browser, server: LiveServer, ticket: dict,
-                                     path: str, viewport: dict, shot: str | None) -> None:
+@pytest.mark.parametrize(
+    ("path", "viewport", "shot"),
+    [
+        ("/", PHONE, "public-overview"),
+        ("/locations/sued", PHONE, "public-location"),
+        ("/locations/sued?lang=en", PHONE, None),
+        ("{ticket}", PHONE, "ticket"),
+        ("/screens/sued", {"width": 1920, "height": 1080}, None),
+        ("/staff/login", {"width": 1280, "height": 800}, None),
+    ],
+)
+async def test_public_pages_pass_axe(
+    browser: Browser, server: LiveServer, ticket: dict, path: str, viewport: dict, shot: str | None
+) -> None:
     """No serious or critical accessibility violation (and a screenshot for the README)."""
     page = await browser.new_page(viewport=viewport)
     await page.goto(server.url + path.format(ticket=ticket["url"]))
@@ -54,15 +63,19 @@ async def test_public_pages_pass_axe(browser: Browser, server: LiveServer, ticke
         await screenshot(page, shot, full_page=True)
 
 
-@pytest.mark.parametrize(("device", "path"), [
-    ("reception-sued", "/staff/sued/reception"),
-    ("counter-sued-1", "/staff/sued/counters/1"),
-    ("terminal-sued", "/terminal/sued"),
-    ("reception-sued", "{print}"),
-    ("reception-sued", "/staff/sued/stats"),
-])
-async def test_staff_pages_pass_axe(browser: Browser, server: LiveServer, ticket: dict,
-                                    device: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("device", "path"),
+    [
+        ("reception-sued", "/staff/sued/reception"),
+        ("counter-sued-1", "/staff/sued/counters/1"),
+        ("terminal-sued", "/terminal/sued"),
+        ("reception-sued", "{print}"),
+        ("reception-sued", "/staff/sued/stats"),
+    ],
+)
+async def test_staff_pages_pass_axe(
+    browser: Browser, server: LiveServer, ticket: dict, device: str, path: str
+) -> None:
     """Reception, counter, terminal and the printed ticket: no serious or critical issue."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()

@@ -58,27 +58,40 @@ async def app_keys(redis: Redis) -> dict[bytes, bytes | None]:
     return {key: await redis.dump(key) async for key in redis.scan_iter(match="wb:app:*")}
 
 
-async def create(http: httpx.AsyncClient, number: str = NUMBER,
-                 headers: dict[str, str] | None = None) -> dict[str, Any]:
-    r = await http.post("/api/v1/applications", json={"number": number},
-                        headers={**CASEWORKER, **(headers or {})})
+async def create(
+    http: httpx.AsyncClient, number: str = NUMBER, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    r = await http.post(
+        "/api/v1/applications", json={"number": number}, headers={**CASEWORKER, **(headers or {})}
+    )
     assert r.status_code == 201, r.text
     return dict(check(r, "POST", "/api/v1/applications"))
 
 
-async def set_stage(http: httpx.AsyncClient, stage: str, missing: list[str] | None = None,
-                    device: str = "caseworker", number: str = NUMBER) -> httpx.Response:
-    r = await http.post("/api/v1/applications/stage", headers=auth(device),
-                        json={"number": number, "stage": stage, "missing": missing or []})
+async def set_stage(
+    http: httpx.AsyncClient,
+    stage: str,
+    missing: list[str] | None = None,
+    device: str = "caseworker",
+    number: str = NUMBER,
+) -> httpx.Response:
+    r = await http.post(
+        "/api/v1/applications/stage",
+        headers=auth(device),
+        json={"number": number, "stage": stage, "missing": missing or []},
+    )
     check(r, "POST", "/api/v1/applications/stage")
     return r
 
 
-async def lookup(http: httpx.AsyncClient, number: str, pin: str, address: str | None = None,
-                 lang: str = "") -> httpx.Response:
-    r = await http.post(LOOKUP + (f"?lang={lang}" if lang else ""),
-                        json={"number": number, "pin": pin},
-                        headers=from_address(address) if address else {})
+async def lookup(
+    http: httpx.AsyncClient, number: str, pin: str, address: str | None = None, lang: str = ""
+) -> httpx.Response:
+    r = await http.post(
+        LOOKUP + (f"?lang={lang}" if lang else ""),
+        json={"number": number, "pin": pin},
+        headers=from_address(address) if address else {},
+    )
     check(r, "POST", LOOKUP)
     return r
 
@@ -110,13 +123,15 @@ def test_the_missing_list_fits_the_stage() -> None:
     """Only documents_missing has a list: 1-20 trimmed lines of at most 200 characters."""
     assert check_missing(Stage.DOCUMENTS_MISSING, ["  Mietvertrag ", "", " "]) == ("Mietvertrag",)
     assert check_missing(Stage.DECIDED, ["", "  "]) == ()
-    cases = [(Stage.DOCUMENTS_MISSING, [], "at least one"),
-             (Stage.DOCUMENTS_MISSING, [" "], "at least one"),
-             (Stage.IN_REVIEW, ["Mietvertrag"], "leave it empty"),
-             (Stage.DOCUMENTS_MISSING, [f"Nachweis {i}" for i in range(21)], "At most 20"),
-             (Stage.DOCUMENTS_MISSING, ["x" * 201], "at most 200"),
-             (Stage.DOCUMENTS_MISSING, ["Miet\x00vertrag"], "one line"),
-             (Stage.DOCUMENTS_MISSING, ["Miet\tvertrag"], "one line")]
+    cases = [
+        (Stage.DOCUMENTS_MISSING, [], "at least one"),
+        (Stage.DOCUMENTS_MISSING, [" "], "at least one"),
+        (Stage.IN_REVIEW, ["Mietvertrag"], "leave it empty"),
+        (Stage.DOCUMENTS_MISSING, [f"Nachweis {i}" for i in range(21)], "At most 20"),
+        (Stage.DOCUMENTS_MISSING, ["x" * 201], "at most 200"),
+        (Stage.DOCUMENTS_MISSING, ["Miet\x00vertrag"], "one line"),
+        (Stage.DOCUMENTS_MISSING, ["Miet\tvertrag"], "one line"),
+    ]
     for stage, items, says in cases:
         with pytest.raises(InvalidChange, match=says):
             check_missing(stage, items)
@@ -161,13 +176,20 @@ def test_the_public_answer_never_says_who() -> None:
     app = Application(NUMBER, Stage.DOCUMENTS_MISSING, tuple(MISSING), 1, 1_780_000_000_000)
     tz = ZoneInfo("Europe/Berlin")
     answer = public_answer(app, Translator("de"), tz)
-    assert set(answer) == {"number", "stage", "stage_text", "explanation", "missing",
-                           "updated_at"}
+    assert set(answer) == {"number", "stage", "stage_text", "explanation", "missing", "updated_at"}
     assert answer["stage_text"] == "Unterlagen fehlen" and answer["missing"] == MISSING
     assert public_answer(app, Translator("en"), tz)["stage_text"] == "Documents missing"
-    entry = AuditEntry.parse({"at": "1", "device": "caseworker", "action": "stage",
-                              "number": NUMBER, "old_stage": "received",
-                              "stage": "documents_missing", "missing": '["Mietvertrag"]'})
+    entry = AuditEntry.parse(
+        {
+            "at": "1",
+            "device": "caseworker",
+            "action": "stage",
+            "number": NUMBER,
+            "old_stage": "received",
+            "stage": "documents_missing",
+            "missing": '["Mietvertrag"]',
+        }
+    )
     assert entry.action is AuditAction.STAGE and entry.old_stage is Stage.RECEIVED
     assert audit_answer(entry, tz)["device"] == "caseworker"
 
@@ -175,8 +197,9 @@ def test_the_public_answer_never_says_who() -> None:
 # --- the API --------------------------------------------------------------------------------
 
 
-async def test_the_right_pin_shows_the_stage(http: httpx.AsyncClient,
-                                             application: dict[str, Any]) -> None:
+async def test_the_right_pin_shows_the_stage(
+    http: httpx.AsyncClient, application: dict[str, Any]
+) -> None:
     """The right PIN (as printed, any case) shows the stage, its texts and the missing list."""
     assert application["stage"] == "received" and re.fullmatch(r"\d{8}", application["pin"])
     assert application["pin_display"] == group_pin(application["pin"])
@@ -195,7 +218,8 @@ async def test_the_right_pin_shows_the_stage(http: httpx.AsyncClient,
 
 
 async def test_a_wrong_pin_and_an_unknown_number_get_the_same_answer(
-        http: httpx.AsyncClient, application: dict[str, Any]) -> None:
+    http: httpx.AsyncClient, application: dict[str, Any]
+) -> None:
     """A wrong PIN and an unknown number get byte-identical answers: status, headers, body."""
     wrong_pin = await lookup(http, NUMBER, wrong(application["pin"]), "198.51.100.1")
     unknown = await lookup(http, "ZZ-9999-9999", application["pin"], "198.51.100.2")
@@ -211,7 +235,8 @@ async def test_a_wrong_pin_and_an_unknown_number_get_the_same_answer(
 
 
 async def test_the_11th_wrong_attempt_from_one_address_is_refused(
-        http: httpx.AsyncClient, redis: Redis, application: dict[str, Any]) -> None:
+    http: httpx.AsyncClient, redis: Redis, application: dict[str, Any]
+) -> None:
     """The 11th wrong lookup in a minute from loopback gets 429; right ones do not count."""
     pin = application["pin"]
     for _ in range(10):
@@ -234,15 +259,18 @@ async def test_the_11th_wrong_attempt_from_one_address_is_refused(
 
 
 async def test_wrong_attempts_per_number_lock_it_whether_or_not_it_exists(
-        http: httpx.AsyncClient, application: dict[str, Any]) -> None:
+    http: httpx.AsyncClient, application: dict[str, Any]
+) -> None:
     """20 wrong lookups lock a number for an hour, known or not, with the same answer."""
     pin = application["pin"]
     for number in (NUMBER, "ZZ-0000-0001"):
         for i in range(20):
             r = await lookup(http, number, wrong(pin), f"203.0.113.{i}")
             assert r.status_code == 404
-    locked = [await lookup(http, number, wrong(pin), "198.51.100.9")
-              for number in (NUMBER, "ZZ-0000-0001")]
+    locked = [
+        await lookup(http, number, wrong(pin), "198.51.100.9")
+        for number in (NUMBER, "ZZ-0000-0001")
+    ]
     assert [r.status_code for r in locked] == [429, 429]
     assert locked[0].json() == locked[1].json()
     assert int(locked[0].headers["retry-after"]) > 3000
@@ -250,13 +278,16 @@ async def test_wrong_attempts_per_number_lock_it_whether_or_not_it_exists(
     assert (await lookup(http, "ZZ-0000-0002", pin, "198.51.100.10")).status_code == 404
 
 
-async def test_the_limit_holds_across_server_processes(redis_server: EmbeddedRedis,
-                                                       redis: Redis, office: Office) -> None:
+async def test_the_limit_holds_across_server_processes(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
     """Two servers on one Redis share the count: the 11th wrong lookup is refused at either."""
-    async with live_server(redis_server.url, office) as one, \
-            live_server(redis_server.url, office) as two, \
-            httpx.AsyncClient(base_url=one.url, timeout=TIMEOUT) as a, \
-            httpx.AsyncClient(base_url=two.url, timeout=TIMEOUT) as b:
+    async with (
+        live_server(redis_server.url, office) as one,
+        live_server(redis_server.url, office) as two,
+        httpx.AsyncClient(base_url=one.url, timeout=TIMEOUT) as a,
+        httpx.AsyncClient(base_url=two.url, timeout=TIMEOUT) as b,
+    ):
         pin = (await create(a))["pin"]
         for client in (a, b):
             for _ in range(5):
@@ -265,8 +296,9 @@ async def test_the_limit_holds_across_server_processes(redis_server: EmbeddedRed
         assert (await lookup(b, NUMBER, pin)).status_code == 429
 
 
-async def test_the_audit_log_records_who_changed_what(http: httpx.AsyncClient, redis: Redis,
-                                                      application: dict[str, Any]) -> None:
+async def test_the_audit_log_records_who_changed_what(
+    http: httpx.AsyncClient, redis: Redis, application: dict[str, Any]
+) -> None:
     """The audit log keeps device, action, old and new stage and missing list of each change."""
     await set_stage(http, "in_review", device="admin")
     await set_stage(http, "documents_missing", MISSING)
@@ -274,12 +306,15 @@ async def test_the_audit_log_records_who_changed_what(http: httpx.AsyncClient, r
     r = await http.post("/api/v1/applications/pin", json={"number": NUMBER}, headers=CASEWORKER)
     assert check(r, "POST", "/api/v1/applications/pin")["pin"] != application["pin"]
     await set_stage(http, "decided", device="admin")
-    r = await http.get("/api/v1/applications/audit", params={"number": NUMBER.lower()},
-                       headers=auth("admin"))
+    r = await http.get(
+        "/api/v1/applications/audit", params={"number": NUMBER.lower()}, headers=auth("admin")
+    )
     history = check(r, "GET", "/api/v1/applications/audit")
     assert history["application"]["stage"] == "decided"
-    assert [(e["device"], e["action"], e["old_stage"], e["stage"], e["missing"])
-            for e in history["entries"]] == [
+    assert [
+        (e["device"], e["action"], e["old_stage"], e["stage"], e["missing"])
+        for e in history["entries"]
+    ] == [
         ("caseworker", "created", None, "received", []),
         ("admin", "stage", "received", "in_review", []),
         ("caseworker", "stage", "in_review", "documents_missing", MISSING),
@@ -306,77 +341,228 @@ class Bad:
 STAGE = "/api/v1/applications/stage"
 CREATE = "/api/v1/applications"
 BAD = [
-    Bad("number too short", "POST", CREATE, 422, "'number': String should have at least 4",
-        {"number": "AB1"}),
-    Bad("number with a slash", "POST", CREATE, 422, "'number': String should match",
-        {"number": "AB/2026"}),
+    Bad(
+        "number too short",
+        "POST",
+        CREATE,
+        422,
+        "'number': String should have at least 4",
+        {"number": "AB1"},
+    ),
+    Bad(
+        "number with a slash",
+        "POST",
+        CREATE,
+        422,
+        "'number': String should match",
+        {"number": "AB/2026"},
+    ),
     Bad("number missing", "POST", CREATE, 422, "'number': required", {}),
-    Bad("unknown field", "POST", CREATE, 422, "'pin': unknown field",
-        {"number": "CD-1", "pin": "12345678"}),
+    Bad(
+        "unknown field",
+        "POST",
+        CREATE,
+        422,
+        "'pin': unknown field",
+        {"number": "CD-1", "pin": "12345678"},
+    ),
     Bad("number not a string", "POST", CREATE, 422, "valid string", {"number": 1234}),
     Bad("number taken", "POST", CREATE, 409, "exists already", {"number": NUMBER}),
-    Bad("taken in lower case", "POST", CREATE, 409, "exists already",
-        {"number": NUMBER.lower()}),
-    Bad("malformed JSON", "POST", CREATE, 422, "not valid JSON", content=b'{"number": "A',
-        headers={**CASEWORKER, "Content-Type": "application/json"}),
-    Bad("not JSON", "POST", CREATE, 415, "Content-Type: application/json",
+    Bad("taken in lower case", "POST", CREATE, 409, "exists already", {"number": NUMBER.lower()}),
+    Bad(
+        "malformed JSON",
+        "POST",
+        CREATE,
+        422,
+        "not valid JSON",
+        content=b'{"number": "A',
+        headers={**CASEWORKER, "Content-Type": "application/json"},
+    ),
+    Bad(
+        "not JSON",
+        "POST",
+        CREATE,
+        415,
+        "Content-Type: application/json",
         content=b"number=CD-1234",
-        headers={**CASEWORKER, "Content-Type": "application/x-www-form-urlencoded"}),
-    Bad("body over 16 KiB", "POST", CREATE, 413, "at most 16384",
+        headers={**CASEWORKER, "Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    Bad(
+        "body over 16 KiB",
+        "POST",
+        CREATE,
+        413,
+        "at most 16384",
         content=b'{"number": "' + b"A" * 17000 + b'"}',
-        headers={**CASEWORKER, "Content-Type": "application/json"}),
-    Bad("bad Idempotency-Key", "POST", CREATE, 422, "Idempotency-Key header must be",
-        {"number": "CD-1234"}, headers={**CASEWORKER, "Idempotency-Key": "x" * 300}),
-    Bad("no token", "POST", CREATE, 401, "Authorization: Bearer", {"number": "CD-1234"},
-        headers={}),
-    Bad("bad lang", "POST", CREATE + "?lang=fr", 422, "lang must be de or en",
-        {"number": "CD-1234"}),
-    Bad("stage of an unknown application", "POST", STAGE, 404, "no application CD-1234",
-        {"number": "CD-1234", "stage": "in_review"}),
-    Bad("unknown stage", "POST", STAGE, 422, "'stage': Input should be",
-        {"number": NUMBER, "stage": "approved"}),
-    Bad("documents missing without a list", "POST", STAGE, 422, "name at least one",
-        {"number": NUMBER, "stage": "documents_missing"}),
-    Bad("documents missing with a blank line only", "POST", STAGE, 422, "match pattern",
-        {"number": NUMBER, "stage": "documents_missing", "missing": ["  "]}),
-    Bad("a list with another stage", "POST", STAGE, 422, "leave it empty",
-        {"number": NUMBER, "stage": "decided", "missing": ["Mietvertrag"]}),
-    Bad("21 missing documents", "POST", STAGE, 422, "at most 20 items",
-        {"number": NUMBER, "stage": "documents_missing", "missing": ["x"] * 21}),
-    Bad("a missing document of 201 characters", "POST", STAGE, 422, "at most 200 char",
-        {"number": NUMBER, "stage": "documents_missing", "missing": ["x" * 201]}),
-    Bad("a missing document of two lines", "POST", STAGE, 422, "match pattern",
-        {"number": NUMBER, "stage": "documents_missing", "missing": ["Miet\nvertrag"]}),
-    Bad("missing not a list", "POST", STAGE, 422, "valid list",
-        {"number": NUMBER, "stage": "documents_missing", "missing": "Mietvertrag"}),
-    Bad("new PIN of an unknown application", "POST", "/api/v1/applications/pin", 404,
-        "no application CD-1234", {"number": "CD-1234"}),
-    Bad("history without a number", "GET", "/api/v1/applications/audit", 422,
-        "4 to 20 characters"),
-    Bad("history of a malformed number", "GET", "/api/v1/applications/audit?number=A%2FB",
-        422, "4 to 20 characters"),
-    Bad("history of an unknown application", "GET",
-        "/api/v1/applications/audit?number=CD-1234", 404, "no application CD-1234"),
-    Bad("lookup with a short PIN", "POST", LOOKUP, 422, "'pin': String should",
-        {"number": NUMBER, "pin": "1234567"}, headers={}),
-    Bad("lookup with letters for a PIN", "POST", LOOKUP, 422, "'pin': String should match",
-        {"number": NUMBER, "pin": "abcd efgh"}, headers={}),
-    Bad("lookup without a PIN", "POST", LOOKUP, 422, "'pin': required", {"number": NUMBER},
-        headers={}),
-    Bad("lookup of a malformed number", "POST", LOOKUP, 422, "'number': String should match",
-        {"number": "AB 2026", "pin": "12345678"}, headers={}),
-    Bad("lookup with a bad lang", "POST", LOOKUP + "?lang=xx", 422, "lang must be",
-        {"number": NUMBER, "pin": "12345678"}, headers={}),
+        headers={**CASEWORKER, "Content-Type": "application/json"},
+    ),
+    Bad(
+        "bad Idempotency-Key",
+        "POST",
+        CREATE,
+        422,
+        "Idempotency-Key header must be",
+        {"number": "CD-1234"},
+        headers={**CASEWORKER, "Idempotency-Key": "x" * 300},
+    ),
+    Bad(
+        "no token", "POST", CREATE, 401, "Authorization: Bearer", {"number": "CD-1234"}, headers={}
+    ),
+    Bad(
+        "bad lang", "POST", CREATE + "?lang=fr", 422, "lang must be de or en", {"number": "CD-1234"}
+    ),
+    Bad(
+        "stage of an unknown application",
+        "POST",
+        STAGE,
+        404,
+        "no application CD-1234",
+        {"number": "CD-1234", "stage": "in_review"},
+    ),
+    Bad(
+        "unknown stage",
+        "POST",
+        STAGE,
+        422,
+        "'stage': Input should be",
+        {"number": NUMBER, "stage": "approved"},
+    ),
+    Bad(
+        "documents missing without a list",
+        "POST",
+        STAGE,
+        422,
+        "name at least one",
+        {"number": NUMBER, "stage": "documents_missing"},
+    ),
+    Bad(
+        "documents missing with a blank line only",
+        "POST",
+        STAGE,
+        422,
+        "match pattern",
+        {"number": NUMBER, "stage": "documents_missing", "missing": ["  "]},
+    ),
+    Bad(
+        "a list with another stage",
+        "POST",
+        STAGE,
+        422,
+        "leave it empty",
+        {"number": NUMBER, "stage": "decided", "missing": ["Mietvertrag"]},
+    ),
+    Bad(
+        "21 missing documents",
+        "POST",
+        STAGE,
+        422,
+        "at most 20 items",
+        {"number": NUMBER, "stage": "documents_missing", "missing": ["x"] * 21},
+    ),
+    Bad(
+        "a missing document of 201 characters",
+        "POST",
+        STAGE,
+        422,
+        "at most 200 char",
+        {"number": NUMBER, "stage": "documents_missing", "missing": ["x" * 201]},
+    ),
+    Bad(
+        "a missing document of two lines",
+        "POST",
+        STAGE,
+        422,
+        "match pattern",
+        {"number": NUMBER, "stage": "documents_missing", "missing": ["Miet\nvertrag"]},
+    ),
+    Bad(
+        "missing not a list",
+        "POST",
+        STAGE,
+        422,
+        "valid list",
+        {"number": NUMBER, "stage": "documents_missing", "missing": "Mietvertrag"},
+    ),
+    Bad(
+        "new PIN of an unknown application",
+        "POST",
+        "/api/v1/applications/pin",
+        404,
+        "no application CD-1234",
+        {"number": "CD-1234"},
+    ),
+    Bad("history without a number", "GET", "/api/v1/applications/audit", 422, "4 to 20 characters"),
+    Bad(
+        "history of a malformed number",
+        "GET",
+        "/api/v1/applications/audit?number=A%2FB",
+        422,
+        "4 to 20 characters",
+    ),
+    Bad(
+        "history of an unknown application",
+        "GET",
+        "/api/v1/applications/audit?number=CD-1234",
+        404,
+        "no application CD-1234",
+    ),
+    Bad(
+        "lookup with a short PIN",
+        "POST",
+        LOOKUP,
+        422,
+        "'pin': String should",
+        {"number": NUMBER, "pin": "1234567"},
+        headers={},
+    ),
+    Bad(
+        "lookup with letters for a PIN",
+        "POST",
+        LOOKUP,
+        422,
+        "'pin': String should match",
+        {"number": NUMBER, "pin": "abcd efgh"},
+        headers={},
+    ),
+    Bad(
+        "lookup without a PIN",
+        "POST",
+        LOOKUP,
+        422,
+        "'pin': required",
+        {"number": NUMBER},
+        headers={},
+    ),
+    Bad(
+        "lookup of a malformed number",
+        "POST",
+        LOOKUP,
+        422,
+        "'number': String should match",
+        {"number": "AB 2026", "pin": "12345678"},
+        headers={},
+    ),
+    Bad(
+        "lookup with a bad lang",
+        "POST",
+        LOOKUP + "?lang=xx",
+        422,
+        "lang must be",
+        {"number": NUMBER, "pin": "12345678"},
+        headers={},
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c.name for c in BAD])
 async def test_bad_input_gets_a_problem_and_changes_nothing(
-        http: httpx.AsyncClient, redis: Redis, application: dict[str, Any], case: Bad) -> None:
+    http: httpx.AsyncClient, redis: Redis, application: dict[str, Any], case: Bad
+) -> None:
     """Bad input gets its status and a problem+json saying what to change; wb:app:* unchanged."""
     before = await app_keys(redis)
-    r = await http.request(case.method, case.path, json=case.json, content=case.content,
-                           headers=case.headers)
+    r = await http.request(
+        case.method, case.path, json=case.json, content=case.content, headers=case.headers
+    )
     assert r.status_code == case.status, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert case.says in r.json()["detail"], r.json()["detail"]
@@ -384,29 +570,31 @@ async def test_bad_input_gets_a_problem_and_changes_nothing(
     assert await app_keys(redis) == before
 
 
-@pytest.mark.parametrize("device", ["terminal-sued", "reception-sued", "counter-sued-1",
-                                    "display-sued", "sensor-sued"])
-async def test_other_roles_cannot_change_applications(http: httpx.AsyncClient, redis: Redis,
-                                                      application: dict[str, Any],
-                                                      device: str) -> None:
+@pytest.mark.parametrize(
+    "device", ["terminal-sued", "reception-sued", "counter-sued-1", "display-sued", "sensor-sued"]
+)
+async def test_other_roles_cannot_change_applications(
+    http: httpx.AsyncClient, redis: Redis, application: dict[str, Any], device: str
+) -> None:
     """Other roles get 403 for every caseworker operation, and nothing changes."""
     before = await app_keys(redis)
     for method, path, body in (
-            ("POST", CREATE, {"number": "CD-1234"}),
-            ("POST", STAGE, {"number": NUMBER, "stage": "decided"}),
-            ("POST", "/api/v1/applications/pin", {"number": NUMBER}),
-            ("GET", f"/api/v1/applications/audit?number={NUMBER}", None)):
+        ("POST", CREATE, {"number": "CD-1234"}),
+        ("POST", STAGE, {"number": NUMBER, "stage": "decided"}),
+        ("POST", "/api/v1/applications/pin", {"number": NUMBER}),
+        ("GET", f"/api/v1/applications/audit?number={NUMBER}", None),
+    ):
         r = await http.request(method, path, json=body, headers=auth(device))
         assert r.status_code == 403, (path, r.text)
         assert "needs caseworker or admin" in r.json()["detail"]
     assert await app_keys(redis) == before
 
 
-async def test_a_caseworker_cannot_be_a_terminal(server: LiveServer,
-                                                 http: httpx.AsyncClient) -> None:
+async def test_a_caseworker_cannot_be_a_terminal(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """A caseworker's token issues no ticket, calls nobody, opens no terminal or desk page."""
-    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                        headers=CASEWORKER)
+    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=CASEWORKER)
     assert r.status_code == 403
     r = await http.post("/api/v1/locations/sued/counters/1/call-next", headers=CASEWORKER)
     assert r.status_code == 403
@@ -421,11 +609,13 @@ async def test_the_pin_is_not_stored_in_clear(http: httpx.AsyncClient, redis: Re
     pins = [(await create(http, f"PIN-{i:04d}"))["pin"] for i in range(3)]
     first = await create(http, "PIN-0100", {"Idempotency-Key": "create-pin-0100"})
     pins.append(first["pin"])
-    replay = await http.post(CREATE, json={"number": "PIN-0100"},
-                             headers={**CASEWORKER, "Idempotency-Key": "create-pin-0100"})
+    replay = await http.post(
+        CREATE,
+        json={"number": "PIN-0100"},
+        headers={**CASEWORKER, "Idempotency-Key": "create-pin-0100"},
+    )
     assert replay.status_code == 201 and replay.json()["pin"] is None
-    r = await http.post("/api/v1/applications/pin", json={"number": "PIN-0000"},
-                        headers=CASEWORKER)
+    r = await http.post("/api/v1/applications/pin", json={"number": "PIN-0000"}, headers=CASEWORKER)
     pins.append(r.json()["pin"])
     stored = await everything(redis)
     for pin in pins:
@@ -433,8 +623,10 @@ async def test_the_pin_is_not_stored_in_clear(http: httpx.AsyncClient, redis: Re
             assert not [k for k, v in stored.items() if form.encode() in k + v], form
     record = await redis.hget(app_key("PIN-0000"), "pin")
     assert record is not None and record.startswith(b"scrypt$")
-    documented = re.compile(rb"wb:app:\{apps\}:(a:[A-Z0-9-]+|audit:[A-Z0-9-]+|recent|"
-                            rb"idem:[0-9a-f]{64})|wb:app:limit:(address|number):[0-9a-f]{64}")
+    documented = re.compile(
+        rb"wb:app:\{apps\}:(a:[A-Z0-9-]+|audit:[A-Z0-9-]+|recent|"
+        rb"idem:[0-9a-f]{64})|wb:app:limit:(address|number):[0-9a-f]{64}"
+    )
     assert [k for k in stored if k.startswith(b"wb:app:") and not documented.fullmatch(k)] == []
 
 
@@ -457,8 +649,10 @@ async def test_redis_unreachable_is_a_clear_503(tmp_path: Path, office: Office) 
     """With Redis stopped, lookup, create and the status page answer a clear 503."""
     redis = EmbeddedRedis(tmp_path / "redis").start()
     try:
-        async with live_server(redis.url, office) as srv, \
-                httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+        async with (
+            live_server(redis.url, office) as srv,
+            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+        ):
             pin = (await create(http))["pin"]
             redis.stop()
             r = await http.post(LOOKUP, json={"number": NUMBER, "pin": pin})
@@ -466,8 +660,7 @@ async def test_redis_unreachable_is_a_clear_503(tmp_path: Path, office: Office) 
             assert r.headers["content-type"] == "application/problem+json"
             r = await http.post(CREATE, json={"number": "CD-1234"}, headers=CASEWORKER)
             assert r.status_code == 503 and "Idempotency-Key" in r.json()["detail"]
-            page = await http.post("/status", headers=HTML,
-                                   data={"number": NUMBER, "pin": pin})
+            page = await http.post("/status", headers=HTML, data={"number": NUMBER, "pin": pin})
             assert page.status_code == 503 and "nicht erreichbar" in page.text
             assert "Traceback" not in page.text
     finally:
@@ -477,25 +670,29 @@ async def test_redis_unreachable_is_a_clear_503(tmp_path: Path, office: Office) 
 # --- the pages over HTTP --------------------------------------------------------------------
 
 
-async def test_the_status_page_answers_on_the_page(http: httpx.AsyncClient,
-                                                   application: dict[str, Any]) -> None:
+async def test_the_status_page_answers_on_the_page(
+    http: httpx.AsyncClient, application: dict[str, Any]
+) -> None:
     """/status answers on the page: stage or readable error, no PIN in a URL, not cached."""
     page = await http.get("/status")
     assert page.status_code == 200 and 'method="post"' in page.text
     assert 'for="number"' in page.text and 'for="pin"' in page.text
     assert "set-cookie" not in page.headers
     await set_stage(http, "documents_missing", MISSING)
-    r = await http.post("/status", headers=HTML,
-                        data={"number": NUMBER.lower(), "pin": application["pin_display"]})
+    r = await http.post(
+        "/status", headers=HTML, data={"number": NUMBER.lower(), "pin": application["pin_display"]}
+    )
     assert r.status_code == 200 and not r.history and r.url.path == "/status"
     assert "Unterlagen fehlen" in r.text and all(m in r.text for m in MISSING)
     assert application["pin"] not in r.text and application["pin_display"] not in r.text
     assert r.headers["cache-control"] == "no-store" and "set-cookie" not in r.headers
-    english = await http.post("/status?lang=en", headers=HTML,
-                              data={"number": NUMBER, "pin": application["pin"]})
+    english = await http.post(
+        "/status?lang=en", headers=HTML, data={"number": NUMBER, "pin": application["pin"]}
+    )
     assert "Documents missing" in english.text
-    r = await http.post("/status", headers=HTML,
-                        data={"number": NUMBER, "pin": wrong(application["pin"])})
+    r = await http.post(
+        "/status", headers=HTML, data={"number": NUMBER, "pin": wrong(application["pin"])}
+    )
     assert r.status_code == 404 and "Antragsnummer oder PIN stimmen nicht" in r.text
     assert f'value="{NUMBER}"' in r.text
     r = await http.post("/status", headers=HTML, data={"number": "A/B", "pin": "12"})
@@ -503,10 +700,10 @@ async def test_the_status_page_answers_on_the_page(http: httpx.AsyncClient,
     assert "Bitte prüfen Sie die Antragsnummer" in r.text
     assert "Bitte geben Sie die PIN mit ihren 8 Ziffern ein" in r.text
     for _ in range(9):  # one wrong attempt is counted already
-        await http.post("/status", headers=HTML,
-                        data={"number": NUMBER, "pin": wrong(application["pin"])})
-    r = await http.post("/status", headers=HTML,
-                        data={"number": NUMBER, "pin": application["pin"]})
+        await http.post(
+            "/status", headers=HTML, data={"number": NUMBER, "pin": wrong(application["pin"])}
+        )
+    r = await http.post("/status", headers=HTML, data={"number": NUMBER, "pin": application["pin"]})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
     assert "Zu viele falsche Versuche" in r.text
     overview = await http.get("/")
@@ -514,7 +711,8 @@ async def test_the_status_page_answers_on_the_page(http: httpx.AsyncClient,
 
 
 async def test_caseworker_pages_create_change_and_show_the_history(
-        server: LiveServer, http: httpx.AsyncClient) -> None:
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """Caseworker pages create (PIN shown once), set documents missing, show the history."""
     async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
         await log_in(desk, "caseworker")
@@ -533,12 +731,22 @@ async def test_caseworker_pages_create_change_and_show_the_history(
 
         detail = await desk.get("/staff/applications/CD-2026-7", headers=HTML)
         assert detail.status_code == 200 and "Eingegangen" in detail.text
-        key = re.search(r'stage[^"]*">\s*<input type="hidden" name="csrf" value="[^"]+">\s*'
-                        r'<input type="hidden" name="key" value="([^"]+)"', detail.text)
+        key = re.search(
+            r'stage[^"]*">\s*<input type="hidden" name="csrf" value="[^"]+">\s*'
+            r'<input type="hidden" name="key" value="([^"]+)"',
+            detail.text,
+        )
         assert key
-        r = await desk.post("/staff/applications/CD-2026-7/stage", headers=HTML, data={
-            "csrf": csrf_of(detail.text), "key": key.group(1), "stage": "documents_missing",
-            "missing": "\n".join(MISSING) + "\n\n"})
+        r = await desk.post(
+            "/staff/applications/CD-2026-7/stage",
+            headers=HTML,
+            data={
+                "csrf": csrf_of(detail.text),
+                "key": key.group(1),
+                "stage": "documents_missing",
+                "missing": "\n".join(MISSING) + "\n\n",
+            },
+        )
         assert r.status_code == 303
         assert r.headers["location"] == "/staff/applications/CD-2026-7"
         detail = await desk.get("/staff/applications/CD-2026-7", headers=HTML)
@@ -550,8 +758,7 @@ async def test_caseworker_pages_create_change_and_show_the_history(
         r = await desk.get("/staff/applications?number=CD-0000-0", headers=HTML)
         assert "Es gibt keinen Antrag CD-0000-0" in r.text
         assert 'value="CD-0000-0"' in r.text
-    history = await http.get("/api/v1/applications/audit?number=CD-2026-7",
-                             headers=CASEWORKER)
+    history = await http.get("/api/v1/applications/audit?number=CD-2026-7", headers=CASEWORKER)
     assert [e["action"] for e in history.json()["entries"]] == ["created", "stage"]
     found = await http.post(LOOKUP, json={"number": "CD-2026-7", "pin": pin.group(1)})
     assert found.json()["missing"] == MISSING

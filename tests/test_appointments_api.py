@@ -97,13 +97,16 @@ class Env:
 @pytest.fixture
 async def env(redis_server: EmbeddedRedis, redis: Redis) -> AsyncIterator[Env]:
     clock = SettableClock(MONDAY_8)
-    async with live_server(redis_server.url, office_with_appointments(), clock=clock) as srv, \
-            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+    async with (
+        live_server(redis_server.url, office_with_appointments(), clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+    ):
         yield Env(http, clock, redis, srv.url)
 
 
-def problem(r: httpx.Response, status: int, code: str | None = None,
-            says: str | None = None) -> dict[str, Any]:
+def problem(
+    r: httpx.Response, status: int, code: str | None = None, says: str | None = None
+) -> dict[str, Any]:
     """The answer is a problem+json of this status (and code), saying ``says``."""
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == PROBLEM, r.headers["content-type"]
@@ -117,8 +120,9 @@ def problem(r: httpx.Response, status: int, code: str | None = None,
     return body
 
 
-async def book(http: httpx.AsyncClient, start: str, contact: str | None = None,
-               key: str | None = None) -> dict[str, Any]:
+async def book(
+    http: httpx.AsyncClient, start: str, contact: str | None = None, key: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"queue": "T", "start": start}
     if contact is not None:
         body["contact"] = contact
@@ -146,10 +150,12 @@ async def fill(http: httpx.AsyncClient, start: str) -> list[str]:
     return [(await book(http, start))["code"] for _ in range(await free_at(http, start))]
 
 
-async def check_in(http: httpx.AsyncClient, code: str, device: str = "terminal-sued",
-                   location: str = "sued") -> httpx.Response:
-    return await http.post(f"/api/v1/locations/{location}/check-in", json={"code": code},
-                           headers=auth(device))
+async def check_in(
+    http: httpx.AsyncClient, code: str, device: str = "terminal-sued", location: str = "sued"
+) -> httpx.Response:
+    return await http.post(
+        f"/api/v1/locations/{location}/check-in", json={"code": code}, headers=auth(device)
+    )
 
 
 async def appointment(http: httpx.AsyncClient, code: str) -> dict[str, Any]:
@@ -160,8 +166,9 @@ async def appointment(http: httpx.AsyncClient, code: str) -> dict[str, Any]:
 
 
 async def issue(http: httpx.AsyncClient, queue: str) -> dict[str, Any]:
-    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
-                        headers=auth("reception-sued"))
+    r = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": queue}, headers=auth("reception-sued")
+    )
     assert r.status_code == 201, r.text
     answer: dict[str, Any] = r.json()
     return answer
@@ -187,8 +194,7 @@ async def call_next(http: httpx.AsyncClient) -> dict[str, Any] | None:
 
 async def finish(http: httpx.AsyncClient, ticket_id: str) -> None:
     for action in ("start", "complete"):
-        r = await http.post(f"/api/v1/tickets/{ticket_id}/{action}",
-                            headers=auth("counter-sued-2"))
+        r = await http.post(f"/api/v1/tickets/{ticket_id}/{action}", headers=auth("counter-sued-2"))
         assert r.status_code == 200, r.text
 
 
@@ -240,12 +246,15 @@ async def test_fifty_at_once_for_three_places_get_three(env: Env, report: Report
     """50 simultaneous bookings of a 3-place slot: exactly 3 succeed, 47 get slot_full with
     next free slots that really are free, and the slot shows 0 free."""
     wanted = slot("09:00")
-    answers = await asyncio.gather(*(
-        env.http.post(BOOK, json={"queue": "T", "start": wanted}) for _ in range(50)))
+    answers = await asyncio.gather(
+        *(env.http.post(BOOK, json={"queue": "T", "start": wanted}) for _ in range(50))
+    )
     statuses = [r.status_code for r in answers]
     others = len(statuses) - statuses.count(201) - statuses.count(409)
-    report(f"50 concurrent bookings of one 3-place slot: {statuses.count(201)} x 201, "
-           f"{statuses.count(409)} x 409, {others} other")
+    report(
+        f"50 concurrent bookings of one 3-place slot: {statuses.count(201)} x 201, "
+        f"{statuses.count(409)} x 409, {others} other"
+    )
     assert statuses.count(201) == 3 and statuses.count(409) == 47, statuses
     booked = [r.json() for r in answers if r.status_code == 201]
     assert len({b["code"] for b in booked}) == 3
@@ -258,8 +267,9 @@ async def test_fifty_at_once_for_three_places_get_three(env: Env, report: Report
         body = problem(r, 409, "slot_full", says="fully booked")
         suggested = body["next_free"]
         assert suggested, body
-        assert all(datetime.fromisoformat(s) > datetime.fromisoformat(wanted)
-                   for s in suggested), suggested
+        assert all(datetime.fromisoformat(s) > datetime.fromisoformat(wanted) for s in suggested), (
+            suggested
+        )
         for start in suggested:
             assert slots.get(start, 0) > 0, f"suggested {start} has no free place"
     first = problem(next(r for r in answers if r.status_code == 409), 409)
@@ -377,21 +387,24 @@ async def test_the_same_key_and_booking_finds_the_same_code(env: Env) -> None:
 async def test_concurrent_retries_under_one_key_take_one_place(env: Env) -> None:
     """Ten copies of one booking sent at once under one key: one code, one place."""
     body = {"queue": "T", "start": slot("09:00")}
-    answers = await asyncio.gather(*(
-        env.http.post(BOOK, json=body, headers={"Idempotency-Key": "burst"})
-        for _ in range(10)))
+    answers = await asyncio.gather(
+        *(env.http.post(BOOK, json=body, headers={"Idempotency-Key": "burst"}) for _ in range(10))
+    )
     assert [r.status_code for r in answers] == [201] * 10, [r.text for r in answers]
     assert len({r.json()["code"] for r in answers}) == 1
     assert await free_at(env.http, slot("09:00")) == 2
 
 
-@pytest.mark.parametrize("other", [
-    {"start": slot("09:20")},
-    {"contact": "+49 151 2345678"},
-    {"start": slot("09:00", TUESDAY)},
-], ids=["other slot", "other contact", "other day"])
-async def test_a_key_reused_for_another_booking_is_refused(env: Env,
-                                                           other: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"start": slot("09:20")},
+        {"contact": "+49 151 2345678"},
+        {"start": slot("09:00", TUESDAY)},
+    ],
+    ids=["other slot", "other contact", "other day"],
+)
+async def test_a_key_reused_for_another_booking_is_refused(env: Env, other: dict[str, str]) -> None:
     """The same key with another booking: 422 idempotency_key_reused, nothing booked."""
     body = {"queue": "T", "start": slot("09:00")}
     await env.http.post(BOOK, json=body, headers={"Idempotency-Key": "k-1"})
@@ -438,8 +451,7 @@ async def test_a_retry_finds_its_booking_after_the_notice_period_began(env: Env)
 async def test_move_frees_the_old_place_and_takes_the_new(env: Env) -> None:
     """Moving gives the old slot's place back and takes one in the new slot."""
     code = (await book(env.http, slot("09:00")))["code"]
-    r = await env.http.post(f"/api/v1/appointments/{code}/move",
-                            json={"start": slot("09:20")})
+    r = await env.http.post(f"/api/v1/appointments/{code}/move", json={"start": slot("09:20")})
     assert r.status_code == 200, r.text
     moved = r.json()
     assert moved["code"] == code and moved["start"] == slot("09:20")
@@ -448,13 +460,13 @@ async def test_move_frees_the_old_place_and_takes_the_new(env: Env) -> None:
     assert await free_at(env.http, slot("09:20")) == 2
     assert (await appointment(env.http, code))["start"] == slot("09:20")
     # To the slot it is in already: nothing changes.
-    same = await env.http.post(f"/api/v1/appointments/{code}/move",
-                               json={"start": slot("09:20")})
+    same = await env.http.post(f"/api/v1/appointments/{code}/move", json={"start": slot("09:20")})
     assert same.status_code == 200 and same.json()["start"] == slot("09:20")
     assert await free_at(env.http, slot("09:20")) == 2
     # To another day, and then cancelled: every place is given back.
-    r = await env.http.post(f"/api/v1/appointments/{code}/move",
-                            json={"start": slot("11:00", TUESDAY)})
+    r = await env.http.post(
+        f"/api/v1/appointments/{code}/move", json={"start": slot("11:00", TUESDAY)}
+    )
     assert r.status_code == 200, r.text
     assert await free_at(env.http, slot("09:20")) == 3
     assert await free_at(env.http, slot("11:00", TUESDAY)) == 2
@@ -468,8 +480,7 @@ async def test_move_to_a_full_slot_keeps_the_booking(env: Env) -> None:
     code = (await book(env.http, slot("09:00")))["code"]
     await fill(env.http, slot("09:40"))
     before = await dataset(env.redis)
-    r = await env.http.post(f"/api/v1/appointments/{code}/move",
-                            json={"start": slot("09:40")})
+    r = await env.http.post(f"/api/v1/appointments/{code}/move", json={"start": slot("09:40")})
     body = problem(r, 409, "slot_full")
     assert body["next_free"] and body["next_free"][0] == slot("10:00"), body
     slots = await day_slots(env.http, MONDAY)
@@ -487,13 +498,10 @@ async def test_an_arrived_or_cancelled_booking_cannot_be_moved(env: Env) -> None
     env.at("08:30")
     assert (await check_in(env.http, arrived)).status_code == 201
     before = await dataset(env.redis)
-    r = await env.http.post(f"/api/v1/appointments/{arrived}/move",
-                            json={"start": slot("10:00")})
+    r = await env.http.post(f"/api/v1/appointments/{arrived}/move", json={"start": slot("10:00")})
     problem(r, 409, "booking_arrived", says="already checked in")
-    problem(await env.http.post(f"/api/v1/appointments/{arrived}/cancel"), 409,
-            "booking_arrived")
-    r = await env.http.post(f"/api/v1/appointments/{cancelled}/move",
-                            json={"start": slot("10:00")})
+    problem(await env.http.post(f"/api/v1/appointments/{arrived}/cancel"), 409, "booking_arrived")
+    r = await env.http.post(f"/api/v1/appointments/{cancelled}/move", json={"start": slot("10:00")})
     problem(r, 409, "booking_cancelled")
     assert await dataset(env.redis) == before
 
@@ -504,9 +512,12 @@ async def test_moves_racing_for_the_last_place_get_it_once(env: Env) -> None:
     codes = [*await fill(env.http, slot("09:00")), *await fill(env.http, slot("09:20"))]
     for _ in range(2):
         await book(env.http, slot("10:00"))
-    answers = await asyncio.gather(*(
-        env.http.post(f"/api/v1/appointments/{code}/move", json={"start": slot("10:00")})
-        for code in codes))
+    answers = await asyncio.gather(
+        *(
+            env.http.post(f"/api/v1/appointments/{code}/move", json={"start": slot("10:00")})
+            for code in codes
+        )
+    )
     statuses = sorted(r.status_code for r in answers)
     assert statuses == [200] + [409] * 5, [r.text for r in answers]
     slots = await day_slots(env.http, MONDAY)
@@ -518,8 +529,9 @@ async def test_cancels_at_once_give_the_place_back_once(env: Env) -> None:
     """Ten simultaneous cancels of one booking all answer 200; the slot gains one place."""
     code = (await book(env.http, slot("09:00")))["code"]
     await book(env.http, slot("09:00"))
-    answers = await asyncio.gather(*(
-        env.http.post(f"/api/v1/appointments/{code}/cancel") for _ in range(10)))
+    answers = await asyncio.gather(
+        *(env.http.post(f"/api/v1/appointments/{code}/cancel") for _ in range(10))
+    )
     assert [r.status_code for r in answers] == [200] * 10
     assert await free_at(env.http, slot("09:00")) == 2
 
@@ -559,8 +571,7 @@ async def test_check_in_too_early_changes_nothing(env: Env) -> None:
     code = (await book(env.http, slot("08:40")))["code"]
     env.at("08:09")
     before = await dataset(env.redis)
-    body = problem(await check_in(env.http, code), 409, "booking_too_early",
-                   says="opens at 08:10")
+    body = problem(await check_in(env.http, code), 409, "booking_too_early", says="opens at 08:10")
     assert body["opens"] == "08:10" and body["time"] == "08:40"
     assert await dataset(env.redis) == before, "a refused check-in changed Redis"
     assert (await appointment(env.http, code))["status"] == "booked"
@@ -582,8 +593,9 @@ async def test_late_check_in_waits_without_appointment(env: Env) -> None:
     assert api.status_code == 200 and api.json()["late"] is True
     page = await env.http.get(ticket["url"], headers=HTML)
     assert page.status_code == 200
-    assert "Ihr Termin war um 08:40 Uhr. Sie kamen später und warten jetzt ohne Termin." \
-        in page.text
+    assert (
+        "Ihr Termin war um 08:40 Uhr. Sie kamen später und warten jetzt ohne Termin." in page.text
+    )
     booking = await appointment(env.http, code)
     assert booking["status"] == "arrived" and booking["late"] is True
     assert booking["ticket_number"] == "A002"
@@ -601,8 +613,12 @@ async def test_checking_in_twice_gives_the_same_ticket(env: Env) -> None:
         assert again.status_code == 200, again.text
         assert again.json()["id"] == first.json()["id"]
         assert again.json()["number"] == "T001"
-    snap = await get_when(env.http, "/api/v1/locations/sued",
-                          lambda r: queue_of(r.json(), "T")["waiting"] >= 1, "T001 waiting")
+    snap = await get_when(
+        env.http,
+        "/api/v1/locations/sued",
+        lambda r: queue_of(r.json(), "T")["waiting"] >= 1,
+        "T001 waiting",
+    )
     assert queue_of(snap.json(), "T")["waiting"] == 1
     # The next check-in gets the next number: no number was used up by the repeats.
     other = (await book(env.http, slot("09:20")))["code"]
@@ -615,8 +631,9 @@ async def test_check_in_on_another_day_is_refused(env: Env) -> None:
     code = (await book(env.http, slot("09:00", TUESDAY)))["code"]
     env.at("08:45")
     before = await dataset(env.redis)
-    body = problem(await check_in(env.http, code), 409, "booking_other_day",
-                   says="2026-12-01 at 09:00")
+    body = problem(
+        await check_in(env.http, code), 409, "booking_other_day", says="2026-12-01 at 09:00"
+    )
     assert body["date"] == "01.12.2026"
     assert await dataset(env.redis) == before
     env.at("08:45", TUESDAY)
@@ -643,8 +660,12 @@ async def test_check_in_by_another_location_or_role_is_forbidden(env: Env) -> No
     problem(await check_in(env.http, code, "display-sued"), 403, says="role display")
     r = await env.http.post(CHECK_IN, json={"code": code})
     problem(r, 401)
-    problem(await check_in(env.http, code, "terminal-nord", location="nord"), 404,
-            "booking_elsewhere", says="Jobcenter Süd")
+    problem(
+        await check_in(env.http, code, "terminal-nord", location="nord"),
+        404,
+        "booking_elsewhere",
+        says="Jobcenter Süd",
+    )
     assert await dataset(env.redis) == before
 
 
@@ -658,17 +679,36 @@ async def test_check_in_of_an_unknown_or_malformed_code(env: Env) -> None:
     assert await dataset(env.redis) == before
 
 
-@pytest.mark.parametrize("typed", [
-    "{lower} ", "  {lower_spaced}  ", "{bare}", "{url}", "{url}/", "{url}?new=1",
-], ids=["lower case", "lower case with spaces", "without dash", "whole url",
-        "url with slash", "url with query"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "{lower} ",
+        "  {lower_spaced}  ",
+        "{bare}",
+        "{url}",
+        "{url}/",
+        "{url}?new=1",
+    ],
+    ids=[
+        "lower case",
+        "lower case with spaces",
+        "without dash",
+        "whole url",
+        "url with slash",
+        "url with query",
+    ],
+)
 async def test_check_in_takes_the_code_as_typed_or_scanned(env: Env, typed: str) -> None:
     """A code typed in lower case, with spaces, without dash, or scanned as the whole
     address from the QR code checks in."""
     code = (await book(env.http, slot("08:40")))["code"]
     env.at("08:30")
-    text = typed.format(lower=code.lower(), lower_spaced=code.lower().replace("-", " "),
-                        bare=bare(code), url=f"https://wartezeiten.example.de/appointments/{code}")
+    text = typed.format(
+        lower=code.lower(),
+        lower_spaced=code.lower().replace("-", " "),
+        bare=bare(code),
+        url=f"https://wartezeiten.example.de/appointments/{code}",
+    )
     r = await check_in(env.http, text)
     assert r.status_code == 201, r.text
     assert r.json()["queue"] == "T"
@@ -696,9 +736,12 @@ async def test_the_terminal_form_checks_in_and_shows_the_ticket(env: Env) -> Non
         await log_in(kiosk, "terminal-sued")
         start = await kiosk.get("/terminal/sued", headers=HTML)
         assert start.status_code == 200
-        key = re.search(r'action="/terminal/sued/check-in">\s*<input type="hidden" '
-                        r'name="csrf" value="[^"]+">\s*<input type="hidden" name="key" '
-                        r'value="([^"]+)"', start.text)
+        key = re.search(
+            r'action="/terminal/sued/check-in">\s*<input type="hidden" '
+            r'name="csrf" value="[^"]+">\s*<input type="hidden" name="key" '
+            r'value="([^"]+)"',
+            start.text,
+        )
         assert key, "no check-in form with a one-time key on the terminal"
         form = {"csrf": csrf_of(start.text), "key": key.group(1), "code": code.lower()}
         r = await kiosk.post("/terminal/sued/check-in", headers=HTML, data=form)
@@ -710,15 +753,17 @@ async def test_the_terminal_form_checks_in_and_shows_the_ticket(env: Env) -> Non
         assert shown.status_code == 200 and "T001" in shown.text
         assert "Termin um 08:40 Uhr" in shown.text
 
-        refused = await kiosk.post("/terminal/sued/check-in", headers=HTML, data={
-            "csrf": csrf_of(start.text), "key": "another-key", "code": early})
+        refused = await kiosk.post(
+            "/terminal/sued/check-in",
+            headers=HTML,
+            data={"csrf": csrf_of(start.text), "key": "another-key", "code": early},
+        )
         assert refused.status_code == 303
         assert refused.headers["location"] == "/terminal/sued"
         back = await kiosk.get("/terminal/sued", headers=HTML)
         assert "Ihr Termin ist um 10:00 Uhr. Einchecken können Sie ab 09:30 Uhr." in back.text
 
-        no_csrf = await kiosk.post("/terminal/sued/check-in", headers=HTML,
-                                   data={"code": early})
+        no_csrf = await kiosk.post("/terminal/sued/check-in", headers=HTML, data={"code": early})
         assert no_csrf.status_code == 403
     assert (await appointment(env.http, early))["status"] == "booked"
 
@@ -730,8 +775,9 @@ async def test_reception_checks_in_from_its_page(env: Env) -> None:
     async with httpx.AsyncClient(base_url=env.url, timeout=TIMEOUT) as desk:
         await log_in(desk, "reception-sued")
         page = await desk.get("/staff/sued/reception", headers=HTML)
-        r = await desk.post("/staff/sued/check-in", headers=HTML,
-                            data={"csrf": csrf_of(page.text), "code": code})
+        r = await desk.post(
+            "/staff/sued/check-in", headers=HTML, data={"csrf": csrf_of(page.text), "code": code}
+        )
         assert r.status_code == 303
         back = await desk.get(r.headers["location"], headers=HTML)
         assert "Zu spät für den Termin: Wartenummer A001 ohne Termin." in back.text
@@ -809,110 +855,367 @@ CANCEL = "/api/v1/appointments/{code}/cancel"
 
 CASES = [
     # Booking.
-    Case("unknown queue", "POST", BOOK, 422, "Queue 'Z' of sued takes no appointments",
-         json={"queue": "Z", "start": slot("09:00")}),
-    Case("walk-in queue", "POST", BOOK, 422, "appointment queues here: T",
-         json={"queue": "A", "start": slot("09:00")}),
-    Case("off the grid", "POST", BOOK, 422, "no appointment slot at 2026-12-01 08:50",
-         json=booking(slot("08:50", TUESDAY))),
-    Case("outside the plan's hours", "POST", BOOK, 422, "no appointment slot",
-         json=booking(slot("13:00", TUESDAY))),
-    Case("past", "POST", BOOK, 422, "too soon or past",
-         json=booking(slot("09:00", date(2026, 11, 27)))),
-    Case("within the notice", "POST", BOOK, 422, "at least 30 minutes ahead",
-         json=booking(slot("08:20"))),
-    Case("beyond days_ahead", "POST", BOOK, 422, "up to 2026-12-14",
-         json=booking(slot("09:00", date(2026, 12, 15)))),
-    Case("closed day", "POST", BOOK, 422, "2026-12-24",
-         json=booking(slot("10:00", date(2026, 12, 24))), now=local("08:00", date(2026, 12, 21))),
-    Case("Saturday", "POST", BOOK, 422, "No appointments are offered on 2026-12-05",
-         json=booking(slot("10:00", date(2026, 12, 5)))),
-    Case("naive time", "POST", BOOK, 422, "UTC offset",
-         json=booking("2026-12-01T09:00:00")),
-    Case("garbage start", "POST", BOOK, 422, "not a date and time",
-         json=booking("next tuesday at nine")),
+    Case(
+        "unknown queue",
+        "POST",
+        BOOK,
+        422,
+        "Queue 'Z' of sued takes no appointments",
+        json={"queue": "Z", "start": slot("09:00")},
+    ),
+    Case(
+        "walk-in queue",
+        "POST",
+        BOOK,
+        422,
+        "appointment queues here: T",
+        json={"queue": "A", "start": slot("09:00")},
+    ),
+    Case(
+        "off the grid",
+        "POST",
+        BOOK,
+        422,
+        "no appointment slot at 2026-12-01 08:50",
+        json=booking(slot("08:50", TUESDAY)),
+    ),
+    Case(
+        "outside the plan's hours",
+        "POST",
+        BOOK,
+        422,
+        "no appointment slot",
+        json=booking(slot("13:00", TUESDAY)),
+    ),
+    Case(
+        "past",
+        "POST",
+        BOOK,
+        422,
+        "too soon or past",
+        json=booking(slot("09:00", date(2026, 11, 27))),
+    ),
+    Case(
+        "within the notice",
+        "POST",
+        BOOK,
+        422,
+        "at least 30 minutes ahead",
+        json=booking(slot("08:20")),
+    ),
+    Case(
+        "beyond days_ahead",
+        "POST",
+        BOOK,
+        422,
+        "up to 2026-12-14",
+        json=booking(slot("09:00", date(2026, 12, 15))),
+    ),
+    Case(
+        "closed day",
+        "POST",
+        BOOK,
+        422,
+        "2026-12-24",
+        json=booking(slot("10:00", date(2026, 12, 24))),
+        now=local("08:00", date(2026, 12, 21)),
+    ),
+    Case(
+        "Saturday",
+        "POST",
+        BOOK,
+        422,
+        "No appointments are offered on 2026-12-05",
+        json=booking(slot("10:00", date(2026, 12, 5))),
+    ),
+    Case("naive time", "POST", BOOK, 422, "UTC offset", json=booking("2026-12-01T09:00:00")),
+    Case(
+        "garbage start",
+        "POST",
+        BOOK,
+        422,
+        "not a date and time",
+        json=booking("next tuesday at nine"),
+    ),
     Case("start too short", "POST", BOOK, 422, "'start'", json=booking("09:00")),
-    Case("start not a string", "POST", BOOK, 422, "'start': Input should be a valid string",
-         json=booking(1764576000)),
+    Case(
+        "start not a string",
+        "POST",
+        BOOK,
+        422,
+        "'start': Input should be a valid string",
+        json=booking(1764576000),
+    ),
     Case("start missing", "POST", BOOK, 422, "'start': required", json={"queue": "T"}),
-    Case("contact too long", "POST", BOOK, 422, "'contact'",
-         json=booking(slot("09:00"), contact="a@" + "b" * 119)),
-    Case("contact with a newline", "POST", BOOK, 422, "one line",
-         json=booking(slot("09:00"), contact="anna@example.org\nBcc: all@example.org")),
-    Case("contact with a control character", "POST", BOOK, 422, "one line",
-         json=booking(slot("09:00"), contact="0151 2345678\x07")),
-    Case("contact neither e-mail nor phone", "POST", BOOK, 422,
-         "e-mail address or a phone number", json=booking(slot("09:00"), contact="call me")),
-    Case("extra field", "POST", BOOK, 422, "'name': unknown field",
-         json=booking(slot("09:00"), name="Anna Muster")),
+    Case(
+        "contact too long",
+        "POST",
+        BOOK,
+        422,
+        "'contact'",
+        json=booking(slot("09:00"), contact="a@" + "b" * 119),
+    ),
+    Case(
+        "contact with a newline",
+        "POST",
+        BOOK,
+        422,
+        "one line",
+        json=booking(slot("09:00"), contact="anna@example.org\nBcc: all@example.org"),
+    ),
+    Case(
+        "contact with a control character",
+        "POST",
+        BOOK,
+        422,
+        "one line",
+        json=booking(slot("09:00"), contact="0151 2345678\x07"),
+    ),
+    Case(
+        "contact neither e-mail nor phone",
+        "POST",
+        BOOK,
+        422,
+        "e-mail address or a phone number",
+        json=booking(slot("09:00"), contact="call me"),
+    ),
+    Case(
+        "extra field",
+        "POST",
+        BOOK,
+        422,
+        "'name': unknown field",
+        json=booking(slot("09:00"), name="Anna Muster"),
+    ),
     Case("not an object", "POST", BOOK, 422, "must be a JSON object", json=["T"]),
-    Case("malformed JSON", "POST", BOOK, 422, "not valid JSON",
-         content=b'{"queue": "T", "start": ', headers=JSON),
-    Case("not JSON at all", "POST", BOOK, 415, "Content-Type: application/json",
-         content=b"queue=T&start=x",
-         headers={"Content-Type": "application/x-www-form-urlencoded"}),
-    Case("huge body", "POST", BOOK, 413, "at most 16384",
-         content=b'{"queue": "T", "start": "' + b"9" * 20000 + b'"}', headers=JSON),
-    Case("bad Idempotency-Key", "POST", BOOK, 422, "Idempotency-Key header must be",
-         json=booking(slot("09:00")), headers={"Idempotency-Key": "x" * 300}),
-    Case("unknown location", "POST", "/api/v1/locations/west/appointments", 404,
-         "no location 'west'", json=booking(slot("09:00"))),
+    Case(
+        "malformed JSON",
+        "POST",
+        BOOK,
+        422,
+        "not valid JSON",
+        content=b'{"queue": "T", "start": ',
+        headers=JSON,
+    ),
+    Case(
+        "not JSON at all",
+        "POST",
+        BOOK,
+        415,
+        "Content-Type: application/json",
+        content=b"queue=T&start=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    Case(
+        "huge body",
+        "POST",
+        BOOK,
+        413,
+        "at most 16384",
+        content=b'{"queue": "T", "start": "' + b"9" * 20000 + b'"}',
+        headers=JSON,
+    ),
+    Case(
+        "bad Idempotency-Key",
+        "POST",
+        BOOK,
+        422,
+        "Idempotency-Key header must be",
+        json=booking(slot("09:00")),
+        headers={"Idempotency-Key": "x" * 300},
+    ),
+    Case(
+        "unknown location",
+        "POST",
+        "/api/v1/locations/west/appointments",
+        404,
+        "no location 'west'",
+        json=booking(slot("09:00")),
+    ),
     # Reading slots.
     Case("slots of a garbage day", "GET", SLOTS + "?date=soon", 422, "not a day like"),
-    Case("slots beyond the window", "GET", SLOTS + "?date=2027-01-04", 422,
-         "has no bookable slots"),
-    Case("slots of a walk-in queue", "GET", "/api/v1/locations/sued/appointments/A", 422,
-         "takes no appointments"),
+    Case(
+        "slots beyond the window", "GET", SLOTS + "?date=2027-01-04", 422, "has no bookable slots"
+    ),
+    Case(
+        "slots of a walk-in queue",
+        "GET",
+        "/api/v1/locations/sued/appointments/A",
+        422,
+        "takes no appointments",
+    ),
     # Looking up.
-    Case("get a malformed code", "GET", "/api/v1/appointments/nonsense", 422,
-         "eight letters and digits"),
-    Case("get an unknown code", "GET", f"/api/v1/appointments/{UNKNOWN_CODE}", 404,
-         "no appointment with this code"),
+    Case(
+        "get a malformed code",
+        "GET",
+        "/api/v1/appointments/nonsense",
+        422,
+        "eight letters and digits",
+    ),
+    Case(
+        "get an unknown code",
+        "GET",
+        f"/api/v1/appointments/{UNKNOWN_CODE}",
+        404,
+        "no appointment with this code",
+    ),
     # Moving.
-    Case("move to garbage", "POST", MOVE, 422, "not a date and time",
-         json={"start": "the day after tomorrow"}),
-    Case("move off the grid", "POST", MOVE, 422, "no appointment slot",
-         json={"start": slot("10:10")}),
-    Case("move to a naive time", "POST", MOVE, 422, "UTC offset",
-         json={"start": "2026-12-01T09:00:00"}),
-    Case("move into the past", "POST", MOVE, 422, "too soon or past",
-         json={"start": slot("09:00", date(2026, 11, 27))}),
-    Case("move beyond the window", "POST", MOVE, 422, "up to 2026-12-14",
-         json={"start": slot("09:00", date(2026, 12, 16))}),
+    Case(
+        "move to garbage",
+        "POST",
+        MOVE,
+        422,
+        "not a date and time",
+        json={"start": "the day after tomorrow"},
+    ),
+    Case(
+        "move off the grid", "POST", MOVE, 422, "no appointment slot", json={"start": slot("10:10")}
+    ),
+    Case(
+        "move to a naive time",
+        "POST",
+        MOVE,
+        422,
+        "UTC offset",
+        json={"start": "2026-12-01T09:00:00"},
+    ),
+    Case(
+        "move into the past",
+        "POST",
+        MOVE,
+        422,
+        "too soon or past",
+        json={"start": slot("09:00", date(2026, 11, 27))},
+    ),
+    Case(
+        "move beyond the window",
+        "POST",
+        MOVE,
+        422,
+        "up to 2026-12-14",
+        json={"start": slot("09:00", date(2026, 12, 16))},
+    ),
     Case("move without start", "POST", MOVE, 422, "'start': required", json={}),
-    Case("move with an extra field", "POST", MOVE, 422, "'queue': unknown field",
-         json={"start": slot("11:00"), "queue": "A"}),
-    Case("move with a form body", "POST", MOVE, 415, "Content-Type: application/json",
-         content=b"start=x", headers={"Content-Type": "application/x-www-form-urlencoded"}),
-    Case("move an unknown code", "POST", f"/api/v1/appointments/{UNKNOWN_CODE}/move", 404,
-         "no appointment with this code", json={"start": slot("11:00")}),
-    Case("move a malformed code", "POST", "/api/v1/appointments/xyz/move", 422,
-         "eight letters and digits", json={"start": slot("11:00")}),
+    Case(
+        "move with an extra field",
+        "POST",
+        MOVE,
+        422,
+        "'queue': unknown field",
+        json={"start": slot("11:00"), "queue": "A"},
+    ),
+    Case(
+        "move with a form body",
+        "POST",
+        MOVE,
+        415,
+        "Content-Type: application/json",
+        content=b"start=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    Case(
+        "move an unknown code",
+        "POST",
+        f"/api/v1/appointments/{UNKNOWN_CODE}/move",
+        404,
+        "no appointment with this code",
+        json={"start": slot("11:00")},
+    ),
+    Case(
+        "move a malformed code",
+        "POST",
+        "/api/v1/appointments/xyz/move",
+        422,
+        "eight letters and digits",
+        json={"start": slot("11:00")},
+    ),
     # Cancelling.
-    Case("cancel with a body", "POST", CANCEL, 422, "'reason': unknown field",
-         json={"reason": "ill"}),
-    Case("cancel an unknown code", "POST", f"/api/v1/appointments/{UNKNOWN_CODE}/cancel", 404,
-         "no appointment with this code"),
+    Case(
+        "cancel with a body", "POST", CANCEL, 422, "'reason': unknown field", json={"reason": "ill"}
+    ),
+    Case(
+        "cancel an unknown code",
+        "POST",
+        f"/api/v1/appointments/{UNKNOWN_CODE}/cancel",
+        404,
+        "no appointment with this code",
+    ),
     # Checking in.
-    Case("check-in without code", "POST", CHECK_IN, 422, "'code': required", json={},
-         device="terminal-sued"),
-    Case("check-in with a number", "POST", CHECK_IN, 422,
-         "'code': Input should be a valid string", json={"code": 12345678},
-         device="terminal-sued"),
-    Case("check-in with an empty code", "POST", CHECK_IN, 422, "'code'", json={"code": ""},
-         device="terminal-sued"),
-    Case("check-in with a huge code", "POST", CHECK_IN, 422, "'code'",
-         json={"code": "K" * 301}, device="terminal-sued"),
-    Case("check-in with an extra field", "POST", CHECK_IN, 422, "'queue': unknown field",
-         json={"code": "{code}", "queue": "T"}, device="terminal-sued"),
-    Case("check-in as a form", "POST", CHECK_IN, 415, "Content-Type: application/json",
-         content=b"code=x", headers={"Content-Type": "application/x-www-form-urlencoded"},
-         device="terminal-sued"),
-    Case("check-in with a huge body", "POST", CHECK_IN, 413, "at most 16384",
-         content=b'{"code": "' + b"K" * 20000 + b'"}', headers=JSON, device="terminal-sued"),
+    Case(
+        "check-in without code",
+        "POST",
+        CHECK_IN,
+        422,
+        "'code': required",
+        json={},
+        device="terminal-sued",
+    ),
+    Case(
+        "check-in with a number",
+        "POST",
+        CHECK_IN,
+        422,
+        "'code': Input should be a valid string",
+        json={"code": 12345678},
+        device="terminal-sued",
+    ),
+    Case(
+        "check-in with an empty code",
+        "POST",
+        CHECK_IN,
+        422,
+        "'code'",
+        json={"code": ""},
+        device="terminal-sued",
+    ),
+    Case(
+        "check-in with a huge code",
+        "POST",
+        CHECK_IN,
+        422,
+        "'code'",
+        json={"code": "K" * 301},
+        device="terminal-sued",
+    ),
+    Case(
+        "check-in with an extra field",
+        "POST",
+        CHECK_IN,
+        422,
+        "'queue': unknown field",
+        json={"code": "{code}", "queue": "T"},
+        device="terminal-sued",
+    ),
+    Case(
+        "check-in as a form",
+        "POST",
+        CHECK_IN,
+        415,
+        "Content-Type: application/json",
+        content=b"code=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        device="terminal-sued",
+    ),
+    Case(
+        "check-in with a huge body",
+        "POST",
+        CHECK_IN,
+        413,
+        "at most 16384",
+        content=b'{"code": "' + b"K" * 20000 + b'"}',
+        headers=JSON,
+        device="terminal-sued",
+    ),
     # Tickets of the appointment queue only come from check-ins.
-    Case("walk-in ticket in T", "POST", "/api/v1/locations/sued/tickets", 422,
-         "takes appointments only", json={"queue": "T"}, device="reception-sued"),
+    Case(
+        "walk-in ticket in T",
+        "POST",
+        "/api/v1/locations/sued/tickets",
+        422,
+        "takes appointments only",
+        json={"queue": "T"},
+        device="reception-sued",
+    ),
 ]
 
 
@@ -933,9 +1236,13 @@ async def test_bad_input_is_refused_and_changes_nothing(env: Env, case: Case) ->
         env.clock.now = case.now
     before = await dataset(env.redis)
     headers = {**(auth(case.device) if case.device else {}), **case.headers}
-    r = await env.http.request(case.method, case.path.format(code=code),
-                               json=_fill(case.json, code), content=case.content,
-                               headers=headers)
+    r = await env.http.request(
+        case.method,
+        case.path.format(code=code),
+        json=_fill(case.json, code),
+        content=case.content,
+        headers=headers,
+    )
     body = problem(r, case.status, says=case.says)
     assert body["code"], body
     assert await dataset(env.redis) == before, "a refused request changed Redis"
@@ -945,8 +1252,11 @@ async def test_transfer_into_the_appointment_queue_is_refused(env: Env) -> None:
     """A walk-in ticket cannot be transferred into T (422 appointments_only)."""
     ticket = await issue(env.http, "A")
     before = await dataset(env.redis)
-    r = await env.http.post(f"/api/v1/tickets/{ticket['id']}/transfer", json={"queue": "T"},
-                            headers=auth("reception-sued"))
+    r = await env.http.post(
+        f"/api/v1/tickets/{ticket['id']}/transfer",
+        json={"queue": "T"},
+        headers=auth("reception-sued"),
+    )
     problem(r, 422, "appointments_only", says="check in with the booking code")
     assert await dataset(env.redis) == before
 
@@ -962,27 +1272,63 @@ class FormCase:
 
 FORM_CASES = [
     FormCase("no slot picked", {"contact": ""}, 422, "Bitte wählen Sie eine Uhrzeit."),
-    FormCase("garbage slot", {"start": "morgen früh"}, 422,
-             "Diese Uhrzeit kann nicht (mehr) gebucht werden."),
-    FormCase("slot off the grid", {"start": slot("09:10")}, 422,
-             "Diese Uhrzeit kann nicht (mehr) gebucht werden."),
-    FormCase("naive slot", {"start": "2026-12-01T09:00:00"}, 422,
-             "Diese Uhrzeit kann nicht (mehr) gebucht werden."),
-    FormCase("slot within the notice", {"start": slot("08:20")}, 422,
-             "Diese Uhrzeit kann nicht (mehr) gebucht werden."),
-    FormCase("contact neither e-mail nor phone", {"start": slot("09:00"), "contact": "Anna"},
-             422, "Bitte eine E-Mail-Adresse oder Telefonnummer angeben"),
-    FormCase("contact with a newline",
-             {"start": slot("09:00"), "contact": "anna@example.org\r\nBcc: x@example.org"},
-             422, "Bitte eine E-Mail-Adresse oder Telefonnummer angeben"),
-    FormCase("contact too long", {"start": slot("09:00"), "contact": "1" * 121}, 422,
-             "Bitte eine E-Mail-Adresse oder Telefonnummer angeben"),
-    FormCase("full slot", {"start": slot("11:00")}, 409,
-             "Diese Zeit ist inzwischen ausgebucht."),
-    FormCase("full slot, in English", {"start": slot("11:00")}, 409,
-             "This time has just been fully booked.", lang="en"),
-    FormCase("bad contact, in English", {"start": slot("09:00"), "contact": "?"}, 422,
-             "Please give an e-mail address or phone number", lang="en"),
+    FormCase(
+        "garbage slot",
+        {"start": "morgen früh"},
+        422,
+        "Diese Uhrzeit kann nicht (mehr) gebucht werden.",
+    ),
+    FormCase(
+        "slot off the grid",
+        {"start": slot("09:10")},
+        422,
+        "Diese Uhrzeit kann nicht (mehr) gebucht werden.",
+    ),
+    FormCase(
+        "naive slot",
+        {"start": "2026-12-01T09:00:00"},
+        422,
+        "Diese Uhrzeit kann nicht (mehr) gebucht werden.",
+    ),
+    FormCase(
+        "slot within the notice",
+        {"start": slot("08:20")},
+        422,
+        "Diese Uhrzeit kann nicht (mehr) gebucht werden.",
+    ),
+    FormCase(
+        "contact neither e-mail nor phone",
+        {"start": slot("09:00"), "contact": "Anna"},
+        422,
+        "Bitte eine E-Mail-Adresse oder Telefonnummer angeben",
+    ),
+    FormCase(
+        "contact with a newline",
+        {"start": slot("09:00"), "contact": "anna@example.org\r\nBcc: x@example.org"},
+        422,
+        "Bitte eine E-Mail-Adresse oder Telefonnummer angeben",
+    ),
+    FormCase(
+        "contact too long",
+        {"start": slot("09:00"), "contact": "1" * 121},
+        422,
+        "Bitte eine E-Mail-Adresse oder Telefonnummer angeben",
+    ),
+    FormCase("full slot", {"start": slot("11:00")}, 409, "Diese Zeit ist inzwischen ausgebucht."),
+    FormCase(
+        "full slot, in English",
+        {"start": slot("11:00")},
+        409,
+        "This time has just been fully booked.",
+        lang="en",
+    ),
+    FormCase(
+        "bad contact, in English",
+        {"start": slot("09:00"), "contact": "?"},
+        422,
+        "Please give an e-mail address or phone number",
+        lang="en",
+    ),
 ]
 
 
@@ -1017,8 +1363,9 @@ async def test_the_booking_form_books_once_per_rendered_form(env: Env) -> None:
     second = await env.http.post(FORM, headers=HTML, data=form)
     assert first.status_code == second.status_code == 303, first.text
     assert first.headers["location"] == second.headers["location"]
-    found = re.fullmatch(r"/appointments/([2-9A-Z]{4}-[2-9A-Z]{4})\?new=1",
-                         first.headers["location"])
+    found = re.fullmatch(
+        r"/appointments/([2-9A-Z]{4}-[2-9A-Z]{4})\?new=1", first.headers["location"]
+    )
     assert found, first.headers["location"]
     assert await free_at(env.http, slot("09:00")) == 2
     shown = await env.http.get(first.headers["location"], headers=HTML)
@@ -1034,19 +1381,20 @@ async def test_the_move_form_explains_and_moves_nothing(env: Env) -> None:
     code = (await book(env.http, slot("09:00")))["code"]
     await fill(env.http, slot("11:00"))
     before = await dataset(env.redis)
-    full = await env.http.post(f"/appointments/{code}/move", headers=HTML,
-                               data={"start": slot("11:00")})
+    full = await env.http.post(
+        f"/appointments/{code}/move", headers=HTML, data={"start": slot("11:00")}
+    )
     assert full.status_code == 409, full.text[:300]
     assert "Diese Zeit ist inzwischen ausgebucht." in full.text
     assert f'value="{slot("11:20")}"' in full.text
-    bad = await env.http.post(f"/appointments/{code}/move", headers=HTML,
-                              data={"start": "gleich"})
+    bad = await env.http.post(f"/appointments/{code}/move", headers=HTML, data={"start": "gleich"})
     assert bad.status_code == 422 and "Diese Uhrzeit kann nicht (mehr) gebucht" in bad.text
     none = await env.http.post(f"/appointments/{code}/move", headers=HTML, data={"x": ""})
     assert none.status_code == 422 and "Bitte wählen Sie eine Uhrzeit." in none.text
     assert await dataset(env.redis) == before
-    moved = await env.http.post(f"/appointments/{code}/move", headers=HTML,
-                                data={"start": slot("10:00")})
+    moved = await env.http.post(
+        f"/appointments/{code}/move", headers=HTML, data={"start": slot("10:00")}
+    )
     assert moved.status_code == 303
     assert moved.headers["location"] == f"/appointments/{code}?moved=1"
     assert (await appointment(env.http, code))["start"] == slot("10:00")
@@ -1079,15 +1427,21 @@ async def test_expected_appointments_lengthen_the_walk_in_estimate(env: Env) -> 
     await open_counter_2(env.http)
     for _ in range(10):
         await issue(env.http, "A")
-    snap = await get_when(env.http, "/api/v1/locations/sued",
-                          lambda r: queue_of(r.json(), "A")["waiting"] == 10
-                          and estimate_of(r, "A") is not None, "10 waiting in A, estimated")
+    snap = await get_when(
+        env.http,
+        "/api/v1/locations/sued",
+        lambda r: queue_of(r.json(), "A")["waiting"] == 10 and estimate_of(r, "A") is not None,
+        "10 waiting in A, estimated",
+    )
     without = estimate_of(snap, "A")
     assert without is not None
     codes = [*await fill(env.http, slot("08:40")), *await fill(env.http, slot("09:00"))]
-    snap = await get_when(env.http, "/api/v1/locations/sued",
-                          lambda r: (estimate_of(r, "A") or 0) > without,
-                          f"the A estimate to grow past {without} s with 6 bookings due")
+    snap = await get_when(
+        env.http,
+        "/api/v1/locations/sued",
+        lambda r: (estimate_of(r, "A") or 0) > without,
+        f"the A estimate to grow past {without} s with 6 bookings due",
+    )
     with_bookings = estimate_of(snap, "A")
     assert with_bookings is not None
     # Six appointments of 15 minutes at the counter: far more than a few seconds.
@@ -1095,9 +1449,12 @@ async def test_expected_appointments_lengthen_the_walk_in_estimate(env: Env) -> 
     for code in codes:
         r = await env.http.post(f"/api/v1/appointments/{code}/cancel")
         assert r.status_code == 200
-    await get_when(env.http, "/api/v1/locations/sued",
-                   lambda r: estimate_of(r, "A") == without,
-                   f"the A estimate back at {without} s once all cancelled")
+    await get_when(
+        env.http,
+        "/api/v1/locations/sued",
+        lambda r: estimate_of(r, "A") == without,
+        f"the A estimate back at {without} s once all cancelled",
+    )
 
 
 async def test_a_missed_appointment_no_longer_holds_the_counter(env: Env) -> None:
@@ -1107,23 +1464,30 @@ async def test_a_missed_appointment_no_longer_holds_the_counter(env: Env) -> Non
     env.at("08:30")
     for _ in range(3):
         await issue(env.http, "A")
-    snap = await get_when(env.http, "/api/v1/locations/sued",
-                          lambda r: queue_of(r.json(), "A")["waiting"] == 3
-                          and estimate_of(r, "A") is not None, "3 waiting in A")
+    snap = await get_when(
+        env.http,
+        "/api/v1/locations/sued",
+        lambda r: queue_of(r.json(), "A")["waiting"] == 3 and estimate_of(r, "A") is not None,
+        "3 waiting in A",
+    )
     during = estimate_of(snap, "A")
     assert during is not None
     env.at("08:51")  # nobody came for 08:40: missed
     await issue(env.http, "B")  # a change, so the live view is computed anew
-    await get_when(env.http, "/api/v1/locations/sued",
-                   lambda r: queue_of(r.json(), "B")["waiting"] == 1
-                   and (estimate_of(r, "A") or 0) < during,
-                   "the A estimate to drop once the 08:40 bookings are missed")
+    await get_when(
+        env.http,
+        "/api/v1/locations/sued",
+        lambda r: queue_of(r.json(), "B")["waiting"] == 1 and (estimate_of(r, "A") or 0) < during,
+        "the A estimate to drop once the 08:40 bookings are missed",
+    )
 
 
 # --- 9. the staff's list and the contact ----------------------------------------------------
 
-ROW = re.compile(r'<tr data-state="([a-z_]+)">\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*'
-                 r"<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*</tr>")
+ROW = re.compile(
+    r'<tr data-state="([a-z_]+)">\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*'
+    r"<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*</tr>"
+)
 
 
 async def test_staff_list_shows_times_states_and_contacts(env: Env) -> None:
@@ -1147,29 +1511,35 @@ async def test_staff_list_shows_times_states_and_contacts(env: Env) -> None:
         await log_in(desk, "reception-sued")
         page = await desk.get("/staff/sued/appointments", headers=HTML)
         assert page.status_code == 200, page.text
-        rows = [(state, when, label, number.split(" ")[0], who.strip())
-                for state, when, label, number, who in ROW.findall(page.text)]
-        assert sorted(rows) == sorted([
-            ("arrived_late", "08:40", "zu spät, ohne Termin", "A001", contact),
-            ("missed", "08:40", "nicht erschienen", "–", ""),
-            ("arrived", "09:00", "da", "T001", "0151 2345678"),
-            ("cancelled", "09:20", "abgesagt", "–", ""),
-            ("booked", "11:00", "erwartet", "–", ""),
-        ]), rows
+        rows = [
+            (state, when, label, number.split(" ")[0], who.strip())
+            for state, when, label, number, who in ROW.findall(page.text)
+        ]
+        assert sorted(rows) == sorted(
+            [
+                ("arrived_late", "08:40", "zu spät, ohne Termin", "A001", contact),
+                ("missed", "08:40", "nicht erschienen", "–", ""),
+                ("arrived", "09:00", "da", "T001", "0151 2345678"),
+                ("cancelled", "09:20", "abgesagt", "–", ""),
+                ("booked", "11:00", "erwartet", "–", ""),
+            ]
+        ), rows
         assert "tuesday@example.org" not in page.text
         assert "1 erwartet · 2 eingecheckt · 1 nicht erschienen · 1 abgesagt" in page.text
         tomorrow = await desk.get("/staff/sued/appointments?date=2026-12-01", headers=HTML)
         assert "tuesday@example.org" in tomorrow.text
 
     # The contact appears in no public answer about the booking or its ticket.
-    public = [await env.http.get(f"/api/v1/appointments/{late}"),
-              await env.http.get(f"/appointments/{late}", headers=HTML),
-              await env.http.get(f"/appointments/{late}.ics"),
-              await env.http.get(f"/api/v1/tickets/{late_ticket.json()['id']}"),
-              await env.http.get(late_ticket.json()["url"], headers=HTML),
-              await env.http.get("/api/v1/locations/sued"),
-              await env.http.get("/locations/sued", headers=HTML),
-              late_ticket]
+    public = [
+        await env.http.get(f"/api/v1/appointments/{late}"),
+        await env.http.get(f"/appointments/{late}", headers=HTML),
+        await env.http.get(f"/appointments/{late}.ics"),
+        await env.http.get(f"/api/v1/tickets/{late_ticket.json()['id']}"),
+        await env.http.get(late_ticket.json()["url"], headers=HTML),
+        await env.http.get("/api/v1/locations/sued"),
+        await env.http.get("/locations/sued", headers=HTML),
+        late_ticket,
+    ]
     for r in public:
         assert r.status_code in (200, 201), (r.url, r.status_code)
         assert contact not in r.text and "anna.muster" not in r.text, r.url
@@ -1181,8 +1551,9 @@ async def test_staff_list_follows_a_moved_booking_to_its_new_day(env: Env) -> No
     a cancelled one stays listed as cancelled."""
     moved = (await book(env.http, slot("09:00"), contact="moved@example.org"))["code"]
     cancelled = (await book(env.http, slot("09:20"), contact="cancelled@example.org"))["code"]
-    r = await env.http.post(f"/api/v1/appointments/{moved}/move",
-                            json={"start": slot("10:00", TUESDAY)})
+    r = await env.http.post(
+        f"/api/v1/appointments/{moved}/move", json={"start": slot("10:00", TUESDAY)}
+    )
     assert r.status_code == 200, r.text
     await env.http.post(f"/api/v1/appointments/{cancelled}/cancel")
     async with httpx.AsyncClient(base_url=env.url, timeout=TIMEOUT) as desk:
@@ -1192,7 +1563,8 @@ async def test_staff_list_follows_a_moved_booking_to_its_new_day(env: Env) -> No
     assert [row[:2] for row in ROW.findall(today.text)] == [("cancelled", "09:20")]
     assert "cancelled@example.org" not in today.text  # the contact went with the cancel
     assert [(row[0], row[1], row[4]) for row in ROW.findall(tomorrow.text)] == [
-        ("booked", "10:00", "moved@example.org")]
+        ("booked", "10:00", "moved@example.org")
+    ]
 
 
 async def test_staff_list_escapes_the_contact(env: Env) -> None:
@@ -1234,8 +1606,9 @@ async def test_contact_expires_at_the_end_of_the_appointments_day(env: Env) -> N
     assert key.startswith("wb:{sued}:appt:contact:")
     assert await env.redis.get(key) == b"+49 151 2345678"
     assert await expires_at(env, key) == to_ms(datetime(2026, 12, 2, 0, 0, tzinfo=TZ))
-    r = await env.http.post(f"/api/v1/appointments/{code}/move",
-                            json={"start": slot("09:00", date(2026, 12, 3))})
+    r = await env.http.post(
+        f"/api/v1/appointments/{code}/move", json={"start": slot("09:00", date(2026, 12, 3))}
+    )
     assert r.status_code == 200, r.text
     assert await expires_at(env, key) == to_ms(datetime(2026, 12, 4, 0, 0, tzinfo=TZ))
     await env.http.post(f"/api/v1/appointments/{code}/cancel")
@@ -1245,8 +1618,7 @@ async def test_contact_expires_at_the_end_of_the_appointments_day(env: Env) -> N
 async def test_a_contact_for_today_expires_tonight(env: Env) -> None:
     """A contact for today's appointment is gone at midnight tonight, not later."""
     code = (await book(env.http, slot("11:00"), contact="anna@example.org"))["code"]
-    assert await expires_at(env, contact_key(code)) == to_ms(
-        datetime(2026, 12, 1, 0, 0, tzinfo=TZ))
+    assert await expires_at(env, contact_key(code)) == to_ms(datetime(2026, 12, 1, 0, 0, tzinfo=TZ))
 
 
 async def test_no_contact_no_contact_key(env: Env) -> None:
@@ -1263,24 +1635,31 @@ async def test_no_contact_no_contact_key(env: Env) -> None:
 async def test_the_code_is_nowhere_in_redis(env: Env) -> None:
     """After booking, looking up, moving, checking in (API, terminal form, key) and
     cancelling, no key and no value in Redis holds a code in clear."""
-    codes = [(await book(env.http, slot("08:40"), contact="anna@example.org"))["code"],
-             (await book(env.http, slot("09:00"), key="idem-1"))["code"],
-             (await book(env.http, slot("09:20")))["code"],
-             (await book(env.http, slot("10:00", TUESDAY)))["code"]]
+    codes = [
+        (await book(env.http, slot("08:40"), contact="anna@example.org"))["code"],
+        (await book(env.http, slot("09:00"), key="idem-1"))["code"],
+        (await book(env.http, slot("09:20")))["code"],
+        (await book(env.http, slot("10:00", TUESDAY)))["code"],
+    ]
     await appointment(env.http, codes[0])
     await env.http.get(f"/appointments/{codes[0]}.ics")
-    await env.http.post(f"/api/v1/appointments/{codes[1]}/move",
-                        json={"start": slot("09:40")})
+    await env.http.post(f"/api/v1/appointments/{codes[1]}/move", json={"start": slot("09:40")})
     await env.http.post(f"/api/v1/appointments/{codes[3]}/cancel")
     env.at("08:50")  # 08:40 and 09:20 may check in; 09:40 (the moved one) not yet
-    r = await env.http.post(CHECK_IN, json={"code": codes[0]},
-                            headers={**auth("reception-sued"), "Idempotency-Key": "ci-1"})
+    r = await env.http.post(
+        CHECK_IN,
+        json={"code": codes[0]},
+        headers={**auth("reception-sued"), "Idempotency-Key": "ci-1"},
+    )
     assert r.status_code == 201, r.text
     async with httpx.AsyncClient(base_url=env.url, timeout=TIMEOUT) as kiosk:
         await log_in(kiosk, "terminal-sued")
         start = await kiosk.get("/terminal/sued", headers=HTML)
-        done = await kiosk.post("/terminal/sued/check-in", headers=HTML, data={
-            "csrf": csrf_of(start.text), "key": "k-terminal", "code": codes[2].lower()})
+        done = await kiosk.post(
+            "/terminal/sued/check-in",
+            headers=HTML,
+            data={"csrf": csrf_of(start.text), "key": "k-terminal", "code": codes[2].lower()},
+        )
         assert done.status_code == 303
     problem(await check_in(env.http, codes[1]), 409, "booking_too_early")
     blobs = await everything_in(env.redis)
@@ -1297,30 +1676,40 @@ def office_with_appointments_everywhere() -> Office:
     """The test office with queue T (the same plan) at both Süd and Nord."""
     raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
     for loc in raw["locations"]:
-        loc["queues"].append({"id": "T", "name": "Termin", "service_minutes": 15,
-                              "appointments": dict(APPOINTMENT_PLAN)})
+        loc["queues"].append(
+            {
+                "id": "T",
+                "name": "Termin",
+                "service_minutes": 15,
+                "appointments": dict(APPOINTMENT_PLAN),
+            }
+        )
         loc["counters"][0]["queues"] = [*loc["counters"][0]["queues"], "T"]
     return parse_office(raw, source=str(OFFICE_PATH))
 
 
-async def test_one_code_names_one_booking_across_locations(redis_server: EmbeddedRedis,
-                                                           redis: Redis) -> None:
+async def test_one_code_names_one_booking_across_locations(
+    redis_server: EmbeddedRedis, redis: Redis
+) -> None:
     """Two bookings at two locations never share a code, even when their clients happen to
     use the same Idempotency-Key: each code finds, and cancels, its own booking."""
     clock = SettableClock(MONDAY_8)
-    async with live_server(redis_server.url, office_with_appointments_everywhere(),
-                           clock=clock) as srv, \
-            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+    async with (
+        live_server(redis_server.url, office_with_appointments_everywhere(), clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+    ):
         body = {"queue": "T", "start": slot("09:00")}
-        sued = await http.post("/api/v1/locations/sued/appointments", json=body,
-                               headers={"Idempotency-Key": "order-1"})
-        nord = await http.post("/api/v1/locations/nord/appointments", json=body,
-                               headers={"Idempotency-Key": "order-1"})
+        sued = await http.post(
+            "/api/v1/locations/sued/appointments", json=body, headers={"Idempotency-Key": "order-1"}
+        )
+        nord = await http.post(
+            "/api/v1/locations/nord/appointments", json=body, headers={"Idempotency-Key": "order-1"}
+        )
         assert sued.status_code == 201, sued.text
         if nord.status_code == 201:
             assert nord.json()["code"] != sued.json()["code"], (
-                "two bookings at two locations got the same code "
-                f"{sued.json()['code']}")
+                f"two bookings at two locations got the same code {sued.json()['code']}"
+            )
             found = await http.get(f"/api/v1/appointments/{nord.json()['code']}")
             assert found.json()["location"] == "nord"
         else:
@@ -1331,8 +1720,7 @@ async def test_the_day_roll_learns_how_many_bookings_come_on_time(env: Env) -> N
     """Four booked on Monday: two on time, one late, one not at all. The first command on
     Tuesday counts the missing one and learns a show-up share of one half, which the
     estimate then applies to the bookings still to come."""
-    codes = [(await book(env.http, slot(t)))["code"] for t in ("09:00", "09:20", "09:40",
-                                                              "10:00")]
+    codes = [(await book(env.http, slot(t)))["code"] for t in ("09:00", "09:20", "09:40", "10:00")]
     for code, when in ((codes[0], "08:55"), (codes[1], "09:15"), (codes[2], "10:00")):
         env.at(when)
         r = await env.http.post(CHECK_IN, json={"code": code}, headers=auth("terminal-sued"))
@@ -1358,20 +1746,24 @@ async def test_people_of_one_slot_are_called_in_the_order_they_came(env: Env) ->
     assert (await call_and_finish(env.http))["id"] == first["id"]
     env.at("09:01")
     third = (await check_in(env.http, codes[2])).json()
-    assert [(await call_and_finish(env.http))["id"] for _ in range(2)] == [second["id"],
-                                                                          third["id"]]
+    assert [(await call_and_finish(env.http))["id"] for _ in range(2)] == [
+        second["id"],
+        third["id"],
+    ]
 
 
 async def test_too_late_after_closing_or_at_a_ticket_stop_is_refused_like_a_walk_in(
-        redis_server: EmbeddedRedis, redis: Redis) -> None:
+    redis_server: EmbeddedRedis, redis: Redis
+) -> None:
     """Late for the last slot after Süd closed at 12:00: the terminal says it is closed
     and issues nothing (reception still can); late into a full walk-in queue: the ticket
     stop, as for everyone."""
     clock = SettableClock(MONDAY_8)
-    office = office_with_appointments(location_hours={"mon": "08:00-12:00"},
-                                      walk_in_queue="B")
-    async with live_server(redis_server.url, office, clock=clock) as srv, \
-            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+    office = office_with_appointments(location_hours={"mon": "08:00-12:00"}, walk_in_queue="B")
+    async with (
+        live_server(redis_server.url, office, clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+    ):
         late_ones = [(await book(http, slot("11:40")))["code"] for _ in range(2)]
         clock.now = local("12:05")
         before = await dataset(redis)
@@ -1382,8 +1774,7 @@ async def test_too_late_after_closing_or_at_a_ticket_stop_is_refused_like_a_walk
         for _ in range(2):  # B's ticket stop is 3: with the late one it is full
             await issue(http, "B")
         before = await dataset(redis)
-        problem(await check_in(http, late_ones[1], device="reception-sued"), 409,
-                "ticket_stop")
+        problem(await check_in(http, late_ones[1], device="reception-sued"), 409, "ticket_stop")
         assert await dataset(redis) == before
 
 
@@ -1392,13 +1783,19 @@ async def test_the_contact_cannot_be_recovered_from_the_booking(env: Env) -> Non
     booking's request fingerprint is keyed with the server's secret."""
     contact = "+49 151 2345678"
     start = slot("09:00")
-    booked = (await env.http.post(BOOK, json={"queue": "T", "start": start,
-                                              "contact": contact},
-                                  headers={"Idempotency-Key": "k-contact"})).json()
+    booked = (
+        await env.http.post(
+            BOOK,
+            json={"queue": "T", "start": start, "contact": contact},
+            headers={"Idempotency-Key": "k-contact"},
+        )
+    ).json()
     r = await env.http.post(f"/api/v1/appointments/{booked['code']}/cancel")
     assert r.status_code == 200, r.text
-    plain = hashlib.sha256(
-        f"sued|T|{datetime.fromisoformat(start).timestamp():.0f}|{contact}".encode()
-    ).hexdigest().encode()
+    plain = (
+        hashlib.sha256(f"sued|T|{datetime.fromisoformat(start).timestamp():.0f}|{contact}".encode())
+        .hexdigest()
+        .encode()
+    )
     assert not any(plain in value for value in await everything_in(env.redis))
     assert not any(contact.encode() in value for value in await everything_in(env.redis))

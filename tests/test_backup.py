@@ -16,19 +16,31 @@ StartServe = Callable[..., ServeProcess]
 
 def waitboard(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "WAITBOARD_DATA_DIR": str(data)}
-    return subprocess.run([sys.executable, "-m", "waitboard", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "waitboard", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_backup_of_a_running_service_restores_after_data_loss(
-        serve_processes: StartServe, tmp_path: Path) -> None:
+    serve_processes: StartServe, tmp_path: Path
+) -> None:
     """Back up while serving; lose the data; restore; serve again: the tickets are back
     and numbering continues."""
     data = tmp_path / "data"
     first = serve_processes()
     for queue in "AAB":
-        r = httpx.post(first.url + "/api/v1/locations/sued/tickets", json={"queue": queue},
-                       headers=auth("terminal-sued"), timeout=TIMEOUT)
+        r = httpx.post(
+            first.url + "/api/v1/locations/sued/tickets",
+            json={"queue": queue},
+            headers=auth("terminal-sued"),
+            timeout=TIMEOUT,
+        )
         assert r.status_code == 201
     backup = tmp_path / "backups" / "waitboard.rdb"
     done = waitboard("backup", str(backup), data=data)
@@ -47,8 +59,12 @@ def test_backup_of_a_running_service_restores_after_data_loss(
     second = serve_processes(args=("--config", str(OFFICE_PATH)))
     snap = httpx.get(second.url + "/api/v1/locations/sued", timeout=TIMEOUT).json()
     assert [q["waiting"] for q in snap["queues"]] == [2, 1]
-    r = httpx.post(second.url + "/api/v1/locations/sued/tickets", json={"queue": "A"},
-                   headers=auth("terminal-sued"), timeout=TIMEOUT)
+    r = httpx.post(
+        second.url + "/api/v1/locations/sued/tickets",
+        json={"queue": "A"},
+        headers=auth("terminal-sued"),
+        timeout=TIMEOUT,
+    )
     assert r.json()["number"] == "A003"
 
 

@@ -10,57 +10,66 @@ from tests.conftest import TIMEOUT, LiveServer, auth, open_live
 
 pytestmark = pytest.mark.browser
 
-async def test_lobby_screen_shows_a_call_without_reload(browser: Browser, server: LiveServer,
-                                                        http: httpx.AsyncClient) -> None:
+
+async def test_lobby_screen_shows_a_call_without_reload(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """A call made through the API appears on an open /screens/X, then its recall."""
     page = await open_live(browser, server.url + "/screens/sued")
-    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                        headers=auth("terminal-sued"))
+    r = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
     number = r.json()["number"]
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
-    called = await http.post("/api/v1/locations/sued/counters/1/call-next",
-                             headers=auth("counter-sued-1"))
+    called = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
     assert called.status_code == 200
     latest = page.locator("[data-latest]")
-    await expect(latest.locator('[data-f="number"]')).to_have_text(number,
-                                                                    timeout=TIMEOUT * 1000)
+    await expect(latest.locator('[data-f="number"]')).to_have_text(number, timeout=TIMEOUT * 1000)
     await expect(latest.locator('[data-f="counter"]')).to_have_text("Schalter 1")
     await expect(latest).to_have_class("now flash")
     await page.evaluate("document.querySelector('[data-latest]').classList.remove('flash')")
-    await http.post(f"/api/v1/tickets/{called.json()['id']}/recall",
-                    headers=auth("counter-sued-1"))
+    await http.post(f"/api/v1/tickets/{called.json()['id']}/recall", headers=auth("counter-sued-1"))
     await expect(latest).to_have_class("now flash", timeout=TIMEOUT * 1000)
 
 
-async def test_location_page_updates_live(browser: Browser, server: LiveServer,
-                                          http: httpx.AsyncClient) -> None:
+async def test_location_page_updates_live(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """The public location page shows a new waiting ticket without a reload."""
     page = await open_live(browser, server.url + "/locations/sued")
     cell = page.locator('tr[data-queue="B"] [data-f="waiting"]')
     await expect(cell).to_have_text("0")
-    await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"},
-                    headers=auth("terminal-sued"))
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "B"}, headers=auth("terminal-sued")
+    )
     await expect(cell).to_have_text("1", timeout=TIMEOUT * 1000)
 
 
-async def test_ticket_page_follows_the_ticket(browser: Browser, server: LiveServer,
-                                              http: httpx.AsyncClient) -> None:
+async def test_ticket_page_follows_the_ticket(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """The citizen's page moves up when someone ahead is called and shows the counter."""
-    first = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                             headers=auth("terminal-sued"))).json()
-    mine = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                            headers=auth("terminal-sued"))).json()
+    first = (
+        await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+        )
+    ).json()
+    mine = (
+        await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+        )
+    ).json()
     assert first["number"] != mine["number"]
     page = await open_live(browser, server.url + mine["url"])
     ahead = page.locator('[data-f="ahead"]')
     await expect(ahead).to_have_text("1")
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
-    await http.post("/api/v1/locations/sued/counters/1/call-next",
-                    headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
     await expect(ahead).to_have_text("0", timeout=TIMEOUT * 1000)
     await http.post(f"/api/v1/tickets/{first['id']}/no-show", headers=auth("counter-sued-1"))
-    await http.post("/api/v1/locations/sued/counters/1/call-next",
-                    headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
     go_to = page.locator('[data-f="go_to"]')
     await expect(go_to).to_have_text("Bitte zu Schalter 1", timeout=TIMEOUT * 1000)
     await expect(page.locator('[data-f="status"]')).to_have_text("Sie werden aufgerufen")
@@ -78,29 +87,33 @@ AudioContext.prototype.createOscillator = function () {
 """
 
 
-async def test_lobby_chimes_and_speaks_in_german(browser: Browser, server: LiveServer,
-                                                 http: httpx.AsyncClient) -> None:
+async def test_lobby_chimes_and_speaks_in_german(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """With ?voice=1 a call chimes and is announced in German; a recall chimes again; the
     calls already there when the screen loads do not."""
-    await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                    headers=auth("terminal-sued"))
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     page = await browser.new_page()
     await page.add_init_script(SPY)
     await page.goto(server.url + "/screens/sued?voice=1")
-    await expect(page.locator("body")).to_have_attribute("data-live", "open",
-                                                         timeout=TIMEOUT * 1000)
-    called = await http.post("/api/v1/locations/sued/counters/1/call-next",
-                             headers=auth("counter-sued-1"))
+    await expect(page.locator("body")).to_have_attribute(
+        "data-live", "open", timeout=TIMEOUT * 1000
+    )
+    called = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
     await expect(page.locator('[data-latest] [data-f="number"]')).to_have_text(
-        "A001", timeout=TIMEOUT * 1000)
-    assert await page.evaluate("window.__spoken") == [
-        ["Nummer A 1, bitte zu Schalter 1.", "de-DE"]]
+        "A001", timeout=TIMEOUT * 1000
+    )
+    assert await page.evaluate("window.__spoken") == [["Nummer A 1, bitte zu Schalter 1.", "de-DE"]]
     assert await page.evaluate("window.__tones") == 2  # a two-note chime
-    await http.post(f"/api/v1/tickets/{called.json()['id']}/recall",
-                    headers=auth("counter-sued-1"))
+    await http.post(f"/api/v1/tickets/{called.json()['id']}/recall", headers=auth("counter-sued-1"))
     await expect(page.locator('[data-latest] [data-f="recall"]')).to_be_visible(
-        timeout=TIMEOUT * 1000)
+        timeout=TIMEOUT * 1000
+    )
     assert await page.evaluate("window.__tones") == 4
     await page.reload()  # a restarted screen does not chime for old calls
     await page.wait_for_selector("body[data-live=open]")

@@ -20,12 +20,16 @@ MISSING = ["Kontoauszüge der letzten drei Monate", "Mietvertrag"]
 async def serious_violations(page: Page) -> list[str]:
     """Serious and critical axe-core findings, one line each."""
     results = await Axe().run(page)
-    return [f"{v['id']} ({v['impact']}): {v['help']}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
-async def test_caseworker_sets_documents_missing_citizen_sees_them(browser: Browser,
-                                                                   server: LiveServer) -> None:
+async def test_caseworker_sets_documents_missing_citizen_sees_them(
+    browser: Browser, server: LiveServer
+) -> None:
     """A caseworker marks documents missing by clicking; a phone sees them on /status."""
     desk = await log_in(browser, server, "caseworker", viewport={"width": 1280, "height": 900})
     await expect(desk.get_by_role("heading", name="Anträge", exact=True)).to_be_visible()
@@ -47,7 +51,8 @@ async def test_caseworker_sets_documents_missing_citizen_sees_them(browser: Brow
     await expect(desk.locator('[data-f="stage"]')).to_have_text("Unterlagen fehlen")
     history = desk.get_by_role("table", name="Alle Änderungen, die neueste zuerst")
     await expect(history.get_by_role("row").nth(1)).to_contain_text(
-        "Eingegangen → Unterlagen fehlen")
+        "Eingegangen → Unterlagen fehlen"
+    )
     await expect(history.get_by_role("row").nth(1)).to_contain_text("caseworker")
     assert await serious_violations(desk) == []
     await screenshot(desk, "application-caseworker", full_page=True)
@@ -64,7 +69,8 @@ async def test_caseworker_sets_documents_missing_citizen_sees_them(browser: Brow
     await phone.get_by_role("button", name="Stand abfragen").click()
     await expect(phone.get_by_role("alert")).to_have_text(
         "Antragsnummer oder PIN stimmen nicht. Bitte prüfen Sie beides in unserem Schreiben "
-        "und versuchen Sie es noch einmal.")
+        "und versuchen Sie es noch einmal."
+    )
     await expect(phone.get_by_label("Antragsnummer")).to_have_value(NUMBER)
     await expect(phone.get_by_label("PIN")).to_be_focused()
     assert "PIN" not in phone.url and pin.replace(" ", "") not in phone.url
@@ -75,8 +81,7 @@ async def test_caseworker_sets_documents_missing_citizen_sees_them(browser: Brow
     await phone.get_by_role("button", name="Stand abfragen").click()
     await expect(phone.get_by_role("heading", name=f"Ihr Antrag {NUMBER}")).to_be_visible()
     await expect(phone.locator('[data-f="stage"]')).to_have_text("Unterlagen fehlen")
-    items = phone.get_by_role("list", name="Diese Unterlagen fehlen noch:").get_by_role(
-        "listitem")
+    items = phone.get_by_role("list", name="Diese Unterlagen fehlen noch:").get_by_role("listitem")
     await expect(items).to_have_text(MISSING)
     await expect(phone.get_by_text("Letzte Änderung:")).to_be_visible()
     assert pin not in await phone.content() and phone.url == server.url + "/status"

@@ -39,8 +39,9 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-async def office_server(redis_server: EmbeddedRedis, redis: Redis,
-                        clock: SettableClock) -> AsyncIterator[LiveServer]:
+async def office_server(
+    redis_server: EmbeddedRedis, redis: Redis, clock: SettableClock
+) -> AsyncIterator[LiveServer]:
     """Süd with appointment queue T (weekdays 08:00-12:00, 20-minute slots, 3 places)."""
     async with live_server(redis_server.url, office_with_appointments(), clock=clock) as srv:
         yield srv
@@ -58,29 +59,34 @@ async def book_on_the_page(page: Page, server: LiveServer, time: str) -> str:
 
 
 async def test_book_check_in_at_the_terminal_be_called_and_shown_in_the_lobby(
-        browser: Browser, office_server: LiveServer, clock: SettableClock) -> None:
+    browser: Browser, office_server: LiveServer, clock: SettableClock
+) -> None:
     """The whole way of someone with an appointment, by clicking: the public booking page,
     the terminal with the code, a counter's call, the lobby screen."""
     citizen = await browser.new_page(viewport=PHONE)
     code = await book_on_the_page(citizen, office_server, "09:00")
     assert len(code) == 9 and code[4] == "-"
     await expect(citizen.locator('[data-f="when"]')).to_contain_text("30.11.2026, 09:00 Uhr")
-    qr = zxingcpp.read_barcodes(Image.open(io.BytesIO(
-        await citizen.locator("svg.qr").screenshot())))
+    qr = zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(await citizen.locator("svg.qr").screenshot()))
+    )
     assert qr[0].text == f"{office_server.url}/appointments/{code}"
     async with httpx.AsyncClient() as http:
-        ics = await http.get(office_server.url
-                             + await citizen.get_by_role("link", name="In den Kalender (.ics)")
-                             .get_attribute("href"))
+        ics = await http.get(
+            office_server.url
+            + await citizen.get_by_role("link", name="In den Kalender (.ics)").get_attribute("href")
+        )
     assert ics.headers["content-type"].startswith("text/calendar")
     assert "DTSTART:20261130T080000Z" in ics.text  # 09:00 in Berlin
     await screenshot(citizen, "appointment-booked", full_page=True)
 
-    lobby = await open_live(browser, office_server.url + "/screens/sued",
-                            viewport={"width": 1920, "height": 1080})
+    lobby = await open_live(
+        browser, office_server.url + "/screens/sued", viewport={"width": 1920, "height": 1080}
+    )
     clock.now = MONDAY_8 + timedelta(minutes=50)  # 08:50: check-in opened at 08:30
-    terminal = await log_in(browser, office_server, "terminal-sued",
-                            viewport={"width": 1080, "height": 1920})
+    terminal = await log_in(
+        browser, office_server, "terminal-sued", viewport={"width": 1080, "height": 1920}
+    )
     # The appointment queue has no button of its own: it is joined with the code.
     await expect(terminal.locator('[data-issue="T"]')).to_have_count(0)
     await terminal.get_by_label("Buchungscode").fill(code.lower().replace("-", " "))
@@ -90,13 +96,13 @@ async def test_book_check_in_at_the_terminal_be_called_and_shown_in_the_lobby(
     await expect(printed).to_contain_text("Termin um 09:00 Uhr")
 
     clock.now = MONDAY_8 + timedelta(minutes=59)  # due (2 minutes ahead of its slot)
-    counter = await log_in(browser, office_server, "counter-sued-2",
-                           viewport={"width": 1280, "height": 800})
+    counter = await log_in(
+        browser, office_server, "counter-sued-2", viewport={"width": 1280, "height": 800}
+    )
     await counter.get_by_role("button", name="Öffnen").click()
     await counter.get_by_role("button", name="Nächste Nummer aufrufen").click()
     await expect(counter.locator(".current-ticket .ticket-number")).to_have_text("T001")
-    await expect(lobby.locator('[data-latest] [data-f="number"]')).to_have_text("T001",
-                                                                              timeout=MS)
+    await expect(lobby.locator('[data-latest] [data-f="number"]')).to_have_text("T001", timeout=MS)
     await expect(lobby.locator('[data-latest] [data-f="counter"]')).to_have_text("Schalter 2")
 
     # The booking's own page now says it is checked in, with the number.
@@ -105,7 +111,8 @@ async def test_book_check_in_at_the_terminal_be_called_and_shown_in_the_lobby(
 
 
 async def test_a_slot_taken_meanwhile_offers_the_next_free_ones(
-        browser: Browser, office_server: LiveServer) -> None:
+    browser: Browser, office_server: LiveServer
+) -> None:
     """The page showed 09:00 free; by the time the form is sent others took all 3
     places: the page says so in words, offers the next free times, and one click books
     one of them."""
@@ -114,12 +121,15 @@ async def test_a_slot_taken_meanwhile_offers_the_next_free_ones(
     await page.get_by_label("09:00").check()
     async with httpx.AsyncClient(base_url=office_server.url, timeout=TIMEOUT) as http:
         for _ in range(3):
-            r = await http.post("/api/v1/locations/sued/appointments",
-                                json={"queue": "T", "start": "2026-11-30T09:00+01:00"})
+            r = await http.post(
+                "/api/v1/locations/sued/appointments",
+                json={"queue": "T", "start": "2026-11-30T09:00+01:00"},
+            )
             assert r.status_code == 201, r.text
     await page.get_by_role("button", name="Termin buchen").click()
     await expect(page.get_by_role("alert")).to_have_text(
-        "Diese Zeit ist inzwischen ausgebucht. Bitte wählen Sie eine andere.")
+        "Diese Zeit ist inzwischen ausgebucht. Bitte wählen Sie eine andere."
+    )
     suggestions = page.get_by_role("group", name="Die nächsten freien Termine")
     await expect(suggestions.get_by_role("button")).to_have_count(3)
     await expect(page.get_by_label("09:00")).to_be_disabled()
@@ -129,8 +139,9 @@ async def test_a_slot_taken_meanwhile_offers_the_next_free_ones(
     await expect(page.locator('[data-f="when"]')).to_contain_text("09:20 Uhr")
 
 
-async def test_moving_and_cancelling_with_the_code(browser: Browser,
-                                                   office_server: LiveServer) -> None:
+async def test_moving_and_cancelling_with_the_code(
+    browser: Browser, office_server: LiveServer
+) -> None:
     """With the code typed on /appointments: move to another time, then cancel (after
     saying yes to the question); the places follow."""
     page = await browser.new_page(viewport=PHONE)
@@ -148,14 +159,16 @@ async def test_moving_and_cancelling_with_the_code(browser: Browser,
     await expect(page.locator('[data-f="booking-status"]')).to_have_text("abgesagt")
     assert asked == ["Diesen Termin wirklich absagen? Die Zeit wird wieder frei."]
     async with httpx.AsyncClient(base_url=office_server.url, timeout=TIMEOUT) as http:
-        slots = (await http.get("/api/v1/locations/sued/appointments/T",
-                                params={"date": "2026-11-30"})).json()["slots"]
+        slots = (
+            await http.get("/api/v1/locations/sued/appointments/T", params={"date": "2026-11-30"})
+        ).json()["slots"]
     free = {s["start"][11:16]: s["free"] for s in slots}
     assert free["10:00"] == 3 and free["11:00"] == 3
 
 
-async def test_a_wrong_code_gets_a_readable_answer(browser: Browser,
-                                                   office_server: LiveServer) -> None:
+async def test_a_wrong_code_gets_a_readable_answer(
+    browser: Browser, office_server: LiveServer
+) -> None:
     """A typo in the code, or a code nobody booked: a sentence that says what to do."""
     page = await browser.new_page(viewport=PHONE)
     await page.goto(office_server.url + "/appointments")
@@ -167,34 +180,49 @@ async def test_a_wrong_code_gets_a_readable_answer(browser: Browser,
     await expect(page.get_by_role("alert")).to_contain_text("keinen Termin")
 
 
-@pytest.mark.parametrize("path", [
-    "/locations/sued/appointments", "/locations/sued/appointments/T",
-    "/locations/sued/appointments/T?lang=en", "/appointments", "{booking}",
-])
-async def test_booking_pages_pass_axe(browser: Browser, office_server: LiveServer,
-                                      path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/locations/sued/appointments",
+        "/locations/sued/appointments/T",
+        "/locations/sued/appointments/T?lang=en",
+        "/appointments",
+        "{booking}",
+    ],
+)
+async def test_booking_pages_pass_axe(
+    browser: Browser, office_server: LiveServer, path: str
+) -> None:
     """No serious or critical accessibility violation on a phone."""
     async with httpx.AsyncClient(base_url=office_server.url, timeout=TIMEOUT) as http:
-        booked = (await http.post("/api/v1/locations/sued/appointments",
-                                  json={"queue": "T", "start": "2026-11-30T09:40+01:00"}))
+        booked = await http.post(
+            "/api/v1/locations/sued/appointments",
+            json={"queue": "T", "start": "2026-11-30T09:40+01:00"},
+        )
     page = await browser.new_page(viewport=PHONE)
     await page.goto(office_server.url + path.format(booking=booked.json()["url"]))
     assert await violations(page) == []
 
 
-@pytest.mark.parametrize(("device", "path"), [
-    ("reception-sued", "/staff/sued/appointments"),
-    ("reception-sued", "/staff/sued/reception"),
-    ("counter-sued-2", "/staff/sued/counters/2"),
-    ("terminal-sued", "/terminal/sued"),
-])
-async def test_staff_pages_with_check_in_pass_axe(browser: Browser, office_server: LiveServer,
-                                                  device: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("device", "path"),
+    [
+        ("reception-sued", "/staff/sued/appointments"),
+        ("reception-sued", "/staff/sued/reception"),
+        ("counter-sued-2", "/staff/sued/counters/2"),
+        ("terminal-sued", "/terminal/sued"),
+    ],
+)
+async def test_staff_pages_with_check_in_pass_axe(
+    browser: Browser, office_server: LiveServer, device: str, path: str
+) -> None:
     """The day's list and the check-in forms: no serious or critical violation."""
     async with httpx.AsyncClient(base_url=office_server.url, timeout=TIMEOUT) as http:
         for start in ("2026-11-30T09:00+01:00", "2026-11-30T09:20+01:00"):
-            await http.post("/api/v1/locations/sued/appointments",
-                            json={"queue": "T", "start": start, "contact": "0211 123456"})
+            await http.post(
+                "/api/v1/locations/sued/appointments",
+                json={"queue": "T", "start": start, "contact": "0211 123456"},
+            )
     page = await log_in(browser, office_server, device, viewport={"width": 1280, "height": 900})
     await page.goto(office_server.url + path)
     assert await violations(page) == []

@@ -44,8 +44,9 @@ def accept_dialogs(page: Page) -> list[str]:
 
 
 async def issue(http: httpx.AsyncClient, queue: str) -> dict[str, Any]:
-    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
-                        headers=auth("reception-sued"))
+    r = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": queue}, headers=auth("reception-sued")
+    )
     assert r.status_code == 201, r.text
     ticket: dict[str, Any] = r.json()
     return ticket
@@ -55,8 +56,9 @@ async def at_counter(http: httpx.AsyncClient, counter: str) -> dict[str, Any]:
     """Open a counter and call the next ticket to it (set-up, through the API)."""
     device = f"counter-sued-{counter}"
     await http.post(f"/api/v1/locations/sued/counters/{counter}/open", headers=auth(device))
-    r = await http.post(f"/api/v1/locations/sued/counters/{counter}/call-next",
-                        headers=auth(device))
+    r = await http.post(
+        f"/api/v1/locations/sued/counters/{counter}/call-next", headers=auth(device)
+    )
     assert r.status_code == 200, r.text
     called: dict[str, Any] = r.json()
     return called
@@ -71,7 +73,8 @@ async def status_of(http: httpx.AsyncClient, ticket: dict[str, Any]) -> dict[str
 
 
 async def test_reception_cancels_a_waiting_ticket_by_clicking(
-        browser: Browser, server: LiveServer, http: httpx.AsyncClient) -> None:
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """Stornieren asks first, then takes the ticket off the list and the queue's count."""
     first = await issue(http, "A")
     await issue(http, "A")
@@ -88,7 +91,8 @@ async def test_reception_cancels_a_waiting_ticket_by_clicking(
 
 
 async def test_reception_transfers_a_waiting_ticket_by_clicking(
-        browser: Browser, server: LiveServer, http: httpx.AsyncClient) -> None:
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """Weiterleiten moves a ticket to the chosen queue: both lists and counts follow, and so
     does the public location page."""
     ticket = await issue(http, "A")
@@ -96,13 +100,13 @@ async def test_reception_transfers_a_waiting_ticket_by_clicking(
     page = await log_in(browser, server, "reception-sued")
     await page.get_by_label("Weiterleiten nach (A001)").select_option(label="Leistungen")
     await page.get_by_role("button", name="Weiterleiten A001").click()
-    await expect(page.locator('[data-queue="B"] [data-ticket="A001"]')).to_be_visible(
-        timeout=MS)
+    await expect(page.locator('[data-queue="B"] [data-ticket="A001"]')).to_be_visible(timeout=MS)
     await expect(page.locator('[data-queue="A"] [data-ticket]')).to_have_count(0)
     await expect(page.locator('[data-queue="A"] .count')).to_have_text("0")
     await expect(page.locator('[data-queue="B"] .count')).to_have_text("1")
     await expect(public.locator('tr[data-queue="B"] [data-f="waiting"]')).to_have_text(
-        "1", timeout=MS)
+        "1", timeout=MS
+    )
     await expect(public.locator('tr[data-queue="A"] [data-f="waiting"]')).to_have_text("0")
     moved = await status_of(http, ticket)
     assert (moved["queue"], moved["status"]) == ("B", "waiting")
@@ -111,8 +115,9 @@ async def test_reception_transfers_a_waiting_ticket_by_clicking(
 # --- counter --------------------------------------------------------------------------------
 
 
-async def test_counter_recall_shows_on_the_lobby(browser: Browser, server: LiveServer,
-                                                 http: httpx.AsyncClient) -> None:
+async def test_counter_recall_shows_on_the_lobby(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """Erneut aufrufen: the lobby shows the number again, marked as a recall."""
     await issue(http, "A")
     await at_counter(http, "1")
@@ -122,15 +127,14 @@ async def test_counter_recall_shows_on_the_lobby(browser: Browser, server: LiveS
     await expect(latest.locator('[data-f="number"]')).to_have_text("A001", timeout=MS)
     await expect(latest.locator('[data-f="recall"]')).to_be_hidden()
     await counter.get_by_role("button", name="Erneut aufrufen").click()
-    await expect(latest.locator('[data-f="recall"]')).to_have_text(T("screen.recall"),
-                                                                   timeout=MS)
+    await expect(latest.locator('[data-f="recall"]')).to_have_text(T("screen.recall"), timeout=MS)
     await expect(latest.locator('[data-f="number"]')).to_have_text("A001")
-    await expect(counter.locator(".current-ticket .status-pill")).to_have_text(
-        T("status.called"))
+    await expect(counter.locator(".current-ticket .status-pill")).to_have_text(T("status.called"))
 
 
-async def test_counter_no_show_frees_the_counter(browser: Browser, server: LiveServer,
-                                                 http: httpx.AsyncClient) -> None:
+async def test_counter_no_show_frees_the_counter(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """Nicht erschienen asks first, ends the ticket as no-show and frees the counter."""
     await issue(http, "A")
     await issue(http, "A")
@@ -147,7 +151,8 @@ async def test_counter_no_show_frees_the_counter(browser: Browser, server: LiveS
 
 
 async def test_counter_transfers_its_ticket_to_another_queue(
-        browser: Browser, server: LiveServer, http: httpx.AsyncClient) -> None:
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """The counter offers only the other queues; Weiterleiten sends the ticket there to wait
     and frees the counter."""
     await issue(http, "B")
@@ -161,24 +166,27 @@ async def test_counter_transfers_its_ticket_to_another_queue(
     await expect(counter.get_by_text(T("staff.no_current"))).to_be_visible()
     moved = await status_of(http, called)
     assert (moved["queue"], moved["status"]) == ("A", "waiting")
-    await get_when(http, "/api/v1/locations/sued", lambda r: waiting(r.json()) ==
-                   {"A": 1, "B": 0}, "the ticket waiting in A")
+    await get_when(
+        http,
+        "/api/v1/locations/sued",
+        lambda r: waiting(r.json()) == {"A": 1, "B": 0},
+        "the ticket waiting in A",
+    )
 
 
-async def test_counter_closes_by_clicking(browser: Browser, server: LiveServer,
-                                          http: httpx.AsyncClient) -> None:
+async def test_counter_closes_by_clicking(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """Schließen closes the counter: its page offers Öffnen again and the lobby shows its
     queue closed."""
     lobby = await open_live(browser, server.url + "/screens/sued")
     tile = lobby.locator('.queue-tile[data-queue="A"]')
     counter = await log_in(browser, server, "counter-sued-1")
     await counter.get_by_role("button", name="Öffnen").click()
-    await expect(counter.locator(".counter-head .opening")).to_have_text(
-        T("staff.counter_open"))
+    await expect(counter.locator(".counter-head .opening")).to_have_text(T("staff.counter_open"))
     await expect(tile).to_have_attribute("data-state", "open", timeout=MS)
     await counter.get_by_role("button", name="Schließen").click()
-    await expect(counter.locator(".counter-head .opening")).to_have_text(
-        T("staff.counter_closed"))
+    await expect(counter.locator(".counter-head .opening")).to_have_text(T("staff.counter_closed"))
     await expect(counter.get_by_role("button", name="Öffnen")).to_be_visible()
     await expect(counter.get_by_role("button", name="Nächste Nummer aufrufen")).to_have_count(0)
     await expect(tile).to_have_attribute("data-state", "closed", timeout=MS)
@@ -190,8 +198,9 @@ async def test_counter_closes_by_clicking(browser: Browser, server: LiveServer,
 # --- terminal -------------------------------------------------------------------------------
 
 
-async def test_terminal_ticket_returns_to_the_start_by_itself(browser: Browser,
-                                                              server: LiveServer) -> None:
+async def test_terminal_ticket_returns_to_the_start_by_itself(
+    browser: Browser, server: LiveServer
+) -> None:
     """After a ticket the terminal counts down and goes back to the start by itself, leaving
     no way back to the ticket. The kiosk's clock is run forward instead of waiting 15 s."""
     page = await log_in(browser, server, "terminal-sued")
@@ -204,21 +213,22 @@ async def test_terminal_ticket_returns_to_the_start_by_itself(browser: Browser,
     await page.clock.run_for(10_000)
     await expect(countdown).to_have_text(T("terminal.countdown", n=5))
     await page.clock.run_for(5_000)
-    await expect(page.get_by_role("heading", name=T("terminal.title"))).to_be_visible(
-        timeout=MS)
+    await expect(page.get_by_role("heading", name=T("terminal.title"))).to_be_visible(timeout=MS)
     assert page.url == server.url + "/terminal/sued"
     await page.go_back()
     assert "/tickets/" not in page.url
 
 
 async def test_closed_location_on_terminal_and_lobby_until_it_opens(
-        browser: Browser, closed_server: LiveServer, clock: SettableClock) -> None:
+    browser: Browser, closed_server: LiveServer, clock: SettableClock
+) -> None:
     """Closed: the terminal shows each service as closed, not as a button, and the lobby
     says when it opens; at opening time both follow by themselves."""
     terminal = await log_in(browser, closed_server, "terminal-sued")
     await terminal.wait_for_selector("body[data-live=open]")
     await expect(terminal.locator(".closed-notice")).to_have_text(
-        T("terminal.closed", when=opens_monday()))
+        T("terminal.closed", when=opens_monday())
+    )
     await expect(terminal.locator(".terminal-buttons").get_by_role("button")).to_have_count(0)
     await expect(terminal.locator('[data-issue="A"]')).to_contain_text(T("queue.closed"))
     lobby = await open_live(browser, closed_server.url + "/screens/sued")
@@ -246,7 +256,8 @@ NO_VIBRATE = "delete Navigator.prototype.vibrate;"
 
 
 async def test_ticket_page_vibrates_on_each_call_where_supported(
-        browser: Browser, server: LiveServer, http: httpx.AsyncClient) -> None:
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """The phone buzzes when its ticket is called and again on a recall, not while waiting
     or being served; a phone without vibration shows the call all the same."""
     mine = await issue(http, "A")
@@ -271,13 +282,13 @@ async def test_ticket_page_vibrates_on_each_call_where_supported(
     await eventually(lambda: phone.evaluate("window.__buzz.length === 2"), "a buzz on recall")
     await http.post(f"/api/v1/tickets/{called['id']}/start", headers=auth("counter-sued-1"))
     await expect(phone.locator('[data-f="status"]')).to_have_text(
-        T("ticket.status.serving"), timeout=MS)
+        T("ticket.status.serving"), timeout=MS
+    )
     assert await phone.evaluate("window.__buzz.length") == 2
     assert not errors, errors
 
 
-async def test_lobby_clock_shows_office_time_and_runs(browser: Browser,
-                                                      server: LiveServer) -> None:
+async def test_lobby_clock_shows_office_time_and_runs(browser: Browser, server: LiveServer) -> None:
     """The lobby's clock shows Berlin time even on a PC set to UTC, and moves on."""
     context = await browser.new_context(timezone_id="UTC")
     page = await context.new_page()
@@ -299,7 +310,8 @@ ANNOUNCE_SPY = """() => {
 
 
 async def test_public_pages_announce_a_burst_once_with_the_latest_state(
-        browser: Browser, server: LiveServer, http: httpx.AsyncClient) -> None:
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """The public pages have a polite live region; a burst of changes is announced once,
     with the state after the last one."""
     overview = await open_live(browser, server.url + "/")
@@ -310,12 +322,21 @@ async def test_public_pages_announce_a_burst_once_with_the_latest_state(
     await page.evaluate(ANNOUNCE_SPY)
     await issue(http, "A")  # the page takes in changes: what it said so far is known
     await expect(page.locator('tr[data-queue="A"] [data-f="waiting"]')).to_have_text(
-        "1", timeout=MS)
+        "1", timeout=MS
+    )
     await asyncio.gather(*(issue(http, q) for q in "AABB"))
-    final = await get_when(http, "/api/v1/locations/sued",
-                           lambda r: waiting(r.json()) == {"A": 3, "B": 2}, "the burst")
-    expected = " ".join(T("location.announce", name=T.name(q), waiting=q["waiting"],
-                          wait=T.wait(q["estimated_wait_s"])) for q in final.json()["queues"])
+    final = await get_when(
+        http, "/api/v1/locations/sued", lambda r: waiting(r.json()) == {"A": 3, "B": 2}, "the burst"
+    )
+    expected = " ".join(
+        T(
+            "location.announce",
+            name=T.name(q),
+            waiting=q["waiting"],
+            wait=T.wait(q["estimated_wait_s"]),
+        )
+        for q in final.json()["queues"]
+    )
     await eventually(lambda: page.evaluate("window.__said.length > 0"), "an announcement")
     assert await page.evaluate("window.__said") == [expected]
     await expect(region).to_have_text(expected)

@@ -57,7 +57,11 @@ def test_demo_office_is_valid_and_realistic() -> None:
         assert 2 <= len(loc.walk_in_queues) <= 3
         assert 3 <= len(loc.counters) <= 6
         assert {d.role for d in office.devices if d.location == loc.id} >= {
-            "terminal", "reception", "counter", "display"}
+            "terminal",
+            "reception",
+            "counter",
+            "display",
+        }
     assert any(d.role == "admin" for d in office.devices)
 
 
@@ -73,14 +77,17 @@ def test_error_names_file_location_queue_and_field(tmp_path: Path) -> None:
     """A bad value in a queue is reported as PATH: location sued, queue A: field: why."""
     path = write(tmp_path, GOOD.replace("service_minutes = 6", "service_minutes = -1"))
     assert errors_of(path) == [
-        f"{path}: location sued, queue A: service_minutes: Input should be greater than 0"]
+        f"{path}: location sued, queue A: service_minutes: Input should be greater than 0"
+    ]
 
 
 def test_every_error_is_reported_not_just_the_first(tmp_path: Path) -> None:
     """Three mistakes in different places give three lines."""
-    text = (GOOD.replace("service_minutes = 6", 'service_minutes = "six"')
-                .replace('name = "Schalter 3"', 'nam = "Schalter 3"')
-                .replace('role = "terminal"', 'role = "kiosk"'))
+    text = (
+        GOOD.replace("service_minutes = 6", 'service_minutes = "six"')
+        .replace('name = "Schalter 3"', 'nam = "Schalter 3"')
+        .replace('role = "terminal"', 'role = "kiosk"')
+    )
     errors = errors_of(write(tmp_path, text))
     assert len(errors) == 4, errors  # missing 'name' and unknown 'nam' are two
     joined = "\n".join(errors)
@@ -93,35 +100,45 @@ def test_every_error_is_reported_not_just_the_first(tmp_path: Path) -> None:
 def test_references_must_resolve(tmp_path: Path) -> None:
     """A counter serving a missing queue, a device at a missing location, both named."""
     text = GOOD.replace('queues = ["A"]', 'queues = ["A", "Z"]').replace(
-        'location = "sued"', 'location = "west"')
+        'location = "sued"', 'location = "west"'
+    )
     errors = errors_of(write(tmp_path, text))
     assert any("location sued, counter 3: queues: 'Z' is not a queue" in e for e in errors)
-    assert any("device terminal-sued-1: location: 'west' is not a configured" in e
-               for e in errors)
+    assert any("device terminal-sued-1: location: 'west' is not a configured" in e for e in errors)
 
 
 def test_duplicate_ids_and_bad_hours(tmp_path: Path) -> None:
     """Two queues with one id and an impossible opening time are both reported."""
     text = GOOD.replace('hours = { mon = "08:00-12:30" }', 'hours = { mon = "12:30-08:00" }')
-    text = text.replace("  [[locations.counters]]", """  [[locations.queues]]
+    text = text.replace(
+        "  [[locations.counters]]",
+        """  [[locations.queues]]
   id = "A"
   name = "Zweite"
   service_minutes = 5
-  [[locations.counters]]""")
+  [[locations.counters]]""",
+    )
     errors = errors_of(write(tmp_path, text))
-    assert any("location sued: hours: '12:30-08:00' ends before it starts" in e
-               for e in errors), errors
+    assert any("location sued: hours: '12:30-08:00' ends before it starts" in e for e in errors), (
+        errors
+    )
 
 
 def test_not_toml_and_missing_file(tmp_path: Path) -> None:
     """Syntax errors and a missing file are one clear line each."""
-    assert "not valid TOML" in errors_of(write(tmp_path, "locations = [")) [0]
+    assert "not valid TOML" in errors_of(write(tmp_path, "locations = ["))[0]
     assert errors_of(tmp_path / "nope.toml") == [f"{tmp_path / 'nope.toml'}: file not found"]
 
 
 def waitboard(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "waitboard", *args], capture_output=True,
-                          text=True, timeout=60, check=False, **kw)  # type: ignore[call-overload]
+    return subprocess.run(
+        [sys.executable, "-m", "waitboard", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **kw,
+    )  # type: ignore[call-overload]
 
 
 def test_check_config_command(tmp_path: Path) -> None:

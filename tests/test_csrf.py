@@ -23,16 +23,22 @@ FORMS: dict[str, dict[str, dict[str, str]]] = {
     "reception-sued": {
         "/staff/sued/reception/tickets": {"queue": "A", "key": "k-issue"},
         "/staff/sued/tickets/{waiting}/cancel": {"key": "k-cancel", "back": "reception"},
-        "/staff/sued/tickets/{waiting}/transfer": {"queue": "B", "key": "k-transfer",
-                                                    "back": "reception"},
+        "/staff/sued/tickets/{waiting}/transfer": {
+            "queue": "B",
+            "key": "k-transfer",
+            "back": "reception",
+        },
         "/staff/logout": {},
     },
     "counter-sued-1": {
-        **{f"/staff/sued/counters/1/{kind}": {"key": f"k-{kind}"}
-           for kind in commands.COUNTER_COMMANDS},
-        **{f"/staff/sued/counters/1/tickets/{{called}}/{name}": {"key": f"k-{name}",
-                                                                 "queue": "B"}
-           for name in commands.TICKET_COMMANDS},
+        **{
+            f"/staff/sued/counters/1/{kind}": {"key": f"k-{kind}"}
+            for kind in commands.COUNTER_COMMANDS
+        },
+        **{
+            f"/staff/sued/counters/1/tickets/{{called}}/{name}": {"key": f"k-{name}", "queue": "B"}
+            for name in commands.TICKET_COMMANDS
+        },
         "/staff/logout": {},
     },
     "terminal-sued": {
@@ -48,12 +54,15 @@ FORMS: dict[str, dict[str, dict[str, str]]] = {
         "/staff/applications/CSRF-2026-1/pin": {"key": "k-pin"},
     },
 }
-HOME = {"reception-sued": "/staff/sued/reception", "counter-sued-1": "/staff/sued/counters/1",
-        "terminal-sued": "/terminal/sued", "caseworker": "/staff/applications"}
+HOME = {
+    "reception-sued": "/staff/sued/reception",
+    "counter-sued-1": "/staff/sued/counters/1",
+    "terminal-sued": "/terminal/sued",
+    "caseworker": "/staff/applications",
+}
 
 
-async def post_form(client: httpx.AsyncClient, path: str,
-                    fields: dict[str, str]) -> httpx.Response:
+async def post_form(client: httpx.AsyncClient, path: str, fields: dict[str, str]) -> httpx.Response:
     """As a browser posts a form: url-encoded, even when it has no fields at all."""
     return await client.post(path, headers=FORM, content=urlencode(fields).encode())
 
@@ -61,13 +70,16 @@ async def post_form(client: httpx.AsyncClient, path: str,
 @pytest.fixture
 async def tickets(http: httpx.AsyncClient) -> dict[str, str]:
     """A ticket called at counter 1 and one waiting: something each form could change."""
-    await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                    headers=auth("reception-sued"))
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
+    )
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
-    called = await http.post("/api/v1/locations/sued/counters/1/call-next",
-                             headers=auth("counter-sued-1"))
-    waiting = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                              headers=auth("reception-sued"))
+    called = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
+    waiting = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
+    )
     assert called.status_code == 200 and waiting.status_code == 201
     return {"called": called.json()["id"], "waiting": waiting.json()["id"]}
 
@@ -82,8 +94,8 @@ async def other_session_csrf(server: LiveServer) -> AsyncIterator[str]:
 
 @pytest.mark.parametrize("device", list(FORMS))
 async def test_every_form_refuses_a_missing_or_wrong_csrf_token(
-        server: LiveServer, redis: Redis, tickets: dict[str, str], other_session_csrf: str,
-        device: str) -> None:
+    server: LiveServer, redis: Redis, tickets: dict[str, str], other_session_csrf: str, device: str
+) -> None:
     """Each of the device's forms without the CSRF field, with a forged one and with
     another session's: 403 with the 'form expired' message, Redis unchanged, still
     logged in; with the page's own token the same form works."""
@@ -101,13 +113,13 @@ async def test_every_form_refuses_a_missing_or_wrong_csrf_token(
                 assert await dataset(redis) == before, (path, csrf)
         assert (await desk.get(HOME[device], headers=HTML)).status_code == 200  # not logged out
         first = next(iter(FORMS[device]))
-        r = await post_form(desk, first.format(**tickets),
-                            {**FORMS[device][first], "csrf": own})
+        r = await post_form(desk, first.format(**tickets), {**FORMS[device][first], "csrf": own})
         assert r.status_code == 303 and await dataset(redis) != before
 
 
-async def test_login_refuses_a_missing_or_wrong_csrf_token(server: LiveServer, redis: Redis,
-                                                           other_session_csrf: str) -> None:
+async def test_login_refuses_a_missing_or_wrong_csrf_token(
+    server: LiveServer, redis: Redis, other_session_csrf: str
+) -> None:
     """The login form without its CSRF token, with a forged one or another session's:
     403, no session, Redis unchanged."""
     async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as visitor:

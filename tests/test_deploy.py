@@ -12,8 +12,14 @@ from waitboard.config import load_office
 
 def compose_config() -> dict:
     tool = require_tool("docker-compose")
-    out = subprocess.run([tool, "-f", "docker-compose.yml", "config"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60, check=False)
+    out = subprocess.run(
+        [tool, "-f", "docker-compose.yml", "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)
 

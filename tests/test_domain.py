@@ -23,15 +23,18 @@ BERLIN = ZoneInfo("Europe/Berlin")
 S, A = TicketStatus, Action
 
 
-@pytest.mark.parametrize(("state", "action", "expected"), [
-    (S.WAITING, A.CALL, S.CALLED),
-    (S.CALLED, A.RECALL, S.CALLED),
-    (S.CALLED, A.START, S.SERVING),
-    (S.SERVING, A.COMPLETE, S.DONE),
-    (S.CALLED, A.NO_SHOW, S.NO_SHOW),
-    (S.WAITING, A.CANCEL, S.CANCELLED),
-    (S.SERVING, A.TRANSFER, S.WAITING),
-])
+@pytest.mark.parametrize(
+    ("state", "action", "expected"),
+    [
+        (S.WAITING, A.CALL, S.CALLED),
+        (S.CALLED, A.RECALL, S.CALLED),
+        (S.CALLED, A.START, S.SERVING),
+        (S.SERVING, A.COMPLETE, S.DONE),
+        (S.CALLED, A.NO_SHOW, S.NO_SHOW),
+        (S.WAITING, A.CANCEL, S.CANCELLED),
+        (S.SERVING, A.TRANSFER, S.WAITING),
+    ],
+)
 def test_the_normal_path_and_its_branches(state: S, action: A, expected: S) -> None:
     """waiting -> called -> serving -> done, with no-show, cancel and transfer."""
     assert next_status("A017", state, action) is expected

@@ -117,9 +117,19 @@ def test_the_fixed_rule() -> None:
 
 def test_learned_values_are_parsed_with_their_counts() -> None:
     """svc:/gap: fields become means with counts; the band needs both ends."""
-    learned = Learned.parse({"svc:A": 300, "svc:A:n": 4, "gap:A": 90, "gap:A:n": 7,
-                             "band_lo": -7.0, "band_hi": 9.5, "band_mid": -1.0,
-                             "band_lo@2": -9.0, "band_hi@2": 12.0})
+    learned = Learned.parse(
+        {
+            "svc:A": 300,
+            "svc:A:n": 4,
+            "gap:A": 90,
+            "gap:A:n": 7,
+            "band_lo": -7.0,
+            "band_hi": 9.5,
+            "band_mid": -1.0,
+            "band_lo@2": -9.0,
+            "band_hi@2": 12.0,
+        }
+    )
     assert learned.service == {"A": (300, 4)} and learned.gap == {"A": (90, 7)}
     assert learned.band == Band(-7.0, 9.5, -1.0)
     assert learned.band_for(1000) == Band(-9.0, 12.0)  # 15-30 minutes: its own band
@@ -132,6 +142,10 @@ def test_odd_learned_values_cannot_make_the_forecast_run_away() -> None:
     learned = Learned.parse({"svc:A": 0.003, "svc:A:n": 500, "gap:A": 0.003, "gap:A:n": 500})
     assert service_s(learned, "A", "1", prior_s=360) >= 30
     counters = [CounterNow("1", ("A",), None)]
-    waits = forecast(counters, {"A": 2}, lambda c, q: service_s(learned, q, c, 360),
-                     {"A": arrival_gap_s(learned, "A")})
+    waits = forecast(
+        counters,
+        {"A": 2},
+        lambda c, q: service_s(learned, q, c, 360),
+        {"A": arrival_gap_s(learned, "A")},
+    )
     assert waits["A"] == [0, 30]

@@ -25,14 +25,21 @@ def test_fanout_smoke_run_reaches_every_client(tmp_path: Path, report: Report) -
     twice, and each sees most of the coalesced snapshots (at least a fifth of what this
     machine delivers)."""
     out = tmp_path / "smoke.json"
-    proc = subprocess.run([sys.executable, "benchmarks/fanout.py", "--smoke", "--json",
-                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=200,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/fanout.py", "--smoke", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=200,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (run,) = json.loads(out.read_text())["runs"]
-    report(f"500 connections, 10 changes/s: {run['frames_per_s']:.0f} frames/s, p99 "
-           f"{run['p99_ms']:.0f} ms, server CPU {run['cpu_pct']:.0f}%, "
-           f"{run['rss_per_conn_kb']:.1f} KB per connection")
+    report(
+        f"500 connections, 10 changes/s: {run['frames_per_s']:.0f} frames/s, p99 "
+        f"{run['p99_ms']:.0f} ms, server CPU {run['cpu_pct']:.0f}%, "
+        f"{run['rss_per_conn_kb']:.1f} KB per connection"
+    )
     assert run["connected"] == 500
     assert run["dropped"] == 0
     assert run["duplicates"] == 0

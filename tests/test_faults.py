@@ -68,9 +68,12 @@ class Load:
         sent = time.monotonic()
         row: dict[str, Any] = {"key": key, "sent": sent}
         try:
-            r = await http.post(self.base + "/api/v1/locations/sued/tickets",
-                                json={"queue": "A"}, timeout=HUNG_S,
-                                headers={**auth("terminal-sued"), "Idempotency-Key": key})
+            r = await http.post(
+                self.base + "/api/v1/locations/sued/tickets",
+                json={"queue": "A"},
+                timeout=HUNG_S,
+                headers={**auth("terminal-sued"), "Idempotency-Key": key},
+            )
             row.update(status=r.status_code, body=r.json() if r.content else None)
         except httpx.TimeoutException:
             row["status"] = "hung"
@@ -91,10 +94,12 @@ async def settle(http: httpx.AsyncClient, base: str, load: Load) -> dict[str, st
         if r["status"] == 201:
             continue
         for _ in range(20):
-            again = await http.post(base + "/api/v1/locations/sued/tickets",
-                                    json={"queue": "A"}, timeout=TIMEOUT,
-                                    headers={**auth("terminal-sued"),
-                                             "Idempotency-Key": r["key"]})
+            again = await http.post(
+                base + "/api/v1/locations/sued/tickets",
+                json={"queue": "A"},
+                timeout=TIMEOUT,
+                headers={**auth("terminal-sued"), "Idempotency-Key": r["key"]},
+            )
             if again.status_code == 201:
                 tickets[r["key"]] = again.json()["id"]
                 break
@@ -119,8 +124,9 @@ async def next_message(ws: ClientConnection, kind: str) -> dict[str, Any]:
     return await receive_until(ws, lambda m: m["type"] == kind, f"a {kind} message")
 
 
-async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Path,
-                                       report: Report) -> None:
+async def test_redis_killed_under_load(
+    serve_processes: StartServe, tmp_path: Path, report: Report
+) -> None:
     """kill -9 Redis during 200 issues/s, restart it from its AOF: every acknowledged ticket
     is there, no number twice, 503s meanwhile (none hung), /readyz 503, screens told it is
     stale and current again after Redis returns."""
@@ -129,10 +135,12 @@ async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Pa
     server = serve_processes({"WAITBOARD_REDIS_URL": redis_server.url})
     load = Load(server.url, rate=200, seconds=3.0)
     ready_during_outage: list[int] = []
-    async with httpx.AsyncClient(timeout=TIMEOUT,
-                                 limits=httpx.Limits(max_connections=400)) as http, \
-            connect(server.url.replace("http", "ws") + "/ws/locations/sued",
-                    open_timeout=TIMEOUT) as ws:
+    async with (
+        httpx.AsyncClient(timeout=TIMEOUT, limits=httpx.Limits(max_connections=400)) as http,
+        connect(
+            server.url.replace("http", "ws") + "/ws/locations/sued", open_timeout=TIMEOUT
+        ) as ws,
+    ):
         await next_message(ws, "snapshot")
 
         async def fault() -> float:
@@ -150,8 +158,11 @@ async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Pa
         redis = redis_connect(redis_server.url)
         try:
             expected = await redis.zcard(keys.prefix("sued") + "q:A")
-            snap = await receive_until(ws, lambda m: m["type"] == "snapshot" and queue_of(
-                m, "A")["waiting"] == expected, "the screen to be current again")
+            snap = await receive_until(
+                ws,
+                lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == expected,
+                "the screen to be current again",
+            )
             recovered_s = time.monotonic() - restarted
             tickets = await settle(http, server.url, load)
             await check_exactly_once(redis, load, tickets)
@@ -163,16 +174,17 @@ async def test_redis_killed_under_load(serve_processes: StartServe, tmp_path: Pa
     assert statuses.count(503) > 0 and set(statuses) <= {201, 503}
     assert 503 in ready_during_outage
     assert snap["seq"] > 0
-    report(f"injected: SIGKILL of Redis for 1.0 s during {len(load.results)} issues at "
-          f"200/s; measured: {statuses.count(201)} acknowledged, all found after restart; "
-          f"{statuses.count(503)} answered 503 (slowest answer "
-          f"{max(r['seconds'] for r in load.results):.2f} s), none hung; after retries "
-          f"with the same keys {len(tickets)} tickets for {len(load.results)} requests; "
-          f"screen current again {recovered_s:.2f} s after Redis returned")
+    report(
+        f"injected: SIGKILL of Redis for 1.0 s during {len(load.results)} issues at "
+        f"200/s; measured: {statuses.count(201)} acknowledged, all found after restart; "
+        f"{statuses.count(503)} answered 503 (slowest answer "
+        f"{max(r['seconds'] for r in load.results):.2f} s), none hung; after retries "
+        f"with the same keys {len(tickets)} tickets for {len(load.results)} requests; "
+        f"screen current again {recovered_s:.2f} s after Redis returned"
+    )
 
 
-async def test_redis_frozen(serve_processes: StartServe, tmp_path: Path,
-                            report: Report) -> None:
+async def test_redis_frozen(serve_processes: StartServe, tmp_path: Path, report: Report) -> None:
     """SIGSTOP Redis for 3 s: requests fail fast with a clear 503, /readyz says so, nothing
     is half-written, and it all works again by itself after SIGCONT."""
     redis_server = EmbeddedRedis(tmp_path / "redis").start()
@@ -206,15 +218,18 @@ async def test_redis_frozen(serve_processes: StartServe, tmp_path: Path,
         finally:
             await redis.aclose()
             redis_server.stop()
-    report(f"injected: SIGSTOP of Redis for 3 s during {len(load.results)} issues at 50/s;"
-          f" measured: {len(failed)} answered 503 within "
-          f"{max(r['seconds'] for r in failed):.2f} s (the rest 201), readyz 503; after "
-          f"SIGCONT and retries with the same keys: {len(tickets)} tickets for "
-          f"{len(load.results)} requests, none twice")
+    report(
+        f"injected: SIGSTOP of Redis for 3 s during {len(load.results)} issues at 50/s;"
+        f" measured: {len(failed)} answered 503 within "
+        f"{max(r['seconds'] for r in failed):.2f} s (the rest 201), readyz 503; after "
+        f"SIGCONT and retries with the same keys: {len(tickets)} tickets for "
+        f"{len(load.results)} requests, none twice"
+    )
 
 
-async def test_network_faults_between_service_and_redis(tmp_path: Path, office: Office,
-                                                        report: Report) -> None:
+async def test_network_faults_between_service_and_redis(
+    tmp_path: Path, office: Office, report: Report
+) -> None:
     """Through a misbehaving network: latency is absorbed; a blackholed pub/sub link is
     noticed within 10 s and resynced when healed; a reset is reconnected at once."""
     port = free_port()
@@ -223,16 +238,22 @@ async def test_network_faults_between_service_and_redis(tmp_path: Path, office: 
     direct = redis_connect(redis_server.url)
     try:
         # Production hub timings: the 10 s promise is about them.
-        async with live_server(proxy.url, office, timing=HubTiming()) as srv, \
-                httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http, \
-                srv.ws("/ws/locations/sued") as ws:
+        async with (
+            live_server(proxy.url, office, timing=HubTiming()) as srv,
+            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+            srv.ws("/ws/locations/sued") as ws,
+        ):
             await next_message(ws, "snapshot")
             proxy.latency_s = 0.05
-            r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                                headers=auth("terminal-sued"))
+            r = await http.post(
+                "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+            )
             assert r.status_code == 201
-            await receive_until(ws, lambda m: m["type"] == "snapshot"
-                                and queue_of(m, "A")["waiting"] == 1, "waiting 1 (latency)")
+            await receive_until(
+                ws,
+                lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 1,
+                "waiting 1 (latency)",
+            )
             proxy.latency_s = 0.0
 
             proxy.blackhole = True
@@ -243,35 +264,46 @@ async def test_network_faults_between_service_and_redis(tmp_path: Path, office: 
             await Store(direct, office).issue("sued", "B", "elsewhere")
             proxy.blackhole = False
             healed = time.monotonic()
-            await receive_until(ws, lambda m: m["type"] == "snapshot"
-                                and queue_of(m, "B")["waiting"] == 1, "resync after healing")
+            await receive_until(
+                ws,
+                lambda m: m["type"] == "snapshot" and queue_of(m, "B")["waiting"] == 1,
+                "resync after healing",
+            )
             resync_s = time.monotonic() - healed
 
             proxy.reset()
-            r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                                headers=auth("terminal-sued"))
+            r = await http.post(
+                "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+            )
             for _ in range(10):  # the first request may meet the broken connection
                 if r.status_code == 201:
                     break
                 await asyncio.sleep(0.2)
-                r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                                    headers=auth("terminal-sued"))
+                r = await http.post(
+                    "/api/v1/locations/sued/tickets",
+                    json={"queue": "A"},
+                    headers=auth("terminal-sued"),
+                )
             assert r.status_code == 201
-            await receive_until(ws, lambda m: m["type"] == "snapshot"
-                                and queue_of(m, "A")["waiting"] == 2, "after the reset")
+            await receive_until(
+                ws,
+                lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 2,
+                "after the reset",
+            )
     finally:
         await direct.aclose()
         await proxy.stop()
         redis_server.stop()
-    report(f"injected: 50 ms latency, a blackhole, a reset between service and Redis; "
-          f"measured: dead pub/sub link noticed after {noticed_s:.1f} s, screen resynced "
-          f"{resync_s:.2f} s after healing, reset reconnected at once")
+    report(
+        f"injected: 50 ms latency, a blackhole, a reset between service and Redis; "
+        f"measured: dead pub/sub link noticed after {noticed_s:.1f} s, screen resynced "
+        f"{resync_s:.2f} s after healing, reset reconnected at once"
+    )
 
 
-async def test_server_restart_under_a_crowd_of_screens(serve_processes: StartServe,
-                                                       redis_server: EmbeddedRedis,
-                                                       redis: Redis,
-                                                       report: Report) -> None:
+async def test_server_restart_under_a_crowd_of_screens(
+    serve_processes: StartServe, redis_server: EmbeddedRedis, redis: Redis, report: Report
+) -> None:
     """200 screens on a server that restarts: all reconnect and are current again, and
     their reconnect storm costs Redis a few reads, not one per screen."""
     screens = 200
@@ -292,8 +324,7 @@ async def test_server_restart_under_a_crowd_of_screens(serve_processes: StartSer
                             seen_after[i] = msg["seq"]
                             return
             except Exception:  # any drop or refusal: reconnect, as a screen does
-                await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 4)) *
-                                    (0.5 + (i % 10) / 10))
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 4)) * (0.5 + (i % 10) / 10))
 
     tasks = [asyncio.create_task(screen(i)) for i in range(screens)]
     await eventually(lambda: _clients(server.url) >= screens, "all screens connected")
@@ -311,9 +342,11 @@ async def test_server_restart_under_a_crowd_of_screens(serve_processes: StartSer
         restarted.stop()
     assert len(seen_after) == screens
     assert reads < screens // 4, f"{reads} script calls for {screens} reconnecting screens"
-    report(f"injected: restart of the server under {screens} screens; measured: all "
-          f"current again {all_back_s:.1f} s after the restart began; {reads} Redis script "
-          f"calls for the whole reconnect storm (start-up included)")
+    report(
+        f"injected: restart of the server under {screens} screens; measured: all "
+        f"current again {all_back_s:.1f} s after the restart began; {reads} Redis script "
+        f"calls for the whole reconnect storm (start-up included)"
+    )
 
 
 def _clients(base: str) -> float:
@@ -330,8 +363,9 @@ async def _evalsha_calls(redis: Redis) -> int:
 
 
 @pytest.mark.browser
-async def test_lobby_banner_follows_a_redis_outage(browser: Any, tmp_path: Path,
-                                                   office: Office) -> None:
+async def test_lobby_banner_follows_a_redis_outage(
+    browser: Any, tmp_path: Path, office: Office
+) -> None:
     """Redis gone: the lobby says so at once; Redis back: the banner goes, data current."""
     from playwright.async_api import expect
 
@@ -340,8 +374,9 @@ async def test_lobby_banner_follows_a_redis_outage(browser: Any, tmp_path: Path,
         async with live_server(redis_server.url, office) as srv:
             page = await browser.new_page()
             await page.goto(srv.url + "/screens/sued")
-            await expect(page.locator("body")).to_have_attribute("data-live", "open",
-                                                                 timeout=TIMEOUT * 1000)
+            await expect(page.locator("body")).to_have_attribute(
+                "data-live", "open", timeout=TIMEOUT * 1000
+            )
             stale = page.locator("[data-stale]")
             redis_server.kill()
             await expect(stale).to_be_visible(timeout=TIMEOUT * 1000)

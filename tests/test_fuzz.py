@@ -54,14 +54,16 @@ PROTECTED_TAGS = ["commands", "statistics", "sensors"]
 # --- checks beyond schemathesis' own ---------------------------------------------------------
 
 
-def problem_for_errors(ctx: schemathesis.CheckContext, response: schemathesis.Response,
-                       case: schemathesis.Case) -> bool | None:
+def problem_for_errors(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
     """Every error answer is application/problem+json with the RFC 9457 members filled in."""
     if response.status_code < 400:
         return None
     media = response.headers.get("content-type", [""])[0]
     assert media == "application/problem+json", (
-        f"{response.status_code} came as {media!r}, not application/problem+json")
+        f"{response.status_code} came as {media!r}, not application/problem+json"
+    )
     if case.method.upper() == "HEAD":
         return None
     body = response.json()
@@ -71,8 +73,9 @@ def problem_for_errors(ctx: schemathesis.CheckContext, response: schemathesis.Re
     return None
 
 
-def valid_form_accepted(ctx: schemathesis.CheckContext, response: schemathesis.Response,
-                        case: schemathesis.Case) -> bool | None:
+def valid_form_accepted(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
     """A request the document calls well-formed is not refused for its form: no 422 that
     lists body errors or names a header. (An unknown queue or zone, a day that is not in
     the calendar, a reused Idempotency-Key are refusals of content, and fine.)"""
@@ -82,13 +85,20 @@ def valid_form_accepted(ctx: schemathesis.CheckContext, response: schemathesis.R
     body = response.json()
     header = str(body.get("field")).lower() in {name.lower() for name in case.headers or {}}
     assert "errors" not in body and not header, (
-        f"a request the document calls valid was refused for its form: {body['detail']}")
+        f"a request the document calls valid was refused for its form: {body['detail']}"
+    )
     return None
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection, problem_for_errors,
-          valid_form_accepted]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    problem_for_errors,
+    valid_form_accepted,
+]
 
 
 # --- the schema, as the app documents it -----------------------------------------------------
@@ -97,13 +107,21 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 #: Valid values of the test office, added as ``examples`` (an annotation: the document's
 #: constraints stay as they are). The coverage phase varies one parameter at a time around
 #: them, so its boundary and type cases reach the handler instead of ending in a 404.
-EXAMPLES = {"location": "sued", "counter": "1", "ticket_id": "waiting-ticket", "queue": "T",
-            "code": "K7QM-4XPA"}
-BODY_EXAMPLES = {"TicketRequest": {"queue": "A"}, "TransferRequest": {"queue": "B"},
-                 "OccupancyRequest": {"zone": "wartebereich", "count": 12},
-                 "BookingRequest": {"queue": "T", "start": "2026-12-07T09:00+01:00"},
-                 "MoveRequest": {"start": "2026-12-07T09:20+01:00"},
-                 "CheckInRequest": {"code": "K7QM-4XPA"}}
+EXAMPLES = {
+    "location": "sued",
+    "counter": "1",
+    "ticket_id": "waiting-ticket",
+    "queue": "T",
+    "code": "K7QM-4XPA",
+}
+BODY_EXAMPLES = {
+    "TicketRequest": {"queue": "A"},
+    "TransferRequest": {"queue": "B"},
+    "OccupancyRequest": {"zone": "wartebereich", "count": 12},
+    "BookingRequest": {"queue": "T", "start": "2026-12-07T09:00+01:00"},
+    "MoveRequest": {"start": "2026-12-07T09:20+01:00"},
+    "CheckInRequest": {"code": "K7QM-4XPA"},
+}
 
 
 def with_examples(doc: dict[str, Any]) -> dict[str, Any]:
@@ -123,8 +141,7 @@ def fuzz_schema(token: str | None, max_examples: int = MAX_EXAMPLES) -> Any:
     """Deterministic and bounded. Path and body values come from the test office often
     enough that requests get past 404/422 into the handlers, and are fuzzed otherwise."""
     config: dict[str, Any] = {
-        "generation": {"max-examples": max_examples, "deterministic": True,
-                       "database": "none"},
+        "generation": {"max-examples": max_examples, "deterministic": True, "database": "none"},
         "dictionaries": {
             "locations": {"values": ["sued", "nord"]},
             "counters": {"values": ["1", "2"]},
@@ -143,8 +160,9 @@ def fuzz_schema(token: str | None, max_examples: int = MAX_EXAMPLES) -> Any:
     }
     if token:
         config["auth"] = {"openapi": {"device": {"bearer": token}}}
-    return schemathesis.openapi.from_dict(with_examples(document()),
-                                          config=schemathesis.Config.from_dict(config))
+    return schemathesis.openapi.from_dict(
+        with_examples(document()), config=schemathesis.Config.from_dict(config)
+    )
 
 
 # --- the app ---------------------------------------------------------------------------------
@@ -169,16 +187,18 @@ def serve(redis_server: EmbeddedRedis, office: Office, limits: Limits) -> Iterat
     and a ticket in every state the ticket commands act on."""
     with Redis.from_url(redis_server.url) as r:
         r.flushall()
-    app = create_app(settings_for(redis_server.url), office=office, timing=FAST,
-                     limits=limits)
+    app = create_app(settings_for(redis_server.url), office=office, timing=FAST, limits=limits)
     with asgi.get_client(app) as http:  # starts the lifespan, which outlives the client
+
         def post(path: str, json: Any = None) -> dict[str, Any]:
             r = http.post(path, json=json, headers=auth("admin"))
             assert r.status_code in (200, 201), r.text
             return dict(r.json())
 
-        issued = [post(f"/api/v1/locations/{loc}/tickets", {"queue": q})["id"]
-                  for loc, q in (("sued", "A"), ("sued", "A"), ("sued", "B"), ("nord", "A"))]
+        issued = [
+            post(f"/api/v1/locations/{loc}/tickets", {"queue": q})["id"]
+            for loc, q in (("sued", "A"), ("sued", "A"), ("sued", "B"), ("nord", "A"))
+        ]
         for counter in ("1", "2"):
             post(f"/api/v1/locations/sued/counters/{counter}/open")
         post("/api/v1/locations/sued/counters/1/call-next")  # A001 called
@@ -236,8 +256,9 @@ def test_fuzz_without_token(case: schemathesis.Case, target: Target) -> None:
 
 @guessing.parametrize()
 @ONE_APP_PER_OPERATION
-def test_fuzz_token_guessing_under_production_limits(case: schemathesis.Case,
-                                                     limited_target: Target) -> None:
+def test_fuzz_token_guessing_under_production_limits(
+    case: schemathesis.Case, limited_target: Target
+) -> None:
     """Under the production rate limits a token guesser gets 401s, then documented 429s."""
     response = limited_target.send(case)
     assert response.status_code in (expected_without_token(case), 429), response.text
@@ -261,21 +282,51 @@ class Pinned:
 
 
 PINNED = [
-    pytest.param(Pinned("GET", "/api/v1/locations/sued/stats?date=",
-                        "/api/v1/locations/{location}/stats", "query", "date", ""),
-                 id="empty date"),
-    pytest.param(Pinned("POST", "/api/v1/locations/sued/tickets",
-                        "/api/v1/locations/{location}/tickets", "header", "Idempotency-Key",
-                        "key with\tblanks", body='{"queue": "A"}'),
-                 id="Idempotency-Key with blanks"),
-    pytest.param(Pinned("POST", "/api/v1/locations/sued/occupancy",
-                        "/api/v1/locations/{location}/occupancy", "body", None,
-                        '{"zone": "wartebereich", "count": 12.0}'),
-                 id="count 12.0"),
-    pytest.param(Pinned("POST", "/api/v1/locations/sued/counters/1/open",
-                        "/api/v1/locations/{location}/counters/{counter}/open", "body", None,
-                        "\n"),
-                 id="body of whitespace"),
+    pytest.param(
+        Pinned(
+            "GET",
+            "/api/v1/locations/sued/stats?date=",
+            "/api/v1/locations/{location}/stats",
+            "query",
+            "date",
+            "",
+        ),
+        id="empty date",
+    ),
+    pytest.param(
+        Pinned(
+            "POST",
+            "/api/v1/locations/sued/tickets",
+            "/api/v1/locations/{location}/tickets",
+            "header",
+            "Idempotency-Key",
+            "key with\tblanks",
+            body='{"queue": "A"}',
+        ),
+        id="Idempotency-Key with blanks",
+    ),
+    pytest.param(
+        Pinned(
+            "POST",
+            "/api/v1/locations/sued/occupancy",
+            "/api/v1/locations/{location}/occupancy",
+            "body",
+            None,
+            '{"zone": "wartebereich", "count": 12.0}',
+        ),
+        id="count 12.0",
+    ),
+    pytest.param(
+        Pinned(
+            "POST",
+            "/api/v1/locations/sued/counters/1/open",
+            "/api/v1/locations/{location}/counters/{counter}/open",
+            "body",
+            None,
+            "\n",
+        ),
+        id="body of whitespace",
+    ),
 ]
 
 
@@ -291,8 +342,11 @@ def document_allows(pinned: Pinned) -> bool:
         schema = op["requestBody"]["content"]["application/json"]["schema"]
     else:
         value = pinned.value
-        schema = next(p["schema"] for p in op["parameters"]
-                      if p["in"] == pinned.where and p["name"] == pinned.name)
+        schema = next(
+            p["schema"]
+            for p in op["parameters"]
+            if p["in"] == pinned.where and p["name"] == pinned.name
+        )
     return Draft202012Validator({**schema, "components": doc["components"]}).is_valid(value)
 
 
@@ -312,6 +366,7 @@ def test_fuzz_finding_stays_fixed(pinned: Pinned, target: Target) -> None:
     assert accepted == allowed, (
         f"the document {'allows' if allowed else 'forbids'} "
         f"{pinned.where} {pinned.name or ''} {pinned.value!r}, the server answered "
-        f"{r.status_code}: {r.text[:300]}")
+        f"{r.status_code}: {r.text[:300]}"
+    )
     if not accepted:
         assert r.headers["content-type"] == "application/problem+json", r.text

@@ -10,8 +10,9 @@ import pytest
 from waitboard.hours import OpeningHours, parse_ranges
 
 BERLIN = ZoneInfo("Europe/Berlin")
-JOBCENTER = OpeningHours.parse({"mon": "08:00-12:30", "thu": "08:00-12:30,14:00-17:30",
-                                "fri": "08:00-12:30"})
+JOBCENTER = OpeningHours.parse(
+    {"mon": "08:00-12:30", "thu": "08:00-12:30,14:00-17:30", "fri": "08:00-12:30"}
+)
 
 
 def at(day: int, hh: int, mm: int) -> datetime:
@@ -54,13 +55,16 @@ def test_open_until_midnight() -> None:
     assert parse_ranges("00:00-24:00") == ((0, 1440),)
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("8-12", "not a time range"),
-    ("12:00-08:00", "ends before it starts"),
-    ("08:00-12:00,11:00-13:00", "overlaps"),
-    ("25:00-26:00", "does not exist"),
-    ("08:00-24:30", "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("8-12", "not a time range"),
+        ("12:00-08:00", "ends before it starts"),
+        ("08:00-12:00,11:00-13:00", "overlaps"),
+        ("25:00-26:00", "does not exist"),
+        ("08:00-24:30", "does not exist"),
+    ],
+)
 def test_bad_ranges_say_what_is_wrong(text: str, reason: str) -> None:
     """Each kind of mistake gets its own explanation."""
     with pytest.raises(ValueError, match=reason):

@@ -17,16 +17,21 @@ TEMPLATES = ROOT / "kiosk_templates"
 def catalog(lang: str) -> dict[str, str]:
     """One language's texts as shipped: ``de.json`` and every ``<part>.de.json``."""
     texts: dict[str, str] = {}
-    for path in [TEMPLATES / "i18n" / f"{lang}.json",
-                 *sorted((TEMPLATES / "i18n").glob(f"*.{lang}.json"))]:
+    for path in [
+        TEMPLATES / "i18n" / f"{lang}.json",
+        *sorted((TEMPLATES / "i18n").glob(f"*.{lang}.json")),
+    ]:
         texts.update(json.loads(path.read_text(encoding="utf-8")))
     return texts
 
 
 def used_keys() -> set[str]:
     keys: set[str] = set()
-    for path in [*TEMPLATES.rglob("*.html"), TEMPLATES / "static" / "live.js",
-                 *(ROOT / "waitboard").glob("*.py")]:
+    for path in [
+        *TEMPLATES.rglob("*.html"),
+        TEMPLATES / "static" / "live.js",
+        *(ROOT / "waitboard").glob("*.py"),
+    ]:
         text = path.read_text(encoding="utf-8")
         keys |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
     return keys
@@ -63,14 +68,17 @@ def test_placeholders_match_between_languages() -> None:
         assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", en[key])), key
 
 
-@pytest.mark.parametrize(("seconds", "de", "en"), [
-    (None, "unbekannt", "unknown"),
-    (30, "sofort", "now"),
-    (8 * 60, "ca. 8 Min.", "approx. 8 min"),
-    (33 * 60, "ca. 35 Min.", "approx. 35 min"),
-    (60 * 60, "ca. 1 Std.", "approx. 1 h"),
-    (137 * 60, "ca. 2 Std. 20 Min.", "approx. 2 h 20 min"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "de", "en"),
+    [
+        (None, "unbekannt", "unknown"),
+        (30, "sofort", "now"),
+        (8 * 60, "ca. 8 Min.", "approx. 8 min"),
+        (33 * 60, "ca. 35 Min.", "approx. 35 min"),
+        (60 * 60, "ca. 1 Std.", "approx. 1 h"),
+        (137 * 60, "ca. 2 Std. 20 Min.", "approx. 2 h 20 min"),
+    ],
+)
 def test_waits_read_as_a_person_says_them(seconds: int | None, de: str, en: str) -> None:
     """Rounded the way people talk: to 5 minutes above a quarter hour, 10 above an hour."""
     assert Translator("de").wait(seconds) == de
@@ -81,16 +89,25 @@ def test_every_error_a_person_can_meet_has_a_german_text() -> None:
     """Staff and terminal pages never fall back to an English detail."""
     import waitboard.errors as errors
 
-    codes = {cls.code for cls in vars(errors).values()
-             if isinstance(cls, type) and issubclass(cls, errors.WaitboardError)}
+    codes = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.WaitboardError)
+    }
     missing = {c for c in codes if f"error.{c}" not in catalog("de")}
     assert not missing, sorted(missing)
 
 
-@pytest.mark.parametrize(("bounds", "de"), [
-    (None, ""), ([0, 40], ""), ([300, 900], "5–15 Min."), ([1000, 1900], "15–35 Min."),
-    ([600, 601], "10–11 Min."),
-])
+@pytest.mark.parametrize(
+    ("bounds", "de"),
+    [
+        (None, ""),
+        ([0, 40], ""),
+        ([300, 900], "5–15 Min."),
+        ([1000, 1900], "15–35 Min."),
+        ([600, 601], "10–11 Min."),
+    ],
+)
 def test_ranges_read_as_a_person_says_them(bounds: list[int] | None, de: str) -> None:
     """Ranges in whole minutes, rounded outwards; none under a minute."""
     assert Translator("de").wait_range(bounds) == de

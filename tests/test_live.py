@@ -32,39 +32,45 @@ from waitboard.embedded_redis import EmbeddedRedis
 
 
 async def issue(http: httpx.AsyncClient, queue: str = "A") -> dict:
-    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
-                        headers=auth("reception-sued"))
+    r = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": queue}, headers=auth("reception-sued")
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
 
-async def test_ticket_shows_up_live(server: LiveServer, http: httpx.AsyncClient,
-                                    report: Report) -> None:
+async def test_ticket_shows_up_live(
+    server: LiveServer, http: httpx.AsyncClient, report: Report
+) -> None:
     """A WebSocket client sees waiting go from 0 to 1 after POST .../tickets."""
     async with server.ws("/ws/locations/sued") as ws:
         first = await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
         assert queue_of(first, "A")["waiting"] == 0
         started = time.perf_counter()
         await issue(http)
-        update = await receive_until(ws, lambda m: m["type"] == "snapshot"
-                                     and queue_of(m, "A")["waiting"] == 1, "waiting == 1")
+        update = await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 1,
+            "waiting == 1",
+        )
         # Measured, not asserted (speed is the benchmarks' business); reported for the record.
         report(f"POST to WebSocket update: {(time.perf_counter() - started) * 1000:.1f} ms")
         assert update["seq"] > first["seq"] and update["epoch"] == first["epoch"]
 
 
-async def test_call_appears_with_the_counter_name(server: LiveServer,
-                                                  http: httpx.AsyncClient) -> None:
+async def test_call_appears_with_the_counter_name(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """After call-next the call is in calls with the counter's name; the ticket is called."""
     ticket = await issue(http)
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     async with server.ws("/ws/locations/sued") as ws:
         await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
-        r = await http.post("/api/v1/locations/sued/counters/1/call-next",
-                            headers=auth("counter-sued-1"))
+        r = await http.post(
+            "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+        )
         assert r.status_code == 200
-        snap = await receive_until(ws, lambda m: m["type"] == "snapshot" and m["calls"],
-                                   "a call")
+        snap = await receive_until(ws, lambda m: m["type"] == "snapshot" and m["calls"], "a call")
         call = snap["calls"][0]
         assert call["number"] == ticket["number"] and call["ticket_id"] == ticket["id"]
         assert call["counter"] == "1" and call["counter_name"] == "Schalter 1"
@@ -84,25 +90,37 @@ async def test_heartbeats_arrive(server: LiveServer) -> None:
 
 
 async def test_change_still_arrives_after_pubsub_connection_is_killed(
-        server: LiveServer, http: httpx.AsyncClient, redis: Redis, report: Report) -> None:
+    server: LiveServer, http: httpx.AsyncClient, redis: Redis, report: Report
+) -> None:
     """CLIENT KILL TYPE pubsub mid-stream: the next change reaches the client correctly."""
     async with server.ws("/ws/locations/sued") as ws:
         await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
         await issue(http)
-        await receive_until(ws, lambda m: m["type"] == "snapshot"
-                            and queue_of(m, "A")["waiting"] == 1, "waiting == 1")
+        await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 1,
+            "waiting == 1",
+        )
         killed = await redis.client_kill_filter(_type="pubsub")
         assert killed >= 1
         started = time.perf_counter()
         await issue(http)  # published while the hub may still be reconnecting
-        await receive_until(ws, lambda m: m["type"] == "snapshot"
-                            and queue_of(m, "A")["waiting"] == 2, "waiting == 2 after kill")
+        await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 2,
+            "waiting == 2 after kill",
+        )
         first_s = time.perf_counter() - started
         await issue(http)
-        await receive_until(ws, lambda m: m["type"] == "snapshot"
-                            and queue_of(m, "A")["waiting"] == 3, "waiting == 3 after kill")
-    report(f"injected: CLIENT KILL TYPE pubsub ({killed} connection(s)); measured: the "
-           f"next change reached the screen {first_s * 1000:.0f} ms after its POST")
+        await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 3,
+            "waiting == 3 after kill",
+        )
+    report(
+        f"injected: CLIENT KILL TYPE pubsub ({killed} connection(s)); measured: the "
+        f"next change reached the screen {first_s * 1000:.0f} ms after its POST"
+    )
 
 
 async def test_foreign_origin_is_refused(server: LiveServer) -> None:
@@ -138,16 +156,22 @@ async def test_oversized_client_message_closes_the_socket(server: LiveServer) ->
         assert info.value.rcvd is not None and info.value.rcvd.code == 1009
 
 
-async def test_overview_socket_follows_every_location(server: LiveServer,
-                                                      http: httpx.AsyncClient) -> None:
+async def test_overview_socket_follows_every_location(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """/ws/locations sends all locations' summaries and updates them."""
     async with server.ws("/ws/locations") as ws:
         first = await receive_until(ws, lambda m: m["type"] == "locations", "overview")
         assert [loc["id"] for loc in first["locations"]] == ["sued", "nord"]
         await issue(http, "B")
-        await receive_until(ws, lambda m: m["type"] == "locations" and any(
-            q["id"] == "B" and q["waiting"] == 1 for q in m["locations"][0]["queues"]),
-            "B waiting == 1 in the overview")
+        await receive_until(
+            ws,
+            lambda m: (
+                m["type"] == "locations"
+                and any(q["id"] == "B" and q["waiting"] == 1 for q in m["locations"][0]["queues"])
+            ),
+            "B waiting == 1 in the overview",
+        )
 
 
 def stalled_client(port: int) -> socket.socket:
@@ -158,9 +182,13 @@ def stalled_client(port: int) -> socket.socket:
     sock.settimeout(TIMEOUT)
     sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /ws/locations/sued HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                  f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET /ws/locations/sued HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
@@ -169,7 +197,8 @@ def stalled_client(port: int) -> socket.socket:
 
 
 async def test_stalled_client_is_dropped_and_never_delays_others(
-        redis_server: EmbeddedRedis, redis: Redis, office: Office, report: Report) -> None:
+    redis_server: EmbeddedRedis, redis: Redis, office: Office, report: Report
+) -> None:
     """A client that stops reading is dropped; a healthy one sees every change meanwhile."""
     # Without coalescing every change is a frame, so the stalled client's buffers (the
     # kernel's grow to megabytes) fill within seconds instead of minutes.
@@ -193,8 +222,11 @@ async def test_stalled_client_is_dropped_and_never_delays_others(
                     done = await ctx.store.act(called.ticket.id, Action.NO_SHOW, counters=None)
                     assert done.location is not None
                     seq = done.location.seq
-                    await receive_until(healthy, lambda m, s=seq: m["type"] == "snapshot"
-                                        and m["seq"] >= s, f"the healthy client at seq {seq}")
+                    await receive_until(
+                        healthy,
+                        lambda m, s=seq: m["type"] == "snapshot" and m["seq"] >= s,
+                        f"the healthy client at seq {seq}",
+                    )
                 report(f"stalled client dropped after {rounds} rounds of changes")
         finally:
             stalled.close()
@@ -207,26 +239,34 @@ async def test_a_seq_gap_makes_the_hub_reload(server: LiveServer, redis: Redis) 
         registry = server.app.state.ctx.metrics.registry
 
         def gap_reloads() -> float:
-            return registry.get_sample_value("waitboard_hub_reloads_total",
-                                             {"reason": "gap"}) or 0.0
+            return (
+                registry.get_sample_value("waitboard_hub_reloads_total", {"reason": "gap"}) or 0.0
+            )
 
         before = gap_reloads()
         await redis.hincrby(keys.meta("sued"), "seq", 3)  # three changes whose bells got lost
-        await redis.publish(keys.channel("sued"), orjson.dumps(
-            {"epoch": snap["epoch"], "seq": snap["seq"] + 4, "ts": 0}))
-        await receive_until(ws, lambda m: m["type"] == "snapshot"
-                            and m["seq"] == snap["seq"] + 3, "the reloaded seq")
+        await redis.publish(
+            keys.channel("sued"),
+            orjson.dumps({"epoch": snap["epoch"], "seq": snap["seq"] + 4, "ts": 0}),
+        )
+        await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and m["seq"] == snap["seq"] + 3,
+            "the reloaded seq",
+        )
         assert gap_reloads() == before + 1
 
 
-async def test_a_change_without_doorbell_is_found_by_the_seq_check(server: LiveServer,
-                                                                   redis: Redis) -> None:
+async def test_a_change_without_doorbell_is_found_by_the_seq_check(
+    server: LiveServer, redis: Redis
+) -> None:
     """No doorbell at all: the periodic seq comparison still brings the screen up to date."""
     async with server.ws("/ws/locations/sued") as ws:
         snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
         await redis.hincrby(keys.meta("sued"), "seq", 1)  # a change whose bell never rang
-        await receive_until(ws, lambda m: m["type"] == "snapshot"
-                            and m["seq"] == snap["seq"] + 1, "the drifted seq")
+        await receive_until(
+            ws, lambda m: m["type"] == "snapshot" and m["seq"] == snap["seq"] + 1, "the drifted seq"
+        )
 
 
 def reloads(server: LiveServer, reason: str) -> float:
@@ -237,7 +277,8 @@ def reloads(server: LiveServer, reason: str) -> float:
 
 
 async def test_a_location_nobody_watches_is_loaded_when_someone_looks(
-        server: LiveServer, http: httpx.AsyncClient) -> None:
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
     """Without a screen on it, changes to a location are not reloaded one by one; a public
     read and the first screen still see the current state."""
     hub = server.app.state.ctx.hub
@@ -257,6 +298,8 @@ async def test_a_location_nobody_watches_is_loaded_when_someone_looks(
         first = await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
         assert queue_of(first, "A")["waiting"] == 4  # never the outdated cached one
         await issue(http)  # watched now: the change comes live
-        await receive_until(ws, lambda m: m["type"] == "snapshot"
-                            and queue_of(m, "A")["waiting"] == 5, "waiting == 5")
-
+        await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 5,
+            "waiting == 5",
+        )

@@ -68,9 +68,14 @@ TIME_STEPS_S = (-90, -0.001, 0.001, 1, 30, 60, 180, 300, 420, 600, 900, 1200)
 COMMANDS_PER_DAY = 6
 RARELY = st.integers(0, 7).map(lambda n: n == 7)  # shrinks to False
 
-SETTINGS = settings(max_examples=60, stateful_step_count=40, deadline=None,
-                    derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60,
+    stateful_step_count=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 # --- Berlin's calendar, independent of zoneinfo ---------------------------------------------
@@ -106,10 +111,20 @@ def berlin_midnight(day: date) -> datetime:
 
 def record(t: Ticket) -> TicketRecord:
     """The model's ticket as the store reports it."""
-    return TicketRecord(id=t.id, number=t.number, queue=t.queue, status=t.status,
-                        issued_at=t.issued_at, queued_at=t.queued_at, called_at=t.called_at,
-                        started_at=t.started_at, closed_at=t.closed_at, counter=t.counter,
-                        recall=t.recall, transfers=t.transfers)
+    return TicketRecord(
+        id=t.id,
+        number=t.number,
+        queue=t.queue,
+        status=t.status,
+        issued_at=t.issued_at,
+        queued_at=t.queued_at,
+        called_at=t.called_at,
+        started_at=t.started_at,
+        closed_at=t.closed_at,
+        counter=t.counter,
+        recall=t.recall,
+        transfers=t.transfers,
+    )
 
 
 def brief(t: TicketRecord | Ticket | None) -> tuple[Any, ...] | None:
@@ -133,8 +148,13 @@ class Ledger:
     back_in_line: Counter[str] = field(default_factory=Counter)  # transfers after a call
 
     def waiting(self, queue: str) -> int:
-        return (self.issued[queue] - self.called[queue] - self.cancelled[queue]
-                - self.moved_out[queue] + self.moved_in[queue])
+        return (
+            self.issued[queue]
+            - self.called[queue]
+            - self.cancelled[queue]
+            - self.moved_out[queue]
+            + self.moved_in[queue]
+        )
 
 
 class SettableClock:
@@ -160,8 +180,9 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
         self.loc: Location = self.office.location_by_id[LOCATION]
         self.clock = SettableClock(STARTS[0])
         self.store = Store(self.redis, self.office, self.clock)
-        self.model = LocationModel(self.loc.layout, self.office.tz,
-                                   {q.id: q.max_waiting for q in self.loc.queues})
+        self.model = LocationModel(
+            self.loc.layout, self.office.tz, {q.id: q.max_waiting for q in self.loc.queues}
+        )
         self.known: list[str] = []  # every ticket issued, in order
         self.seen: dict[str, TicketRecord] = {}  # the store's tickets after the last step
         self.ledger = Ledger()
@@ -193,8 +214,10 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
         self.clock.now += timedelta(seconds=seconds)
 
     @precondition(lambda self: self.commands_today >= COMMANDS_PER_DAY)
-    @rule(offset_ms=st.sampled_from([0, -1, 1]) | st.integers(-60_000, 60_000),
-          skipped_days=st.integers(0, 2))
+    @rule(
+        offset_ms=st.sampled_from([0, -1, 1]) | st.integers(-60_000, 60_000),
+        skipped_days=st.integers(0, 2),
+    )
     def around_a_midnight(self, offset_ms: int, skipped_days: int) -> None:
         """To (just before, at, just after) the next local midnight, or one a few days on."""
         day = berlin_day(self.clock.now) + timedelta(days=1 + skipped_days)
@@ -203,8 +226,12 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
 
     # --- commands ---------------------------------------------------------------------------
 
-    def both(self, what: str, store_side: Coroutine[Any, Any, Outcome],
-             model_side: Callable[[Outcome | None, datetime], Answer]) -> Outcome | None:
+    def both(
+        self,
+        what: str,
+        store_side: Coroutine[Any, Any, Outcome],
+        model_side: Callable[[Outcome | None, datetime], Answer],
+    ) -> Outcome | None:
         """Run the command on both, at the same moment; the model gets the ids the store
         chose. Both succeed with the same answer, or both refuse with the same error."""
         now = self.clock.now
@@ -240,22 +267,29 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
         self.placeholders += 1
         return f"t_sued_refused-by-the-store-{self.placeholders}"
 
-    @rule(target=tickets, queue=st.sampled_from(["A", "B"]), n=st.integers(1, 3),
-          out_of_hours=RARELY)
+    @rule(
+        target=tickets, queue=st.sampled_from(["A", "B"]), n=st.integers(1, 3), out_of_hours=RARELY
+    )
     def issue(self, queue: str, n: int, out_of_hours: bool) -> Any:
         """``n`` people take a ticket; ``out_of_hours``: from a terminal, refused."""
         issued = []
         for _ in range(n):
             got = self.both(
-                "issue", self.store.issue(LOCATION, queue, "terminal-sued", closed=out_of_hours),
+                "issue",
+                self.store.issue(LOCATION, queue, "terminal-sued", closed=out_of_hours),
                 lambda o, now: self.model.issue(
-                    queue, o.ticket.id if o and o.ticket else self.placeholder(), now,
-                    closed=out_of_hours))
+                    queue,
+                    o.ticket.id if o and o.ticket else self.placeholder(),
+                    now,
+                    closed=out_of_hours,
+                ),
+            )
             if got is None or got.ticket is None:
                 break
             t = got.ticket
-            assert t.number == ticket_number(queue, self.ledger.issued[queue] + 1), \
+            assert t.number == ticket_number(queue, self.ledger.issued[queue] + 1), (
                 "numbers of a queue are consecutive per day"
+            )
             self.ledger.issued[queue] += 1
             self.known.append(t.id)
             issued.append(t.id)
@@ -272,21 +306,24 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
             assert self.seen[t.id].status is TicketStatus.WAITING, "called a ticket not waiting"
             self.ledger.called[t.queue] += 1
             self.ledger.calls[t.id] += 1
-            assert self.ledger.calls[t.id] <= self.ledger.back_in_line[t.id] + 1, \
+            assert self.ledger.calls[t.id] <= self.ledger.back_in_line[t.id] + 1, (
                 f"{t.number} called twice"
+            )
 
     @rule(counter=st.sampled_from(["1", "2"]))
     def call(self, counter: str) -> None:
         self.call_next(counter)
 
-    def act(self, ticket_id: str, action: Action, counters: tuple[str, ...] | None,
-            queue: str) -> None:
+    def act(
+        self, ticket_id: str, action: Action, counters: tuple[str, ...] | None, queue: str
+    ) -> None:
         target = queue if action is Action.TRANSFER else None
         before = self.seen.get(ticket_id)
         got = self.both(
-            action.value, self.store.act(ticket_id, action, counters=counters, queue=target),
-            lambda _, now: self.model.act(ticket_id, action, now, counters=counters,
-                                          queue=target))
+            action.value,
+            self.store.act(ticket_id, action, counters=counters, queue=target),
+            lambda _, now: self.model.act(ticket_id, action, now, counters=counters, queue=target),
+        )
         if got is None or before is None:
             return
         was_waiting = before.status is TicketStatus.WAITING
@@ -299,15 +336,29 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
             else:
                 self.ledger.back_in_line[ticket_id] += 1
 
-    @rule(ticket=tickets, action=st.sampled_from(ACTIONS), device=st.sampled_from(DEVICES),
-          queue=st.sampled_from(["A", "B"]), never_issued=RARELY)
-    def act_on_a_ticket(self, ticket: str, action: Action, device: tuple[str, ...] | None,
-                        queue: str, never_issued: bool) -> None:
+    @rule(
+        ticket=tickets,
+        action=st.sampled_from(ACTIONS),
+        device=st.sampled_from(DEVICES),
+        queue=st.sampled_from(["A", "B"]),
+        never_issued=RARELY,
+    )
+    def act_on_a_ticket(
+        self,
+        ticket: str,
+        action: Action,
+        device: tuple[str, ...] | None,
+        queue: str,
+        never_issued: bool,
+    ) -> None:
         """Any device, any action, any ticket (or one that was never issued)."""
         self.act(NOT_ISSUED if never_issued else ticket, action, device, queue)
 
-    @rule(counter=st.sampled_from(["1", "2"]), action=st.sampled_from(ACTIONS),
-          queue=st.sampled_from(["A", "B"]))
+    @rule(
+        counter=st.sampled_from(["1", "2"]),
+        action=st.sampled_from(ACTIONS),
+        queue=st.sampled_from(["A", "B"]),
+    )
     def advisor_at_a_counter(self, counter: str, action: Action, queue: str) -> None:
         """The counter's own device as an advisor works: open and call the next; then recall,
         start, no-show or transfer; then complete or transfer. A step the ticket's state
@@ -325,8 +376,11 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
 
     @rule(counter=st.sampled_from(["1", "2"]), open_=st.booleans())
     def open_or_close(self, counter: str, open_: bool) -> None:
-        self.both("open" if open_ else "close", self.store.set_counter(LOCATION, counter, open_),
-                  lambda _, now: self.model.set_counter(counter, open_, now))
+        self.both(
+            "open" if open_ else "close",
+            self.store.set_counter(LOCATION, counter, open_),
+            lambda _, now: self.model.set_counter(counter, open_, now),
+        )
 
     @rule()
     def day_check(self) -> None:
@@ -347,8 +401,15 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
 
     # --- after every step -------------------------------------------------------------------
 
-    async def read_store(self) -> tuple[LocationState, dict[str, list[str]], set[str],
-                                        list[tuple[TicketRecord, int | None]], list[str | None]]:
+    async def read_store(
+        self,
+    ) -> tuple[
+        LocationState,
+        dict[str, list[str]],
+        set[str],
+        list[tuple[TicketRecord, int | None]],
+        list[str | None],
+    ]:
         """Everything the store says about the location, and each ticket ever issued."""
         state = await self.store.location_state(LOCATION)
         waiting = await self.store.waiting(LOCATION)
@@ -358,9 +419,13 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
             for i in self.known:  # why a ticket closed: not part of TicketRecord
                 pipe.hget(keys.ticket(LOCATION, i), "reason")
             reasons = await pipe.execute()
-        return (state, {q: [w.id for w in ws] for q, ws in waiting.items()},
-                {i.decode() for i in open_ids}, [(rec, pos) for rec, pos, _ in tickets],
-                [r.decode() if r else None for r in reasons])
+        return (
+            state,
+            {q: [w.id for w in ws] for q, ws in waiting.items()},
+            {i.decode() for i in open_ids},
+            [(rec, pos) for rec, pos, _ in tickets],
+            [r.decode() if r else None for r in reasons],
+        )
 
     @invariant()
     def store_and_model_agree(self) -> None:
@@ -374,16 +439,27 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
             self.epoch = state.epoch
         assert waiting == {q: list(ids) for q, ids in m.queues.items()}, "queue order"
         assert state.queues == {
-            q: QueueState(waiting=len(ids),
-                          head_queued_at=m.tickets[ids[0]].queued_at if ids else None)
-            for q, ids in m.queues.items()}
+            q: QueueState(
+                waiting=len(ids), head_queued_at=m.tickets[ids[0]].queued_at if ids else None
+            )
+            for q, ids in m.queues.items()
+        }
         assert {c: (cs.open, brief(cs.ticket)) for c, cs in state.counters.items()} == {
             c: (m.counter(c).open, brief(m.tickets[t] if (t := m.counter(c).ticket) else None))
-            for c in self.loc.layout.counters}
-        assert state.calls == tuple(Call(id=c.id, ticket_id=c.ticket_id, number=c.number,
-                                         queue=c.queue, counter=c.counter,
-                                         called_at=c.called_at, recall=c.recall)
-                                    for c in m.calls)
+            for c in self.loc.layout.counters
+        }
+        assert state.calls == tuple(
+            Call(
+                id=c.id,
+                ticket_id=c.ticket_id,
+                number=c.number,
+                queue=c.queue,
+                counter=c.counter,
+                called_at=c.called_at,
+                recall=c.recall,
+            )
+            for c in m.calls
+        )
         for ticket_id, (rec, position), reason in zip(self.known, tickets, reasons, strict=True):
             want = m.tickets[ticket_id]
             assert rec == record(want)
@@ -400,8 +476,9 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
         expected_day = self.latest_day.isoformat() if self.latest_day else None
         assert state.day == expected_day, "the day is the local date, and never goes back"
         for q, qs in state.queues.items():
-            assert qs.waiting == self.ledger.waiting(q), \
+            assert qs.waiting == self.ledger.waiting(q), (
                 f"waiting {q} = issued - called - cancelled - moved out + moved in"
+            )
         # Everything open is today's (the day change closed the rest): no number twice.
         numbers = [r.number for r in self.seen.values() if r.status.is_open]
         assert len(numbers) == len(set(numbers)), "an open number twice"
@@ -410,19 +487,22 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
 def test_scripts_agree_with_the_model(redis_server: EmbeddedRedis, office: Office) -> None:
     """Random command sequences: the real Lua scripts and the model answer and end alike."""
 
-    bound = type("Bound", (ScriptsAgainstModel,),
-                 {"redis_url": redis_server.url, "office": office})
+    bound = type("Bound", (ScriptsAgainstModel,), {"redis_url": redis_server.url, "office": office})
     run_state_machine_as_test(bound, settings=SETTINGS)
 
 
-@pytest.mark.parametrize(("day", "midnight"), [
-    (date(2026, 3, 29), datetime(2026, 3, 28, 23, 0, tzinfo=UTC)),  # 23-hour day begins
-    (date(2026, 3, 30), datetime(2026, 3, 29, 22, 0, tzinfo=UTC)),  # first CEST midnight
-    (date(2026, 10, 25), datetime(2026, 10, 24, 22, 0, tzinfo=UTC)),  # 25-hour day begins
-    (date(2026, 10, 26), datetime(2026, 10, 25, 23, 0, tzinfo=UTC)),  # first CET midnight
-])
+@pytest.mark.parametrize(
+    ("day", "midnight"),
+    [
+        (date(2026, 3, 29), datetime(2026, 3, 28, 23, 0, tzinfo=UTC)),  # 23-hour day begins
+        (date(2026, 3, 30), datetime(2026, 3, 29, 22, 0, tzinfo=UTC)),  # first CEST midnight
+        (date(2026, 10, 25), datetime(2026, 10, 24, 22, 0, tzinfo=UTC)),  # 25-hour day begins
+        (date(2026, 10, 26), datetime(2026, 10, 25, 23, 0, tzinfo=UTC)),  # first CET midnight
+    ],
+)
 async def test_the_day_changes_at_local_midnight_on_dst_days(
-        redis: Redis, office: Office, day: date, midnight: datetime) -> None:
+    redis: Redis, office: Office, day: date, midnight: datetime
+) -> None:
     """A millisecond before local midnight numbering goes on; at midnight it restarts."""
     assert berlin_midnight(day) == midnight  # the calendar the state machine relies on
     clock = SettableClock(midnight - timedelta(hours=3))
@@ -430,8 +510,12 @@ async def test_the_day_changes_at_local_midnight_on_dst_days(
     loc = office.location_by_id[LOCATION]
     model = LocationModel(loc.layout, office.tz)
     got: list[str] = []
-    for now in (midnight - timedelta(hours=3), midnight - timedelta(milliseconds=1), midnight,
-                midnight + timedelta(hours=3)):
+    for now in (
+        midnight - timedelta(hours=3),
+        midnight - timedelta(milliseconds=1),
+        midnight,
+        midnight + timedelta(hours=3),
+    ):
         clock.now = now
         outcome = await store.issue(LOCATION, "A", "terminal-sued")
         assert outcome.ticket and outcome.location

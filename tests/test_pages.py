@@ -11,15 +11,21 @@ from tests.conftest import auth, get_when, waiting
 
 async def seed(http: httpx.AsyncClient) -> dict:
     for queue in ("A", "A", "B"):
-        r = await http.post("/api/v1/locations/sued/tickets", json={"queue": queue},
-                            headers=auth("reception-sued"))
+        r = await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": queue}, headers=auth("reception-sued")
+        )
         assert r.status_code == 201
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
-    r = await http.post("/api/v1/locations/sued/counters/1/call-next",
-                        headers=auth("counter-sued-1"))
+    r = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
     # Pages render the hub's live view: wait until it has taken in these changes.
-    await get_when(http, "/api/v1/locations/sued", lambda s: waiting(s.json()) ==
-                   {"A": 1, "B": 1} and bool(s.json()["calls"]), "the seeded state")
+    await get_when(
+        http,
+        "/api/v1/locations/sued",
+        lambda s: waiting(s.json()) == {"A": 1, "B": 1} and bool(s.json()["calls"]),
+        "the seeded state",
+    )
     return r.json()
 
 
@@ -68,8 +74,9 @@ async def test_screen_queue_filter(http: httpx.AsyncClient) -> None:
 async def test_ticket_page_shows_status_and_position(http: httpx.AsyncClient) -> None:
     """/tickets/T shows the number, that it waits and its position."""
     await seed(http)
-    r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                        headers=auth("reception-sued"))
+    r = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
+    )
     ticket = r.json()
     page = await http.get(ticket["url"])
     assert page.status_code == 200

@@ -19,22 +19,49 @@ from waitboard.sessions import COOKIE
 HTML = {"Accept": "text/html"}
 #: Every field the scripts write on a ticket hash (issue, call, recall, start, transfer,
 #: close, the estimate's note). Nothing about the person holding the ticket.
-TICKET_FIELDS = {"id", "number", "queue", "status", "issued_at", "queued_at", "day",
-                 "recall", "transfers", "counter", "device", "called_at", "call_id",
-                 "call", "started_at", "recalled_at", "closed_at", "reason", "est"}
+TICKET_FIELDS = {
+    "id",
+    "number",
+    "queue",
+    "status",
+    "issued_at",
+    "queued_at",
+    "day",
+    "recall",
+    "transfers",
+    "counter",
+    "device",
+    "called_at",
+    "call_id",
+    "call",
+    "started_at",
+    "recalled_at",
+    "closed_at",
+    "reason",
+    "est",
+}
 #: What a completed ticket has after issue, call, start and complete.
 LIFE_FIELDS = TICKET_FIELDS - {"recalled_at", "est"}
 CALL_FIELDS = {"id", "ticket_id", "number", "queue", "counter", "called_at", "recall"}
 #: Every key waitboard writes: the location's keys (waitboard/keys.py, scripts/lib.lua),
 #: the marks of logged-out sessions and application status (waitboard/application_store.py).
-KEY_PATTERNS = [re.compile(p) for p in (
-    r"wb:\{(sued|nord)\}:(meta|n|open|counters|calls|events|learn|calib|occ)",
-    r"wb:\{(sued|nord)\}:q:[AB]", r"wb:\{(sued|nord)\}:c:[12]",
-    r"wb:\{sued\}:t:t_sued_[A-Za-z0-9_-]{22}", r"wb:\{(sued|nord)\}:idem:[0-9a-f]{64}",
-    r"wb:\{sued\}:stats:\d{4}-\d\d-\d\d", r"wb:\{sued\}:waits:\d{4}-\d\d-\d\d:[AB]",
-    r"wb:session:revoked:[0-9a-f]{64}",
-    r"wb:app:\{apps\}:(a|audit):PRIV-2026-[12]", r"wb:app:\{apps\}:recent",
-    r"wb:app:\{apps\}:idem:[0-9a-f]{64}", r"wb:app:limit:(address|number):[0-9a-f]{64}")]
+KEY_PATTERNS = [
+    re.compile(p)
+    for p in (
+        r"wb:\{(sued|nord)\}:(meta|n|open|counters|calls|events|learn|calib|occ)",
+        r"wb:\{(sued|nord)\}:q:[AB]",
+        r"wb:\{(sued|nord)\}:c:[12]",
+        r"wb:\{sued\}:t:t_sued_[A-Za-z0-9_-]{22}",
+        r"wb:\{(sued|nord)\}:idem:[0-9a-f]{64}",
+        r"wb:\{sued\}:stats:\d{4}-\d\d-\d\d",
+        r"wb:\{sued\}:waits:\d{4}-\d\d-\d\d:[AB]",
+        r"wb:session:revoked:[0-9a-f]{64}",
+        r"wb:app:\{apps\}:(a|audit):PRIV-2026-[12]",
+        r"wb:app:\{apps\}:recent",
+        r"wb:app:\{apps\}:idem:[0-9a-f]{64}",
+        r"wb:app:limit:(address|number):[0-9a-f]{64}",
+    )
+]
 #: An application's hash: its stage and the PIN's scrypt record - not who filed it.
 APPLICATION_FIELDS = {"number", "stage", "missing", "pin", "created_at", "updated_at"}
 
@@ -56,8 +83,9 @@ async def everything(redis: Redis) -> dict[bytes, bytes]:
         elif kind == "zset":
             parts = [m for m, _ in await redis.zrange(key, 0, -1, withscores=True)]
         elif kind == "stream":
-            parts = [b for _, fields in await redis.xrange(key) for kv in fields.items()
-                     for b in kv]
+            parts = [
+                b for _, fields in await redis.xrange(key) for kv in fields.items() for b in kv
+            ]
         else:
             raise AssertionError(f"{key!r} is a {kind}: not a type waitboard writes")
         out[key] = b"\n".join(parts)
@@ -69,37 +97,54 @@ def session_values(client: httpx.AsyncClient) -> list[str]:
     cookie = client.cookies[COOKIE]
     payload = cookie.split(".")[0]
     session = orjson.loads(base64.b64decode(payload + "=" * (-len(payload) % 4)))
-    return [cookie, payload, cookie.rsplit(".", 1)[-1], session["sid"], session["csrf"],
-            session["fp"]]
+    return [
+        cookie,
+        payload,
+        cookie.rsplit(".", 1)[-1],
+        session["sid"],
+        session["csrf"],
+        session["fp"],
+    ]
 
 
-async def post_form(client: httpx.AsyncClient, path: str, page: str,
-                    fields: dict[str, str]) -> httpx.Response:
+async def post_form(
+    client: httpx.AsyncClient, path: str, page: str, fields: dict[str, str]
+) -> httpx.Response:
     r = await client.post(path, headers=HTML, data={"csrf": csrf_of(page), **fields})
     assert r.status_code == 303, (path, r.status_code)
     return r
 
 
-async def test_redis_holds_nothing_personal_or_secret(server: LiveServer,
-                                                      http: httpx.AsyncClient, redis: Redis,
-                                                      office: Office) -> None:
+async def test_redis_holds_nothing_personal_or_secret(
+    server: LiveServer, http: httpx.AsyncClient, redis: Redis, office: Office
+) -> None:
     """Issue, call, start, complete (staff forms and the API), staff logins and a logout,
     applications created, changed and looked up: every key is one waitboard documents, a
     ticket or application hash has only the known fields, and no token, session id, CSRF
     token, cookie, secret key, client address, user agent or PIN appears anywhere in
     Redis, neither in a key nor in a value."""
-    forbidden: list[str] = [settings_for("unused").secret_key, "127.0.0.1", "python-httpx",
-                            *(token(d.id) for d in office.devices)]
-    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as reception, \
-            httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as counter, \
-            httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as caseworker:
+    forbidden: list[str] = [
+        settings_for("unused").secret_key,
+        "127.0.0.1",
+        "python-httpx",
+        *(token(d.id) for d in office.devices),
+    ]
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as reception,
+        httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as counter,
+        httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as caseworker,
+    ):
         await log_in(reception, "reception-sued")
         page = (await reception.get("/staff/sued/reception", headers=HTML)).text
-        issued = await post_form(reception, "/staff/sued/reception/tickets", page,
-                                 {"queue": "A", "key": "issue-1"})
+        issued = await post_form(
+            reception, "/staff/sued/reception/tickets", page, {"queue": "A", "key": "issue-1"}
+        )
         ticket_id = issued.headers["location"].split("/")[-2]
-        r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"},
-                            headers={**auth("terminal-sued"), "Idempotency-Key": "press-1"})
+        r = await http.post(
+            "/api/v1/locations/sued/tickets",
+            json={"queue": "B"},
+            headers={**auth("terminal-sued"), "Idempotency-Key": "press-1"},
+        )
         assert r.status_code == 201
 
         await log_in(counter, "counter-sued-1")
@@ -120,25 +165,49 @@ async def test_redis_holds_nothing_personal_or_secret(server: LiveServer,
         # stage set, a new PIN, and lookups with a wrong and the right PIN.
         await log_in(caseworker, "caseworker")
         page = (await caseworker.get("/staff/applications", headers=HTML)).text
-        made = await caseworker.post("/staff/applications", headers=HTML, data={
-            "csrf": csrf_of(page), "number": "PRIV-2026-1", "key": "create-1"})
+        made = await caseworker.post(
+            "/staff/applications",
+            headers=HTML,
+            data={"csrf": csrf_of(page), "number": "PRIV-2026-1", "key": "create-1"},
+        )
         shown = re.search(r"data-pin>(\d{4}) (\d{4})<", made.text)
         assert made.status_code == 201 and shown
         forbidden += [shown.group(1) + shown.group(2), *session_values(caseworker)]
-        created = (await http.post("/api/v1/applications", json={"number": "PRIV-2026-2"},
-                                   headers={**auth("caseworker"),
-                                            "Idempotency-Key": "create-2"})).json()
-        renewed = (await http.post("/api/v1/applications/pin", json={"number": "PRIV-2026-2"},
-                                   headers=auth("caseworker"))).json()
-        r = await http.post("/api/v1/applications/stage", headers=auth("caseworker"), json={
-            "number": "PRIV-2026-2", "stage": "documents_missing", "missing": ["Mietvertrag"]})
+        created = (
+            await http.post(
+                "/api/v1/applications",
+                json={"number": "PRIV-2026-2"},
+                headers={**auth("caseworker"), "Idempotency-Key": "create-2"},
+            )
+        ).json()
+        renewed = (
+            await http.post(
+                "/api/v1/applications/pin",
+                json={"number": "PRIV-2026-2"},
+                headers=auth("caseworker"),
+            )
+        ).json()
+        r = await http.post(
+            "/api/v1/applications/stage",
+            headers=auth("caseworker"),
+            json={
+                "number": "PRIV-2026-2",
+                "stage": "documents_missing",
+                "missing": ["Mietvertrag"],
+            },
+        )
         assert r.status_code == 200
         for pin in (created["pin"], renewed["pin"]):
-            r = await http.post("/api/v1/applications/lookup",
-                                json={"number": "PRIV-2026-2", "pin": pin})
+            r = await http.post(
+                "/api/v1/applications/lookup", json={"number": "PRIV-2026-2", "pin": pin}
+            )
             assert r.status_code == (200 if pin == renewed["pin"] else 404)
-        forbidden += [created["pin"], created["pin_display"], renewed["pin"],
-                      renewed["pin_display"]]
+        forbidden += [
+            created["pin"],
+            created["pin_display"],
+            renewed["pin"],
+            renewed["pin_display"],
+        ]
 
     stored = await everything(redis)
     assert (await http.get(f"/api/v1/tickets/{ticket_id}")).json()["status"] == "done"
@@ -146,8 +215,10 @@ async def test_redis_holds_nothing_personal_or_secret(server: LiveServer,
     assert unknown == []
     assert any(k.startswith(b"wb:session:revoked:") for k in stored)  # the logout is kept
 
-    ticket = {k.decode(): v.decode() for k, v in
-              (await redis.hgetall(f"wb:{{sued}}:t:{ticket_id}")).items()}
+    ticket = {
+        k.decode(): v.decode()
+        for k, v in (await redis.hgetall(f"wb:{{sued}}:t:{ticket_id}")).items()
+    }
     assert LIFE_FIELDS <= set(ticket) <= TICKET_FIELDS
     assert set(orjson.loads(ticket["call"])) == CALL_FIELDS
     assert ticket["device"] == "reception-sued"  # which desk issued it, not who holds it
@@ -156,7 +227,12 @@ async def test_redis_holds_nothing_personal_or_secret(server: LiveServer,
     async for key in redis.scan_iter(match="wb:app:{apps}:a:*"):
         assert set(k.decode() for k in await redis.hkeys(key)) == APPLICATION_FIELDS
 
-    found = {secret: [key for key, value in stored.items()
-                      if secret.encode() in key or secret.encode() in value]
-             for secret in forbidden}
+    found = {
+        secret: [
+            key
+            for key, value in stored.items()
+            if secret.encode() in key or secret.encode() in value
+        ]
+        for secret in forbidden
+    }
     assert {secret: keys for secret, keys in found.items() if keys} == {}

@@ -47,10 +47,13 @@ from waitboard.embedded_redis import EmbeddedRedis
 
 #: Retries fast enough that a test sees several of them, still jittered and bounded.
 FAST_RETRY = Retry(first_s=0.05, max_s=0.5, give_up_after_s=600)
-UNREACHABLE_DE = ("Der Server ist gerade nicht erreichbar – Ihr Ticket wird gedruckt, "
-                  "sobald er wieder antwortet.")
-UNREACHABLE_EN = ("The server cannot be reached right now – your ticket will be printed as "
-                  "soon as it answers again.")
+UNREACHABLE_DE = (
+    "Der Server ist gerade nicht erreichbar – Ihr Ticket wird gedruckt, sobald er wieder antwortet."
+)
+UNREACHABLE_EN = (
+    "The server cannot be reached right now – your ticket will be printed as "
+    "soon as it answers again."
+)
 
 
 # --- the pieces around the agent -----------------------------------------------------------
@@ -99,8 +102,9 @@ class Waitboard:
 
 
 @pytest.fixture
-async def waitboard(redis_server: EmbeddedRedis, redis: Redis,
-                    office: Office) -> AsyncIterator[Waitboard]:
+async def waitboard(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> AsyncIterator[Waitboard]:
     server = Waitboard(redis_server.url, office)
     await server.start()
     yield server
@@ -134,8 +138,9 @@ class FaultProxy:
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
 
-    async def _connection(self, client_r: asyncio.StreamReader,
-                          client_w: asyncio.StreamWriter) -> None:
+    async def _connection(
+        self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
@@ -215,14 +220,22 @@ class Terminal:
 
 
 @contextlib.asynccontextmanager
-async def terminal(tmp_path: Path, server_url: str,
-                   printer: Printer | None = None) -> AsyncIterator[Terminal]:
+async def terminal(
+    tmp_path: Path, server_url: str, printer: Printer | None = None
+) -> AsyncIterator[Terminal]:
     """The agent for location sued with the terminal's token, PNG tickets in tmp_path."""
     spool = Spool.open(tmp_path / "spool.sqlite3")
     api = Api(server_url, token("terminal-sued"), timeout=TIMEOUT / 2)
     screen, panel, tickets = io.StringIO(), Panel(), tmp_path / "tickets"
-    agent = Agent(api, spool, printer or FilePrinter(tickets, "png"), Display("de", screen),
-                  "sued", server_url, retry=FAST_RETRY)
+    agent = Agent(
+        api,
+        spool,
+        printer or FilePrinter(tickets, "png"),
+        Display("de", screen),
+        "sued",
+        server_url,
+        retry=FAST_RETRY,
+    )
     task = asyncio.create_task(agent.run(panel))
     try:
         yield Terminal(agent, spool, panel, screen, tickets, task)
@@ -251,7 +264,8 @@ def numbers(presses: list[Press]) -> list[str]:
 
 
 async def test_presses_during_a_10_s_outage_each_yield_exactly_one_ticket(
-        waitboard: Waitboard, redis: Redis, tmp_path: Path) -> None:
+    waitboard: Waitboard, redis: Redis, tmp_path: Path
+) -> None:
     """Server down for 10 s while people press: once it is back, one ticket per press."""
     async with terminal(tmp_path, waitboard.url) as term:
         term.panel.press("A")
@@ -263,8 +277,10 @@ async def test_presses_during_a_10_s_outage_each_yield_exactly_one_ticket(
         for i, label in enumerate(["A", "2", "1", "b", "a"]):
             await asyncio.sleep(max(0.0, down + 2 * i - time.monotonic()))
             term.panel.press(label)
-        await term.until(lambda: term.screen.getvalue().count(UNREACHABLE_DE) == 5,
-                         "every person told that the server is away")
+        await term.until(
+            lambda: term.screen.getvalue().count(UNREACHABLE_DE) == 5,
+            "every person told that the server is away",
+        )
         await asyncio.sleep(max(0.0, down + 10 - time.monotonic()))  # the outage: 10 s
         pending = term.in_state(State.PENDING)
         assert [p.queue for p in pending] == ["A", "B", "A", "B", "A"]
@@ -283,13 +299,18 @@ async def test_presses_during_a_10_s_outage_each_yield_exactly_one_ticket(
     assert files == [f"{day}-{n}.png" for n in ("A001", "A002", "A003", "A004", "B001", "B002")]
     assert term.screen.getvalue().count(UNREACHABLE_EN) == 5
     async with httpx.AsyncClient(base_url=waitboard.url, timeout=TIMEOUT) as http:
-        snap = await get_when(http, "/api/v1/locations/sued",
-                              lambda r: waiting(r.json()) == {"A": 4, "B": 2}, "4 + 2 waiting")
+        snap = await get_when(
+            http,
+            "/api/v1/locations/sued",
+            lambda r: waiting(r.json()) == {"A": 4, "B": 2},
+            "4 + 2 waiting",
+        )
     assert waiting(snap.json()) == {"A": 4, "B": 2}
 
 
 async def test_a_lost_answer_is_retried_with_the_same_key_and_issues_once(
-        waitboard: Waitboard, redis: Redis, tmp_path: Path) -> None:
+    waitboard: Waitboard, redis: Redis, tmp_path: Path
+) -> None:
     """The request reached the server but its answer was lost, twice: still one ticket."""
     async with FaultProxy(waitboard.port) as proxy, terminal(tmp_path, proxy.url) as term:
         proxy.drop_post_answers = 2
@@ -306,7 +327,8 @@ async def test_a_lost_answer_is_retried_with_the_same_key_and_issues_once(
 
 
 async def test_a_restarted_agent_sends_its_pending_presses_once_and_prints_them(
-        waitboard: Waitboard, redis: Redis, tmp_path: Path) -> None:
+    waitboard: Waitboard, redis: Redis, tmp_path: Path
+) -> None:
     """Presses left pending (one already issued unbeknown) are sent once at restart, printed."""
     async with FaultProxy(waitboard.port) as proxy:
         proxy.drop_post_answers = 1_000_000  # every answer lost
@@ -328,12 +350,15 @@ async def test_a_restarted_agent_sends_its_pending_presses_once_and_prints_them(
 
 
 async def test_a_ticket_issued_but_not_printed_is_printed_at_the_next_start(
-        waitboard: Waitboard, redis: Redis, tmp_path: Path) -> None:
+    waitboard: Waitboard, redis: Redis, tmp_path: Path
+) -> None:
     """A jammed printer: the number is shown; the next start prints that very ticket."""
     async with terminal(tmp_path, waitboard.url, printer=JammedPrinter()) as first:
         first.panel.press("1")
-        await first.until(lambda: "Der Drucker ist gestört" in first.screen.getvalue(),
-                          "the printer failure shown")
+        await first.until(
+            lambda: "Der Drucker ist gestört" in first.screen.getvalue(),
+            "the printer failure shown",
+        )
         assert "Ihre Wartenummer ist A001" in first.screen.getvalue()
         assert numbers(first.in_state(State.ISSUED)) == ["A001"]
     async with terminal(tmp_path, waitboard.url) as second:
@@ -342,8 +367,9 @@ async def test_a_ticket_issued_but_not_printed_is_printed_at_the_next_start(
     assert await numbers_in_redis(redis) == ["A001"]
 
 
-async def test_a_ticket_stop_is_shown_and_not_retried(waitboard: Waitboard, redis: Redis,
-                                                      tmp_path: Path) -> None:
+async def test_a_ticket_stop_is_shown_and_not_retried(
+    waitboard: Waitboard, redis: Redis, tmp_path: Path
+) -> None:
     """Queue B at its ticket stop (3 waiting): the press is refused, explained, sent once."""
     async with FaultProxy(waitboard.port) as proxy, terminal(tmp_path, proxy.url) as term:
         term.panel.press("B", "B", "B")
@@ -356,14 +382,16 @@ async def test_a_ticket_stop_is_shown_and_not_retried(waitboard: Waitboard, redi
     assert refused.refusal is not None and refused.refusal.status == 409
     assert refused.refusal.code == "ticket_stop" and refused.attempts == 1
     assert proxy.post_keys.count(refused.key) == 1
-    assert ("Kein Ticket für Leistungen: Ausgabestopp – bitte melden Sie sich an der "
-            "Anmeldung.") in screen
+    assert (
+        "Kein Ticket für Leistungen: Ausgabestopp – bitte melden Sie sich an der Anmeldung."
+    ) in screen
     assert "No ticket for Benefits: No more tickets – please go to reception." in screen
     assert await numbers_in_redis(redis) == ["A001", "B001", "B002", "B003"]
 
 
 async def test_an_unknown_queue_left_in_the_spool_is_refused_once(
-        waitboard: Waitboard, redis: Redis, tmp_path: Path) -> None:
+    waitboard: Waitboard, redis: Redis, tmp_path: Path
+) -> None:
     """A press for a queue that no longer exists (422) is refused at start-up, not retried."""
     spool = Spool.open(tmp_path / "spool.sqlite3")
     stale = spool.add("sued", "Z")
@@ -376,8 +404,9 @@ async def test_an_unknown_queue_left_in_the_spool_is_refused_once(
     assert await numbers_in_redis(redis) == []
 
 
-async def test_the_printed_png_carries_a_qr_code_of_the_ticket_url(waitboard: Waitboard,
-                                                                   tmp_path: Path) -> None:
+async def test_the_printed_png_carries_a_qr_code_of_the_ticket_url(
+    waitboard: Waitboard, tmp_path: Path
+) -> None:
     """The PNG is 576 px wide; its QR code decodes to the ticket's absolute URL, which opens."""
     async with terminal(tmp_path, waitboard.url) as term:
         term.panel.press("A")
@@ -400,10 +429,15 @@ async def test_the_printed_png_carries_a_qr_code_of_the_ticket_url(waitboard: Wa
 def test_buttons_resolve_by_number_and_by_queue_id() -> None:
     """Button 2 is the second queue, "b" is queue B; anything else is no queue at all."""
     queues = ["A", "B"]
-    assert [buttons.resolve(label, queues) for label in ("1", "2", " b ", "A")] == \
-        ["A", "B", "B", "A"]
-    assert [buttons.resolve(label, queues) for label in ("0", "3", "C", "", "AB", "１")] == \
-        [None] * 6
+    assert [buttons.resolve(label, queues) for label in ("1", "2", " b ", "A")] == [
+        "A",
+        "B",
+        "B",
+        "A",
+    ]
+    assert [buttons.resolve(label, queues) for label in ("0", "3", "C", "", "AB", "１")] == [
+        None
+    ] * 6
 
 
 async def test_fifo_source_survives_its_writer_reopening(tmp_path: Path) -> None:
@@ -446,19 +480,25 @@ def test_answers_are_sorted_into_issued_refused_and_unanswered() -> None:
     """503/5xx and races are retried (Retry-After honoured); closed, stop, 422, 403 are not."""
     url = "http://w/api/v1/locations/sued/tickets"
 
-    def answer(status: int, body: dict[str, Any] | None = None,
-               headers: dict[str, str] | None = None) -> Any:
-        return classify(httpx.Response(status, json=body, headers=headers,
-                                       request=httpx.Request("POST", url)))
+    def answer(
+        status: int, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        return classify(
+            httpx.Response(status, json=body, headers=headers, request=httpx.Request("POST", url))
+        )
 
     assert isinstance(answer(201, {"number": "A001", "url": "/tickets/t_1"}), Issued)
-    assert answer(503, {"code": "unavailable"}, {"Retry-After": "2"}) == \
-        Unanswered("HTTP 503", 2.0)
+    assert answer(503, {"code": "unavailable"}, {"Retry-After": "2"}) == Unanswered("HTTP 503", 2.0)
     assert isinstance(answer(500), Unanswered) and isinstance(answer(502), Unanswered)
     assert isinstance(answer(409, {"code": "in_flight"}), Unanswered)
     assert isinstance(answer(201, {"unexpected": True}), Unanswered)  # not from waitboard
-    for status, code in ((409, "queue_closed"), (409, "ticket_stop"), (422, "invalid_request"),
-                         (403, "forbidden"), (401, "unauthorized")):
+    for status, code in (
+        (409, "queue_closed"),
+        (409, "ticket_stop"),
+        (422, "invalid_request"),
+        (403, "forbidden"),
+        (401, "unauthorized"),
+    ):
         refused = answer(status, {"code": code, "detail": "no"})
         assert isinstance(refused, Refused) and refused.refusal.code == code
 
@@ -493,13 +533,22 @@ def test_a_spool_is_durable_and_held_by_one_agent(tmp_path: Path) -> None:
         again.close()
 
 
-SAMPLE = PrintedTicket("Jobcenter Süd", "A017", "Eingangszone", "waiting", 4, 1260,
-                       "2026-11-25T08:03:11+01:00", "http://127.0.0.1:8000/tickets/t_x")
+SAMPLE = PrintedTicket(
+    "Jobcenter Süd",
+    "A017",
+    "Eingangszone",
+    "waiting",
+    4,
+    1260,
+    "2026-11-25T08:03:11+01:00",
+    "http://127.0.0.1:8000/tickets/t_x",
+)
 
 
 @pytest.mark.parametrize("kind", ["file", "network"])
 async def test_escpos_printers_get_the_ticket_as_a_raster_image_and_a_cut(
-        tmp_path: Path, kind: str) -> None:
+    tmp_path: Path, kind: str
+) -> None:
     """file:DEVICE and network:HOST:PORT receive init, a 576-dot raster image and a cut."""
     received = bytearray()
     server: asyncio.Server | None = None
@@ -507,6 +556,7 @@ async def test_escpos_printers_get_the_ticket_as_a_raster_image_and_a_cut(
         device = tmp_path / "lp0"
         printer = from_spec(f"file:{device}")
     else:
+
         async def take(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             received.extend(await reader.read())
             writer.close()
@@ -542,16 +592,31 @@ def test_pdf_tickets_and_unusable_printer_specs(tmp_path: Path) -> None:
 
 
 async def test_the_command_prints_a_ticket_and_never_shows_the_token(
-        waitboard: Waitboard, redis: Redis, tmp_path: Path) -> None:
+    waitboard: Waitboard, redis: Redis, tmp_path: Path
+) -> None:
     """The real command prints a stdin press, exits, never shows the token, has no --token."""
     secret = token("terminal-sued")
     env = {**os.environ, "WAITBOARD_DEVICE_TOKEN": secret}
-    command = [str(Path(sys.executable).with_name("waitboard-sensor")), "terminal",
-               "--server", waitboard.url, "--location", "sued",
-               "--spool", str(tmp_path / "spool.sqlite3"), "--printer", f"png:{tmp_path / 'out'}"]
+    command = [
+        str(Path(sys.executable).with_name("waitboard-sensor")),
+        "terminal",
+        "--server",
+        waitboard.url,
+        "--location",
+        "sued",
+        "--spool",
+        str(tmp_path / "spool.sqlite3"),
+        "--printer",
+        f"png:{tmp_path / 'out'}",
+    ]
     proc = await asyncio.create_subprocess_exec(
-        *command, cwd=tmp_path, env=env, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command,
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(b"A\n"), 3 * TIMEOUT)
     stdout, stderr = out.decode(), err.decode()
     assert proc.returncode == 0, stderr
@@ -562,9 +627,14 @@ async def test_the_command_prints_a_ticket_and_never_shows_the_token(
     assert await numbers_in_redis(redis) == ["A001"]
 
     refused = await asyncio.create_subprocess_exec(
-        *command, "--token", secret, cwd=tmp_path,
+        *command,
+        "--token",
+        secret,
+        cwd=tmp_path,
         env={k: v for k, v in env.items() if k != "WAITBOARD_DEVICE_TOKEN"},
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await asyncio.wait_for(refused.communicate(), 3 * TIMEOUT)
     assert refused.returncode == 2 and "No such option '--token'" in err.decode()

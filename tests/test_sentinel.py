@@ -24,15 +24,26 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, object]]:
     """A master, two replicas (AOF each) and one Sentinel watching them, on loopback."""
     ports = {name: free_port() for name in ("master", "r1", "r2", "sentinel")}
     master = EmbeddedRedis(tmp_path / "master", tcp_port=ports["master"]).start()
-    replicas = [EmbeddedRedis(tmp_path / name, tcp_port=ports[name], extra_args=(
-        "--replicaof", "127.0.0.1", str(ports["master"]))).start() for name in ("r1", "r2")]
+    replicas = [
+        EmbeddedRedis(
+            tmp_path / name,
+            tcp_port=ports[name],
+            extra_args=("--replicaof", "127.0.0.1", str(ports["master"])),
+        ).start()
+        for name in ("r1", "r2")
+    ]
     conf = tmp_path / "sentinel.conf"
-    conf.write_text(f"port {ports['sentinel']}\nbind 127.0.0.1\ndir {tmp_path}\n"
-                    f"sentinel monitor wb 127.0.0.1 {ports['master']} 1\n"
-                    "sentinel down-after-milliseconds wb 1000\n"
-                    "sentinel failover-timeout wb 4000\n")
-    sentinel = subprocess.Popen([find_redis_server(), str(conf), "--sentinel"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conf.write_text(
+        f"port {ports['sentinel']}\nbind 127.0.0.1\ndir {tmp_path}\n"
+        f"sentinel monitor wb 127.0.0.1 {ports['master']} 1\n"
+        "sentinel down-after-milliseconds wb 1000\n"
+        "sentinel failover-timeout wb 4000\n"
+    )
+    sentinel = subprocess.Popen(
+        [find_redis_server(), str(conf), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield {"ports": ports, "master": master, "replicas": replicas}
     finally:
@@ -51,8 +62,9 @@ async def master_port(sentinel_port: int) -> int:
         await client.aclose()
 
 
-async def test_failover_loses_no_acknowledged_ticket(cluster: dict[str, object],
-                                                     office: Office, report: Report) -> None:
+async def test_failover_loses_no_acknowledged_ticket(
+    cluster: dict[str, object], office: Office, report: Report
+) -> None:
     """Kill the master mid-service: after the failover every acknowledged ticket is on the
     new master and numbering continues without a repeat."""
     ports: dict[str, int] = cluster["ports"]  # type: ignore[assignment]
@@ -70,12 +82,17 @@ async def test_failover_loses_no_acknowledged_ticket(cluster: dict[str, object],
 
     url = f"redis+sentinel://127.0.0.1:{ports['sentinel']}/wb"
     acknowledged: dict[str, str] = {}
-    async with live_server(url, office, redis_wait_replicas=1) as srv, \
-            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+    async with (
+        live_server(url, office, redis_wait_replicas=1) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+    ):
 
         async def issue(key: str) -> httpx.Response:
-            return await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                                   headers={**auth("terminal-sued"), "Idempotency-Key": key})
+            return await http.post(
+                "/api/v1/locations/sued/tickets",
+                json={"queue": "A"},
+                headers={**auth("terminal-sued"), "Idempotency-Key": key},
+            )
 
         for i in range(15):
             r = await issue(f"before-{i}")
@@ -101,13 +118,17 @@ async def test_failover_loses_no_acknowledged_ticket(cluster: dict[str, object],
         new_master = aioredis.Redis(port=await master_port(ports["sentinel"]))
         try:
             ids = await new_master.zrange(keys.prefix("sued") + "q:A", 0, -1)
-            numbers = [await new_master.hget(keys.prefix("sued") + "t:" + i.decode(), "number")
-                       for i in ids]
+            numbers = [
+                await new_master.hget(keys.prefix("sued") + "t:" + i.decode(), "number")
+                for i in ids
+            ]
         finally:
             await new_master.aclose()
     assert sorted(n.decode() for n in numbers) == sorted(acknowledged.values())
     assert len(set(acknowledged.values())) == len(acknowledged)  # no number twice
-    report(f"injected: SIGKILL of the Sentinel-managed master after 15 tickets; measured: "
-          f"failover after {failed_over_s:.1f} s, tickets again {recovered_s:.1f} s after "
-          f"the kill, all {len(acknowledged)} acknowledged tickets on the new master, "
-          f"numbers unique")
+    report(
+        f"injected: SIGKILL of the Sentinel-managed master after 15 tickets; measured: "
+        f"failover after {failed_over_s:.1f} s, tickets again {recovered_s:.1f} s after "
+        f"the kill, all {len(acknowledged)} acknowledged tickets on the new master, "
+        f"numbers unique"
+    )

@@ -35,20 +35,30 @@ def post(base: str, path: str, device: str, json: dict | None = None) -> httpx.R
     return httpx.post(base + path, json=json, headers=auth(device), timeout=TIMEOUT)
 
 
-async def test_restart_keeps_tickets_counters_and_numbering(serve_processes: StartServe,
-                                                      tmp_path: Path) -> None:
+async def test_restart_keeps_tickets_counters_and_numbering(
+    serve_processes: StartServe, tmp_path: Path
+) -> None:
     """Stop and start `waitboard serve` (embedded Redis, AOF): nothing is lost."""
     first = serve_processes()
     for queue in ("A", "A", "A", "B"):
-        assert post(first.url, "/api/v1/locations/sued/tickets", "terminal-sued",
-                    {"queue": queue}).status_code == 201
-    assert post(first.url, "/api/v1/locations/sued/counters/1/open",
-                "counter-sued-1").status_code == 200
+        assert (
+            post(
+                first.url, "/api/v1/locations/sued/tickets", "terminal-sued", {"queue": queue}
+            ).status_code
+            == 201
+        )
+    assert (
+        post(first.url, "/api/v1/locations/sued/counters/1/open", "counter-sued-1").status_code
+        == 200
+    )
     called = post(first.url, "/api/v1/locations/sued/counters/1/call-next", "counter-sued-1")
     assert called.status_code == 200
     async with httpx.AsyncClient(base_url=first.url, timeout=TIMEOUT) as http:
-        before = (await get_when(http, "/api/v1/locations/sued",
-                                 lambda r: bool(r.json()["calls"]), "the call")).json()
+        before = (
+            await get_when(
+                http, "/api/v1/locations/sued", lambda r: bool(r.json()["calls"]), "the call"
+            )
+        ).json()
     assert first.stop() == 0
     assert not (tmp_path / "data" / "redis.sock").exists(), "embedded Redis still running"
 
@@ -63,8 +73,9 @@ async def test_restart_keeps_tickets_counters_and_numbering(serve_processes: Sta
     assert nxt.json()["number"] == "A004"  # numbering continues
 
 
-async def test_two_processes_share_one_redis(serve_processes: StartServe,
-                                             redis_server: EmbeddedRedis, redis: object) -> None:
+async def test_two_processes_share_one_redis(
+    serve_processes: StartServe, redis_server: EmbeddedRedis, redis: object
+) -> None:
     """A ticket issued through one process shows on a WebSocket of the other."""
     env = {"WAITBOARD_REDIS_URL": redis_server.url}
     a, b = serve_processes(env), serve_processes(env)
@@ -72,35 +83,51 @@ async def test_two_processes_share_one_redis(serve_processes: StartServe,
     async with connect(ws_url, open_timeout=TIMEOUT) as ws:
         await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot from b")
         async with httpx.AsyncClient() as http:
-            r = await http.post(a.url + "/api/v1/locations/sued/tickets", json={"queue": "A"},
-                                headers=auth("terminal-sued"))
+            r = await http.post(
+                a.url + "/api/v1/locations/sued/tickets",
+                json={"queue": "A"},
+                headers=auth("terminal-sued"),
+            )
         assert r.status_code == 201
-        snap = await receive_until(ws, lambda m: m["type"] == "snapshot"
-                                   and queue_of(m, "A")["waiting"] == 1, "the ticket on b")
+        snap = await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 1,
+            "the ticket on b",
+        )
         assert snap["location"]["id"] == "sued"
 
 
 def run_serve(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     base = {"PATH": "/usr/bin:/bin", "WAITBOARD_DATA_DIR": str(tmp_path / "data"), **env}
-    return subprocess.run([sys.executable, "-m", "waitboard", "serve", *args, "--port", "0"],
-                          env=base, cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "waitboard", "serve", *args, "--port", "0"],
+        env=base,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_production_refuses_demo_tokens_and_a_missing_secret(tmp_path: Path) -> None:
     """WAITBOARD_ENV=production: no demo office, no public tokens, no missing secret."""
-    no_secret = run_serve(tmp_path, {"WAITBOARD_ENV": "production"}, "--config",
-                          str(OFFICE_PATH))
+    no_secret = run_serve(tmp_path, {"WAITBOARD_ENV": "production"}, "--config", str(OFFICE_PATH))
     assert no_secret.returncode == 1
     assert "WAITBOARD_SECRET_KEY is required in production" in no_secret.stderr
-    demo = run_serve(tmp_path, {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "s"},
-                     "--demo")
+    demo = run_serve(
+        tmp_path, {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "s"}, "--demo"
+    )
     assert demo.returncode == 1
     assert "demo office cannot be served in production" in demo.stderr
     tokens = tmp_path / "office.toml"
     tokens.write_text(DEMO_CONFIG.read_text())  # the demo's devices under another name
-    copied = run_serve(tmp_path, {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "s"},
-                       "--config", str(tokens))
+    copied = run_serve(
+        tmp_path,
+        {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "s"},
+        "--config",
+        str(tokens),
+    )
     assert copied.returncode == 1
     assert "use a public demo token" in copied.stderr
 
@@ -108,8 +135,7 @@ def test_production_refuses_demo_tokens_and_a_missing_secret(tmp_path: Path) -> 
 def test_bad_config_is_reported_before_anything_starts(tmp_path: Path) -> None:
     """A broken configuration stops `serve` with every error and exit 1."""
     bad = tmp_path / "office.toml"
-    bad.write_text(OFFICE_PATH.read_text().replace("service_minutes = 6",
-                                                   "service_minutes = 0"))
+    bad.write_text(OFFICE_PATH.read_text().replace("service_minutes = 6", "service_minutes = 0"))
     out = run_serve(tmp_path, {}, "--config", str(bad))
     assert out.returncode == 1
     assert f"{bad}: location sued, queue A: service_minutes:" in out.stderr
@@ -124,8 +150,9 @@ def test_embedded_redis_failure_is_one_line(tmp_path: Path) -> None:
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
-    assert lines[0].startswith("waitboard: cannot start the embedded Redis: cannot create "
-                               "data directory")
+    assert lines[0].startswith(
+        "waitboard: cannot start the embedded Redis: cannot create data directory"
+    )
 
 
 def test_data_directory_in_use(tmp_path: Path) -> None:
@@ -147,8 +174,9 @@ def test_demo_office_serves(serve_processes: StartServe, path: str) -> None:
         assert "Musterstadt" in r.text and "Demo-Daten" in r.text
 
 
-async def test_embedded_redis_stops_when_serve_is_killed(serve_processes: StartServe,
-                                                         tmp_path: Path) -> None:
+async def test_embedded_redis_stops_when_serve_is_killed(
+    serve_processes: StartServe, tmp_path: Path
+) -> None:
     """Even a SIGKILLed `waitboard serve` leaves no Redis behind."""
     proc = serve_processes()
     sock_path = tmp_path / "data" / "redis.sock"
@@ -168,24 +196,31 @@ async def test_embedded_redis_stops_when_serve_is_killed(serve_processes: StartS
     await eventually(redis_gone, "the embedded Redis to exit after its parent died")
 
 
-async def test_logs_carry_no_addresses_tokens_or_ticket_ids(serve_processes: StartServe,
-                                                            redis_server: EmbeddedRedis,
-                                                            redis: object) -> None:
+async def test_logs_carry_no_addresses_tokens_or_ticket_ids(
+    serve_processes: StartServe, redis_server: EmbeddedRedis, redis: object
+) -> None:
     """After requests, WebSockets and a failed login, the log holds none of those."""
     proc = serve_processes({"WAITBOARD_REDIS_URL": redis_server.url})
     async with httpx.AsyncClient(base_url=proc.url, timeout=TIMEOUT) as http:
-        ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                                  headers=auth("terminal-sued"))).json()
+        ticket = (
+            await http.post(
+                "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+            )
+        ).json()
         await http.get(ticket["url"])
         await http.get(f"/api/v1/tickets/{ticket['id']}")
-        await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                        headers={"Authorization": "Bearer wrong-secret-value"})
-    async with connect(proc.url.replace("http", "ws") + "/ws/locations/sued",
-                       open_timeout=TIMEOUT) as ws:
+        await http.post(
+            "/api/v1/locations/sued/tickets",
+            json={"queue": "A"},
+            headers={"Authorization": "Bearer wrong-secret-value"},
+        )
+    async with connect(
+        proc.url.replace("http", "ws") + "/ws/locations/sued", open_timeout=TIMEOUT
+    ) as ws:
         await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
     proc.stop()
     log = proc.log_path.read_text()
-    assert 'route=/api/v1/tickets/{ticket_id}' in log  # requests are logged...
+    assert "route=/api/v1/tickets/{ticket_id}" in log  # requests are logged...
     assert "127.0.0.1:" not in log.replace(f"127.0.0.1:{proc.port}", "")  # ...without clients
     for secret in (ticket["id"], "test-terminal-sued", "wrong-secret-value"):
         assert secret not in log

@@ -21,12 +21,12 @@ def seconds_between(start: str, end: str) -> float:
 
 
 async def test_simulated_day_matches_the_statistics_endpoint(
-        server: LiveServer, office: Office, redis: Redis) -> None:
+    server: LiveServer, office: Office, redis: Redis
+) -> None:
     """A short seeded simulation through the real API: its ground truth and the stats
     endpoint agree on counts, and on mean waits within the rounding of timestamps."""
     loc = office.location_by_id["sued"]
-    scenario = scenario_of(loc, seed=3, arrivals_per_hour=40, hours=0.4, backlog=4,
-                           work_on_h=0.3)
+    scenario = scenario_of(loc, seed=3, arrivals_per_hour=40, hours=0.4, backlog=4, work_on_h=0.3)
     day = await simulate_day(server.url, token("admin"), loc, scenario, seed=3, speed=300)
     truth, truths = report(day), day.tickets
     assert sum(q["issued"] for q in truth.values()) >= 10
@@ -37,11 +37,13 @@ async def test_simulated_day_matches_the_statistics_endpoint(
     for queue, figures in truth.items():
         for field in ("issued", "called", "served", "no_show"):
             assert stats[queue][field] == figures[field], (queue, field)
-        waits = [seconds_between(t.issued_at, t.called_at) for t in truths
-                 if t.queue == queue and t.called_at]
+        waits = [
+            seconds_between(t.issued_at, t.called_at)
+            for t in truths
+            if t.queue == queue and t.called_at
+        ]
         if waits:  # the server's times are exact; the ground truth's are whole seconds
-            assert stats[queue]["wait_mean_s"] == pytest.approx(statistics.fmean(waits),
-                                                                abs=1.0)
+            assert stats[queue]["wait_mean_s"] == pytest.approx(statistics.fmean(waits), abs=1.0)
     print({q: (f["issued"], f["mean_wait_s"]) for q, f in truth.items()})
 
 
@@ -74,9 +76,9 @@ async def test_estimate_benchmark_smoke(redis: Redis) -> None:
 
 def test_a_configured_day_has_a_break(office: Office) -> None:
     """The simulator's advisors take a break: one counter closes and opens again."""
-    scenario = scenario_of(office.location_by_id["sued"], seed=1, arrivals_per_hour=20,
-                           hours=4, backlog=0)
+    scenario = scenario_of(
+        office.location_by_id["sued"], seed=1, arrivals_per_hour=20, hours=4, backlog=0
+    )
     events = plan_day(scenario, 1).counter_events
     last = scenario.counters[-1].id
     assert [is_open for _, c, is_open in events if c == last] == [True, False, True, False]
-

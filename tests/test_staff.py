@@ -33,8 +33,11 @@ def csrf_of(html: str) -> str:
 
 async def log_in(http: httpx.AsyncClient, device: str) -> httpx.Response:
     page = await http.get("/staff/login", headers=HTML)
-    return await http.post("/staff/login", headers=HTML, data={
-        "csrf": csrf_of(page.text), "token": token(device), "next": ""})
+    return await http.post(
+        "/staff/login",
+        headers=HTML,
+        data={"csrf": csrf_of(page.text), "token": token(device), "next": ""},
+    )
 
 
 @pytest.fixture
@@ -59,17 +62,23 @@ async def test_login_sets_a_strict_httponly_session(browser_http: httpx.AsyncCli
 async def test_wrong_token_is_refused_without_a_session(browser_http: httpx.AsyncClient) -> None:
     """A wrong token: 401, the form again with a message, and still no access."""
     page = await browser_http.get("/staff/login", headers=HTML)
-    r = await browser_http.post("/staff/login", headers=HTML, data={
-        "csrf": csrf_of(page.text), "token": "guessed", "next": ""})
+    r = await browser_http.post(
+        "/staff/login",
+        headers=HTML,
+        data={"csrf": csrf_of(page.text), "token": "guessed", "next": ""},
+    )
     assert r.status_code == 401 and "nicht bekannt" in r.text
     assert (await browser_http.get("/staff/sued/reception", headers=HTML)).status_code == 303
 
 
 async def test_each_role_lands_on_its_page(browser_http: httpx.AsyncClient) -> None:
     """After login: counter -> its counter, terminal -> the terminal, admin -> the chooser."""
-    for device, home in (("counter-sued-2", "/staff/sued/counters/2"),
-                         ("terminal-sued", "/terminal/sued"), ("admin", "/staff"),
-                         ("display-sued", "/screens/sued")):
+    for device, home in (
+        ("counter-sued-2", "/staff/sued/counters/2"),
+        ("terminal-sued", "/terminal/sued"),
+        ("admin", "/staff"),
+        ("display-sued", "/screens/sued"),
+    ):
         browser_http.cookies.clear()
         r = await log_in(browser_http, device)
         assert r.headers["location"] == home, device
@@ -82,29 +91,45 @@ async def test_staff_pages_need_a_login(browser_http: httpx.AsyncClient) -> None
         assert r.status_code == 303
         assert r.headers["location"] == f"/staff/login?next={path}"
     page = await browser_http.get("/staff/login?next=/staff/sued/counters/1", headers=HTML)
-    r = await browser_http.post("/staff/login", headers=HTML, data={
-        "csrf": csrf_of(page.text), "token": token("counter-sued-1"),
-        "next": "/staff/sued/counters/1"})
+    r = await browser_http.post(
+        "/staff/login",
+        headers=HTML,
+        data={
+            "csrf": csrf_of(page.text),
+            "token": token("counter-sued-1"),
+            "next": "/staff/sued/counters/1",
+        },
+    )
     assert r.headers["location"] == "/staff/sued/counters/1"
 
 
 async def test_no_open_redirect_after_login(browser_http: httpx.AsyncClient) -> None:
     """next=//evil.example is ignored: the device goes to its own page."""
     page = await browser_http.get("/staff/login", headers=HTML)
-    r = await browser_http.post("/staff/login", headers=HTML, data={
-        "csrf": csrf_of(page.text), "token": token("reception-sued"),
-        "next": "//evil.example/"})
+    r = await browser_http.post(
+        "/staff/login",
+        headers=HTML,
+        data={
+            "csrf": csrf_of(page.text),
+            "token": token("reception-sued"),
+            "next": "//evil.example/",
+        },
+    )
     assert r.headers["location"] == "/staff/sued/reception"
 
 
-@pytest.mark.parametrize(("device", "path"), [
-    ("counter-sued-1", "/staff/sued/reception"),
-    ("counter-sued-1", "/staff/sued/counters/2"),
-    ("reception-sued", "/staff/nord/reception"),
-    ("terminal-sued", "/staff/sued/counters/1"),
-])
-async def test_devices_only_open_their_own_pages(browser_http: httpx.AsyncClient,
-                                                 device: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("device", "path"),
+    [
+        ("counter-sued-1", "/staff/sued/reception"),
+        ("counter-sued-1", "/staff/sued/counters/2"),
+        ("reception-sued", "/staff/nord/reception"),
+        ("terminal-sued", "/staff/sued/counters/1"),
+    ],
+)
+async def test_devices_only_open_their_own_pages(
+    browser_http: httpx.AsyncClient, device: str, path: str
+) -> None:
     """A counter cannot open the reception or another counter; nobody another location."""
     await log_in(browser_http, device)
     r = await browser_http.get(path, headers=HTML)
@@ -124,8 +149,9 @@ async def test_form_without_csrf_is_refused(browser_http: httpx.AsyncClient) -> 
 
 async def test_login_form_needs_its_csrf_token_too(browser_http: httpx.AsyncClient) -> None:
     """Login without the form's CSRF token is refused (no login from other sites)."""
-    r = await browser_http.post("/staff/login", headers=HTML,
-                                data={"token": token("reception-sued")})
+    r = await browser_http.post(
+        "/staff/login", headers=HTML, data={"token": token("reception-sued")}
+    )
     assert r.status_code == 403
 
 
@@ -133,34 +159,44 @@ async def test_a_double_click_issues_one_ticket(browser_http: httpx.AsyncClient)
     """The same rendered issue form posted twice gives the same ticket."""
     await log_in(browser_http, "reception-sued")
     page = await browser_http.get("/staff/sued/reception", headers=HTML)
-    key = re.search(r'name="queue" value="A">\s*<input type="hidden" name="key" value="([^"]+)"',
-                    page.text)
+    key = re.search(
+        r'name="queue" value="A">\s*<input type="hidden" name="key" value="([^"]+)"', page.text
+    )
     assert key
     form = {"csrf": csrf_of(page.text), "queue": "A", "key": key.group(1)}
     first = await browser_http.post("/staff/sued/reception/tickets", headers=HTML, data=form)
     second = await browser_http.post("/staff/sued/reception/tickets", headers=HTML, data=form)
     assert first.status_code == second.status_code == 303
     assert first.headers["location"] == second.headers["location"]
-    await get_when(browser_http, "/api/v1/locations/sued",
-                   lambda r: waiting(r.json()) == {"A": 1, "B": 0}, "exactly one ticket")
+    await get_when(
+        browser_http,
+        "/api/v1/locations/sued",
+        lambda r: waiting(r.json()) == {"A": 1, "B": 0},
+        "exactly one ticket",
+    )
 
 
 async def test_counter_errors_come_back_as_a_message(browser_http: httpx.AsyncClient) -> None:
     """Calling at a closed counter: back to the page with a German explanation."""
     await log_in(browser_http, "counter-sued-1")
     page = await browser_http.get("/staff/sued/counters/1", headers=HTML)
-    r = await browser_http.post("/staff/sued/counters/1/call-next", headers=HTML,
-                                data={"csrf": csrf_of(page.text)})
+    r = await browser_http.post(
+        "/staff/sued/counters/1/call-next", headers=HTML, data={"csrf": csrf_of(page.text)}
+    )
     assert r.status_code == 303
     again = await browser_http.get(r.headers["location"], headers=HTML)
     assert "Der Schalter ist geschlossen" in again.text
 
 
-async def test_printed_ticket_has_number_estimate_and_qr(browser_http: httpx.AsyncClient,
-                                                         http: httpx.AsyncClient) -> None:
+async def test_printed_ticket_has_number_estimate_and_qr(
+    browser_http: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
     """The print page: number, service, estimate, time and a QR code to the ticket."""
-    ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                              headers=auth("reception-sued"))).json()
+    ticket = (
+        await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
+        )
+    ).json()
     await log_in(browser_http, "reception-sued")
     r = await browser_http.get(f"/staff/sued/tickets/{ticket['id']}/print", headers=HTML)
     assert r.status_code == 200
@@ -186,7 +222,8 @@ async def test_logout_ends_the_session(browser_http: httpx.AsyncClient) -> None:
 
 
 async def test_pages_answer_errors_as_pages_and_the_api_as_problems(
-        http: httpx.AsyncClient) -> None:
+    http: httpx.AsyncClient,
+) -> None:
     """An unknown page is an HTML 404 in German; the API stays problem+json."""
     page = await http.get("/locations/west", headers=HTML)
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
@@ -202,22 +239,29 @@ async def test_a_copied_cookie_is_worthless_after_logout(server: LiveServer) -> 
         copied = dict(desk.cookies)
         page = await desk.get("/staff/sued/reception", headers=HTML)
         await desk.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page.text)})
-    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT,
-                                 cookies=copied) as thief:
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT, cookies=copied) as thief:
         r = await thief.get("/staff/sued/reception", headers=HTML)
         assert r.status_code == 303 and r.headers["location"].startswith("/staff/login")
 
 
 async def test_printed_qr_code_uses_the_public_url(redis_server, redis, office) -> None:
     """With WAITBOARD_PUBLIC_URL the QR code leads there, whatever Host the kiosk used."""
-    settings = dc_replace(settings_for(redis_server.url),
-                          public_url="https://wartezeiten.example.de")
+    settings = dc_replace(
+        settings_for(redis_server.url), public_url="https://wartezeiten.example.de"
+    )
     app = create_app(settings, office=office)
     transport = httpx.ASGITransport(app=app)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=transport, base_url="http://internal-kiosk-name") as client:
-        ticket = (await client.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                                    headers=auth("reception-sued"))).json()
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://internal-kiosk-name") as client,
+    ):
+        ticket = (
+            await client.post(
+                "/api/v1/locations/sued/tickets",
+                json={"queue": "A"},
+                headers=auth("reception-sued"),
+            )
+        ).json()
         await log_in(client, "reception-sued")
         page = await client.get(f"/staff/sued/tickets/{ticket['id']}/print", headers=HTML)
     expected = qr.svg("https://wartezeiten.example.de" + ticket["url"], "")
@@ -226,7 +270,8 @@ async def test_printed_qr_code_uses_the_public_url(redis_server, redis, office) 
 
 
 async def test_errors_are_pages_for_browsers_and_links_stay_on_this_site(
-        browser_http: httpx.AsyncClient) -> None:
+    browser_http: httpx.AsyncClient,
+) -> None:
     """405 answers a browser with a page; a '//other.host' path yields no off-site link."""
     r = await browser_http.get("/staff/logout", headers=HTML)
     assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
@@ -236,10 +281,14 @@ async def test_errors_are_pages_for_browsers_and_links_stay_on_this_site(
 
 
 async def test_corrupt_data_gives_a_500_without_a_trace_and_with_headers(
-        http: httpx.AsyncClient, redis) -> None:
+    http: httpx.AsyncClient, redis
+) -> None:
     """Broken data in Redis: 500 problem+json (or a page), logged, with security headers."""
-    ticket = (await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                              headers=auth("reception-sued"))).json()
+    ticket = (
+        await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
+        )
+    ).json()
     await redis.hset(keys.ticket("sued", ticket["id"]), "status", "exploded")
     api = await http.get(f"/api/v1/tickets/{ticket['id']}")
     assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
@@ -249,8 +298,7 @@ async def test_corrupt_data_gives_a_500_without_a_trace_and_with_headers(
     assert "frame-ancestors" in page.headers["content-security-policy"]
 
 
-async def test_terminal_ticket_page_is_gone_after_two_minutes(redis_server, redis,
-                                                              office) -> None:
+async def test_terminal_ticket_page_is_gone_after_two_minutes(redis_server, redis, office) -> None:
     """The next person cannot page back to the previous person's ticket."""
 
     class Clock:
@@ -260,15 +308,23 @@ async def test_terminal_ticket_page_is_gone_after_two_minutes(redis_server, redi
             return self.now
 
     clock = Clock()
-    async with live_server(redis_server.url, office, clock=clock) as srv, \
-            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as kiosk:
+    async with (
+        live_server(redis_server.url, office, clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as kiosk,
+    ):
         await log_in(kiosk, "terminal-sued")
         start = await kiosk.get("/terminal/sued", headers=HTML)
-        key = re.search(r'name="queue" value="A">\s*<input type="hidden" name="key" '
-                        r'value="([^"]+)"', start.text)
+        key = re.search(
+            r'name="queue" value="A">\s*<input type="hidden" name="key" '
+            r'value="([^"]+)"',
+            start.text,
+        )
         assert key
-        r = await kiosk.post("/terminal/sued/tickets", headers=HTML, data={
-            "csrf": csrf_of(start.text), "queue": "A", "key": key.group(1)})
+        r = await kiosk.post(
+            "/terminal/sued/tickets",
+            headers=HTML,
+            data={"csrf": csrf_of(start.text), "queue": "A", "key": key.group(1)},
+        )
         shown = await kiosk.get(r.headers["location"], headers=HTML)
         assert shown.status_code == 200 and "A001" in shown.text
         clock.now += timedelta(minutes=3)

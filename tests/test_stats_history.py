@@ -21,34 +21,41 @@ ADMIN = auth("reception-sued")
 
 
 async def stats(http: httpx.AsyncClient, day: str) -> dict:
-    return check(await http.get(f"/api/v1/locations/sued/stats?date={day}", headers=ADMIN),
-                 "GET", STATS)
+    return check(
+        await http.get(f"/api/v1/locations/sued/stats?date={day}", headers=ADMIN), "GET", STATS
+    )
 
 
 async def test_a_past_day_keeps_its_figures_without_the_event_stream(
-        redis_server: EmbeddedRedis, redis: Redis, office: Office) -> None:
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
     """Yesterday's figures (JSON and CSV) are the same after the day rolled over and the
     events stream was trimmed to nothing."""
     clock = SettableClock(datetime(2026, 11, 24, 8, 0, tzinfo=UTC))  # 09:00 in Berlin
-    async with live_server(redis_server.url, office, clock=clock) as srv, \
-            httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+    async with (
+        live_server(redis_server.url, office, clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+    ):
         clock.now += timedelta(minutes=1)
         await busy_morning(http)  # 3 issued (A, A, B), one called, served
         before = await stats(http, "2026-11-24")
-        csv_before = (await http.get("/api/v1/locations/sued/stats?date=2026-11-24&format=csv",
-                                     headers=ADMIN)).text
+        csv_before = (
+            await http.get("/api/v1/locations/sued/stats?date=2026-11-24&format=csv", headers=ADMIN)
+        ).text
         assert before["totals"]["issued"] == 3 and before["totals"]["served"] == 1
 
         clock.now += timedelta(days=1)  # the next morning: a ticket rolls the day over
-        r = await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"},
-                            headers=auth("terminal-sued"))
+        r = await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+        )
         assert r.status_code == 201 and r.json()["number"] == "A001"
         await redis.xtrim(keys.events("sued"), maxlen=0)
         assert await redis.xlen(keys.events("sued")) == 0
 
         assert await stats(http, "2026-11-24") == before
-        assert (await http.get("/api/v1/locations/sued/stats?date=2026-11-24&format=csv",
-                               headers=ADMIN)).text == csv_before
+        assert (
+            await http.get("/api/v1/locations/sued/stats?date=2026-11-24&format=csv", headers=ADMIN)
+        ).text == csv_before
         today = await stats(http, "2026-11-25")
         assert today["totals"]["issued"] == 1 and today["totals"]["served"] == 0
 
@@ -62,6 +69,10 @@ async def test_a_day_without_data_answers_zeros(http: httpx.AsyncClient) -> None
         assert empty["date"] == day and empty["arrivals_per_hour"] == []
         for row in (*empty["queues"], empty["totals"]):
             assert {f: row[f] for f in FIELDS} == dict.fromkeys(FIELDS, 0)
-            assert (row["wait_mean_s"], row["wait_p90_s"], row["service_mean_s"],
-                    row["no_show_rate"]) == (None, None, None, None)
+            assert (
+                row["wait_mean_s"],
+                row["wait_p90_s"],
+                row["service_mean_s"],
+                row["no_show_rate"],
+            ) == (None, None, None, None)
         assert [q["id"] for q in empty["queues"]] == ["A", "B"]

@@ -59,7 +59,7 @@ async def test_ticket_ids_are_unguessable_and_name_their_location(store: Store) 
     assert len(ids) == 2000
     for ticket_id in list(ids)[:50]:
         assert location_of_ticket(ticket_id) == "sued"
-        random_part = ticket_id[len("t_sued_"):]
+        random_part = ticket_id[len("t_sued_") :]
         assert len(random_part) >= 22 and re.fullmatch(r"[A-Za-z0-9_-]+", random_part)
     issued = (await store.issue("sued", "A", "t")).ticket
     assert issued and location_of_ticket(issued.id) == "sued"
@@ -83,8 +83,7 @@ async def test_first_come_first_served_and_counter_preference(store: Store) -> N
     assert third.ticket.status is TicketStatus.CALLED and third.ticket.counter == "2"
 
 
-async def test_nobody_waiting_answers_204_and_changes_nothing(store: Store,
-                                                              redis: Redis) -> None:
+async def test_nobody_waiting_answers_204_and_changes_nothing(store: Store, redis: Redis) -> None:
     """call-next on an empty queue is a plain 'nobody waits'."""
     await store.set_counter("sued", "1", True)
     before = await dataset(redis)
@@ -122,8 +121,17 @@ async def test_idempotency_answers_are_kept_for_a_day(store: Store, redis: Redis
     assert 24 * 3600 - 60 < ttl <= 24 * 3600
 
 
-@pytest.mark.parametrize("case", ["ticket_stop", "counter_closed", "counter_busy",
-                                  "invalid_transition", "other_counter", "same_queue"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "ticket_stop",
+        "counter_closed",
+        "counter_busy",
+        "invalid_transition",
+        "other_counter",
+        "same_queue",
+    ],
+)
 async def test_refused_commands_change_nothing(store: Store, redis: Redis, case: str) -> None:
     """Every refusal leaves Redis exactly as it was (no half-written state)."""
     for _ in range(3):
@@ -142,16 +150,17 @@ async def test_refused_commands_change_nothing(store: Store, redis: Redis, case:
     elif case == "counter_busy":
         expected, attempt = CounterState, store.call_next("sued", "1")
     elif case == "invalid_transition":
-        expected, attempt = InvalidTransition, store.act(called.id, Action.COMPLETE,
-                                                          counters=["1"])
+        expected, attempt = InvalidTransition, store.act(called.id, Action.COMPLETE, counters=["1"])
     elif case == "other_counter":
         expected, attempt = Forbidden, store.act(called.id, Action.START, counters=["2"])
     else:
         waiting = (await store.issue("sued", "A", "t")).ticket
         assert waiting
         before = await dataset(redis)
-        expected, attempt = Conflict, store.act(waiting.id, Action.TRANSFER, counters=None,
-                                                queue="A")
+        expected, attempt = (
+            Conflict,
+            store.act(waiting.id, Action.TRANSFER, counters=None, queue="A"),
+        )
     with pytest.raises(expected):
         await attempt
     assert await dataset(redis) == before
@@ -213,8 +222,7 @@ async def test_counter_with_a_ticket_cannot_close(store: Store) -> None:
     assert not (await store.location_state("sued")).counters["1"].open
 
 
-async def test_every_change_bumps_seq_logs_an_event_and_rings(store: Store,
-                                                              redis: Redis) -> None:
+async def test_every_change_bumps_seq_logs_an_event_and_rings(store: Store, redis: Redis) -> None:
     """One command: seq + 1, events in the stream, one doorbell with epoch and seq."""
     start = await store.roll_day("sued")
     pubsub = redis.pubsub()
@@ -243,8 +251,9 @@ async def test_roll_day_on_the_same_day_changes_nothing(store: Store, redis: Red
     assert await dataset(redis) == before
 
 
-async def test_day_change_closes_the_day_and_restarts_numbering(store: Store, redis: Redis,
-                                                                clock: SettableClock) -> None:
+async def test_day_change_closes_the_day_and_restarts_numbering(
+    store: Store, redis: Redis, clock: SettableClock
+) -> None:
     """After local midnight: leftovers cancelled, counters closed, calls gone, A001 again."""
     left = (await store.issue("sued", "A", "t")).ticket
     await store.issue("sued", "A", "t")
@@ -267,7 +276,8 @@ async def test_day_change_closes_the_day_and_restarts_numbering(store: Store, re
 
 
 async def test_day_change_a_minute_before_midnight_does_not_happen(
-        store: Store, clock: SettableClock) -> None:
+    store: Store, clock: SettableClock
+) -> None:
     """23:59 local is still the same day."""
     await store.issue("sued", "A", "t")
     clock.now = datetime(2026, 11, 25, 22, 59, tzinfo=UTC)  # 23:59 in Berlin
@@ -305,11 +315,11 @@ async def test_times_are_the_clock_s(store: Store, clock: SettableClock) -> None
 
 
 async def test_a_clock_behind_at_midnight_never_rolls_the_day_back(
-        redis: Redis, office: Office) -> None:
+    redis: Redis, office: Office
+) -> None:
     """Two processes 1 s apart around midnight: the day only moves forward, no number twice."""
     ahead = Store(redis, office, SettableClock(datetime(2026, 11, 25, 23, 0, 0, tzinfo=UTC)))
-    behind = Store(redis, office, SettableClock(datetime(2026, 11, 25, 22, 59, 59,
-                                                         tzinfo=UTC)))
+    behind = Store(redis, office, SettableClock(datetime(2026, 11, 25, 22, 59, 59, tzinfo=UTC)))
     await behind.issue("sued", "A", "t")  # 25 Nov, A001
     first = (await ahead.issue("sued", "A", "t")).ticket  # 26 Nov, A001
     late = (await behind.issue("sued", "A", "t")).ticket  # clock still on 25 Nov
@@ -342,7 +352,8 @@ async def test_retry_after_closing_time_gets_its_ticket(store: Store) -> None:
 
 
 async def test_tickets_of_a_removed_queue_stay_readable_and_end_with_the_day(
-        redis: Redis, office: Office, clock: SettableClock) -> None:
+    redis: Redis, office: Office, clock: SettableClock
+) -> None:
     """A queue dropped from the configuration: its tickets read fine and close at midnight."""
     before = Store(redis, office, clock)
     ticket = (await before.issue("sued", "B", "t")).ticket
@@ -356,8 +367,9 @@ async def test_tickets_of_a_removed_queue_stay_readable_and_end_with_the_day(
     after = Store(redis, parse_office(raw, "changed.toml"), clock)
     record, position, state = await after.ticket(ticket.id)
     assert record.queue == "B" and position == 1
-    view = snapshot.ticket(after.office, after.office.location_by_id["sued"], record,
-                           position, state, clock.now)
+    view = snapshot.ticket(
+        after.office, after.office.location_by_id["sued"], record, position, state, clock.now
+    )
     assert view["estimated_wait_s"] is None
     clock.now += timedelta(days=1)
     await after.roll_day("sued")

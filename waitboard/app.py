@@ -48,12 +48,16 @@ def check_production(settings: Settings, office: Office) -> None:
     if settings.env != "production":
         return
     if settings.demo or settings.config_path.resolve() == DEMO_CONFIG.resolve():
-        raise SettingsError("WAITBOARD_ENV=production: the demo office cannot be served in "
-                            "production; set WAITBOARD_CONFIG to your office's file")
+        raise SettingsError(
+            "WAITBOARD_ENV=production: the demo office cannot be served in "
+            "production; set WAITBOARD_CONFIG to your office's file"
+        )
     public = [d.id for d in office.devices if d.token_sha256 in demo_token_hashes()]
     if public:
-        raise SettingsError(f"WAITBOARD_ENV=production: device(s) {', '.join(public)} use a "
-                            "public demo token; create real ones with `waitboard token ID`")
+        raise SettingsError(
+            f"WAITBOARD_ENV=production: device(s) {', '.join(public)} use a "
+            "public demo token; create real ones with `waitboard token ID`"
+        )
 
 
 async def livez(request: Request) -> Response:
@@ -74,12 +78,18 @@ async def openapi_json(request: Request) -> Response:
     return api.json(openapi.document())
 
 
-def create_app(settings: Settings, *, office: Office | None = None,
-               clock: Clock = system_clock, timing: HubTiming | None = None,
-               limits: Limits | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    office: Office | None = None,
+    clock: Clock = system_clock,
+    timing: HubTiming | None = None,
+    limits: Limits | None = None,
+) -> Starlette:
     if not settings.redis_url:
-        raise SettingsError("create_app needs settings.redis_url (the CLI starts the "
-                            "embedded Redis and sets it)")
+        raise SettingsError(
+            "create_app needs settings.redis_url (the CLI starts the embedded Redis and sets it)"
+        )
     office = office or load_office(settings.config_path)
     check_production(settings, office)
     redis_url = settings.redis_url
@@ -88,24 +98,34 @@ def create_app(settings: Settings, *, office: Office | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = connect(redis_url, password=settings.redis_password, max_connections=48)
         reads = connect(redis_url, password=settings.redis_password, max_connections=16)
-        store = Store(redis, office, clock, reads=reads,
-                      wait_replicas=settings.redis_wait_replicas)
+        store = Store(redis, office, clock, reads=reads, wait_replicas=settings.redis_wait_replicas)
         metrics_ = Metrics()
-        hub = Hub(store, office, metrics_, clock,
-                  timing or HubTiming(coalesce_s=settings.coalesce_ms / 1000))
-        app.state.ctx = AppContext(settings=settings, office=office,
-                                   devices=DeviceRegistry.of(office), metrics=metrics_,
-                                   clock=clock, store=store, hub=hub)
+        hub = Hub(
+            store,
+            office,
+            metrics_,
+            clock,
+            timing or HubTiming(coalesce_s=settings.coalesce_ms / 1000),
+        )
+        app.state.ctx = AppContext(
+            settings=settings,
+            office=office,
+            devices=DeviceRegistry.of(office),
+            metrics=metrics_,
+            clock=clock,
+            store=store,
+            hub=hub,
+        )
         for loc in office.locations:
             try:
                 await store.roll_day(loc.id)
             except Unavailable:
-                log.warning("redis not reachable at start; serving and retrying",
-                            extra={"location": loc.id})
+                log.warning(
+                    "redis not reachable at start; serving and retrying", extra={"location": loc.id}
+                )
                 break
         await hub.start()
-        log.info("waitboard ready", extra={"locations": len(office.locations),
-                                           "env": settings.env})
+        log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield
         finally:
@@ -114,26 +134,39 @@ def create_app(settings: Settings, *, office: Office | None = None,
             await reads.aclose()
 
     routes = [
-        Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", metrics),
+        Route("/livez", livez),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/api/v1/openapi.json", openapi_json),
-        *api.routes(), *pages.routes(), *staff.routes(), *terminal.routes(),
+        *api.routes(),
+        *pages.routes(),
+        *staff.routes(),
+        *terminal.routes(),
         *(Route(e.path, e.handler, methods=[e.method]) for e in application_api.ENDPOINTS),
         *application_pages.routes(),
         *(Route(e.path, e.handler, methods=[e.method]) for e in appointment_api.ENDPOINTS),
         *booking_pages.routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        WaitboardError: problems.on_waitboard_error,
-        HTTPException: problems.on_http_exception,
-    })
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            WaitboardError: problems.on_waitboard_error,
+            HTTPException: problems.on_http_exception,
+        },
+    )
     # Staff and kiosk sessions: a signed cookie, never sent to other sites (SameSite=Strict),
     # out of reach of scripts (HttpOnly, Starlette's default), HTTPS-only in production.
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key,
-                       session_cookie=sessions.COOKIE, max_age=sessions.COOKIE_MAX_AGE_S,
-                       same_site="strict", https_only=settings.env == "production")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=sessions.COOKIE,
+        max_age=sessions.COOKIE_MAX_AGE_S,
+        same_site="strict",
+        https_only=settings.env == "production",
+    )
     app.add_middleware(live.LiveMiddleware)
-    app.add_middleware(RateLimitMiddleware,
-                       limits=limits or Limits.for_public(settings.rate_limit))
+    app.add_middleware(RateLimitMiddleware, limits=limits or Limits.for_public(settings.rate_limit))
     app.add_middleware(WebMiddleware)
     return app
 

@@ -64,8 +64,7 @@ T = TypeVar("T")
 
 def store_of(ctx: AppContext) -> ApplicationStore:
     """The application store on the service's own Redis clients (cheap to build)."""
-    return ApplicationStore(ctx.store.redis, ctx.store.reads,
-                            wait_replicas=ctx.store.wait_replicas)
+    return ApplicationStore(ctx.store.redis, ctx.store.reads, wait_replicas=ctx.store.wait_replicas)
 
 
 async def hashing(request: Request, fn: Callable[..., T], *args: Any) -> T:
@@ -89,10 +88,18 @@ async def lookup(request: Request, number: str, pin: str) -> Application:
     store = store_of(ctx)
     secret = ctx.settings.secret_key
     address = request.client.host if request.client else "unknown"
-    counters = [(application_limit("address", limit_digest(secret, "address", address)),
-                 LIMITS.per_address, LIMITS.address_window_s),
-                (application_limit("number", limit_digest(secret, "number", number)),
-                 LIMITS.per_number, LIMITS.number_window_s)]
+    counters = [
+        (
+            application_limit("address", limit_digest(secret, "address", address)),
+            LIMITS.per_address,
+            LIMITS.address_window_s,
+        ),
+        (
+            application_limit("number", limit_digest(secret, "number", number)),
+            LIMITS.per_number,
+            LIMITS.number_window_s,
+        ),
+    ]
     for key, limit, window_s in counters:
         wait = await store.reserve(key, limit, window_s)
         if wait > 0:
@@ -106,8 +113,15 @@ async def lookup(request: Request, number: str, pin: str) -> Application:
 
 
 def _too_many(err: TooManyAttempts, request: Request) -> Response:
-    return problems.problem(err.status, err.code, err.title, err.detail, request.url.path,
-                            {"Retry-After": str(err.retry_after_s)}, err.extra)
+    return problems.problem(
+        err.status,
+        err.code,
+        err.title,
+        err.detail,
+        request.url.path,
+        {"Retry-After": str(err.retry_after_s)},
+        err.extra,
+    )
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -124,8 +138,10 @@ def _api_idempotency(request: Request, device: Device, body: BaseModel) -> Idemp
     key = api.idempotency_key(request)
     if key is None:
         return None
-    return Idempotency(application_idempotency(device.id, key),
-                       bodies.fingerprint(request.method, request.url.path, body))
+    return Idempotency(
+        application_idempotency(device.id, key),
+        bodies.fingerprint(request.method, request.url.path, body),
+    )
 
 
 def _caseworker(request: Request) -> Device:
@@ -134,10 +150,14 @@ def _caseworker(request: Request) -> Device:
     return device
 
 
-def _with_pin(ctx: AppContext, t: Translator, application: Application,
-              pin: str | None) -> dict[str, Any]:
-    return {**staff_answer(application, t, ctx.office.tz), "pin": pin,
-            "pin_display": group_pin(pin) if pin else None}
+def _with_pin(
+    ctx: AppContext, t: Translator, application: Application, pin: str | None
+) -> dict[str, Any]:
+    return {
+        **staff_answer(application, t, ctx.office.tz),
+        "pin": pin,
+        "pin_display": group_pin(pin) if pin else None,
+    }
 
 
 async def lookup_application(request: Request) -> Response:
@@ -161,8 +181,11 @@ async def create_application(request: Request) -> Response:
     pin = new_pin()
     record = await hashing(request, hash_pin, pin)
     change = await store_of(ctx).create(number, record, device.id, to_ms(ctx.clock()), idem)
-    return api.json(_with_pin(ctx, t, change.application, None if change.replayed else pin),
-                    change.status, replayed=change.replayed)
+    return api.json(
+        _with_pin(ctx, t, change.application, None if change.replayed else pin),
+        change.status,
+        replayed=change.replayed,
+    )
 
 
 async def set_stage(request: Request) -> Response:
@@ -173,11 +196,15 @@ async def set_stage(request: Request) -> Response:
     number = check_number(body.number)
     stage = Stage(body.stage)
     missing = check_missing(stage, body.missing)
-    change = await store_of(ctx).set_stage(number, stage, missing, device.id,
-                                           to_ms(ctx.clock()),
-                                           _api_idempotency(request, device, body))
-    return api.json(staff_answer(change.application, t, ctx.office.tz),
-                    replayed=change.replayed)
+    change = await store_of(ctx).set_stage(
+        number,
+        stage,
+        missing,
+        device.id,
+        to_ms(ctx.clock()),
+        _api_idempotency(request, device, body),
+    )
+    return api.json(staff_answer(change.application, t, ctx.office.tz), replayed=change.replayed)
 
 
 async def reset_pin(request: Request) -> Response:
@@ -189,10 +216,11 @@ async def reset_pin(request: Request) -> Response:
     idem = _api_idempotency(request, device, body)
     pin = new_pin()
     record = await hashing(request, hash_pin, pin)
-    change = await store_of(ctx).reset_pin(number, record, device.id, to_ms(ctx.clock()),
-                                           idem)
-    return api.json(_with_pin(ctx, t, change.application, None if change.replayed else pin),
-                    replayed=change.replayed)
+    change = await store_of(ctx).reset_pin(number, record, device.id, to_ms(ctx.clock()), idem)
+    return api.json(
+        _with_pin(ctx, t, change.application, None if change.replayed else pin),
+        replayed=change.replayed,
+    )
 
 
 async def application_audit(request: Request) -> Response:
@@ -201,43 +229,90 @@ async def application_audit(request: Request) -> Response:
     t = _api_language(request)
     number = check_number(request.query_params.get("number", ""))
     application, entries = await store_of(ctx).history(number)
-    return api.json({"application": staff_answer(application, t, ctx.office.tz),
-                     "entries": [audit_answer(e, ctx.office.tz) for e in entries]})
+    return api.json(
+        {
+            "application": staff_answer(application, t, ctx.office.tz),
+            "entries": [audit_answer(e, ctx.office.tz) for e in entries],
+        }
+    )
 
 
 # --- the table -----------------------------------------------------------------------------
 
-_LANG = ("lang", "Language of the texts: de (default) or en.",
-         {"type": "string", "enum": list(LANGUAGES)})
+_LANG = (
+    "lang",
+    "Language of the texts: de (default) or en.",
+    {"type": "string", "enum": list(LANGUAGES)},
+)
 _CHANGE_ERRORS = (401, 403, 404, 413, 415, 422, 503)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("POST", "/api/v1/applications/lookup", lookup_application,
-             "A citizen looks up the stage of an application with its number and PIN. A "
-             "wrong PIN and an unknown number get the same 404; after 10 wrong attempts a "
-             "minute from one address, or 20 an hour for one number, 429.",
-             body=shapes.LookupRequest, answers={200: shapes.ApplicationStatus},
-             errors=(404, 413, 415, 422, 503), tag="applications", query=(_LANG,)),
-    Endpoint("POST", "/api/v1/applications", create_application,
-             "Create an application at the stage received; the answer carries its new PIN, "
-             "the only time it is shown (409: the number exists).",
-             roles=CASEWORKER_ROLES, body=shapes.CreateApplicationRequest,
-             answers={201: shapes.ApplicationWithPin},
-             errors=(401, 403, 409, 413, 415, 422, 503), tag="applications", query=(_LANG,)),
-    Endpoint("POST", "/api/v1/applications/stage", set_stage,
-             "Set an application's stage and, for documents_missing, what is missing.",
-             roles=CASEWORKER_ROLES, body=shapes.StageRequest,
-             answers={200: shapes.Application}, errors=_CHANGE_ERRORS, tag="applications",
-             query=(_LANG,)),
-    Endpoint("POST", "/api/v1/applications/pin", reset_pin,
-             "Give an application a new PIN (for a new letter); the old one stops working.",
-             roles=CASEWORKER_ROLES, body=shapes.PinRequest,
-             answers={200: shapes.ApplicationWithPin}, errors=_CHANGE_ERRORS,
-             tag="applications", query=(_LANG,)),
-    Endpoint("GET", "/api/v1/applications/audit", application_audit,
-             "An application and its history: who (device) changed what, and when.",
-             roles=CASEWORKER_ROLES, answers={200: shapes.ApplicationHistory},
-             errors=(401, 403, 404, 422, 503), tag="applications",
-             query=(("number", "The application number (required).",
-                     {"type": "string", "pattern": NUMBER_INPUT_PATTERN}), _LANG)),
+    Endpoint(
+        "POST",
+        "/api/v1/applications/lookup",
+        lookup_application,
+        "A citizen looks up the stage of an application with its number and PIN. A "
+        "wrong PIN and an unknown number get the same 404; after 10 wrong attempts a "
+        "minute from one address, or 20 an hour for one number, 429.",
+        body=shapes.LookupRequest,
+        answers={200: shapes.ApplicationStatus},
+        errors=(404, 413, 415, 422, 503),
+        tag="applications",
+        query=(_LANG,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/applications",
+        create_application,
+        "Create an application at the stage received; the answer carries its new PIN, "
+        "the only time it is shown (409: the number exists).",
+        roles=CASEWORKER_ROLES,
+        body=shapes.CreateApplicationRequest,
+        answers={201: shapes.ApplicationWithPin},
+        errors=(401, 403, 409, 413, 415, 422, 503),
+        tag="applications",
+        query=(_LANG,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/applications/stage",
+        set_stage,
+        "Set an application's stage and, for documents_missing, what is missing.",
+        roles=CASEWORKER_ROLES,
+        body=shapes.StageRequest,
+        answers={200: shapes.Application},
+        errors=_CHANGE_ERRORS,
+        tag="applications",
+        query=(_LANG,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/applications/pin",
+        reset_pin,
+        "Give an application a new PIN (for a new letter); the old one stops working.",
+        roles=CASEWORKER_ROLES,
+        body=shapes.PinRequest,
+        answers={200: shapes.ApplicationWithPin},
+        errors=_CHANGE_ERRORS,
+        tag="applications",
+        query=(_LANG,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/applications/audit",
+        application_audit,
+        "An application and its history: who (device) changed what, and when.",
+        roles=CASEWORKER_ROLES,
+        answers={200: shapes.ApplicationHistory},
+        errors=(401, 403, 404, 422, 503),
+        tag="applications",
+        query=(
+            (
+                "number",
+                "The application number (required).",
+                {"type": "string", "pattern": NUMBER_INPUT_PATTERN},
+            ),
+            _LANG,
+        ),
+    ),
 )

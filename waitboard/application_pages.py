@@ -83,19 +83,39 @@ async def status_lookup(request: Request) -> Response:
     except WaitboardError:
         errors["pin"] = t("applications.status.pin_invalid")
     if errors:
-        return render(request, "status.html", status=422, number=raw_number, errors=errors,
-                      failure=None, result=None)
+        return render(
+            request,
+            "status.html",
+            status=422,
+            number=raw_number,
+            errors=errors,
+            failure=None,
+            result=None,
+        )
     try:
         application = await lookup(request, number, pin)
     except TooManyAttempts as e:
-        response = render(request, "status.html", status=429, number=number, errors={},
-                          failure=t("applications.status.too_many", minutes=e.extra["minutes"]),
-                          result=None)
+        response = render(
+            request,
+            "status.html",
+            status=429,
+            number=number,
+            errors={},
+            failure=t("applications.status.too_many", minutes=e.extra["minutes"]),
+            result=None,
+        )
         response.headers["Retry-After"] = str(e.retry_after_s)
         return response
     except LookupFailed:
-        return render(request, "status.html", status=404, number=number, errors={},
-                      failure=t("applications.status.not_found"), result=None)
+        return render(
+            request,
+            "status.html",
+            status=404,
+            number=number,
+            errors={},
+            failure=t("applications.status.not_found"),
+            result=None,
+        )
     result = public_answer(application, t, ctx.office.tz)
     result["updated_on"] = _date(t, application.updated_at, ctx.office.tz)
     return render(request, "status.html", number="", errors={}, failure=None, result=result)
@@ -105,8 +125,9 @@ async def status_lookup(request: Request) -> Response:
 
 
 def _redirect(path: str, request: Request) -> Response:
-    return RedirectResponse(with_lang(path, language(request)), status_code=303,
-                            headers={"Cache-Control": "no-store"})
+    return RedirectResponse(
+        with_lang(path, language(request)), status_code=303, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempotency | None:
@@ -140,12 +161,25 @@ async def list_page(request: Request) -> Response:
             if await store.application(number) is not None:
                 return _redirect(_detail_path(number), request)
             search_error = t("applications.staff.not_found", number=number)
-    recent = [{"number": a.number, "stage": stage_text(a.stage, t),
-               "updated": _date(t, a.updated_at, ctx.office.tz)}
-              for a in await store.recent(RECENT_SHOWN)]
-    return render(request, "staff/applications.html", staff=True, device=device,
-                  location=None, query=query, search_error=search_error,
-                  create_number=number, recent=recent)
+    recent = [
+        {
+            "number": a.number,
+            "stage": stage_text(a.stage, t),
+            "updated": _date(t, a.updated_at, ctx.office.tz),
+        }
+        for a in await store.recent(RECENT_SHOWN)
+    ]
+    return render(
+        request,
+        "staff/applications.html",
+        staff=True,
+        device=device,
+        location=None,
+        query=query,
+        search_error=search_error,
+        create_number=number,
+        recent=recent,
+    )
 
 
 async def create_form(request: Request) -> Response:
@@ -160,28 +194,58 @@ async def create_form(request: Request) -> Response:
         number = check_number(form.get("number", "")[:100])
         pin = new_pin()
         record = await hashing(request, hash_pin, pin)
-        change = await store_of(ctx).create(number, record, device.id, to_ms(ctx.clock()),
-                                            _form_idempotency(device, request.url.path, form))
+        change = await store_of(ctx).create(
+            number,
+            record,
+            device.id,
+            to_ms(ctx.clock()),
+            _form_idempotency(device, request.url.path, form),
+        )
     except ApplicationExists as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(e.extra["number"]), request)
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(HOME, request)
-    return _pin_page(request, ctx, device, t, change.application,
-                     None if change.replayed else pin, created=True, status=201)
+    return _pin_page(
+        request,
+        ctx,
+        device,
+        t,
+        change.application,
+        None if change.replayed else pin,
+        created=True,
+        status=201,
+    )
 
 
-def _pin_page(request: Request, ctx: AppContext, device: Device, t: Translator,
-              application: Application, pin: str | None, *, created: bool,
-              status: int = 200) -> Response:
+def _pin_page(
+    request: Request,
+    ctx: AppContext,
+    device: Device,
+    t: Translator,
+    application: Application,
+    pin: str | None,
+    *,
+    created: bool,
+    status: int = 200,
+) -> Response:
     # A screen reader reads "1234 5678" as two numbers; digit by digit is what a letter needs.
     spoken = f"{' '.join(pin[:4])}, {' '.join(pin[4:])}" if pin else None
-    return render(request, "staff/applications_pin.html", status=status, staff=True,
-                  device=device, location=None, number=application.number,
-                  pin=group_pin(pin) if pin else None, pin_spoken=spoken, created=created,
-                  stage=stage_text(application.stage, t),
-                  detail=_detail_path(application.number))
+    return render(
+        request,
+        "staff/applications_pin.html",
+        status=status,
+        staff=True,
+        device=device,
+        location=None,
+        number=application.number,
+        pin=group_pin(pin) if pin else None,
+        pin_spoken=spoken,
+        created=created,
+        stage=stage_text(application.stage, t),
+        detail=_detail_path(application.number),
+    )
 
 
 def _audit_row(t: Translator, entry: AuditEntry, tz: Any) -> dict[str, Any]:
@@ -193,10 +257,12 @@ def _audit_row(t: Translator, entry: AuditEntry, tz: Any) -> dict[str, Any]:
     else:
         old = stage_text(entry.old_stage, t) if entry.old_stage else "–"
         what = t("applications.audit.stage", old=old, new=stage_text(entry.stage, t))
-    return {"when": t("applications.datetime", date=_date(t, entry.at, tz),
-                      time=f"{moment:%H:%M}"),
-            "device": entry.device, "what": what,
-            "missing": list(entry.missing) if entry.action is AuditAction.STAGE else []}
+    return {
+        "when": t("applications.datetime", date=_date(t, entry.at, tz), time=f"{moment:%H:%M}"),
+        "device": entry.device,
+        "what": what,
+        "missing": list(entry.missing) if entry.action is AuditAction.STAGE else [],
+    }
 
 
 async def detail_page(request: Request) -> Response:
@@ -206,17 +272,24 @@ async def detail_page(request: Request) -> Response:
     number = check_number(request.path_params["number"][:100])
     application, entries = await store_of(ctx).history(number)
     tz = ctx.office.tz
-    return render(request, "staff/applications_detail.html", staff=True, device=device,
-                  location=None, application=application,
-                  stage=stage_text(application.stage, t),
-                  updated=_date(t, application.updated_at, tz),
-                  stages=[(s.value, stage_text(s, t)) for s in Stage],
-                  missing_text="\n".join(application.missing),
-                  history=[_audit_row(t, e, tz) for e in reversed(entries)])
+    return render(
+        request,
+        "staff/applications_detail.html",
+        staff=True,
+        device=device,
+        location=None,
+        application=application,
+        stage=stage_text(application.stage, t),
+        updated=_date(t, application.updated_at, tz),
+        stages=[(s.value, stage_text(s, t)) for s in Stage],
+        missing_text="\n".join(application.missing),
+        history=[_audit_row(t, e, tz) for e in reversed(entries)],
+    )
 
 
-async def _application_form(request: Request) -> tuple[Device, dict[str, str], Translator,
-                                                        str | Response]:
+async def _application_form(
+    request: Request,
+) -> tuple[Device, dict[str, str], Translator, str | Response]:
     """A caseworker's form about one application: the device, the form (CSRF checked), the
     texts, and the checked number - or, for a malformed one, the way back with a message."""
     device = await sessions.require_staff(request, CASEWORKER_ROLES)
@@ -242,14 +315,23 @@ async def stage_form(request: Request) -> Response:
             raise InvalidChange("Choose one of the stages.", field="stage") from None
         missing = check_missing(stage, form.get("missing", "").splitlines())
         change = await store_of(ctx).set_stage(
-            number, stage, missing, device.id, to_ms(ctx.clock()),
-            _form_idempotency(device, request.url.path, form))
+            number,
+            stage,
+            missing,
+            device.id,
+            to_ms(ctx.clock()),
+            _form_idempotency(device, request.url.path, form),
+        )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(number), request)
-    sessions.flash(request, "ok", t("applications.flash.saved",
-                                    stage=stage_text(change.application.stage, t))
-                   if change.changed else t("applications.flash.unchanged"))
+    sessions.flash(
+        request,
+        "ok",
+        t("applications.flash.saved", stage=stage_text(change.application.stage, t))
+        if change.changed
+        else t("applications.flash.unchanged"),
+    )
     return _redirect(_detail_path(number), request)
 
 
@@ -263,13 +345,18 @@ async def pin_form(request: Request) -> Response:
         pin = new_pin()
         record = await hashing(request, hash_pin, pin)
         change = await store_of(ctx).reset_pin(
-            number, record, device.id, to_ms(ctx.clock()),
-            _form_idempotency(device, request.url.path, form))
+            number,
+            record,
+            device.id,
+            to_ms(ctx.clock()),
+            _form_idempotency(device, request.url.path, form),
+        )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(number), request)
-    return _pin_page(request, ctx, device, t, change.application,
-                     None if change.replayed else pin, created=False)
+    return _pin_page(
+        request, ctx, device, t, change.application, None if change.replayed else pin, created=False
+    )
 
 
 def routes() -> list[Route]:

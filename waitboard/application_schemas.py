@@ -22,12 +22,20 @@ from waitboard.applications import (
 StageName = Literal["received", "in_review", "documents_missing", "decided"]
 ActionName = Literal["created", "stage", "pin_reset"]
 
-Number = Annotated[str, Field(
-    pattern=NUMBER_INPUT_PATTERN, min_length=4, max_length=20, examples=["AB-2026-0042"],
-    description="The application number: 4-20 characters A-Z, 0-9 and '-' (lower case "
-                "is taken as upper case).")]
-MissingItem = Annotated[str, Field(min_length=1, max_length=MISSING_MAX_CHARS,
-                                   pattern=MISSING_ITEM_PATTERN)]
+Number = Annotated[
+    str,
+    Field(
+        pattern=NUMBER_INPUT_PATTERN,
+        min_length=4,
+        max_length=20,
+        examples=["AB-2026-0042"],
+        description="The application number: 4-20 characters A-Z, 0-9 and '-' (lower case "
+        "is taken as upper case).",
+    ),
+]
+MissingItem = Annotated[
+    str, Field(min_length=1, max_length=MISSING_MAX_CHARS, pattern=MISSING_ITEM_PATTERN)
+]
 
 
 class _Strict(BaseModel):
@@ -44,9 +52,13 @@ class _Open(BaseModel):
 
 class LookupRequest(_Strict):
     number: Number
-    pin: str = Field(pattern=PIN_INPUT_PATTERN, min_length=8, max_length=9,
-                     examples=["1234 5678"],
-                     description="The 8-digit PIN from the letter, with or without the blank.")
+    pin: str = Field(
+        pattern=PIN_INPUT_PATTERN,
+        min_length=8,
+        max_length=9,
+        examples=["1234 5678"],
+        description="The 8-digit PIN from the letter, with or without the blank.",
+    )
 
 
 class CreateApplicationRequest(_Strict):
@@ -57,9 +69,11 @@ class StageRequest(_Strict):
     number: Number
     stage: StageName
     missing: list[MissingItem] = Field(
-        default_factory=list, max_length=MISSING_MAX_ITEMS,
+        default_factory=list,
+        max_length=MISSING_MAX_ITEMS,
         description="What the citizen still has to send, one line each; only (and then at "
-                    "least one) with documents_missing.")
+        "least one) with documents_missing.",
+    )
 
 
 class PinRequest(_Strict):

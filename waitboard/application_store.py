@@ -56,8 +56,7 @@ class ApplicationStore:
     Store`). ``wait_replicas``: a change is acknowledged only once that many replicas have
     it, so a failover cannot lose a PIN already printed on a letter."""
 
-    def __init__(self, redis: Redis, reads: Redis | None = None, *,
-                 wait_replicas: int = 0) -> None:
+    def __init__(self, redis: Redis, reads: Redis | None = None, *, wait_replicas: int = 0) -> None:
         self.redis = redis
         self.reads = reads or redis
         self.wait_replicas = wait_replicas
@@ -69,20 +68,54 @@ class ApplicationStore:
 
     # --- commands ---------------------------------------------------------------------------
 
-    async def create(self, number: str, pin_record: str, device: str, now_ms: int,
-                     idem: Idempotency | None = None) -> Change:
-        return await self._command(self._create, "create", number, device, now_ms, idem,
-                                   {"stage": FIRST_STAGE.value, "pin": pin_record})
+    async def create(
+        self,
+        number: str,
+        pin_record: str,
+        device: str,
+        now_ms: int,
+        idem: Idempotency | None = None,
+    ) -> Change:
+        return await self._command(
+            self._create,
+            "create",
+            number,
+            device,
+            now_ms,
+            idem,
+            {"stage": FIRST_STAGE.value, "pin": pin_record},
+        )
 
-    async def set_stage(self, number: str, stage: Stage, missing: tuple[str, ...],
-                        device: str, now_ms: int, idem: Idempotency | None = None) -> Change:
-        return await self._command(self._stage, "stage", number, device, now_ms, idem,
-                                   {"stage": stage.value, "missing": encode_missing(missing)})
+    async def set_stage(
+        self,
+        number: str,
+        stage: Stage,
+        missing: tuple[str, ...],
+        device: str,
+        now_ms: int,
+        idem: Idempotency | None = None,
+    ) -> Change:
+        return await self._command(
+            self._stage,
+            "stage",
+            number,
+            device,
+            now_ms,
+            idem,
+            {"stage": stage.value, "missing": encode_missing(missing)},
+        )
 
-    async def reset_pin(self, number: str, pin_record: str, device: str, now_ms: int,
-                        idem: Idempotency | None = None) -> Change:
-        return await self._command(self._pin, "pin", number, device, now_ms, idem,
-                                   {"pin": pin_record})
+    async def reset_pin(
+        self,
+        number: str,
+        pin_record: str,
+        device: str,
+        now_ms: int,
+        idem: Idempotency | None = None,
+    ) -> Change:
+        return await self._command(
+            self._pin, "pin", number, device, now_ms, idem, {"pin": pin_record}
+        )
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -104,11 +137,15 @@ class ApplicationStore:
             pipe.xrange(audit_key(number))
             row, entries = await self._read(pipe.execute())
         if row[0] is None:
-            raise NoSuchApplication(f"There is no application {number}; check the number or "
-                                    "create the application first.", number=number)
+            raise NoSuchApplication(
+                f"There is no application {number}; check the number or "
+                "create the application first.",
+                number=number,
+            )
         return _application(row), [
             AuditEntry.parse({k.decode(): v.decode() for k, v in fields.items()})
-            for _, fields in entries]
+            for _, fields in entries
+        ]
 
     async def recent(self, limit: int = 50) -> list[Application]:
         """The applications changed last, newest first."""
@@ -125,8 +162,9 @@ class ApplicationStore:
 
     async def reserve(self, key: str, limit: int, window_s: int) -> float:
         """Count an attempt; 0 when allowed, else the seconds until the window ends."""
-        ms = await self._read(self._reserve(keys=[key], args=[limit, window_s * 1000],
-                                            client=self.redis))
+        ms = await self._read(
+            self._reserve(keys=[key], args=[limit, window_s * 1000], client=self.redis)
+        )
         return int(ms) / 1000
 
     async def refund(self, key: str) -> None:
@@ -134,37 +172,58 @@ class ApplicationStore:
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    async def _command(self, script: AsyncScript, name: str, number: str, device: str,
-                       now_ms: int, idem: Idempotency | None, args: dict[str, Any]) -> Change:
-        payload = {"number": number, "now": str(now_ms), "device": device,
-                   "idem_ttl": IDEMPOTENCY_TTL_S, **args}
+    async def _command(
+        self,
+        script: AsyncScript,
+        name: str,
+        number: str,
+        device: str,
+        now_ms: int,
+        idem: Idempotency | None,
+        args: dict[str, Any],
+    ) -> Change:
+        payload = {
+            "number": number,
+            "now": str(now_ms),
+            "device": device,
+            "idem_ttl": IDEMPOTENCY_TTL_S,
+            **args,
+        }
         script_keys = [app_key(number), audit_key(number), applications_recent()]
         if idem is not None:
             payload["fingerprint"] = idem.fingerprint
             script_keys.append(idem.key)
-        raw = await run_script(name, script, script_keys, payload, self.redis,
-                               self.wait_replicas)
+        raw = await run_script(name, script, script_keys, payload, self.redis, self.wait_replicas)
         out: dict[str, Any] = orjson.loads(raw)
         status = int(out["status"])
         if status >= 400:
             raise _error(out, number)
-        return Change(status=status, application=_application(
-            [out["application"].get(f) for f in _FIELDS]),
-            changed=bool(out.get("changed", True)), replayed=bool(out.get("replayed")))
+        return Change(
+            status=status,
+            application=_application([out["application"].get(f) for f in _FIELDS]),
+            changed=bool(out.get("changed", True)),
+            replayed=bool(out.get("replayed")),
+        )
 
     async def _read(self, call: Awaitable[T]) -> T:
         try:
             async with asyncio.timeout(DEADLINE_S):
                 return await call
-        except (TimeoutError, rx.TimeoutError, rx.ConnectionError, rx.BusyLoadingError,
-                OSError) as e:
-            raise Unavailable("Redis is not reachable right now; please try again in a "
-                              "moment.") from e
+        except (
+            TimeoutError,
+            rx.TimeoutError,
+            rx.ConnectionError,
+            rx.BusyLoadingError,
+            OSError,
+        ) as e:
+            raise Unavailable(
+                "Redis is not reachable right now; please try again in a moment."
+            ) from e
         except rx.ResponseError as e:
-            log.error("redis refused an application read",
-                      extra={"error": str(e).split(" ", 1)[0][:40]})
-            raise Unavailable("Redis refused the request; please try again in a "
-                              "moment.") from e
+            log.error(
+                "redis refused an application read", extra={"error": str(e).split(" ", 1)[0][:40]}
+            )
+            raise Unavailable("Redis refused the request; please try again in a moment.") from e
 
 
 def _text(value: Any) -> str | None:
@@ -180,13 +239,19 @@ def _application(row: list[Any]) -> Application:
 def _error(out: dict[str, Any], number: str) -> WaitboardError:
     code = out.get("error")
     if code == "exists":
-        return ApplicationExists(f"Application {number} exists already; open it to change "
-                                 "its stage, or check the number.", number=number)
+        return ApplicationExists(
+            f"Application {number} exists already; open it to change "
+            "its stage, or check the number.",
+            number=number,
+        )
     if code == "not_found":
-        return NoSuchApplication(f"There is no application {number}; check the number or "
-                                 "create the application first.", number=number)
+        return NoSuchApplication(
+            f"There is no application {number}; check the number or create the application first.",
+            number=number,
+        )
     if code == "idempotency_key_reused":
         return IdempotencyMismatch(
             "This Idempotency-Key was already used for a different request. Use a new key "
-            "for a new request, and the same key only to retry the same request.")
+            "for a new request, and the same key only to retry the same request."
+        )
     return WaitboardError(f"Unexpected answer from Redis: {code!r}")

@@ -79,7 +79,9 @@ def check_number(raw: str) -> str:
         raise InvalidNumber(
             f"An application number has {NUMBER_MIN} to {NUMBER_MAX} characters: letters "
             "A-Z, digits and '-', starting and ending with a letter or digit "
-            "(e.g. 'AB-2026-0042').", field="number")
+            "(e.g. 'AB-2026-0042').",
+            field="number",
+        )
     return number
 
 
@@ -103,20 +105,34 @@ def check_missing(stage: Stage, items: Iterable[str]) -> tuple[str, ...]:
     cleaned = tuple(item.strip() for item in items if item.strip())
     for item in cleaned:
         if len(item) > MISSING_MAX_CHARS:
-            raise InvalidChange(f"Each missing document is at most {MISSING_MAX_CHARS} "
-                                f"characters; one has {len(item)}.", field="missing")
+            raise InvalidChange(
+                f"Each missing document is at most {MISSING_MAX_CHARS} "
+                f"characters; one has {len(item)}.",
+                field="missing",
+            )
         if _CONTROL.search(item):
-            raise InvalidChange("Each missing document is one line of text (no line breaks "
-                                "or control characters).", field="missing")
+            raise InvalidChange(
+                "Each missing document is one line of text (no line breaks or control characters).",
+                field="missing",
+            )
     if len(cleaned) > MISSING_MAX_ITEMS:
-        raise InvalidChange(f"At most {MISSING_MAX_ITEMS} missing documents can be listed; "
-                            f"there are {len(cleaned)}.", field="missing")
+        raise InvalidChange(
+            f"At most {MISSING_MAX_ITEMS} missing documents can be listed; "
+            f"there are {len(cleaned)}.",
+            field="missing",
+        )
     if stage is Stage.DOCUMENTS_MISSING and not cleaned:
-        raise InvalidChange("The stage documents_missing needs the list of what is missing: "
-                            "name at least one document.", field="missing")
+        raise InvalidChange(
+            "The stage documents_missing needs the list of what is missing: "
+            "name at least one document.",
+            field="missing",
+        )
     if stage is not Stage.DOCUMENTS_MISSING and cleaned:
-        raise InvalidChange(f"Only the stage documents_missing has a list of missing "
-                            f"documents; for {stage.value} leave it empty.", field="missing")
+        raise InvalidChange(
+            f"Only the stage documents_missing has a list of missing "
+            f"documents; for {stage.value} leave it empty.",
+            field="missing",
+        )
     return cleaned
 
 
@@ -172,8 +188,10 @@ def normalise_pin(raw: str) -> str:
     """The PIN's digits, or :class:`InvalidPin` (blanks around it are forgiven)."""
     pin = raw.strip()
     if not _PIN_INPUT.fullmatch(pin):
-        raise InvalidPin(f"The PIN has {PIN_DIGITS} digits, as printed on the letter "
-                         "(e.g. '1234 5678').", field="pin")
+        raise InvalidPin(
+            f"The PIN has {PIN_DIGITS} digits, as printed on the letter (e.g. '1234 5678').",
+            field="pin",
+        )
     return pin.replace(" ", "").replace("-", "")
 
 
@@ -183,8 +201,15 @@ _MAXMEM = 128 * _MAX_COST.r * (_MAX_COST.n + _MAX_COST.p + 2) + 1024 * 1024
 
 
 def _scrypt(pin: str, salt: bytes, cost: ScryptCost) -> bytes:
-    return hashlib.scrypt(pin.encode("ascii"), salt=salt, n=cost.n, r=cost.r, p=cost.p,
-                          dklen=_HASH_BYTES, maxmem=_MAXMEM)
+    return hashlib.scrypt(
+        pin.encode("ascii"),
+        salt=salt,
+        n=cost.n,
+        r=cost.r,
+        p=cost.p,
+        dklen=_HASH_BYTES,
+        maxmem=_MAXMEM,
+    )
 
 
 def hash_pin(pin: str, salt: bytes | None = None, cost: ScryptCost = COST) -> str:
@@ -204,8 +229,10 @@ def _parse_record(record: str) -> tuple[ScryptCost, bytes, bytes] | None:
         salt, digest = bytes.fromhex(parts[4]), bytes.fromhex(parts[5])
     except ValueError:
         return None
-    if not (1 < cost.n <= _MAX_COST.n and 0 < cost.r <= _MAX_COST.r
-            and 0 < cost.p <= _MAX_COST.p) or len(digest) != _HASH_BYTES:
+    if (
+        not (1 < cost.n <= _MAX_COST.n and 0 < cost.r <= _MAX_COST.r and 0 < cost.p <= _MAX_COST.p)
+        or len(digest) != _HASH_BYTES
+    ):
         return None
     return cost, salt, digest
 
@@ -216,8 +243,11 @@ def verify_pin(pin: str, record: str | bytes | None) -> bool:
     if isinstance(record, bytes):
         record = record.decode("ascii", errors="replace")
     parsed = _parse_record(record) if record else None
-    cost, salt, expected = parsed or (COST, secrets.token_bytes(_SALT_BYTES),
-                                      secrets.token_bytes(_HASH_BYTES))
+    cost, salt, expected = parsed or (
+        COST,
+        secrets.token_bytes(_SALT_BYTES),
+        secrets.token_bytes(_HASH_BYTES),
+    )
     matches = hmac.compare_digest(_scrypt(pin, salt, cost), expected)
     return matches and parsed is not None
 
@@ -256,9 +286,13 @@ class Application:
 
     @classmethod
     def parse(cls, fields: Mapping[str, Any]) -> Application:
-        return cls(number=str(fields["number"]), stage=Stage(fields["stage"]),
-                   missing=decode_missing(fields.get("missing")),
-                   created_at=int(fields["created_at"]), updated_at=int(fields["updated_at"]))
+        return cls(
+            number=str(fields["number"]),
+            stage=Stage(fields["stage"]),
+            missing=decode_missing(fields.get("missing")),
+            created_at=int(fields["created_at"]),
+            updated_at=int(fields["updated_at"]),
+        )
 
 
 class AuditAction(enum.StrEnum):
@@ -279,16 +313,28 @@ class AuditEntry:
     stage: Stage
     missing: tuple[str, ...]
 
-    FIELDS: ClassVar[tuple[str, ...]] = ("at", "device", "action", "number", "old_stage",
-                                         "stage", "missing")
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "at",
+        "device",
+        "action",
+        "number",
+        "old_stage",
+        "stage",
+        "missing",
+    )
 
     @classmethod
     def parse(cls, fields: Mapping[str, str]) -> AuditEntry:
         """An entry as the scripts write it into the stream."""
-        return cls(at=int(fields["at"]), device=fields["device"],
-                   action=AuditAction(fields["action"]), number=fields["number"],
-                   old_stage=Stage(fields["old_stage"]) if fields.get("old_stage") else None,
-                   stage=Stage(fields["stage"]), missing=decode_missing(fields.get("missing")))
+        return cls(
+            at=int(fields["at"]),
+            device=fields["device"],
+            action=AuditAction(fields["action"]),
+            number=fields["number"],
+            old_stage=Stage(fields["old_stage"]) if fields.get("old_stage") else None,
+            stage=Stage(fields["stage"]),
+            missing=decode_missing(fields.get("missing")),
+        )
 
 
 class ApplicationExists(Conflict):
@@ -308,8 +354,10 @@ class LookupFailed(NotFound):
     title = "Number or PIN not right"
 
     def __init__(self) -> None:
-        super().__init__("The application number or the PIN is not right. Please check both "
-                         "on your letter and try again.")
+        super().__init__(
+            "The application number or the PIN is not right. Please check both "
+            "on your letter and try again."
+        )
 
 
 class TooManyAttempts(WaitboardError):
@@ -319,9 +367,11 @@ class TooManyAttempts(WaitboardError):
 
     def __init__(self, retry_after_s: int) -> None:
         minutes = -(-retry_after_s // 60)
-        super().__init__(f"Too many wrong attempts for this number or from your address. "
-                         f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-                         minutes=minutes)
+        super().__init__(
+            f"Too many wrong attempts for this number or from your address. "
+            f"Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            minutes=minutes,
+        )
         self.retry_after_s = retry_after_s
 
 
@@ -337,23 +387,37 @@ def stage_text(stage: Stage, text: Text) -> str:
 def public_answer(app: Application, text: Text, tz: tzinfo) -> dict[str, Any]:
     """What the citizen sees: the stage explained, what is missing, and the day of the last
     change - never who made it."""
-    return {"number": app.number, "stage": app.stage.value,
-            "stage_text": stage_text(app.stage, text),
-            "explanation": text(f"applications.explain.{app.stage.value}"),
-            "missing": list(app.missing), "updated_at": iso(app.updated_at, tz)}
+    return {
+        "number": app.number,
+        "stage": app.stage.value,
+        "stage_text": stage_text(app.stage, text),
+        "explanation": text(f"applications.explain.{app.stage.value}"),
+        "missing": list(app.missing),
+        "updated_at": iso(app.updated_at, tz),
+    }
 
 
 def staff_answer(app: Application, text: Text, tz: tzinfo) -> dict[str, Any]:
-    return {"number": app.number, "stage": app.stage.value,
-            "stage_text": stage_text(app.stage, text), "missing": list(app.missing),
-            "created_at": iso(app.created_at, tz), "updated_at": iso(app.updated_at, tz)}
+    return {
+        "number": app.number,
+        "stage": app.stage.value,
+        "stage_text": stage_text(app.stage, text),
+        "missing": list(app.missing),
+        "created_at": iso(app.created_at, tz),
+        "updated_at": iso(app.updated_at, tz),
+    }
 
 
 def audit_answer(entry: AuditEntry, tz: tzinfo) -> dict[str, Any]:
-    return {"at": iso(entry.at, tz), "device": entry.device, "action": entry.action.value,
-            "number": entry.number,
-            "old_stage": entry.old_stage.value if entry.old_stage else None,
-            "stage": entry.stage.value, "missing": list(entry.missing)}
+    return {
+        "at": iso(entry.at, tz),
+        "device": entry.device,
+        "action": entry.action.value,
+        "number": entry.number,
+        "old_stage": entry.old_stage.value if entry.old_stage else None,
+        "stage": entry.stage.value,
+        "missing": list(entry.missing),
+    }
 
 
 def day_of(ms: int, tz: tzinfo) -> tuple[str, str, str]:

@@ -21,10 +21,16 @@ async def appointment_queues(request: Request) -> Response:
     out = []
     for q in loc.appointment_queues:
         days = await bookings.free_days(ctx, loc, q)
-        out.append({"location": loc.id, "queue": q.id, "name": q.name,
-                    "name_en": q.name_en or q.name,
-                    "slot_minutes": bookings.plan(q).slot_minutes,
-                    "days": [{"date": d.isoformat(), "free": free} for d, free in days]})
+        out.append(
+            {
+                "location": loc.id,
+                "queue": q.id,
+                "name": q.name,
+                "name_en": q.name_en or q.name,
+                "slot_minutes": bookings.plan(q).slot_minutes,
+                "days": [{"date": d.isoformat(), "free": free} for d, free in days],
+            }
+        )
     return json({"queues": out})
 
 
@@ -34,18 +40,30 @@ async def day_slots(request: Request) -> Response:
     q = bookings.appointment_queue(loc, request.path_params["queue"])
     day = bookings.parse_day(request.query_params.get("date"), ctx, loc, q)
     slots = await bookings.day_slots(ctx, loc, q, day)
-    return json({"location": loc.id, "queue": q.id, "date": day.isoformat(),
-                 "slots": [{"start": v.slot.start.isoformat(timespec="minutes"),
-                            "end": v.slot.end.isoformat(timespec="minutes"), "free": v.free}
-                           for v in slots]})
+    return json(
+        {
+            "location": loc.id,
+            "queue": q.id,
+            "date": day.isoformat(),
+            "slots": [
+                {
+                    "start": v.slot.start.isoformat(timespec="minutes"),
+                    "end": v.slot.end.isoformat(timespec="minutes"),
+                    "free": v.free,
+                }
+                for v in slots
+            ],
+        }
+    )
 
 
 async def book(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     body = await bodies.parse(request, schemas.BookingRequest)
-    booked = await bookings.book(ctx, loc, body.queue, body.start, body.contact,
-                                 idempotency_key(request))
+    booked = await bookings.book(
+        ctx, loc, body.queue, body.start, body.contact, idempotency_key(request)
+    )
     data = bookings.view(ctx, loc, booked.queue, booked.code, booked.booking)
     return json(data, 201, {"Location": data["url"]}, replayed=booked.replayed)
 
@@ -67,8 +85,9 @@ async def cancel_appointment(request: Request) -> Response:
     ctx = context(request)
     await bodies.parse(request, schemas.EmptyRequest)
     cancelled = await bookings.cancel(ctx, request.path_params["code"])
-    return json(bookings.view(ctx, cancelled.location, cancelled.queue, cancelled.code,
-                              cancelled.booking))
+    return json(
+        bookings.view(ctx, cancelled.location, cancelled.queue, cancelled.code, cancelled.booking)
+    )
 
 
 async def check_in(request: Request) -> Response:
@@ -76,44 +95,93 @@ async def check_in(request: Request) -> Response:
     device = ctx.devices.authenticate(request.headers.get("authorization"))
     loc = commands.authorize_check_in(ctx, device, request.path_params["location"])
     body = await bodies.parse(request, schemas.CheckInRequest)
-    outcome = await commands.check_in(ctx, device, loc, body.code,
-                                      _idempotency(request, device, loc.id, body))
+    outcome = await commands.check_in(
+        ctx, device, loc, body.code, _idempotency(request, device, loc.id, body)
+    )
     return _ticket_answer(ctx, loc, outcome)
 
 
 _PUBLIC_ERRORS = (404, 409, 413, 415, 422, 503)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("GET", "/api/v1/locations/{location}/appointments", appointment_queues,
-             "The concerns one can book an appointment for here, with their bookable days.",
-             answers={200: schemas.AppointmentQueueList}, errors=(404, 503),
-             tag="appointments"),
-    Endpoint("GET", "/api/v1/locations/{location}/appointments/{queue}", day_slots,
-             "The slots of one day (default: the first bookable) and their free places.",
-             answers={200: schemas.DaySlots}, errors=(404, 422, 503), tag="appointments",
-             query=(("date", "The day, YYYY-MM-DD (default: the first bookable).",
-                     {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"}),)),
-    Endpoint("POST", "/api/v1/locations/{location}/appointments", book,
-             "Book a place in a slot. 409 when it is fully booked, with next_free: the next "
-             "free slots. An Idempotency-Key makes a retry find the same booking.",
-             body=schemas.BookingRequest, answers={201: schemas.Appointment},
-             errors=_PUBLIC_ERRORS, tag="appointments", idempotent=True),
-    Endpoint("GET", "/api/v1/appointments/{code}", get_appointment,
-             "A booking by its code: when, where, and whether checked in.",
-             answers={200: schemas.Appointment}, errors=(404, 422, 503), tag="appointments"),
-    Endpoint("POST", "/api/v1/appointments/{code}/move", move_appointment,
-             "Move a booking to another slot of the same concern (409 when that one is "
-             "full, with next_free).", body=schemas.MoveRequest,
-             answers={200: schemas.Appointment}, errors=_PUBLIC_ERRORS, tag="appointments"),
-    Endpoint("POST", "/api/v1/appointments/{code}/cancel", cancel_appointment,
-             "Cancel a booking; its place is free again. Cancelling twice is harmless.",
-             body=schemas.EmptyRequest, answers={200: schemas.Appointment},
-             errors=_PUBLIC_ERRORS, tag="appointments"),
-    Endpoint("POST", "/api/v1/locations/{location}/check-in", check_in,
-             "Check in the holder of a booking code: 201 a ticket in the appointment queue "
-             "(or, too late, in its walk-in queue, marked late); 200 the same ticket when "
-             "checked in already; 409 too early, another day or cancelled.",
-             roles=CHECK_IN_ROLES, body=schemas.CheckInRequest,
-             answers={200: schemas.Ticket, 201: schemas.Ticket},
-             errors=(401, 403, 404, 409, 413, 415, 422, 503), tag="appointments"),
+    Endpoint(
+        "GET",
+        "/api/v1/locations/{location}/appointments",
+        appointment_queues,
+        "The concerns one can book an appointment for here, with their bookable days.",
+        answers={200: schemas.AppointmentQueueList},
+        errors=(404, 503),
+        tag="appointments",
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/locations/{location}/appointments/{queue}",
+        day_slots,
+        "The slots of one day (default: the first bookable) and their free places.",
+        answers={200: schemas.DaySlots},
+        errors=(404, 422, 503),
+        tag="appointments",
+        query=(
+            (
+                "date",
+                "The day, YYYY-MM-DD (default: the first bookable).",
+                {"type": "string", "pattern": r"^(\d{4}-\d{2}-\d{2})?$"},
+            ),
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/locations/{location}/appointments",
+        book,
+        "Book a place in a slot. 409 when it is fully booked, with next_free: the next "
+        "free slots. An Idempotency-Key makes a retry find the same booking.",
+        body=schemas.BookingRequest,
+        answers={201: schemas.Appointment},
+        errors=_PUBLIC_ERRORS,
+        tag="appointments",
+        idempotent=True,
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/appointments/{code}",
+        get_appointment,
+        "A booking by its code: when, where, and whether checked in.",
+        answers={200: schemas.Appointment},
+        errors=(404, 422, 503),
+        tag="appointments",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/appointments/{code}/move",
+        move_appointment,
+        "Move a booking to another slot of the same concern (409 when that one is "
+        "full, with next_free).",
+        body=schemas.MoveRequest,
+        answers={200: schemas.Appointment},
+        errors=_PUBLIC_ERRORS,
+        tag="appointments",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/appointments/{code}/cancel",
+        cancel_appointment,
+        "Cancel a booking; its place is free again. Cancelling twice is harmless.",
+        body=schemas.EmptyRequest,
+        answers={200: schemas.Appointment},
+        errors=_PUBLIC_ERRORS,
+        tag="appointments",
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/locations/{location}/check-in",
+        check_in,
+        "Check in the holder of a booking code: 201 a ticket in the appointment queue "
+        "(or, too late, in its walk-in queue, marked late); 200 the same ticket when "
+        "checked in already; 409 too early, another day or cancelled.",
+        roles=CHECK_IN_ROLES,
+        body=schemas.CheckInRequest,
+        answers={200: schemas.Ticket, 201: schemas.Ticket},
+        errors=(401, 403, 404, 409, 413, 415, 422, 503),
+        tag="appointments",
+    ),
 )

@@ -125,8 +125,7 @@ def first_bookable(plan: AppointmentPlan, now: datetime) -> datetime:
     return now + timedelta(minutes=plan.min_notice_minutes)
 
 
-def bookable_days(plan: AppointmentPlan, loc: Location, now: datetime,
-                  tz: tzinfo) -> list[date]:
+def bookable_days(plan: AppointmentPlan, loc: Location, now: datetime, tz: tzinfo) -> list[date]:
     """The days that have slots still open for booking, soonest first."""
     today = now.astimezone(tz).date()
     earliest = first_bookable(plan, now)
@@ -142,8 +141,9 @@ class NotASlot(ValueError):
     """A start that cannot be booked; the message says why, for the person booking."""
 
 
-def bookable_slot(plan: AppointmentPlan, loc: Location, start: datetime, now: datetime,
-                  tz: tzinfo) -> Slot:
+def bookable_slot(
+    plan: AppointmentPlan, loc: Location, start: datetime, now: datetime, tz: tzinfo
+) -> Slot:
     """The slot that begins at ``start``, if it can be booked now."""
     if start.tzinfo is None:
         raise NotASlot("The start needs a time zone, e.g. 2026-12-03T10:20:00+01:00.")
@@ -154,15 +154,20 @@ def bookable_slot(plan: AppointmentPlan, loc: Location, start: datetime, now: da
         raise NotASlot(f"Appointments can be booked up to {last.isoformat()}.")
     offered = slots_of_day(plan, loc, local.date(), tz)
     if not offered:
-        raise NotASlot(f"No appointments are offered on {local:%Y-%m-%d}; pick one of the "
-                       "bookable days.")
+        raise NotASlot(
+            f"No appointments are offered on {local:%Y-%m-%d}; pick one of the bookable days."
+        )
     slot = next((s for s in offered if s.start == local), None)
     if slot is None:
-        raise NotASlot(f"There is no appointment slot at {local:%Y-%m-%d %H:%M}; "
-                       "pick one of the slots offered for that day.")
+        raise NotASlot(
+            f"There is no appointment slot at {local:%Y-%m-%d %H:%M}; "
+            "pick one of the slots offered for that day."
+        )
     if slot.start < first_bookable(plan, now):
-        raise NotASlot(f"The slot at {local:%Y-%m-%d %H:%M} is too soon or past; "
-                       f"book at least {plan.min_notice_minutes} minutes ahead.")
+        raise NotASlot(
+            f"The slot at {local:%Y-%m-%d %H:%M} is too soon or past; "
+            f"book at least {plan.min_notice_minutes} minutes ahead."
+        )
     return slot
 
 
@@ -172,13 +177,22 @@ class SlotView:
     free: int
 
 
-def free_slots(plan: AppointmentPlan, loc: Location, day: date, tz: tzinfo,
-               booked: Mapping[int, int], now: datetime) -> list[SlotView]:
+def free_slots(
+    plan: AppointmentPlan,
+    loc: Location,
+    day: date,
+    tz: tzinfo,
+    booked: Mapping[int, int],
+    now: datetime,
+) -> list[SlotView]:
     """The slots of a day that can still be booked, with their free places (0 = full).
     ``booked``: slot start (ms) -> places taken."""
     earliest = first_bookable(plan, now)
-    return [SlotView(s, max(0, plan.capacity - booked.get(s.start_ms, 0)))
-            for s in slots_of_day(plan, loc, day, tz) if s.start >= earliest]
+    return [
+        SlotView(s, max(0, plan.capacity - booked.get(s.start_ms, 0)))
+        for s in slots_of_day(plan, loc, day, tz)
+        if s.start >= earliest
+    ]
 
 
 # --- check-in -------------------------------------------------------------------------------
@@ -202,13 +216,14 @@ class Window:
     @classmethod
     def of(cls, plan: AppointmentPlan, slot_ms: int) -> Window:
         minute = 60_000
-        return cls(opens_ms=slot_ms - plan.early_minutes * minute,
-                   late_after_ms=slot_ms + plan.late_minutes * minute,
-                   due_ms=slot_ms - plan.call_ahead_minutes * minute)
+        return cls(
+            opens_ms=slot_ms - plan.early_minutes * minute,
+            late_after_ms=slot_ms + plan.late_minutes * minute,
+            due_ms=slot_ms - plan.call_ahead_minutes * minute,
+        )
 
 
-def arrival(plan: AppointmentPlan, slot_day: str, slot_ms: int, today: str,
-            now_ms: int) -> Arrival:
+def arrival(plan: AppointmentPlan, slot_day: str, slot_ms: int, today: str, now_ms: int) -> Arrival:
     """What a check-in now means for a booking (``check_in.lua`` applies the same)."""
     if slot_day != today:
         return Arrival.OTHER_DAY

@@ -45,8 +45,9 @@ class DeviceRegistry:
     def authenticate(self, authorization: str | None) -> Device:
         """The device behind an ``Authorization: Bearer`` header, or Unauthorized."""
         if not authorization:
-            raise Unauthorized("This needs a device token: send the header "
-                               "'Authorization: Bearer <token>'.")
+            raise Unauthorized(
+                "This needs a device token: send the header 'Authorization: Bearer <token>'."
+            )
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -63,23 +64,33 @@ class DeviceRegistry:
         # The lookup key is already a hash of the secret; comparing the stored hash in
         # constant time as well keeps the check free of timing differences.
         if device is None or not hmac.compare_digest(device.token_sha256, digest):
-            raise Unauthorized("This token is not known here: it may have been revoked or "
-                               "mistyped. Ask the administrator for the device's token.")
+            raise Unauthorized(
+                "This token is not known here: it may have been revoked or "
+                "mistyped. Ask the administrator for the device's token."
+            )
         return device
 
 
-def require(device: Device, roles: tuple[str, ...], *, location: str | None = None,
-            counter: str | None = None) -> None:
+def require(
+    device: Device,
+    roles: tuple[str, ...],
+    *,
+    location: str | None = None,
+    counter: str | None = None,
+) -> None:
     """Forbidden unless the device has one of ``roles`` for this location and counter."""
     if device.role not in roles:
-        raise Forbidden(f"Device '{device.id}' has the role {device.role}; this needs "
-                        f"{' or '.join(roles)}.")
+        raise Forbidden(
+            f"Device '{device.id}' has the role {device.role}; this needs {' or '.join(roles)}."
+        )
     if location is not None and device.location is not None and device.location != location:
-        raise Forbidden(f"Device '{device.id}' belongs to location {device.location}, "
-                        f"not {location}.")
+        raise Forbidden(
+            f"Device '{device.id}' belongs to location {device.location}, not {location}."
+        )
     if counter is not None and device.role == "counter" and counter not in device.counters:
-        raise Forbidden(f"Device '{device.id}' operates counter(s) "
-                        f"{', '.join(device.counters)}, not {counter}.")
+        raise Forbidden(
+            f"Device '{device.id}' operates counter(s) {', '.join(device.counters)}, not {counter}."
+        )
 
 
 def operated_counters(device: Device) -> list[str] | None:

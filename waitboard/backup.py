@@ -55,8 +55,9 @@ def restore(source: Path, data_dir: Path, timeout_s: float = 120.0) -> int:
     if not source.is_file():
         raise BackupError(f"{source}: no such backup file")
     if data_dir_in_use(data_dir):
-        raise BackupError(f"waitboard is running on {data_dir}: stop it before restoring "
-                          "(nothing was changed)")
+        raise BackupError(
+            f"waitboard is running on {data_dir}: stop it before restoring (nothing was changed)"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     aof = data_dir / AOF
     if aof.exists():
@@ -73,8 +74,11 @@ def restore(source: Path, data_dir: Path, timeout_s: float = 120.0) -> int:
         deadline = time.monotonic() + timeout_s
         while True:
             info = client.info("persistence")
-            if not info["aof_rewrite_in_progress"] and not info["aof_rewrite_scheduled"] \
-                    and aof.exists():
+            if (
+                not info["aof_rewrite_in_progress"]
+                and not info["aof_rewrite_scheduled"]
+                and aof.exists()
+            ):
                 break
             if time.monotonic() > deadline:
                 raise BackupError("Redis did not write the new AOF in time")

@@ -25,8 +25,9 @@ M = TypeVar("M", bound=BaseModel)
 async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The body has {declared} bytes; at most {MAX_BODY_BYTES} "
-                              "are accepted.")
+        raise PayloadTooLarge(
+            f"The body has {declared} bytes; at most {MAX_BODY_BYTES} are accepted."
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -44,7 +45,8 @@ async def parse(request: Request, model: type[M]) -> M:
         if media != "application/json":
             raise UnsupportedMediaType(
                 f"Send the body as JSON with 'Content-Type: application/json' "
-                f"(got {media or 'no Content-Type'}).")
+                f"(got {media or 'no Content-Type'})."
+            )
     else:
         raw = b"{}"
     try:
@@ -56,9 +58,13 @@ async def parse(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(data, strict=True)
     except ValidationError as e:
-        raise Unprocessable(_describe(e), errors=[
-            {"field": ".".join(str(p) for p in err["loc"]), "message": _message(err)}
-            for err in e.errors()]) from None
+        raise Unprocessable(
+            _describe(e),
+            errors=[
+                {"field": ".".join(str(p) for p in err["loc"]), "message": _message(err)}
+                for err in e.errors()
+            ],
+        ) from None
 
 
 def _message(err: object) -> str:
@@ -77,8 +83,9 @@ def _describe(e: ValidationError) -> str:
 
 def fingerprint(method: str, path: str, body: BaseModel) -> str:
     """Identifies a request for Idempotency-Key reuse: same meaning, same fingerprint."""
-    return fingerprint_of(method, path, orjson.dumps(body.model_dump(),
-                                                     option=orjson.OPT_SORT_KEYS))
+    return fingerprint_of(
+        method, path, orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS)
+    )
 
 
 def fingerprint_of(method: str, path: str, canonical: bytes) -> str:
@@ -104,8 +111,9 @@ def form_request(path: str, form: dict[str, str]) -> tuple[str, str] | None:
     return key, fingerprint_of("POST", path, orjson.dumps(fields, option=orjson.OPT_SORT_KEYS))
 
 
-def form_idempotency(device: Device, location: str, path: str,
-                     form: dict[str, str]) -> Idempotency | None:
+def form_idempotency(
+    device: Device, location: str, path: str, form: dict[str, str]
+) -> Idempotency | None:
     """A staff form's one-time ``key`` as its Idempotency-Key: submitting the same rendered
     form twice (a double click) acts once. The fingerprint covers what the form asks."""
     found = form_request(path, form)

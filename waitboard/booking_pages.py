@@ -38,10 +38,20 @@ async def concerns(request: Request) -> Response:
     return render(request, "appointments.html", location=loc, offered=offered)
 
 
-async def _slot_page(request: Request, ctx: AppContext, loc: Location, q: Queue, *,
-                     status: int = 200, error: str | None = None, field: str | None = None,
-                     suggestions: list[str] | None = None, chosen: str = "",
-                     contact: str = "", moving: dict[str, Any] | None = None) -> Response:
+async def _slot_page(
+    request: Request,
+    ctx: AppContext,
+    loc: Location,
+    q: Queue,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    field: str | None = None,
+    suggestions: list[str] | None = None,
+    chosen: str = "",
+    contact: str = "",
+    moving: dict[str, Any] | None = None,
+) -> Response:
     try:
         day = bookings.parse_day(request.query_params.get("date"), ctx, loc, q)
     except Unprocessable:
@@ -49,11 +59,25 @@ async def _slot_page(request: Request, ctx: AppContext, loc: Location, q: Queue,
     days = await bookings.free_days(ctx, loc, q)
     slots = await bookings.day_slots(ctx, loc, q, day) if day else []
     t, today = Translator(language(request)), ctx.clock().astimezone(ctx.office.tz).date()
-    return render(request, "book.html", status=status, location=loc, queue=q, days=days,
-                  day=day, slots=slots, error=error, field=field, chosen=chosen,
-                  contact=contact, suggestions=suggestions or [], moving=moving,
-                  key=secrets.token_urlsafe(12), plan=bookings.plan(q),
-                  day_label=lambda d: day_label(t, d, today))
+    return render(
+        request,
+        "book.html",
+        status=status,
+        location=loc,
+        queue=q,
+        days=days,
+        day=day,
+        slots=slots,
+        error=error,
+        field=field,
+        chosen=chosen,
+        contact=contact,
+        suggestions=suggestions or [],
+        moving=moving,
+        key=secrets.token_urlsafe(12),
+        plan=bookings.plan(q),
+        day_label=lambda d: day_label(t, d, today),
+    )
 
 
 async def slots_page(request: Request) -> Response:
@@ -78,18 +102,43 @@ async def book(request: Request) -> Response:
     t = Translator(language(request))
     start, contact = form.get("start", ""), form.get("contact", "")
     if not start:
-        return await _slot_page(request, ctx, loc, q, status=422, field="start",
-                                error=t("booking.pick_slot"), contact=contact)
+        return await _slot_page(
+            request,
+            ctx,
+            loc,
+            q,
+            status=422,
+            field="start",
+            error=t("booking.pick_slot"),
+            contact=contact,
+        )
     key = form.get("key") or None
     try:
         booked = await bookings.book(ctx, loc, q.id, start, contact, key)
     except SlotFull as e:
-        return await _slot_page(request, ctx, loc, q, status=409, field="start",
-                                error=t("booking.full"), contact=contact,
-                                suggestions=list(e.extra.get("next_free", [])))
+        return await _slot_page(
+            request,
+            ctx,
+            loc,
+            q,
+            status=409,
+            field="start",
+            error=t("booking.full"),
+            contact=contact,
+            suggestions=list(e.extra.get("next_free", [])),
+        )
     except Unprocessable as e:
-        return await _slot_page(request, ctx, loc, q, status=422, field=e.extra.get("field"),
-                                error=_form_error(t, e), chosen=start, contact=contact)
+        return await _slot_page(
+            request,
+            ctx,
+            loc,
+            q,
+            status=422,
+            field=e.extra.get("field"),
+            error=_form_error(t, e),
+            chosen=start,
+            contact=contact,
+        )
     shown = appointments.format_code(booked.code)
     return _redirect(with_lang(f"/appointments/{shown}?new=1", language(request)))
 
@@ -102,10 +151,16 @@ async def lookup(request: Request) -> Response:
     code = appointments.parse_code(text)
     t = Translator(language(request))
     if code is None:
-        return render(request, "appointment_lookup.html", status=422, code=text[:40],
-                      error=t("booking.code_format"))
-    return _redirect(with_lang(f"/appointments/{appointments.format_code(code)}",
-                               language(request)))
+        return render(
+            request,
+            "appointment_lookup.html",
+            status=422,
+            code=text[:40],
+            error=t("booking.code_format"),
+        )
+    return _redirect(
+        with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
+    )
 
 
 async def appointment_page(request: Request) -> Response:
@@ -114,13 +169,25 @@ async def appointment_page(request: Request) -> Response:
     try:
         loc, q, code, booking, ticket = await bookings.find(ctx, request.path_params["code"])
     except (BookingNotFound, Unprocessable):
-        return render(request, "appointment_lookup.html", status=404,
-                      code=request.path_params["code"][:40], error=t("booking.unknown"))
+        return render(
+            request,
+            "appointment_lookup.html",
+            status=404,
+            code=request.path_params["code"][:40],
+            error=t("booking.unknown"),
+        )
     view = bookings.view(ctx, loc, q, code, booking, ticket)
     base = ctx.settings.public_url or str(request.base_url).rstrip("/")
-    return render(request, "appointment.html", location=loc, queue=q, booking=view,
-                  fresh=request.query_params.get("new") == "1",
-                  plan=bookings.plan(q), qr=qr.svg(base + view["url"], t("booking.qr")))
+    return render(
+        request,
+        "appointment.html",
+        location=loc,
+        queue=q,
+        booking=view,
+        fresh=request.query_params.get("new") == "1",
+        plan=bookings.plan(q),
+        qr=qr.svg(base + view["url"], t("booking.qr")),
+    )
 
 
 async def calendar_file(request: Request) -> Response:
@@ -139,21 +206,26 @@ async def calendar_file(request: Request) -> Response:
     event.add("dtstart", datetime.fromisoformat(view["start"]).astimezone(UTC))
     event.add("dtend", datetime.fromisoformat(view["end"]).astimezone(UTC))
     event.add("summary", t("booking.ics_summary", queue=t.name(q), location=t.name(loc)))
-    event.add("description", t("booking.ics_description", code=view["code"],
-                               url=base + view["url"]))
+    event.add(
+        "description", t("booking.ics_description", code=view["code"], url=base + view["url"])
+    )
     event.add("location", t.name(loc))
     event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
     cal.add_component(event)
-    return Response(cal.to_ical(), media_type="text/calendar; charset=utf-8", headers={
-        "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="termin-{view["code"]}.ics"'})
+    return Response(
+        cal.to_ical(),
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="termin-{view["code"]}.ics"',
+        },
+    )
 
 
 async def move_page(request: Request) -> Response:
     ctx = context(request)
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
-    return await _slot_page(request, ctx, loc, q,
-                            moving=bookings.view(ctx, loc, q, code, booking))
+    return await _slot_page(request, ctx, loc, q, moving=bookings.view(ctx, loc, q, code, booking))
 
 
 async def move(request: Request) -> Response:
@@ -164,19 +236,44 @@ async def move(request: Request) -> Response:
     moving = bookings.view(ctx, loc, q, code, booking)
     start = form.get("start", "")
     if not start:
-        return await _slot_page(request, ctx, loc, q, status=422, field="start",
-                                error=t("booking.pick_slot"), moving=moving)
+        return await _slot_page(
+            request,
+            ctx,
+            loc,
+            q,
+            status=422,
+            field="start",
+            error=t("booking.pick_slot"),
+            moving=moving,
+        )
     try:
         await bookings.move(ctx, code, start)
     except SlotFull as e:
-        return await _slot_page(request, ctx, loc, q, status=409, field="start",
-                                error=t("booking.full"), moving=moving,
-                                suggestions=list(e.extra.get("next_free", [])))
+        return await _slot_page(
+            request,
+            ctx,
+            loc,
+            q,
+            status=409,
+            field="start",
+            error=t("booking.full"),
+            moving=moving,
+            suggestions=list(e.extra.get("next_free", [])),
+        )
     except WaitboardError as e:
         if e.status not in (409, 422):
             raise
-        return await _slot_page(request, ctx, loc, q, status=e.status, field="start",
-                                error=_form_error(t, e), chosen=start, moving=moving)
+        return await _slot_page(
+            request,
+            ctx,
+            loc,
+            q,
+            status=e.status,
+            field="start",
+            error=_form_error(t, e),
+            chosen=start,
+            moving=moving,
+        )
     return _redirect(with_lang(f"/appointments/{moving['code']}?moved=1", language(request)))
 
 
@@ -196,8 +293,11 @@ async def cancel(request: Request) -> Response:
 def _form_error(t: Translator, e: WaitboardError) -> str:
     """A refusal in the page's language, for the field it is about."""
     if isinstance(e, Unprocessable):
-        return t("booking.contact_invalid") if e.extra.get("field") == "contact" \
+        return (
+            t("booking.contact_invalid")
+            if e.extra.get("field") == "contact"
             else t("booking.start_invalid")
+        )
     return t.error(e)
 
 

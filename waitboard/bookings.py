@@ -43,8 +43,11 @@ def appointment_queue(loc: Location, queue_id: str) -> Queue:
     q = loc.queue_by_id.get(queue_id)
     if q is None or q.appointments is None:
         offered = ", ".join(q.id for q in loc.appointment_queues) or "none"
-        raise Unprocessable(f"Queue '{queue_id[:20]}' of {loc.id} takes no appointments; "
-                            f"appointment queues here: {offered}.", field="queue")
+        raise Unprocessable(
+            f"Queue '{queue_id[:20]}' of {loc.id} takes no appointments; "
+            f"appointment queues here: {offered}.",
+            field="queue",
+        )
     return q
 
 
@@ -57,11 +60,13 @@ def parse_start(text: str) -> datetime:
     try:
         start = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise Unprocessable(f"'{text[:40]}' is not a date and time like "
-                            "2026-12-03T10:20:00+01:00.", field="start") from None
+        raise Unprocessable(
+            f"'{text[:40]}' is not a date and time like 2026-12-03T10:20:00+01:00.", field="start"
+        ) from None
     if start.tzinfo is None:
-        raise Unprocessable("The start needs its UTC offset, e.g. 2026-12-03T10:20:00+01:00.",
-                            field="start")
+        raise Unprocessable(
+            "The start needs its UTC offset, e.g. 2026-12-03T10:20:00+01:00.", field="start"
+        )
     return start
 
 
@@ -70,18 +75,18 @@ def parse_day(text: str | None, ctx: AppContext, loc: Location, q: Queue) -> dat
     days = appointments.bookable_days(plan(q), loc, ctx.clock(), ctx.office.tz)
     if not text:
         if not days:
-            raise Unprocessable("No appointments can be booked for this concern now.",
-                                field="date")
+            raise Unprocessable("No appointments can be booked for this concern now.", field="date")
         return days[0]
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise Unprocessable(f"'{text[:20]}' is not a day like 2026-12-03.",
-                            field="date") from None
+        raise Unprocessable(f"'{text[:20]}' is not a day like 2026-12-03.", field="date") from None
     if day not in days:
-        raise Unprocessable(f"{day.isoformat()} has no bookable slots; bookable days: "
-                            f"{', '.join(d.isoformat() for d in days[:5]) or 'none'}.",
-                            field="date")
+        raise Unprocessable(
+            f"{day.isoformat()} has no bookable slots; bookable days: "
+            f"{', '.join(d.isoformat() for d in days[:5]) or 'none'}.",
+            field="date",
+        )
     return day
 
 
@@ -90,31 +95,38 @@ def parse_contact(text: str | None) -> str | None:
     if text is None or not text.strip():
         return None
     if not text.strip().isprintable():  # a line break or a control character
-        raise Unprocessable("The contact must be one line of at most 120 characters.",
-                            field="contact")
+        raise Unprocessable(
+            "The contact must be one line of at most 120 characters.", field="contact"
+        )
     value = " ".join(text.split())
     if len(value) > 120:
-        raise Unprocessable("The contact must be one line of at most 120 characters.",
-                            field="contact")
+        raise Unprocessable(
+            "The contact must be one line of at most 120 characters.", field="contact"
+        )
     if "@" not in value and sum(ch.isdigit() for ch in value) < 5:
-        raise Unprocessable("Give an e-mail address or a phone number as contact, or leave "
-                            "it empty.", field="contact")
+        raise Unprocessable(
+            "Give an e-mail address or a phone number as contact, or leave it empty.",
+            field="contact",
+        )
     return value
 
 
 def code_of(text: str) -> str:
     code = appointments.parse_code(text)
     if code is None:
-        raise Unprocessable("A booking code is eight letters and digits, e.g. K7QM-4XPA.",
-                            field="code")
+        raise Unprocessable(
+            "A booking code is eight letters and digits, e.g. K7QM-4XPA.", field="code"
+        )
     return code
 
 
-async def day_slots(ctx: AppContext, loc: Location, q: Queue,
-                    day: date) -> list[appointments.SlotView]:
+async def day_slots(
+    ctx: AppContext, loc: Location, q: Queue, day: date
+) -> list[appointments.SlotView]:
     counts = await ctx.store.slot_counts(loc.id, q.id, [day.isoformat()])
-    return appointments.free_slots(plan(q), loc, day, ctx.office.tz, counts[day.isoformat()],
-                                   ctx.clock())
+    return appointments.free_slots(
+        plan(q), loc, day, ctx.office.tz, counts[day.isoformat()], ctx.clock()
+    )
 
 
 async def free_days(ctx: AppContext, loc: Location, q: Queue) -> list[tuple[date, int]]:
@@ -122,17 +134,28 @@ async def free_days(ctx: AppContext, loc: Location, q: Queue) -> list[tuple[date
     now, tz = ctx.clock(), ctx.office.tz
     days = appointments.bookable_days(plan(q), loc, now, tz)
     counts = await ctx.store.slot_counts(loc.id, q.id, [d.isoformat() for d in days])
-    return [(d, sum(v.free for v in appointments.free_slots(plan(q), loc, d, tz,
-                                                            counts[d.isoformat()], now)))
-            for d in days]
+    return [
+        (
+            d,
+            sum(
+                v.free
+                for v in appointments.free_slots(plan(q), loc, d, tz, counts[d.isoformat()], now)
+            ),
+        )
+        for d in days
+    ]
 
 
-async def next_free(ctx: AppContext, loc: Location, q: Queue, after: datetime,
-                    n: int = appointments.SUGGESTIONS) -> list[Slot]:
+async def next_free(
+    ctx: AppContext, loc: Location, q: Queue, after: datetime, n: int = appointments.SUGGESTIONS
+) -> list[Slot]:
     """The first ``n`` free slots after ``after``: what a refusal suggests instead."""
     now, tz = ctx.clock(), ctx.office.tz
-    days = [d for d in appointments.bookable_days(plan(q), loc, now, tz)
-            if d >= after.astimezone(tz).date()]
+    days = [
+        d
+        for d in appointments.bookable_days(plan(q), loc, now, tz)
+        if d >= after.astimezone(tz).date()
+    ]
     counts = await ctx.store.slot_counts(loc.id, q.id, [d.isoformat() for d in days])
     found: list[Slot] = []
     for d in days:
@@ -144,8 +167,14 @@ async def next_free(ctx: AppContext, loc: Location, q: Queue, after: datetime,
     return found
 
 
-async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
-               contact_text: str | None, idempotency_key: str | None) -> Booked:
+async def book(
+    ctx: AppContext,
+    loc: Location,
+    queue_id: str,
+    start_text: str,
+    contact_text: str | None,
+    idempotency_key: str | None,
+) -> Booked:
     """Book a place; SlotFull (409) carries ``next_free`` when the slot has none left.
 
     With an Idempotency-Key the code is derived from it, so the same request finds its
@@ -157,17 +186,18 @@ async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
     if idempotency_key is not None:
         # Keyed with the server's secret: the booking outlives its contact, which must not
         # be recoverable from it by trying phone numbers.
-        request = hmac.new(ctx.settings.secret_key.encode(),
-                           f"{loc.id}|{q.id}|{start.timestamp():.0f}|{contact or ''}".encode(),
-                           hashlib.sha256).hexdigest()
+        request = hmac.new(
+            ctx.settings.secret_key.encode(),
+            f"{loc.id}|{q.id}|{start.timestamp():.0f}|{contact or ''}".encode(),
+            hashlib.sha256,
+        ).hexdigest()
         code = appointments.code_for_key(ctx.settings.secret_key, f"{loc.id}\n{idempotency_key}")
     try:
         slot = appointments.bookable_slot(plan(q), loc, start, ctx.clock(), ctx.office.tz)
     except appointments.NotASlot as e:
         # A retry may come after its slot stopped being bookable (too soon now); the
         # script replays a retry (or refuses a reused key) by itself in every other case.
-        replay = (await _replay(ctx, loc, q, code, request)
-                  if request is not None else None)
+        replay = await _replay(ctx, loc, q, code, request) if request is not None else None
         if replay is not None:
             return replay
         raise Unprocessable(str(e), field="start") from None
@@ -177,9 +207,16 @@ async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
             code = appointments.new_code()
         try:
             booking, replayed = await ctx.store.book(
-                loc.id, q.id, slot.start_ms, slot.start.date().isoformat(),
-                appointments.code_hash(code), to_ms(day_end + KEEP_AFTER_DAY),
-                contact=contact, contact_until_ms=to_ms(day_end), request=request)
+                loc.id,
+                q.id,
+                slot.start_ms,
+                slot.start.date().isoformat(),
+                appointments.code_hash(code),
+                to_ms(day_end + KEEP_AFTER_DAY),
+                contact=contact,
+                contact_until_ms=to_ms(day_end),
+                request=request,
+            )
         except CodeTaken:
             continue
         except SlotFull as e:
@@ -188,8 +225,9 @@ async def book(ctx: AppContext, loc: Location, queue_id: str, start_text: str,
     raise RuntimeError("could not draw a free booking code")
 
 
-async def _replay(ctx: AppContext, loc: Location, q: Queue, code: str,
-                  request: str) -> Booked | None:
+async def _replay(
+    ctx: AppContext, loc: Location, q: Queue, code: str, request: str
+) -> Booked | None:
     """The booking made before under this Idempotency-Key, if this is the same request;
     422 if the key was used for another."""
     try:
@@ -199,47 +237,58 @@ async def _replay(ctx: AppContext, loc: Location, q: Queue, code: str,
     if booking.request != request:
         raise IdempotencyMismatch(
             "This Idempotency-Key was already used for a different booking. Use a new "
-            "key for a new booking, and the same key only to retry the same one.")
+            "key for a new booking, and the same key only to retry the same one."
+        )
     return Booked(loc, q, code, booking, replayed=True)
 
 
-async def find(ctx: AppContext, code_text: str) -> tuple[Location, Queue, str, Booking,
-                                                         dict[str, str]]:
+async def find(
+    ctx: AppContext, code_text: str
+) -> tuple[Location, Queue, str, Booking, dict[str, str]]:
     code = code_of(code_text)
     loc, booking, ticket = await ctx.store.find_booking(appointments.code_hash(code))
     q = loc.queue_by_id.get(booking.queue)
     if q is None or q.appointments is None:
-        raise BookingNotFound("This appointment's concern is no longer offered; please ask "
-                              "at reception.")
+        raise BookingNotFound(
+            "This appointment's concern is no longer offered; please ask at reception."
+        )
     return loc, q, code, booking, ticket
 
 
 async def move(ctx: AppContext, code_text: str, start_text: str) -> Booked:
     loc, q, code, _, _ = await find(ctx, code_text)
     try:
-        slot = appointments.bookable_slot(plan(q), loc, parse_start(start_text), ctx.clock(),
-                                          ctx.office.tz)
+        slot = appointments.bookable_slot(
+            plan(q), loc, parse_start(start_text), ctx.clock(), ctx.office.tz
+        )
     except appointments.NotASlot as e:
         raise Unprocessable(str(e), field="start") from None
     day_end = appointments.end_of_day(slot.start.date(), ctx.office.tz)
     try:
         moved = await ctx.store.move_booking(
-            loc.id, appointments.code_hash(code), slot_ms=slot.start_ms,
-            slot_day=slot.start.date().isoformat(), capacity=plan(q).capacity,
-            keep_until_ms=to_ms(day_end + KEEP_AFTER_DAY), contact_until_ms=to_ms(day_end))
+            loc.id,
+            appointments.code_hash(code),
+            slot_ms=slot.start_ms,
+            slot_day=slot.start.date().isoformat(),
+            capacity=plan(q).capacity,
+            keep_until_ms=to_ms(day_end + KEEP_AFTER_DAY),
+            contact_until_ms=to_ms(day_end),
+        )
     except SlotFull as e:
         raise await _with_suggestions(ctx, loc, q, slot, e) from None
     return Booked(loc, q, code, moved)
 
 
-async def _with_suggestions(ctx: AppContext, loc: Location, q: Queue, slot: Slot,
-                            full: SlotFull) -> SlotFull:
+async def _with_suggestions(
+    ctx: AppContext, loc: Location, q: Queue, slot: Slot, full: SlotFull
+) -> SlotFull:
     """The refusal, with the next free slots to pick from instead."""
     free = await next_free(ctx, loc, q, slot.start)
     starts = [s.start.isoformat(timespec="minutes") for s in free]
     listed = ", ".join(f"{s.start:%Y-%m-%d %H:%M}" for s in free)
-    detail = full.detail + (f" Next free: {listed}." if free else
-                            " No other slot is free in the booking window.")
+    detail = full.detail + (
+        f" Next free: {listed}." if free else " No other slot is free in the booking window."
+    )
     return SlotFull(detail, next_free=starts, **full.extra)
 
 
@@ -249,17 +298,33 @@ async def cancel(ctx: AppContext, code_text: str) -> Booked:
     return Booked(loc, q, code, cancelled)
 
 
-def view(ctx: AppContext, loc: Location, q: Queue, code: str, booking: Booking,
-         ticket: dict[str, str] | None = None) -> dict[str, Any]:
+def view(
+    ctx: AppContext,
+    loc: Location,
+    q: Queue,
+    code: str,
+    booking: Booking,
+    ticket: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The Appointment shape (schemas.Appointment)."""
     tz = ctx.office.tz
     start = datetime.fromtimestamp(booking.slot_ms / 1000, tz)
     end = start + timedelta(minutes=plan(q).slot_minutes)
     shown = appointments.format_code(code)
-    return {"code": shown, "location": loc.id, "location_name": loc.name,
-            "queue": q.id, "queue_name": q.name, "queue_name_en": q.name_en or q.name,
-            "start": start.isoformat(timespec="minutes"),
-            "end": end.isoformat(timespec="minutes"), "status": booking.status,
-            "ticket_number": booking.number, "ticket_id": booking.ticket_id,
-            "ticket_status": (ticket or {}).get("status"), "late": booking.late,
-            "url": f"/appointments/{shown}", "ics_url": f"/appointments/{shown}.ics"}
+    return {
+        "code": shown,
+        "location": loc.id,
+        "location_name": loc.name,
+        "queue": q.id,
+        "queue_name": q.name,
+        "queue_name_en": q.name_en or q.name,
+        "start": start.isoformat(timespec="minutes"),
+        "end": end.isoformat(timespec="minutes"),
+        "status": booking.status,
+        "ticket_number": booking.number,
+        "ticket_id": booking.ticket_id,
+        "ticket_status": (ticket or {}).get("status"),
+        "late": booking.late,
+        "url": f"/appointments/{shown}",
+        "ics_url": f"/appointments/{shown}.ics",
+    }

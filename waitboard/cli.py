@@ -24,9 +24,14 @@ from waitboard.settings import Settings, SettingsError
 #: so a small message limit keeps junk out; per-message compression costs memory and CPU
 #: per connection for JSON that is sent once per change.
 UVICORN_OPTIONS: dict[str, Any] = {
-    "log_config": None, "access_log": False, "lifespan": "on", "server_header": False,
+    "log_config": None,
+    "access_log": False,
+    "lifespan": "on",
+    "server_header": False,
     "ws": PROTOCOL,  # uvicorn's sans-I/O WebSockets, plus frames encoded once for all
-    "ws_max_size": 4096, "ws_per_message_deflate": False, "timeout_graceful_shutdown": 5,
+    "ws_max_size": 4096,
+    "ws_per_message_deflate": False,
+    "timeout_graceful_shutdown": 5,
     # WebSocket pings only find clients that vanished without closing (the screens have
     # the heartbeats for the other direction). At uvicorn's 20 s, 10,000 idle phones cost
     # 8% of a core in pings and pongs; at 60 s, 2-3%, and such a client is let go within
@@ -47,8 +52,12 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Office configuration (default: $WAITBOARD_CONFIG or ./waitboard.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Office configuration (default: $WAITBOARD_CONFIG or ./waitboard.toml).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
@@ -87,9 +96,14 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
             simulator = _start_demo_simulation(host, port)
         os.environ.update(settings.as_environ())
         uvicorn.run(
-            "waitboard.app:app_from_env", factory=True, host=host, port=port,
-            workers=workers, forwarded_allow_ips=settings.forwarded_allow_ips,
-            **UVICORN_OPTIONS)
+            "waitboard.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            **UVICORN_OPTIONS,
+        )
     finally:
         if simulator is not None:
             simulator.terminate()
@@ -141,8 +155,10 @@ def check_config(path: Path) -> None:
         sys.exit(1)
     queues = sum(len(loc.queues) for loc in office.locations)
     counters = sum(len(loc.counters) for loc in office.locations)
-    click.echo(f"{path}: ok ({len(office.locations)} locations, {queues} queues, "
-               f"{counters} counters, {len(office.devices)} devices)")
+    click.echo(
+        f"{path}: ok ({len(office.locations)} locations, {queues} queues, "
+        f"{counters} counters, {len(office.devices)} devices)"
+    )
 
 
 @main.command()
@@ -165,7 +181,9 @@ def _start_demo_simulation(host: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WAITBOARD_DEVICE_TOKEN": demo_token("admin")}
     return subprocess.Popen(  # noqa: S603 - our own program, fixed arguments
         [sys.executable, "-m", "sensors.cli", "simulate", "--demo", "--server", server],
-        env=env, stdin=subprocess.DEVNULL)
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _print_demo_banner(office: Office, host: str, port: int) -> None:
@@ -174,7 +192,8 @@ def _print_demo_banner(office: Office, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     first = office.locations[0]
     lines = [
-        "", "waitboard demo office - " + ", ".join(loc.name for loc in office.locations),
+        "",
+        "waitboard demo office - " + ", ".join(loc.name for loc in office.locations),
         f"  public overview   {base}/",
         f"  location page     {base}/locations/{first.id}",
         f"  lobby screen      {base}/screens/{first.id}",
@@ -186,6 +205,7 @@ def _print_demo_banner(office: Office, host: str, port: int) -> None:
         "  try:",
         f"    curl -X POST -H 'Authorization: Bearer demo-reception-{first.id}' "
         f"-H 'Content-Type: application/json' -d '{{\"queue\": \"A\"}}' "
-        f"{base}/api/v1/locations/{first.id}/tickets", "",
+        f"{base}/api/v1/locations/{first.id}/tickets",
+        "",
     ]
     click.echo("\n".join(lines))

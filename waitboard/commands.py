@@ -44,15 +44,20 @@ COUNTER_COMMANDS = ("open", "close", "call-next")
 
 def queue_of(loc: Location, queue_id: str) -> str:
     if queue_id not in loc.queue_by_id:
-        raise Unprocessable(f"Queue '{queue_id[:20]}' does not exist at location {loc.id}; "
-                            f"queues: {', '.join(loc.queue_by_id)}.", field="queue")
+        raise Unprocessable(
+            f"Queue '{queue_id[:20]}' does not exist at location {loc.id}; "
+            f"queues: {', '.join(loc.queue_by_id)}.",
+            field="queue",
+        )
     return queue_id
 
 
 def counter_of(loc: Location, counter_id: str) -> str:
     if counter_id not in loc.counter_by_id:
-        raise NotFound(f"There is no counter '{counter_id[:40]}' at location {loc.id}; "
-                       f"counters: {', '.join(loc.counter_by_id)}.")
+        raise NotFound(
+            f"There is no counter '{counter_id[:40]}' at location {loc.id}; "
+            f"counters: {', '.join(loc.counter_by_id)}."
+        )
     return counter_id
 
 
@@ -74,13 +79,16 @@ def walk_in_queue_of(loc: Location, queue_id: str) -> str:
     """A queue anyone can join now; appointment queues are joined by checking in."""
     queue = queue_of(loc, queue_id)
     if loc.queue_by_id[queue].appointments is not None:
-        raise AppointmentsOnly(f"Queue {queue} takes appointments only: check in with the "
-                               "booking code instead.", field="queue")
+        raise AppointmentsOnly(
+            f"Queue {queue} takes appointments only: check in with the booking code instead.",
+            field="queue",
+        )
     return queue
 
 
-async def issue(ctx: AppContext, device: Device, loc: Location, queue: str,
-                idem: Idempotency | None) -> Outcome:
+async def issue(
+    ctx: AppContext, device: Device, loc: Location, queue: str, idem: Idempotency | None
+) -> Outcome:
     queue = walk_in_queue_of(loc, queue)
     # Terminals follow the opening hours; staff may still issue for people already inside.
     closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
@@ -91,8 +99,7 @@ async def issue(ctx: AppContext, device: Device, loc: Location, queue: str,
     return outcome
 
 
-async def note_estimate(store: Store, loc: Location, outcome: Outcome,
-                        now: datetime) -> Outcome:
+async def note_estimate(store: Store, loc: Location, outcome: Outcome, now: datetime) -> Outcome:
     """Remember a new ticket's estimate on it: when it is called, estimate and actual wait
     calibrate the ranges shown to everyone. The outcome comes back with the forecast, so
     that the answer to the same request need not play the queues forward again."""
@@ -113,8 +120,9 @@ def authorize_check_in(ctx: AppContext, device: Device, location: str) -> Locati
     return loc
 
 
-async def check_in(ctx: AppContext, device: Device, loc: Location, code_text: str,
-                   idem: Idempotency | None) -> Outcome:
+async def check_in(
+    ctx: AppContext, device: Device, loc: Location, code_text: str, idem: Idempotency | None
+) -> Outcome:
     """The holder of a booking arrives: a ticket in the appointment queue (or, too late,
     in its walk-in queue); the same ticket again when they were checked in already."""
     code = bookings.code_of(code_text)
@@ -124,19 +132,29 @@ async def check_in(ctx: AppContext, device: Device, loc: Location, code_text: st
     except BookingNotFound:
         elsewhere = await _location_of_booking(ctx, digest)
         if elsewhere is not None:
-            raise BookingElsewhere(f"This appointment is at {elsewhere.name}, not here.",
-                                   location=elsewhere.id, name=elsewhere.name) from None
+            raise BookingElsewhere(
+                f"This appointment is at {elsewhere.name}, not here.",
+                location=elsewhere.id,
+                name=elsewhere.name,
+            ) from None
         raise
     q = loc.queue_by_id.get(booking.queue)
     if q is None or q.appointments is None:
-        raise BookingNotFound("This appointment's concern is no longer offered here; "
-                              "please ask at reception.")
+        raise BookingNotFound(
+            "This appointment's concern is no longer offered here; please ask at reception."
+        )
     plan = q.appointments
     closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
-    outcome = await ctx.store.check_in(loc.id, digest, device.id,
-                                       early_ms=plan.early_minutes * 60_000,
-                                       late_ms=plan.late_minutes * 60_000,
-                                       walk_in=plan.walk_in_queue, closed=closed, idem=idem)
+    outcome = await ctx.store.check_in(
+        loc.id,
+        digest,
+        device.id,
+        early_ms=plan.early_minutes * 60_000,
+        late_ms=plan.late_minutes * 60_000,
+        walk_in=plan.walk_in_queue,
+        closed=closed,
+        idem=idem,
+    )
     ticket = outcome.ticket
     if outcome.status == 201 and not outcome.replayed and ticket:
         ctx.metrics.tickets_issued.labels(loc.id, ticket.queue).inc()
@@ -154,16 +172,18 @@ async def _location_of_booking(ctx: AppContext, digest: str) -> Location | None:
     return loc
 
 
-def authorize_counter(ctx: AppContext, device: Device, location: str,
-                      counter: str) -> tuple[Location, str]:
+def authorize_counter(
+    ctx: AppContext, device: Device, location: str, counter: str
+) -> tuple[Location, str]:
     loc = ctx.location(location)
     counter = counter_of(loc, counter)
     require(device, COUNTER_ROLES, location=loc.id, counter=counter)
     return loc, counter
 
 
-async def counter_command(ctx: AppContext, loc: Location, counter: str, kind: str,
-                          idem: Idempotency | None) -> Outcome:
+async def counter_command(
+    ctx: AppContext, loc: Location, counter: str, kind: str, idem: Idempotency | None
+) -> Outcome:
     if kind == "call-next":
         outcome = await ctx.store.call_next(loc.id, counter, idem)
         if outcome.status == 200 and not outcome.replayed:
@@ -174,24 +194,30 @@ async def counter_command(ctx: AppContext, loc: Location, counter: str, kind: st
     return await ctx.store.set_counter(loc.id, counter, kind == "open", idem)
 
 
-def authorize_ticket(ctx: AppContext, device: Device, ticket_id: str,
-                     name: str) -> Location:
+def authorize_ticket(ctx: AppContext, device: Device, ticket_id: str, name: str) -> Location:
     _, roles = TICKET_COMMANDS[name]
     loc = location_of(ctx, ticket_id)
     require(device, roles, location=loc.id)
     return loc
 
 
-async def ticket_command(ctx: AppContext, device: Device, loc: Location, ticket_id: str,
-                         name: str, target: str | None,
-                         idem: Idempotency | None) -> Outcome:
+async def ticket_command(
+    ctx: AppContext,
+    device: Device,
+    loc: Location,
+    ticket_id: str,
+    name: str,
+    target: str | None,
+    idem: Idempotency | None,
+) -> Outcome:
     action, _ = TICKET_COMMANDS[name]
     if action is Action.TRANSFER:
         if target is None:
             raise Unprocessable("Say which queue the ticket goes to.", field="queue")
         target = walk_in_queue_of(loc, target)
-    outcome = await ctx.store.act(ticket_id, action, counters=operated_counters(device),
-                                  queue=target, idem=idem)
+    outcome = await ctx.store.act(
+        ticket_id, action, counters=operated_counters(device), queue=target, idem=idem
+    )
     if action is Action.RECALL and not outcome.replayed:
         ctx.metrics.calls.labels(loc.id, "recall").inc()
     return outcome

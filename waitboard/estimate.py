@@ -62,8 +62,11 @@ class Band:
     def parse(cls, raw: Mapping[str, float], suffix: str) -> Band | None:
         if f"band_lo{suffix}" not in raw or f"band_hi{suffix}" not in raw:
             return None
-        return cls(float(raw[f"band_lo{suffix}"]), float(raw[f"band_hi{suffix}"]),
-                   float(raw.get(f"band_mid{suffix}", 0.0)))
+        return cls(
+            float(raw[f"band_lo{suffix}"]),
+            float(raw[f"band_hi{suffix}"]),
+            float(raw.get(f"band_mid{suffix}", 0.0)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +90,16 @@ class Learned:
                 service[name[4:]] = (float(value), count)
             elif name.startswith("gap:"):
                 gap[name[4:]] = (float(value), count)
-        return cls(service=service, gap=gap, band=Band.parse(raw, ""),
-                   bands={b: band for b in range(len(BAND_BUCKETS_S) + 1)
-                          if (band := Band.parse(raw, f"@{b}")) is not None})
+        return cls(
+            service=service,
+            gap=gap,
+            band=Band.parse(raw, ""),
+            bands={
+                b: band
+                for b in range(len(BAND_BUCKETS_S) + 1)
+                if (band := Band.parse(raw, f"@{b}")) is not None
+            },
+        )
 
     def band_for(self, estimate_s: float) -> Band | None:
         """The calibrated band for an estimate of this size (or over all sizes)."""
@@ -110,8 +120,9 @@ class CounterNow:
     busy_for_s: float = 0.0  # since that ticket was called
 
 
-def service_s(learned: Learned, queue: str, counter: str, prior_s: float,
-              hour: int | None = None) -> float:
+def service_s(
+    learned: Learned, queue: str, counter: str, prior_s: float, hour: int | None = None
+) -> float:
     """Expected seconds a counter is busy with one ticket of a queue (at a local hour)."""
     q_mean, q_n = learned.service.get(queue, (prior_s, 0))
     recent_s = (q_n * q_mean + PRIOR_WEIGHT * prior_s) / (q_n + PRIOR_WEIGHT)
@@ -169,10 +180,16 @@ def thinned(times: Sequence[float], share: float) -> list[float]:
     return [t for i, t in enumerate(times) if math.floor((i + 1) * share) > math.floor(i * share)]
 
 
-def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service: Service,
-             gaps: Mapping[str, float | None], extra: Mapping[str, int] | None = None,
-             horizon_s: float = HORIZON_S, only: str | None = None,
-             booked: Mapping[str, Booked] | None = None) -> dict[str, list[float | None]]:
+def forecast(
+    counters: Sequence[CounterNow],
+    waiting: Mapping[str, int],
+    service: Service,
+    gaps: Mapping[str, float | None],
+    extra: Mapping[str, int] | None = None,
+    horizon_s: float = HORIZON_S,
+    only: str | None = None,
+    booked: Mapping[str, Booked] | None = None,
+) -> dict[str, list[float | None]]:
     """Seconds until each position (1 = next) of each queue is called; ``extra`` adds
     positions to a queue for tickets issued now. None: not within the horizon.
 
@@ -183,15 +200,17 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
     ``only``: the caller needs the last position of this queue alone; the run stops once it
     is placed (the other positions may then be left None)."""
     appointments = booked or {}
-    targets = {q: n + (extra or {}).get(q, 0) for q, n in waiting.items()
-               if q not in appointments}
+    targets = {q: n + (extra or {}).get(q, 0) for q, n in waiting.items() if q not in appointments}
     result: dict[str, list[float | None]] = {q: [None] * n for q, n in targets.items()}
     result.update({q: [None] * len(b.waiting) for q, b in appointments.items()})
     taken = dict.fromkeys(targets, 0)  # taken so far: first those waiting, then arrivals
     seen = dict.fromkeys(appointments, 0)  # appointment queues: waiting taken so far
     came = dict.fromkeys(appointments, 0)  # ... and expected bookings taken so far
-    left = (sum(targets.values()) + sum(len(b.waiting) for b in appointments.values())
-            if only is None else 1)
+    left = (
+        sum(targets.values()) + sum(len(b.waiting) for b in appointments.values())
+        if only is None
+        else 1
+    )
     last_of_only = targets.get(only, 0) - 1 if only is not None else -1
     # A run asks for the same few (counter, queue) service times thousands of times.
     known: dict[tuple[str, str], float] = {}
@@ -217,10 +236,10 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
             b = appointments.get(q)
             if b is None:
                 continue
-            for due, is_waiting in ((b.waiting[seen[q]] if seen[q] < len(b.waiting)
-                                     else None, True),
-                                    (b.expected[came[q]] if came[q] < len(b.expected)
-                                     else None, False)):
+            for due, is_waiting in (
+                (b.waiting[seen[q]] if seen[q] < len(b.waiting) else None, True),
+                (b.expected[came[q]] if came[q] < len(b.expected) else None, False),
+            ):
                 if due is not None and due <= t and (best is None or due < best[0]):
                     best = (due, q, is_waiting)
         return (best[1], best[2]) if best else None
@@ -242,12 +261,20 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
             break
         appointment = due_appointment(c, t) if appointments else None
         if appointment is None:
-            queue = next((q for q in c.queues
-                          if q in targets and taken[q] < targets[q] + arrived(q, t)), None)
+            queue = next(
+                (q for q in c.queues if q in targets and taken[q] < targets[q] + arrived(q, t)),
+                None,
+            )
             if queue is None:
                 # Someone early for an appointment, rather than an idle counter.
-                early = next((q for q in c.queues if q in appointments
-                              and seen[q] < len(appointments[q].waiting)), None)
+                early = next(
+                    (
+                        q
+                        for q in c.queues
+                        if q in appointments and seen[q] < len(appointments[q].waiting)
+                    ),
+                    None,
+                )
                 appointment = (early, True) if early else None
         if appointment is not None:
             queue, is_waiting = appointment
@@ -262,10 +289,12 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
         if queue is None:
             # Nothing for this counter now: it waits for the next arrival in its queues,
             # or the next booking due.
-            arrivals = [a for q in c.queues if q in targets
-                        and (a := next_arrival(q)) is not None]
-            arrivals += [b.expected[came[q]] for q in c.queues
-                         if (b := appointments.get(q)) is not None and came[q] < len(b.expected)]
+            arrivals = [a for q in c.queues if q in targets and (a := next_arrival(q)) is not None]
+            arrivals += [
+                b.expected[came[q]]
+                for q in c.queues
+                if (b := appointments.get(q)) is not None and came[q] < len(b.expected)
+            ]
             if arrivals:
                 heapq.heappush(heap, (max(t, min(arrivals)), i, c))
             continue
@@ -279,11 +308,14 @@ def forecast(counters: Sequence[CounterNow], waiting: Mapping[str, int], service
     return result
 
 
-def forecast_with_newcomers(counters: Sequence[CounterNow], waiting: Mapping[str, int],
-                            service: Service, gaps: Mapping[str, float | None],
-                            horizon_s: float = HORIZON_S,
-                            booked: Mapping[str, Booked] | None = None,
-                            ) -> dict[str, list[float | None]]:
+def forecast_with_newcomers(
+    counters: Sequence[CounterNow],
+    waiting: Mapping[str, int],
+    service: Service,
+    gaps: Mapping[str, float | None],
+    horizon_s: float = HORIZON_S,
+    booked: Mapping[str, Booked] | None = None,
+) -> dict[str, list[float | None]]:
     """Every waiting position, plus one more per queue: the wait of a ticket taken now.
 
     The people waiting are played forward as they are; each queue's newcomer in a run of
@@ -292,8 +324,16 @@ def forecast_with_newcomers(counters: Sequence[CounterNow], waiting: Mapping[str
     for queue, n in waiting.items():
         if booked and queue in booked:
             continue  # nobody joins an appointment queue but by their booked time
-        alone = forecast(counters, waiting, service, gaps, extra={queue: 1},
-                         horizon_s=horizon_s, only=queue, booked=booked)
+        alone = forecast(
+            counters,
+            waiting,
+            service,
+            gaps,
+            extra={queue: 1},
+            horizon_s=horizon_s,
+            only=queue,
+            booked=booked,
+        )
         waits[queue].append(alone[queue][n])
     return waits
 

@@ -77,6 +77,5 @@ class OpeningHours:
                 if offset == 0 and start <= minute:
                     continue
                 # Wall-clock arithmetic on purpose: "opens Monday 08:00" also across DST.
-                return (day0 + timedelta(days=offset)).replace(hour=start // 60,
-                                                               minute=start % 60)
+                return (day0 + timedelta(days=offset)).replace(hour=start // 60, minute=start % 60)
         return None

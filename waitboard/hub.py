@@ -108,8 +108,14 @@ class LocationView:
 
 
 class Hub:
-    def __init__(self, store: Store, office: Office, metrics: Metrics, clock: Clock,
-                 timing: HubTiming | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        office: Office,
+        metrics: Metrics,
+        clock: Clock,
+        timing: HubTiming | None = None,
+    ) -> None:
         self.store = store
         self.office = office
         self.metrics = metrics
@@ -130,12 +136,18 @@ class Hub:
     async def start(self) -> None:
         """Start in the background; Redis may still be down (the hub keeps trying)."""
         loops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-            ("listen", self._listen), ("ticker", self._ticker),
-            ("heartbeat", self._heartbeat_loop), ("overview", self._overview_loop)]
-        loops += [(f"refresh.{v.location}", partial(self._refresh_loop, v))
-                  for v in self.views.values()]
-        self._tasks = [asyncio.create_task(self._supervise(name, loop), name=f"hub.{name}")
-                       for name, loop in loops]
+            ("listen", self._listen),
+            ("ticker", self._ticker),
+            ("heartbeat", self._heartbeat_loop),
+            ("overview", self._overview_loop),
+        ]
+        loops += [
+            (f"refresh.{v.location}", partial(self._refresh_loop, v)) for v in self.views.values()
+        ]
+        self._tasks = [
+            asyncio.create_task(self._supervise(name, loop), name=f"hub.{name}")
+            for name, loop in loops
+        ]
         for view in self.views.values():
             self._mark(view, "start")
 
@@ -161,8 +173,10 @@ class Hub:
         """The view shows the state in Redis, give or take the coalescing window."""
         if not self.listening or view.frame is None or view.outdated:
             return False
-        return (view.dirty_since is None
-                or time.monotonic() - view.dirty_since < self.timing.stale_after_s)
+        return (
+            view.dirty_since is None
+            or time.monotonic() - view.dirty_since < self.timing.stale_after_s
+        )
 
     # --- subscribers ------------------------------------------------------------------------
 
@@ -204,8 +218,12 @@ class Hub:
             return view.snapshot
         held = view.held
         state = await self.store.location_state(location)
-        if view.outdated and view.held == held and self.listening and (
-                state.epoch != view.epoch or state.seq >= view.seq):
+        if (
+            view.outdated
+            and view.held == held
+            and self.listening
+            and (state.epoch != view.epoch or state.seq >= view.seq)
+        ):
             # Nothing was held back during the read: the cache is current again, and the
             # next visitors are served from it.
             self._publish(view, state, held)
@@ -252,11 +270,11 @@ class Hub:
                 # - or at once when the subscription is back.
                 view.loading = False
                 view.reasons |= reasons
-                view.dirty_since = min(filter(None, (pending_since, view.dirty_since)),
-                                       default=time.monotonic())
+                view.dirty_since = min(
+                    filter(None, (pending_since, view.dirty_since)), default=time.monotonic()
+                )
                 if not isinstance(e, Unavailable | rx.RedisError | OSError):
-                    log.exception("reloading a location failed",
-                                  extra={"location": view.location})
+                    log.exception("reloading a location failed", extra={"location": view.location})
                 await self._pause_until_link(backoff * (0.5 + random.random()))  # noqa: S311
                 backoff = min(backoff * 2, 5.0)
                 view.dirty.set()
@@ -303,8 +321,9 @@ class Hub:
             return
         if epoch == view.epoch and seq <= view.seq:
             return  # already shown (the reload it triggered read a newer state)
-        self._mark(view, "change" if epoch == view.epoch and seq == view.seq + 1
-                   else "gap", change_ts=ts)
+        self._mark(
+            view, "change" if epoch == view.epoch and seq == view.seq + 1 else "gap", change_ts=ts
+        )
 
     # --- pub/sub ----------------------------------------------------------------------------
 
@@ -402,8 +421,10 @@ class Hub:
             if not view.subscribers:
                 continue
             if self.is_current(view):
-                frame = OutFrame.of(Frame.HEARTBEAT, orjson.dumps(
-                    {"type": "heartbeat", "epoch": view.epoch, "seq": view.seq}))
+                frame = OutFrame.of(
+                    Frame.HEARTBEAT,
+                    orjson.dumps({"type": "heartbeat", "epoch": view.epoch, "seq": view.seq}),
+                )
                 for sub in list(view.subscribers):
                     sub.offer(frame)
             else:
@@ -429,10 +450,15 @@ class Hub:
             snaps = [v.snapshot for v in self.views.values()]
             if any(s is None for s in snaps):
                 continue  # complete overviews only; the missing ones are on their way
-            self.overview_frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps({
-                "type": "locations",
-                "locations": [snapshot.summary(s) for s in snaps if s is not None],
-            }))
+            self.overview_frame = OutFrame.of(
+                Frame.SNAPSHOT,
+                orjson.dumps(
+                    {
+                        "type": "locations",
+                        "locations": [snapshot.summary(s) for s in snaps if s is not None],
+                    }
+                ),
+            )
             for sub in list(self.overview_subscribers):
                 sub.offer(self.overview_frame)
             await asyncio.sleep(self.timing.overview_coalesce_s)

@@ -84,8 +84,11 @@ class Translator:
     def name(self, thing: Any) -> str:
         """The display name of a location, queue or counter (config object or snapshot)."""
         if isinstance(thing, dict):
-            return str(thing.get("name_en") if self.lang == "en" and thing.get("name_en")
-                       else thing["name"])
+            return str(
+                thing.get("name_en")
+                if self.lang == "en" and thing.get("name_en")
+                else thing["name"]
+            )
         return str(thing.display_name(self.lang))
 
     def weekday(self, index: int) -> str:
@@ -96,8 +99,7 @@ class Translator:
         snapshot's ``closes_at`` / ``opens_at`` (live.js phrases them the same way)."""
         if snap["open"]:
             closes = snap.get("closes_at")
-            return (self("hours.open_until", time=closes[11:16]) if closes
-                    else self("hours.open"))
+            return self("hours.open_until", time=closes[11:16]) if closes else self("hours.open")
         opens = snap.get("opens_at")
         if not opens:
             return self("hours.closed")
@@ -110,8 +112,9 @@ class Translator:
         """(day, "08:00–12:30, 14:00–17:30") for every day, closed days included."""
         rows = []
         for i, ranges in enumerate(loc.opening_hours.week):
-            text = ", ".join(f"{s // 60:02d}:{s % 60:02d}–{e // 60:02d}:{e % 60:02d}"
-                             for s, e in ranges) or self("hours.day_closed")
+            text = ", ".join(
+                f"{s // 60:02d}:{s % 60:02d}–{e // 60:02d}:{e % 60:02d}" for s, e in ranges
+            ) or self("hours.day_closed")
             rows.append((self(f"day.long.{i}"), text))
         return rows
 

@@ -125,5 +125,5 @@ def location_of_channel(name: str) -> str | None:
     """``wb:{sued}:ch`` -> ``sued``."""
     head = f"{NAMESPACE}:{{"
     if name.startswith(head) and name.endswith("}:ch"):
-        return name[len(head):-len("}:ch")]
+        return name[len(head) : -len("}:ch")]
     return None

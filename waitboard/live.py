@@ -62,8 +62,11 @@ class Connection:
         self._wake = asyncio.Event()
 
     def offer(self, frame: OutFrame) -> None:
-        if frame.kind is not Frame.SNAPSHOT and self._pending_kind is Frame.SNAPSHOT \
-                and self._pending is not None:
+        if (
+            frame.kind is not Frame.SNAPSHOT
+            and self._pending_kind is Frame.SNAPSHOT
+            and self._pending is not None
+        ):
             return  # the waiting snapshot tells the client more (it is fresh)
         self._pending, self._pending_kind = frame.text, frame.kind
         self._wake.set()
@@ -134,8 +137,7 @@ async def _serve(ws: WebSocket, ctx: AppContext, location: str | None) -> None:
     # Returning closes the transport; a stalled client is not awaited for a close frame.
 
 
-async def _serve_raw(ws: WebSocket, ctx: AppContext, location: str | None,
-                     raw: RawSocket) -> None:
+async def _serve_raw(ws: WebSocket, ctx: AppContext, location: str | None, raw: RawSocket) -> None:
     def dropped() -> None:
         ctx.metrics.ws_dropped.inc()
         log.info("dropped a slow WebSocket client", extra={"location": location or "*"})
@@ -161,7 +163,8 @@ async def location_socket(ws: WebSocket) -> None:
     ctx = context(ws)
     location = ws.path_params["location"]
     if location not in ctx.office.location_by_id or not origin_allowed(
-            ws, ctx.settings.allowed_origins):
+        ws, ctx.settings.allowed_origins
+    ):
         await ws.close(code=1008)  # before accept: the handshake is refused (HTTP 403)
         return
     await _serve(ws, ctx, location)

@@ -13,7 +13,10 @@ from typing import Any
 
 # Attributes every LogRecord has, and uvicorn's terminal colouring: not ours to print.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message", "asctime", "color_message"}
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 def _value(v: Any) -> str:
@@ -26,8 +29,12 @@ def _value(v: Any) -> str:
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        parts = [f"ts={ts}.{int(record.msecs):03d}Z", f"level={record.levelname.lower()}",
-                 f"logger={record.name}", f"msg={_value(record.getMessage())}"]
+        parts = [
+            f"ts={ts}.{int(record.msecs):03d}Z",
+            f"level={record.levelname.lower()}",
+            f"logger={record.name}",
+            f"msg={_value(record.getMessage())}",
+        ]
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 parts.append(f"{key}={_value(value)}")
@@ -42,8 +49,9 @@ class DropConnectionLines(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         msg = str(record.msg)
-        return not (msg.startswith('%s - "WebSocket') or msg in ("connection open",
-                                                                  "connection closed"))
+        return not (
+            msg.startswith('%s - "WebSocket') or msg in ("connection open", "connection closed")
+        )
 
 
 def configure(level: str = "INFO") -> None:

@@ -24,29 +24,46 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.tickets_issued = Counter(
-            "waitboard_tickets_issued", "Tickets issued through this process.",
-            ["location", "queue"], registry=r)
+            "waitboard_tickets_issued",
+            "Tickets issued through this process.",
+            ["location", "queue"],
+            registry=r,
+        )
         self.calls = Counter(
-            "waitboard_calls", "Tickets called to a counter (recalls included).",
-            ["location", "kind"], registry=r)
+            "waitboard_calls",
+            "Tickets called to a counter (recalls included).",
+            ["location", "kind"],
+            registry=r,
+        )
         self.commands = Counter(
-            "waitboard_commands", "Commands by outcome (HTTP status).",
-            ["command", "status"], registry=r)
+            "waitboard_commands",
+            "Commands by outcome (HTTP status).",
+            ["command", "status"],
+            registry=r,
+        )
         self.ws_clients = Gauge(
-            "waitboard_ws_clients", "Connected WebSocket clients.", ["location"], registry=r)
+            "waitboard_ws_clients", "Connected WebSocket clients.", ["location"], registry=r
+        )
         self.ws_dropped = Counter(
-            "waitboard_ws_dropped_slow", "WebSocket clients dropped because they did not "
-            "keep up.", registry=r)
+            "waitboard_ws_dropped_slow",
+            "WebSocket clients dropped because they did not keep up.",
+            registry=r,
+        )
         self.hub_reloads = Counter(
-            "waitboard_hub_reloads", "Location state reloaded from Redis, by reason.",
-            ["reason"], registry=r)
+            "waitboard_hub_reloads",
+            "Location state reloaded from Redis, by reason.",
+            ["reason"],
+            registry=r,
+        )
         self.hub_redis_up = Gauge(
-            "waitboard_hub_redis_up", "1 while the hub's pub/sub link to Redis is up.",
-            registry=r)
+            "waitboard_hub_redis_up", "1 while the hub's pub/sub link to Redis is up.", registry=r
+        )
         self.publish_to_send = Histogram(
             "waitboard_publish_to_send_seconds",
             "From a change's commit in Redis to its snapshot being handed to the clients.",
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

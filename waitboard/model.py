@@ -50,8 +50,9 @@ from waitboard.errors import (
 from waitboard.scripts import CALLS_KEEP
 
 #: What :meth:`LocationModel.act` does; calling is call_next's, closing the day the clock's.
-TICKET_ACTIONS = frozenset({Action.RECALL, Action.START, Action.COMPLETE, Action.NO_SHOW,
-                            Action.CANCEL, Action.TRANSFER})
+TICKET_ACTIONS = frozenset(
+    {Action.RECALL, Action.START, Action.COMPLETE, Action.NO_SHOW, Action.CANCEL, Action.TRANSFER}
+)
 _AT_COUNTER = frozenset({TicketStatus.CALLED, TicketStatus.SERVING})
 
 
@@ -110,8 +111,9 @@ class Answer:
 class LocationModel:
     """The live state of one location and the commands that change it."""
 
-    def __init__(self, layout: Layout, tz: tzinfo,
-                 max_waiting: Mapping[str, int | None] | None = None) -> None:
+    def __init__(
+        self, layout: Layout, tz: tzinfo, max_waiting: Mapping[str, int | None] | None = None
+    ) -> None:
         self.layout = layout
         self.tz = tz
         self.max_waiting = dict(max_waiting or {})
@@ -142,8 +144,7 @@ class LocationModel:
 
     # --- commands ---------------------------------------------------------------------------
 
-    def issue(self, queue: str, ticket_id: str, now: datetime, *,
-              closed: bool = False) -> Answer:
+    def issue(self, queue: str, ticket_id: str, now: datetime, *, closed: bool = False) -> Answer:
         """A new ticket at the end of ``queue``: numbers count 1, 2, 3 per queue and day.
 
         Refused when ``closed`` (a terminal out of hours) or when the queue's ``max_waiting``
@@ -154,12 +155,22 @@ class LocationModel:
                 raise QueueClosed(f"Queue {queue} is closed now.", queue=queue)
             limit, waiting = self.max_waiting.get(queue), len(self.queues[queue])
             if limit is not None and waiting >= limit:
-                raise TicketStop(f"Queue {queue} has reached its ticket stop ({waiting} "
-                                 f"waiting, limit {limit}).", queue=queue)
+                raise TicketStop(
+                    f"Queue {queue} has reached its ticket stop ({waiting} "
+                    f"waiting, limit {limit}).",
+                    queue=queue,
+                )
             n = self._numbers[queue] = self._numbers.get(queue, 0) + 1
-            t = self._put(Ticket(id=ticket_id, number=ticket_number(queue, n), queue=queue,
-                                 status=TicketStatus.WAITING, issued_at=self._now,
-                                 queued_at=self._now))
+            t = self._put(
+                Ticket(
+                    id=ticket_id,
+                    number=ticket_number(queue, n),
+                    queue=queue,
+                    status=TicketStatus.WAITING,
+                    issued_at=self._now,
+                    queued_at=self._now,
+                )
+            )
             self.queues[queue].append(t.id)
             return Answer(201, t, self.position(t.id))
 
@@ -175,23 +186,47 @@ class LocationModel:
                 raise CounterClosed(f"Counter {counter} is closed.", counter=counter)
             if c.ticket is not None:  # always called or serving: it is freed when it leaves
                 t = self.tickets[c.ticket]
-                raise CounterBusy(f"Counter {counter} still has ticket {t.number}.",
-                                  counter=counter, ticket=t.number)
+                raise CounterBusy(
+                    f"Counter {counter} still has ticket {t.number}.",
+                    counter=counter,
+                    ticket=t.number,
+                )
             waiting = {q: len(ids) for q, ids in self.queues.items()}
             queue = pick_queue(self.layout.counters[counter], waiting)
             if queue is None:
                 return Answer(204)
             t = self.tickets[self.queues[queue].pop(0)]
-            call = Call(id=call_id, ticket_id=t.id, number=t.number, queue=t.queue,
-                        counter=counter, called_at=self._now)
-            t = self._put(replace(t, status=next_status(t.number, t.status, Action.CALL),
-                                  counter=counter, called_at=self._now, recall=0, call=call))
+            call = Call(
+                id=call_id,
+                ticket_id=t.id,
+                number=t.number,
+                queue=t.queue,
+                counter=counter,
+                called_at=self._now,
+            )
+            t = self._put(
+                replace(
+                    t,
+                    status=next_status(t.number, t.status, Action.CALL),
+                    counter=counter,
+                    called_at=self._now,
+                    recall=0,
+                    call=call,
+                )
+            )
             self.counters[counter] = replace(c, ticket=t.id)
             self._show(call)
             return Answer(200, t)
 
-    def act(self, ticket_id: str, action: Action, now: datetime, *,
-            counters: Collection[str] | None, queue: str | None = None) -> Answer:
+    def act(
+        self,
+        ticket_id: str,
+        action: Action,
+        now: datetime,
+        *,
+        counters: Collection[str] | None,
+        queue: str | None = None,
+    ) -> Answer:
         """recall, start, complete, no_show, cancel, or transfer to the end of ``queue``.
 
         ``counters``: those the device operates (None: any, as reception). A ticket called
@@ -209,13 +244,14 @@ class LocationModel:
             if t is None:
                 raise NotFound(f"There is no ticket {ticket_id!r}.")
             if counters is not None and t.status in _AT_COUNTER and t.counter not in counters:
-                raise OtherCounter(f"Ticket {t.number} is at counter {t.counter}.",
-                                   ticket=t.number)
+                raise OtherCounter(f"Ticket {t.number} is at counter {t.counter}.", ticket=t.number)
             status = next_status(t.number, t.status, action)
-            if action is Action.TRANSFER and t.status is TicketStatus.WAITING \
-                    and queue == t.queue:
-                raise SameQueue(f"Ticket {t.number} already waits in queue {queue}.",
-                                ticket=t.number, queue=queue)
+            if action is Action.TRANSFER and t.status is TicketStatus.WAITING and queue == t.queue:
+                raise SameQueue(
+                    f"Ticket {t.number} already waits in queue {queue}.",
+                    ticket=t.number,
+                    queue=queue,
+                )
             if action is Action.RECALL:
                 assert t.call is not None  # a called ticket has its call
                 call = replace(t.call, called_at=self._now, recall=t.recall + 1)
@@ -226,13 +262,20 @@ class LocationModel:
             elif action is Action.TRANSFER:
                 assert queue is not None
                 self._leave(t)
-                t = self._put(replace(t, status=status, queue=queue, counter=None,
-                                      queued_at=self._now, transfers=t.transfers + 1))
+                t = self._put(
+                    replace(
+                        t,
+                        status=status,
+                        queue=queue,
+                        counter=None,
+                        queued_at=self._now,
+                        transfers=t.transfers + 1,
+                    )
+                )
                 self.queues[queue].append(t.id)
             else:
                 self._leave(t)
-                t = self._put(replace(t, status=status, closed_at=self._now,
-                                      reason=action.value))
+                t = self._put(replace(t, status=status, closed_at=self._now, reason=action.value))
             return Answer(200, t, self.position(t.id))
 
     def set_counter(self, counter: str, open_: bool, now: datetime) -> Answer:
@@ -242,8 +285,11 @@ class LocationModel:
             c = self.counter(counter)
             if not open_ and c.ticket is not None:
                 t = self.tickets[c.ticket]
-                raise CounterBusy(f"Counter {counter} still has ticket {t.number}.",
-                                  counter=counter, ticket=t.number)
+                raise CounterBusy(
+                    f"Counter {counter} still has ticket {t.number}.",
+                    counter=counter,
+                    ticket=t.number,
+                )
             if c.open != open_:
                 self.counters[counter] = replace(c, open=open_)
                 self._changed = True
@@ -275,8 +321,14 @@ class LocationModel:
             for t in list(self.tickets.values()):
                 if t.status.is_open:
                     self._leave(t)
-                    self._put(replace(t, status=next_status(t.number, t.status, Action.DAY_END),
-                                      closed_at=self._now, reason=Action.DAY_END.value))
+                    self._put(
+                        replace(
+                            t,
+                            status=next_status(t.number, t.status, Action.DAY_END),
+                            closed_at=self._now,
+                            reason=Action.DAY_END.value,
+                        )
+                    )
             self.counters = {c: Counter() for c in self.counters}
             self.calls = []
             self._numbers = {}

@@ -17,17 +17,22 @@ from waitboard import __version__, api, application_api, appointment_api, schema
 from waitboard.api import Endpoint
 
 #: Every endpoint of API v1: the tickets' own and those of the other parts of the service.
-ENDPOINTS: tuple[Endpoint, ...] = (*api.ENDPOINTS, *appointment_api.ENDPOINTS,
-                                   *application_api.ENDPOINTS)
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *api.ENDPOINTS,
+    *appointment_api.ENDPOINTS,
+    *application_api.ENDPOINTS,
+)
 
 _REF = "#/components/schemas/{model}"
 
 _ERROR_TEXT = {
-    400: "Bad request.", 401: "Missing or unknown device token.",
+    400: "Bad request.",
+    401: "Missing or unknown device token.",
     403: "The device's role, location or counter does not allow this.",
     404: "Unknown location, counter, ticket or booking code.",
     409: "Not possible in the current state (closed, ticket stop, transition not allowed).",
-    413: "Body larger than 16 KiB.", 415: "Body is not JSON.",
+    413: "Body larger than 16 KiB.",
+    415: "Body is not JSON.",
     422: "Malformed JSON, wrong types, unknown queue or a reused Idempotency-Key.",
     429: "Too many requests from this address; try again after Retry-After seconds.",
     503: "Redis unreachable; try again shortly (Retry-After).",
@@ -41,60 +46,88 @@ def document() -> dict[str, Any]:
         if e.body:
             models.add(e.body)
         models.update(m for m in e.answers.values() if m)
-    _, defs = models_json_schema([(m, "validation") for m in sorted(models, key=lambda m:
-                                                                     m.__name__)],
-                                 ref_template=_REF)
+    _, defs = models_json_schema(
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)], ref_template=_REF
+    )
     paths: dict[str, dict[str, Any]] = {}
     for e in ENDPOINTS:
         op: dict[str, Any] = {
             "operationId": e.handler.__name__,
             "summary": e.summary,
             "tags": [e.tag],
-            "parameters": [{"name": p, "in": "path", "required": True,
-                            "schema": {"type": "string"}}
-                           for p in re.findall(r"{(\w+)}", e.path)],
+            "parameters": [
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+                for p in re.findall(r"{(\w+)}", e.path)
+            ],
             "responses": {},
         }
-        op["parameters"] += [{"name": name, "in": "query", "required": False,
-                              "description": text, "schema": schema}
-                             for name, text, schema in e.query]
+        op["parameters"] += [
+            {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+            for name, text, schema in e.query
+        ]
         if e.roles:
             op["security"] = [{"device": []}]
             op["description"] = "Roles: " + ", ".join(e.roles) + "."
         if (e.roles or e.idempotent) and e.method == "POST":
-            op["parameters"].append({
-                "name": "Idempotency-Key", "in": "header", "required": False,
-                "description": "1-255 characters. The same key with the same body returns "
-                               "the first answer again and changes nothing; with another "
-                               "body: 422.",
-                "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"}})
+            op["parameters"].append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "1-255 characters. The same key with the same body returns "
+                    "the first answer again and changes nothing; with another "
+                    "body: 422.",
+                    "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+                }
+            )
         if e.body:
-            op["requestBody"] = {"required": e.body is not schemas.EmptyRequest, "content": {
-                "application/json": {"schema": {"$ref": _REF.format(model=e.body.__name__)}}}}
+            op["requestBody"] = {
+                "required": e.body is not schemas.EmptyRequest,
+                "content": {
+                    "application/json": {"schema": {"$ref": _REF.format(model=e.body.__name__)}}
+                },
+            }
         for status, model in e.answers.items():
             op["responses"][str(status)] = (
-                {"description": "No content."} if model is None else
-                {"description": model.__doc__ or model.__name__, "content": {
-                    "application/json": {"schema": {"$ref": _REF.format(
-                        model=model.__name__)}},
-                    **({"text/csv": {"schema": {"type": "string"}}}
-                       if e.csv and status == 200 else {})}})
+                {"description": "No content."}
+                if model is None
+                else {
+                    "description": model.__doc__ or model.__name__,
+                    "content": {
+                        "application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}},
+                        **(
+                            {"text/csv": {"schema": {"type": "string"}}}
+                            if e.csv and status == 200
+                            else {}
+                        ),
+                    },
+                }
+            )
         for status in sorted({*e.errors, 429}):
             op["responses"][str(status)] = {
                 "description": _ERROR_TEXT[status],
-                "content": {"application/problem+json": {
-                    "schema": {"$ref": _REF.format(model="Problem")}}}}
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": _REF.format(model="Problem")}}
+                },
+            }
         paths.setdefault(e.path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "waitboard API", "version": f"1 ({__version__})",
-                 "description": "Tickets, counters and live waiting times of a public "
-                                "office. Errors are application/problem+json (RFC 9457)."},
+        "info": {
+            "title": "waitboard API",
+            "version": f"1 ({__version__})",
+            "description": "Tickets, counters and live waiting times of a public "
+            "office. Errors are application/problem+json (RFC 9457).",
+        },
         "paths": paths,
         "components": {
             "schemas": defs["$defs"],
-            "securitySchemes": {"device": {"type": "http", "scheme": "bearer",
-                                           "description": "A device token from the "
-                                                          "office configuration."}},
+            "securitySchemes": {
+                "device": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A device token from the office configuration.",
+                }
+            },
         },
     }

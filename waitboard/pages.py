@@ -28,10 +28,15 @@ async def overview(request: Request) -> Response:
 async def location_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    return render(request, "location.html", snap=await ctx.hub.snapshot(loc.id), location=loc,
-                  week=Translator(language(request)).week(loc),
-                  today=ctx.clock().astimezone(ctx.office.tz).weekday(),
-                  ws=f"/ws/locations/{loc.id}")
+    return render(
+        request,
+        "location.html",
+        snap=await ctx.hub.snapshot(loc.id),
+        location=loc,
+        week=Translator(language(request)).week(loc),
+        today=ctx.clock().astimezone(ctx.office.tz).weekday(),
+        ws=f"/ws/locations/{loc.id}",
+    )
 
 
 async def screen(request: Request) -> Response:
@@ -39,9 +44,14 @@ async def screen(request: Request) -> Response:
     loc = ctx.location(request.path_params["location"])
     wanted = [q for q in request.query_params.get("queues", "").split(",") if q]
     queues = [q for q in wanted if q in loc.queue_by_id] or list(loc.queue_by_id)
-    return render(request, "screen.html", snap=await ctx.hub.snapshot(loc.id), queues=queues,
-                  voice=request.query_params.get("voice") == "1",
-                  ws=f"/ws/locations/{loc.id}")
+    return render(
+        request,
+        "screen.html",
+        snap=await ctx.hub.snapshot(loc.id),
+        queues=queues,
+        voice=request.query_params.get("voice") == "1",
+        ws=f"/ws/locations/{loc.id}",
+    )
 
 
 async def ticket_page(request: Request) -> Response:
@@ -49,10 +59,14 @@ async def ticket_page(request: Request) -> Response:
     ticket_id = request.path_params["ticket_id"]
     loc = commands.location_of(ctx, ticket_id)
     record, position, state = await ctx.store.ticket(ticket_id)  # NotFound if unknown
-    return render(request, "ticket.html",
-                  ticket=snapshot.ticket(ctx.office, loc, record, position, state, ctx.clock()),
-                  location=loc, queue=loc.queue_by_id.get(record.queue) or {"name": record.queue},
-                  ws=f"/ws/locations/{loc.id}")
+    return render(
+        request,
+        "ticket.html",
+        ticket=snapshot.ticket(ctx.office, loc, record, position, state, ctx.clock()),
+        location=loc,
+        queue=loc.queue_by_id.get(record.queue) or {"name": record.queue},
+        ws=f"/ws/locations/{loc.id}",
+    )
 
 
 def routes() -> list[BaseRoute]:
@@ -61,6 +75,5 @@ def routes() -> list[BaseRoute]:
         Route("/locations/{location}", location_page),
         Route("/screens/{location}", screen),
         Route("/tickets/{ticket_id}", ticket_page),
-        Mount("/static", StaticFiles(packages=[("kiosk_templates", "static")]),
-              name="static"),
+        Mount("/static", StaticFiles(packages=[("kiosk_templates", "static")]), name="static"),
     ]

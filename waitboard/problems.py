@@ -20,22 +20,40 @@ log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
 _HTTP_DETAIL = {
-    404: ("not_found", "There is nothing at this address. The API is described at "
-                       "/api/v1/openapi.json."),
+    404: (
+        "not_found",
+        "There is nothing at this address. The API is described at /api/v1/openapi.json.",
+    ),
     405: ("method_not_allowed", "This address does not accept this method."),
 }
 
 
-def problem(status: int, code: str, title: str, detail: str, instance: str | None = None,
-            headers: dict[str, str] | None = None,
-            extra: dict[str, Any] | None = None) -> Response:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
     # Extension members first: the standard members always win.
-    body = {**(extra or {}), "type": f"urn:waitboard:problem:{code}", "title": title,
-            "status": status, "detail": detail, "code": code}
+    body = {
+        **(extra or {}),
+        "type": f"urn:waitboard:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
     if instance:
         body["instance"] = instance
-    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE,
-                    headers={"Cache-Control": "no-store", **(headers or {})})
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=MEDIA_TYPE,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
 
 
 def from_error(err: WaitboardError, instance: str | None = None) -> Response:
@@ -71,8 +89,9 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
         t = Translator(language(request))
         key = "error.not_found" if exc.status_code == 404 else "error.generic"
         return error_page(request, exc.status_code, t(key))
-    return problem(exc.status_code, code, str(exc.detail), detail, request.url.path,
-                   dict(exc.headers or {}))
+    return problem(
+        exc.status_code, code, str(exc.detail), detail, request.url.path, dict(exc.headers or {})
+    )
 
 
 async def internal_error(request: Request) -> Response:
@@ -82,9 +101,14 @@ async def internal_error(request: Request) -> Response:
             return error_page(request, 500, Translator(language(request))("error.internal"))
         except Exception:  # noqa: S110 - rendering itself failed: fall back to the problem
             pass
-    return problem(500, "internal_error", "Internal error",
-                   "Something went wrong on our side and was logged. Please try again; if "
-                   "it keeps happening, tell the administrator.", request.url.path)
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "Something went wrong on our side and was logged. Please try again; if "
+        "it keeps happening, tell the administrator.",
+        request.url.path,
+    )
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
@@ -97,5 +121,4 @@ def error_page(request: Request, status: int, message: str) -> Response:
         back, retry = "/staff", False
     else:
         back, retry = "/", False
-    return render(request, "error.html", status=status, message=message, back=back,
-                  retry=retry)
+    return render(request, "error.html", status=status, message=message, back=back, retry=retry)

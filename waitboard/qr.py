@@ -8,6 +8,5 @@ import segno
 def svg(url: str, title: str) -> str:
     """An SVG (no XML declaration, scales with CSS) that leads to ``url``."""
     code = segno.make(url, error="m")
-    markup: str = code.svg_inline(scale=4, border=2, title=title, svgclass="qr",
-                                  omitsize=True)
+    markup: str = code.svg_inline(scale=4, border=2, title=title, svgclass="qr", omitsize=True)
     return markup

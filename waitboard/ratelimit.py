@@ -52,9 +52,11 @@ class Limits:
     def for_public(cls, per_minute: int) -> Limits:
         """``per_minute`` public requests per address (0: none, bookings not limited
         either), handshakes in proportion; the limit on failed logins always applies."""
-        return cls(public=Limit(per_minute, per_minute / 2),
-                   websocket=Limit(per_minute / 5, per_minute / 10),
-                   **({} if per_minute else {"bookings": Limit(0, 0)}))
+        return cls(
+            public=Limit(per_minute, per_minute / 2),
+            websocket=Limit(per_minute / 5, per_minute / 10),
+            **({} if per_minute else {"bookings": Limit(0, 0)}),
+        )
 
 
 class Buckets:
@@ -117,7 +119,8 @@ class RateLimitMiddleware:
         # Credentials claimed (a token, a login) are limited by their failures; a known
         # device's token is trusted past the public limit, anything else is not.
         credentials = b"authorization" in headers or (
-            scope["path"] == "/staff/login" and scope.get("method") == "POST")
+            scope["path"] == "/staff/login" and scope.get("method") == "POST"
+        )
         trusted = b"authorization" in headers and _known_device(scope, headers)
         if scope["type"] == "websocket":
             wait = self.websocket.take(address)
@@ -160,9 +163,11 @@ def _known_device(scope: Scope, headers: dict[bytes, bytes]) -> bool:
 def _books(scope: Scope) -> bool:
     """A public booking: the API's POST or the booking form's."""
     path: str = scope["path"]
-    return scope.get("method") == "POST" and path.startswith(("/api/v1/locations/",
-                                                               "/locations/")) and (
-        path.endswith("/appointments") or "/appointments/" in path)
+    return (
+        scope.get("method") == "POST"
+        and path.startswith(("/api/v1/locations/", "/locations/"))
+        and (path.endswith("/appointments") or "/appointments/" in path)
+    )
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, wait_s: float) -> None:
@@ -170,19 +175,35 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, wait_s: float) -> 
     if scope["type"] == "websocket":
         # ASGI lets a server refuse the handshake with an HTTP answer (uvicorn does).
         if "websocket.http.response" in scope.get("extensions", {}):
-            body = orjson.dumps({"type": "urn:waitboard:problem:rate_limited",
-                                 "status": 429, "title": "Too many requests",
-                                 "detail": f"Too many connections; try again in "
-                                           f"{retry_after} s.", "code": "rate_limited"})
-            await send({"type": "websocket.http.response.start", "status": 429, "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"retry-after", retry_after.encode())]})
+            body = orjson.dumps(
+                {
+                    "type": "urn:waitboard:problem:rate_limited",
+                    "status": 429,
+                    "title": "Too many requests",
+                    "detail": f"Too many connections; try again in {retry_after} s.",
+                    "code": "rate_limited",
+                }
+            )
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 429,
+                    "headers": [
+                        (b"content-type", b"application/problem+json"),
+                        (b"retry-after", retry_after.encode()),
+                    ],
+                }
+            )
             await send({"type": "websocket.http.response.body", "body": body})
         else:
             await send({"type": "websocket.close", "code": 1013})
         return
     response = problems.problem(
-        429, "rate_limited", "Too many requests",
+        429,
+        "rate_limited",
+        "Too many requests",
         f"Too many requests from your address; try again in {retry_after} s.",
-        scope["path"], {"Retry-After": retry_after})
+        scope["path"],
+        {"Retry-After": retry_after},
+    )
     await response(scope, receive, send)

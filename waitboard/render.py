@@ -20,9 +20,13 @@ from waitboard import sessions
 from waitboard.context import context
 from waitboard.i18n import Translator, pick_language
 
-_env = Environment(loader=PackageLoader("kiosk_templates", "."),
-                   autoescape=select_autoescape(["html"]), auto_reload=False,
-                   trim_blocks=True, lstrip_blocks=True)
+_env = Environment(
+    loader=PackageLoader("kiosk_templates", "."),
+    autoescape=select_autoescape(["html"]),
+    auto_reload=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def hhmm(iso: str | None) -> str:
@@ -35,8 +39,12 @@ def when(iso: str | None, t: Translator) -> str:
     if not iso:
         return ""
     moment = datetime.fromisoformat(iso)
-    return t("booking.when", day=t.weekday(moment.weekday()), date=f"{moment:%d.%m.%Y}",
-             time=f"{moment:%H:%M}")
+    return t(
+        "booking.when",
+        day=t.weekday(moment.weekday()),
+        date=f"{moment:%d.%m.%Y}",
+        time=f"{moment:%H:%M}",
+    )
 
 
 _env.filters["hhmm"] = hhmm
@@ -68,19 +76,25 @@ def with_lang(path: str, lang: str) -> str:
     return f"{path}{'&' if '?' in path else '?'}lang={lang}"
 
 
-def render(request: Request, template: str, status: int = 200, *, staff: bool = False,
-           **values: Any) -> Response:
+def render(
+    request: Request, template: str, status: int = 200, *, staff: bool = False, **values: Any
+) -> Response:
     """``staff``: the page may use the session (CSRF token, flash). Public pages never
     touch it, so the public gets no cookie at all."""
     ctx = context(request)
     lang = language(request)
     t = Translator(lang)
     html = _env.get_template(template).render(
-        t=t, lang=lang, texts=t.texts, demo=ctx.settings.demo, request=request,
+        t=t,
+        lang=lang,
+        texts=t.texts,
+        demo=ctx.settings.demo,
+        request=request,
         tz=ctx.office.timezone,
         other_language_url=other_language_url(request, lang),
         link=lambda path: with_lang(path, lang),
         csrf=sessions.csrf_token(request) if staff else "",
         flash=sessions.take_flash(request) if staff else None,
-        **values)
+        **values,
+    )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

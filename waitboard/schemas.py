@@ -16,6 +16,7 @@ def _whole(v: Any) -> Any:
     # JSON Schema's integer includes 12.0; strict validation alone would refuse it.
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
+
 Status = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
 
 
@@ -32,7 +33,7 @@ class _Open(BaseModel):
 
 
 class TicketRequest(_Strict):
-    queue: str = Field(min_length=1, max_length=10, description="Queue id, e.g. \"A\".")
+    queue: str = Field(min_length=1, max_length=10, description='Queue id, e.g. "A".')
 
 
 class TransferRequest(_Strict):
@@ -40,19 +41,25 @@ class TransferRequest(_Strict):
 
 
 class OccupancyRequest(_Strict):
-    zone: str = Field(min_length=1, max_length=40, description="Zone id, e.g. \"wartebereich\".")
+    zone: str = Field(min_length=1, max_length=40, description='Zone id, e.g. "wartebereich".')
     count: Annotated[int, BeforeValidator(_whole)] = Field(
-        ge=0, le=100_000, description="People in the zone now (0 or more).")
+        ge=0, le=100_000, description="People in the zone now (0 or more)."
+    )
 
 
 class BookingRequest(_Strict):
     queue: str = Field(min_length=1, max_length=10, description="The appointment queue.")
-    start: str = Field(min_length=10, max_length=40,
-                       description="The slot's start as offered, e.g. "
-                                   "2026-12-03T10:20:00+01:00.")
-    contact: str | None = Field(default=None, max_length=120,
-                                description="Optional e-mail or phone number; kept only "
-                                            "until the end of the appointment's day.")
+    start: str = Field(
+        min_length=10,
+        max_length=40,
+        description="The slot's start as offered, e.g. 2026-12-03T10:20:00+01:00.",
+    )
+    contact: str | None = Field(
+        default=None,
+        max_length=120,
+        description="Optional e-mail or phone number; kept only "
+        "until the end of the appointment's day.",
+    )
 
 
 class MoveRequest(_Strict):
@@ -60,8 +67,9 @@ class MoveRequest(_Strict):
 
 
 class CheckInRequest(_Strict):
-    code: str = Field(min_length=1, max_length=300,
-                      description="The booking code (K7QM-4XPA), typed or scanned.")
+    code: str = Field(
+        min_length=1, max_length=300, description="The booking code (K7QM-4XPA), typed or scanned."
+    )
 
 
 class EmptyRequest(_Strict):
@@ -79,19 +87,26 @@ class Ticket(_Open):
     status: Status
     position: int | None = Field(description="1 = next; null unless waiting.")
     estimated_wait_s: int | None = Field(
-        description="Seconds until called; null unless waiting or when no counter is open.")
+        description="Seconds until called; null unless waiting or when no counter is open."
+    )
     estimated_wait_range_s: list[int] | None = Field(
-        default=None, description="[low, high] seconds: the range the wait is expected in "
-        "(calibrated on recent tickets: about four in five fall inside).")
+        default=None,
+        description="[low, high] seconds: the range the wait is expected in "
+        "(calibrated on recent tickets: about four in five fall inside).",
+    )
     issued_at: str
     called_at: str | None
     counter: str | None
     counter_name: str | None
     recall: int
     appointment_at: str | None = Field(
-        default=None, description="Checked in for the appointment at this time.")
-    late: bool = Field(default=False, description="Came too late for that appointment: "
-                       "waits in the walk-in queue like everyone without one.")
+        default=None, description="Checked in for the appointment at this time."
+    )
+    late: bool = Field(
+        default=False,
+        description="Came too late for that appointment: "
+        "waits in the walk-in queue like everyone without one.",
+    )
     url: str
 
 
@@ -112,8 +127,10 @@ class QueueView(_Open):
     estimated_wait_range_s: list[int] | None = None
     longest_wait_s: int
     ticket_stop: bool
-    appointments: bool = Field(default=False, description="An appointment queue: people "
-                               "join it by checking in with a booking code.")
+    appointments: bool = Field(
+        default=False,
+        description="An appointment queue: people join it by checking in with a booking code.",
+    )
 
 
 class CounterView(_Open):
@@ -284,8 +301,10 @@ class DaySlots(_Open):
 class Appointment(_Open):
     """A booked appointment as its holder sees it."""
 
-    code: str = Field(description="The booking code, e.g. K7QM-4XPA: keep it; it is the "
-                                  "only way to check in, move or cancel.")
+    code: str = Field(
+        description="The booking code, e.g. K7QM-4XPA: keep it; it is the "
+        "only way to check in, move or cancel."
+    )
     location: str
     queue: str
     start: str

@@ -45,16 +45,23 @@ def _revocation_id(session_id: str) -> str:
 
 def login(request: Request, device: Device) -> None:
     request.session.clear()  # a new session for a new login (no fixation)
-    request.session.update({"sid": secrets.token_urlsafe(16), "device": device.id,
-                            "fp": _fingerprint(device), CSRF_FIELD: secrets.token_urlsafe(32),
-                            "at": int(time.time())})
+    request.session.update(
+        {
+            "sid": secrets.token_urlsafe(16),
+            "device": device.id,
+            "fp": _fingerprint(device),
+            CSRF_FIELD: secrets.token_urlsafe(32),
+            "at": int(time.time()),
+        }
+    )
 
 
 async def logout(request: Request) -> None:
     session_id = request.session.get("sid")
     if session_id:
-        await context(request).store.revoke_session(_revocation_id(str(session_id)),
-                                                    COOKIE_MAX_AGE_S)
+        await context(request).store.revoke_session(
+            _revocation_id(str(session_id)), COOKIE_MAX_AGE_S
+        )
     request.session.clear()
 
 
@@ -71,8 +78,13 @@ async def current_device(conn: HTTPConnection) -> Device | None:
     return device
 
 
-async def require_staff(request: Request, roles: tuple[str, ...], *,
-                        location: str | None = None, counter: str | None = None) -> Device:
+async def require_staff(
+    request: Request,
+    roles: tuple[str, ...],
+    *,
+    location: str | None = None,
+    counter: str | None = None,
+) -> Device:
     """The logged-in device, allowed here; LoginRequired sends the browser to the login."""
     device = await current_device(request)
     if device is None:
@@ -94,8 +106,9 @@ def check_csrf(request: Request, form: Mapping[str, str]) -> None:
     expected = request.session.get(CSRF_FIELD, "")
     sent = form.get(CSRF_FIELD, "")
     if not expected or not sent or not hmac.compare_digest(expected, sent):
-        raise CsrfFailed("The form has expired or did not come from this site; reload the "
-                         "page and try again.")
+        raise CsrfFailed(
+            "The form has expired or did not come from this site; reload the page and try again."
+        )
 
 
 def flash(request: Request, kind: str, text: str) -> None:

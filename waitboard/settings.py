@@ -67,28 +67,37 @@ class Settings:
     coalesce_ms: int = 100
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, demo: bool = False,
-                 config_path: Path | None = None) -> Settings:
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        demo: bool = False,
+        config_path: Path | None = None,
+    ) -> Settings:
         env_map = os.environ if environ is None else environ
         env_name = env_map.get("WAITBOARD_ENV", "development").strip() or "development"
         if env_name not in ("development", "production"):
-            raise SettingsError(
-                f"WAITBOARD_ENV={env_name!r}: use 'development' or 'production'")
+            raise SettingsError(f"WAITBOARD_ENV={env_name!r}: use 'development' or 'production'")
         if config_path is None:
             configured = env_map.get("WAITBOARD_CONFIG")
-            config_path = (Path(configured) if configured
-                           else DEMO_CONFIG if demo else Path("waitboard.toml"))
+            config_path = (
+                Path(configured) if configured else DEMO_CONFIG if demo else Path("waitboard.toml")
+            )
         secret = _value_or_file(env_map, "WAITBOARD_SECRET_KEY") or ""
         if not secret:
             if env_name == "production":
                 raise SettingsError(
                     "WAITBOARD_SECRET_KEY is required in production (it signs staff "
                     "sessions); generate one with: python3 -c 'import secrets; "
-                    "print(secrets.token_urlsafe(32))'")
+                    "print(secrets.token_urlsafe(32))'"
+                )
             # Development: a fresh key per start; staff simply log in again after a restart.
             secret = secrets.token_urlsafe(32)
-        origins = tuple(o.strip().rstrip("/") for o in
-                        env_map.get("WAITBOARD_ALLOWED_ORIGINS", "").split(",") if o.strip())
+        origins = tuple(
+            o.strip().rstrip("/")
+            for o in env_map.get("WAITBOARD_ALLOWED_ORIGINS", "").split(",")
+            if o.strip()
+        )
         return cls(
             config_path=config_path,
             demo=demo,

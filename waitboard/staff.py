@@ -61,8 +61,15 @@ def _safe_next(value: str | None) -> str | None:
 
 
 async def login_page(request: Request) -> Response:
-    return render(request, "staff/login.html", staff=True, device=None, location=None,
-                  next=_safe_next(request.query_params.get("next")) or "", failed=False)
+    return render(
+        request,
+        "staff/login.html",
+        staff=True,
+        device=None,
+        location=None,
+        next=_safe_next(request.query_params.get("next")) or "",
+        failed=False,
+    )
 
 
 async def login(request: Request) -> Response:
@@ -72,8 +79,16 @@ async def login(request: Request) -> Response:
     try:
         device = ctx.devices.by_token(form.get("token", "").strip())
     except Unauthorized:
-        return render(request, "staff/login.html", status=401, staff=True, device=None,
-                      location=None, next=_safe_next(form.get("next")) or "", failed=True)
+        return render(
+            request,
+            "staff/login.html",
+            status=401,
+            staff=True,
+            device=None,
+            location=None,
+            next=_safe_next(form.get("next")) or "",
+            failed=True,
+        )
     sessions.login(request, device)
     target = _safe_next(form.get("next")) or home_of(device)
     return _redirect(with_lang(target, language(request)))
@@ -93,8 +108,14 @@ async def index(request: Request) -> Response:
     if device.role != "admin":
         return _redirect(with_lang(home_of(device), language(request)))
     ctx = context(request)
-    return render(request, "staff/index.html", staff=True, device=device, location=None,
-                  locations=ctx.office.locations)
+    return render(
+        request,
+        "staff/index.html",
+        staff=True,
+        device=device,
+        location=None,
+        locations=ctx.office.locations,
+    )
 
 
 # --- reception ------------------------------------------------------------------------------
@@ -104,27 +125,43 @@ async def _reception_values(ctx: AppContext, loc: Location) -> dict[str, Any]:
     snap = await ctx.hub.snapshot(loc.id)
     waiting = await ctx.store.waiting(loc.id)
     tz = ctx.office.tz
-    return {"snap": snap, "waiting": {
-        q: [{"id": w.id, "number": w.number, "queued_at": iso(w.queued_at, tz)} for w in rows]
-        for q, rows in waiting.items()}}
+    return {
+        "snap": snap,
+        "waiting": {
+            q: [{"id": w.id, "number": w.number, "queued_at": iso(w.queued_at, tz)} for w in rows]
+            for q, rows in waiting.items()
+        },
+    }
 
 
 async def reception(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
-    return render(request, "staff/reception.html", staff=True, device=device, location=loc,
-                  keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
-                  ws=f"/ws/locations/{loc.id}",
-                  **await _reception_values(ctx, loc))
+    return render(
+        request,
+        "staff/reception.html",
+        staff=True,
+        device=device,
+        location=loc,
+        keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
+        ws=f"/ws/locations/{loc.id}",
+        **await _reception_values(ctx, loc),
+    )
 
 
 async def reception_live(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
-    return render(request, "staff/_reception_live.html", staff=True, device=device,
-                  location=loc, **await _reception_values(ctx, loc))
+    return render(
+        request,
+        "staff/_reception_live.html",
+        staff=True,
+        device=device,
+        location=loc,
+        **await _reception_values(ctx, loc),
+    )
 
 
 async def reception_issue(request: Request) -> Response:
@@ -136,16 +173,16 @@ async def reception_issue(request: Request) -> Response:
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
     back = with_lang(f"/staff/{loc.id}/reception", language(request))
     try:
-        outcome = await commands.issue(ctx, device, loc, form.get("queue", ""),
-                                       idem)
+        outcome = await commands.issue(ctx, device, loc, form.get("queue", ""), idem)
     except WaitboardError as e:
         sessions.flash(request, "error", Translator(language(request)).error(e))
         return _redirect(back)
     assert outcome.ticket is not None
     t = Translator(language(request))
     sessions.flash(request, "ok", t("staff.issued", number=outcome.ticket.number))
-    return _redirect(with_lang(f"/staff/{loc.id}/tickets/{outcome.ticket.id}/print",
-                               language(request)))
+    return _redirect(
+        with_lang(f"/staff/{loc.id}/tickets/{outcome.ticket.id}/print", language(request))
+    )
 
 
 async def print_ticket(request: Request) -> Response:
@@ -154,12 +191,20 @@ async def print_ticket(request: Request) -> Response:
     device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
     values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
     sessions.take_flash(request)  # the printed ticket itself says it
-    return render(request, "print_ticket.html", staff=True, device=device, location=loc,
-                  back=with_lang(f"/staff/{loc.id}/reception", language(request)), **values)
+    return render(
+        request,
+        "print_ticket.html",
+        staff=True,
+        device=device,
+        location=loc,
+        back=with_lang(f"/staff/{loc.id}/reception", language(request)),
+        **values,
+    )
 
 
-async def printed_ticket_values(request: Request, ctx: AppContext, loc: Location,
-                                ticket_id: str) -> dict[str, Any]:
+async def printed_ticket_values(
+    request: Request, ctx: AppContext, loc: Location, ticket_id: str
+) -> dict[str, Any]:
     if commands.location_of(ctx, ticket_id).id != loc.id:
         raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
     record, position, state = await ctx.store.ticket(ticket_id)
@@ -169,8 +214,11 @@ async def printed_ticket_values(request: Request, ctx: AppContext, loc: Location
     base = ctx.settings.public_url or str(request.base_url).rstrip("/")
     url = base + ticket["url"]
     queue = loc.queue_by_id.get(record.queue) or {"name": record.queue}
-    return {"ticket": ticket, "queue": queue,
-            "qr": qr.svg(url, Translator(language(request))("print.qr"))}
+    return {
+        "ticket": ticket,
+        "queue": queue,
+        "qr": qr.svg(url, Translator(language(request))("print.qr")),
+    }
 
 
 # --- counters -------------------------------------------------------------------------------
@@ -180,36 +228,50 @@ async def _counter_values(ctx: AppContext, loc: Location, counter_id: str) -> di
     snap = await ctx.hub.snapshot(loc.id)
     state = await ctx.store.location_state(loc.id)  # this counter's own state, exactly
     view = snapshot.counter(ctx.office, loc, counter_id, state)
-    return {"snap": snap, "counter": loc.counter_by_id[counter_id], "state": view,
-            "current": view["ticket"]}
+    return {
+        "snap": snap,
+        "counter": loc.counter_by_id[counter_id],
+        "state": view,
+        "current": view["ticket"],
+    }
 
 
 async def counter_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
-    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
-                                          counter=counter)
-    return render(request, "staff/counter.html", staff=True, device=device, location=loc,
-                  ws=f"/ws/locations/{loc.id}", **await _counter_values(ctx, loc, counter))
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    return render(
+        request,
+        "staff/counter.html",
+        staff=True,
+        device=device,
+        location=loc,
+        ws=f"/ws/locations/{loc.id}",
+        **await _counter_values(ctx, loc, counter),
+    )
 
 
 async def counter_live(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
-    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
-                                          counter=counter)
-    return render(request, "staff/_counter_live.html", staff=True, device=device,
-                  location=loc, **await _counter_values(ctx, loc, counter))
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
+    return render(
+        request,
+        "staff/_counter_live.html",
+        staff=True,
+        device=device,
+        location=loc,
+        **await _counter_values(ctx, loc, counter),
+    )
 
 
 async def counter_action(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
-    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
-                                          counter=counter)
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
     idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
@@ -218,11 +280,15 @@ async def counter_action(request: Request) -> Response:
     try:
         if kind not in commands.COUNTER_COMMANDS:
             raise NotFound(f"There is no counter action '{kind[:20]}'.")
-        outcome = await commands.counter_command(ctx, loc, counter, kind,
-                                                 idem)
+        outcome = await commands.counter_command(ctx, loc, counter, kind, idem)
         if kind == "call-next":
-            sessions.flash(request, "ok", t("staff.called", number=outcome.ticket.number)
-                           if outcome.ticket else t("staff.nobody_waiting"))
+            sessions.flash(
+                request,
+                "ok",
+                t("staff.called", number=outcome.ticket.number)
+                if outcome.ticket
+                else t("staff.nobody_waiting"),
+            )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
     return _redirect(with_lang(f"/staff/{loc.id}/counters/{counter}", language(request)))
@@ -236,8 +302,7 @@ async def _desk(request: Request, loc: Location) -> tuple[Device, str]:
         device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
         return device, f"/staff/{loc.id}/reception"
     counter = commands.counter_of(loc, counter)
-    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id,
-                                          counter=counter)
+    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
     return device, f"/staff/{loc.id}/counters/{counter}"
 
 
@@ -257,8 +322,7 @@ async def ticket_action(request: Request) -> Response:
             raise NotFound(f"There is no ticket action '{name[:20]}'.")
         if commands.authorize_ticket(ctx, device, ticket_id, name).id != loc.id:
             raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
-        await commands.ticket_command(ctx, device, loc, ticket_id, name, form.get("queue"),
-                                      idem)
+        await commands.ticket_command(ctx, device, loc, ticket_id, name, form.get("queue"), idem)
         sessions.flash(request, "ok", t("staff.done"))
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
@@ -307,9 +371,17 @@ async def appointments_page(request: Request) -> Response:
     except ValueError:
         day = today.isoformat()
     rows = await ctx.store.day_bookings(loc.id, day)
-    return render(request, "staff/appointments.html", staff=True, device=device,
-                  location=loc, day=day, today=today.isoformat(),
-                  days=appointment_days(today), **appointment_rows(loc, rows, now, tz))
+    return render(
+        request,
+        "staff/appointments.html",
+        staff=True,
+        device=device,
+        location=loc,
+        day=day,
+        today=today.isoformat(),
+        days=appointment_days(today),
+        **appointment_rows(loc, rows, now, tz),
+    )
 
 
 def appointment_days(today: date) -> list[str]:
@@ -317,8 +389,9 @@ def appointment_days(today: date) -> list[str]:
     return [(today + timedelta(days=n)).isoformat() for n in range(-1, 8)]
 
 
-def appointment_rows(loc: Location, rows: list[Booking], now: datetime,
-                     tz: tzinfo) -> dict[str, Any]:
+def appointment_rows(
+    loc: Location, rows: list[Booking], now: datetime, tz: tzinfo
+) -> dict[str, Any]:
     """The list's rows by queue, each with its state as the staff read it, and the day's
     counts."""
     now_ms = to_ms(now)
@@ -337,11 +410,16 @@ def appointment_rows(loc: Location, rows: list[Booking], now: datetime,
         else:
             state = "booked"
         counts[{"arrived_late": "arrived", "missed": "missing"}.get(state, state)] += 1
-        by_queue[q.id].append({"time": iso(b.slot_ms, tz), "state": state,
-                               "number": b.number, "ticket_status": b.ticket_status,
-                               "contact": b.contact})
-    return {"queues": [(q, by_queue[q.id]) for q in loc.appointment_queues],
-            "counts": counts}
+        by_queue[q.id].append(
+            {
+                "time": iso(b.slot_ms, tz),
+                "state": state,
+                "number": b.number,
+                "ticket_status": b.ticket_status,
+                "contact": b.contact,
+            }
+        )
+    return {"queues": [(q, by_queue[q.id]) for q in loc.appointment_queues], "counts": counts}
 
 
 # --- statistics -----------------------------------------------------------------------------
@@ -362,24 +440,43 @@ async def _day_stats(request: Request) -> tuple[Device, Location, dict[str, Any]
 
 async def stats_page(request: Request) -> Response:
     device, loc, stats = await _day_stats(request)
-    return render(request, "staff/stats.html", staff=True, device=device, location=loc,
-                  stats=stats, chart=_chart(stats["arrivals_per_hour"]))
+    return render(
+        request,
+        "staff/stats.html",
+        staff=True,
+        device=device,
+        location=loc,
+        stats=stats,
+        chart=_chart(stats["arrivals_per_hour"]),
+    )
 
 
 async def stats_csv(request: Request) -> Response:
     _, loc, stats = await _day_stats(request)
-    return Response(daystats.as_csv(stats), media_type="text/csv; charset=utf-8", headers={
-        "Cache-Control": "no-store",
-        "Content-Disposition": f'attachment; filename="waitboard-{loc.id}-{stats["date"]}.csv"'})
+    return Response(
+        daystats.as_csv(stats),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="waitboard-{loc.id}-{stats["date"]}.csv"',
+        },
+    )
 
 
 def _chart(hours: list[dict[str, Any]]) -> dict[str, Any]:
     """Bars for arrivals per hour, laid out here so the template only draws them."""
     peak = max((h["arrivals"] for h in hours), default=0) or 1
     width, height, gap = 44, 160, 8
-    bars = [{"x": i * (width + gap), "w": width, "h": round(h["arrivals"] / peak * height),
-             "y": height - round(h["arrivals"] / peak * height), **h}
-            for i, h in enumerate(hours)]
+    bars = [
+        {
+            "x": i * (width + gap),
+            "w": width,
+            "h": round(h["arrivals"] / peak * height),
+            "y": height - round(h["arrivals"] / peak * height),
+            **h,
+        }
+        for i, h in enumerate(hours)
+    ]
     return {"bars": bars, "width": max(1, len(bars) * (width + gap)), "height": height}
 
 
@@ -407,8 +504,11 @@ def routes() -> list[Route]:
         Route(f"{loc}/tickets/{{ticket_id}}/{{action}}", ticket_action, methods=["POST"]),
         Route(f"{loc}/counters/{{counter}}", counter_page),
         Route(f"{loc}/counters/{{counter}}/live", counter_live),
-        Route(f"{loc}/counters/{{counter}}/tickets/{{ticket_id}}/{{action}}", ticket_action,
-              methods=["POST"]),
+        Route(
+            f"{loc}/counters/{{counter}}/tickets/{{ticket_id}}/{{action}}",
+            ticket_action,
+            methods=["POST"],
+        ),
         Route(f"{loc}/counters/{{counter}}/check-in", check_in, methods=["POST"]),
         Route(f"{loc}/counters/{{counter}}/{{action}}", counter_action, methods=["POST"]),
     ]

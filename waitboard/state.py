@@ -45,14 +45,20 @@ class TicketRecord:
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> TicketRecord:
         return cls(
-            id=str(raw["id"]), number=str(raw["number"]), queue=str(raw["queue"]),
+            id=str(raw["id"]),
+            number=str(raw["number"]),
+            queue=str(raw["queue"]),
             status=TicketStatus(raw["status"]),
             issued_at=_int(raw.get("issued_at")) or 0,
             queued_at=_int(raw.get("queued_at")) or _int(raw.get("issued_at")) or 0,
-            called_at=_int(raw.get("called_at")), started_at=_int(raw.get("started_at")),
-            closed_at=_int(raw.get("closed_at")), counter=_str(raw.get("counter")),
-            recall=_int(raw.get("recall")) or 0, transfers=_int(raw.get("transfers")) or 0,
-            slot_at=_int(raw.get("slot_at")), late=_int(raw.get("late")) == 1,
+            called_at=_int(raw.get("called_at")),
+            started_at=_int(raw.get("started_at")),
+            closed_at=_int(raw.get("closed_at")),
+            counter=_str(raw.get("counter")),
+            recall=_int(raw.get("recall")) or 0,
+            transfers=_int(raw.get("transfers")) or 0,
+            slot_at=_int(raw.get("slot_at")),
+            late=_int(raw.get("late")) == 1,
         )
 
 
@@ -68,10 +74,15 @@ class Call:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Call:
-        return cls(id=str(raw["id"]), ticket_id=str(raw["ticket_id"]),
-                   number=str(raw["number"]), queue=str(raw["queue"]),
-                   counter=str(raw["counter"]), called_at=_int(raw["called_at"]) or 0,
-                   recall=_int(raw.get("recall")) or 0)
+        return cls(
+            id=str(raw["id"]),
+            ticket_id=str(raw["ticket_id"]),
+            number=str(raw["number"]),
+            queue=str(raw["queue"]),
+            counter=str(raw["counter"]),
+            called_at=_int(raw["called_at"]) or 0,
+            recall=_int(raw.get("recall")) or 0,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +122,19 @@ class Booking:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Booking:
-        return cls(queue=str(raw["queue"]), day=str(raw["day"]),
-                   slot_ms=_int(raw["slot"]) or 0, status=str(raw["status"]),
-                   ticket_id=_str(raw.get("ticket")), number=_str(raw.get("number")),
-                   late=_int(raw.get("late")) == 1, booked_at=_int(raw.get("booked_at")) or 0,
-                   contact=_str(raw.get("contact")),
-                   ticket_status=_str(raw.get("ticket_status")),
-                   request=_str(raw.get("request")))
+        return cls(
+            queue=str(raw["queue"]),
+            day=str(raw["day"]),
+            slot_ms=_int(raw["slot"]) or 0,
+            status=str(raw["status"]),
+            ticket_id=_str(raw.get("ticket")),
+            number=_str(raw.get("number")),
+            late=_int(raw.get("late")) == 1,
+            booked_at=_int(raw.get("booked_at")) or 0,
+            contact=_str(raw.get("contact")),
+            ticket_status=_str(raw.get("ticket_status")),
+            request=_str(raw.get("request")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,27 +159,46 @@ class LocationState:
             epoch=str(raw.get("epoch") or ""),
             seq=_int(raw.get("seq")) or 0,
             day=_str(raw.get("day")),
-            queues={q: QueueState(waiting=int(v.get("waiting", 0)),
-                                  head_queued_at=_int(v.get("head_queued_at")))
-                    for q, v in queues.items()},
-            counters={c: CounterState(
-                open=bool(v.get("open")),
-                ticket=_brief(v["ticket"]) if v.get("ticket") else None)
-                for c, v in counters.items()},
-            calls=tuple(Call.parse(orjson.loads(c) if isinstance(c, str | bytes) else c)
-                        for c in (calls if isinstance(calls, list) else [])),
+            queues={
+                q: QueueState(
+                    waiting=int(v.get("waiting", 0)), head_queued_at=_int(v.get("head_queued_at"))
+                )
+                for q, v in queues.items()
+            },
+            counters={
+                c: CounterState(
+                    open=bool(v.get("open")),
+                    ticket=_brief(v["ticket"]) if v.get("ticket") else None,
+                )
+                for c, v in counters.items()
+            },
+            calls=tuple(
+                Call.parse(orjson.loads(c) if isinstance(c, str | bytes) else c)
+                for c in (calls if isinstance(calls, list) else [])
+            ),
             learn={str(k): float(v) for k, v in (raw.get("learn") or {}).items()},
-            occupancy={str(z): (int(v["count"]), int(v["at"]))
-                       for z, v in (raw.get("occupancy") or {}).items()},
-            appointments={str(q): AppointmentsToday(
-                waiting_slots=tuple(int(s) for s in (v.get("slots") or [])),
-                expected=tuple((int(s), int(n)) for s, n in (v.get("expected") or [])))
-                for q, v in (raw.get("appointments") or {}).items()},
+            occupancy={
+                str(z): (int(v["count"]), int(v["at"]))
+                for z, v in (raw.get("occupancy") or {}).items()
+            },
+            appointments={
+                str(q): AppointmentsToday(
+                    waiting_slots=tuple(int(s) for s in (v.get("slots") or [])),
+                    expected=tuple((int(s), int(n)) for s, n in (v.get("expected") or [])),
+                )
+                for q, v in (raw.get("appointments") or {}).items()
+            },
         )
 
 
 def _brief(raw: Mapping[str, Any]) -> TicketRecord:
-    return TicketRecord(id=str(raw["id"]), number=str(raw["number"]), queue=str(raw["queue"]),
-                        status=TicketStatus(raw["status"]), issued_at=0, queued_at=0,
-                        called_at=_int(raw.get("called_at")),
-                        started_at=_int(raw.get("started_at")))
+    return TicketRecord(
+        id=str(raw["id"]),
+        number=str(raw["number"]),
+        queue=str(raw["queue"]),
+        status=TicketStatus(raw["status"]),
+        issued_at=0,
+        queued_at=0,
+        called_at=_int(raw.get("called_at")),
+        started_at=_int(raw.get("started_at")),
+    )

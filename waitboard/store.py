@@ -56,9 +56,14 @@ def connect(url: str, *, password: str | None = None, max_connections: int = 64)
     if url.startswith("redis+sentinel://"):
         return _sentinel_master(url, password, max_connections)
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=SOCKET_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 0), socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=CONNECT_TIMEOUT_S, **({"password": password} if password else {}))
+        url,
+        max_connections=max_connections,
+        timeout=SOCKET_TIMEOUT_S,
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        **({"password": password} if password else {}),
+    )
     return Redis.from_pool(pool)
 
 
@@ -72,13 +77,23 @@ def _sentinel_master(url: str, password: str | None, max_connections: int) -> Re
     if not path:
         raise ValueError(f"{url}: name the Sentinel service, e.g. redis+sentinel://h:26379/wb")
     password = password or parts.password
-    options: dict[str, Any] = {"socket_timeout": SOCKET_TIMEOUT_S,
-                               "socket_connect_timeout": CONNECT_TIMEOUT_S}
-    sentinel = Sentinel(hosts, sentinel_kwargs={**options, "password": password},  # type: ignore[no-untyped-call]
-                        **options)
+    options: dict[str, Any] = {
+        "socket_timeout": SOCKET_TIMEOUT_S,
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+    }
+    sentinel = Sentinel(
+        hosts,
+        sentinel_kwargs={**options, "password": password},  # type: ignore[no-untyped-call]
+        **options,
+    )
     master: _SentinelMaster = sentinel.master_for(
-        path[0], redis_class=_SentinelMaster, retry=Retry(NoBackoff(), 0), password=password,
-        db=int(path[1]) if len(path) > 1 else 0, max_connections=max_connections)
+        path[0],
+        redis_class=_SentinelMaster,
+        retry=Retry(NoBackoff(), 0),
+        password=password,
+        db=int(path[1]) if len(path) > 1 else 0,
+        max_connections=max_connections,
+    )
     master.finder = sentinel
     return master
 
@@ -95,38 +110,52 @@ class _SentinelMaster(Redis):
             await client.aclose()
 
 
-async def run_script(name: str, script: AsyncScript, script_keys: list[str],
-                     payload: dict[str, Any], client: Redis, wait_replicas: int = 0) -> Any:
+async def run_script(
+    name: str,
+    script: AsyncScript,
+    script_keys: list[str],
+    payload: dict[str, Any],
+    client: Redis,
+    wait_replicas: int = 0,
+) -> Any:
     """One Lua script within the deadline (after ``wait_replicas`` replicas have it, when
     asked); Redis failing becomes :class:`Unavailable`, saying whether it may have run."""
     try:
         async with asyncio.timeout(DEADLINE_S):
             if wait_replicas:
-                return await run_replicated(client, script, script_keys, payload,
-                                            wait_replicas)
+                return await run_replicated(client, script, script_keys, payload, wait_replicas)
             return await script(keys=script_keys, args=[orjson.dumps(payload)], client=client)
     except (TimeoutError, rx.TimeoutError) as e:
         raise Unavailable(
             "Redis did not answer in time; the request may or may not have been carried "
-            "out. Retry with the same Idempotency-Key to be sure it happens once.") from e
+            "out. Retry with the same Idempotency-Key to be sure it happens once."
+        ) from e
     except (rx.ConnectionError, rx.BusyLoadingError, OSError) as e:
         # The connection may have broken after the script reached Redis: only the
         # Idempotency-Key can tell. Not reached at all is the common case.
         raise Unavailable(
             "Redis is not reachable right now. Try again in a moment; retry with the "
             "same Idempotency-Key, so that a request that did go through is not carried "
-            "out twice.") from e
+            "out twice."
+        ) from e
     except rx.ResponseError as e:
         # MISCONF (disk full), READONLY (failover in progress) and the like. Only the
         # kind of refusal is logged: the message may quote the script's arguments.
-        log.error("redis refused a script",
-                  extra={"script": name, "error": str(e).split(" ", 1)[0][:40]})
-        raise Unavailable("Redis refused the change; nothing was changed. "
-                          "Try again in a moment.") from e
+        log.error(
+            "redis refused a script", extra={"script": name, "error": str(e).split(" ", 1)[0][:40]}
+        )
+        raise Unavailable(
+            "Redis refused the change; nothing was changed. Try again in a moment."
+        ) from e
 
 
-async def run_replicated(redis: Redis, script: AsyncScript, script_keys: list[str],
-                         payload: dict[str, Any], wait_replicas: int) -> Any:
+async def run_replicated(
+    redis: Redis,
+    script: AsyncScript,
+    script_keys: list[str],
+    payload: dict[str, Any],
+    wait_replicas: int,
+) -> Any:
     """A script acknowledged only once ``wait_replicas`` replicas have it: the script and
     WAIT on one connection (WAIT covers that connection's writes), so a failover cannot
     lose what was acknowledged."""
@@ -137,7 +166,8 @@ async def run_replicated(redis: Redis, script: AsyncScript, script_keys: list[st
     if int(replicas) < wait_replicas:
         raise Unavailable(
             f"Only {replicas} of {wait_replicas} Redis replicas confirmed the change in "
-            "time; it may or may not last. Retry with the same Idempotency-Key.")
+            "time; it may or may not last. Retry with the same Idempotency-Key."
+        )
     return raw
 
 
@@ -155,8 +185,9 @@ def location_of_ticket(ticket_id: str) -> str | None:
 
 
 #: What :meth:`Store.act` does; calling is call_next's, closing the day roll_day's.
-TICKET_ACTIONS = frozenset({Action.RECALL, Action.START, Action.COMPLETE, Action.NO_SHOW,
-                            Action.CANCEL, Action.TRANSFER})
+TICKET_ACTIONS = frozenset(
+    {Action.RECALL, Action.START, Action.COMPLETE, Action.NO_SHOW, Action.CANCEL, Action.TRANSFER}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +223,14 @@ class Store:
     """``redis`` carries the commands; ``reads`` (its own pool, by default the same client)
     carries reads and the hub's subscription, so public load cannot starve the commands."""
 
-    def __init__(self, redis: Redis, office: Office, clock: Clock = system_clock,
-                 reads: Redis | None = None, wait_replicas: int = 0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        office: Office,
+        clock: Clock = system_clock,
+        reads: Redis | None = None,
+        wait_replicas: int = 0,
+    ) -> None:
         self.redis = redis
         self.reads = reads or redis
         # With replicas (Sentinel), a command is acknowledged only once this many replicas
@@ -202,25 +239,41 @@ class Store:
         self.office = office
         self.clock = clock
         self._scripts: dict[str, AsyncScript] = {
-            name: redis.register_script(scripts.source(name)) for name in scripts.COMMANDS}
+            name: redis.register_script(scripts.source(name)) for name in scripts.COMMANDS
+        }
         self._layouts = {
-            loc.id: {"queues": list(loc.layout.queues),
-                     "counters": {c: list(qs) for c, qs in loc.layout.counters.items()},
-                     "appointments": {q.id: {"call_ahead_ms":
-                                             q.appointments.call_ahead_minutes * 60_000}
-                                      for q in loc.queues if q.appointments}}
-            for loc in office.locations}
+            loc.id: {
+                "queues": list(loc.layout.queues),
+                "counters": {c: list(qs) for c, qs in loc.layout.counters.items()},
+                "appointments": {
+                    q.id: {"call_ahead_ms": q.appointments.call_ahead_minutes * 60_000}
+                    for q in loc.queues
+                    if q.appointments
+                },
+            }
+            for loc in office.locations
+        }
 
     # --- commands ---------------------------------------------------------------------------
 
-    async def issue(self, location: str, queue: str, device: str,
-                    idem: Idempotency | None = None, *, closed: bool = False) -> Outcome:
+    async def issue(
+        self,
+        location: str,
+        queue: str,
+        device: str,
+        idem: Idempotency | None = None,
+        *,
+        closed: bool = False,
+    ) -> Outcome:
         """A new ticket. ``closed``: refuse it (409) unless this is a replay - the check
         runs inside the script, after the Idempotency-Key lookup."""
         loc = self.office.location_by_id[location]
         q = loc.queue_by_id[queue]
-        args: dict[str, Any] = {"queue": queue, "ticket_id": new_ticket_id(location),
-                                "device": device}
+        args: dict[str, Any] = {
+            "queue": queue,
+            "ticket_id": new_ticket_id(location),
+            "device": device,
+        }
         if q.max_waiting is not None:
             args["max_waiting"] = q.max_waiting
         if closed:
@@ -236,15 +289,26 @@ class Store:
         except Unavailable:
             log.warning("could not note an estimate", extra={"location": location})
 
-    async def call_next(self, location: str, counter: str,
-                        idem: Idempotency | None = None) -> Outcome:
+    async def call_next(
+        self, location: str, counter: str, idem: Idempotency | None = None
+    ) -> Outcome:
         loc = self.office.location_by_id[location]
-        args = {"counter": counter, "preferences": list(loc.layout.counters[counter]),
-                "call_id": "c_" + secrets.token_urlsafe(9)}
+        args = {
+            "counter": counter,
+            "preferences": list(loc.layout.counters[counter]),
+            "call_id": "c_" + secrets.token_urlsafe(9),
+        }
         return await self._command("call_next", loc, args, idem)
 
-    async def act(self, ticket_id: str, action: Action, *, counters: Sequence[str] | None,
-                  queue: str | None = None, idem: Idempotency | None = None) -> Outcome:
+    async def act(
+        self,
+        ticket_id: str,
+        action: Action,
+        *,
+        counters: Sequence[str] | None,
+        queue: str | None = None,
+        idem: Idempotency | None = None,
+    ) -> Outcome:
         """recall, start, complete, no_show, cancel or transfer (to ``queue``).
 
         ``counters``: the counters the device operates; None means any (reception, admin).
@@ -255,36 +319,55 @@ class Store:
         loc = self.office.location_by_id.get(location or "")
         if loc is None:
             raise NotFound(f"There is no ticket {ticket_id!r}.")
-        args: dict[str, Any] = {"ticket_id": ticket_id, "action": action.value,
-                                "counters": "*" if counters is None else list(counters)}
+        args: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "action": action.value,
+            "counters": "*" if counters is None else list(counters),
+        }
         if queue is not None:
             args["queue"] = queue
         return await self._command("ticket_action", loc, args, idem)
 
-    async def set_counter(self, location: str, counter: str, open_: bool,
-                          idem: Idempotency | None = None) -> Outcome:
+    async def set_counter(
+        self, location: str, counter: str, open_: bool, idem: Idempotency | None = None
+    ) -> Outcome:
         loc = self.office.location_by_id[location]
         return await self._command("counter", loc, {"counter": counter, "open": open_}, idem)
 
-    async def set_occupancy(self, location: str, zone: str, count: int,
-                            idem: Idempotency | None = None) -> Outcome:
+    async def set_occupancy(
+        self, location: str, zone: str, count: int, idem: Idempotency | None = None
+    ) -> Outcome:
         loc = self.office.location_by_id[location]
         return await self._command("occupancy", loc, {"zone": zone, "count": count}, idem)
 
     # --- appointments -----------------------------------------------------------------------
 
-    async def book(self, location: str, queue: str, slot_ms: int, slot_day: str,
-                   code_hash: str, keep_until_ms: int, *, contact: str | None = None,
-                   contact_until_ms: int = 0,
-                   request: str | None = None) -> tuple[Booking, bool]:
+    async def book(
+        self,
+        location: str,
+        queue: str,
+        slot_ms: int,
+        slot_day: str,
+        code_hash: str,
+        keep_until_ms: int,
+        *,
+        contact: str | None = None,
+        contact_until_ms: int = 0,
+        request: str | None = None,
+    ) -> tuple[Booking, bool]:
         """A place in a slot: (the booking, whether it was there already for this request).
         ``request``: the fingerprint of a booking made under an Idempotency-Key."""
         loc = self.office.location_by_id[location]
         q = loc.queue_by_id[queue]
         assert q.appointments is not None
-        args: dict[str, Any] = {"queue": queue, "slot": slot_ms, "slot_day": slot_day,
-                                "capacity": q.appointments.capacity, "code_hash": code_hash,
-                                "keep_until": keep_until_ms}
+        args: dict[str, Any] = {
+            "queue": queue,
+            "slot": slot_ms,
+            "slot_day": slot_day,
+            "capacity": q.appointments.capacity,
+            "code_hash": code_hash,
+            "keep_until": keep_until_ms,
+        }
         if request is not None:
             args["request"] = request
         if contact:
@@ -295,17 +378,30 @@ class Store:
             raise refusal(self.office, loc, self.clock(), out)
         return Booking.parse(out["booking"]), bool(out.get("replayed"))
 
-    async def move_booking(self, location: str, code_hash: str, *, slot_ms: int | None = None,
-                           slot_day: str = "", capacity: int = 0, keep_until_ms: int = 0,
-                           contact_until_ms: int = 0) -> Booking:
+    async def move_booking(
+        self,
+        location: str,
+        code_hash: str,
+        *,
+        slot_ms: int | None = None,
+        slot_day: str = "",
+        capacity: int = 0,
+        keep_until_ms: int = 0,
+        contact_until_ms: int = 0,
+    ) -> Booking:
         """Move a booking to another slot of its queue, or cancel it (``slot_ms`` None)."""
         loc = self.office.location_by_id[location]
         args: dict[str, Any] = {"code_hash": code_hash}
         if slot_ms is None:
             args["cancel"] = True
         else:
-            args.update(slot=slot_ms, slot_day=slot_day, capacity=capacity,
-                        keep_until=keep_until_ms, contact_until=contact_until_ms)
+            args.update(
+                slot=slot_ms,
+                slot_day=slot_day,
+                capacity=capacity,
+                keep_until=keep_until_ms,
+                contact_until=contact_until_ms,
+            )
         out = await self._eval("move_booking", loc, args)
         if int(out["status"]) >= 400:
             raise refusal(self.office, loc, self.clock(), out)
@@ -328,17 +424,18 @@ class Store:
                 except BookingNotFound:
                     continue
                 return loc, booking, ticket
-        raise BookingNotFound("There is no appointment with this code. Check the code on "
-                              "your confirmation; a code is eight letters and digits.")
+        raise BookingNotFound(
+            "There is no appointment with this code. Check the code on "
+            "your confirmation; a code is eight letters and digits."
+        )
 
-    async def slot_counts(self, location: str, queue: str,
-                          days: Sequence[str]) -> dict[str, dict[int, int]]:
+    async def slot_counts(
+        self, location: str, queue: str, days: Sequence[str]
+    ) -> dict[str, dict[int, int]]:
         """Places taken per slot start (ms), for each of ``days``."""
         loc = self.office.location_by_id[location]
-        out = await self._eval("slot_counts", loc, {"queue": queue, "days": list(days)},
-                               read=True)
-        return {day: {int(k): int(v) for k, v in (out.get(day) or {}).items()}
-                for day in days}
+        out = await self._eval("slot_counts", loc, {"queue": queue, "days": list(days)}, read=True)
+        return {day: {int(k): int(v) for k, v in (out.get(day) or {}).items()} for day in days}
 
     async def day_bookings(self, location: str, day: str) -> list[Booking]:
         loc = self.office.location_by_id[location]
@@ -346,16 +443,30 @@ class Store:
         rows = out.get("bookings") or []
         return [Booking.parse(r) for r in (rows if isinstance(rows, list) else [])]
 
-    async def check_in(self, location: str, code_hash: str, device: str, *, early_ms: int,
-                       late_ms: int, walk_in: str, closed: bool = False,
-                       idem: Idempotency | None = None) -> Outcome:
+    async def check_in(
+        self,
+        location: str,
+        code_hash: str,
+        device: str,
+        *,
+        early_ms: int,
+        late_ms: int,
+        walk_in: str,
+        closed: bool = False,
+        idem: Idempotency | None = None,
+    ) -> Outcome:
         """A ticket for the holder of a booking (the same one again if already checked in).
         The window and walk-in queue are those of the booking queue's plan. ``closed``: a
         late arrival is refused (409), as a walk-in would be at a terminal out of hours."""
         loc = self.office.location_by_id[location]
-        args: dict[str, Any] = {"code_hash": code_hash, "ticket_id": new_ticket_id(location),
-                                "device": device, "early_ms": early_ms, "late_ms": late_ms,
-                                "walk_in": walk_in}
+        args: dict[str, Any] = {
+            "code_hash": code_hash,
+            "ticket_id": new_ticket_id(location),
+            "device": device,
+            "early_ms": early_ms,
+            "late_ms": late_ms,
+            "walk_in": walk_in,
+        }
         max_waiting = loc.queue_by_id[walk_in].max_waiting
         if max_waiting is not None:
             args["max_waiting"] = max_waiting
@@ -382,23 +493,36 @@ class Store:
             raise NotFound(f"There is no ticket {ticket_id!r}.")
         out = await self._eval("ticket", loc, {"ticket_id": ticket_id}, read=True)
         if out["status"] == 404:
-            raise NotFound(f"There is no ticket {ticket_id!r} (tickets are kept for two days "
-                           "after they end).")
-        return (TicketRecord.parse(out["ticket"]), out.get("position"),
-                LocationState.parse(out["location"]))
+            raise NotFound(
+                f"There is no ticket {ticket_id!r} (tickets are kept for two days after they end)."
+            )
+        return (
+            TicketRecord.parse(out["ticket"]),
+            out.get("position"),
+            LocationState.parse(out["location"]),
+        )
 
     async def waiting(self, location: str, limit: int = 200) -> dict[str, list[WaitingTicket]]:
         """The waiting tickets of every queue in call order (at most ``limit`` each)."""
         loc = self.office.location_by_id[location]
         out = await self._eval("waiting", loc, {"limit": limit}, read=True)
-        return {q: [WaitingTicket(id=str(r["id"]), number=str(r["number"]),
-                                  queued_at=int(r["queued_at"]), issued_at=int(r["issued_at"]),
-                                  transfers=int(r.get("transfers") or 0))
-                    for r in (out.get(q) or [])]
-                for q in loc.layout.queues}
+        return {
+            q: [
+                WaitingTicket(
+                    id=str(r["id"]),
+                    number=str(r["number"]),
+                    queued_at=int(r["queued_at"]),
+                    issued_at=int(r["issued_at"]),
+                    transfers=int(r.get("transfers") or 0),
+                )
+                for r in (out.get(q) or [])
+            ]
+            for q in loc.layout.queues
+        }
 
-    async def day_figures(self, location: str, day: str) -> tuple[dict[str, float],
-                                                                   dict[str, list[float]]]:
+    async def day_figures(
+        self, location: str, day: str
+    ) -> tuple[dict[str, float], dict[str, list[float]]]:
         """One day's counters and sums, and every wait per queue (seconds)."""
         loc = self.office.location_by_id[location]
         out = await self._eval("stats", loc, {"date": day}, read=True)
@@ -416,15 +540,18 @@ class Store:
                     rows = await pipe.execute()
             except (TimeoutError, rx.ConnectionError, rx.TimeoutError) as e:
                 raise Unavailable("Redis is not reachable.") from e
-        return {location: ((epoch or b"").decode(), int(seq or 0))
-                for location, (epoch, seq) in zip(locations, rows, strict=True)}
+        return {
+            location: ((epoch or b"").decode(), int(seq or 0))
+            for location, (epoch, seq) in zip(locations, rows, strict=True)
+        }
 
     async def revoke_session(self, digest: str, ttl_s: int) -> None:
         try:
             await self.redis.set(keys.revoked_session(digest), "1", ex=ttl_s)
         except (rx.ConnectionError, rx.TimeoutError, OSError) as e:
-            raise Unavailable("Redis is not reachable; the logout did not go through. "
-                              "Try again in a moment.") from e
+            raise Unavailable(
+                "Redis is not reachable; the logout did not go through. Try again in a moment."
+            ) from e
 
     async def session_revoked(self, digest: str) -> bool:
         try:
@@ -436,14 +563,14 @@ class Store:
         try:
             async with asyncio.timeout(DEADLINE_S):
                 return bool(await self.reads.ping())
-        except (TimeoutError, rx.ConnectionError, rx.TimeoutError, rx.BusyLoadingError,
-                OSError):
+        except (TimeoutError, rx.ConnectionError, rx.TimeoutError, rx.BusyLoadingError, OSError):
             return False
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    async def _command(self, name: str, loc: Location, args: dict[str, Any],
-                       idem: Idempotency | None) -> Outcome:
+    async def _command(
+        self, name: str, loc: Location, args: dict[str, Any], idem: Idempotency | None
+    ) -> Outcome:
         if idem is not None:
             args["fingerprint"] = idem.fingerprint
         out = await self._eval(name, loc, args, idem.key if idem else None)
@@ -452,25 +579,43 @@ class Store:
             raise refusal(self.office, loc, self.clock(), out)
         ticket = TicketRecord.parse(out["ticket"]) if out.get("ticket") else None
         return Outcome(
-            status=status, ticket=ticket, position=out.get("position"),
+            status=status,
+            ticket=ticket,
+            position=out.get("position"),
             location=LocationState.parse(out["location"]) if out.get("location") else None,
-            counter=out.get("counter"), replayed=bool(out.get("replayed")),
+            counter=out.get("counter"),
+            replayed=bool(out.get("replayed")),
             booking=Booking.parse(out["booking"]) if out.get("booking") else None,
         )
 
-    async def _eval(self, name: str, loc: Location, args: dict[str, Any],
-                    idem_key: str | None = None, *, read: bool = False) -> dict[str, Any]:
+    async def _eval(
+        self,
+        name: str,
+        loc: Location,
+        args: dict[str, Any],
+        idem_key: str | None = None,
+        *,
+        read: bool = False,
+    ) -> dict[str, Any]:
         now = self.clock()
         local = now.astimezone(self.office.tz)
         payload = {
-            "prefix": keys.prefix(loc.id), "now": to_ms(now),
-            "day": service_day(now, self.office.tz).isoformat(), "hour": f"{local.hour:02d}",
-            "epoch": "e_" + secrets.token_urlsafe(6), "layout": self._layouts[loc.id],
+            "prefix": keys.prefix(loc.id),
+            "now": to_ms(now),
+            "day": service_day(now, self.office.tz).isoformat(),
+            "hour": f"{local.hour:02d}",
+            "epoch": "e_" + secrets.token_urlsafe(6),
+            "layout": self._layouts[loc.id],
             **args,
         }
         script_keys = [keys.meta(loc.id)] + ([idem_key] if idem_key else [])
-        raw = await run_script(name, self._scripts[name], script_keys, payload,
-                               self.reads if read else self.redis,
-                               0 if read else self.wait_replicas)
+        raw = await run_script(
+            name,
+            self._scripts[name],
+            script_keys,
+            payload,
+            self.reads if read else self.redis,
+            0 if read else self.wait_replicas,
+        )
         result: dict[str, Any] = orjson.loads(raw)
         return result

@@ -33,9 +33,16 @@ async def start(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
-    return render(request, "terminal.html", staff=True, device=device, location=loc,
-                  snap=await ctx.hub.snapshot(loc.id), ws=f"/ws/locations/{loc.id}",
-                  keys={q.id: secrets.token_urlsafe(12) for q in loc.queues})
+    return render(
+        request,
+        "terminal.html",
+        staff=True,
+        device=device,
+        location=loc,
+        snap=await ctx.hub.snapshot(loc.id),
+        ws=f"/ws/locations/{loc.id}",
+        keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
+    )
 
 
 class _Press(NamedTuple):
@@ -56,22 +63,27 @@ async def _press(request: Request, roles: tuple[str, ...]) -> _Press:
     device = await sessions.require_staff(request, roles, location=loc.id)
     form = await bodies.read_form(request)
     sessions.check_csrf(request, form)
-    return _Press(ctx, loc, device, form,
-                  bodies.form_idempotency(device, loc.id, request.url.path, form),
-                  language(request))
+    return _Press(
+        ctx,
+        loc,
+        device,
+        form,
+        bodies.form_idempotency(device, loc.id, request.url.path, form),
+        language(request),
+    )
 
 
 async def issue(request: Request) -> Response:
     ctx, loc, device, form, idem, lang = await _press(request, ISSUE_ROLES)
     try:
-        outcome = await commands.issue(ctx, device, loc, form.get("queue", ""),
-                                       idem)
+        outcome = await commands.issue(ctx, device, loc, form.get("queue", ""), idem)
     except WaitboardError as e:
         sessions.flash(request, "error", Translator(lang).error(e))
         return RedirectResponse(with_lang(f"/terminal/{loc.id}", lang), status_code=303)
     assert outcome.ticket is not None
-    return RedirectResponse(with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang),
-                            status_code=303)
+    return RedirectResponse(
+        with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang), status_code=303
+    )
 
 
 async def check_in(request: Request) -> Response:
@@ -86,11 +98,11 @@ async def check_in(request: Request) -> Response:
         return RedirectResponse(start_page, status_code=303)
     assert outcome.ticket is not None
     if outcome.status == 200 and not outcome.replayed:
-        sessions.flash(request, "ok", t("staff.already_checked_in",
-                                        number=outcome.ticket.number))
+        sessions.flash(request, "ok", t("staff.already_checked_in", number=outcome.ticket.number))
         return RedirectResponse(start_page, status_code=303)
-    return RedirectResponse(with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang),
-                            status_code=303)
+    return RedirectResponse(
+        with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang), status_code=303
+    )
 
 
 async def show_ticket(request: Request) -> Response:
@@ -104,8 +116,15 @@ async def show_ticket(request: Request) -> Response:
     if ctx.clock() - issued > SHOW_TICKET_FOR:
         # The next person must not find the previous one's ticket in the history.
         return RedirectResponse(back, status_code=303)
-    return render(request, "terminal_ticket.html", staff=True, device=device, location=loc,
-                  back=back, **values)
+    return render(
+        request,
+        "terminal_ticket.html",
+        staff=True,
+        device=device,
+        location=loc,
+        back=back,
+        **values,
+    )
 
 
 def routes() -> list[Route]:

@@ -24,9 +24,11 @@ SECURITY_HEADERS = [
     # Ticket pages are reachable by their unguessable URL: never leak it to other sites.
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-     b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
@@ -62,8 +64,12 @@ class WebMiddleware:
             await response(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
-            log.info("request", extra={
-                "method": scope["method"],
-                "route": getattr(route, "path", None) or "(unmatched)",
-                "status": status,
-                "ms": round((time.perf_counter() - start) * 1000, 1)})
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": getattr(route, "path", None) or "(unmatched)",
+                    "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                },
+            )

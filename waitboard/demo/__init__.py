@@ -27,4 +27,3 @@ def demo_tokens() -> dict[str, str]:
 @cache
 def demo_token_hashes() -> frozenset[str]:
     return frozenset(token_hash(t) for t in demo_tokens().values())
-

@@ -12,9 +12,25 @@ from importlib import resources
 
 from waitboard.domain import TRANSITIONS
 
-COMMANDS = ("issue", "call_next", "ticket_action", "counter", "roll_day", "snapshot", "ticket",
-            "waiting", "note_estimate", "stats", "occupancy", "book", "move_booking",
-            "check_in", "booking", "slot_counts", "day_bookings")
+COMMANDS = (
+    "issue",
+    "call_next",
+    "ticket_action",
+    "counter",
+    "roll_day",
+    "snapshot",
+    "ticket",
+    "waiting",
+    "note_estimate",
+    "stats",
+    "occupancy",
+    "book",
+    "move_booking",
+    "check_in",
+    "booking",
+    "slot_counts",
+    "day_bookings",
+)
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
 #: trimmed. Figures that must outlive them are aggregated separately.
