@@ -224,3 +224,24 @@ async def test_logs_carry_no_addresses_tokens_or_ticket_ids(
     assert "127.0.0.1:" not in log.replace(f"127.0.0.1:{proc.port}", "")  # ...without clients
     for secret in (ticket["id"], "test-terminal-sued", "wrong-secret-value"):
         assert secret not in log
+
+
+def test_a_wrong_log_level_is_refused(tmp_path: Path) -> None:
+    """WAITBOARD_LOG_LEVEL=loud stops `serve` with the levels it accepts."""
+    out = run_serve(tmp_path, {"WAITBOARD_LOG_LEVEL": "loud"}, "--config", str(OFFICE_PATH))
+    assert out.returncode == 1
+    assert "WAITBOARD_LOG_LEVEL='loud': use one of debug, info, warning, error" in out.stderr
+    assert not (tmp_path / "data").exists()
+
+
+async def test_log_level_warning_leaves_out_the_request_lines(
+    serve_processes: StartServe, redis_server: EmbeddedRedis, redis: object
+) -> None:
+    """With WAITBOARD_LOG_LEVEL=warning the service answers but logs no request."""
+    proc = serve_processes(
+        {"WAITBOARD_REDIS_URL": redis_server.url, "WAITBOARD_LOG_LEVEL": "warning"}
+    )
+    async with httpx.AsyncClient(base_url=proc.url, timeout=TIMEOUT) as http:
+        assert (await http.get("/api/v1/locations")).status_code == 200
+    proc.stop()
+    assert "route=" not in proc.log_path.read_text()

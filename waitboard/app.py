@@ -20,6 +20,7 @@ from waitboard import (
     appointment_api,
     booking_pages,
     live,
+    logs,
     openapi,
     pages,
     problems,
@@ -173,4 +174,6 @@ def create_app(
 
 def app_from_env() -> Starlette:
     """The factory ``waitboard serve`` hands to uvicorn (one call per worker process)."""
-    return create_app(Settings.for_worker())
+    settings = Settings.for_worker()
+    logs.configure(settings.log_level.upper())  # a worker process starts unconfigured
+    return create_app(settings)

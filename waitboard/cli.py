@@ -67,6 +67,7 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
     logs.configure()
     try:
         settings = Settings.from_env(demo=demo, config_path=config_path)
+        logs.configure(settings.log_level.upper())
         office = load_office(settings.config_path)
         from waitboard.app import check_production
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 Environment = Literal["development", "production"]
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 DEMO_CONFIG = Path(str(resources.files("waitboard") / "demo" / "office.toml"))
 
@@ -65,6 +66,8 @@ class Settings:
     redis_wait_replicas: int = 0
     # At most one snapshot per location in this window (the first change goes out at once).
     coalesce_ms: int = 100
+    # "info" logs every request (without personal data); "warning" only what needs a look.
+    log_level: str = "info"
 
     @classmethod
     def from_env(
@@ -93,6 +96,11 @@ class Settings:
                 )
             # Development: a fresh key per start; staff simply log in again after a restart.
             secret = secrets.token_urlsafe(32)
+        log_level = env_map.get("WAITBOARD_LOG_LEVEL", "").strip().lower() or "info"
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(
+                f"WAITBOARD_LOG_LEVEL={log_level!r}: use one of {', '.join(LOG_LEVELS)}"
+            )
         origins = tuple(
             o.strip().rstrip("/")
             for o in env_map.get("WAITBOARD_ALLOWED_ORIGINS", "").split(",")
@@ -112,6 +120,7 @@ class Settings:
             rate_limit=_int(env_map, "WAITBOARD_RATE_LIMIT", 300),
             redis_wait_replicas=_int(env_map, "WAITBOARD_REDIS_WAIT_REPLICAS", 0),
             coalesce_ms=_int(env_map, "WAITBOARD_COALESCE_MS", 100),
+            log_level=log_level,
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -137,6 +146,7 @@ class Settings:
         out["WAITBOARD_REDIS_WAIT_REPLICAS"] = str(self.redis_wait_replicas)
         out["WAITBOARD_COALESCE_MS"] = str(self.coalesce_ms)
         out["WAITBOARD_FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
+        out["WAITBOARD_LOG_LEVEL"] = self.log_level
         return out
 
     @classmethod
