@@ -555,21 +555,9 @@ async def one_run(
             redis0 = cpu_of(redis_ps) if redis_ps else 0.0
             cpu0, t0, wall0 = sum(s.cpu_s() for s in servers), time.time(), time.monotonic()
             spy = None
-            if profile is not None:  # py-spy samples the server while the changes run
+            if profile is not None:  # the server sampled while the changes run
                 spy = subprocess.Popen(
-                    [
-                        "py-spy",
-                        "record",
-                        "-p",
-                        str(servers[0].proc.pid),
-                        "-d",
-                        str(int(seconds)),
-                        "-f",
-                        "raw",
-                        "-o",
-                        str(profile),
-                        "--nonblocking",
-                    ],
+                    profiler_command(profile, servers[0].proc.pid, seconds),
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
@@ -654,8 +642,25 @@ def hub_reloads(servers: list[Server]) -> dict[str, float]:
     return out
 
 
+def profiler_command(profile: Path, pid: int, seconds: float) -> list[str]:
+    """py-spy for Python's view (``*.txt``), perf for the kernel's as well (``*.data``)."""
+    if profile.suffix == ".data":
+        return ["perf", "record", "-F", "997", "-g", "-p", str(pid), "-o", str(profile),
+                "--", "sleep", str(seconds)]  # fmt: skip
+    return ["py-spy", "record", "-p", str(pid), "-d", str(int(seconds)), "-f", "raw",
+            "-o", str(profile), "--nonblocking"]  # fmt: skip
+
+
 def hot_spots(profile: Path, top: int = 12) -> str:
-    """The functions where the server spent its samples (py-spy's raw format)."""
+    """The functions where the server spent its samples, by own time."""
+    if profile.suffix == ".data":
+        report = subprocess.run(
+            ["perf", "report", "-i", str(profile), "--no-children", "--sort", "sym",
+             "--stdio", "-g", "none", "--percent-limit", "1"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        rows = [line for line in report.stdout.splitlines() if line.strip()[:1].isdigit()]
+        return "profile (share of samples, own time):\n" + "\n".join(rows[:top])
     own: dict[str, int] = {}
     total = 0
     with contextlib.suppress(FileNotFoundError):
@@ -933,7 +938,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             coalesce = {"WAITBOARD_COALESCE_MS": str(args.coalesce_ms)}
             for conns in [int(c) for c in args.connections.split(",")]:
                 for rate in [float(x) for x in args.rates.split(",")]:
-                    for locations in (1, LOCATIONS):
+                    for locations in [int(n) for n in args.locations.split(",")]:
                         runs: list[Run] = []
                         for rep in range(args.repeats):  # A B A B: alternating
                             order = servers if rep % 2 == 0 else servers[::-1]
@@ -949,7 +954,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                                         server_env=coalesce,
                                         profile=args.profile
                                         and args.profile
-                                        / (f"{kind}-{conns}-{rate:g}-{locations}-{rep}.txt"),
+                                        / (
+                                            f"{kind}-{conns}-{rate:g}-{locations}-{rep}"
+                                            f".{'data' if args.profiler == 'perf' else 'txt'}"
+                                        ),
                                     )
                                 )
                         runs.sort(key=lambda r: servers.index(r.server))
@@ -1060,6 +1068,17 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument(
         "--profile", type=Path, help="a directory: py-spy profiles of the server in the matrix runs"
+    )
+    ap.add_argument(
+        "--profiler",
+        default="py-spy",
+        choices=["py-spy", "perf"],
+        help="py-spy: Python functions; perf: the kernel's functions too (system calls)",
+    )
+    ap.add_argument(
+        "--locations",
+        default=f"1,{LOCATIONS}",
+        help="the matrix's changes go to this many locations (comma-separated)",
     )
     ap.add_argument("--json", type=Path, help="write every figure here")
     args = ap.parse_args()

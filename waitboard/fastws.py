@@ -15,7 +15,9 @@ through ASGI as usual.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from asyncio import Transport
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
@@ -36,38 +38,75 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+class Encoded(Protocol):
+    @property
+    def wire(self) -> bytes:
+        """A whole WebSocket frame (:func:`text_frame`)."""
+
+
+def _nobody() -> None:
+    pass
+
+
 class RawSocket:
-    """The connection's transport, for frames the hub has already encoded."""
+    """One client as a hub subscriber: the frames the hub has encoded once are written to
+    its transport as they are.
 
-    __slots__ = ("_protocol",)
+    Fan-out to thousands of screens calls :meth:`offer` once per client and frame, so it
+    touches as little as it can: this object and the transport. A client that has fallen
+    behind by more than ``max_buffered`` bytes is cut off (``on_slow`` is told) instead
+    of holding a growing buffer; it reconnects and gets the current snapshot.
+    """
 
-    def __init__(self, protocol: WebSocketsSansIOProtocol) -> None:
-        self._protocol = protocol
+    __slots__ = ("_transport", "closed", "max_buffered", "on_slow")
 
-    def write(self, frame: bytes, max_buffered: int) -> bool:
-        """Queue ``frame`` unless the client has fallen behind by more than
-        ``max_buffered`` bytes (then False: the caller drops it). Never blocks."""
-        protocol = self._protocol
-        transport = protocol.transport
-        if protocol.close_sent or transport.is_closing():
-            return True  # going away anyway; its disconnect follows
-        if transport.get_write_buffer_size() > max_buffered:
-            return False
-        transport.write(frame)
-        return True
+    def __init__(self, transport: Transport, max_buffered: int = 256 * 1024) -> None:
+        self._transport = transport
+        self.max_buffered = max_buffered
+        self.on_slow: Callable[[], None] = _nobody
+        # Set once a close frame went out (no data frame may follow it) or the client was
+        # cut off.
+        self.closed = False
 
-    def abort(self) -> None:
-        """Drop the connection now, unsent data and all (a client that stopped reading
-        would otherwise hold its buffer until TCP gives up)."""
-        self._protocol.transport.abort()
+    def offer(self, frame: Encoded) -> None:
+        """Queue the frame; never blocks."""
+        if self.closed:
+            return
+        transport = self._transport
+        if transport.is_closing():
+            return  # going away anyway; its disconnect follows
+        if transport.get_write_buffer_size() > self.max_buffered:
+            self.closed = True
+            # Unsent data and all: a client that stopped reading would otherwise hold its
+            # buffer until TCP gives up.
+            transport.abort()
+            self.on_slow()
+            return
+        transport.write(frame.wire)
 
 
 class FastWebSocketProtocol(WebSocketsSansIOProtocol):
+    _raw: RawSocket | None = None
+    _close_sent = False
+
+    # uvicorn sets ``close_sent`` wherever it sends a close frame; the raw socket learns
+    # it at that moment, so that fan-out never needs to look at the protocol.
+    @property
+    def close_sent(self) -> bool:
+        return self._close_sent
+
+    @close_sent.setter
+    def close_sent(self, value: bool) -> None:
+        self._close_sent = value
+        if value and self._raw is not None:
+            self._raw.closed = True
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         scope: Any = getattr(self, "scope", None)
         if scope is not None:  # a refused handshake has no scope; the app never runs
-            scope["extensions"][EXTENSION] = RawSocket(self)
+            self._raw = RawSocket(self.transport)
+            scope["extensions"][EXTENSION] = self._raw
 
     async def send(self, message: Any) -> None:
         await super().send(message)

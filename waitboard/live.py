@@ -3,12 +3,15 @@
 They are served by :class:`LiveMiddleware` (not the router), so a connection that lasts
 for hours holds as little as possible.
 
-Each connection holds at most one frame waiting to be sent; a newer snapshot replaces an
-older one (snapshots are whole states, so nothing is lost by skipping one). A heartbeat
-never replaces a waiting snapshot. A connection whose send does not finish within
-``send_timeout_s`` (its reader stopped reading, the transport buffer is full) is dropped;
-it reconnects and gets the current snapshot from the hub's cache. So a slow phone costs at
-most one frame of memory plus the transport's buffer, and never delays anyone else.
+Under ``waitboard serve`` each client is a :class:`waitboard.fastws.RawSocket`: the hub's
+encoded frames go straight to its transport, and a client more than 256 KB behind is cut
+off. Under another ASGI server each connection (:class:`Connection`) holds at most one
+frame waiting to be sent; a newer snapshot replaces an older one (snapshots are whole
+states, so nothing is lost by skipping one). A heartbeat never replaces a waiting
+snapshot. A connection whose send does not finish within ``send_timeout_s`` (its reader
+stopped reading, the transport buffer is full) is dropped. Either way a dropped client
+reconnects and gets the current snapshot from the hub's cache, so a slow phone costs at
+most a bounded buffer and never delays anyone else.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,28 +29,6 @@ from waitboard.fastws import EXTENSION, RawSocket
 from waitboard.hub import Frame, OutFrame
 
 log = logging.getLogger(__name__)
-
-#: How far a client may fall behind (bytes queued but not sent) before it is dropped.
-MAX_BUFFERED = 256 * 1024
-
-
-class RawConnection:
-    """A client written to directly (waitboard's uvicorn protocol)."""
-
-    __slots__ = ("dropped", "on_slow", "raw")
-
-    def __init__(self, raw: RawSocket, on_slow: Callable[[], None]) -> None:
-        self.raw = raw
-        self.on_slow = on_slow
-        self.dropped = False
-
-    def offer(self, frame: OutFrame) -> None:
-        if self.dropped:
-            return
-        if not self.raw.write(frame.wire, MAX_BUFFERED):
-            self.dropped = True
-            self.raw.abort()  # its disconnect ends the endpoint, which unsubscribes it
-            self.on_slow()
 
 
 class Connection:
@@ -142,21 +122,21 @@ async def _serve_raw(ws: WebSocket, ctx: AppContext, location: str | None, raw: 
         ctx.metrics.ws_dropped.inc()
         log.info("dropped a slow WebSocket client", extra={"location": location or "*"})
 
-    conn = RawConnection(raw, dropped)
+    raw.on_slow = dropped  # the abort ends the receive loop below, which unsubscribes it
     await ws.accept()
     if location is None:
-        ctx.hub.subscribe_overview(conn)
+        ctx.hub.subscribe_overview(raw)
     else:
-        ctx.hub.subscribe(location, conn)
+        ctx.hub.subscribe(location, raw)
     try:
         # Only the client's messages (pongs are uvicorn's) and its disconnect arrive here.
         while (await ws.receive())["type"] != "websocket.disconnect":
             pass
     finally:
         if location is None:
-            ctx.hub.unsubscribe_overview(conn)
+            ctx.hub.unsubscribe_overview(raw)
         else:
-            ctx.hub.unsubscribe(location, conn)
+            ctx.hub.unsubscribe(location, raw)
 
 
 async def location_socket(ws: WebSocket) -> None:
