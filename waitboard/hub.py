@@ -299,13 +299,13 @@ class Hub:
         view.snapshot, view.epoch, view.seq = snap, state.epoch, state.seq
         # Current, unless a change was held back while this state was being read.
         view.outdated = view.held != held_before
-        view.frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps(snap))
+        view.frame = frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps(snap))
         if view.change_ts is not None:
             lag = max(0.0, (to_ms(now) - view.change_ts) / 1000)
             self.metrics.publish_to_send.observe(lag)
             view.change_ts = None
         for sub in list(view.subscribers):
-            sub.offer(view.frame)
+            sub.offer(frame)
         self._overview_dirty.set()
 
     def on_doorbell(self, location: str, data: bytes | str) -> None:
