@@ -566,6 +566,8 @@ async def one_run(
                 await driver.run(rate, seconds)
             else:
                 await asyncio.sleep(seconds)
+            for load in loads:
+                load.tell("cut")  # frames/s counts what arrived while the changes were made
             t1 = time.time()
             wall = time.monotonic() - wall0
             run.machine_lost_cpu_ms = round(

@@ -166,18 +166,25 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    # "mark" starts the measured window (the changes begin); "stop" or "reconnect" ends it.
+    # "mark" starts the measured window (the changes begin), "cut" ends it (the changes
+    # are over: a server still working off a backlog gets no credit for it beyond that);
+    # "stop" or "reconnect" ends the run.
     frames_before = totals.frames
     measure_start = time.time()
+    cut: tuple[int, float] | None = None
     command = b""
-    for _ in range(3):
+    for _ in range(4):
         with contextlib.suppress(TimeoutError):
             command = await asyncio.wait_for(reader.readline(), job["max_s"])
-        if command.strip() != b"mark":
+        if command.strip() == b"mark":
+            frames_before, measure_start, cut = totals.frames, time.time(), None
+        elif command.strip() == b"cut":
+            cut = (totals.frames, time.time())
+        else:
             break
-        frames_before, measure_start = totals.frames, time.time()
-    measured_s = time.time() - measure_start
-    frames = totals.frames - frames_before
+    frames_end, measure_end = cut or (totals.frames, time.time())
+    measured_s = measure_end - measure_start
+    frames = frames_end - frames_before
     if command.strip() == b"reconnect":
         # The storm: everyone reconnects at once; time to the first snapshot each.
         for transport, client in clients:
