@@ -21,6 +21,7 @@ from tests.conftest import (
     LiveServer,
     Report,
     auth,
+    eventually,
     live_server,
     queue_of,
     receive_until,
@@ -303,3 +304,78 @@ async def test_a_location_nobody_watches_is_loaded_when_someone_looks(
             lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 5,
             "waiting == 5",
         )
+
+
+def clients_gauge(srv: LiveServer, location: str) -> float:
+    """What /metrics says about the location's connected WebSocket clients."""
+    line = f'waitboard_ws_clients{{location="{location}"}} '
+    for row in srv.app.state.ctx.metrics.render().decode().splitlines():
+        if row.startswith(line):
+            return float(row.split()[-1])
+    return 0.0
+
+
+async def test_clients_that_leave_are_unsubscribed_however_they_go(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """A clean close, a dropped TCP connection: the hub and /metrics forget both."""
+    hub = server.app.state.ctx.hub
+    async with server.ws("/ws/locations/sued") as stays:
+        await receive_until(stays, lambda m: m["type"] == "snapshot", "snapshot")
+        closing = await server.ws("/ws/locations/sued")
+        vanishing = await server.ws("/ws/locations/sued")
+        for ws in (closing, vanishing):
+            await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        assert len(hub.views["sued"].subscribers) == 3
+        assert clients_gauge(server, "sued") == 3
+        await closing.close()
+        vanishing.transport.abort()  # no close frame: the TCP connection just ends
+        await eventually(
+            lambda: len(hub.views["sued"].subscribers) == 1, "two clients to be unsubscribed"
+        )
+        assert clients_gauge(server, "sued") == 1
+        await issue(http)
+        await receive_until(
+            stays,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 1,
+            "the remaining client's update",
+        )
+    await eventually(lambda: not hub.views["sued"].subscribers, "the last client to go")
+
+
+async def test_a_client_that_talks_still_gets_updates_and_closes_cleanly(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """Messages from a screen are ignored: it keeps its updates and its close is answered."""
+    hub = server.app.state.ctx.hub
+    async with server.ws("/ws/locations/sued", close_timeout=TIMEOUT) as ws:
+        await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        for i in range(20):
+            await ws.send(f'{{"hello": {i}}}')
+        await issue(http)
+        await receive_until(
+            ws,
+            lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == 1,
+            "an update after the client's messages",
+        )
+        await ws.close()
+        # The server read the close frame behind the messages and answered it.
+        assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1000
+    await eventually(lambda: not hub.views["sued"].subscribers, "the client to be unsubscribed")
+
+
+async def test_a_restart_tells_connected_screens_to_come_back(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """Stopping the server closes every screen's socket with 1012 (service restart)."""
+    async with live_server(redis_server.url, office) as srv:
+        ws = await srv.ws("/ws/locations/sued")
+        await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+    closed: ConnectionClosed | None = None
+    for _ in range(100):  # heartbeats may still be queued before the close
+        try:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+        except ConnectionClosed as e:
+            closed = e
+            break
+    assert closed is not None and closed.rcvd is not None and closed.rcvd.code == 1012

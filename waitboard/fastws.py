@@ -19,6 +19,7 @@ from asyncio import Transport
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 
@@ -58,15 +59,30 @@ class RawSocket:
     of holding a growing buffer; it reconnects and gets the current snapshot.
     """
 
-    __slots__ = ("_transport", "closed", "max_buffered", "on_slow")
+    __slots__ = ("_detach", "_transport", "closed", "max_buffered", "on_slow")
 
-    def __init__(self, transport: Transport, max_buffered: int = 256 * 1024) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        detach: Callable[[Callable[[], None]], bool],
+        max_buffered: int = 256 * 1024,
+    ) -> None:
         self._transport = transport
+        self._detach = detach
         self.max_buffered = max_buffered
         self.on_slow: Callable[[], None] = _nobody
         # Set once a close frame went out (no data frame may follow it) or the client was
         # cut off.
         self.closed = False
+
+    def detach(self, on_close: Callable[[], None]) -> bool:
+        """Let the ASGI app return while the connection stays open; ``on_close`` runs
+        when it ends. The client's messages are dropped from then on. False (and nothing
+        changes) if the connection has ended already.
+
+        A screen stays connected for hours, and an app waiting on ``receive()`` holds its
+        task, its coroutines, the scope and the receive queue all that time."""
+        return self._detach(on_close)
 
     def offer(self, frame: Encoded) -> None:
         """Queue the frame; never blocks."""
@@ -85,9 +101,20 @@ class RawSocket:
         transport.write(frame.wire)
 
 
+class _Discard:
+    """The receive queue of a detached connection: nobody reads it any more."""
+
+    def put_nowait(self, message: Any) -> None:
+        pass
+
+    def empty(self) -> bool:
+        return True
+
+
 class FastWebSocketProtocol(WebSocketsSansIOProtocol):
     _raw: RawSocket | None = None
     _close_sent = False
+    _on_close: Callable[[], None] | None = None
 
     # uvicorn sets ``close_sent`` wherever it sends a close frame; the raw socket learns
     # it at that moment, so that fan-out never needs to look at the protocol.
@@ -105,8 +132,48 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope: Any = getattr(self, "scope", None)
         if scope is not None:  # a refused handshake has no scope; the app never runs
-            self._raw = RawSocket(self.transport)
+            self._raw = RawSocket(self.transport, self._detach)
             scope["extensions"][EXTENSION] = self._raw
+
+    def _detach(self, on_close: Callable[[], None]) -> bool:
+        if self.disconnected or self.transport.is_closing() or not self.handshake_complete:
+            return False
+        self._on_close = on_close
+        self.queue = _Discard()  # type: ignore[assignment]
+        del self.scope  # headers and all: not needed again
+        return True
+
+    def send_receive_event_to_app(self) -> None:
+        if self._on_close is not None:
+            # Detached: the message is dropped, and reading goes on (uvicorn would pause
+            # reading until the app takes it, and then pongs and the close went unread).
+            self.frames = []
+            return
+        super().send_receive_event_to_app()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
+
+    async def run_asgi(self) -> None:
+        """uvicorn's, except that a detached connection stays open when the app returns."""
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self.close_timer is None and self._on_close is None:
+            self.transport.close()
 
     async def send(self, message: Any) -> None:
         await super().send(message)

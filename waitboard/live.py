@@ -122,21 +122,22 @@ async def _serve_raw(ws: WebSocket, ctx: AppContext, location: str | None, raw: 
         ctx.metrics.ws_dropped.inc()
         log.info("dropped a slow WebSocket client", extra={"location": location or "*"})
 
-    raw.on_slow = dropped  # the abort ends the receive loop below, which unsubscribes it
+    def gone() -> None:
+        if location is None:
+            ctx.hub.unsubscribe_overview(raw)
+        else:
+            ctx.hub.unsubscribe(location, raw)
+
+    raw.on_slow = dropped  # the abort ends the connection, which unsubscribes it (gone)
     await ws.accept()
     if location is None:
         ctx.hub.subscribe_overview(raw)
     else:
         ctx.hub.subscribe(location, raw)
-    try:
-        # Only the client's messages (pongs are uvicorn's) and its disconnect arrive here.
-        while (await ws.receive())["type"] != "websocket.disconnect":
-            pass
-    finally:
-        if location is None:
-            ctx.hub.unsubscribe_overview(raw)
-        else:
-            ctx.hub.unsubscribe(location, raw)
+    # From here on the connection needs no coroutine: the hub writes to it, uvicorn
+    # answers its pings, and its end unsubscribes it.
+    if not raw.detach(gone):
+        gone()  # it ended before it could be detached
 
 
 async def location_socket(ws: WebSocket) -> None:
