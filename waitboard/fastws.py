@@ -179,5 +179,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if self.handshake_complete and self.response is not None:
             # The handshake's request and response, headers and all, are not needed again,
-            # and a connection lives for hours: let them go.
+            # and a connection lives for hours: let them go. The request's headers are
+            # emptied too, as the parser of websockets keeps the request to the end.
+            self.request.headers.clear()
             self.request = self.response = None  # type: ignore[assignment]
