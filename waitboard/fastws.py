@@ -4,12 +4,14 @@ A lobby and its phones all receive the same snapshot. Through ASGI, every client
 cost a task switch, a text encode and a frame build per snapshot; instead the hub encodes
 the frame once (:func:`text_frame`) and writes the same bytes to each client's transport.
 
-:class:`FastWebSocketProtocol` is uvicorn's WebSocket protocol with one addition: it puts a
-:class:`RawSocket` into the ASGI scope (extension ``waitboard.raw``) so the endpoint can
-hand it to the hub. The handshake, pings, the client's messages and the close stay
-uvicorn's; server frames are whole and unmasked, so writing them between uvicorn's own is
-safe. Under another ASGI server the extension is absent and :mod:`waitboard.live` sends
-through ASGI as usual.
+:class:`FastWebSocketProtocol` is uvicorn's WebSocket protocol with two additions. It puts
+a :class:`RawSocket` into the ASGI scope (extension ``waitboard.raw``) so the endpoint can
+hand it to the hub; server frames are whole and unmasked, so writing them between
+uvicorn's own is safe. And the endpoint can *detach* the connection: the ASGI app returns,
+and the connection lives on without a task, coroutines, scope or receive queue - a lobby
+screen stays for hours, a phone for the whole wait. The handshake, pings and the close
+stay uvicorn's. Under another ASGI server the extension is absent and
+:mod:`waitboard.live` sends through ASGI as usual.
 """
 
 from __future__ import annotations
