@@ -3,15 +3,17 @@
 They are served by :class:`LiveMiddleware` (not the router), so a connection that lasts
 for hours holds as little as possible.
 
-Under ``waitboard serve`` each client is a :class:`waitboard.fastws.RawSocket`: the hub's
-encoded frames go straight to its transport, and a client more than 256 KB behind is cut
-off. Under another ASGI server each connection (:class:`Connection`) holds at most one
-frame waiting to be sent; a newer snapshot replaces an older one (snapshots are whole
-states, so nothing is lost by skipping one). A heartbeat never replaces a waiting
-snapshot. A connection whose send does not finish within ``send_timeout_s`` (its reader
-stopped reading, the transport buffer is full) is dropped. Either way a dropped client
-reconnects and gets the current snapshot from the hub's cache, so a slow phone costs at
-most a bounded buffer and never delays anyone else.
+Under ``waitboard serve`` each client is a :class:`waitboard.fastws.RawSocket`: the
+hub's encoded frames go straight to its transport, a client more than 256 KB behind is
+cut off, and once subscribed the connection is detached from the ASGI application (it
+holds no coroutine while it lasts). Under another ASGI server each connection
+(:class:`Connection`) holds at most one frame waiting to be sent; a newer snapshot
+replaces an older one (snapshots are whole states, so nothing is lost by skipping one).
+A heartbeat never replaces a waiting snapshot. A connection whose send does not finish
+within ``send_timeout_s`` (its reader stopped reading, the transport buffer is full) is
+dropped. Either way a dropped client reconnects and gets the current snapshot from the
+hub's cache, so a slow phone costs at most a bounded buffer and never delays anyone
+else.
 """
 
 from __future__ import annotations
@@ -161,9 +163,10 @@ async def overview_socket(ws: WebSocket) -> None:
 
 class LiveMiddleware:
     """``/ws/locations[/{location}]`` straight to its endpoint, past the session, routing and
-    exception layers: each layer's frame would stay alive as long as a screen is connected,
-    and a lobby screen or a phone stays for hours - thousands at a time. Goes inside the
-    rate limiter (handshakes are limited per address)."""
+    exception layers: none of them has anything to do for a live feed, and on the ASGI path
+    each layer's frame would stay alive as long as a screen is connected - a lobby screen or
+    a phone stays for hours, thousands at a time. Goes inside the rate limiter (handshakes
+    are limited per address)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
