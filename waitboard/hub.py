@@ -112,6 +112,7 @@ BEAT_TURN = 500
 
 
 async def _offer_in_turns(subscribers: list[Subscriber], frame: OutFrame) -> None:
+    """Offer ``frame`` to each, yielding to the event loop every BEAT_TURN and at the end."""
     for i, sub in enumerate(subscribers, 1):
         sub.offer(frame)
         if i % BEAT_TURN == 0:
