@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
 import time
@@ -287,13 +288,14 @@ async def test_a_location_nobody_watches_is_loaded_when_someone_looks(
     while not all(v.frame is not None for v in hub.views.values()):  # the start's loads
         assert time.monotonic() < deadline, "the hub never loaded its locations"
         await asyncio.sleep(0.02)
-    before = reloads(server, "change")
+    before, held = reloads(server, "change"), reloads(server, "held")
     for _ in range(3):
         await issue(http)
     snap = (await http.get("/api/v1/locations/sued")).json()
     assert queue_of(snap, "A")["waiting"] == 3
+    # The doorbells come asynchronously, possibly after the read.
+    await eventually(lambda: reloads(server, "held") >= held + 3, "three changes held back")
     assert reloads(server, "change") == before  # nothing reloaded per change
-    assert reloads(server, "held") >= 3
     await issue(http)
     async with server.ws("/ws/locations/sued") as ws:
         first = await receive_until(ws, lambda m: m["type"] == "snapshot", "first snapshot")
@@ -379,3 +381,51 @@ async def test_a_restart_tells_connected_screens_to_come_back(
             closed = e
             break
     assert closed is not None and closed.rcvd is not None and closed.rcvd.code == 1012
+
+
+async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(
+    redis_server: EmbeddedRedis, office: Office, monkeypatch: pytest.MonkeyPatch, report: Report
+) -> None:
+    """Screens joining mid-fan-out get each snapshot once, in order, and end at the newest."""
+    # Fan-outs in turns of one screen, so that turns, reloads and joins interleave.
+    monkeypatch.setattr("waitboard.hub.TURN", 1)
+    timing = replace(FAST, coalesce_s=0.0, refresh_s=3600.0)  # no reload but for changes
+    async with live_server(redis_server.url, office, timing) as srv:
+        hub, store = srv.app.state.ctx.hub, srv.app.state.ctx.store
+        view = hub.views["sued"]
+        await eventually(
+            lambda: hub.listening
+            and view.frame is not None
+            and not (view.dirty.is_set() or view.loading or view.unsent.is_set()),
+            "the start's reloads to be done",
+        )
+        seen: list[list[int]] = []
+
+        async def screen(final: asyncio.Future[int]) -> None:
+            seqs: list[int] = []
+            seen.append(seqs)
+            async with srv.ws("/ws/locations/sued") as ws:
+                deadline = time.monotonic() + 3 * TIMEOUT
+                while not (final.done() and seqs and seqs[-1] >= final.result()):
+                    assert time.monotonic() < deadline, f"a screen stopped at {seqs[-1:]}"
+                    with contextlib.suppress(TimeoutError):
+                        message = orjson.loads(await asyncio.wait_for(ws.recv(), 0.2))
+                        if message["type"] == "snapshot":
+                            seqs.append(message["seq"])
+
+        final: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        screens = [asyncio.create_task(screen(final)) for _ in range(20)]
+        for _ in range(30):  # a change and a screen that joins
+            await store.issue("sued", "A", "test")
+            screens.append(asyncio.create_task(screen(final)))
+            await asyncio.sleep(0.005)
+        final.set_result((await store.location_state("sued")).seq)
+        await asyncio.gather(*screens)
+
+    for seqs in seen:
+        assert seqs == sorted(set(seqs)), f"a screen got {seqs}"
+        assert seqs[-1] == final.result()
+    report(
+        f"{len(seen)} screens, 30 changes: {sum(map(len, seen))} snapshots, "
+        "none twice or out of order"
+    )

@@ -7,6 +7,9 @@ Guarantees
     arriving.
   * Changes are coalesced: one reload in flight per location and at most one per
     ``coalesce_s``; each snapshot is serialised once and the same frame goes to all.
+  * Reloading and sending overlap: a location's screens get its newest snapshot in turns
+    (:meth:`Hub._send_loop`), and the next reload runs meanwhile, so a fan-out to
+    thousands never waits for Redis, and no location's fan-out holds up the others.
   * Fan-out never waits on a client: :meth:`Subscriber.offer` must not block. Slow clients
     are the subscriber's business (see :mod:`waitboard.live`).
   * A location nobody watches on this process is not reloaded on every change: the change
@@ -97,7 +100,13 @@ class LocationView:
     subscribers: set[Subscriber] = field(default_factory=set)
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
     reasons: set[str] = field(default_factory=set)
-    change_ts: int | None = None  # commit time (ms) of the oldest change not yet sent
+    change_ts: int | None = None  # commit time (ms) of the oldest change not yet loaded
+    # ``frame`` has not yet been offered to every subscriber; the send loop does that.
+    unsent: asyncio.Event = field(default_factory=asyncio.Event)
+    # The send loop has begun offering ``frame`` (a reload waits for it: a snapshot that
+    # would be replaced before it went out is not worth loading).
+    taken: asyncio.Event = field(default_factory=asyncio.Event)
+    frame_change_ts: int | None = None  # commit time (ms) of the oldest change in ``frame``
     dirty_since: float | None = None  # monotonic time of the oldest change not yet loaded
     # Nobody here watches the location: its changes are not loaded as they come, the
     # cached snapshot is then known to be older than Redis (``outdated``) until the next
@@ -107,15 +116,15 @@ class LocationView:
     loading: bool = False  # a reload is under way
 
 
-#: Screens beaten in one go before other work gets a turn (~5 ms of sending).
-BEAT_TURN = 500
+#: Screens sent to in one go before other work gets a turn (~5 ms of sending).
+TURN = 500
 
 
 async def _offer_in_turns(subscribers: list[Subscriber], frame: OutFrame) -> None:
-    """Offer ``frame`` to each, yielding to the event loop every BEAT_TURN and at the end."""
+    """Offer ``frame`` to each, yielding to the event loop every TURN and at the end."""
     for i, sub in enumerate(subscribers, 1):
         sub.offer(frame)
-        if i % BEAT_TURN == 0:
+        if i % TURN == 0:
             await asyncio.sleep(0)
     await asyncio.sleep(0)
 
@@ -154,9 +163,9 @@ class Hub:
             ("heartbeat", self._heartbeat_loop),
             ("overview", self._overview_loop),
         ]
-        loops += [
-            (f"refresh.{v.location}", partial(self._refresh_loop, v)) for v in self.views.values()
-        ]
+        for v in self.views.values():
+            loops.append((f"refresh.{v.location}", partial(self._refresh_loop, v)))
+            loops.append((f"send.{v.location}", partial(self._send_loop, v)))
         self._tasks = [
             asyncio.create_task(self._supervise(name, loop), name=f"hub.{name}")
             for name, loop in loops
@@ -198,7 +207,8 @@ class Hub:
         view.subscribers.add(sub)
         self.metrics.ws_clients.labels(location).inc()
         if view.frame is not None and not view.outdated:
-            sub.offer(view.frame)  # from the cache: no Redis read per client
+            if not view.unsent.is_set():  # else the coming fan-out includes this one
+                sub.offer(view.frame)  # from the cache: no Redis read per client
         elif not (view.loading or view.dirty.is_set()):
             self._mark(view, "first_client")
         # else: the reload under way reaches this one too
@@ -299,6 +309,7 @@ class Hub:
             # The window counts from the reload's start: a fan-out to thousands of screens
             # takes a while, and the window is not meant to come on top of it.
             await asyncio.sleep(max(0.0, started + self.timing.coalesce_s - time.monotonic()))
+            await view.taken.wait()
 
     async def _pause_until_link(self, seconds: float) -> None:
         """Sleep up to ``seconds``, but wake when a new subscription is established."""
@@ -312,14 +323,34 @@ class Hub:
         view.snapshot, view.epoch, view.seq = snap, state.epoch, state.seq
         # Current, unless a change was held back while this state was being read.
         view.outdated = view.held != held_before
-        view.frame = frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps(snap))
-        if view.change_ts is not None:
-            lag = max(0.0, (to_ms(now) - view.change_ts) / 1000)
-            self.metrics.publish_to_send.observe(lag)
-            view.change_ts = None
-        for sub in list(view.subscribers):
-            sub.offer(frame)
+        view.frame = OutFrame.of(Frame.SNAPSHOT, orjson.dumps(snap))
+        if view.frame_change_ts is None:
+            view.frame_change_ts = view.change_ts
+        view.change_ts = None
+        view.taken.clear()
+        view.unsent.set()
         self._overview_dirty.set()
+
+    async def _send_loop(self, view: LocationView) -> None:
+        """Offer each new snapshot of the location to its screens, in turns.
+
+        At 5,000 screens a fan-out is ~50 ms of ``write()``. Done in one go, it would hold
+        up every other location, and the next reload would only start after it, leaving
+        the core idle while Redis answers. In turns, the reload runs meanwhile; snapshots
+        that come during a fan-out wait for its end, and only the newest goes out next.
+        """
+        while True:
+            await view.unsent.wait()
+            view.unsent.clear()
+            view.taken.set()
+            frame = view.frame
+            if frame is None:
+                continue
+            if view.frame_change_ts is not None:
+                lag = max(0.0, (to_ms(self.clock()) - view.frame_change_ts) / 1000)
+                self.metrics.publish_to_send.observe(lag)
+                view.frame_change_ts = None
+            await _offer_in_turns(list(view.subscribers), frame)
 
     def on_doorbell(self, location: str, data: bytes | str) -> None:
         """A change was committed in Redis (or we may have missed some)."""
@@ -431,7 +462,7 @@ class Hub:
     async def _heartbeat(self) -> None:
         # Current views beat; the others say they are stale (the screens show a banner).
         # Beating 10,000 screens takes ~0.1 s of sending; a change waiting to be shown
-        # gets its turn between locations and every BEAT_TURN screens, instead of after
+        # gets its turn between locations and every TURN screens, instead of after
         # all of them. (A beat that goes out after a newer snapshot is harmless: screens
         # take a beat for a sign of life only.)
         for view in list(self.views.values()):
