@@ -333,7 +333,15 @@ class WaitboardDriver(Driver):
             await self.store.roll_day(loc)
             for counter in ("1", "2", "3", "4"):
                 await self.store.set_counter(loc, counter, True)
-            for q in ("A", "B", "C", "A", "B", "A"):  # a lived-in queue: a few waiting
+            # A lived-in location: its ten recent calls (as many as a snapshot lists), so
+            # a snapshot is as long at the start as during the run - the baselines send
+            # the first one all along - and a few waiting.
+            for _ in range(10):
+                await self.store.issue(loc, "A", "bench")
+                called = await self.store.call_next(loc, "1")
+                assert called.ticket is not None
+                await self.store.act(called.ticket.id, Action.NO_SHOW, counters=None)
+            for q in ("A", "B", "C", "A", "B", "A"):
                 await self.store.issue(loc, q, "bench")
 
     async def change(self, location: str) -> None:
