@@ -394,9 +394,11 @@ async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(
         hub, store = srv.app.state.ctx.hub, srv.app.state.ctx.store
         view = hub.views["sued"]
         await eventually(
-            lambda: hub.listening
-            and view.frame is not None
-            and not (view.dirty.is_set() or view.loading or view.unsent.is_set()),
+            lambda: (
+                hub.listening
+                and view.frame is not None
+                and not (view.dirty.is_set() or view.loading or view.unsent.is_set())
+            ),
             "the start's reloads to be done",
         )
         seen: list[list[int]] = []
