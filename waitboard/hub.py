@@ -104,7 +104,9 @@ class LocationView:
     # ``frame`` has not yet been offered to every subscriber; the send loop does that.
     unsent: asyncio.Event = field(default_factory=asyncio.Event)
     # The send loop has begun offering ``frame`` (a reload waits for it: a snapshot that
-    # would be replaced before it went out is not worth loading).
+    # would be replaced before it went out is not worth loading). Once a frame exists it
+    # is ``not unsent``, kept as an event of its own because an event cannot be awaited
+    # to clear.
     taken: asyncio.Event = field(default_factory=asyncio.Event)
     frame_change_ts: int | None = None  # commit time (ms) of the oldest change in ``frame``
     dirty_since: float | None = None  # monotonic time of the oldest change not yet loaded
@@ -344,8 +346,7 @@ class Hub:
             view.unsent.clear()
             view.taken.set()
             frame = view.frame
-            if frame is None:
-                continue
+            assert frame is not None  # _publish sets it before it sets ``unsent``
             if view.frame_change_ts is not None:
                 lag = max(0.0, (to_ms(self.clock()) - view.frame_change_ts) / 1000)
                 self.metrics.publish_to_send.observe(lag)
