@@ -8,6 +8,7 @@ import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import httpx
@@ -433,3 +434,80 @@ async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(
         f"{len(seen)} screens, 30 changes: {sum(map(len, seen))} snapshots, "
         "none twice or out of order"
     )
+
+
+async def test_seq_checks_and_doorbells_racing_reloads_send_no_snapshot_twice(
+    redis_server: EmbeddedRedis, office: Office, report: Report
+) -> None:
+    """A seq check or doorbell that comes while a reload is under way sends nothing twice."""
+    # The seq check as often as the ticker goes, no window: checks, doorbells and reloads
+    # overlap all the time. No refresh: it sends the same seq again on purpose (new waits).
+    timing = replace(FAST, coalesce_s=0.0, refresh_s=3600.0, drift_check_s=0.01)
+    async with live_server(redis_server.url, office, timing) as srv:
+        hub, store = srv.app.state.ctx.hub, srv.app.state.ctx.store
+        view = hub.views["sued"]
+
+        def settled() -> bool:
+            return bool(
+                hub.listening
+                and view.frame is not None
+                and not (view.dirty.is_set() or view.loading or view.unsent.is_set())
+            )
+
+        await eventually(settled, "the start's reloads to be done")
+        async with srv.ws("/ws/locations/sued") as ws:
+            seqs = [(await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot"))["seq"]]
+            for _ in range(40):
+                await store.issue("sued", "A", "test")
+                await asyncio.sleep(0.01)
+            final = (await store.location_state("sued")).seq
+
+            def noting_snapshots(until: Callable[[dict], bool]) -> Callable[[dict], bool]:
+                def predicate(message: dict) -> bool:
+                    if message["type"] == "snapshot":
+                        seqs.append(message["seq"])
+                    return until(message)
+
+                return predicate
+
+            await receive_until(
+                ws,
+                noting_snapshots(lambda m: m["type"] == "snapshot" and m["seq"] == final),
+                f"the snapshot of seq {final}",
+            )
+            await eventually(settled, "the last reload to be done")
+            # A heartbeat goes out after any snapshot sent before it: what came twice is in.
+            await receive_until(
+                ws, noting_snapshots(lambda m: m["type"] == "heartbeat"), "a heartbeat"
+            )
+    assert seqs == sorted(set(seqs)), f"the screen got {seqs}"
+    report(f"40 changes with seq checks every 10 ms: {len(seqs)} snapshots, none twice")
+
+
+async def test_a_reload_that_finds_the_seq_shown_sends_nothing_again(
+    server: LiveServer, redis: Redis
+) -> None:
+    """A doorbell for a change the screens already show reloads, but sends no second copy."""
+    hub = server.app.state.ctx.hub
+    view = hub.views["sued"]
+
+    def settled() -> bool:
+        return bool(hub.listening and view.frame and not (view.dirty.is_set() or view.loading))
+
+    async with server.ws("/ws/locations/sued") as ws:
+        snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        await eventually(settled, "the start's reloads to be done")
+        await receive_until(ws, lambda m: m["type"] == "heartbeat", "a heartbeat")
+        before = reloads(server, "unchanged")
+        # As a doorbell that comes while the reload reading its change is under way: by the
+        # time it is handled, Redis holds no seq the screens do not have.
+        await redis.publish(
+            keys.channel("sued"),
+            orjson.dumps({"epoch": snap["epoch"], "seq": snap["seq"] + 1, "ts": 0}),
+        )
+        await eventually(lambda: reloads(server, "unchanged") == before + 1, "the reload")
+        await eventually(settled, "the reload's end")
+        # A heartbeat goes out after anything sent before it.
+        beat = await receive_until(ws, lambda m: m["type"] != "stale", "the next frame")
+        assert beat["type"] == "heartbeat", f"got a {beat['type']} of seq {beat.get('seq')}"
+        assert beat["seq"] == snap["seq"]

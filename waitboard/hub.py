@@ -121,6 +121,24 @@ class LocationView:
 #: Screens sent to in one go before other work gets a turn (~5 ms of sending).
 TURN = 500
 
+#: Reasons to reload that are about the seq alone: if Redis still has the seq the screens
+#: have, there is nothing new to send. (A refresh is about waits that move on, a
+#: (re)subscription and a first screen about the screens themselves: those always send.)
+SEQ_REASONS = frozenset({"change", "gap", "drift", "bad_doorbell"})
+
+
+def drifted(read: tuple[str, int], shown: tuple[str, int], before: tuple[str, int]) -> bool:
+    """Whether the (epoch, seq) a seq check read from Redis says a view misses changes.
+
+    ``shown`` is the view's (epoch, seq) now, ``before`` when the check asked. A view that
+    moved past what was read while the answer came is not behind: its reload read later.
+    Anything else that differs is (Redis may also have gone back, restored from a backup).
+    """
+    if read == shown:
+        return False
+    moved_on = read[0] == before[0] == shown[0] and before[1] <= read[1] < shown[1]
+    return not moved_on
+
 
 async def _offer_in_turns(subscribers: list[Subscriber], frame: OutFrame) -> None:
     """Offer ``frame`` to each, yielding to the event loop every TURN and at the end."""
@@ -284,12 +302,25 @@ class Hub:
             await view.dirty.wait()
             view.dirty.clear()
             reasons, view.reasons = view.reasons, set()
+            # Whether the screens show this view as current; checked before the pending
+            # change is taken off, since a view that went stale must send again to lift
+            # the banner.
+            shown = self.is_current(view)
             pending_since, view.dirty_since = view.dirty_since, None
             started, held = time.monotonic(), view.held
             view.loading = True
             try:
                 state = await self.store.location_state(view.location)
-                self._publish(view, state, held)
+                unchanged = (state.epoch, state.seq) == (view.epoch, view.seq)
+                if shown and unchanged and reasons <= SEQ_REASONS:
+                    # Marked for a change the screens already have: a doorbell or a seq
+                    # check that came while the reload showing it was under way. The same
+                    # snapshot again would be a second fan-out for nothing.
+                    if not view.dirty.is_set():  # (else a newer change came meanwhile)
+                        view.change_ts = None
+                    self.metrics.hub_reloads.labels("unchanged").inc()
+                else:
+                    self._publish(view, state, held)
             except Exception as e:
                 # Keep the change pending (and the view marked as not current), retry later
                 # - or at once when the subscription is back.
@@ -449,10 +480,11 @@ class Hub:
                 pass  # the refresh loops and the listener report and recover
 
     async def _check_drift(self) -> None:
+        before = {loc: (v.epoch, v.seq) for loc, v in self.views.items()}
         seqs = await self.store.seqs(list(self.views))
-        for location, (epoch, seq) in seqs.items():
+        for location, read in seqs.items():
             view = self.views[location]
-            if (epoch, seq) != (view.epoch, view.seq):
+            if drifted(read, (view.epoch, view.seq), before[location]):
                 self._mark(view, "drift")
 
     async def _heartbeat_loop(self) -> None:

@@ -51,7 +51,8 @@ class Metrics:
         )
         self.hub_reloads = Counter(
             "waitboard_hub_reloads",
-            "Location state reloaded from Redis, by reason.",
+            "Location state reloaded from Redis, by reason; 'held': a change left for the "
+            "next read (nobody watches), 'unchanged': a reload that found the seq shown.",
             ["reason"],
             registry=r,
         )
