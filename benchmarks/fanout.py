@@ -13,6 +13,9 @@ the driver publishes the same snapshot JSON (same size, its own seq) through the
 channels, the way an application using them would. A sample of clients records
 (seq, receive time) for every frame; the latency of a change is, per sampled client, the
 first frame that shows it (a seq at least the change's) minus the change's stamp.
+"current frames/s" counts, of the frames delivered, those that arrived within a second of
+the change they show (the share measured on the sampled clients): a server whose clients
+fall behind still delivers frames, but what they show is old.
 
     .venv/bin/python benchmarks/fanout.py                # every scenario (about 40 min)
     .venv/bin/python benchmarks/fanout.py --only matrix --connections 5000 --rates 50
@@ -416,6 +419,9 @@ class Run:
     rate: float
     connected: int = 0
     frames_per_s: float = 0.0
+    # frames/s times the share of sampled frames that arrived within CURRENT_S of their
+    # change: what the screens got that was still news.
+    current_frames_per_s: float = float("nan")
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
     max_ms: float = float("nan")
@@ -467,6 +473,31 @@ def latencies(
                 break  # not shown before the end of the run
             out.append((sent, max(0.0, seen[j][1] - sent) * 1000))
     return out
+
+
+#: A frame counts as current if it arrives within this long of the change it shows.
+CURRENT_S = 1.0
+
+
+def current_share(
+    stamps: dict[str, list[tuple[int, float]]],
+    traces: list[tuple[str, list[tuple[int, float]]]],
+    since: float,
+    until: float,
+) -> float:
+    """Of the sampled clients' frames that arrived in [since, until) and show a change
+    made in the run, the share that arrived within CURRENT_S of that change."""
+    sent_at = {loc: dict(changes) for loc, changes in stamps.items()}
+    current = counted = 0
+    for location, trace in traces:
+        made = sent_at.get(location, {})
+        for seq, t in trace:
+            sent = made.get(seq)
+            if sent is None or not since <= t < until:
+                continue
+            counted += 1
+            current += t - sent <= CURRENT_S
+    return current / counted if counted else float("nan")
 
 
 @contextlib.contextmanager
@@ -617,9 +648,11 @@ async def one_run(
     frames = sum(r["frames"] for r in reports)
     measured = max(r["measured_s"] for r in reports)
     run.frames_per_s = frames / measured if measured else 0.0
-    made = latencies(
+    traces = [tuple(t) for r in reports for t in r["traces"]]
+    made = latencies(driver.stamps, traces, t0, t1)  # type: ignore[arg-type]
+    run.current_frames_per_s = run.frames_per_s * current_share(
         driver.stamps,
-        [tuple(t) for r in reports for t in r["traces"]],  # type: ignore[misc]
+        traces,  # type: ignore[arg-type]
         t0,
         t1,
     )
@@ -868,6 +901,7 @@ def table(title: str, runs: list[Run]) -> str:
         "locs",
         "chg/s",
         "frames/s",
+        "current frames/s",
         "p50 ms",
         "p99 ms",
         "max ms",
@@ -891,6 +925,7 @@ def table(title: str, runs: list[Run]) -> str:
                     r.locations,
                     f"{r.rate:g}",
                     f"{r.frames_per_s:,.0f}",
+                    f"{r.current_frames_per_s:,.0f}",
                     f"{r.p50_ms:.1f}",
                     f"{r.p99_ms:.1f}",
                     f"{r.max_ms:.1f}",
@@ -993,10 +1028,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                         for other in servers[1:]:
                             if by.get(other) and by.get("waitboard"):
                                 fps = median_ratio(by["waitboard"], by[other], "frames_per_s")
+                                cur = median_ratio(
+                                    by["waitboard"], by[other], "current_frames_per_s"
+                                )
                                 p99 = median_ratio(by["waitboard"], by[other], "p99_ms")
                                 print(
                                     f"median ratio waitboard/{other}: frames/s {fps:.2f}x, "
-                                    f"p99 {p99:.2f}x"
+                                    f"current frames/s {cur:.2f}x, p99 {p99:.2f}x"
                                 )
         if wanted("stalled"):
             # A B A B: without and with 50 clients that stop reading after the handshake;
