@@ -390,8 +390,8 @@ async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(
     """Screens joining mid-fan-out get each snapshot once, in order, and end at the newest."""
     # Fan-outs in turns of one screen, so that turns, reloads and joins interleave.
     monkeypatch.setattr("waitboard.hub.TURN", 1)
-    # No reload but for changes: the refresh and the seq check may send a seq again (with
-    # new waits), which is not what this is about.
+    # No reload but for changes: a refresh sends a seq again (with new waits), which is
+    # not what this is about.
     timing = replace(FAST, coalesce_s=0.0, refresh_s=3600.0, drift_check_s=3600.0)
     async with live_server(redis_server.url, office, timing) as srv:
         hub, store = srv.app.state.ctx.hub, srv.app.state.ctx.store
@@ -485,29 +485,53 @@ async def test_seq_checks_and_doorbells_racing_reloads_send_no_snapshot_twice(
 
 
 async def test_a_reload_that_finds_the_seq_shown_sends_nothing_again(
-    server: LiveServer, redis: Redis
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
 ) -> None:
     """A doorbell for a change the screens already show reloads, but sends no second copy."""
-    hub = server.app.state.ctx.hub
-    view = hub.views["sued"]
+    # No refresh: it sends the seq shown again on purpose (the next test).
+    async with live_server(redis_server.url, office, replace(FAST, refresh_s=3600.0)) as srv:
+        hub = srv.app.state.ctx.hub
+        view = hub.views["sued"]
 
-    def settled() -> bool:
-        return bool(hub.listening and view.frame and not (view.dirty.is_set() or view.loading))
+        def settled() -> bool:
+            return bool(hub.listening and view.frame and not (view.dirty.is_set() or view.loading))
 
-    async with server.ws("/ws/locations/sued") as ws:
+        async with srv.ws("/ws/locations/sued") as ws:
+            snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+            await eventually(settled, "the start's reloads to be done")
+            await receive_until(ws, lambda m: m["type"] == "heartbeat", "a heartbeat")
+            before = reloads(srv, "unchanged")
+            # As a doorbell that comes while the reload reading its change is under way: by
+            # the time it is handled, Redis holds no seq the screens do not have.
+            await redis.publish(
+                keys.channel("sued"),
+                orjson.dumps({"epoch": snap["epoch"], "seq": snap["seq"] + 1, "ts": 0}),
+            )
+            await eventually(lambda: reloads(srv, "unchanged") == before + 1, "the reload")
+            await eventually(settled, "the reload's end")
+            # A heartbeat goes out after anything sent before it.
+            beat = await receive_until(ws, lambda m: m["type"] != "stale", "the next frame")
+            assert beat["type"] == "heartbeat", f"got a {beat['type']} of seq {beat.get('seq')}"
+            assert beat["seq"] == snap["seq"]
+
+
+async def test_a_refresh_sends_the_seq_shown_again_with_the_waits_moved_on(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """Without any change, the periodic refresh still sends the snapshot again."""
+    timing = replace(FAST, refresh_s=0.3)
+    async with (
+        live_server(redis_server.url, office, timing) as srv,
+        srv.ws("/ws/locations/sued") as ws,
+    ):
         snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
-        await eventually(settled, "the start's reloads to be done")
-        await receive_until(ws, lambda m: m["type"] == "heartbeat", "a heartbeat")
-        before = reloads(server, "unchanged")
-        # As a doorbell that comes while the reload reading its change is under way: by the
-        # time it is handled, Redis holds no seq the screens do not have.
-        await redis.publish(
-            keys.channel("sued"),
-            orjson.dumps({"epoch": snap["epoch"], "seq": snap["seq"] + 1, "ts": 0}),
+        before = reloads(srv, "refresh")
+        await receive_until(
+            ws,
+            lambda m: (
+                m["type"] == "snapshot"
+                and m["seq"] == snap["seq"]
+                and reloads(srv, "refresh") > before
+            ),
+            "a refreshed snapshot of the same seq",
         )
-        await eventually(lambda: reloads(server, "unchanged") == before + 1, "the reload")
-        await eventually(settled, "the reload's end")
-        # A heartbeat goes out after anything sent before it.
-        beat = await receive_until(ws, lambda m: m["type"] != "stale", "the next frame")
-        assert beat["type"] == "heartbeat", f"got a {beat['type']} of seq {beat.get('seq')}"
-        assert beat["seq"] == snap["seq"]

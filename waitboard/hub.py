@@ -123,21 +123,28 @@ TURN = 500
 
 #: Reasons to reload that are about the seq alone: if Redis still has the seq the screens
 #: have, there is nothing new to send. (A refresh is about waits that move on, a
-#: (re)subscription and a first screen about the screens themselves: those always send.)
+#: (re)subscription and a first screen about the screens themselves, and a rewind means
+#: the same seq may now stand for other content: those always send.)
 SEQ_REASONS = frozenset({"change", "gap", "drift", "bad_doorbell"})
 
 
-def drifted(read: tuple[str, int], shown: tuple[str, int], before: tuple[str, int]) -> bool:
-    """Whether the (epoch, seq) a seq check read from Redis says a view misses changes.
+def drift(read: tuple[str, int], shown: tuple[str, int], before: tuple[str, int]) -> str | None:
+    """What the (epoch, seq) a seq check read from Redis says of a view: None if nothing
+    is amiss, ``"drift"`` if the view misses changes, ``"rewound"`` if Redis went back.
 
     ``shown`` is the view's (epoch, seq) now, ``before`` when the check asked. A view that
     moved past what was read while the answer came is not behind: its reload read later.
-    Anything else that differs is (Redis may also have gone back, restored from a backup).
+    Redis behind what the view showed when the check asked was restored from an older
+    copy (a backup, a failover that lost writes).
     """
     if read == shown:
-        return False
-    moved_on = read[0] == before[0] == shown[0] and before[1] <= read[1] < shown[1]
-    return not moved_on
+        return None
+    if read[0] == before[0] == shown[0]:
+        if read[1] < before[1]:
+            return "rewound"
+        if read[1] < shown[1]:
+            return None  # moved on
+    return "drift"
 
 
 async def _offer_in_turns(subscribers: list[Subscriber], frame: OutFrame) -> None:
@@ -302,17 +309,19 @@ class Hub:
             await view.dirty.wait()
             view.dirty.clear()
             reasons, view.reasons = view.reasons, set()
-            # Whether the screens show this view as current; checked before the pending
-            # change is taken off, since a view that went stale must send again to lift
-            # the banner.
+            # Whether the screens show this view as current (checked before the pending
+            # change is taken off): screens told it is stale get the reload's snapshot
+            # at once, not only with the next heartbeat.
             shown = self.is_current(view)
             pending_since, view.dirty_since = view.dirty_since, None
             started, held = time.monotonic(), view.held
             view.loading = True
             try:
                 state = await self.store.location_state(view.location)
+                # (A change held back during the read, for want of a screen, makes the
+                # view outdated: then it publishes, for the screen that may come.)
                 unchanged = (state.epoch, state.seq) == (view.epoch, view.seq)
-                if shown and unchanged and reasons <= SEQ_REASONS:
+                if shown and unchanged and view.held == held and reasons <= SEQ_REASONS:
                     # Marked for a change the screens already have: a doorbell or a seq
                     # check that came while the reload showing it was under way. The same
                     # snapshot again would be a second fan-out for nothing.
@@ -484,8 +493,9 @@ class Hub:
         seqs = await self.store.seqs(list(self.views))
         for location, read in seqs.items():
             view = self.views[location]
-            if drifted(read, (view.epoch, view.seq), before[location]):
-                self._mark(view, "drift")
+            reason = drift(read, (view.epoch, view.seq), before[location])
+            if reason is not None:
+                self._mark(view, reason)
 
     async def _heartbeat_loop(self) -> None:
         while True:

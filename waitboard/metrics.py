@@ -51,8 +51,9 @@ class Metrics:
         )
         self.hub_reloads = Counter(
             "waitboard_hub_reloads",
-            "Location state reloaded from Redis, by reason; 'held': a change left for the "
-            "next read (nobody watches), 'unchanged': a reload that found the seq shown.",
+            "Location state reloaded from Redis, once for each of its reasons; 'held': a "
+            "change left for the next read (nobody watches); 'unchanged': counted again, a "
+            "reload that found the seq already shown and sent nothing.",
             ["reason"],
             registry=r,
         )
