@@ -648,14 +648,13 @@ async def one_run(
     frames = sum(r["frames"] for r in reports)
     measured = max(r["measured_s"] for r in reports)
     run.frames_per_s = frames / measured if measured else 0.0
-    traces = [tuple(t) for r in reports for t in r["traces"]]
-    made = latencies(driver.stamps, traces, t0, t1)  # type: ignore[arg-type]
-    run.current_frames_per_s = run.frames_per_s * current_share(
-        driver.stamps,
-        traces,  # type: ignore[arg-type]
-        t0,
-        t1,
-    )
+    traces: list[tuple[str, list[tuple[int, float]]]] = [
+        (location, [(seq, t) for seq, t in trace])
+        for r in reports
+        for location, trace in r["traces"]
+    ]
+    made = latencies(driver.stamps, traces, t0, t1)
+    run.current_frames_per_s = run.frames_per_s * current_share(driver.stamps, traces, t0, t1)
     lat = [ms for _, ms in made]
     if lat:
         run.p50_ms, run.p99_ms, run.max_ms = pct(lat, 50), pct(lat, 99), max(lat)
