@@ -384,6 +384,17 @@ async def test_a_restart_tells_connected_screens_to_come_back(
     assert closed is not None and closed.rcvd is not None and closed.rcvd.code == 1012
 
 
+def settled(server: LiveServer, location: str) -> bool:
+    """The hub is linked to Redis and has loaded and sent ``location``, with nothing pending."""
+    hub = server.app.state.ctx.hub
+    view = hub.views[location]
+    return bool(
+        hub.listening
+        and view.frame is not None
+        and not (view.dirty.is_set() or view.loading or view.unsent.is_set())
+    )
+
+
 async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(
     redis_server: EmbeddedRedis, office: Office, monkeypatch: pytest.MonkeyPatch, report: Report
 ) -> None:
@@ -394,16 +405,8 @@ async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(
     # not what this is about.
     timing = replace(FAST, coalesce_s=0.0, refresh_s=3600.0, drift_check_s=3600.0)
     async with live_server(redis_server.url, office, timing) as srv:
-        hub, store = srv.app.state.ctx.hub, srv.app.state.ctx.store
-        view = hub.views["sued"]
-        await eventually(
-            lambda: (
-                hub.listening
-                and view.frame is not None
-                and not (view.dirty.is_set() or view.loading or view.unsent.is_set())
-            ),
-            "the start's reloads to be done",
-        )
+        store = srv.app.state.ctx.store
+        await eventually(lambda: settled(srv, "sued"), "the start's reloads to be done")
         seen: list[list[int]] = []
 
         async def screen(final: asyncio.Future[int]) -> None:
@@ -444,17 +447,8 @@ async def test_seq_checks_and_doorbells_racing_reloads_send_no_snapshot_twice(
     # overlap all the time. No refresh: it sends the same seq again on purpose (new waits).
     timing = replace(FAST, coalesce_s=0.0, refresh_s=3600.0, drift_check_s=0.01)
     async with live_server(redis_server.url, office, timing) as srv:
-        hub, store = srv.app.state.ctx.hub, srv.app.state.ctx.store
-        view = hub.views["sued"]
-
-        def settled() -> bool:
-            return bool(
-                hub.listening
-                and view.frame is not None
-                and not (view.dirty.is_set() or view.loading or view.unsent.is_set())
-            )
-
-        await eventually(settled, "the start's reloads to be done")
+        store = srv.app.state.ctx.store
+        await eventually(lambda: settled(srv, "sued"), "the start's reloads to be done")
         async with srv.ws("/ws/locations/sued") as ws:
             seqs = [(await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot"))["seq"]]
             for _ in range(40):
@@ -475,7 +469,7 @@ async def test_seq_checks_and_doorbells_racing_reloads_send_no_snapshot_twice(
                 noting_snapshots(lambda m: m["type"] == "snapshot" and m["seq"] == final),
                 f"the snapshot of seq {final}",
             )
-            await eventually(settled, "the last reload to be done")
+            await eventually(lambda: settled(srv, "sued"), "the last reload to be done")
             # A heartbeat goes out after any snapshot sent before it: what came twice is in.
             await receive_until(
                 ws, noting_snapshots(lambda m: m["type"] == "heartbeat"), "a heartbeat"
@@ -489,30 +483,26 @@ async def test_a_reload_that_finds_the_seq_shown_sends_nothing_again(
 ) -> None:
     """A doorbell for a change the screens already show reloads, but sends no second copy."""
     # No refresh: it sends the seq shown again on purpose (the next test).
-    async with live_server(redis_server.url, office, replace(FAST, refresh_s=3600.0)) as srv:
-        hub = srv.app.state.ctx.hub
-        view = hub.views["sued"]
-
-        def settled() -> bool:
-            return bool(hub.listening and view.frame and not (view.dirty.is_set() or view.loading))
-
-        async with srv.ws("/ws/locations/sued") as ws:
-            snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
-            await eventually(settled, "the start's reloads to be done")
-            await receive_until(ws, lambda m: m["type"] == "heartbeat", "a heartbeat")
-            before = reloads(srv, "unchanged")
-            # As a doorbell that comes while the reload reading its change is under way: by
-            # the time it is handled, Redis holds no seq the screens do not have.
-            await redis.publish(
-                keys.channel("sued"),
-                orjson.dumps({"epoch": snap["epoch"], "seq": snap["seq"] + 1, "ts": 0}),
-            )
-            await eventually(lambda: reloads(srv, "unchanged") == before + 1, "the reload")
-            await eventually(settled, "the reload's end")
-            # A heartbeat goes out after anything sent before it.
-            beat = await receive_until(ws, lambda m: m["type"] != "stale", "the next frame")
-            assert beat["type"] == "heartbeat", f"got a {beat['type']} of seq {beat.get('seq')}"
-            assert beat["seq"] == snap["seq"]
+    async with (
+        live_server(redis_server.url, office, replace(FAST, refresh_s=3600.0)) as srv,
+        srv.ws("/ws/locations/sued") as ws,
+    ):
+        snap = await receive_until(ws, lambda m: m["type"] == "snapshot", "snapshot")
+        await eventually(lambda: settled(srv, "sued"), "the start's reloads to be done")
+        await receive_until(ws, lambda m: m["type"] == "heartbeat", "a heartbeat")
+        before = reloads(srv, "unchanged")
+        # As a doorbell that comes while the reload reading its change is under way: by
+        # the time it is handled, Redis holds no seq the screens do not have.
+        await redis.publish(
+            keys.channel("sued"),
+            orjson.dumps({"epoch": snap["epoch"], "seq": snap["seq"] + 1, "ts": 0}),
+        )
+        await eventually(lambda: reloads(srv, "unchanged") == before + 1, "the reload")
+        await eventually(lambda: settled(srv, "sued"), "the reload's end")
+        # A heartbeat goes out after anything sent before it.
+        beat = await receive_until(ws, lambda m: m["type"] != "stale", "the next frame")
+        assert beat["type"] == "heartbeat", f"got a {beat['type']} of seq {beat.get('seq')}"
+        assert beat["seq"] == snap["seq"]
 
 
 async def test_a_refresh_sends_the_seq_shown_again_with_the_waits_moved_on(
