@@ -1,10 +1,13 @@
-"""The hub's decisions that need no Redis."""
+"""The hub's decisions and mechanisms that need no Redis."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from waitboard.hub import drift
+from tests.conftest import TIMEOUT
+from waitboard.hub import drift, supervise
 
 
 @pytest.mark.parametrize(
@@ -25,3 +28,22 @@ def test_a_seq_check_reloads_only_a_view_that_misses_changes(
 ) -> None:
     """The seq check reloads a view Redis is ahead of or behind, not one that moved on."""
     assert drift(read, shown, before) == expected
+
+
+async def test_a_loop_that_turns_its_cancellation_into_an_error_still_stops() -> None:
+    """A hub loop ends when cancelled, even if a library makes the cancellation an error."""
+    started = asyncio.Event()
+
+    async def loop() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise ConnectionError("closed on the way out") from None
+
+    task = asyncio.create_task(supervise("test", loop))
+    await asyncio.wait_for(started.wait(), TIMEOUT)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=TIMEOUT)
+    assert task in done, "the loop was started again instead of stopping"
+    assert task.cancelled()

@@ -147,6 +147,27 @@ def drift(read: tuple[str, int], shown: tuple[str, int], before: tuple[str, int]
     return "drift"
 
 
+#: How many times (a second apart) stop() cancels a loop that has not ended.
+STOP_ROUNDS = 5
+
+
+async def supervise(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    """Run ``loop`` for ever: log what makes it fail and start it again a second later,
+    until the task is cancelled - also if the loop turned its cancellation into an error
+    of its own (a library closing a connection on the way out, say)."""
+    while True:
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None
+            log.exception("hub loop failed; restarting it", extra={"loop": name})
+            await asyncio.sleep(1.0)
+
+
 async def _offer_in_turns(subscribers: list[Subscriber], frame: OutFrame) -> None:
     """Offer ``frame`` to each, yielding to the event loop every TURN and at the end."""
     for i, sub in enumerate(subscribers, 1):
@@ -194,28 +215,32 @@ class Hub:
             loops.append((f"refresh.{v.location}", partial(self._refresh_loop, v)))
             loops.append((f"send.{v.location}", partial(self._send_loop, v)))
         self._tasks = [
-            asyncio.create_task(self._supervise(name, loop), name=f"hub.{name}")
-            for name, loop in loops
+            asyncio.create_task(supervise(name, loop), name=f"hub.{name}") for name, loop in loops
         ]
         for view in self.views.values():
             self._mark(view, "start")
 
-    async def _supervise(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        while True:
-            try:
-                await loop()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("hub loop failed; restarting it", extra={"loop": name})
-                await asyncio.sleep(1.0)
-
     async def stop(self) -> None:
+        """Cancel every loop and wait until they end, for at most STOP_ROUNDS seconds.
+
+        A loop may lose its cancellation inside a library (on Python 3.11 a cancellation
+        that meets an expiring ``asyncio.timeout`` can come out as a TimeoutError, which
+        the loop then handles as Redis being slow): such a loop is cancelled again.
+        """
+        pending = set(self._tasks)
+        for _ in range(STOP_ROUNDS):
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        if pending:
+            log.warning(
+                "hub loops did not stop", extra={"loops": sorted(t.get_name() for t in pending)}
+            )
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: it was logged where it happened
         self._tasks = []
 
     def is_current(self, view: LocationView) -> bool:
