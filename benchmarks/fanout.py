@@ -55,7 +55,7 @@ from waitboard.store import Store, connect
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 SERVER_CORE, LOAD_CORE = {0}, {1}
-SERVERS = ("waitboard", "socketio", "broadcaster")
+SERVERS = ("waitboard", "socketio", "broadcaster", "wsbroadcast")
 READY_S = 60  # a server or the clients must be ready within this
 PROBE_WAIT_S = 30  # beyond its run, for a CPU probe to report
 # How long a backlog of 100 ms of work takes to be worked off: a request or change this
@@ -148,6 +148,7 @@ class Server:
         return {
             "waitboard": base + "/ws/locations/{location}",
             "broadcaster": base + "/ws/{location}",
+            "wsbroadcast": base + "/ws/{location}",
             "socketio": base + "/socket.io/?EIO=4&transport=websocket&location={location}",
         }[self.kind]
 
@@ -176,6 +177,8 @@ def start_server(
     }
     if kind == "waitboard":
         cmd = [PY, "-m", "waitboard", "serve", "--port", str(port)]
+    elif kind == "wsbroadcast":
+        cmd = [PY, "-m", "benchmarks.baselines.wsbroadcast_server", "--port", str(port)]
     else:
         cmd = [
             PY,
