@@ -1,4 +1,5 @@
-"""Fan-out at scale: waitboard's hub against python-socketio and Starlette + broadcaster.
+"""Fan-out at scale: waitboard's hub against python-socketio, Starlette + broadcaster and
+the websockets library's own server with broadcast().
 
 Every run starts its own processes, on loopback only: a Redis (the embedded one, TCP,
 ``appendfsync always``), the server under test pinned to core 0, and the load - one
@@ -1107,7 +1108,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0].replace("\n", " "))
     ap.add_argument(
         "--only", default="", help="comma-separated: idle, matrix, stalled, storm, hubs, ingest"
     )

@@ -18,7 +18,7 @@ from tests.conftest import (
 )
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.ratelimit import Buckets, Limit, Limits
+from waitboard.ratelimit import Buckets, Limit, Limits, client_key
 
 
 def from_address(address: str) -> dict[str, str]:
@@ -123,6 +123,40 @@ async def test_a_flood_of_public_requests_is_slowed(
             headers={**auth("terminal-sued"), **flood},
         )
         assert device.status_code == 201  # a device with a valid token is not a flood
+
+
+def test_an_ipv6_client_counts_by_its_64_network() -> None:
+    """Any address in one /64 is one client; IPv4, also as a dual-stack socket sees it, is
+    counted by its address; a unix socket's peer name stays as it is."""
+    assert client_key("2001:db8:1:2::7") == client_key("2001:DB8:1:2:ffff:1:2:3")
+    assert client_key("2001:db8:1:2::7") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:2::7") != client_key("2001:db8:1:3::7")
+    assert client_key("::ffff:198.51.100.3") == client_key("198.51.100.3") == "198.51.100.3"
+    assert client_key("198.51.100.3") != client_key("198.51.100.4")
+    assert client_key("unknown") == "unknown"
+
+
+async def test_new_ipv6_addresses_from_one_network_do_not_lift_the_limit(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """A client that takes a fresh address of its /64 for every request is still slowed
+    past its burst; a client in another /64 is not."""
+    limits = Limits(public=Limit(per_minute=60, burst=5))
+    async with (
+        live_server(redis_server.url, office, limits=limits) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+    ):
+        statuses = [
+            (
+                await http.get(
+                    "/api/v1/locations", headers=from_address(f"2001:db8:7:7::{i + 1:x}")
+                )
+            ).status_code
+            for i in range(8)
+        ]
+        assert statuses[:5] == [200] * 5 and set(statuses[5:]) == {429}
+        other = await http.get("/api/v1/locations", headers=from_address("2001:db8:7:8::1"))
+        assert other.status_code == 200
 
 
 async def test_a_websocket_reconnect_loop_is_slowed(

@@ -54,6 +54,7 @@ from waitboard.context import AppContext, context
 from waitboard.errors import Unprocessable
 from waitboard.i18n import LANGUAGES, Translator
 from waitboard.keys import application_idempotency, application_limit
+from waitboard.ratelimit import client_key
 from waitboard.store import Idempotency
 
 LIMITS = LookupLimits()
@@ -87,7 +88,7 @@ async def lookup(request: Request, number: str, pin: str) -> Application:
     ctx = context(request)
     store = store_of(ctx)
     secret = ctx.settings.secret_key
-    address = request.client.host if request.client else "unknown"
+    address = client_key(request.client.host) if request.client else "unknown"
     counters = [
         (
             application_limit("address", limit_digest(secret, "address", address)),

@@ -3,7 +3,8 @@
 Token buckets in this process's memory, keyed by the client's address (as uvicorn reports
 it: behind a reverse proxy, the address the proxy forwarded, for proxies listed in
 ``WAITBOARD_FORWARDED_ALLOW_IPS``). Addresses are held only here, never logged or stored,
-and at most ``MAX_ADDRESSES`` of them (the least recently seen are forgotten).
+and at most ``MAX_ADDRESSES`` of them (the least recently seen are forgotten). An IPv6
+client counts by its /64 network (see :func:`client_key`).
 
 * public requests (no credentials): a generous bucket - a Jobcenter's guest WiFi puts
   many phones behind one address;
@@ -20,11 +21,13 @@ client or a token guesser from taking the service's time.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +35,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from waitboard import problems
 
 MAX_ADDRESSES = 50_000
+
+
+@lru_cache(maxsize=4096)
+def client_key(host: str) -> str:
+    """The name one client is counted under: an IPv4 address as it is, an IPv6 address
+    by its /64 network, anything else (a unix socket's peer) as given.
+
+    Every home line, phone and server gets a whole /64 and may use any address in it, so
+    counting single IPv6 addresses would let one client take 2^64 turns. A network's
+    phones behind one IPv4 address (a lobby's guest WiFi) share a bucket the same way."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # a dual-stack socket's view of an IPv4 client
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass(frozen=True)
@@ -114,7 +136,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        address = client[0] if client else "unknown"
+        address = client_key(client[0]) if client else "unknown"
         headers = dict(scope.get("headers") or [])
         # Credentials claimed (a token, a login) are limited by their failures; a known
         # device's token is trusted past the public limit, anything else is not.
