@@ -172,11 +172,19 @@ def test_limit_counters_name_addresses_by_a_keyed_hash() -> None:
 
 
 def test_the_public_answer_never_says_who() -> None:
-    """The citizen's answer has stage, texts, missing list and date - no device."""
+    """The citizen's answer has stage, texts, missing list and dates - no device."""
     app = Application(NUMBER, Stage.DOCUMENTS_MISSING, tuple(MISSING), 1, 1_780_000_000_000)
     tz = ZoneInfo("Europe/Berlin")
     answer = public_answer(app, Translator("de"), tz)
-    assert set(answer) == {"number", "stage", "stage_text", "explanation", "missing", "updated_at"}
+    assert set(answer) == {
+        "number",
+        "stage",
+        "stage_text",
+        "explanation",
+        "missing",
+        "updated_at",
+        "delete_at",
+    }
     assert answer["stage_text"] == "Unterlagen fehlen" and answer["missing"] == MISSING
     assert public_answer(app, Translator("en"), tz)["stage_text"] == "Documents missing"
     entry = AuditEntry.parse(

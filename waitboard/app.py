@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -28,13 +29,14 @@ from waitboard import (
     staff,
     terminal,
 )
+from waitboard.application_store import ApplicationStore, sweep_forever
 from waitboard.auth import DeviceRegistry
 from waitboard.clock import Clock, system_clock
 from waitboard.config import Office, load_office
 from waitboard.context import AppContext, context
 from waitboard.demo import demo_token_hashes
 from waitboard.errors import Unavailable, WaitboardError
-from waitboard.hub import Hub, HubTiming
+from waitboard.hub import Hub, HubTiming, supervise
 from waitboard.metrics import CONTENT_TYPE, Metrics
 from waitboard.ratelimit import Limits, RateLimitMiddleware
 from waitboard.settings import DEMO_CONFIG, Settings, SettingsError
@@ -126,10 +128,20 @@ def create_app(
                 )
                 break
         await hub.start()
+        applications = ApplicationStore(
+            redis,
+            keep_days_after_decision=office.applications.keep_days_after_decision,
+        )
+        sweeper = asyncio.create_task(
+            supervise("applications sweep", lambda: sweep_forever(applications, clock))
+        )
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             await hub.stop()
             await redis.aclose()
             await reads.aclose()

@@ -65,7 +65,12 @@ T = TypeVar("T")
 
 def store_of(ctx: AppContext) -> ApplicationStore:
     """The application store on the service's own Redis clients (cheap to build)."""
-    return ApplicationStore(ctx.store.redis, ctx.store.reads, wait_replicas=ctx.store.wait_replicas)
+    return ApplicationStore(
+        ctx.store.redis,
+        ctx.store.reads,
+        wait_replicas=ctx.store.wait_replicas,
+        keep_days_after_decision=ctx.office.applications.keep_days_after_decision,
+    )
 
 
 async def hashing(request: Request, fn: Callable[..., T], *args: Any) -> T:

@@ -118,6 +118,8 @@ async def status_lookup(request: Request) -> Response:
         )
     result = public_answer(application, t, ctx.office.tz)
     result["updated_on"] = _date(t, application.updated_at, ctx.office.tz)
+    if application.delete_at is not None:
+        result["delete_on"] = _date(t, application.delete_at, ctx.office.tz)
     return render(request, "status.html", number="", errors={}, failure=None, result=result)
 
 
@@ -281,6 +283,8 @@ async def detail_page(request: Request) -> Response:
         application=application,
         stage=stage_text(application.stage, t),
         updated=_date(t, application.updated_at, tz),
+        delete_on=_date(t, application.delete_at, tz) if application.delete_at else None,
+        keep_days=ctx.office.applications.keep_days_after_decision,
         stages=[(s.value, stage_text(s, t)) for s in Stage],
         missing_text="\n".join(application.missing),
         history=[_audit_row(t, e, tz) for e in reversed(entries)],

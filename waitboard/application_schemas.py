@@ -92,6 +92,10 @@ class ApplicationStatus(_Open):
     explanation: str = Field(description="What the stage means for the citizen.")
     missing: list[str]
     updated_at: str
+    delete_at: str | None = Field(
+        description="When this status is deleted (the office's time after the decision); "
+        "null while the application is open."
+    )
 
 
 class Application(_Open):
@@ -103,6 +107,9 @@ class Application(_Open):
     missing: list[str]
     created_at: str
     updated_at: str
+    delete_at: str | None = Field(
+        description="When the application and its history are deleted; null while it is open."
+    )
 
 
 class ApplicationWithPin(Application):

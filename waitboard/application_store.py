@@ -25,19 +25,23 @@ from waitboard.applications import (
     AuditEntry,
     NoSuchApplication,
     Stage,
+    deletion_due,
     encode_missing,
 )
+from waitboard.clock import Clock, to_ms
 from waitboard.errors import IdempotencyMismatch, Unavailable, WaitboardError
 from waitboard.keys import application as app_key
 from waitboard.keys import application_audit as audit_key
-from waitboard.keys import applications_recent
+from waitboard.keys import applications_deleting, applications_recent
 from waitboard.scripts import IDEMPOTENCY_TTL_S
 from waitboard.scripts.applications import source
 from waitboard.store import DEADLINE_S, Idempotency, run_script
 
 log = logging.getLogger(__name__)
 
-_FIELDS = ("number", "stage", "missing", "created_at", "updated_at")
+_FIELDS = ("number", "stage", "missing", "created_at", "updated_at", "delete_at")
+#: Deleted applications taken off the recent list in one script call, at most.
+SWEEP_BATCH = 500
 T = TypeVar("T")
 
 
@@ -54,17 +58,27 @@ class Change:
 class ApplicationStore:
     """``redis`` carries the commands, ``reads`` the reads (as in :class:`~waitboard.store.
     Store`). ``wait_replicas``: a change is acknowledged only once that many replicas have
-    it, so a failover cannot lose a PIN already printed on a letter."""
+    it, so a failover cannot lose a PIN already printed on a letter. A decided application
+    is deleted ``keep_days_after_decision`` later (the office's configuration)."""
 
-    def __init__(self, redis: Redis, reads: Redis | None = None, *, wait_replicas: int = 0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        reads: Redis | None = None,
+        *,
+        wait_replicas: int = 0,
+        keep_days_after_decision: int = 90,
+    ) -> None:
         self.redis = redis
         self.reads = reads or redis
         self.wait_replicas = wait_replicas
+        self.keep_days_after_decision = keep_days_after_decision
         self._create = redis.register_script(source("create"))
         self._stage = redis.register_script(source("stage"))
         self._pin = redis.register_script(source("pin"))
         self._reserve = redis.register_script(source("reserve"))
         self._refund = redis.register_script(source("refund"))
+        self._sweep = redis.register_script(source("sweep"))
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -95,15 +109,11 @@ class ApplicationStore:
         now_ms: int,
         idem: Idempotency | None = None,
     ) -> Change:
-        return await self._command(
-            self._stage,
-            "stage",
-            number,
-            device,
-            now_ms,
-            idem,
-            {"stage": stage.value, "missing": encode_missing(missing)},
-        )
+        args = {"stage": stage.value, "missing": encode_missing(missing)}
+        delete_at = deletion_due(stage, now_ms, self.keep_days_after_decision)
+        if delete_at is not None:  # (absent, not null: Lua's cjson makes null a true value)
+            args["delete_at"] = str(delete_at)
+        return await self._command(self._stage, "stage", number, device, now_ms, idem, args)
 
     async def reset_pin(
         self,
@@ -170,6 +180,27 @@ class ApplicationStore:
     async def refund(self, key: str) -> None:
         await self._read(self._refund(keys=[key], args=[], client=self.redis))
 
+    # --- retention ------------------------------------------------------------------------
+
+    async def sweep(self, now_ms: int) -> int:
+        """Take the applications whose deletion is due off the recent list (their hash and
+        history expire in Redis by themselves); how many left it."""
+        total = 0
+        for _ in range(1000):  # bounded: half a million numbers at most per call
+            done = int(
+                await self._read(
+                    self._sweep(
+                        keys=[applications_recent(), applications_deleting()],
+                        args=[now_ms, SWEEP_BATCH],
+                        client=self.redis,
+                    )
+                )
+            )
+            total += done
+            if done < SWEEP_BATCH:
+                break
+        return total
+
     # --- plumbing ---------------------------------------------------------------------------
 
     async def _command(
@@ -189,7 +220,12 @@ class ApplicationStore:
             "idem_ttl": IDEMPOTENCY_TTL_S,
             **args,
         }
-        script_keys = [app_key(number), audit_key(number), applications_recent()]
+        script_keys = [
+            app_key(number),
+            audit_key(number),
+            applications_recent(),
+            applications_deleting(),
+        ]
         if idem is not None:
             payload["fingerprint"] = idem.fingerprint
             script_keys.append(idem.key)
@@ -224,6 +260,26 @@ class ApplicationStore:
                 "redis refused an application read", extra={"error": str(e).split(" ", 1)[0][:40]}
             )
             raise Unavailable("Redis refused the request; please try again in a moment.") from e
+
+
+#: How often each process sweeps: a deleted application's number leaves the caseworkers'
+#: list within this time (its status and history are gone at the minute).
+SWEEP_EVERY_S = 600.0
+
+
+async def sweep_forever(
+    store: ApplicationStore, clock: Clock, every_s: float = SWEEP_EVERY_S
+) -> None:
+    """Sweep now and then every ``every_s``, for the service's lifetime. Every process
+    does; a sweep that finds nothing due costs one cheap script call."""
+    while True:
+        try:
+            removed = await store.sweep(to_ms(clock()))
+            if removed:
+                log.info("deleted applications left the recent list", extra={"count": removed})
+        except Unavailable:
+            pass  # Redis away: the next sweep takes what is due then
+        await asyncio.sleep(every_s)
 
 
 def _text(value: Any) -> str | None:

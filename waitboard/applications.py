@@ -283,16 +283,31 @@ class Application:
     missing: tuple[str, ...]
     created_at: int  # ms
     updated_at: int  # ms: the last change of stage or missing list
+    delete_at: int | None = None  # ms: when it and its history are deleted (once decided)
 
     @classmethod
     def parse(cls, fields: Mapping[str, Any]) -> Application:
+        delete_at = fields.get("delete_at")
         return cls(
             number=str(fields["number"]),
             stage=Stage(fields["stage"]),
             missing=decode_missing(fields.get("missing")),
             created_at=int(fields["created_at"]),
             updated_at=int(fields["updated_at"]),
+            delete_at=int(delete_at) if delete_at else None,
         )
+
+
+DAY_MS = 86_400_000
+
+
+def deletion_due(stage: Stage, now_ms: int, keep_days_after_decision: int) -> int | None:
+    """When an application that reaches ``stage`` at ``now_ms`` is to be deleted, with its
+    history: ``keep_days_after_decision`` after the decision. An open application is kept
+    (None) - also one whose decision is reopened, until it is decided again."""
+    if stage is Stage.DECIDED:
+        return now_ms + keep_days_after_decision * DAY_MS
+    return None
 
 
 class AuditAction(enum.StrEnum):
@@ -394,6 +409,7 @@ def public_answer(app: Application, text: Text, tz: tzinfo) -> dict[str, Any]:
         "explanation": text(f"applications.explain.{app.stage.value}"),
         "missing": list(app.missing),
         "updated_at": iso(app.updated_at, tz),
+        "delete_at": iso(app.delete_at, tz),
     }
 
 
@@ -405,6 +421,7 @@ def staff_answer(app: Application, text: Text, tz: tzinfo) -> dict[str, Any]:
         "missing": list(app.missing),
         "created_at": iso(app.created_at, tz),
         "updated_at": iso(app.updated_at, tz),
+        "delete_at": iso(app.delete_at, tz),
     }
 
 

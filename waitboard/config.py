@@ -157,10 +157,19 @@ class Device(_Model):
         return v.lower() if isinstance(v, str) else v
 
 
+class ApplicationPolicy(_Model):
+    """How long the status lookup keeps an application. The case file itself lives in the
+    office's case management system; the status is for the citizen following it, and
+    once the decision is out (plus the month for an objection and the post) it has served."""
+
+    keep_days_after_decision: int = Field(default=90, ge=1, le=3650)
+
+
 class Office(_Model):
     timezone: str = "Europe/Berlin"
     locations: list[Location] = Field(min_length=1)
     devices: list[Device] = Field(default_factory=list)
+    applications: ApplicationPolicy = Field(default_factory=ApplicationPolicy)
 
     @field_validator("timezone")
     @classmethod

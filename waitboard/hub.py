@@ -164,7 +164,7 @@ async def supervise(name: str, loop: Callable[[], Awaitable[None]]) -> None:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise asyncio.CancelledError from None
-            log.exception("hub loop failed; restarting it", extra={"loop": name})
+            log.exception("background loop failed; restarting it", extra={"loop": name})
             await asyncio.sleep(1.0)
 
 

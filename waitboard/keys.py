@@ -37,11 +37,15 @@ key                                  type    content
 ===================================  ======  ===============================================
 ``wb:app:{apps}:a:<number>``         hash    ``number``, ``stage``, ``missing`` (JSON list),
                                              ``pin`` (scrypt record, never the PIN),
-                                             ``created_at``, ``updated_at`` (ms)
+                                             ``created_at``, ``updated_at``, once
+                                             decided ``delete_at`` (ms); expires then
 ``wb:app:{apps}:audit:<number>``     stream  every change: ``at``, ``device``, ``action``,
                                              ``number``, ``old_stage``, ``stage``,
-                                             ``missing``; never trimmed (it is the record)
+                                             ``missing``; never trimmed (it is the
+                                             record); expires with the hash
 ``wb:app:{apps}:recent``             zset    numbers scored by their last change (ms)
+``wb:app:{apps}:deleting``           zset    decided numbers scored by ``delete_at``: the
+                                             sweep takes them off ``recent`` when due
 ``wb:app:{apps}:idem:<sha256>``      string  the answer stored for an Idempotency-Key
                                              (never a PIN), 24 h
 ``wb:app:limit:address:<hmac>``      string  wrong lookups from one client address in the
@@ -107,6 +111,10 @@ def application_audit(number: str) -> str:
 
 def applications_recent() -> str:
     return applications_prefix() + "recent"
+
+
+def applications_deleting() -> str:
+    return applications_prefix() + "deleting"
 
 
 def application_idempotency(device_id: str, key: str) -> str:

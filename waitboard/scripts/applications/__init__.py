@@ -3,7 +3,7 @@
 A command (``create``, ``stage``, ``pin``) is ``lib.lua`` (the shared prelude, see its
 header for the calling convention and the guarantees) followed by the command's own file.
 The lookup's counters (``reserve``, ``refund``) take a single key and no JSON, and stand
-alone.
+alone, as does ``sweep`` (the deleted applications off the recent list).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from importlib import resources
 #: Scripts that run behind the prelude.
 COMMANDS = ("create", "stage", "pin")
 #: Scripts on their own.
-COUNTERS = ("reserve", "refund")
+COUNTERS = ("reserve", "refund", "sweep")
 
 
 @cache

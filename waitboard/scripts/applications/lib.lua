@@ -1,15 +1,16 @@
 -- lib.lua: the prelude of the application commands (create, stage, pin); source() puts it
 -- in front of each of them. The lookup's counters (reserve, refund) stand alone.
 -- Calling convention: KEYS[1] the application's hash, KEYS[2] its audit stream, KEYS[3] the
--- recent list, KEYS[4] (optional) the Idempotency-Key record; ARGV[1] JSON arguments
--- (number, now in ms as a string, device, fingerprint, idem_ttl, and the command's own).
+-- recent list, KEYS[4] the deletion schedule, KEYS[5] (optional) the Idempotency-Key
+-- record; ARGV[1] JSON arguments (number, now in ms as a string, device, fingerprint,
+-- idem_ttl, and the command's own).
 -- Guarantees shared by the commands: a script either changes nothing and answers an error,
 -- or makes its whole change with one audit entry and the number's place in the recent
 -- list, atomically. A successful answer is kept under the Idempotency-Key for 24 h with a
 -- fingerprint of the request: the same request gets it again and changes nothing, another
 -- request under that key is refused (422). Answers never contain the PIN's record.
 local A = cjson.decode(ARGV[1])
-local APP, AUDIT, RECENT, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local APP, AUDIT, RECENT, DELETING, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local function replay()
   if not IDEM then return nil end
@@ -33,12 +34,37 @@ local function answer(status, fields)
 end
 
 local function view()
-  local h = redis.call('HMGET', APP, 'number', 'stage', 'missing', 'created_at', 'updated_at')
-  return {number = h[1], stage = h[2], missing = h[3], created_at = h[4], updated_at = h[5]}
+  local h = redis.call('HMGET', APP, 'number', 'stage', 'missing', 'created_at', 'updated_at',
+                       'delete_at')
+  return {number = h[1], stage = h[2], missing = h[3], created_at = h[4], updated_at = h[5],
+          delete_at = h[6] or nil}
 end
 
 local function audit(action, old_stage, stage, missing)
   redis.call('XADD', AUDIT, '*', 'at', A.now, 'device', A.device, 'action', action,
              'number', A.number, 'old_stage', old_stage, 'stage', stage, 'missing', missing)
   redis.call('ZADD', RECENT, A.now, A.number)
+end
+
+-- When the application and its history are deleted: at delete_at (ms, as a string) both
+-- keys expire in Redis itself, and the number waits in the schedule for the sweep to take
+-- it off the recent list. Without delete_at (an open application, or a decision reopened)
+-- they are kept. Returns the application as it is now, taken before the keys expire (a
+-- deletion already due happens at once).
+local function keep_until(delete_at)
+  local app
+  if delete_at then
+    redis.call('HSET', APP, 'delete_at', delete_at)
+    redis.call('ZADD', DELETING, delete_at, A.number)
+    app = view()
+    redis.call('PEXPIREAT', AUDIT, delete_at)
+    redis.call('PEXPIREAT', APP, delete_at)
+  else
+    redis.call('HDEL', APP, 'delete_at')
+    redis.call('ZREM', DELETING, A.number)
+    redis.call('PERSIST', AUDIT)
+    redis.call('PERSIST', APP)
+    app = view()
+  end
+  return app
 end
