@@ -18,6 +18,7 @@ from waitboard.applications import DAY_MS, Stage, deletion_due, hash_pin
 from waitboard.config import ApplicationPolicy, Office, load_office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.keys import applications_deleting, applications_recent
+from waitboard.store import Idempotency
 
 NUMBER = "AB-2026-0042"
 OTHER = "AB-2026-0043"
@@ -127,22 +128,100 @@ async def test_when_the_date_comes_nothing_of_the_application_is_left(redis: Red
     assert not await redis.exists(app_key(NUMBER), audit_key(NUMBER))
     assert [a.number for a in await store.recent()] == ["AB-2026-0044", OTHER]
 
-    assert await store.sweep(now_ms()) == 1
+    assert await store.sweep() == 1
     assert await traces(redis, NUMBER) == []
-    assert await store.sweep(now_ms()) == 0
+    assert await store.sweep() == 0
     assert await redis.zcard(applications_recent()) == 2
     assert await store.application(OTHER) is not None
 
     await store.create(NUMBER, PIN_RECORD, "caseworker", now_ms())
-    await store.sweep(now_ms() + 1000)
     assert NUMBER in [a.number for a in await store.recent()]
+
+
+async def test_a_number_filed_anew_is_not_swept_for_its_predecessor(redis: Redis) -> None:
+    """Filed again after its first application was deleted, but before a sweep came: the
+    new application stays on the caseworkers' list."""
+    store = ApplicationStore(redis, keep_days_after_decision=90)
+    long_ago = now_ms() - 100 * DAY_MS
+    await store.create(NUMBER, PIN_RECORD, "caseworker", long_ago)
+    await store.set_stage(NUMBER, Stage.DECIDED, (), "caseworker", long_ago + DAY_MS)
+    assert await store.application(NUMBER) is None
+    await store.create(NUMBER, PIN_RECORD, "caseworker", now_ms())
+    assert await store.sweep() == 0
+    assert [a.number for a in await store.recent()] == [NUMBER]
+
+
+async def undate(redis: Redis, number: str) -> None:
+    """Leave a decided application as a version without retention did: no date, no expiry,
+    not in the schedule."""
+    await redis.hdel(app_key(number), "delete_at")
+    await redis.persist(app_key(number))
+    await redis.persist(audit_key(number))
+    await redis.zrem(applications_deleting(), number)
+
+
+async def test_decisions_from_before_dates_were_kept_get_one(redis: Redis) -> None:
+    """A decided application without a date is dated from its decision: one decided
+    lately is kept until then, one decided long ago goes at once; open ones and dated
+    ones are left as they are."""
+    store = ApplicationStore(redis, keep_days_after_decision=90)
+    earlier = ApplicationStore(redis, keep_days_after_decision=3650)
+    lately, long_ago = now_ms() - 10 * DAY_MS, now_ms() - 100 * DAY_MS
+    for number, at in ((NUMBER, lately), (OTHER, long_ago), ("AB-2026-0044", long_ago)):
+        await store.create(number, PIN_RECORD, "caseworker", at)
+    await earlier.set_stage(NUMBER, Stage.DECIDED, (), "caseworker", lately)
+    await earlier.set_stage(OTHER, Stage.DECIDED, (), "caseworker", long_ago + DAY_MS)
+    await store.create("AB-2026-0045", PIN_RECORD, "caseworker", lately)
+    dated = await store.set_stage("AB-2026-0045", Stage.DECIDED, (), "caseworker", now_ms())
+    await undate(redis, NUMBER)
+    await undate(redis, OTHER)
+
+    assert await store.schedule_undated() == 2
+    app = await store.application(NUMBER)
+    assert app is not None and app.delete_at == lately + 90 * DAY_MS
+    assert 79 * DAY_MS < await redis.pttl(audit_key(NUMBER)) <= 80 * DAY_MS
+    assert await store.application(OTHER) is None
+    assert await store.sweep() == 1 and await traces(redis, OTHER) == []
+    open_one = await store.application("AB-2026-0044")
+    assert open_one is not None and open_one.delete_at is None
+    assert await store.application("AB-2026-0045") == dated.application
+    assert await store.schedule_undated() == 0
+
+
+async def test_a_replay_record_goes_with_the_application(redis: Redis) -> None:
+    """A change in the application's last day keeps its Idempotency-Key record no longer
+    than the application: a retry cannot answer for what is gone."""
+    store = ApplicationStore(redis, keep_days_after_decision=1)
+    decided = now_ms() - DAY_MS + 3_600_000  # deleted in an hour
+    await store.create(NUMBER, PIN_RECORD, "caseworker", decided - 1000)
+    await store.set_stage(NUMBER, Stage.DECIDED, (), "caseworker", decided)
+    idem = Idempotency("wb:app:{apps}:idem:" + "0" * 64, "fingerprint")
+    await store.reset_pin(NUMBER, hash_pin("87654321"), "caseworker", now_ms(), idem)
+    assert 0 < await redis.pttl(idem.key) <= 3_600_000
+    other = Idempotency("wb:app:{apps}:idem:" + "1" * 64, "fingerprint")
+    await store.create(OTHER, PIN_RECORD, "caseworker", now_ms(), other)
+    assert await redis.ttl(other.key) > 23 * 3600  # an open one keeps the full 24 h
+
+
+async def test_a_sweep_that_came_early_is_made_good(redis: Redis) -> None:
+    """Should a sweep take a number off before its keys expired (a clock ahead), the next
+    change puts it back on the list and in the schedule, so a later sweep finds it."""
+    store = ApplicationStore(redis, keep_days_after_decision=30)
+    await store.create(NUMBER, PIN_RECORD, "caseworker", now_ms())
+    decided = await store.set_stage(NUMBER, Stage.DECIDED, (), "caseworker", now_ms())
+    await redis.zrem(applications_deleting(), NUMBER)  # as the early sweep did
+    await redis.zrem(applications_recent(), NUMBER)
+    await store.reset_pin(NUMBER, hash_pin("87654321"), "caseworker", now_ms())
+    assert await redis.zscore(applications_recent(), NUMBER) is not None
+    assert await redis.zscore(applications_deleting(), NUMBER) == decided.application.delete_at
 
 
 async def test_the_citizen_and_the_caseworker_see_the_deletion_date(
     redis_server: EmbeddedRedis, redis: Redis, office: Office
 ) -> None:
     """With the office's 30 days: the API answers carry delete_at, the citizen's page says
-    in German when the status is deleted, the caseworker's page names the days."""
+    when the status is deleted (German, English), the caseworker's page too, and before a
+    decision it says which date saving one would set."""
     office30 = office.model_copy(
         update={"applications": ApplicationPolicy(keep_days_after_decision=30)}
     )
@@ -184,21 +263,42 @@ async def test_the_citizen_and_the_caseworker_see_the_deletion_date(
             detail = await desk.get(
                 f"/staff/applications/{NUMBER}", headers={"Accept": "text/html"}
             )
-            assert f"Wird am {d}.{m}.{y} mit seinem Verlauf gelöscht (30 Tage" in detail.text
+            assert f"Wird am {d}.{m}.{y} mit seinem Verlauf gelöscht." in detail.text
+            assert "setzt die Löschung" not in detail.text
+            await http.post("/api/v1/applications", json={"number": OTHER}, headers=caseworker)
+            open_one = await desk.get(
+                f"/staff/applications/{OTHER}", headers={"Accept": "text/html"}
+            )
+            # (The decision above was saved a moment ago: its date is today's in 30 days.)
+            assert (
+                f"Heute gespeichert, werden Antrag und Verlauf am {d}.{m}.{y} gelöscht."
+                in open_one.text
+            )
+            assert 'aria-describedby="stage-hint"' in open_one.text
 
 
-async def test_a_starting_server_sweeps(
+async def test_a_starting_server_sweeps_and_the_records_leave_the_disk(
     redis_server: EmbeddedRedis, redis: Redis, office: Office
 ) -> None:
-    """Numbers whose deletion came while no server ran leave the list when one starts."""
+    """Numbers whose deletion came while no server ran leave the list when one starts, and
+    Redis rewrites its append-only file, so no record of the application stays on disk."""
+    number = "RET-2026-0001"
+    aof = redis_server.data_dir / "appendonly.aof"
     store = ApplicationStore(redis)
     long_ago = now_ms() - 100 * DAY_MS
-    await store.create(NUMBER, PIN_RECORD, "caseworker", long_ago)
-    await store.set_stage(NUMBER, Stage.DECIDED, (), "caseworker", long_ago + DAY_MS)
-    assert await redis.zscore(applications_recent(), NUMBER) is not None
+    await store.create(number, PIN_RECORD, "caseworker", long_ago)
+    await store.set_stage(number, Stage.DECIDED, (), "caseworker", long_ago + DAY_MS)
+    assert await redis.zscore(applications_recent(), number) is not None
+    assert number.encode() in aof.read_bytes()
     async with live_server(redis_server.url, office):
 
         async def swept() -> bool:
-            return await traces(redis, NUMBER) == []
+            return await traces(redis, number) == []
 
         await eventually(swept, "the starting server to sweep the deleted application")
+
+        async def rewritten() -> bool:
+            info = await redis.info("persistence")
+            return not info["aof_rewrite_in_progress"] and number.encode() not in aof.read_bytes()
+
+        await eventually(rewritten, "Redis to rewrite its append-only file without the number")

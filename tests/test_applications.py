@@ -613,7 +613,8 @@ async def test_a_caseworker_cannot_be_a_terminal(
 
 
 async def test_the_pin_is_not_stored_in_clear(http: httpx.AsyncClient, redis: Redis) -> None:
-    """No PIN, plain or grouped, is anywhere in Redis; every wb:app key is a documented one."""
+    """No PIN, plain or grouped, is anywhere in Redis (a decided application's schedule
+    included); every wb:app key is a documented one."""
     pins = [(await create(http, f"PIN-{i:04d}"))["pin"] for i in range(3)]
     first = await create(http, "PIN-0100", {"Idempotency-Key": "create-pin-0100"})
     pins.append(first["pin"])
@@ -625,14 +626,16 @@ async def test_the_pin_is_not_stored_in_clear(http: httpx.AsyncClient, redis: Re
     assert replay.status_code == 201 and replay.json()["pin"] is None
     r = await http.post("/api/v1/applications/pin", json={"number": "PIN-0000"}, headers=CASEWORKER)
     pins.append(r.json()["pin"])
+    assert (await set_stage(http, "decided", number="PIN-0001")).status_code == 200
     stored = await everything(redis)
+    assert b"wb:app:{apps}:deleting" in stored
     for pin in pins:
         for form in (pin, group_pin(pin)):
             assert not [k for k, v in stored.items() if form.encode() in k + v], form
     record = await redis.hget(app_key("PIN-0000"), "pin")
     assert record is not None and record.startswith(b"scrypt$")
     documented = re.compile(
-        rb"wb:app:\{apps\}:(a:[A-Z0-9-]+|audit:[A-Z0-9-]+|recent|"
+        rb"wb:app:\{apps\}:(a:[A-Z0-9-]+|audit:[A-Z0-9-]+|recent|deleting|"
         rb"idem:[0-9a-f]{64})|wb:app:limit:(address|number):[0-9a-f]{64}"
     )
     assert [k for k in stored if k.startswith(b"wb:app:") and not documented.fullmatch(k)] == []

@@ -57,13 +57,15 @@ KEY_PATTERNS = [
         r"wb:\{sued\}:waits:\d{4}-\d\d-\d\d:[AB]",
         r"wb:session:revoked:[0-9a-f]{64}",
         r"wb:app:\{apps\}:(a|audit):PRIV-2026-[12]",
-        r"wb:app:\{apps\}:recent",
+        r"wb:app:\{apps\}:(recent|deleting)",
         r"wb:app:\{apps\}:idem:[0-9a-f]{64}",
         r"wb:app:limit:(address|number):[0-9a-f]{64}",
     )
 ]
-#: An application's hash: its stage and the PIN's scrypt record - not who filed it.
+#: An application's hash: its stage and the PIN's scrypt record - not who filed it; once
+#: decided, when it is deleted.
 APPLICATION_FIELDS = {"number", "stage", "missing", "pin", "created_at", "updated_at"}
+DECIDED_FIELDS = APPLICATION_FIELDS | {"delete_at"}
 
 
 async def everything(redis: Redis) -> dict[bytes, bytes]:
@@ -161,8 +163,8 @@ async def test_redis_holds_nothing_personal_or_secret(
         r = await reception.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page)})
         assert r.status_code == 303
 
-        # Application status: one created on the caseworker's page, one by the API, a
-        # stage set, a new PIN, and lookups with a wrong and the right PIN.
+        # Application status: one created on the caseworker's page (and decided), one by
+        # the API, a stage set, a new PIN, and lookups with a wrong and the right PIN.
         await log_in(caseworker, "caseworker")
         page = (await caseworker.get("/staff/applications", headers=HTML)).text
         made = await caseworker.post(
@@ -197,6 +199,12 @@ async def test_redis_holds_nothing_personal_or_secret(
             },
         )
         assert r.status_code == 200
+        r = await http.post(
+            "/api/v1/applications/stage",
+            headers={**auth("caseworker"), "Idempotency-Key": "decide-1"},
+            json={"number": "PRIV-2026-1", "stage": "decided"},
+        )
+        assert r.status_code == 200 and r.json()["delete_at"]
         for pin in (created["pin"], renewed["pin"]):
             r = await http.post(
                 "/api/v1/applications/lookup", json={"number": "PRIV-2026-2", "pin": pin}
@@ -225,7 +233,8 @@ async def test_redis_holds_nothing_personal_or_secret(
     async for key in redis.scan_iter(match="wb:{sued}:t:*"):
         assert set(k.decode() for k in await redis.hkeys(key)) <= TICKET_FIELDS
     async for key in redis.scan_iter(match="wb:app:{apps}:a:*"):
-        assert set(k.decode() for k in await redis.hkeys(key)) == APPLICATION_FIELDS
+        fields = set(k.decode() for k in await redis.hkeys(key))
+        assert fields == (DECIDED_FIELDS if key.endswith(b"PRIV-2026-1") else APPLICATION_FIELDS)
 
     found = {
         secret: [

@@ -133,7 +133,7 @@ def create_app(
             keep_days_after_decision=office.applications.keep_days_after_decision,
         )
         sweeper = asyncio.create_task(
-            supervise("applications sweep", lambda: sweep_forever(applications, clock))
+            supervise("applications sweep", lambda: sweep_forever(applications))
         )
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:

@@ -32,6 +32,7 @@ from waitboard.applications import (
     check_missing,
     check_number,
     day_of,
+    decision_deletes_at,
     group_pin,
     hash_pin,
     new_pin,
@@ -284,7 +285,13 @@ async def detail_page(request: Request) -> Response:
         stage=stage_text(application.stage, t),
         updated=_date(t, application.updated_at, tz),
         delete_on=_date(t, application.delete_at, tz) if application.delete_at else None,
-        keep_days=ctx.office.applications.keep_days_after_decision,
+        delete_on_if_decided=_date(
+            t,
+            decision_deletes_at(
+                to_ms(ctx.clock()), ctx.office.applications.keep_days_after_decision
+            ),
+            tz,
+        ),
         stages=[(s.value, stage_text(s, t)) for s in Stage],
         missing_text="\n".join(application.missing),
         history=[_audit_row(t, e, tz) for e in reversed(entries)],

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from waitboard.applications import (
+    DAY_MS,
     FIRST_STAGE,
     Application,
     ApplicationExists,
@@ -28,7 +29,6 @@ from waitboard.applications import (
     deletion_due,
     encode_missing,
 )
-from waitboard.clock import Clock, to_ms
 from waitboard.errors import IdempotencyMismatch, Unavailable, WaitboardError
 from waitboard.keys import application as app_key
 from waitboard.keys import application_audit as audit_key
@@ -79,6 +79,7 @@ class ApplicationStore:
         self._reserve = redis.register_script(source("reserve"))
         self._refund = redis.register_script(source("refund"))
         self._sweep = redis.register_script(source("sweep"))
+        self._schedule = redis.register_script(source("schedule"))
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -182,7 +183,7 @@ class ApplicationStore:
 
     # --- retention ------------------------------------------------------------------------
 
-    async def sweep(self, now_ms: int) -> int:
+    async def sweep(self) -> int:
         """Take the applications whose deletion is due off the recent list (their hash and
         history expire in Redis by themselves); how many left it."""
         total = 0
@@ -191,7 +192,7 @@ class ApplicationStore:
                 await self._read(
                     self._sweep(
                         keys=[applications_recent(), applications_deleting()],
-                        args=[now_ms, SWEEP_BATCH],
+                        args=[SWEEP_BATCH],
                         client=self.redis,
                     )
                 )
@@ -200,6 +201,53 @@ class ApplicationStore:
             if done < SWEEP_BATCH:
                 break
         return total
+
+    async def schedule_undated(self) -> int:
+        """Give each decided application without a deletion date one: decided before
+        dates were kept (or restored from such a time), it is deleted its decision's time
+        plus the retention. How many got one."""
+        keep_ms = self.keep_days_after_decision * DAY_MS
+        scheduled = 0
+        for first in range(0, 1000 * SWEEP_BATCH, SWEEP_BATCH):  # bounded, like the sweep
+            numbers = [
+                str(_text(n))
+                for n in await self._read(
+                    self.redis.zrange(applications_recent(), first, first + SWEEP_BATCH - 1)
+                )
+            ]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for number in numbers:
+                    pipe.hmget(app_key(number), ["stage", "delete_at"])
+                rows = await self._read(pipe.execute())
+            for number, (stage, due) in zip(numbers, rows, strict=True):
+                if stage == Stage.DECIDED.value.encode() and due is None:
+                    scheduled += int(
+                        await self._read(
+                            self._schedule(
+                                keys=self._keys(number),
+                                args=[orjson.dumps({"number": number, "keep_ms": keep_ms})],
+                                client=self.redis,
+                            )
+                        )
+                    )
+            if len(numbers) < SWEEP_BATCH:
+                break
+        return scheduled
+
+    async def rewrite_append_only_file(self) -> None:
+        """Have Redis rewrite its append-only file, if it keeps one: a deleted
+        application's records stay on disk in the old file until it is rewritten. A Redis
+        that refuses (busy rewriting, or the command disabled by its host) is let be."""
+        try:
+            async with asyncio.timeout(DEADLINE_S):
+                info = await self.redis.info("persistence")
+                if info.get("aof_enabled"):
+                    await self.redis.bgrewriteaof()
+        except (TimeoutError, rx.RedisError, OSError) as e:
+            log.warning(
+                "redis did not rewrite its append-only file after deleting applications",
+                extra={"error": type(e).__name__},
+            )
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -220,12 +268,7 @@ class ApplicationStore:
             "idem_ttl": IDEMPOTENCY_TTL_S,
             **args,
         }
-        script_keys = [
-            app_key(number),
-            audit_key(number),
-            applications_recent(),
-            applications_deleting(),
-        ]
+        script_keys = self._keys(number)
         if idem is not None:
             payload["fingerprint"] = idem.fingerprint
             script_keys.append(idem.key)
@@ -240,6 +283,11 @@ class ApplicationStore:
             changed=bool(out.get("changed", True)),
             replayed=bool(out.get("replayed")),
         )
+
+    @staticmethod
+    def _keys(number: str) -> list[str]:
+        """KEYS of a command script (lib.lua), but the Idempotency-Key's record."""
+        return [app_key(number), audit_key(number), applications_recent(), applications_deleting()]
 
     async def _read(self, call: Awaitable[T]) -> T:
         try:
@@ -267,18 +315,26 @@ class ApplicationStore:
 SWEEP_EVERY_S = 600.0
 
 
-async def sweep_forever(
-    store: ApplicationStore, clock: Clock, every_s: float = SWEEP_EVERY_S
-) -> None:
-    """Sweep now and then every ``every_s``, for the service's lifetime. Every process
-    does; a sweep that finds nothing due costs one cheap script call."""
+async def sweep_forever(store: ApplicationStore, every_s: float = SWEEP_EVERY_S) -> None:
+    """Date the decisions that have no deletion date (once), then sweep now and every
+    ``every_s``, for the service's lifetime. Every process does; a sweep that finds
+    nothing due costs one cheap script call."""
+    dated = False
     while True:
         try:
-            removed = await store.sweep(to_ms(clock()))
+            if not dated:
+                scheduled = await store.schedule_undated()
+                dated = True
+                if scheduled:
+                    log.info(
+                        "decided applications given a deletion date", extra={"count": scheduled}
+                    )
+            removed = await store.sweep()
             if removed:
                 log.info("deleted applications left the recent list", extra={"count": removed})
+                await store.rewrite_append_only_file()
         except Unavailable:
-            pass  # Redis away: the next sweep takes what is due then
+            pass  # Redis away: the next round takes what is due then
         await asyncio.sleep(every_s)
 
 

@@ -301,12 +301,17 @@ class Application:
 DAY_MS = 86_400_000
 
 
+def decision_deletes_at(decided_ms: int, keep_days_after_decision: int) -> int:
+    """When an application decided at ``decided_ms`` is deleted, with its history."""
+    return decided_ms + keep_days_after_decision * DAY_MS
+
+
 def deletion_due(stage: Stage, now_ms: int, keep_days_after_decision: int) -> int | None:
-    """When an application that reaches ``stage`` at ``now_ms`` is to be deleted, with its
-    history: ``keep_days_after_decision`` after the decision. An open application is kept
-    (None) - also one whose decision is reopened, until it is decided again."""
+    """When an application that reaches ``stage`` at ``now_ms`` is to be deleted: after
+    the decision's retention. An open application is kept (None) - also one whose
+    decision is reopened, until it is decided again."""
     if stage is Stage.DECIDED:
-        return now_ms + keep_days_after_decision * DAY_MS
+        return decision_deletes_at(now_ms, keep_days_after_decision)
     return None
 
 

@@ -1,5 +1,6 @@
--- lib.lua: the prelude of the application commands (create, stage, pin); source() puts it
--- in front of each of them. The lookup's counters (reserve, refund) stand alone.
+-- lib.lua: the prelude of the application commands (create, stage, pin, schedule); source()
+-- puts it in front of each of them. The lookup's counters (reserve, refund) and the sweep
+-- stand alone.
 -- Calling convention: KEYS[1] the application's hash, KEYS[2] its audit stream, KEYS[3] the
 -- recent list, KEYS[4] the deletion schedule, KEYS[5] (optional) the Idempotency-Key
 -- record; ARGV[1] JSON arguments (number, now in ms as a string, device, fingerprint,
@@ -8,7 +9,8 @@
 -- or makes its whole change with one audit entry and the number's place in the recent
 -- list, atomically. A successful answer is kept under the Idempotency-Key for 24 h with a
 -- fingerprint of the request: the same request gets it again and changes nothing, another
--- request under that key is refused (422). Answers never contain the PIN's record.
+-- request under that key is refused (422), and the record goes no later than the
+-- application's deletion. Answers never contain the PIN's record.
 local A = cjson.decode(ARGV[1])
 local APP, AUDIT, RECENT, DELETING, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
@@ -29,6 +31,12 @@ local function answer(status, fields)
   if IDEM then
     redis.call('SET', IDEM, cjson.encode({fingerprint = A.fingerprint, answer = fields}),
                'EX', A.idem_ttl)
+    -- (A replay must not outlive the application: it names the number, and would answer
+    -- 200 for an application that is gone.)
+    local due = fields.application and fields.application.delete_at
+    if due and tonumber(due) < tonumber(A.now) + A.idem_ttl * 1000 then
+      redis.call('PEXPIREAT', IDEM, due)
+    end
   end
   return cjson.encode(fields)
 end
@@ -44,6 +52,10 @@ local function audit(action, old_stage, stage, missing)
   redis.call('XADD', AUDIT, '*', 'at', A.now, 'device', A.device, 'action', action,
              'number', A.number, 'old_stage', old_stage, 'stage', stage, 'missing', missing)
   redis.call('ZADD', RECENT, A.now, A.number)
+  -- Whatever puts the number on the recent list puts it in the schedule, if it has a
+  -- date: a sweep that came early (a server's clock ahead of Redis's) then sweeps again.
+  local due = redis.call('HGET', APP, 'delete_at')
+  if due then redis.call('ZADD', DELETING, due, A.number) end
 end
 
 -- When the application and its history are deleted: at delete_at (ms, as a string) both
