@@ -106,7 +106,7 @@ async def run_day(
         if answer is None:
             return
         now = timeline.now()
-        truth = tickets[answer["id"]]
+        truth = tickets.get(answer["id"]) or _someone_elses(answer, c, scenario, now)
         truth.called_t, truth.counter = now, c.id
         truth.called_at = str(answer.get("called_at") or "")
         c.busy = truth
@@ -169,6 +169,25 @@ async def run_day(
             else:
                 await try_call(c)
     return DayResult(list(tickets.values()), turned_away)
+
+
+def _someone_elses(
+    answer: dict[str, Any], c: _Counter, scenario: Scenario, now: float
+) -> TicketTruth:
+    """A ticket the simulation did not issue - a person at reception or the terminal while
+    the demo runs: its advisor serves it like any other (as long as that queue's service
+    usually takes), and the day's results leave it out."""
+    queue = str(answer.get("queue") or "")
+    known = {q.id for q in scenario.queues}
+    return TicketTruth(
+        id=str(answer["id"]),
+        number=str(answer.get("number") or ""),
+        queue=queue if queue in known else c.queues[0],
+        issued_t=now,
+        estimate_s=None,
+        range_s=None,
+        called_at=str(answer.get("called_at") or ""),
+    )
 
 
 def report(day: DayResult) -> dict[str, Any]:

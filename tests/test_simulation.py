@@ -47,6 +47,23 @@ async def test_simulated_day_matches_the_statistics_endpoint(
     print({q: (f["issued"], f["mean_wait_s"]) for q, f in truth.items()})
 
 
+async def test_a_ticket_from_someone_else_is_served_too(server: LiveServer, office: Office) -> None:
+    """The demo runs beside real use: a ticket issued at reception during the simulated
+    day is called and served by a simulated advisor, and the day's figures leave it out."""
+    loc = office.location_by_id["sued"]
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http:
+        r = await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
+        )
+        assert r.status_code == 201
+        theirs = r.json()["id"]
+        scenario = scenario_of(loc, seed=5, arrivals_per_hour=30, hours=0.2, backlog=2)
+        day = await simulate_day(server.url, token("admin"), loc, scenario, seed=5, speed=300)
+        ticket = (await http.get(f"/api/v1/tickets/{theirs}")).json()
+    assert ticket["status"] in ("done", "no_show")
+    assert theirs not in {t.id for t in day.tickets}
+
+
 def test_scenarios_are_seeded_and_realistic() -> None:
     """Same seed, same day; a morning rush brings more people in the first hour."""
     rush = SCENARIOS["morning_rush"]
