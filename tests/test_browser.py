@@ -75,6 +75,32 @@ async def test_ticket_page_follows_the_ticket(
     await expect(page.locator('[data-f="status"]')).to_have_text("Sie werden aufgerufen")
 
 
+async def test_ticket_page_follows_a_transfer_and_a_later_cancel(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """Transferred to another service, the page names the new one; cancelled there, the
+    page says so - also when the new queue is longer than the old one was."""
+    reception = auth("reception-sued")
+    for _ in range(3):  # A longer than B: after the cancel A is still longer than B was
+        await http.post("/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=reception)
+    mine = (
+        await http.post("/api/v1/locations/sued/tickets", json={"queue": "B"}, headers=reception)
+    ).json()
+    page = await open_live(browser, server.url + mine["url"])
+    queue_name = page.locator('[data-f="queue_name"]')
+    await expect(queue_name).to_have_text("Leistungen")
+    moved = await http.post(
+        f"/api/v1/tickets/{mine['id']}/transfer", json={"queue": "A"}, headers=reception
+    )
+    assert moved.status_code == 200, moved.text
+    await expect(queue_name).to_have_text("Eingangszone", timeout=TIMEOUT * 1000)
+    cancelled = await http.post(f"/api/v1/tickets/{mine['id']}/cancel", headers=reception)
+    assert cancelled.status_code == 200, cancelled.text
+    await expect(page.locator('[data-f="status"]')).to_have_text(
+        "Storniert", timeout=TIMEOUT * 1000
+    )
+
+
 SPY = """
 window.__spoken = [];
 window.__tones = 0;

@@ -223,14 +223,17 @@ let ticketSig = null, ticketWaiting = null, ticketFetchedAt = 0, lastCall = null
 
 // Only what can move this ticket triggers a re-read: a call or recall, its queue getting
 // shorter, a counter opening or closing - not the arrivals behind it. That keeps a
-// thousand phones from re-reading on every new ticket.
+// thousand phones from re-reading on every new ticket. The queue's length is compared
+// only within one queue: after a transfer the new queue's count is the new baseline.
 async function refreshTicket(snap) {
   const card = document.querySelector("[data-ticket]");
   const queue = snap.queues.find((q) => q.id === card.dataset.queue);
   const sig = JSON.stringify([snap.epoch, snap.calls.map((c) => [c.id, c.recall]),
     snap.counters.map((c) => [c.id, c.open, c.number, c.ticket_status])]);
-  const shorter = queue && ticketWaiting !== null && queue.waiting < ticketWaiting;
-  ticketWaiting = queue ? queue.waiting : null;
+  const seen = queue ? { queue: queue.id, waiting: queue.waiting } : null;
+  const shorter = seen && ticketWaiting !== null &&
+    (ticketWaiting.queue !== seen.queue || seen.waiting < ticketWaiting.waiting);
+  ticketWaiting = seen;
   const due = Date.now() - ticketFetchedAt > 60000;
   if (sig === ticketSig && !shorter && !due) return;
   ticketSig = sig;
@@ -239,6 +242,11 @@ async function refreshTicket(snap) {
   const res = await fetch(`/api/v1/tickets/${encodeURIComponent(card.dataset.ticket)}`, { cache: "no-store" });
   if (!res.ok) return;
   const ticket = await res.json();
+  if (ticket.queue !== card.dataset.queue) { // transferred: say to which service
+    const now = snap.queues.find((q) => q.id === ticket.queue);
+    if (now) setText(card, "queue_name", nameOf(now));
+    ticketWaiting = now ? { queue: now.id, waiting: now.waiting } : null;
+  }
   card.dataset.queue = ticket.queue;
   card.dataset.status = ticket.status;
   setText(card, "status", t(`ticket.status.${ticket.status}`));
