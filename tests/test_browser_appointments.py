@@ -230,3 +230,40 @@ async def test_staff_pages_with_check_in_pass_axe(
         await expect(page.locator("table.appointments tbody tr")).to_have_count(2)
         await expect(page.locator("table.appointments")).to_contain_text("0211 123456")
         await screenshot(page, "staff-appointments", full_page=True)
+
+
+async def test_the_terminal_goes_back_to_german_for_the_next_person(
+    browser: Browser, office_server: LiveServer
+) -> None:
+    """A ticket taken in English ends on the German start; a mistyped code gets the booking
+    code's own text, and a minute without a touch takes that message and English away."""
+    terminal = await log_in(
+        browser, office_server, "terminal-sued", viewport={"width": 1080, "height": 1920}
+    )
+    await terminal.clock.install()
+    await terminal.goto(office_server.url + "/terminal/sued?lang=en")
+    await terminal.locator('[data-issue="A"]').click()
+    await expect(terminal.locator(".terminal-done .ticket-number")).to_have_text("A001")
+    await terminal.get_by_role("link", name="Done").click()
+    await expect(
+        terminal.get_by_role("heading", name="Bitte wählen Sie Ihr Anliegen")
+    ).to_be_visible()
+
+    await terminal.get_by_label("Buchungscode").fill("abc")
+    await terminal.get_by_role("button", name="Einchecken").click()
+    message = terminal.locator(".flash")
+    await expect(message).to_have_text(
+        "Ein Buchungscode hat acht Buchstaben und Ziffern, zum Beispiel K7QM-4XPA. "
+        "Bitte prüfen Sie die Eingabe."
+    )
+    await terminal.clock.fast_forward(30_000)
+    await expect(message).to_be_visible()  # half a minute: still there for its reader
+    await terminal.clock.fast_forward(31_000)
+    await expect(message).to_have_count(0, timeout=MS)
+    assert terminal.url == office_server.url + "/terminal/sued"
+
+    await terminal.goto(office_server.url + "/terminal/sued?lang=en")
+    await terminal.clock.fast_forward(61_000)
+    await expect(
+        terminal.get_by_role("heading", name="Bitte wählen Sie Ihr Anliegen")
+    ).to_be_visible(timeout=MS)

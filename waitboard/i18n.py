@@ -119,8 +119,13 @@ class Translator:
         return rows
 
     def error(self, err: WaitboardError) -> str:
-        """An error in this language, from its code; the English detail as a fallback."""
+        """An error in this language, from its code - for an invalid field, from the code
+        and the field's name where there is a text for that (``error.invalid_request.
+        code``: what a booking code looks like); the English detail as a fallback."""
         key = f"error.{err.code}"
+        field = err.extra.get("field")
+        if isinstance(field, str) and f"{key}.{field}" in self.texts:
+            key = f"{key}.{field}"
         if key not in self.texts:
             return err.detail
         params = {k: self(f"status.{v}") if k == "state" else v for k, v in err.extra.items()}

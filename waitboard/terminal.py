@@ -110,7 +110,7 @@ async def show_ticket(request: Request) -> Response:
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
     values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
-    back = with_lang(f"/terminal/{loc.id}", language(request))
+    back = f"/terminal/{loc.id}"  # in German again: the next person is someone else
     sessions.take_flash(request)  # the ticket itself says it
     issued = datetime.fromisoformat(values["ticket"]["issued_at"])
     if ctx.clock() - issued > SHOW_TICKET_FOR:

@@ -326,6 +326,20 @@ function renderTerminal(snap) {
   }
 }
 
+// A terminal serves one person after another: left alone in English or with a message
+// for the one before, it goes back to its plain German start after a minute without a
+// touch or a key (typing a booking code counts as use).
+if (page === "terminal") {
+  const home = document.querySelector("[data-home]")?.dataset.home;
+  const leftover = lang === "en" || document.querySelector(".terminal-head ~ .flash");
+  if (home && leftover) {
+    let idle;
+    const arm = () => { clearTimeout(idle); idle = setTimeout(() => location.replace(home), 60000); };
+    for (const kind of ["pointerdown", "keydown", "input"]) document.addEventListener(kind, arm, { passive: true });
+    arm();
+  }
+}
+
 // Counter keyboard shortcuts: a letter presses the button that shows it. WCAG 2.1.4: they
 // can be switched off (remembered on this device); "no-show" asks before it acts.
 if (page === "counter") {
