@@ -6,8 +6,12 @@ import httpx
 import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page
+from redis.asyncio import Redis
 
-from tests.conftest import LiveServer, auth, get_when, screenshot, token, waiting
+from tests.conftest import LiveServer, auth, get_when, live_server, screenshot, token, waiting
+from waitboard.config import load_office
+from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.settings import DEMO_CONFIG
 
 pytestmark = pytest.mark.browser
 
@@ -87,3 +91,47 @@ async def test_staff_pages_pass_axe(
     assert await violations(page) == []
     if path == "{print}":
         await screenshot(page, "printed-ticket")
+
+
+#: Where a syllable group of a service name is split over two lines (one Range, several
+#: line boxes): a name may break at a blank or a soft hyphen, nowhere else.
+SPLIT_WORDS = """
+() => {
+  const split = [];
+  for (const cell of document.querySelectorAll(".queues th[scope=row]")) {
+    const node = cell.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+    for (const m of node.textContent.matchAll(/[^\\s\\u00ad]+/g)) {
+      // Each letter's line (not the piece's boxes: the hyphen drawn at a soft hyphen's
+      // break is a box of the next piece, on the line before).
+      const tops = [];
+      for (let k = m.index; k < m.index + m[0].length; k++) {
+        const range = document.createRange();
+        range.setStart(node, k);
+        range.setEnd(node, k + 1);
+        const boxes = range.getClientRects();
+        tops.push(boxes[boxes.length - 1].top);
+      }
+      if (Math.max(...tops) - Math.min(...tops) > 5) split.push(m[0]);
+    }
+  }
+  return split;
+}
+"""
+
+
+@pytest.mark.parametrize("width", [320, 360, 375])
+async def test_a_small_phone_shows_whole_service_names_without_sideways_scrolling(
+    browser: Browser, redis_server: EmbeddedRedis, redis: Redis, width: int
+) -> None:
+    """The demo office's longest names ("Arbeitsvermittlung", "Termin Leistungen") break
+    only at a blank or between syllables ("Arbeitsver-mittlung") on the overview and a
+    location page, and nothing is wider than the phone."""
+    demo = load_office(DEMO_CONFIG)
+    async with live_server(redis_server.url, demo) as srv:
+        page = await browser.new_page(viewport={"width": width, "height": 740})
+        for path in ("/", "/locations/mitte"):
+            await page.goto(srv.url + path)
+            assert await page.evaluate(SPLIT_WORDS) == [], path
+            assert await page.evaluate("document.documentElement.scrollWidth") <= width, path
+        await page.close()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT
 from waitboard.domain import TicketStatus
-from waitboard.i18n import Translator
+from waitboard.i18n import Translator, soft_hyphens
 
 TEMPLATES = ROOT / "kiosk_templates"
 
@@ -111,3 +111,13 @@ def test_every_error_a_person_can_meet_has_a_german_text() -> None:
 def test_ranges_read_as_a_person_says_them(bounds: list[int] | None, de: str) -> None:
     """Ranges in whole minutes, rounded outwards; none under a minute."""
     assert Translator("de").wait_range(bounds) == de
+
+
+def test_long_names_get_soft_hyphens_where_german_breaks_them() -> None:
+    """A long compound gets U+00AD between its syllables, short words none; the text reads
+    the same without them (screen readers and copy-paste skip soft hyphens)."""
+    name = soft_hyphens("Termin Arbeitsvermittlung", "de")
+    assert name == "Termin Ar\u00adbeits\u00adver\u00admitt\u00adlung"
+    assert name.replace("\u00ad", "") == "Termin Arbeitsvermittlung"
+    assert soft_hyphens("Leistung", "de") == "Leistung"
+    assert "\u00ad" in soft_hyphens("Employment services", "en")

@@ -13,11 +13,34 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import pyphen
+
 from waitboard.config import Location
 from waitboard.errors import WaitboardError
 
 LANGUAGES = ("de", "en")
 DEFAULT = "de"
+
+
+#: Words at least this long get soft hyphens; shorter ones always fit.
+HYPHENATE_FROM = 10
+_DICTIONARIES = {"de": "de_DE", "en": "en_GB"}
+
+
+@cache
+def soft_hyphens(text: str, lang: str) -> str:
+    """``text`` with U+00AD at the hyphenation points of its long words (pyphen's
+    dictionaries, the ones LibreOffice uses)."""
+    dictionary = _hyphenator(lang)
+    return " ".join(
+        dictionary.inserted(word, hyphen="\u00ad") if len(word) >= HYPHENATE_FROM else word
+        for word in text.split(" ")
+    )
+
+
+@cache
+def _hyphenator(lang: str) -> pyphen.Pyphen:
+    return pyphen.Pyphen(lang=_DICTIONARIES.get(lang, _DICTIONARIES[DEFAULT]))
 
 
 @cache
@@ -90,6 +113,13 @@ class Translator:
                 else thing["name"]
             )
         return str(thing.display_name(self.lang))
+
+    def breakable_name(self, thing: Any) -> str:
+        """The display name with soft hyphens in its long words ("Arbeits\u00advermittlung"),
+        for a narrow table: a phone then breaks a German compound where a reader expects,
+        with a hyphen, instead of anywhere or not at all (few phone browsers hyphenate by
+        themselves). Screen readers and copy-paste ignore soft hyphens."""
+        return soft_hyphens(self.name(thing), self.lang)
 
     def weekday(self, index: int) -> str:
         return self(f"day.{index}")
