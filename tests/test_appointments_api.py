@@ -1400,6 +1400,37 @@ async def test_the_move_form_explains_and_moves_nothing(env: Env) -> None:
     assert (await appointment(env.http, code))["start"] == slot("10:00")
 
 
+async def test_a_form_sent_back_with_an_error_stays_on_its_day(env: Env) -> None:
+    """Booking or moving to Tuesday with a mistake answers with Tuesday's slots, not
+    Monday's: the day the person had picked is kept."""
+    page = await env.http.get(FORM + f"?date={TUESDAY}", headers=HTML)
+    assert f'name="date" value="{TUESDAY}"' in page.text
+    for form in (
+        {"date": str(TUESDAY), "start": slot("09:00", TUESDAY), "contact": "Anna"},
+        {"date": str(TUESDAY)},  # no time picked
+    ):
+        r = await env.http.post(FORM, headers=HTML, data={**form, "key": "k"})
+        assert r.status_code == 422, r.text[:300]
+        assert f'value="{slot("09:00", TUESDAY)}"' in r.text
+        assert f'value="{slot("09:00")}"' not in r.text
+    code = (await book(env.http, slot("09:00")))["code"]
+    r = await env.http.post(
+        f"/appointments/{code}/move",
+        headers=HTML,
+        data={"date": str(TUESDAY), "start": "gleich"},
+    )
+    assert r.status_code == 422 and f'value="{slot("10:00", TUESDAY)}"' in r.text
+
+
+async def test_a_cancelled_booking_offers_no_move(env: Env) -> None:
+    """The move page of a cancelled booking leads to the booking's page, which says it is
+    cancelled, instead of offering times it cannot take."""
+    code = (await book(env.http, slot("09:00")))["code"]
+    await env.http.post(f"/appointments/{code}/cancel", headers=FORM_POST, content=b"")
+    r = await env.http.get(f"/appointments/{code}/move", headers=HTML)
+    assert r.status_code == 303 and r.headers["location"] == f"/appointments/{code}"
+
+
 async def test_the_cancel_form_cancels_and_the_page_says_so(env: Env) -> None:
     """The cancel button on the booking's page cancels it; the page then says so and offers
     no cancel button any more."""

@@ -51,9 +51,14 @@ async def _slot_page(
     chosen: str = "",
     contact: str = "",
     moving: dict[str, Any] | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
+    # The day shown: the address's, else (a form sent back with an error) the one the form
+    # was for, so that the person is not sent back to today's slots.
+    form = form or {}
+    wanted = request.query_params.get("date") or form.get("date") or form.get("start", "")[:10]
     try:
-        day = bookings.parse_day(request.query_params.get("date"), ctx, loc, q)
+        day = bookings.parse_day(wanted or None, ctx, loc, q)
     except Unprocessable:
         day = None
     days = await bookings.free_days(ctx, loc, q)
@@ -107,6 +112,7 @@ async def book(request: Request) -> Response:
             ctx,
             loc,
             q,
+            form=form,
             status=422,
             field="start",
             error=t("booking.pick_slot"),
@@ -121,6 +127,7 @@ async def book(request: Request) -> Response:
             ctx,
             loc,
             q,
+            form=form,
             status=409,
             field="start",
             error=t("booking.full"),
@@ -133,6 +140,7 @@ async def book(request: Request) -> Response:
             ctx,
             loc,
             q,
+            form=form,
             status=422,
             field=e.extra.get("field"),
             error=_form_error(t, e),
@@ -225,6 +233,10 @@ async def calendar_file(request: Request) -> Response:
 async def move_page(request: Request) -> Response:
     ctx = context(request)
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
+    if booking.status != "booked":  # cancelled, or checked in: its own page says so
+        return _redirect(
+            with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
+        )
     return await _slot_page(request, ctx, loc, q, moving=bookings.view(ctx, loc, q, code, booking))
 
 
@@ -241,6 +253,7 @@ async def move(request: Request) -> Response:
             ctx,
             loc,
             q,
+            form=form,
             status=422,
             field="start",
             error=t("booking.pick_slot"),
@@ -254,6 +267,7 @@ async def move(request: Request) -> Response:
             ctx,
             loc,
             q,
+            form=form,
             status=409,
             field="start",
             error=t("booking.full"),
@@ -268,6 +282,7 @@ async def move(request: Request) -> Response:
             ctx,
             loc,
             q,
+            form=form,
             status=e.status,
             field="start",
             error=_form_error(t, e),
