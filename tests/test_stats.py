@@ -149,3 +149,10 @@ async def test_staff_page_shows_the_day_with_a_chart(
         assert "Ankünfte je Stunde" in stats.text and "Eingangszone" in stats.text
         download = await desk.get("/staff/sued/stats.csv")
         assert download.headers["content-type"].startswith("text/csv")
+        # German figures with a decimal comma ("0,0 %", "1,5 Min."), English with a point.
+        assert re.search(r"\(\d+,\d %\)", stats.text) and not re.search(r"\d\.\d %", stats.text)
+        english = await desk.get("/staff/sued/stats?lang=en", headers={"Accept": "text/html"})
+        assert re.search(r"\(\d+\.\d %\)", english.text)
+        bad = await desk.get("/staff/sued/stats?date=gestern", headers={"Accept": "text/html"})
+        assert bad.status_code == 200
+        assert "„gestern“ ist kein Tag wie 2026-12-03; gezeigt wird heute." in bad.text

@@ -121,6 +121,11 @@ class Translator:
         themselves). Screen readers and copy-paste ignore soft hyphens."""
         return soft_hyphens(self.name(thing), self.lang)
 
+    def decimal(self, value: float, digits: int = 1) -> str:
+        """``12,5`` in German, ``12.5`` in English."""
+        text = f"{value:.{digits}f}"
+        return text.replace(".", ",") if self.lang == "de" else text
+
     def weekday(self, index: int) -> str:
         return self(f"day.{index}")
 

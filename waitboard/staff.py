@@ -425,21 +425,26 @@ def appointment_rows(
 # --- statistics -----------------------------------------------------------------------------
 
 
-async def _day_stats(request: Request) -> tuple[Device, Location, dict[str, Any]]:
+async def _day_stats(
+    request: Request,
+) -> tuple[Device, Location, dict[str, Any], str | None]:
+    """The figures of the asked day (today when none or none that is a day is asked for:
+    then also what was asked, for the page to say)."""
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, STATS_ROLES, location=loc.id)
     today = ctx.clock().astimezone(ctx.office.tz).date()
+    asked, bad_day = request.query_params.get("date"), None
     try:
-        day = daystats.parse_day(request.query_params.get("date"), today)
+        day = daystats.parse_day(asked, today)
     except ValueError:
-        day = today.isoformat()
+        day, bad_day = today.isoformat(), (asked or "")[:20]
     counts, waits = await ctx.store.day_figures(loc.id, day)
-    return device, loc, daystats.day(loc, day, counts, waits)
+    return device, loc, daystats.day(loc, day, counts, waits), bad_day
 
 
 async def stats_page(request: Request) -> Response:
-    device, loc, stats = await _day_stats(request)
+    device, loc, stats, bad_day = await _day_stats(request)
     return render(
         request,
         "staff/stats.html",
@@ -447,12 +452,13 @@ async def stats_page(request: Request) -> Response:
         device=device,
         location=loc,
         stats=stats,
+        bad_day=bad_day,
         chart=_chart(stats["arrivals_per_hour"]),
     )
 
 
 async def stats_csv(request: Request) -> Response:
-    _, loc, stats = await _day_stats(request)
+    _, loc, stats, _ = await _day_stats(request)
     return Response(
         daystats.as_csv(stats),
         media_type="text/csv; charset=utf-8",
