@@ -101,6 +101,35 @@ async def test_ticket_page_follows_a_transfer_and_a_later_cancel(
     )
 
 
+async def test_the_ticket_page_offers_the_tap_that_lets_it_vibrate(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """A phone buzzes only for a page that was tapped: the page offers that tap, confirms
+    it, and then buzzes when the ticket is called."""
+    mine = (
+        await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+        )
+    ).json()
+    context = await browser.new_context()
+    await context.add_init_script(
+        "window.__buzz = []; navigator.vibrate = (p) => { window.__buzz.push(p); return true; };"
+    )
+    page = await open_live(context, server.url + mine["url"])
+    await page.get_by_role("button", name="Beim Aufruf vibrieren").click()
+    await expect(
+        page.get_by_text("Ihr Telefon vibriert, wenn Sie aufgerufen werden")
+    ).to_be_visible()
+    assert await page.evaluate("window.__buzz") == [200]
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
+    await expect(page.locator('[data-f="go_to"]')).to_have_text(
+        "Bitte zu Schalter 1", timeout=TIMEOUT * 1000
+    )
+    assert len(await page.evaluate("window.__buzz")) == 2
+    await context.close()
+
+
 SPY = """
 window.__spoken = [];
 window.__tones = 0;

@@ -265,6 +265,25 @@ async function refreshTicket(snap) {
   setText(card, "range", rangeText(ticket.estimated_wait_range_s));
   const active = ["waiting", "called", "serving"].includes(ticket.status);
   setText(card, "hint", active ? t("ticket.keep_open") : t("ticket.ended"));
+  if (!active) card.querySelector("[data-vibrate-offer]")?.setAttribute("hidden", "");
+}
+
+// A page may only vibrate once it has been tapped (browsers' rule against pages that buzz
+// on their own). Whoever follows their ticket without touching it would feel nothing, so
+// the page offers the tap, and confirms it with a short buzz.
+if (page === "ticket" && navigator.vibrate) {
+  const offer = document.querySelector("[data-vibrate-offer]");
+  const active = ["waiting", "called"].includes(document.querySelector("[data-ticket]")?.dataset.status);
+  if (offer && active) {
+    offer.hidden = false;
+    offer.querySelector("[data-vibrate]").addEventListener("click", () => {
+      navigator.vibrate(200);
+      const done = document.createElement("span");
+      done.setAttribute("role", "status");
+      done.textContent = t("ticket.vibrate_on");
+      offer.replaceChildren(done);
+    }, { once: true });
+  }
 }
 
 // --- staff pages: re-fetch the server-rendered live part ------------------------------
