@@ -130,6 +130,39 @@ async def test_the_ticket_page_offers_the_tap_that_lets_it_vibrate(
     await context.close()
 
 
+async def test_the_lobby_header_keeps_its_lines_when_occupancy_shows(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """With the waiting area's count shown, the opening hours stay on one line and the
+    count gets a line of its own, clear of the clock, on a 1920 x 1080 monitor."""
+    context = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = await open_live(context, server.url + "/screens/sued")
+    r = await http.post(
+        "/api/v1/locations/sued/occupancy",
+        json={"zone": "wartebereich", "count": 8},
+        headers=auth("sensor-sued"),
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    occupancy = page.locator(".screen-head [data-f='occupancy-text']")
+    await expect(occupancy).to_have_text(
+        "Wartebereich: 8 Personen (von 40 Plätzen)", timeout=TIMEOUT * 1000
+    )
+    boxes = await page.evaluate(
+        """() => Object.fromEntries(["h1", ".opening", ".occupancy", ".clock"].map((s) => {
+             const r = document.querySelector(".screen-head " + s).getBoundingClientRect();
+             return [s, [r.left, r.top, r.right, r.bottom]];
+           }))"""
+    )
+    opening, count, clock = boxes[".opening"], boxes[".occupancy"], boxes[".clock"]
+    font = await page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.screen-head .opening')).fontSize)"
+    )
+    assert opening[3] - opening[1] < 2 * font  # one line
+    assert count[1] >= boxes["h1"][3] - 1  # under the name
+    assert count[2] <= clock[0]  # clear of the clock
+    await context.close()
+
+
 SPY = """
 window.__spoken = [];
 window.__tones = 0;
