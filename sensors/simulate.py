@@ -167,6 +167,12 @@ async def run_demo(server: str, token: str, config: Path, seed: int) -> None:
             except (httpx.HTTPError, SimulationError) as e:
                 click.echo(f"demo simulation of {loc.id}: {e}; again in 10 s", err=True)
                 await asyncio.sleep(10)
+            except Exception as e:  # whatever it was, the demo office goes on
+                click.echo(
+                    f"demo simulation of {loc.id} failed ({type(e).__name__}: {e}); again in 10 s",
+                    err=True,
+                )
+                await asyncio.sleep(10)
             day += 1
 
     async def people_counter(loc: Location, index: int) -> None:
