@@ -117,9 +117,9 @@ async def test_the_ticket_page_offers_the_tap_that_lets_it_vibrate(
     )
     page = await open_live(context, server.url + mine["url"])
     await page.get_by_role("button", name="Beim Aufruf vibrieren").click()
-    await expect(
-        page.get_by_text("Ihr Telefon vibriert, wenn Sie aufgerufen werden")
-    ).to_be_visible()
+    said = page.get_by_text("Ihr Telefon vibriert, wenn Sie aufgerufen werden")
+    await expect(said).to_be_visible()
+    await expect(said).to_be_focused()  # focus is not lost with the button
     assert await page.evaluate("window.__buzz") == [200]
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
@@ -130,12 +130,32 @@ async def test_the_ticket_page_offers_the_tap_that_lets_it_vibrate(
     await context.close()
 
 
+#: The boxes of each header part's text (not of its grid cell): left, top, right, bottom,
+#: and how many lines it takes.
+HEADER_TEXT = """
+() => Object.fromEntries(["h1", ".opening", "[data-f='occupancy-text']", ".clock"].map((s) => {
+  const el = document.querySelector(".screen-head " + s);
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const boxes = [...range.getClientRects()].filter((r) => r.width > 0);
+  const top = Math.min(...boxes.map((r) => r.top)), bottom = Math.max(...boxes.map((r) => r.bottom));
+  const font = parseFloat(getComputedStyle(el).fontSize);
+  return [s, {
+    left: Math.min(...boxes.map((r) => r.left)), right: Math.max(...boxes.map((r) => r.right)),
+    top, bottom, lines: Math.max(1, Math.round((bottom - top) / (1.25 * font))),
+  }];
+}))
+"""
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
 async def test_the_lobby_header_keeps_its_lines_when_occupancy_shows(
-    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient, size: tuple[int, int]
 ) -> None:
-    """With the waiting area's count shown, the opening hours stay on one line and the
-    count gets a line of its own, clear of the clock, on a 1920 x 1080 monitor."""
-    context = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    """With the waiting area's count shown, the name and the opening hours stay on one
+    line each, side by side, and the count gets a line of its own under them, clear of
+    the clock; nothing runs off the monitor."""
+    context = await browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = await open_live(context, server.url + "/screens/sued")
     r = await http.post(
         "/api/v1/locations/sued/occupancy",
@@ -147,19 +167,13 @@ async def test_the_lobby_header_keeps_its_lines_when_occupancy_shows(
     await expect(occupancy).to_have_text(
         "Wartebereich: 8 Personen (von 40 Plätzen)", timeout=TIMEOUT * 1000
     )
-    boxes = await page.evaluate(
-        """() => Object.fromEntries(["h1", ".opening", ".occupancy", ".clock"].map((s) => {
-             const r = document.querySelector(".screen-head " + s).getBoundingClientRect();
-             return [s, [r.left, r.top, r.right, r.bottom]];
-           }))"""
-    )
-    opening, count, clock = boxes[".opening"], boxes[".occupancy"], boxes[".clock"]
-    font = await page.evaluate(
-        "parseFloat(getComputedStyle(document.querySelector('.screen-head .opening')).fontSize)"
-    )
-    assert opening[3] - opening[1] < 2 * font  # one line
-    assert count[1] >= boxes["h1"][3] - 1  # under the name
-    assert count[2] <= clock[0]  # clear of the clock
+    text = await page.evaluate(HEADER_TEXT)
+    name, opening = text["h1"], text[".opening"]
+    count, clock = text["[data-f='occupancy-text']"], text[".clock"]
+    assert name["lines"] == opening["lines"] == count["lines"] == 1, text
+    assert name["right"] <= opening["left"] and opening["right"] <= clock["left"], text
+    assert count["top"] >= name["bottom"] - 1 and count["right"] <= clock["left"], text
+    assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
     await context.close()
 
 

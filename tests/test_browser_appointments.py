@@ -236,7 +236,8 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
     browser: Browser, office_server: LiveServer
 ) -> None:
     """A ticket taken in English ends on the German start; a mistyped code gets the booking
-    code's own text, and a minute without a touch takes that message and English away."""
+    code's own text; a minute without a touch takes that message, English and a code
+    typed but not sent away."""
     terminal = await log_in(
         browser, office_server, "terminal-sued", viewport={"width": 1080, "height": 1920}
     )
@@ -251,6 +252,7 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
 
     await terminal.get_by_label("Buchungscode").fill("abc")
     await terminal.get_by_role("button", name="Einchecken").click()
+    await terminal.wait_for_load_state("load")  # live.js (a module) has armed its timer
     message = terminal.locator(".flash")
     await expect(message).to_have_text(
         "Ein Buchungscode hat acht Buchstaben und Ziffern, zum Beispiel K7QM-4XPA. "
@@ -263,7 +265,14 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
     assert terminal.url == office_server.url + "/terminal/sued"
 
     await terminal.goto(office_server.url + "/terminal/sued?lang=en")
+    await terminal.wait_for_load_state("load")
     await terminal.clock.fast_forward(61_000)
     await expect(
         terminal.get_by_role("heading", name="Bitte wählen Sie Ihr Anliegen")
     ).to_be_visible(timeout=MS)
+
+    # A code typed and walked away from is not left for the next person to send.
+    await terminal.wait_for_load_state("load")
+    await terminal.get_by_label("Buchungscode").fill("K7QM-4X")
+    await terminal.clock.fast_forward(61_000)
+    await expect(terminal.get_by_label("Buchungscode")).to_have_value("", timeout=MS)

@@ -121,3 +121,22 @@ def test_long_names_get_soft_hyphens_where_german_breaks_them() -> None:
     assert name.replace("\u00ad", "") == "Termin Arbeitsvermittlung"
     assert soft_hyphens("Leistung", "de") == "Leistung"
     assert "\u00ad" in soft_hyphens("Employment services", "en")
+    # The dictionary's slips mended: no piece without a vowel.
+    shy = "\u00ad"
+    assert soft_hyphens("Bedarfsgemeinschaft", "de") == shy.join(
+        ["Be", "darfs", "ge", "mein", "schaft"]
+    )
+    assert soft_hyphens("Leistungsbearbeitung", "de") == shy.join(
+        ["Leis", "tungs", "be", "ar", "bei", "tung"]
+    )
+    # Letters only: nothing next to a bracket or a hyphen that is there already.
+    assert soft_hyphens("(Arbeitsvermittlung)", "de").startswith("(Ar" + shy)
+    assert soft_hyphens("Bürgergeld-Antrag", "de").endswith("geld-Antrag")
+
+
+def test_a_german_name_on_an_english_page_is_hyphenated_as_german() -> None:
+    """A queue without an English name shows its German one, with German syllables."""
+    queue = {"name": "Eingangszone"}
+    assert Translator("en").breakable_name(queue) == Translator("de").breakable_name(queue)
+    with_english = {"name": "Anmeldung", "name_en": "Registration"}
+    assert Translator("en").breakable_name(with_english) == soft_hyphens("Registration", "en")

@@ -6,7 +6,9 @@ templates and the JS module only use keys. A key missing in English falls back t
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -25,17 +27,34 @@ DEFAULT = "de"
 #: Words at least this long get soft hyphens; shorter ones always fit.
 HYPHENATE_FROM = 10
 _DICTIONARIES = {"de": "de_DE", "en": "en_GB"}
+_LETTER_RUNS = re.compile(r"[^\W\d_]+")
+_VOWELS = frozenset("aeiouyäöüAEIOUYÄÖÜ")
 
 
 @cache
 def soft_hyphens(text: str, lang: str) -> str:
-    """``text`` with U+00AD at the hyphenation points of its long words (pyphen's
-    dictionaries, the ones LibreOffice uses)."""
+    """``text`` with U+00AD between the syllables of its long words, from pyphen's
+    dictionaries (the ones LibreOffice uses). Only runs of letters are hyphenated (not
+    next to a hyphen, a slash or a bracket already there), and a piece without a vowel
+    joins the one before: the German patterns' slips ("Be-da-rfs", "be-a-r-bei-tung")
+    become "Be-darfs" and "be-ar-bei-tung"."""
     dictionary = _hyphenator(lang)
-    return " ".join(
-        dictionary.inserted(word, hyphen="\u00ad") if len(word) >= HYPHENATE_FROM else word
-        for word in text.split(" ")
-    )
+
+    def hyphenated(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if len(word) < HYPHENATE_FROM:
+            return word
+        cuts = [0, *dictionary.positions(word), len(word)]
+        pieces: list[str] = []
+        for a, b in itertools.pairwise(cuts):
+            piece = word[a:b]
+            if pieces and not (_VOWELS & set(piece) and _VOWELS & set(pieces[-1])):
+                pieces[-1] += piece
+            else:
+                pieces.append(piece)
+        return "\u00ad".join(pieces)
+
+    return _LETTER_RUNS.sub(hyphenated, text)
 
 
 @cache
@@ -118,8 +137,12 @@ class Translator:
         """The display name with soft hyphens in its long words ("Arbeits\u00advermittlung"),
         for a narrow table: a phone then breaks a German compound where a reader expects,
         with a hyphen, instead of anywhere or not at all (few phone browsers hyphenate by
-        themselves). Screen readers and copy-paste ignore soft hyphens."""
-        return soft_hyphens(self.name(thing), self.lang)
+        themselves). Screen readers skip soft hyphens."""
+        name = self.name(thing)
+        english = self.lang == "en" and (
+            thing.get("name_en") if isinstance(thing, dict) else getattr(thing, "name_en", None)
+        )
+        return soft_hyphens(name, "en" if english else DEFAULT)  # the name's own language
 
     def decimal(self, value: float, digits: int = 1) -> str:
         """``12,5`` in German, ``12.5`` in English."""

@@ -219,13 +219,14 @@ function renderScreen(snap) {
 
 // --- ticket page ----------------------------------------------------------------------
 
-let ticketSig = null, ticketWaiting = null, ticketFetchedAt = 0, lastCall = null;
+let ticketSig = null, ticketWaiting = null, ticketFetchedAt = 0, lastCall = null, latestSnap = null;
 
 // Only what can move this ticket triggers a re-read: a call or recall, its queue getting
 // shorter, a counter opening or closing - not the arrivals behind it. That keeps a
 // thousand phones from re-reading on every new ticket. The queue's length is compared
 // only within one queue: after a transfer the new queue's count is the new baseline.
 async function refreshTicket(snap) {
+  latestSnap = snap;
   const card = document.querySelector("[data-ticket]");
   const queue = snap.queues.find((q) => q.id === card.dataset.queue);
   const sig = JSON.stringify([snap.epoch, snap.calls.map((c) => [c.id, c.recall]),
@@ -243,7 +244,9 @@ async function refreshTicket(snap) {
   if (!res.ok) return;
   const ticket = await res.json();
   if (ticket.queue !== card.dataset.queue) { // transferred: say to which service
-    const now = snap.queues.find((q) => q.id === ticket.queue);
+    // (The newest snapshot, not the one that started this read: one that came meanwhile
+    // may already show a change in the new queue.)
+    const now = latestSnap.queues.find((q) => q.id === ticket.queue);
     if (now) setText(card, "queue_name", nameOf(now));
     ticketWaiting = now ? { queue: now.id, waiting: now.waiting } : null;
   }
@@ -271,17 +274,27 @@ async function refreshTicket(snap) {
 // A page may only vibrate once it has been tapped (browsers' rule against pages that buzz
 // on their own). Whoever follows their ticket without touching it would feel nothing, so
 // the page offers the tap, and confirms it with a short buzz.
+// Phones also stop a page's buzzing while their screen is off, so the same tap keeps the
+// screen on (Screen Wake Lock, where there is one) for as long as the page is shown.
 if (page === "ticket" && navigator.vibrate) {
   const offer = document.querySelector("[data-vibrate-offer]");
+  const said = document.querySelector("[data-vibrate-status]");
   const active = ["waiting", "called"].includes(document.querySelector("[data-ticket]")?.dataset.status);
-  if (offer && active) {
+  let wakeLock = null;
+  const keepAwake = async () => {
+    try { wakeLock = await navigator.wakeLock?.request("screen"); } catch (e) { wakeLock = null; }
+  };
+  if (offer && said && active) {
     offer.hidden = false;
     offer.querySelector("[data-vibrate]").addEventListener("click", () => {
       navigator.vibrate(200);
-      const done = document.createElement("span");
-      done.setAttribute("role", "status");
-      done.textContent = t("ticket.vibrate_on");
-      offer.replaceChildren(done);
+      keepAwake();
+      document.addEventListener("visibilitychange", () => {
+        if (document.visibilityState === "visible" && wakeLock?.released !== false) keepAwake();
+      });
+      said.textContent = t("ticket.vibrate_on");
+      offer.hidden = true;
+      said.focus(); // the button is gone: focus goes to what replaced it
     }, { once: true });
   }
 }
@@ -350,10 +363,16 @@ function renderTerminal(snap) {
 // touch or a key (typing a booking code counts as use).
 if (page === "terminal") {
   const home = document.querySelector("[data-home]")?.dataset.home;
-  const leftover = lang === "en" || document.querySelector(".terminal-head ~ .flash");
-  if (home && leftover) {
+  // Left behind: English, the previous person's message, or a booking code typed and not
+  // sent (whoever has a code may see, move or cancel that appointment).
+  const leftover = () => lang === "en" || document.querySelector(".terminal-head ~ .flash") ||
+    document.querySelector("#code")?.value;
+  if (home) {
     let idle;
-    const arm = () => { clearTimeout(idle); idle = setTimeout(() => location.replace(home), 60000); };
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => (leftover() ? location.replace(home) : arm()), 60000);
+    };
     for (const kind of ["pointerdown", "keydown", "input"]) document.addEventListener(kind, arm, { passive: true });
     arm();
   }
