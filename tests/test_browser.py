@@ -138,7 +138,8 @@ HEADER_TEXT = """
   const range = document.createRange();
   range.selectNodeContents(el);
   const boxes = [...range.getClientRects()].filter((r) => r.width > 0);
-  const top = Math.min(...boxes.map((r) => r.top)), bottom = Math.max(...boxes.map((r) => r.bottom));
+  const top = Math.min(...boxes.map((r) => r.top));
+  const bottom = Math.max(...boxes.map((r) => r.bottom));
   const font = parseFloat(getComputedStyle(el).fontSize);
   return [s, {
     left: Math.min(...boxes.map((r) => r.left)), right: Math.max(...boxes.map((r) => r.right)),
