@@ -1429,6 +1429,10 @@ async def test_a_cancelled_booking_offers_no_move(env: Env) -> None:
     await env.http.post(f"/appointments/{code}/cancel", headers=FORM_POST, content=b"")
     r = await env.http.get(f"/appointments/{code}/move", headers=HTML)
     assert r.status_code == 303 and r.headers["location"] == f"/appointments/{code}"
+    r = await env.http.post(
+        f"/appointments/{code}/move", headers=HTML, data={"start": slot("10:00")}
+    )  # the move form still open in another tab
+    assert r.status_code == 303 and r.headers["location"] == f"/appointments/{code}"
 
 
 async def test_the_cancel_form_cancels_and_the_page_says_so(env: Env) -> None:

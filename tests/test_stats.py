@@ -155,4 +155,5 @@ async def test_staff_page_shows_the_day_with_a_chart(
         assert re.search(r"\(\d+\.\d %\)", english.text)
         bad = await desk.get("/staff/sued/stats?date=gestern", headers={"Accept": "text/html"})
         assert bad.status_code == 200
-        assert "„gestern“ ist kein Tag wie 2026-12-03; gezeigt wird heute." in bad.text
+        assert "„gestern“ ist kein gültiges Datum (JJJJ-MM-TT); angezeigt wird heute." in bad.text
+        assert 'aria-invalid="true"' in bad.text

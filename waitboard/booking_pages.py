@@ -244,6 +244,10 @@ async def move(request: Request) -> Response:
     ctx = context(request)
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
     form = await bodies.read_form(request)
+    if booking.status != "booked":  # cancelled or checked in meanwhile (another tab, say)
+        return _redirect(
+            with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
+        )
     t = Translator(language(request))
     moving = bookings.view(ctx, loc, q, code, booking)
     start = form.get("start", "")
