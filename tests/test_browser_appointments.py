@@ -174,7 +174,7 @@ async def test_a_wrong_code_gets_a_readable_answer(
     await page.goto(office_server.url + "/appointments")
     await page.get_by_label("Buchungscode").fill("K7QM-4XP")
     await page.get_by_role("button", name="Termin anzeigen").click()
-    await expect(page.get_by_role("alert")).to_contain_text("acht Buchstaben und Ziffern")
+    await expect(page.get_by_role("alert")).to_contain_text("acht Zeichen (Buchstaben und Ziffern)")
     await page.get_by_label("Buchungscode").fill("K7QM-4XPA")
     await page.get_by_role("button", name="Termin anzeigen").click()
     await expect(page.get_by_role("alert")).to_contain_text("keinen Termin")
@@ -255,8 +255,8 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
     await terminal.wait_for_load_state("load")  # live.js (a module) has armed its timer
     message = terminal.locator(".flash")
     await expect(message).to_have_text(
-        "Ein Buchungscode hat acht Buchstaben und Ziffern, zum Beispiel K7QM-4XPA. "
-        "Bitte prüfen Sie die Eingabe."
+        "Ein Buchungscode besteht aus acht Zeichen (Buchstaben und Ziffern), "
+        "zum Beispiel K7QM-4XPA. Bitte prüfen Sie die Eingabe."
     )
     await terminal.clock.fast_forward(30_000)
     await expect(message).to_be_visible()  # half a minute: still there for its reader
