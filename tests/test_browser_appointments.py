@@ -237,7 +237,7 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
 ) -> None:
     """A ticket taken in English ends on the German start; a mistyped code gets the booking
     code's own text; a minute without a touch takes that message, English and a code
-    typed but not sent away."""
+    typed but not sent away, after a notice that a tap dismisses."""
     terminal = await log_in(
         browser, office_server, "terminal-sued", viewport={"width": 1080, "height": 1920}
     )
@@ -258,15 +258,15 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
         "Ein Buchungscode besteht aus acht Zeichen (Buchstaben und Ziffern), "
         "zum Beispiel K7QM-4XPA. Bitte prüfen Sie die Eingabe."
     )
-    await terminal.clock.fast_forward(30_000)
+    await terminal.clock.run_for(30_000)
     await expect(message).to_be_visible()  # half a minute: still there for its reader
-    await terminal.clock.fast_forward(31_000)
+    await terminal.clock.run_for(31_000)
     await expect(message).to_have_count(0, timeout=MS)
     assert terminal.url == office_server.url + "/terminal/sued"
 
     await terminal.goto(office_server.url + "/terminal/sued?lang=en")
     await terminal.wait_for_load_state("load")
-    await terminal.clock.fast_forward(61_000)
+    await terminal.clock.run_for(61_000)
     await expect(
         terminal.get_by_role("heading", name="Bitte wählen Sie Ihr Anliegen")
     ).to_be_visible(timeout=MS)
@@ -274,5 +274,16 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
     # A code typed and walked away from is not left for the next person to send.
     await terminal.wait_for_load_state("load")
     await terminal.get_by_label("Buchungscode").fill("K7QM-4X")
-    await terminal.clock.fast_forward(61_000)
+    await terminal.clock.run_for(61_000)
     await expect(terminal.get_by_label("Buchungscode")).to_have_value("", timeout=MS)
+
+    # Before that, a notice asks; a tap on it keeps the page as it is.
+    await terminal.goto(office_server.url + "/terminal/sued?lang=en")
+    await terminal.wait_for_load_state("load")
+    await terminal.clock.run_for(41_000)
+    notice = terminal.locator("[data-still-there]")
+    await expect(notice).to_contain_text("Are you still there?", timeout=MS)
+    await terminal.get_by_role("button", name="I am still here").click()
+    await expect(notice).to_be_hidden()
+    await terminal.clock.run_for(30_000)
+    await expect(terminal.get_by_role("heading", name="Please choose your service")).to_be_visible()

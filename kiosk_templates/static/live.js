@@ -358,20 +358,29 @@ function renderTerminal(snap) {
   }
 }
 
-// A terminal serves one person after another: left alone in English or with a message
-// for the one before, it goes back to its plain German start after a minute without a
-// touch or a key (typing a booking code counts as use).
+// A terminal serves one person after another: left alone in English, with a message for
+// the one before or with a typed code, it goes back to its plain German start after a
+// minute without a touch or a key (typing counts as use).
 if (page === "terminal") {
   const home = document.querySelector("[data-home]")?.dataset.home;
   // Left behind: English, the previous person's message, or a booking code typed and not
   // sent (whoever has a code may see, move or cancel that appointment).
   const leftover = () => lang === "en" || document.querySelector(".terminal-head ~ .flash") ||
     document.querySelector("#code")?.value;
+  // After 40 s without a touch a notice asks whether someone is still there; a touch
+  // anywhere (its button, say) keeps the page, 20 s more without one start afresh.
+  const notice = document.querySelector("[data-still-there]");
   if (home) {
-    let idle;
+    let idle, last;
     const arm = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => (leftover() ? location.replace(home) : arm()), 60000);
+      clearTimeout(last);
+      if (notice) notice.hidden = true;
+      idle = setTimeout(() => {
+        if (!leftover()) { arm(); return; }
+        if (notice) notice.hidden = false;
+        last = setTimeout(() => location.replace(home), 20000);
+      }, 40000);
     };
     for (const kind of ["pointerdown", "keydown", "input"]) document.addEventListener(kind, arm, { passive: true });
     arm();
