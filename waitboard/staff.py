@@ -217,7 +217,8 @@ async def printed_ticket_values(
     return {
         "ticket": ticket,
         "queue": queue,
-        "qr": qr.svg(url, Translator(language(request))("print.qr")),
+        # (Named as an image; the caption under it says what to do with it.)
+        "qr": qr.svg(url, Translator(language(request))("print.qr_title")),
     }
 
 
