@@ -89,6 +89,9 @@ async def run_day(
 ) -> DayResult:
     """Play the day until every ticket has been served and the counters have closed."""
     draws = ServiceDraws(scenario, plan.seed)
+    # Tickets from outside (real use beside the demo) draw from their own stream, so that
+    # the simulated people's service times stay those of the seed.
+    outside_draws = ServiceDraws(scenario, plan.seed + 1)
     counters = {c.id: _Counter(c.id, c.queues) for c in scenario.counters}
     tickets: dict[str, TicketTruth] = {}
     turned_away = {q.id: 0 for q in scenario.queues}
@@ -106,11 +109,12 @@ async def run_day(
         if answer is None:
             return
         now = timeline.now()
-        truth = tickets.get(answer["id"]) or _someone_elses(answer, c, scenario, now)
+        ours = answer["id"] in tickets
+        truth = tickets[answer["id"]] if ours else _someone_elses(answer, c, scenario, now)
         truth.called_t, truth.counter = now, c.id
         truth.called_at = str(answer.get("called_at") or "")
         c.busy = truth
-        service = draws.draw(truth.queue, c.id, now)
+        service = (draws if ours else outside_draws).draw(truth.queue, c.id, now)
         truth.outcome = "no_show" if service.no_show else "done"
         truth.busy_s = service.seconds
         if not service.no_show:
