@@ -72,7 +72,8 @@ function renderQueues(root, queues) {
     if (stop) stop.hidden = !q.ticket_stop;
     if (row.dataset.state !== undefined) {
       row.dataset.state = q.ticket_stop ? "stop" : q.open_counters ? "open" : "closed";
-      setText(row, "state", q.ticket_stop ? t("queue.ticket_stop") : q.open_counters ? t("queue.open") : t("queue.closed"));
+      // Whether a counter serves it now (also in a lunch break, for those still waiting).
+      setText(row, "state", q.ticket_stop ? t("queue.ticket_stop") : q.open_counters ? t("queue.open") : t("screen.no_counter"));
     }
   }
 }
