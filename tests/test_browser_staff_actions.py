@@ -190,7 +190,7 @@ async def test_counter_closes_by_clicking(
     await expect(counter.get_by_role("button", name="Öffnen")).to_be_visible()
     await expect(counter.get_by_role("button", name="Nächste Nummer aufrufen")).to_have_count(0)
     await expect(tile).to_have_attribute("data-state", "closed", timeout=MS)
-    await expect(tile.locator('[data-f="state"]')).to_have_text(T("queue.closed"))
+    await expect(tile.locator('[data-f="state"]')).to_have_text(T("screen.no_counter"))
     state = (await http.get("/api/v1/locations/sued")).json()
     assert not next(c for c in state["counters"] if c["id"] == "1")["open"]
 
