@@ -190,7 +190,6 @@ def _someone_elses(
         issued_t=now,
         estimate_s=None,
         range_s=None,
-        called_at=str(answer.get("called_at") or ""),
     )
 
 

@@ -29,7 +29,7 @@ from waitboard import (
     staff,
     terminal,
 )
-from waitboard.application_store import ApplicationStore, sweep_forever
+from waitboard.application_store import sweep_forever
 from waitboard.auth import DeviceRegistry
 from waitboard.clock import Clock, system_clock
 from waitboard.config import Office, load_office
@@ -128,10 +128,7 @@ def create_app(
                 )
                 break
         await hub.start()
-        applications = ApplicationStore(
-            redis,
-            keep_days_after_decision=office.applications.keep_days_after_decision,
-        )
+        applications = application_api.store_of(app.state.ctx)
         sweeper = asyncio.create_task(
             supervise("applications sweep", lambda: sweep_forever(applications))
         )

@@ -31,6 +31,13 @@ def _redirect(path: str) -> Response:
     return RedirectResponse(path, status_code=303, headers={"Cache-Control": "no-store"})
 
 
+def _to_booking(request: Request, code: str) -> Response:
+    """To the booking's own page, in the page's language."""
+    return _redirect(
+        with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
+    )
+
+
 async def concerns(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
@@ -166,9 +173,7 @@ async def lookup(request: Request) -> Response:
             code=text[:40],
             error=t("booking.code_format"),
         )
-    return _redirect(
-        with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
-    )
+    return _to_booking(request, code)
 
 
 async def appointment_page(request: Request) -> Response:
@@ -234,9 +239,7 @@ async def move_page(request: Request) -> Response:
     ctx = context(request)
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
     if booking.status != "booked":  # cancelled, or checked in: its own page says so
-        return _redirect(
-            with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
-        )
+        return _to_booking(request, code)
     return await _slot_page(request, ctx, loc, q, moving=bookings.view(ctx, loc, q, code, booking))
 
 
@@ -245,9 +248,7 @@ async def move(request: Request) -> Response:
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
     form = await bodies.read_form(request)
     if booking.status != "booked":  # cancelled or checked in meanwhile (another tab, say)
-        return _redirect(
-            with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
-        )
+        return _to_booking(request, code)
     t = Translator(language(request))
     moving = bookings.view(ctx, loc, q, code, booking)
     start = form.get("start", "")
@@ -305,8 +306,7 @@ async def cancel(request: Request) -> Response:
         if e.status != 409:
             raise
         return await appointment_page(request)
-    code = appointments.format_code(cancelled.code)
-    return _redirect(with_lang(f"/appointments/{code}", language(request)))
+    return _to_booking(request, cancelled.code)
 
 
 def _form_error(t: Translator, e: WaitboardError) -> str:

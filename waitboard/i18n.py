@@ -125,24 +125,21 @@ class Translator:
 
     def name(self, thing: Any) -> str:
         """The display name of a location, queue or counter (config object or snapshot)."""
-        if isinstance(thing, dict):
-            return str(
-                thing.get("name_en")
-                if self.lang == "en" and thing.get("name_en")
-                else thing["name"]
-            )
-        return str(thing.display_name(self.lang))
+        return self._name(thing)[0]
+
+    def _name(self, thing: Any) -> tuple[str, str]:
+        """The display name and its language: German where there is no English one."""
+        english = thing.get("name_en") if isinstance(thing, dict) else thing.name_en
+        if self.lang == "en" and english:
+            return str(english), "en"
+        return str(thing["name"] if isinstance(thing, dict) else thing.name), DEFAULT
 
     def breakable_name(self, thing: Any) -> str:
         """The display name with soft hyphens in its long words ("Arbeits\u00advermittlung"),
         for a narrow table: a phone then breaks a German compound where a reader expects,
         with a hyphen, instead of anywhere or not at all (few phone browsers hyphenate by
         themselves). Screen readers skip soft hyphens."""
-        name = self.name(thing)
-        english = self.lang == "en" and (
-            thing.get("name_en") if isinstance(thing, dict) else getattr(thing, "name_en", None)
-        )
-        return soft_hyphens(name, "en" if english else DEFAULT)  # the name's own language
+        return soft_hyphens(*self._name(thing))  # in the name's own language
 
     def decimal(self, value: float, digits: int = 1) -> str:
         """``12,5`` in German, ``12.5`` in English."""
