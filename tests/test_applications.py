@@ -31,7 +31,7 @@ from waitboard.applications import (
     check_number,
     group_pin,
     hash_pin,
-    limit_digest,
+    keyed_digest,
     new_pin,
     normalise_pin,
     public_answer,
@@ -164,10 +164,10 @@ def test_pin_records_are_salted_scrypt_hashes() -> None:
 
 def test_limit_counters_name_addresses_by_a_keyed_hash() -> None:
     """Counters are named by an HMAC of the address: stable per secret, never the address."""
-    digest = limit_digest("secret", "address", "127.0.0.1")
-    assert digest == limit_digest("secret", "address", "127.0.0.1")
-    assert digest != limit_digest("other", "address", "127.0.0.1")
-    assert digest != limit_digest("secret", "number", "127.0.0.1")
+    digest = keyed_digest("secret", "address", "127.0.0.1")
+    assert digest == keyed_digest("secret", "address", "127.0.0.1")
+    assert digest != keyed_digest("other", "address", "127.0.0.1")
+    assert digest != keyed_digest("secret", "number", "127.0.0.1")
     assert "127" not in digest and re.fullmatch(r"[0-9a-f]{64}", digest)
 
 

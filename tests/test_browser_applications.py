@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.conftest import TIMEOUT, LiveServer, screenshot
 from tests.test_browser_flows import log_in
@@ -94,3 +94,47 @@ async def test_caseworker_sets_documents_missing_citizen_sees_them(
     await phone.get_by_role("button", name="Check status").click()
     await expect(phone.locator('[data-f="stage"]')).to_have_text("Documents missing")
     await context.close()
+
+
+async def test_caseworker_deletes_an_application_filed_by_mistake(
+    browser: Browser, server: LiveServer
+) -> None:
+    """The delete needs the tick box (the browser asks for it) and a yes to the question;
+    a no keeps the application, a yes deletes it and the list says so."""
+    desk = await log_in(browser, server, "caseworker", viewport={"width": 1280, "height": 900})
+    create = desk.get_by_role("region", name="Antrag anlegen")
+    await create.get_by_label("Antragsnummer").fill(NUMBER)
+    await create.get_by_role("button", name="Anlegen").click()
+    await desk.get_by_role("link", name="Zum Antrag").click()
+    section = desk.get_by_role("region", name="Antrag löschen")
+    await expect(section).to_contain_text("sofort und endgültig gelöscht")
+    assert await serious_violations(desk) == []
+
+    button = section.get_by_role("button", name="Endgültig löschen")
+    await button.click()  # no tick: the browser refuses to send the form
+    tick = section.get_by_label(f"Ja, Antrag {NUMBER} jetzt endgültig löschen")
+    assert not await tick.evaluate("box => box.validity.valid")
+    questions: list[str] = []
+
+    async def answer(dialog: Dialog, accept: bool) -> None:
+        questions.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    desk.once("dialog", lambda d: answer(d, accept=False))
+    await tick.check()
+    await button.click()
+    await expect(desk.get_by_role("heading", name=f"Antrag {NUMBER}")).to_be_visible()
+    assert questions == [
+        f"Antrag {NUMBER} mit PIN und Verlauf endgültig löschen? "
+        "Das lässt sich nicht rückgängig machen."
+    ]
+
+    desk.once("dialog", lambda d: answer(d, accept=True))
+    await button.click()
+    await expect(desk.get_by_role("status")).to_have_text(
+        f"Antrag {NUMBER} ist mit PIN und Verlauf gelöscht."
+    )
+    await expect(desk.get_by_role("heading", name="Anträge", exact=True)).to_be_visible()
+    await expect(desk.get_by_role("link", name=NUMBER)).to_have_count(0)
+    assert len(questions) == 2
+    assert await serious_violations(desk) == []

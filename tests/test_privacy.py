@@ -62,9 +62,10 @@ KEY_PATTERNS = [
         r"wb:app:limit:(address|number):[0-9a-f]{64}",
     )
 ]
-#: An application's hash: its stage and the PIN's scrypt record - not who filed it; once
-#: decided, when it is deleted.
-APPLICATION_FIELDS = {"number", "stage", "missing", "pin", "created_at", "updated_at"}
+#: An application's hash: its stage and the PIN's scrypt record - not who filed it; the
+#: keys of its latest Idempotency-Key records (both had one); once decided, when it is
+#: deleted.
+APPLICATION_FIELDS = {"number", "stage", "missing", "pin", "created_at", "updated_at", "idem"}
 DECIDED_FIELDS = APPLICATION_FIELDS | {"delete_at"}
 
 

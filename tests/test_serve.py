@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -199,7 +200,9 @@ async def test_embedded_redis_stops_when_serve_is_killed(
 async def test_logs_carry_no_addresses_tokens_or_ticket_ids(
     serve_processes: StartServe, redis_server: EmbeddedRedis, redis: object
 ) -> None:
-    """After requests, WebSockets and a failed login, the log holds none of those."""
+    """After requests, WebSockets, a failed login and an application filed and deleted,
+    the log holds no address, token, ticket id or application number - but does say
+    which device deleted an application."""
     proc = serve_processes({"WAITBOARD_REDIS_URL": redis_server.url})
     async with httpx.AsyncClient(base_url=proc.url, timeout=TIMEOUT) as http:
         ticket = (
@@ -214,6 +217,9 @@ async def test_logs_carry_no_addresses_tokens_or_ticket_ids(
             json={"queue": "A"},
             headers={"Authorization": "Bearer wrong-secret-value"},
         )
+        for path in ("/api/v1/applications", "/api/v1/applications/delete"):
+            r = await http.post(path, json={"number": "LOG-2026-1"}, headers=auth("caseworker"))
+            assert r.is_success, r.text
     async with connect(
         proc.url.replace("http", "ws") + "/ws/locations/sued", open_timeout=TIMEOUT
     ) as ws:
@@ -222,7 +228,8 @@ async def test_logs_carry_no_addresses_tokens_or_ticket_ids(
     log = proc.log_path.read_text()
     assert "route=/api/v1/tickets/{ticket_id}" in log  # requests are logged...
     assert "127.0.0.1:" not in log.replace(f"127.0.0.1:{proc.port}", "")  # ...without clients
-    for secret in (ticket["id"], "test-terminal-sued", "wrong-secret-value"):
+    assert re.search(r"an application was deleted by hand.*device=caseworker", log), log
+    for secret in (ticket["id"], "test-terminal-sued", "wrong-secret-value", "LOG-2026-1"):
         assert secret not in log
 
 

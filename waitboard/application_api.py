@@ -7,7 +7,7 @@ The lookup itself (:func:`lookup`) is shared with the ``/status`` page
 (:mod:`waitboard.application_pages`).
 
 Caseworkers (and admins), with their device token: create, set the stage and the missing
-documents, give a new PIN, read the history. The PIN is shown once, in the answer that made
+documents, give a new PIN, read the history, delete. The PIN is shown once, in the answer that made
 it; Redis keeps only its scrypt record. Application numbers travel in bodies, not in API
 paths; logs never carry numbers, PINs or addresses.
 """
@@ -15,6 +15,7 @@ paths; logs never carry numbers, PINs or addresses.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -40,7 +41,7 @@ from waitboard.applications import (
     check_number,
     group_pin,
     hash_pin,
-    limit_digest,
+    keyed_digest,
     new_pin,
     normalise_pin,
     public_answer,
@@ -56,6 +57,8 @@ from waitboard.i18n import LANGUAGES, Translator
 from waitboard.keys import application_idempotency, application_limit
 from waitboard.ratelimit import client_key
 from waitboard.store import Idempotency
+
+log = logging.getLogger(__name__)
 
 LIMITS = LookupLimits()
 #: PIN hashes computed at once per process: each takes 16 MiB and a core for ~50 ms.
@@ -96,12 +99,12 @@ async def lookup(request: Request, number: str, pin: str) -> Application:
     address = client_key(request.client.host) if request.client else "unknown"
     counters = [
         (
-            application_limit("address", limit_digest(secret, "address", address)),
+            application_limit("address", keyed_digest(secret, "address", address)),
             LIMITS.per_address,
             LIMITS.address_window_s,
         ),
         (
-            application_limit("number", limit_digest(secret, "number", number)),
+            application_limit("number", keyed_digest(secret, "number", number)),
             LIMITS.per_number,
             LIMITS.number_window_s,
         ),
@@ -229,6 +232,33 @@ async def reset_pin(request: Request) -> Response:
     )
 
 
+async def delete_application(request: Request) -> Response:
+    ctx = context(request)
+    device = _caseworker(request)
+    body = await bodies.parse(request, shapes.DeleteRequest)
+    number = check_number(body.number)
+    replayed = await delete(ctx, number, device, _api_idempotency(request, device, body))
+    return api.json({"number": number, "deleted": True}, replayed=replayed)
+
+
+async def delete(ctx: AppContext, number: str, device: Device, idem: Idempotency | None) -> bool:
+    """Delete an application now (for the API and the page); True for a replay. The log
+    names the device, never the number; Redis then rewrites its append-only file, so the
+    deleted records leave the disk too."""
+    if idem is not None:
+        # Kept for 24 h after the application is gone: a plain hash of the request would
+        # give its number away to a few guesses.
+        idem = Idempotency(
+            idem.key, keyed_digest(ctx.settings.secret_key, "delete", idem.fingerprint)
+        )
+    store = store_of(ctx)
+    replayed = await store.delete(number, device.id, to_ms(ctx.clock()), idem)
+    if not replayed:
+        log.info("an application was deleted by hand", extra={"device": device.id})
+        await store.rewrite_append_only_file()
+    return replayed
+
+
 async def application_audit(request: Request) -> Response:
     ctx = context(request)
     _caseworker(request)
@@ -250,7 +280,9 @@ _LANG = (
     "Language of the texts: de (default) or en.",
     {"type": "string", "enum": list(LANGUAGES)},
 )
-_CHANGE_ERRORS = (401, 403, 404, 413, 415, 422, 503)
+_DELETE_ERRORS = (401, 403, 404, 413, 415, 422, 503)
+#: (409: a retry whose application was deleted by hand since its first try.)
+_CHANGE_ERRORS = (401, 403, 404, 409, 413, 415, 422, 503)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -302,6 +334,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=_CHANGE_ERRORS,
         tag="applications",
         query=(_LANG,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/applications/delete",
+        delete_application,
+        "Delete an application now, with its PIN and its history (filed by mistake, or "
+        "its citizen asked for erasure); the number can be filed again. Cannot be undone.",
+        roles=CASEWORKER_ROLES,
+        body=shapes.DeleteRequest,
+        answers={200: shapes.Deleted},
+        errors=_DELETE_ERRORS,
+        tag="applications",
     ),
     Endpoint(
         "GET",

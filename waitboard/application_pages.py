@@ -5,7 +5,7 @@ limits as the API (:func:`waitboard.application_api.lookup`).
 
 Caseworkers (and admins), in a staff session: ``/staff/applications`` (search, create,
 recent changes) and one page per application (stage, missing documents, new PIN,
-history). The PIN is shown once, on the page that made it; Redis keeps only its scrypt
+history, deletion). The PIN is shown once, on the page that made it; Redis keeps only its scrypt
 record. Logs never carry numbers, PINs or addresses.
 """
 
@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from waitboard import bodies, sessions
-from waitboard.application_api import hashing, lookup, store_of
+from waitboard.application_api import delete, hashing, lookup, store_of
 from waitboard.applications import (
     CASEWORKER_ROLES,
     Application,
@@ -370,6 +370,25 @@ async def pin_form(request: Request) -> Response:
     )
 
 
+async def delete_form(request: Request) -> Response:
+    """Deletes the application now - only with the form's tick box checked (the browser's
+    question before it is for those with JavaScript), then back to the list."""
+    ctx = context(request)
+    device, form, t, number = await _application_form(request)
+    if isinstance(number, Response):
+        return number
+    if form.get("confirm") != "yes":
+        sessions.flash(request, "error", t("applications.staff.delete_unconfirmed"))
+        return _redirect(_detail_path(number), request)
+    try:
+        await delete(ctx, number, device, _form_idempotency(device, request.url.path, form))
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        return _redirect(HOME, request)
+    sessions.flash(request, "ok", t("applications.flash.deleted", number=number))
+    return _redirect(HOME, request)
+
+
 def routes() -> list[Route]:
     return [
         Route("/status", status_page, methods=["GET"]),
@@ -379,4 +398,5 @@ def routes() -> list[Route]:
         Route(HOME + "/{number}", detail_page, methods=["GET"]),
         Route(HOME + "/{number}/stage", stage_form, methods=["POST"]),
         Route(HOME + "/{number}/pin", pin_form, methods=["POST"]),
+        Route(HOME + "/{number}/delete", delete_form, methods=["POST"]),
     ]

@@ -80,6 +80,10 @@ class PinRequest(_Strict):
     number: Number
 
 
+class DeleteRequest(_Strict):
+    number: Number
+
+
 # --- answers --------------------------------------------------------------------------------
 
 
@@ -136,3 +140,10 @@ class ApplicationHistory(_Open):
 
     application: Application
     entries: list[AuditEntry]
+
+
+class Deleted(_Open):
+    """The application, its PIN's record and its history are gone; the number is free."""
+
+    number: str
+    deleted: bool = Field(description="Always true: a retry (same Idempotency-Key) says so too.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from waitboard.applications import (
     Application,
     ApplicationExists,
     AuditEntry,
+    DeletedSince,
     NoSuchApplication,
     Stage,
     deletion_due,
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 _FIELDS = ("number", "stage", "missing", "created_at", "updated_at", "delete_at")
 #: Deleted applications taken off the recent list in one script call, at most.
 SWEEP_BATCH = 500
+#: Reads of the records to delete with an application, at most (each a change came between).
+DELETE_ATTEMPTS = 5
 T = TypeVar("T")
 
 
@@ -80,6 +83,7 @@ class ApplicationStore:
         self._refund = redis.register_script(source("refund"))
         self._sweep = redis.register_script(source("sweep"))
         self._schedule = redis.register_script(source("schedule"))
+        self._delete = redis.register_script(source("delete"))
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -126,6 +130,29 @@ class ApplicationStore:
     ) -> Change:
         return await self._command(
             self._pin, "pin", number, device, now_ms, idem, {"pin": pin_record}
+        )
+
+    async def delete(
+        self,
+        number: str,
+        device: str,
+        now_ms: int,
+        idem: Idempotency | None = None,
+    ) -> bool:
+        """Delete the application now, with its PIN's record, its history and the
+        Idempotency-Key records of its latest changes; NoSuchApplication if unknown. True
+        when this was a retry that only replayed the answer."""
+        for _ in range(DELETE_ATTEMPTS):
+            # The records the hash names become the script's keys; should a change name
+            # another one in between, the script refuses and they are read again.
+            named = await self._read(self.redis.hget(app_key(number), "idem"))
+            records = (_text(named) or "").split()
+            out = await self._run(self._delete, "delete", number, device, now_ms, idem, {}, records)
+            if out.get("error") != "records_changed":
+                return bool(out.get("replayed"))
+        raise Unavailable(
+            f"Application {number} kept changing while it was being deleted; nothing was "
+            "deleted. Please try again in a moment."
         )
 
     # --- reads ------------------------------------------------------------------------------
@@ -261,6 +288,27 @@ class ApplicationStore:
         idem: Idempotency | None,
         args: dict[str, Any],
     ) -> Change:
+        out = await self._run(script, name, number, device, now_ms, idem, args)
+        return Change(
+            status=int(out["status"]),
+            application=_application([out["application"].get(f) for f in _FIELDS]),
+            changed=bool(out.get("changed", True)),
+            replayed=bool(out.get("replayed")),
+        )
+
+    async def _run(
+        self,
+        script: AsyncScript,
+        name: str,
+        number: str,
+        device: str,
+        now_ms: int,
+        idem: Idempotency | None,
+        args: dict[str, Any],
+        own_keys: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """A command script's answer; its errors raised, but ``records_changed`` (the
+        delete's, which its caller handles)."""
         payload = {
             "number": number,
             "now": str(now_ms),
@@ -272,17 +320,12 @@ class ApplicationStore:
         if idem is not None:
             payload["fingerprint"] = idem.fingerprint
             script_keys.append(idem.key)
+        script_keys.extend(own_keys)
         raw = await run_script(name, script, script_keys, payload, self.redis, self.wait_replicas)
         out: dict[str, Any] = orjson.loads(raw)
-        status = int(out["status"])
-        if status >= 400:
+        if int(out["status"]) >= 400 and out.get("error") != "records_changed":
             raise _error(out, number)
-        return Change(
-            status=status,
-            application=_application([out["application"].get(f) for f in _FIELDS]),
-            changed=bool(out.get("changed", True)),
-            replayed=bool(out.get("replayed")),
-        )
+        return out
 
     @staticmethod
     def _keys(number: str) -> list[str]:
@@ -359,6 +402,12 @@ def _error(out: dict[str, Any], number: str) -> WaitboardError:
     if code == "not_found":
         return NoSuchApplication(
             f"There is no application {number}; check the number or create the application first.",
+            number=number,
+        )
+    if code == "deleted_since":
+        return DeletedSince(
+            f"Application {number} has been deleted since this Idempotency-Key was first "
+            "used; nothing was changed. Check the number, and use a new key for a new request.",
             number=number,
         )
     if code == "idempotency_key_reused":

@@ -267,9 +267,10 @@ class LookupLimits:
     number_window_s: int = 3600
 
 
-def limit_digest(secret: str, kind: str, value: str) -> str:
-    """How a client address or a looked-up number is named in Redis: a keyed hash, so the
-    counters neither hold addresses nor any string a guesser typed."""
+def keyed_digest(secret: str, kind: str, value: str) -> str:
+    """How Redis names a client address or a looked-up number (the lookup's counters), or
+    holds what must not be guessable (a deletion's request fingerprint): a keyed hash, so it
+    holds neither addresses nor numbers nor any string a guesser typed."""
     return hmac.new(secret.encode(), f"{kind}\n{value}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -365,6 +366,13 @@ class ApplicationExists(Conflict):
 class NoSuchApplication(NotFound):
     code = "application_not_found"
     title = "No such application"
+
+
+class DeletedSince(Conflict):
+    """A retried change whose application was deleted by hand after the first try."""
+
+    code = "application_deleted_since"
+    title = "Application deleted since"
 
 
 class LookupFailed(NotFound):

@@ -38,7 +38,9 @@ key                                  type    content
 ``wb:app:{apps}:a:<number>``         hash    ``number``, ``stage``, ``missing`` (JSON list),
                                              ``pin`` (scrypt record, never the PIN),
                                              ``created_at``, ``updated_at``, once
-                                             decided ``delete_at`` (ms); expires then
+                                             decided ``delete_at`` (ms); expires then;
+                                             ``idem``: the keys of its latest 20
+                                             Idempotency-Key records
 ``wb:app:{apps}:audit:<number>``     stream  every change: ``at``, ``device``, ``action``,
                                              ``number``, ``old_stage``, ``stage``,
                                              ``missing``; never trimmed (it is the
@@ -47,14 +49,15 @@ key                                  type    content
 ``wb:app:{apps}:deleting``           zset    decided numbers scored by ``delete_at``: the
                                              sweep takes them off ``recent`` when due
 ``wb:app:{apps}:idem:<sha256>``      string  the answer stored for an Idempotency-Key
-                                             (never a PIN), 24 h
+                                             (never a PIN), 24 h; once its application
+                                             is deleted by hand, only that
 ``wb:app:limit:address:<hmac>``      string  wrong lookups from one client address in the
                                              current window; expires with it
 ``wb:app:limit:number:<hmac>``       string  wrong lookups of one number (known or not) in
                                              the current window; expires with it
 ===================================  ======  ===============================================
 
-``<hmac>`` is :func:`waitboard.applications.limit_digest`: neither an address nor a string a
+``<hmac>`` is :func:`waitboard.applications.keyed_digest`: neither an address nor a string a
 guesser typed is stored.
 """
 

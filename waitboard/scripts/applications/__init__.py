@@ -1,6 +1,6 @@
 """The Lua scripts of application status, each atomic in Redis.
 
-A command (``create``, ``stage``, ``pin``, ``schedule``) is ``lib.lua`` (the shared
+A command (``create``, ``stage``, ``pin``, ``schedule``, ``delete``) is ``lib.lua`` (the shared
 prelude, see its header for the calling convention and the guarantees) followed by the
 command's own file.
 The lookup's counters (``reserve``, ``refund``) take a single key and no JSON, and stand
@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 
 #: Scripts that run behind the prelude.
-COMMANDS = ("create", "stage", "pin", "schedule")
+COMMANDS = ("create", "stage", "pin", "schedule", "delete")
 #: Scripts on their own.
 COUNTERS = ("reserve", "refund", "sweep")
 

@@ -1,29 +1,56 @@
--- lib.lua: the prelude of the application commands (create, stage, pin, schedule); source()
--- puts it in front of each of them. The lookup's counters (reserve, refund) and the sweep
--- stand alone.
+-- lib.lua: the prelude of the application commands (create, stage, pin, schedule, delete);
+-- source() puts it in front of each of them. The lookup's counters (reserve, refund) and the
+-- sweep stand alone.
 -- Calling convention: KEYS[1] the application's hash, KEYS[2] its audit stream, KEYS[3] the
--- recent list, KEYS[4] the deletion schedule, KEYS[5] (optional) the Idempotency-Key
--- record; ARGV[1] JSON arguments (number, now in ms as a string, device, fingerprint,
--- idem_ttl, and the command's own).
+-- recent list, KEYS[4] the deletion schedule, KEYS[5] the Idempotency-Key record when ARGV
+-- carries a fingerprint, then a command's own keys; ARGV[1] JSON arguments (number, now in
+-- ms as a string, device, fingerprint, idem_ttl, and the command's own).
 -- Guarantees shared by the commands: a script either changes nothing and answers an error,
 -- or makes its whole change with one audit entry and the number's place in the recent
 -- list, atomically. A successful answer is kept under the Idempotency-Key for 24 h with a
 -- fingerprint of the request: the same request gets it again and changes nothing, another
 -- request under that key is refused (422), and the record goes no later than the
--- application's deletion. Answers never contain the PIN's record.
+-- application's deletion; once the application was deleted by hand, the records of its
+-- changes answer 409 'deleted_since' to any request (delete.lua). Answers never contain
+-- the PIN's record.
 local A = cjson.decode(ARGV[1])
-local APP, AUDIT, RECENT, DELETING, IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local APP, AUDIT, RECENT, DELETING = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local IDEM = A.fingerprint and KEYS[5] or nil
+-- The hash names the records of this many of its latest answers (field 'idem'), for a
+-- deletion by hand to find them (delete.lua); an older one is found when it is used.
+local RECORDS_NAMED = 20
+-- What such a record becomes: neither the number nor the request's fingerprint (a plain
+-- hash of a body that names the number), only that its application is gone.
+local DELETED = cjson.encode({deleted = true})
 
 local function replay()
   if not IDEM then return nil end
   local raw = redis.call('GET', IDEM)
   if not raw then return nil end
   local record = cjson.decode(raw)
+  if record.deleted then return cjson.encode({status = 409, error = 'deleted_since'}) end
   if record.fingerprint ~= A.fingerprint then
     return cjson.encode({status = 422, error = 'idempotency_key_reused'})
   end
+  -- (An older record than the hash names, whose application was deleted by hand - and may
+  -- have been filed anew since, so its answer is not true any more.)
+  local app = record.answer.application
+  if app and redis.call('HGET', APP, 'created_at') ~= app.created_at then
+    redis.call('SET', IDEM, DELETED, 'KEEPTTL')
+    return cjson.encode({status = 409, error = 'deleted_since'})
+  end
   record.answer.replayed = true
   return cjson.encode(record.answer)
+end
+
+local function name_record()
+  local named = {}
+  for key in string.gmatch(redis.call('HGET', APP, 'idem') or '', '%S+') do
+    named[#named + 1] = key
+  end
+  named[#named + 1] = IDEM
+  while #named > RECORDS_NAMED do table.remove(named, 1) end
+  redis.call('HSET', APP, 'idem', table.concat(named, ' '))
 end
 
 local function answer(status, fields)
@@ -37,6 +64,8 @@ local function answer(status, fields)
     if due and tonumber(due) < tonumber(A.now) + A.idem_ttl * 1000 then
       redis.call('PEXPIREAT', IDEM, due)
     end
+    -- (Only while the hash is there: HSET on a deletion due at once would bring it back.)
+    if fields.application and redis.call('EXISTS', APP) == 1 then name_record() end
   end
   return cjson.encode(fields)
 end

@@ -1,0 +1,233 @@
+"""Deleting an application by hand, before any retention date: for one filed by mistake, or
+when its citizen asks for erasure. Everything that names the number goes at once, a retry
+never deletes or changes anything a second time, and the number is free again."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import TIMEOUT, LiveServer, auth
+from tests.openapi_check import check
+from tests.test_application_retention import traces
+from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage
+from tests.test_privacy import everything
+from tests.test_staff import csrf_of, log_in
+from waitboard.application_schemas import DeleteRequest
+from waitboard.application_store import ApplicationStore, app_key
+from waitboard.applications import DeletedSince, NoSuchApplication, hash_pin
+from waitboard.bodies import fingerprint
+from waitboard.store import Idempotency
+
+DELETE = "/api/v1/applications/delete"
+
+
+async def delete(
+    http: httpx.AsyncClient, number: str = NUMBER, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    r = await http.post(DELETE, json={"number": number}, headers={**CASEWORKER, **(headers or {})})
+    check(r, "POST", DELETE)
+    return r
+
+
+async def test_a_deleted_application_leaves_nothing_that_names_it(
+    http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """After changes with and without Idempotency-Keys, a delete leaves no key or value that
+    names the number; the PIN, the history and the caseworkers' list know it no more."""
+    made = await create(http, headers={"Idempotency-Key": "create-1"})
+    r = await http.post(
+        "/api/v1/applications/stage",
+        json={"number": NUMBER, "stage": "documents_missing", "missing": ["Mietvertrag"]},
+        headers={**CASEWORKER, "Idempotency-Key": "stage-1"},
+    )
+    assert r.status_code == 200
+    assert (await set_stage(http, "decided")).status_code == 200  # (now in the schedule too)
+    assert await traces(redis, NUMBER)
+
+    r = await delete(http, headers={"Idempotency-Key": "delete-1"})
+    assert r.status_code == 200 and r.json() == {"number": NUMBER, "deleted": True}
+    assert await traces(redis, NUMBER) == []
+    # (Nor a plain hash of the delete request, which a few guesses would turn back into it.)
+    plain = fingerprint("POST", DELETE, DeleteRequest(number=NUMBER)).encode()
+    assert [k for k, v in (await everything(redis)).items() if plain in v] == []
+    r = await http.post(LOOKUP, json={"number": NUMBER, "pin": made["pin"]})
+    assert r.status_code == 404
+    r = await http.get(f"/api/v1/applications/audit?number={NUMBER}", headers=CASEWORKER)
+    assert r.status_code == 404 and r.json()["code"] == "application_not_found"
+
+
+async def test_the_number_can_be_filed_again(http: httpx.AsyncClient, redis: Redis) -> None:
+    """After the delete, the same number is a new application with a history of its own."""
+    first = await create(http)
+    assert (await delete(http)).status_code == 200
+    again = await create(http)
+    assert again["pin"] != first["pin"] and again["stage"] == "received"
+    r = await http.get(f"/api/v1/applications/audit?number={NUMBER}", headers=CASEWORKER)
+    assert [e["action"] for e in r.json()["entries"]] == ["created"]
+    assert (await http.post(LOOKUP, json={"number": NUMBER, "pin": again["pin"]})).is_success
+
+
+async def test_a_retried_delete_never_deletes_the_number_filed_again(
+    http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """The same Idempotency-Key again answers the first delete (replayed) and leaves the
+    application filed under the number since untouched; without a key, 404."""
+    await create(http)
+    key = {"Idempotency-Key": "delete-once"}
+    assert (await delete(http, headers=key)).status_code == 200
+    assert (await delete(http)).status_code == 404
+    await create(http)
+    before = await app_keys(redis)
+    retry = await delete(http, headers=key)
+    assert retry.status_code == 200 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json() == {"number": NUMBER, "deleted": True}
+    assert await app_keys(redis) == before
+
+
+async def test_a_late_retry_of_an_earlier_change_changes_nothing(
+    http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """A change retried after the delete (its Idempotency-Key again) gets 409 and neither
+    files the application again nor changes the one filed under the number since."""
+    create_key = {"Idempotency-Key": "create-late"}
+    await create(http, headers=create_key)
+    stage = {"number": NUMBER, "stage": "in_review"}
+    stage_key = {**CASEWORKER, "Idempotency-Key": "stage-late"}
+    assert (
+        await http.post("/api/v1/applications/stage", json=stage, headers=stage_key)
+    ).status_code == 200
+    assert (await delete(http)).status_code == 200
+
+    r = await http.post(
+        "/api/v1/applications", json={"number": NUMBER}, headers=CASEWORKER | create_key
+    )
+    assert r.status_code == 409 and r.json()["code"] == "application_deleted_since"
+    assert "use a new key" in r.json()["detail"]
+    assert await redis.exists(app_key(NUMBER)) == 0
+    await create(http)
+    before = await app_keys(redis)
+    r = await http.post("/api/v1/applications/stage", json=stage, headers=stage_key)
+    assert r.status_code == 409 and r.json()["code"] == "application_deleted_since"
+    check(r, "POST", "/api/v1/applications/stage")
+    assert await app_keys(redis) == before
+
+
+async def test_a_retry_older_than_the_records_the_hash_names_changes_nothing(
+    redis: Redis,
+) -> None:
+    """A record the hash no longer names (more changes came after it) still cannot answer
+    for an application deleted and filed anew: 409, and the new one stays as it is."""
+    store = ApplicationStore(redis)
+    first = Idempotency("wb:app:{apps}:idem:" + "a" * 64, "fingerprint")
+    await store.create(NUMBER, hash_pin("12345678"), "caseworker", 1000, first)
+    for i in range(25):
+        later = Idempotency("wb:app:{apps}:idem:" + f"{i:064x}", "fingerprint")
+        await store.reset_pin(NUMBER, hash_pin("12345678"), "caseworker", 2000 + i, later)
+    await store.delete(NUMBER, "caseworker", 5000)
+    assert NUMBER.encode() in (await redis.get(first.key) or b"")  # not among those named
+    await store.create(NUMBER, hash_pin("87654321"), "caseworker", 6000)
+    before = await app_keys(redis)
+    with pytest.raises(DeletedSince):
+        await store.create(NUMBER, hash_pin("12345678"), "caseworker", 7000, first)
+    after = await app_keys(redis)
+    assert NUMBER.encode() not in (await redis.get(first.key) or b"")  # now it says gone
+    assert {k: v for k, v in after.items() if k != first.key.encode()} == {
+        k: v for k, v in before.items() if k != first.key.encode()
+    }
+
+
+async def test_deleting_an_unknown_number_is_a_clear_404(
+    http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """Unknown or malformed numbers get a problem+json that says what to check; no change."""
+    await create(http)
+    before = await app_keys(redis)
+    r = await delete(http, "AB-2026-9999")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert "There is no application AB-2026-9999" in r.json()["detail"]
+    r = await delete(http, "no")
+    assert r.status_code == 422 and "number" in r.json()["detail"].lower()
+    r = await http.post(DELETE, json={"number": NUMBER, "why": "x"}, headers=CASEWORKER)
+    assert r.status_code == 422
+    assert await app_keys(redis) == before
+    with pytest.raises(NoSuchApplication):
+        await ApplicationStore(redis).delete("AB-2026-9999", "caseworker", 1)
+
+
+async def test_only_caseworkers_and_admins_delete(http: httpx.AsyncClient, redis: Redis) -> None:
+    """Other roles and no token get 403 / 401 and the application stays; an admin may."""
+    await create(http)
+    before = await app_keys(redis)
+    for device in ("terminal-sued", "reception-sued", "counter-sued-1", "display-sued"):
+        r = await http.post(DELETE, json={"number": NUMBER}, headers=auth(device))
+        assert r.status_code == 403 and "needs caseworker or admin" in r.json()["detail"]
+    r = await http.post(DELETE, json={"number": NUMBER})
+    assert r.status_code == 401
+    assert await app_keys(redis) == before
+    r = await http.post(DELETE, json={"number": NUMBER}, headers=auth("admin"))
+    assert r.status_code == 200
+
+
+def delete_form(page: str) -> dict[str, str]:
+    """The delete form's hidden fields, read off the application's page."""
+    form = re.search(r'action="[^"]*/delete[^"]*"(.*?)</form>', page, re.S)
+    assert form, "the page has no delete form"
+    key = re.search(r'name="key" value="([^"]+)"', form.group(1))
+    assert key
+    return {"csrf": csrf_of(page), "key": key.group(1)}
+
+
+async def test_the_page_deletes_only_once_confirmed(
+    server: LiveServer, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """Without the tick box nothing is deleted and the page says why; with it the
+    application is gone, the list says so, and a second click changes nothing."""
+    await create(http)
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
+        await log_in(desk, "caseworker")
+        page = (await desk.get(f"/staff/applications/{NUMBER}", headers=HTML)).text
+        assert "Antrag löschen" in page and 'name="confirm" value="yes" required' in page
+        form = delete_form(page)
+        path = f"/staff/applications/{NUMBER}/delete"
+
+        r = await desk.post(path, headers=HTML, data=form)
+        assert r.status_code == 303 and r.headers["location"] == f"/staff/applications/{NUMBER}"
+        page = (await desk.get(r.headers["location"], headers=HTML)).text
+        assert "Nichts gelöscht" in page
+        assert await redis.exists(app_key(NUMBER)) == 1
+
+        form = delete_form(page)
+        r = await desk.post(path, headers=HTML, data={**form, "confirm": "yes"})
+        assert r.status_code == 303 and r.headers["location"] == "/staff/applications"
+        listing = (await desk.get("/staff/applications", headers=HTML)).text
+        assert f"Antrag {NUMBER} ist mit PIN und Verlauf gelöscht." in listing
+        assert f'href="/staff/applications/{NUMBER}"' not in listing
+        assert await traces(redis, NUMBER) == []
+
+        twice = await desk.post(path, headers=HTML, data={**form, "confirm": "yes"})
+        assert twice.status_code == 303 and twice.headers["location"] == "/staff/applications"
+        assert await traces(redis, NUMBER) == []
+        gone = await desk.get(f"/staff/applications/{NUMBER}", headers=HTML)
+        assert gone.status_code == 404
+
+        await create(http)
+        page = (await desk.get(f"/staff/applications/{NUMBER}?lang=en", headers=HTML)).text
+        assert "Delete application" in page and f"/{NUMBER}/delete?lang=en" in page
+
+
+async def test_a_delete_form_without_csrf_is_refused(
+    server: LiveServer, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """A forged form (no CSRF token) deletes nothing."""
+    await create(http)
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
+        await log_in(desk, "caseworker")
+        r = await desk.post(
+            f"/staff/applications/{NUMBER}/delete", headers=HTML, data={"confirm": "yes"}
+        )
+        assert r.status_code == 403
+    assert await redis.exists(app_key(NUMBER)) == 1
