@@ -7,22 +7,27 @@ from __future__ import annotations
 import re
 
 import httpx
+import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, auth
+from tests.conftest import TIMEOUT, LiveServer, auth, eventually
 from tests.openapi_check import check
 from tests.test_application_retention import traces
 from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage
 from tests.test_privacy import everything
-from tests.test_staff import csrf_of, log_in
+from tests.test_staff import log_in
 from waitboard.application_schemas import DeleteRequest
-from waitboard.application_store import ApplicationStore, app_key
+from waitboard.application_store import ApplicationStore, app_key, audit_key
 from waitboard.applications import DeletedSince, NoSuchApplication, hash_pin
 from waitboard.bodies import fingerprint
+from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.keys import applications_deleting, applications_recent
+from waitboard.scripts.applications import source
 from waitboard.store import Idempotency
 
 DELETE = "/api/v1/applications/delete"
+PIN_RECORD = hash_pin("12345678")
 
 
 async def delete(
@@ -116,28 +121,96 @@ async def test_a_late_retry_of_an_earlier_change_changes_nothing(
     assert await app_keys(redis) == before
 
 
+def record(n: int) -> Idempotency:
+    """The n-th Idempotency-Key record of a test (the key as waitboard would name it)."""
+    return Idempotency("wb:app:{apps}:idem:" + f"{n:064x}", "fingerprint")
+
+
 async def test_a_retry_older_than_the_records_the_hash_names_changes_nothing(
     redis: Redis,
 ) -> None:
-    """A record the hash no longer names (more changes came after it) still cannot answer
-    for an application deleted and filed anew: 409, and the new one stays as it is."""
+    """A record the hash no longer names (over 100 changes came after it) still cannot
+    answer for an application deleted and filed anew: 409, and the new one stays as it is."""
     store = ApplicationStore(redis)
-    first = Idempotency("wb:app:{apps}:idem:" + "a" * 64, "fingerprint")
-    await store.create(NUMBER, hash_pin("12345678"), "caseworker", 1000, first)
-    for i in range(25):
-        later = Idempotency("wb:app:{apps}:idem:" + f"{i:064x}", "fingerprint")
-        await store.reset_pin(NUMBER, hash_pin("12345678"), "caseworker", 2000 + i, later)
+    first = record(10_000)
+    await store.create(NUMBER, PIN_RECORD, "caseworker", 1000, first)
+    for i in range(100):
+        await store.reset_pin(NUMBER, PIN_RECORD, "caseworker", 2000 + i, record(i))
     await store.delete(NUMBER, "caseworker", 5000)
     assert NUMBER.encode() in (await redis.get(first.key) or b"")  # not among those named
-    await store.create(NUMBER, hash_pin("87654321"), "caseworker", 6000)
+    assert NUMBER.encode() not in (await redis.get(record(0).key) or b"")  # (but this one)
+    await store.create(NUMBER, PIN_RECORD, "caseworker", 6000)
     before = await app_keys(redis)
     with pytest.raises(DeletedSince):
-        await store.create(NUMBER, hash_pin("12345678"), "caseworker", 7000, first)
+        await store.create(NUMBER, PIN_RECORD, "caseworker", 7000, first)
     after = await app_keys(redis)
     assert NUMBER.encode() not in (await redis.get(first.key) or b"")  # now it says gone
     assert {k: v for k, v in after.items() if k != first.key.encode()} == {
         k: v for k, v in before.items() if k != first.key.encode()
     }
+
+
+async def test_the_hash_names_only_the_records_of_the_last_24_hours(redis: Redis) -> None:
+    """A change a day after another drops the earlier record's name (it has expired), so
+    the list stays short for an application worked on for months."""
+    store = ApplicationStore(redis)
+    day = 24 * 3600 * 1000
+    await store.create(NUMBER, PIN_RECORD, "caseworker", 1000, record(1))
+    await store.reset_pin(NUMBER, PIN_RECORD, "caseworker", 2000, record(2))
+    await store.reset_pin(NUMBER, PIN_RECORD, "caseworker", 1500 + day, record(3))
+    named = (await redis.hget(app_key(NUMBER), "idem") or b"").decode().split()
+    assert [entry.split("@")[0] for entry in named] == [record(2).key, record(3).key]
+
+
+async def test_a_key_reused_for_another_application_keeps_its_answer(redis: Redis) -> None:
+    """A device's key whose record expired and was used again for another application:
+    deleting the first application leaves the other's record, which still replays."""
+    store = ApplicationStore(redis)
+    reused = record(7)
+    await store.create(NUMBER, PIN_RECORD, "caseworker", 1000, reused)
+    await redis.delete(reused.key)  # (as its 24 h ran out)
+    await store.create("CD-2026-0001", PIN_RECORD, "caseworker", 2000, reused)
+    await store.delete(NUMBER, "caseworker", 3000)
+    again = await store.create("CD-2026-0001", PIN_RECORD, "caseworker", 4000, reused)
+    assert again.replayed and again.application.number == "CD-2026-0001"
+
+
+async def test_a_change_between_reading_the_records_and_deleting_is_not_missed(
+    redis: Redis,
+) -> None:
+    """When a change names a new record between the store's read and the script, the
+    script deletes nothing, the store reads again, and the new record is marked too."""
+    store = ApplicationStore(redis)
+    await store.create(NUMBER, PIN_RECORD, "caseworker", 1000, record(1))
+    read = store.redis.hget
+    changes = []
+
+    async def read_then_change(*args: object) -> object:
+        named = await read(*args)  # type: ignore[arg-type]
+        if not changes:  # a caseworker's change lands right after the first read
+            changes.append(await store.reset_pin(NUMBER, PIN_RECORD, "cw", 2000, record(2)))
+        return named
+
+    store.redis.hget = read_then_change  # type: ignore[method-assign]
+    assert await store.delete(NUMBER, "caseworker", 3000) is False
+    assert changes and await traces(redis, NUMBER) == []
+    with pytest.raises(DeletedSince):
+        await store.reset_pin(NUMBER, PIN_RECORD, "caseworker", 4000, record(2))
+
+
+async def test_the_script_refuses_records_that_are_not_those_named(redis: Redis) -> None:
+    """Given fewer records than the hash names, the script answers records_changed and
+    changes nothing."""
+    store = ApplicationStore(redis)
+    await store.create(NUMBER, PIN_RECORD, "caseworker", 1000, record(1))
+    script = redis.register_script(source("delete"))
+    keys = [app_key(NUMBER), audit_key(NUMBER), applications_recent(), applications_deleting()]
+    args = orjson.dumps({"number": NUMBER, "now": "3000", "device": "caseworker"})
+    before = await app_keys(redis)
+    for given in ([], [record(2).key], [record(1).key, record(2).key]):
+        out = orjson.loads(await script(keys=[*keys, *given], args=[args]))
+        assert out == {"status": 409, "error": "records_changed"}, given
+    assert await app_keys(redis) == before
 
 
 async def test_deleting_an_unknown_number_is_a_clear_404(
@@ -173,12 +246,13 @@ async def test_only_caseworkers_and_admins_delete(http: httpx.AsyncClient, redis
 
 
 def delete_form(page: str) -> dict[str, str]:
-    """The delete form's hidden fields, read off the application's page."""
+    """The delete form's hidden fields (CSRF token, one-time key, the application's
+    creation time), read off the application's page as a browser sends them."""
     form = re.search(r'action="[^"]*/delete[^"]*"(.*?)</form>', page, re.S)
     assert form, "the page has no delete form"
-    key = re.search(r'name="key" value="([^"]+)"', form.group(1))
-    assert key
-    return {"csrf": csrf_of(page), "key": key.group(1)}
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+    assert set(fields) == {"csrf", "key", "created_at"}, fields
+    return fields
 
 
 async def test_the_page_deletes_only_once_confirmed(
@@ -210,6 +284,8 @@ async def test_the_page_deletes_only_once_confirmed(
 
         twice = await desk.post(path, headers=HTML, data={**form, "confirm": "yes"})
         assert twice.status_code == 303 and twice.headers["location"] == "/staff/applications"
+        listing = (await desk.get("/staff/applications", headers=HTML)).text
+        assert f"Antrag {NUMBER} ist mit PIN und Verlauf gelöscht." in listing  # (a replay)
         assert await traces(redis, NUMBER) == []
         gone = await desk.get(f"/staff/applications/{NUMBER}", headers=HTML)
         assert gone.status_code == 404
@@ -231,3 +307,54 @@ async def test_a_delete_form_without_csrf_is_refused(
         )
         assert r.status_code == 403
     assert await redis.exists(app_key(NUMBER)) == 1
+
+
+async def test_a_page_left_open_does_not_delete_the_number_filed_anew(
+    server: LiveServer, http: httpx.AsyncClient, redis: Redis
+) -> None:
+    """A delete sent from a page opened before the application was deleted and filed anew
+    deletes nothing, and the caseworker is shown the new one with a message why."""
+    await create(http)
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
+        await log_in(desk, "caseworker")
+        page = (await desk.get(f"/staff/applications/{NUMBER}", headers=HTML)).text
+        assert (await delete(http)).status_code == 200  # (in another tab, say)
+        await create(http)
+        before = await app_keys(redis)
+        r = await desk.post(
+            f"/staff/applications/{NUMBER}/delete",
+            headers=HTML,
+            data={**delete_form(page), "confirm": "yes"},
+        )
+        assert r.status_code == 303 and r.headers["location"] == f"/staff/applications/{NUMBER}"
+        shown = (await desk.get(r.headers["location"], headers=HTML)).text
+        assert "wurde inzwischen gelöscht und neu angelegt; nichts wurde gelöscht" in shown
+        assert await app_keys(redis) == before
+
+
+async def test_the_deleted_records_leave_the_disk_after_a_rewrite_already_running(
+    server: LiveServer, http: httpx.AsyncClient, redis: Redis, redis_server: EmbeddedRedis
+) -> None:
+    """A delete while Redis is rewriting its append-only file (from before the delete)
+    waits for that rewrite and starts another: the number leaves the file on disk."""
+    aof = redis_server.data_dir / "appendonly.aof"
+    await create(http, "DISK-2026-1")
+    # A rewrite that takes its time: half a second a key (the delay is the fork's own).
+    await redis.config_set("rdb-key-save-delay", 500_000)
+    try:
+        await redis.bgrewriteaof()
+        await redis.config_set("rdb-key-save-delay", 0)
+
+        async def rewriting() -> bool:
+            return bool((await redis.info("persistence"))["aof_rewrite_in_progress"])
+
+        await eventually(rewriting, "a slow rewrite to run")
+        assert (await delete(http, "DISK-2026-1")).status_code == 200
+    finally:
+        await redis.config_set("rdb-key-save-delay", 0)
+
+    async def rewritten() -> bool:
+        info = await redis.info("persistence")
+        return not info["aof_rewrite_in_progress"] and b"DISK-2026-1" not in aof.read_bytes()
+
+    await eventually(rewritten, "the number to leave the append-only file")

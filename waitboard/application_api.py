@@ -7,9 +7,9 @@ The lookup itself (:func:`lookup`) is shared with the ``/status`` page
 (:mod:`waitboard.application_pages`).
 
 Caseworkers (and admins), with their device token: create, set the stage and the missing
-documents, give a new PIN, read the history, delete. The PIN is shown once, in the answer that made
-it; Redis keeps only its scrypt record. Application numbers travel in bodies, not in API
-paths; logs never carry numbers, PINs or addresses.
+documents, give a new PIN, read the history, delete. The PIN is shown once, in the answer
+that made it; Redis keeps only its scrypt record. Application numbers travel in bodies, not
+in API paths; logs never carry numbers, PINs or addresses.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ from waitboard.store import Idempotency
 log = logging.getLogger(__name__)
 
 LIMITS = LookupLimits()
+#: The append-only file rewrites under way after deletions (held, or the loop may drop them).
+_REWRITES: set[asyncio.Task[None]] = set()
 #: PIN hashes computed at once per process: each takes 16 MiB and a core for ~50 ms.
 HASHING_AT_ONCE = 4
 T = TypeVar("T")
@@ -241,7 +243,13 @@ async def delete_application(request: Request) -> Response:
     return api.json({"number": number, "deleted": True}, replayed=replayed)
 
 
-async def delete(ctx: AppContext, number: str, device: Device, idem: Idempotency | None) -> bool:
+async def delete(
+    ctx: AppContext,
+    number: str,
+    device: Device,
+    idem: Idempotency | None,
+    created_at: int | None = None,
+) -> bool:
     """Delete an application now (for the API and the page); True for a replay. The log
     names the device, never the number; Redis then rewrites its append-only file, so the
     deleted records leave the disk too."""
@@ -252,10 +260,13 @@ async def delete(ctx: AppContext, number: str, device: Device, idem: Idempotency
             idem.key, keyed_digest(ctx.settings.secret_key, "delete", idem.fingerprint)
         )
     store = store_of(ctx)
-    replayed = await store.delete(number, device.id, to_ms(ctx.clock()), idem)
+    replayed = await store.delete(number, device.id, to_ms(ctx.clock()), idem, created_at)
     if not replayed:
         log.info("an application was deleted by hand", extra={"device": device.id})
-        await store.rewrite_append_only_file()
+        # In the background: it may wait for a rewrite already running.
+        rewrite = asyncio.create_task(store.rewrite_append_only_file())
+        _REWRITES.add(rewrite)
+        rewrite.add_done_callback(_REWRITES.discard)
     return replayed
 
 
@@ -280,7 +291,6 @@ _LANG = (
     "Language of the texts: de (default) or en.",
     {"type": "string", "enum": list(LANGUAGES)},
 )
-_DELETE_ERRORS = (401, 403, 404, 413, 415, 422, 503)
 #: (409: a retry whose application was deleted by hand since its first try.)
 _CHANGE_ERRORS = (401, 403, 404, 409, 413, 415, 422, 503)
 
@@ -303,7 +313,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/v1/applications",
         create_application,
         "Create an application at the stage received; the answer carries its new PIN, "
-        "the only time it is shown (409: the number exists).",
+        "the only time it is shown (409: the number exists, or a retry whose application "
+        "was deleted by hand since).",
         roles=CASEWORKER_ROLES,
         body=shapes.CreateApplicationRequest,
         answers={201: shapes.ApplicationWithPin},
@@ -344,7 +355,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         roles=CASEWORKER_ROLES,
         body=shapes.DeleteRequest,
         answers={200: shapes.Deleted},
-        errors=_DELETE_ERRORS,
+        errors=_CHANGE_ERRORS,
         tag="applications",
     ),
     Endpoint(

@@ -5,8 +5,8 @@ limits as the API (:func:`waitboard.application_api.lookup`).
 
 Caseworkers (and admins), in a staff session: ``/staff/applications`` (search, create,
 recent changes) and one page per application (stage, missing documents, new PIN,
-history, deletion). The PIN is shown once, on the page that made it; Redis keeps only its scrypt
-record. Logs never carry numbers, PINs or addresses.
+history, deletion). The PIN is shown once, on the page that made it; Redis keeps only its
+scrypt record. Logs never carry numbers, PINs or addresses.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from waitboard.applications import (
     ApplicationExists,
     AuditAction,
     AuditEntry,
+    FiledAnew,
     InvalidChange,
     LookupFailed,
     Stage,
@@ -372,7 +373,8 @@ async def pin_form(request: Request) -> Response:
 
 async def delete_form(request: Request) -> Response:
     """Deletes the application now - only with the form's tick box checked (the browser's
-    question before it is for those with JavaScript), then back to the list."""
+    question before it is for those with JavaScript), and only the one the page showed
+    (its creation time), not one filed anew under the number since; then to the list."""
     ctx = context(request)
     device, form, t, number = await _application_form(request)
     if isinstance(number, Response):
@@ -380,8 +382,18 @@ async def delete_form(request: Request) -> Response:
     if form.get("confirm") != "yes":
         sessions.flash(request, "error", t("applications.staff.delete_unconfirmed"))
         return _redirect(_detail_path(number), request)
+    seen = form.get("created_at", "")
     try:
-        await delete(ctx, number, device, _form_idempotency(device, request.url.path, form))
+        await delete(
+            ctx,
+            number,
+            device,
+            _form_idempotency(device, request.url.path, form),
+            int(seen) if seen.isdigit() else None,
+        )
+    except FiledAnew as e:
+        sessions.flash(request, "error", t.error(e))
+        return _redirect(_detail_path(number), request)
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(HOME, request)

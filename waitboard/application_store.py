@@ -25,6 +25,7 @@ from waitboard.applications import (
     ApplicationExists,
     AuditEntry,
     DeletedSince,
+    FiledAnew,
     NoSuchApplication,
     Stage,
     deletion_due,
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 _FIELDS = ("number", "stage", "missing", "created_at", "updated_at", "delete_at")
 #: Deleted applications taken off the recent list in one script call, at most.
 SWEEP_BATCH = 500
+#: How long a rewrite of the append-only file waits for one already running, and how often
+#: it looks (a rewrite takes seconds for an office's data).
+REWRITE_WAIT_S = 120.0
+REWRITE_POLL_S = 1.0
 #: Reads of the records to delete with an application, at most (each a change came between).
 DELETE_ATTEMPTS = 5
 T = TypeVar("T")
@@ -138,16 +143,21 @@ class ApplicationStore:
         device: str,
         now_ms: int,
         idem: Idempotency | None = None,
+        created_at: int | None = None,
     ) -> bool:
-        """Delete the application now, with its PIN's record, its history and the
-        Idempotency-Key records of its latest changes; NoSuchApplication if unknown. True
-        when this was a retry that only replayed the answer."""
+        """Delete the application now, with its PIN's record, its history and what the
+        Idempotency-Key records of its changes say; NoSuchApplication if unknown, and
+        FiledAnew if ``created_at`` (the one the caseworker saw) is not the application
+        filed under the number now. True when this was a retry that only replayed."""
+        args = {} if created_at is None else {"created_at": str(created_at)}
         for _ in range(DELETE_ATTEMPTS):
             # The records the hash names become the script's keys; should a change name
             # another one in between, the script refuses and they are read again.
             named = await self._read(self.redis.hget(app_key(number), "idem"))
-            records = (_text(named) or "").split()
-            out = await self._run(self._delete, "delete", number, device, now_ms, idem, {}, records)
+            records = [entry.rsplit("@", 1)[0] for entry in (_text(named) or "").split()]
+            out = await self._run(
+                self._delete, "delete", number, device, now_ms, idem, args, records
+            )
             if out.get("error") != "records_changed":
                 return bool(out.get("replayed"))
         raise Unavailable(
@@ -261,15 +271,24 @@ class ApplicationStore:
                 break
         return scheduled
 
-    async def rewrite_append_only_file(self) -> None:
+    async def rewrite_append_only_file(self, wait_s: float = REWRITE_WAIT_S) -> None:
         """Have Redis rewrite its append-only file, if it keeps one: a deleted
-        application's records stay on disk in the old file until it is rewritten. A Redis
-        that refuses (busy rewriting, or the command disabled by its host) is let be."""
+        application's records stay on disk in the old file until it is rewritten. A
+        rewrite already running started before the deletion, so it is waited for (up to
+        ``wait_s``) and a new one started after it. A Redis that refuses (the command
+        disabled by its host, say) or stays busy is logged and let be."""
         try:
-            async with asyncio.timeout(DEADLINE_S):
-                info = await self.redis.info("persistence")
-                if info.get("aof_enabled"):
-                    await self.redis.bgrewriteaof()
+            for _ in range(max(1, int(wait_s / REWRITE_POLL_S))):
+                async with asyncio.timeout(DEADLINE_S):
+                    info = await self.redis.info("persistence")
+                if not info.get("aof_enabled"):
+                    return
+                if not info.get("aof_rewrite_in_progress"):
+                    async with asyncio.timeout(DEADLINE_S):
+                        await self.redis.bgrewriteaof()
+                    return
+                await asyncio.sleep(REWRITE_POLL_S)
+            raise TimeoutError
         except (TimeoutError, rx.RedisError, OSError) as e:
             log.warning(
                 "redis did not rewrite its append-only file after deleting applications",
@@ -408,6 +427,12 @@ def _error(out: dict[str, Any], number: str) -> WaitboardError:
         return DeletedSince(
             f"Application {number} has been deleted since this Idempotency-Key was first "
             "used; nothing was changed. Check the number, and use a new key for a new request.",
+            number=number,
+        )
+    if code == "filed_anew":
+        return FiledAnew(
+            f"Application {number} was deleted and filed anew since it was opened; nothing "
+            "was deleted. Open it again and check that it is the one to delete.",
             number=number,
         )
     if code == "idempotency_key_reused":

@@ -375,6 +375,14 @@ class DeletedSince(Conflict):
     title = "Application deleted since"
 
 
+class FiledAnew(Conflict):
+    """A delete for an application that was deleted and filed anew under its number since
+    the caseworker opened it (a page left open in another tab)."""
+
+    code = "application_filed_anew"
+    title = "Application filed anew"
+
+
 class LookupFailed(NotFound):
     """A wrong PIN and an unknown number: one error, one text, one status."""
 

@@ -39,8 +39,9 @@ key                                  type    content
                                              ``pin`` (scrypt record, never the PIN),
                                              ``created_at``, ``updated_at``, once
                                              decided ``delete_at`` (ms); expires then;
-                                             ``idem``: the keys of its latest 20
-                                             Idempotency-Key records
+                                             ``idem``: its Idempotency-Key records
+                                             of the last 24 h (at most 100), each as
+                                             ``<key>@<expiry ms>``
 ``wb:app:{apps}:audit:<number>``     stream  every change: ``at``, ``device``, ``action``,
                                              ``number``, ``old_stage``, ``stage``,
                                              ``missing``; never trimmed (it is the

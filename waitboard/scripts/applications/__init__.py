@@ -1,8 +1,8 @@
 """The Lua scripts of application status, each atomic in Redis.
 
-A command (``create``, ``stage``, ``pin``, ``schedule``, ``delete``) is ``lib.lua`` (the shared
-prelude, see its header for the calling convention and the guarantees) followed by the
-command's own file.
+A command (``create``, ``stage``, ``pin``, ``schedule``, ``delete``) is ``lib.lua`` (the
+shared prelude, see its header for the calling convention and the guarantees) followed by
+the command's own file.
 The lookup's counters (``reserve``, ``refund``) take a single key and no JSON, and stand
 alone, as does ``sweep`` (the deleted applications off the recent list).
 """

@@ -1,25 +1,42 @@
 -- delete.lua: an application deleted by hand, now rather than after a decision (filed by
 -- mistake, or its citizen asked for the data to be erased).
--- KEYS after the prelude's: the Idempotency-Key records the hash names (its field 'idem'),
--- as the caller read them just before; 409 'records_changed' when they are not those any
--- more (a change came in between), and the caller reads again.
+-- ARGV[1] (JSON, besides the prelude's): created_at (optional, ms as a string: the
+-- application the caseworker saw; another one filed under the number since is refused
+-- with 409 'filed_anew'). KEYS after the prelude's: the Idempotency-Key records the hash
+-- names (its field 'idem'), as the caller read them just before; 409 'records_changed'
+-- when they are not those any more (a change came in between), and the caller reads again.
 -- Guarantees: 404 for an unknown number, nothing written. Otherwise the hash (with the
 -- PIN's record), the audit stream and the number's place in the recent list and the
--- schedule go together, and those records keep only that their application is gone (a
--- late retry of a change answers 409, never files or changes anything anew): no key names
--- the number afterwards, and it can be filed again. The answer names no application, and
--- the caller sends a keyed fingerprint, so the delete's own record does not either.
+-- schedule go together, and those records that answer for this application keep only
+-- that it is gone (a late retry of a change answers 409, never files or changes anything
+-- anew); a record under a key reused since for another application is left as it is.
+-- Afterwards no key names the number, nor does a value but a record of a change older than
+-- the last 100 (lib.lua), and the number can be filed again. The answer names no
+-- application, and the caller sends a keyed fingerprint, so the delete's own record does
+-- not either.
 local replayed = replay()
 if replayed then return replayed end
 if redis.call('EXISTS', APP) == 0 then return cjson.encode({status = 404, error = 'not_found'}) end
-local records = {}
-for i = IDEM and 6 or 5, #KEYS do records[#records + 1] = KEYS[i] end
-if (redis.call('HGET', APP, 'idem') or '') ~= table.concat(records, ' ') then
-  return cjson.encode({status = 409, error = 'records_changed'})
+local created_at = redis.call('HGET', APP, 'created_at')
+if A.created_at and A.created_at ~= created_at then
+  return cjson.encode({status = 409, error = 'filed_anew'})
 end
-for _, record in ipairs(records) do
-  -- (KEEPTTL: it expires when it would have; one already gone is not made again.)
-  if redis.call('EXISTS', record) == 1 then redis.call('SET', record, DELETED, 'KEEPTTL') end
+local given, i = {}, IDEM and 6 or 5
+for entry in string.gmatch(redis.call('HGET', APP, 'idem') or '', '%S+') do
+  if KEYS[i] ~= string.match(entry, '^(.*)@%d+$') then
+    return cjson.encode({status = 409, error = 'records_changed'})
+  end
+  given[#given + 1], i = KEYS[i], i + 1
+end
+if i <= #KEYS then return cjson.encode({status = 409, error = 'records_changed'}) end
+for _, key in ipairs(given) do
+  local raw = redis.call('GET', key)
+  local record = raw and cjson.decode(raw)
+  local app = record and record.answer and record.answer.application
+  if app and app.number == A.number and app.created_at == created_at then
+    -- (KEEPTTL: it expires when it would have.)
+    redis.call('SET', key, DELETED, 'KEEPTTL')
+  end
 end
 redis.call('DEL', APP, AUDIT)
 redis.call('ZREM', RECENT, A.number)

@@ -5,20 +5,21 @@
 -- recent list, KEYS[4] the deletion schedule, KEYS[5] the Idempotency-Key record when ARGV
 -- carries a fingerprint, then a command's own keys; ARGV[1] JSON arguments (number, now in
 -- ms as a string, device, fingerprint, idem_ttl, and the command's own).
--- Guarantees shared by the commands: a script either changes nothing and answers an error,
--- or makes its whole change with one audit entry and the number's place in the recent
--- list, atomically. A successful answer is kept under the Idempotency-Key for 24 h with a
--- fingerprint of the request: the same request gets it again and changes nothing, another
--- request under that key is refused (422), and the record goes no later than the
--- application's deletion; once the application was deleted by hand, the records of its
--- changes answer 409 'deleted_since' to any request (delete.lua). Answers never contain
--- the PIN's record.
+-- Guarantees shared by the commands: a script either changes nothing and answers an error
+-- (but for marking a record found out as stale, below), or makes its whole change with one
+-- audit entry and the number's place in the recent list, atomically. A successful answer
+-- is kept under the Idempotency-Key for 24 h with a fingerprint of the request: the same
+-- request gets it again and changes nothing, another request under that key is refused
+-- (422), and the record goes no later than the application's deletion; once the
+-- application was deleted by hand, the records of its changes answer 409 'deleted_since'
+-- to any request (delete.lua). Answers never contain the PIN's record.
 local A = cjson.decode(ARGV[1])
 local APP, AUDIT, RECENT, DELETING = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local IDEM = A.fingerprint and KEYS[5] or nil
--- The hash names the records of this many of its latest answers (field 'idem'), for a
--- deletion by hand to find them (delete.lua); an older one is found when it is used.
-local RECORDS_NAMED = 20
+-- The hash names the records of its answers (field 'idem': "key@expiry_ms" each, blank
+-- between) for a deletion by hand to find them (delete.lua): those of the last 24 h, at
+-- most this many; one older than the last so many is found out when it is used.
+local RECORDS_NAMED = 100
 -- What such a record becomes: neither the number nor the request's fingerprint (a plain
 -- hash of a body that names the number), only that its application is gone.
 local DELETED = cjson.encode({deleted = true})
@@ -45,10 +46,13 @@ end
 
 local function name_record()
   local named = {}
-  for key in string.gmatch(redis.call('HGET', APP, 'idem') or '', '%S+') do
-    named[#named + 1] = key
+  for entry in string.gmatch(redis.call('HGET', APP, 'idem') or '', '%S+') do
+    -- (By the expiry written down: the records are not this script's keys to look at.)
+    if tonumber(string.match(entry, '@(%d+)$')) > tonumber(A.now) then
+      named[#named + 1] = entry
+    end
   end
-  named[#named + 1] = IDEM
+  named[#named + 1] = IDEM .. '@' .. string.format('%d', tonumber(A.now) + A.idem_ttl * 1000)
   while #named > RECORDS_NAMED do table.remove(named, 1) end
   redis.call('HSET', APP, 'idem', table.concat(named, ' '))
 end
