@@ -139,6 +139,7 @@ def create_app(
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await app.state.ctx.stop_background()
             await hub.stop()
             await redis.aclose()
             await reads.aclose()

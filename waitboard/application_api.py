@@ -61,8 +61,6 @@ from waitboard.store import Idempotency
 log = logging.getLogger(__name__)
 
 LIMITS = LookupLimits()
-#: The append-only file rewrites under way after deletions (held, or the loop may drop them).
-_REWRITES: set[asyncio.Task[None]] = set()
 #: PIN hashes computed at once per process: each takes 16 MiB and a core for ~50 ms.
 HASHING_AT_ONCE = 4
 T = TypeVar("T")
@@ -264,9 +262,7 @@ async def delete(
     if not replayed:
         log.info("an application was deleted by hand", extra={"device": device.id})
         # In the background: it may wait for a rewrite already running.
-        rewrite = asyncio.create_task(store.rewrite_append_only_file())
-        _REWRITES.add(rewrite)
-        rewrite.add_done_callback(_REWRITES.discard)
+        ctx.in_background(store.rewrite_append_only_file())
     return replayed
 
 

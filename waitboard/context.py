@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 
@@ -28,6 +30,19 @@ class AppContext:
     clock: Clock
     store: Store
     hub: Hub
+    #: Work a request started that outlives it (e.g. a file rewrite after a deletion): held
+    #: here, so the loop keeps it, and cancelled when the app stops.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def stop_background(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
 
     def location(self, location_id: str) -> Location:
         loc = self.office.location_by_id.get(location_id)
