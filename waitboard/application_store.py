@@ -100,14 +100,9 @@ class ApplicationStore:
         now_ms: int,
         idem: Idempotency | None = None,
     ) -> Change:
-        return await self._command(
-            self._create,
-            "create",
-            number,
-            device,
-            now_ms,
-            idem,
-            {"stage": FIRST_STAGE.value, "pin": pin_record},
+        args = {"stage": FIRST_STAGE.value, "pin": pin_record}
+        return self._change(
+            await self._run(self._create, "create", number, device, now_ms, idem, args)
         )
 
     async def set_stage(
@@ -123,7 +118,9 @@ class ApplicationStore:
         delete_at = deletion_due(stage, now_ms, self.keep_days_after_decision)
         if delete_at is not None:  # (absent, not null: Lua's cjson makes null a true value)
             args["delete_at"] = str(delete_at)
-        return await self._command(self._stage, "stage", number, device, now_ms, idem, args)
+        return self._change(
+            await self._run(self._stage, "stage", number, device, now_ms, idem, args)
+        )
 
     async def reset_pin(
         self,
@@ -133,9 +130,8 @@ class ApplicationStore:
         now_ms: int,
         idem: Idempotency | None = None,
     ) -> Change:
-        return await self._command(
-            self._pin, "pin", number, device, now_ms, idem, {"pin": pin_record}
-        )
+        args = {"pin": pin_record}
+        return self._change(await self._run(self._pin, "pin", number, device, now_ms, idem, args))
 
     async def delete(
         self,
@@ -297,17 +293,9 @@ class ApplicationStore:
 
     # --- plumbing ---------------------------------------------------------------------------
 
-    async def _command(
-        self,
-        script: AsyncScript,
-        name: str,
-        number: str,
-        device: str,
-        now_ms: int,
-        idem: Idempotency | None,
-        args: dict[str, Any],
-    ) -> Change:
-        out = await self._run(script, name, number, device, now_ms, idem, args)
+    @staticmethod
+    def _change(out: dict[str, Any]) -> Change:
+        """What a command's answer (from :meth:`_run`) says it did."""
         return Change(
             status=int(out["status"]),
             application=_application([out["application"].get(f) for f in _FIELDS]),
