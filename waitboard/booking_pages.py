@@ -24,7 +24,7 @@ from waitboard.config import Location, Queue
 from waitboard.context import AppContext, context
 from waitboard.errors import BookingNotFound, SlotFull, Unprocessable, WaitboardError
 from waitboard.i18n import Translator
-from waitboard.render import language, render, with_lang
+from waitboard.render import language, public_base, render, with_lang
 
 
 def _redirect(path: str) -> Response:
@@ -190,7 +190,7 @@ async def appointment_page(request: Request) -> Response:
             error=t("booking.unknown"),
         )
     view = bookings.view(ctx, loc, q, code, booking, ticket)
-    base = ctx.settings.public_url or str(request.base_url).rstrip("/")
+    base = public_base(request)
     return render(
         request,
         "appointment.html",
@@ -208,7 +208,7 @@ async def calendar_file(request: Request) -> Response:
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
     t = Translator(language(request))
     view = bookings.view(ctx, loc, q, code, booking)
-    base = ctx.settings.public_url or str(request.base_url).rstrip("/")
+    base = public_base(request)
     cal = icalendar.Calendar()
     cal.add("prodid", "-//waitboard//appointments//DE")
     cal.add("version", "2.0")

@@ -69,6 +69,13 @@ def other_language_url(request: Request, lang: str) -> str:
     return "/" + request.url.path.lstrip("/") + "?" + urlencode(params)
 
 
+def public_base(request: Request) -> str:
+    """The address citizens reach this site by, for what is printed or scanned: the
+    configured one, else the request's (a kiosk may reach the server by an internal name
+    that a citizen's phone cannot)."""
+    return context(request).settings.public_url or str(request.base_url).rstrip("/")
+
+
 def with_lang(path: str, lang: str) -> str:
     """A link that keeps the page's language."""
     if lang == "de":

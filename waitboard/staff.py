@@ -24,7 +24,7 @@ from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
 from waitboard.errors import NotFound, Unauthorized, WaitboardError
 from waitboard.i18n import Translator
-from waitboard.render import language, render, with_lang
+from waitboard.render import language, public_base, render, with_lang
 from waitboard.state import Booking
 
 RECEPTION_ROLES = ("reception", "admin")
@@ -209,10 +209,7 @@ async def printed_ticket_values(
         raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
     record, position, state = await ctx.store.ticket(ticket_id)
     ticket = snapshot.ticket(ctx.office, loc, record, position, state, ctx.clock())
-    # The configured public address: a kiosk may reach the server by an internal name
-    # that a citizen's phone cannot.
-    base = ctx.settings.public_url or str(request.base_url).rstrip("/")
-    url = base + ticket["url"]
+    url = public_base(request) + ticket["url"]
     queue = loc.queue_by_id.get(record.queue) or {"name": record.queue}
     return {
         "ticket": ticket,
