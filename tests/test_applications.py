@@ -736,9 +736,10 @@ async def test_caseworker_pages_create_change_and_show_the_history(
         assert made.status_code == 201
         pin = re.search(r"data-pin>(\d{4} \d{4})<", made.text)
         assert pin and "nicht noch einmal angezeigt" in made.text
+        assert "data-slip" in made.text and f"{server.url}/status" in made.text
         twice = await desk.post("/staff/applications", headers=HTML, data=form)
         assert twice.status_code == 201 and pin.group(1) not in twice.text
-        assert "nur beim ersten Mal" in twice.text
+        assert "nur beim ersten Mal" in twice.text and "data-slip" not in twice.text
 
         detail = await desk.get("/staff/applications/CD-2026-7", headers=HTML)
         assert detail.status_code == 200 and "Eingegangen" in detail.text
@@ -773,6 +774,28 @@ async def test_caseworker_pages_create_change_and_show_the_history(
     assert [e["action"] for e in history.json()["entries"]] == ["created", "stage"]
     found = await http.post(LOOKUP, json={"number": "CD-2026-7", "pin": pin.group(1)})
     assert found.json()["missing"] == MISSING
+
+
+async def test_the_pin_slip_names_the_configured_public_address(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """With WAITBOARD_PUBLIC_URL set, the slip and its QR code lead citizens there, not to
+    the address the caseworker's browser reached the server by."""
+    async with (
+        live_server(redis_server.url, office, public_url="https://jobcenter.example") as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as desk,
+    ):
+        await log_in(desk, "caseworker")
+        start = await desk.get("/staff/applications", headers=HTML)
+        key = re.search(r'name="key" value="([^"]+)"', start.text)
+        assert key
+        made = await desk.post(
+            "/staff/applications",
+            headers=HTML,
+            data={"csrf": csrf_of(start.text), "key": key.group(1), "number": NUMBER},
+        )
+    assert made.status_code == 201
+    assert "https://jobcenter.example/status" in made.text and srv.url not in made.text
 
 
 async def test_staff_pages_need_a_caseworker_or_admin(server: LiveServer) -> None:

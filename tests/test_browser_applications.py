@@ -3,8 +3,12 @@ as missing by clicking; a citizen on a phone looks it up with number and PIN."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+import zxingcpp
 from axe_playwright_python.async_playwright import Axe
+from PIL import Image
 from playwright.async_api import Browser, Dialog, Page, expect
 
 from tests.conftest import TIMEOUT, LiveServer, screenshot
@@ -138,3 +142,41 @@ async def test_caseworker_deletes_an_application_filed_by_mistake(
     await expect(desk.get_by_role("link", name=NUMBER)).to_have_count(0)
     assert len(questions) == 2
     assert await serious_violations(desk) == []
+
+
+async def test_the_pin_slip_prints_alone_in_both_languages(
+    browser: Browser, server: LiveServer
+) -> None:
+    """The PIN page offers a slip for the citizen: number, PIN and the way to /status in
+    German and English, a QR code to /status without the PIN; printed, only the slip."""
+    desk = await log_in(browser, server, "caseworker", viewport={"width": 1280, "height": 900})
+    create = desk.get_by_role("region", name="Antrag anlegen")
+    await create.get_by_label("Antragsnummer").fill(NUMBER)
+    await create.get_by_role("button", name="Anlegen").click()
+    pin = (await desk.locator("[data-pin]").inner_text()).strip()
+    slip = desk.locator("[data-slip]")
+    await expect(slip.locator("h3")).to_have_text(
+        ["Stand Ihres Antrags online abfragen", "Check the status of your application online"]
+    )
+    for lang, number_label in (("de", "Antragsnummer"), ("en", "Application number")):
+        part = slip.locator(f'[lang="{lang}"]')
+        await expect(part.locator("dt").first).to_have_text(number_label)
+        await expect(part.locator("dd")).to_have_text([NUMBER, pin])
+        await expect(part).to_contain_text(f"{server.url}/status")
+    assert await serious_violations(desk) == []
+    qr = zxingcpp.read_barcodes(Image.open(io.BytesIO(await slip.locator("svg.qr").screenshot())))
+    assert [code.text for code in qr] == [f"{server.url}/status"]
+
+    await desk.evaluate("window.print = () => { window.printed = (window.printed || 0) + 1; }")
+    await desk.get_by_role("button", name="Zettel drucken").click()
+    assert await desk.evaluate("window.printed") == 1  # (the browser's print, not a download)
+    await desk.emulate_media(media="print")
+    await expect(slip).to_be_visible()
+    for hidden in (
+        desk.get_by_role("heading", name=f"Antrag {NUMBER} angelegt"),
+        desk.get_by_role("button", name="Zettel drucken"),
+        desk.get_by_role("link", name="Zum Antrag"),
+        desk.locator("header.site"),
+    ):
+        await expect(hidden).to_be_hidden()
+    await screenshot(desk, "application-pin-slip-print")

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from waitboard import bodies, sessions
+from waitboard import bodies, qr, sessions
 from waitboard.application_api import delete, hashing, lookup, store_of
 from waitboard.applications import (
     CASEWORKER_ROLES,
@@ -47,7 +47,7 @@ from waitboard.context import AppContext, context
 from waitboard.errors import WaitboardError
 from waitboard.i18n import Translator
 from waitboard.keys import application_idempotency
-from waitboard.render import language, render, with_lang
+from waitboard.render import language, public_base, render, with_lang
 from waitboard.store import Idempotency
 
 #: How many recently changed applications the caseworkers' start page lists.
@@ -236,6 +236,7 @@ def _pin_page(
 ) -> Response:
     # A screen reader reads "1234 5678" as two numbers; digit by digit is what a letter needs.
     spoken = f"{' '.join(pin[:4])}, {' '.join(pin[4:])}" if pin else None
+    status_url = public_base(request) + "/status"
     return render(
         request,
         "staff/applications_pin.html",
@@ -249,6 +250,11 @@ def _pin_page(
         created=created,
         stage=stage_text(application.stage, t),
         detail=_detail_path(application.number),
+        # The slip for the citizen, in German and English whatever the page's language;
+        # its QR code leads to the lookup - never with the PIN in it.
+        slip=[Translator(lang) for lang in ("de", "en")],
+        status_url=status_url,
+        status_qr=qr.svg(status_url, t("applications.slip.qr")) if pin else None,
     )
 
 

@@ -404,6 +404,9 @@ if (page === "counter") {
     if (button) { ev.preventDefault(); button.click(); }
   });
 }
+// A page that prints a part of itself (the PIN slip): the print stylesheet picks the part.
+document.querySelector("[data-print-page]")?.addEventListener("click", () => window.print());
+
 document.addEventListener("submit", (ev) => {
   const question = ev.target.dataset.confirm;
   if (question && !window.confirm(question)) { ev.preventDefault(); return; }
