@@ -167,9 +167,11 @@ async def test_the_pin_slip_prints_alone_in_both_languages(
     qr = zxingcpp.read_barcodes(Image.open(io.BytesIO(await slip.locator("svg.qr").screenshot())))
     assert [code.text for code in qr] == [f"{server.url}/status"]
 
-    await desk.evaluate("window.print = () => { window.printed = (window.printed || 0) + 1; }")
+    await desk.evaluate(
+        "() => { window.printed = 0; window.print = () => { window.printed += 1; }; }"
+    )
     await desk.get_by_role("button", name="Zettel drucken").click()
-    assert await desk.evaluate("window.printed") == 1  # (the browser's print, not a download)
+    assert await desk.evaluate("window.printed") == 1  # (the browser's print dialog)
     await desk.emulate_media(media="print")
     await expect(slip).to_be_visible()
     for hidden in (
