@@ -397,12 +397,10 @@ async def delete_form(request: Request) -> Response:
             _form_idempotency(device, request.url.path, form),
             int(seen) if seen.isdigit() else None,
         )
-    except FiledAnew as e:
-        sessions.flash(request, "error", t.error(e))
-        return _redirect(_detail_path(number), request)
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
-        return _redirect(HOME, request)
+        # (Filed anew: the caseworker sees the application that is there now.)
+        return _redirect(_detail_path(number) if isinstance(e, FiledAnew) else HOME, request)
     sessions.flash(request, "ok", t("applications.flash.deleted", number=number))
     return _redirect(HOME, request)
 
