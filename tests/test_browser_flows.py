@@ -24,6 +24,7 @@ from tests.conftest import (
     token,
     waiting,
 )
+from tests.test_api import issue
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
 
@@ -249,6 +250,27 @@ async def test_counter_shortcuts_can_be_switched_off(
     await page.locator("h1").click()  # focus away from the checkbox
     await page.keyboard.press("n")
     await expect(page.locator(".current-ticket .ticket-number")).to_have_text("A001")
+
+
+async def test_the_overview_keeps_showing_a_ticket_stop_as_it_updates(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """The public overview says "Ausgabestopp" for a queue at its stop also after live
+    updates of other queues, and stops saying it, live, once the stop ends."""
+    ids = [(await issue(http, "B")).json()["id"] for _ in range(3)]
+    page = await browser.new_page(viewport={"width": 360, "height": 740})
+    await page.goto(server.url + "/")
+    await page.wait_for_selector("body[data-live=open]")
+    card = page.locator('[data-location="sued"]')
+    stop = card.locator('[data-queue="B"] [data-f="stop"]')
+    await expect(stop).to_have_text("Ausgabestopp")
+    await issue(http, "A")
+    await expect(card.locator('[data-queue="A"] [data-f="waiting"]')).to_have_text("1")
+    await expect(stop).to_be_visible()
+    await http.post(f"/api/v1/tickets/{ids[0]}/cancel", headers=auth("reception-sued"))
+    await expect(card.locator('[data-queue="B"] [data-f="waiting"]')).to_have_text("2")
+    await expect(stop).to_be_hidden()
+    await page.close()
 
 
 async def test_terminal_button_comes_back_when_the_ticket_stop_ends(

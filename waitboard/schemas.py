@@ -185,6 +185,11 @@ class QueueSummary(_Open):
     name: str
     waiting: int
     estimated_wait_s: int | None
+    estimated_wait_range_s: list[int] | None = Field(
+        default=None, description="[low, high] seconds, as in the location's snapshot."
+    )
+    open_counters: int = Field(default=0, description="Counters serving this queue now.")
+    ticket_stop: bool = Field(default=False, description="No new tickets for this queue now.")
     appointments: bool = Field(default=False, description="An appointment queue.")
 
 

@@ -237,6 +237,11 @@ def summary(snap: Json) -> Json:
                 "name_en": q["name_en"],
                 "waiting": q["waiting"],
                 "estimated_wait_s": q["estimated_wait_s"],
+                # (What the overview shows besides: without them, its first live update
+                # would hide a ticket stop and the range.)
+                "estimated_wait_range_s": q.get("estimated_wait_range_s"),
+                "open_counters": q["open_counters"],
+                "ticket_stop": q["ticket_stop"],
                 "appointments": q.get("appointments", False),
             }
             for q in snap["queues"]
