@@ -188,6 +188,39 @@ async def test_counter_errors_come_back_as_a_message(browser_http: httpx.AsyncCl
     assert "Der Schalter ist geschlossen" in again.text
 
 
+def actions_of(html: str) -> list[str]:
+    """Where a page's POST forms send to."""
+    return re.findall(r'<form method="post" action="([^"]+)"', html)
+
+
+async def test_an_english_staff_page_stays_english_after_its_actions(
+    browser_http: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """Every form on the English counter and reception pages posts with lang=en, so the
+    page it leads back to is English too (open, call, transfer, cancel, logout)."""
+    await log_in(browser_http, "counter-sued-1")
+    page = await browser_http.get("/staff/sued/counters/1?lang=en", headers=HTML)
+    assert actions_of(page.text) and all(a.endswith("?lang=en") for a in actions_of(page.text))
+    opened = await browser_http.post(
+        "/staff/sued/counters/1/open?lang=en", headers=HTML, data={"csrf": csrf_of(page.text)}
+    )
+    assert opened.headers["location"] == "/staff/sued/counters/1?lang=en"
+    r = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
+    assert r.status_code == 201
+    page = await browser_http.get(opened.headers["location"], headers=HTML)
+    assert "Call next" in page.text
+    assert all(a.endswith("?lang=en") for a in actions_of(page.text)), actions_of(page.text)
+
+    browser_http.cookies.clear()
+    await log_in(browser_http, "reception-sued")
+    page = await browser_http.get("/staff/sued/reception?lang=en", headers=HTML)
+    actions = actions_of(page.text)
+    assert any("/cancel" in a for a in actions) and any("/transfer" in a for a in actions)
+    assert all(a.endswith("?lang=en") for a in actions), actions
+
+
 async def test_printed_ticket_has_number_estimate_and_qr(
     browser_http: httpx.AsyncClient, http: httpx.AsyncClient
 ) -> None:
