@@ -315,6 +315,8 @@ async def test_book_look_up_calendar_cancel_and_check_in_refused(env: Env) -> No
     assert page.status_code == 200 and code in page.text
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"  # the address holds the code
+    english = await env.http.get(booked["url"] + "?lang=en", headers=HTML)
+    assert f'href="{booked["ics_url"]}?lang=en"' in english.text  # an English calendar entry
 
     ics = await env.http.get(booked["ics_url"])
     assert ics.status_code == 200

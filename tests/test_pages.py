@@ -84,6 +84,18 @@ async def test_ticket_page_shows_status_and_position(http: httpx.AsyncClient) ->
     assert f'data-f="ahead">{ticket["position"] - 1}<' in page.text  # people ahead
 
 
+async def test_a_called_ticket_names_its_counter_in_the_pages_language(
+    http: httpx.AsyncClient,
+) -> None:
+    """The called ticket's page says where to go: "Schalter 1" in German, "Counter 1" in
+    English - also without JavaScript."""
+    called = await seed(http)
+    page = await http.get(called["url"])
+    assert "Bitte zu Schalter 1" in page.text
+    page = await http.get(called["url"] + "?lang=en")
+    assert "Please go to Counter 1" in page.text and "Schalter 1" not in page.text
+
+
 async def test_unknown_things_are_404(http: httpx.AsyncClient) -> None:
     """Unknown locations and tickets are a 404, not an error page with a trace."""
     for path in ("/locations/west", "/screens/west", "/tickets/t_sued_AAAAAAAAAAAAAAAAAAAAAA"):
