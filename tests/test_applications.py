@@ -798,6 +798,36 @@ async def test_the_pin_slip_names_the_configured_public_address(
     assert "https://jobcenter.example/status" in made.text and srv.url not in made.text
 
 
+def language_link(html: str) -> str | None:
+    """Where the page's link to the other language leads (None: the page has none)."""
+    found = re.search(r'<a class="lang" href="([^"]+)"', html)
+    return found.group(1) if found else None
+
+
+async def test_the_language_link_after_a_form_keeps_what_matters(
+    server: LiveServer, http: httpx.AsyncClient, application: dict[str, Any]
+) -> None:
+    """After a status lookup the link leads to the English form, not the start page; the
+    page with a new PIN has none, since following it would lose the PIN."""
+    r = await http.post("/status", data={"number": NUMBER, "pin": application["pin"]})
+    assert r.status_code == 200 and language_link(r.text) == "/status?lang=en"
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
+        await log_in(desk, "caseworker")
+        page = await desk.get(f"/staff/applications/{NUMBER}", headers=HTML)
+        assert language_link(page.text) == f"/staff/applications/{NUMBER}?lang=en"
+        form = re.search(r'action="[^"]*/pin[^"]*"(.*?)</form>', page.text, re.S)
+        assert form
+        key = re.search(r'name="key" value="([^"]+)"', form.group(1))
+        assert key
+        made = await desk.post(
+            f"/staff/applications/{NUMBER}/pin",
+            headers=HTML,
+            data={"csrf": csrf_of(page.text), "key": key.group(1)},
+        )
+        assert made.status_code == 200 and "data-pin" in made.text
+        assert language_link(made.text) is None
+
+
 async def test_staff_pages_need_a_caseworker_or_admin(server: LiveServer) -> None:
     """The applications' pages need a caseworker or admin session (login, else 403)."""
     async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:

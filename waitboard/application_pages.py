@@ -242,6 +242,7 @@ def _pin_page(
         "staff/applications_pin.html",
         status=status,
         staff=True,
+        language_switch=False,  # (it would lose the PIN, which is shown once)
         device=device,
         location=None,
         number=application.number,

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Match
 
 from waitboard import sessions
 from waitboard.context import context
@@ -59,10 +60,14 @@ def language(request: Request) -> str:
 
 
 def other_language_url(request: Request, lang: str) -> str:
-    """This page in the other language. Only for GET (an error page after a POST links
-    to the start page), and always a path of this site (never "//other.host")."""
+    """This page in the other language, always a path of this site (never "//other.host").
+    After a form (a POST): the page of the same address, where there is one - the form,
+    without what was posted (the status lookup, a booking) - else the start page."""
     other = "en" if lang == "de" else "de"
     if request.method != "GET":
+        as_get = {**request.scope, "method": "GET"}
+        if any(route.matches(as_get)[0] is Match.FULL for route in request.app.routes):
+            return "/" + request.url.path.lstrip("/") + f"?lang={other}"
         return f"/?lang={other}"
     params = dict(request.query_params)
     params["lang"] = other
@@ -84,10 +89,17 @@ def with_lang(path: str, lang: str) -> str:
 
 
 def render(
-    request: Request, template: str, status: int = 200, *, staff: bool = False, **values: Any
+    request: Request,
+    template: str,
+    status: int = 200,
+    *,
+    staff: bool = False,
+    language_switch: bool = True,
+    **values: Any,
 ) -> Response:
     """``staff``: the page may use the session (CSRF token, flash). Public pages never
-    touch it, so the public gets no cookie at all."""
+    touch it, so the public gets no cookie at all. ``language_switch=False``: no link to
+    the other language, for a page shown once (a new PIN) that the link would lose."""
     ctx = context(request)
     lang = language(request)
     t = Translator(lang)
@@ -98,7 +110,7 @@ def render(
         demo=ctx.settings.demo,
         request=request,
         tz=ctx.office.timezone,
-        other_language_url=other_language_url(request, lang),
+        other_language_url=other_language_url(request, lang) if language_switch else None,
         link=lambda path: with_lang(path, lang),
         csrf=sessions.csrf_token(request) if staff else "",
         flash=sessions.take_flash(request) if staff else None,
