@@ -120,13 +120,34 @@ SPLIT_WORDS = """
 """
 
 
+#: Opening hours whose range ("14:00–18:00") is split over two lines.
+SPLIT_RANGES = """
+() => {
+  const split = [];
+  for (const cell of document.querySelectorAll(".hours td")) {
+    const node = cell.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+    for (const m of node.textContent.matchAll(/\\d\\d:\\d\\d\\W+\\d\\d:\\d\\d/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = [...range.getClientRects()].map((box) => box.top);
+      if (Math.max(...tops) - Math.min(...tops) > 5) split.push(m[0]);
+    }
+  }
+  return split;
+}
+"""
+
+
 @pytest.mark.parametrize("width", [320, 360, 375])
 async def test_a_small_phone_shows_whole_service_names_without_sideways_scrolling(
     browser: Browser, redis_server: EmbeddedRedis, redis: Redis, width: int
 ) -> None:
     """The demo office's longest names ("Arbeitsvermittlung", "Termin Leistungen") break
     only at a blank or between syllables ("Arbeitsver-mittlung") on the overview and a
-    location page, and nothing is wider than the phone."""
+    location page, opening hours only between their ranges, and nothing is wider than
+    the phone."""
     demo = load_office(DEMO_CONFIG)
     async with live_server(redis_server.url, demo) as srv:
         page = await browser.new_page(viewport={"width": width, "height": 740})
@@ -134,4 +155,6 @@ async def test_a_small_phone_shows_whole_service_names_without_sideways_scrollin
             await page.goto(srv.url + path)
             assert await page.evaluate(SPLIT_WORDS) == [], path
             assert await page.evaluate("document.documentElement.scrollWidth") <= width, path
+        assert await page.evaluate("document.querySelectorAll('.hours td').length") == 7
+        assert await page.evaluate(SPLIT_RANGES) == []
         await page.close()

@@ -182,3 +182,23 @@ async def test_the_pin_slip_prints_alone_in_both_languages(
     ):
         await expect(hidden).to_be_hidden()
     await screenshot(desk, "application-pin-slip-print")
+
+
+async def test_an_application_fits_a_small_screen(browser: Browser, server: LiveServer) -> None:
+    """At 360 px the application's page has no sideways scrolling, long missing items
+    included, and the delete's tick box sits beside its label, not across the card."""
+    desk = await log_in(browser, server, "caseworker", viewport={"width": 360, "height": 740})
+    create = desk.get_by_role("region", name="Antrag anlegen")
+    await create.get_by_label("Antragsnummer").fill(NUMBER)
+    await create.get_by_role("button", name="Anlegen").click()
+    await desk.get_by_role("link", name="Zum Antrag").click()
+    await desk.get_by_label("Stand", exact=True).select_option(label="Unterlagen fehlen")
+    await desk.get_by_label("Fehlende Unterlagen").fill(
+        "Mietvertrag mit Nebenkostenabrechnung für das Jahr 2025\nKontoauszüge"
+    )
+    await desk.get_by_role("button", name="Speichern").click()
+    await expect(desk.get_by_role("status")).to_have_text("Gespeichert: Unterlagen fehlen.")
+    assert await desk.evaluate("document.documentElement.scrollWidth") <= 360
+    tick = desk.get_by_label(f"Ja, Antrag {NUMBER} jetzt endgültig löschen")
+    box, label = await tick.bounding_box(), await desk.locator("label", has=tick).bounding_box()
+    assert box and label and box["width"] < 40 and box["y"] < label["y"] + 30

@@ -164,11 +164,13 @@ class Translator:
         return self("hours.opens", day=self.weekday(when.weekday()), time=f"{when:%H:%M}")
 
     def week(self, loc: Location) -> list[tuple[str, str]]:
-        """(day, "08:00–12:30, 14:00–17:30") for every day, closed days included."""
+        """(day, "08:00–12:30, 14:00–17:30") for every day, closed days included. A narrow
+        screen may wrap between the ranges, never inside one (word joiners at the dash)."""
         rows = []
         for i, ranges in enumerate(loc.opening_hours.week):
             text = ", ".join(
-                f"{s // 60:02d}:{s % 60:02d}–{e // 60:02d}:{e % 60:02d}" for s, e in ranges
+                f"{s // 60:02d}:{s % 60:02d}\u2060–\u2060{e // 60:02d}:{e % 60:02d}"
+                for s, e in ranges
             ) or self("hours.day_closed")
             rows.append((self(f"day.long.{i}"), text))
         return rows
