@@ -34,6 +34,30 @@ async def test_lobby_screen_shows_a_call_without_reload(
     await expect(latest).to_have_class("now flash", timeout=TIMEOUT * 1000)
 
 
+async def test_the_lobby_highlight_of_a_call_ends_after_its_eight_seconds(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """A call lights up the lobby's latest call; eight seconds on (the page's clock, run
+    forward) the highlight is gone, so the arrow and the recall mark show their colours."""
+    context = await browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = await context.new_page()
+    await page.clock.install()
+    await page.goto(server.url + "/screens/sued")
+    await page.wait_for_selector("body[data-live=open]")
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
+    latest = page.locator("[data-latest]")
+    await expect(latest).to_have_class("now flash", timeout=TIMEOUT * 1000)
+    await page.clock.run_for(7_000)
+    await expect(latest).to_have_class("now flash")
+    await page.clock.run_for(1_500)
+    await expect(latest).to_have_class("now")
+    await context.close()
+
+
 async def test_location_page_updates_live(
     browser: Browser, server: LiveServer, http: httpx.AsyncClient
 ) -> None:

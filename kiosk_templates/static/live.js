@@ -134,6 +134,11 @@ function sayPending() {
 // --- lobby screen ---------------------------------------------------------------------
 
 const seenCalls = new Set();
+// A fresh call's highlight lasts as long as its animation (style.css: 8 x 1 s); then the
+// class goes, so the arrow and "erneuter Aufruf" have their own colours again - also with
+// reduced motion, where the highlight is a still colour that nothing else would end.
+const HIGHLIGHT_MS = 8000;
+let highlightTimer = 0;
 let firstScreenSnapshot = true;
 let audio = null;
 
@@ -202,6 +207,8 @@ function renderScreen(snap) {
     box.classList.remove("flash");
     void box.offsetWidth; // restart the highlight
     box.classList.add("flash");
+    clearTimeout(highlightTimer);
+    highlightTimer = setTimeout(() => box.classList.remove("flash"), HIGHLIGHT_MS);
     chime();
     if (grid.dataset.voice) fresh.slice(0, 3).reverse().forEach(speak);
   }
