@@ -264,15 +264,15 @@ async def test_the_citizen_and_the_caseworker_see_the_deletion_date(
                 f"/staff/applications/{NUMBER}", headers={"Accept": "text/html"}
             )
             assert f"Wird am {d}.{m}.{y} mit seinem Verlauf gelöscht." in detail.text
-            assert "setzt die Löschung" not in detail.text
+            assert "Entschieden“ speichern" not in detail.text
             await http.post("/api/v1/applications", json={"number": OTHER}, headers=caseworker)
             open_one = await desk.get(
                 f"/staff/applications/{OTHER}", headers={"Accept": "text/html"}
             )
             # (The decision above was saved a moment ago: its date is today's in 30 days.)
             assert (
-                f"Heute gespeichert, werden Antrag und Verlauf am {d}.{m}.{y} gelöscht."
-                in open_one.text
+                f"Wenn Sie heute „Entschieden“ speichern, werden Antrag und Verlauf am "
+                f"{d}.{m}.{y} gelöscht." in open_one.text
             )
             assert 'aria-describedby="stage-hint"' in open_one.text
 

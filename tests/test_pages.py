@@ -97,11 +97,18 @@ async def test_a_called_ticket_names_its_counter_in_the_pages_language(
 
 
 async def test_unknown_things_are_404(http: httpx.AsyncClient) -> None:
-    """Unknown locations and tickets are a 404, not an error page with a trace."""
+    """Unknown locations and tickets are a 404, not an error page with a trace; only a
+    ticket's says how long tickets can be seen."""
     for path in ("/locations/west", "/screens/west", "/tickets/t_sued_AAAAAAAAAAAAAAAAAAAAAA"):
-        r = await http.get(path)
+        r = await http.get(path, headers={"Accept": "text/html"})
         assert r.status_code == 404, path
         assert "Traceback" not in r.text
+        message = re.search(r'<p role="alert">([^<]*)</p>', r.text)
+        assert message, path
+        if path.startswith("/tickets/"):
+            assert "bis zwei Tage nach ihrem Ende" in message.group(1)
+        else:
+            assert message.group(1).endswith("Bitte prüfen Sie die Adresse."), path
 
 
 async def test_static_files_are_served(http: httpx.AsyncClient) -> None:

@@ -25,6 +25,7 @@ from waitboard.errors import (
     AppointmentsOnly,
     BookingElsewhere,
     BookingNotFound,
+    NoSuchTicket,
     NotFound,
     Unprocessable,
 )
@@ -65,7 +66,7 @@ def location_of(ctx: AppContext, ticket_id: str) -> Location:
     """The location a ticket id names (NotFound when it names none)."""
     loc = ctx.office.location_by_id.get(location_of_ticket(ticket_id) or "")
     if loc is None:
-        raise NotFound(f"There is no ticket '{ticket_id[:80]}'.")
+        raise NoSuchTicket(ticket_id)
     return loc
 
 

@@ -50,6 +50,14 @@ class NotFound(WaitboardError):
     title = "Not found"
 
 
+class NoSuchTicket(NotFound):
+    """A ticket id that names no ticket (any more). The API's code stays ``not_found``; the
+    page says how long tickets can be seen (its text, by the ``field``)."""
+
+    def __init__(self, ticket_id: str, why: str = "") -> None:
+        super().__init__(f"There is no ticket {ticket_id[:80]!r}{why}.", field="ticket")
+
+
 class Conflict(WaitboardError):
     status = 409
     code = "conflict"

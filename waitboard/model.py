@@ -41,7 +41,7 @@ from waitboard.domain import (
 from waitboard.errors import (
     CounterBusy,
     CounterClosed,
-    NotFound,
+    NoSuchTicket,
     OtherCounter,
     QueueClosed,
     SameQueue,
@@ -242,7 +242,7 @@ class LocationModel:
         with self._command(now):
             t = self.tickets.get(ticket_id)
             if t is None:
-                raise NotFound(f"There is no ticket {ticket_id!r}.")
+                raise NoSuchTicket(ticket_id)
             if counters is not None and t.status in _AT_COUNTER and t.counter not in counters:
                 raise OtherCounter(f"Ticket {t.number} is at counter {t.counter}.", ticket=t.number)
             status = next_status(t.number, t.status, action)

@@ -24,7 +24,7 @@ from waitboard.errors import (
     CounterClosed,
     IdempotencyMismatch,
     InvalidTransition,
-    NotFound,
+    NoSuchTicket,
     OtherCounter,
     QueueClosed,
     SameQueue,
@@ -79,7 +79,7 @@ def refusal(office: Office, loc: Location, now: datetime, out: dict[str, Any]) -
             ticket=out["number"],
         )
     if code == "ticket_not_found":
-        return NotFound(f"There is no ticket {out['ticket']!r}.")
+        return NoSuchTicket(out["ticket"])
     if code == "other_counter":
         return OtherCounter(
             f"Ticket {out['number']} is at {counter_name(out['counter'])}; only a device "

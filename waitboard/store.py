@@ -28,7 +28,7 @@ from waitboard import keys, scripts
 from waitboard.clock import Clock, system_clock, to_ms
 from waitboard.config import Location, Office
 from waitboard.domain import Action, service_day
-from waitboard.errors import BookingNotFound, NotFound, Unavailable
+from waitboard.errors import BookingNotFound, NoSuchTicket, Unavailable
 from waitboard.refusals import refusal
 from waitboard.state import Booking, LocationState, TicketRecord
 
@@ -318,7 +318,7 @@ class Store:
         location = location_of_ticket(ticket_id)
         loc = self.office.location_by_id.get(location or "")
         if loc is None:
-            raise NotFound(f"There is no ticket {ticket_id!r}.")
+            raise NoSuchTicket(ticket_id)
         args: dict[str, Any] = {
             "ticket_id": ticket_id,
             "action": action.value,
@@ -490,12 +490,10 @@ class Store:
         location = location_of_ticket(ticket_id)
         loc = self.office.location_by_id.get(location or "")
         if loc is None:
-            raise NotFound(f"There is no ticket {ticket_id!r}.")
+            raise NoSuchTicket(ticket_id)
         out = await self._eval("ticket", loc, {"ticket_id": ticket_id}, read=True)
         if out["status"] == 404:
-            raise NotFound(
-                f"There is no ticket {ticket_id!r} (tickets are kept for two days after they end)."
-            )
+            raise NoSuchTicket(ticket_id, " (tickets are kept for two days after they end)")
         return (
             TicketRecord.parse(out["ticket"]),
             out.get("position"),
