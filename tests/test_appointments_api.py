@@ -1604,6 +1604,21 @@ async def test_staff_list_follows_a_moved_booking_to_its_new_day(env: Env) -> No
     ]
 
 
+async def test_a_counter_sees_the_list_without_contacts(env: Env) -> None:
+    """A counter's device lists the day's bookings with their states and numbers, but
+    neither the contact column nor any contact: that is for reception and admin."""
+    await book(env.http, slot("09:00"), contact="anna.muster@example.org")
+    async with httpx.AsyncClient(base_url=env.url, timeout=TIMEOUT) as counter:
+        await log_in(counter, "counter-sued-1")
+        page = await counter.get("/staff/sued/appointments", headers=HTML)
+    assert page.status_code == 200 and 'data-state="booked"' in page.text
+    assert "anna.muster" not in page.text and ">Kontakt<" not in page.text
+    async with httpx.AsyncClient(base_url=env.url, timeout=TIMEOUT) as admin:
+        await log_in(admin, "admin")
+        page = await admin.get("/staff/sued/appointments", headers=HTML)
+    assert "anna.muster@example.org" in page.text
+
+
 async def test_staff_list_escapes_the_contact(env: Env) -> None:
     """A contact with markup is shown as text in the staff's list, not run as HTML."""
     await book(env.http, slot("09:00"), contact="<script>alert(1)</script>@example.org")

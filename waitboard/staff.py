@@ -29,6 +29,9 @@ from waitboard.state import Booking
 
 RECEPTION_ROLES = ("reception", "admin")
 APPOINTMENT_LIST_ROLES = ("reception", "counter", "admin")
+#: Who sees a booking's contact on that list: reception calls people about a cancelled
+#: day; a counter serves the person in front of it and needs no phone number or e-mail.
+CONTACT_ROLES = ("reception", "admin")
 
 
 def _redirect(path: str) -> Response:
@@ -378,7 +381,8 @@ async def appointments_page(request: Request) -> Response:
         day=day,
         today=today.isoformat(),
         days=appointment_days(today),
-        **appointment_rows(loc, rows, now, tz),
+        with_contact=device.role in CONTACT_ROLES,
+        **appointment_rows(loc, rows, now, tz, with_contact=device.role in CONTACT_ROLES),
     )
 
 
@@ -388,10 +392,10 @@ def appointment_days(today: date) -> list[str]:
 
 
 def appointment_rows(
-    loc: Location, rows: list[Booking], now: datetime, tz: tzinfo
+    loc: Location, rows: list[Booking], now: datetime, tz: tzinfo, *, with_contact: bool
 ) -> dict[str, Any]:
-    """The list's rows by queue, each with its state as the staff read it, and the day's
-    counts."""
+    """The list's rows by queue, each with its state as the staff read it (and, for those
+    who may see it, the contact), and the day's counts."""
     now_ms = to_ms(now)
     by_queue: dict[str, list[dict[str, Any]]] = {q.id: [] for q in loc.appointment_queues}
     counts = {"booked": 0, "arrived": 0, "missing": 0, "cancelled": 0}
@@ -414,7 +418,7 @@ def appointment_rows(
                 "state": state,
                 "number": b.number,
                 "ticket_status": b.ticket_status,
-                "contact": b.contact,
+                "contact": b.contact if with_contact else None,
             }
         )
     return {"queues": [(q, by_queue[q.id]) for q in loc.appointment_queues], "counts": counts}
