@@ -83,7 +83,7 @@ async def test_caseworker_sets_documents_missing_citizen_sees_them(
 
     await phone.get_by_label("PIN").fill(pin)
     await phone.get_by_role("button", name="Stand abfragen").click()
-    await expect(phone.get_by_role("heading", name=f"Ihr Antrag {NUMBER}")).to_be_visible()
+    await expect(phone.get_by_role("heading", name=f"Ihr Antrag {NUMBER}")).to_be_focused()
     await expect(phone.locator('[data-f="stage"]')).to_have_text("Unterlagen fehlen")
     items = phone.get_by_role("list", name="Diese Unterlagen fehlen noch:").get_by_role("listitem")
     await expect(items).to_have_text(MISSING)

@@ -84,6 +84,28 @@ async def test_each_role_lands_on_its_page(browser_http: httpx.AsyncClient) -> N
         assert r.headers["location"] == home, device
 
 
+async def test_the_admin_chooser_leads_to_every_staff_page(
+    browser_http: httpx.AsyncClient,
+) -> None:
+    """The admin's start page links each location's reception, counters, statistics and
+    call display, and every link opens."""
+    await log_in(browser_http, "admin")
+    page = await browser_http.get("/staff", headers=HTML)
+    links = re.findall(r'<li><a href="(/(?:staff|screens)/[^"]+)">', page.text)
+    for path in (
+        "/staff/sued/reception",
+        "/staff/sued/counters/2",
+        "/staff/sued/stats",
+        "/screens/sued",
+        "/staff/nord/stats",
+        "/staff/applications",
+    ):
+        assert path in links, path
+    for path in links:
+        assert (await browser_http.get(path, headers=HTML)).status_code == 200, path
+    assert "Aufrufanzeige im Wartebereich" in page.text
+
+
 async def test_staff_pages_need_a_login(browser_http: httpx.AsyncClient) -> None:
     """Without a session every staff page sends to the login, and back afterwards."""
     for path in ("/staff/sued/reception", "/staff/sued/counters/1", "/terminal/sued"):
