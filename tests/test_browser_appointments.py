@@ -258,6 +258,11 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
         "Ein Buchungscode besteht aus acht Zeichen (Buchstaben und Ziffern), "
         "zum Beispiel K7QM-4XPA. Bitte prüfen Sie die Eingabe."
     )
+    # (Where the code is typed: beside the field, which says it is wrong and has the focus.)
+    check_in = terminal.get_by_role("region", name="Ich habe einen Termin")
+    await expect(check_in.locator(".flash")).to_have_count(1)
+    await expect(check_in.get_by_label("Buchungscode")).to_have_attribute("aria-invalid", "true")
+    await expect(check_in.get_by_label("Buchungscode")).to_be_focused()
     await terminal.clock.run_for(30_000)
     await expect(message).to_be_visible()  # half a minute: still there for its reader
     await terminal.clock.run_for(31_000)

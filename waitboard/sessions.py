@@ -111,9 +111,10 @@ def check_csrf(request: Request, form: Mapping[str, str]) -> None:
         )
 
 
-def flash(request: Request, kind: str, text: str) -> None:
-    """A message for the next page this browser sees (after a redirect)."""
-    request.session["flash"] = {"kind": kind, "text": text}
+def flash(request: Request, kind: str, text: str, field: str | None = None) -> None:
+    """A message for the next page this browser sees (after a redirect); ``field``: the
+    form field it is about, for the page to show it there."""
+    request.session["flash"] = {"kind": kind, "text": text, **({"field": field} if field else {})}
 
 
 def take_flash(request: Request) -> dict[str, Any] | None:

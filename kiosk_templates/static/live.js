@@ -373,7 +373,7 @@ if (page === "terminal") {
   const home = document.querySelector("[data-home]")?.dataset.home;
   // Left behind: English, the previous person's message, or a booking code typed and not
   // sent (whoever has a code may see, move or cancel that appointment).
-  const leftover = () => lang === "en" || document.querySelector(".terminal-head ~ .flash") ||
+  const leftover = () => lang === "en" || document.querySelector(".terminal-head ~ .flash, #code-error") ||
     document.querySelector("#code")?.value;
   // After 40 s without a touch a notice asks whether someone is still there; a touch
   // anywhere (its button, say) keeps the page, 20 s more without one start afresh.
