@@ -236,8 +236,8 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
     browser: Browser, office_server: LiveServer
 ) -> None:
     """A ticket taken in English ends on the German start; a mistyped code gets the booking
-    code's own text; a minute without a touch takes that message, English and a code
-    typed but not sent away, after a notice that a tap dismisses."""
+    code's own text, beside its field; a minute without a touch takes that message,
+    English and a code typed but not sent away, after a notice that a tap dismisses."""
     terminal = await log_in(
         browser, office_server, "terminal-sued", viewport={"width": 1080, "height": 1920}
     )
