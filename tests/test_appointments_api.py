@@ -1347,6 +1347,11 @@ async def test_the_booking_form_explains_what_is_wrong(env: Env, case: FormCase)
     assert case.says in r.text, r.text[:2000]
     assert 'role="alert"' in r.text and "Traceback" not in r.text
     assert "set-cookie" not in r.headers
+    if "contact" in case.name:  # (beside its field, which says it is wrong)
+        field = re.search(
+            r'<input id="contact"[^>]*>\s*<p class="flash error"[^>]*>([^<]*)', r.text
+        )
+        assert field and case.says in field.group(1) and "aria-invalid" in field.group(0)
     if case.status == 409:
         # The next free slots, offered as buttons.
         assert f'value="{slot("11:20")}"' in r.text
