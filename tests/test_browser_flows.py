@@ -116,7 +116,7 @@ async def test_terminal_issues_and_returns_to_the_start(
     )
     page = await log_in(browser, server, "terminal-sued", viewport={"width": 1080, "height": 1400})
     await expect(page.locator('[data-issue="B"]')).to_be_disabled()
-    await expect(page.get_by_text("Ausgabestopp – bitte melden Sie sich")).to_be_visible()
+    await expect(page.get_by_text("Ausgabestopp – bitte wenden Sie sich")).to_be_visible()
     await screenshot(page, "terminal")
     await page.locator('[data-issue="A"]').click()
     await expect(page.locator(".terminal-done .ticket-number")).to_have_text("A001")
