@@ -173,6 +173,7 @@ def test_demo_office_serves(serve_processes: StartServe, path: str) -> None:
     assert r.status_code == 200
     if path == "/":
         assert "Musterstadt" in r.text and "Demo-Daten" in r.text
+        assert '<aside class="demo-badge">Demo-Daten' in r.text  # (a landmark of its own)
 
 
 async def test_embedded_redis_stops_when_serve_is_killed(
