@@ -72,7 +72,7 @@ def test_placeholders_match_between_languages() -> None:
     ("seconds", "de", "en"),
     [
         (None, "unbekannt", "unknown"),
-        (30, "sofort", "now"),
+        (30, "sofort", "none"),
         (8 * 60, "ca. 8 Min.", "approx. 8 min"),
         (33 * 60, "ca. 35 Min.", "approx. 35 min"),
         (60 * 60, "ca. 1 Std.", "approx. 1 h"),
@@ -106,10 +106,12 @@ def test_every_error_a_person_can_meet_has_a_german_text() -> None:
         ([300, 900], "5–15 Min."),
         ([1000, 1900], "15–35 Min."),
         ([600, 601], "10–11 Min."),
+        ([0, 360], "bis 6 Min."),
+        ([30, 90], "bis 2 Min."),
     ],
 )
 def test_ranges_read_as_a_person_says_them(bounds: list[int] | None, de: str) -> None:
-    """Ranges in whole minutes, rounded outwards; none under a minute."""
+    """Ranges in whole minutes, rounded outwards; none under a minute; from zero, "bis"."""
     assert Translator("de").wait_range(bounds) == de
 
 

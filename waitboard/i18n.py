@@ -110,7 +110,8 @@ class Translator:
         return self("wait.hours_minutes", h=hours, n=rest)
 
     def wait_range(self, bounds: Sequence[int] | None) -> str:
-        """The range as people say it: "10–20 Min." (empty when there is none)."""
+        """The range as people say it: "10–20 Min.", "bis 6 Min." (empty when there is
+        none)."""
         if not bounds:
             return ""
         low, high = bounds
@@ -121,6 +122,8 @@ class Translator:
             lo_min = lo_min // 5 * 5
         if hi_min > 15:
             hi_min = -(-hi_min // 5) * 5
+        if lo_min == 0:  # ("sofort (0–6 Min.)" would say now and maybe not at once)
+            return self("wait.range_up_to", hi=hi_min)
         return self("wait.range", lo=lo_min, hi=max(hi_min, lo_min + 1))
 
     def name(self, thing: Any) -> str:

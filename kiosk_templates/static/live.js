@@ -40,6 +40,7 @@ function rangeText(bounds) {
   let lo = Math.floor(bounds[0] / 60), hi = Math.ceil(bounds[1] / 60);
   if (lo > 15) lo = Math.floor(lo / 5) * 5;
   if (hi > 15) hi = Math.ceil(hi / 5) * 5;
+  if (lo === 0) return t("wait.range_up_to", { hi });
   return t("wait.range", { lo, hi: Math.max(hi, lo + 1) });
 }
 
