@@ -6,7 +6,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import TIMEOUT, LiveServer, auth, open_live
+from tests.conftest import TIMEOUT, LiveServer, auth, open_live, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -56,6 +56,28 @@ async def test_the_lobby_highlight_of_a_call_ends_after_its_eight_seconds(
     await page.clock.run_for(1_500)
     await expect(latest).to_have_class("now")
     await context.close()
+
+
+@pytest.mark.parametrize("size", [(1080, 1920), (360, 740)], ids=["upright TV", "phone"])
+async def test_the_lobby_screen_fits_an_upright_screen_and_a_phone(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient, size: tuple[int, int]
+) -> None:
+    """Upright or on a phone, the lobby screen is one column no wider than the screen,
+    with the latest call and every queue's tile on it."""
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
+    page = await browser.new_page(viewport={"width": size[0], "height": size[1]})
+    await page.goto(server.url + "/screens/sued")
+    await expect(page.locator('[data-latest] [data-f="number"]')).to_have_text("A001")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= size[0]
+    for box in (page.locator("[data-latest]"), page.locator(".queue-tile").last):
+        bounds = await box.bounding_box()
+        assert bounds and bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= size[0]
+    await screenshot(page, f"lobby-{size[0]}x{size[1]}", full_page=True)
+    await page.close()
 
 
 async def test_location_page_updates_live(
