@@ -243,6 +243,29 @@ async def test_an_english_staff_page_stays_english_after_its_actions(
     assert all(a.endswith("?lang=en") for a in actions), actions
 
 
+async def test_a_counter_with_someone_at_it_offers_no_close(
+    browser_http: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """While a ticket is at the counter the page says closing comes after it, instead of
+    a button that would only be refused; once it is done, the button is back."""
+    await log_in(browser_http, "counter-sued-1")
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
+    called = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
+    page = await browser_http.get("/staff/sued/counters/1", headers=HTML)
+    assert not any(a.endswith("/close") for a in actions_of(page.text))
+    assert "Schließen können Sie, wenn das aktuelle Ticket erledigt ist." in page.text
+    await http.post(
+        f"/api/v1/tickets/{called.json()['id']}/no-show", headers=auth("counter-sued-1")
+    )
+    page = await browser_http.get("/staff/sued/counters/1", headers=HTML)
+    assert any(a.endswith("/close") for a in actions_of(page.text))
+
+
 async def test_printed_ticket_has_number_estimate_and_qr(
     browser_http: httpx.AsyncClient, http: httpx.AsyncClient
 ) -> None:
