@@ -93,6 +93,32 @@ async def test_staff_pages_pass_axe(
         await screenshot(page, "printed-ticket")
 
 
+@pytest.mark.parametrize(
+    ("device", "path"),
+    [
+        ("reception-sued", "/staff/sued/reception"),
+        ("counter-sued-1", "/staff/sued/counters/1"),
+        ("reception-sued", "/staff/sued/stats"),
+        ("caseworker", "/staff/applications"),
+    ],
+)
+async def test_staff_pages_fit_a_phone(
+    browser: Browser, server: LiveServer, ticket: dict, device: str, path: str
+) -> None:
+    """On a 360 px phone a staff page does not scroll sideways (a wide table scrolls in
+    its own box) and has no serious accessibility issue."""
+    context = await browser.new_context(viewport={"width": 360, "height": 740})
+    page = await context.new_page()
+    await page.goto(server.url + "/staff/login")
+    await page.get_by_label("Gerätetoken").fill(token(device))
+    await page.get_by_role("button", name="Anmelden").click()
+    await page.wait_for_load_state()
+    await page.goto(server.url + path)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert await violations(page) == []
+    await context.close()
+
+
 #: Where a syllable group of a service name is split over two lines (one Range, several
 #: line boxes): a name may break at a blank or a soft hyphen, nowhere else.
 SPLIT_WORDS = """
