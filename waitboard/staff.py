@@ -372,6 +372,7 @@ async def appointments_page(request: Request) -> Response:
     except ValueError:
         day = today.isoformat()
     rows = await ctx.store.day_bookings(loc.id, day)
+    with_contact = device.role in CONTACT_ROLES
     return render(
         request,
         "staff/appointments.html",
@@ -381,8 +382,8 @@ async def appointments_page(request: Request) -> Response:
         day=day,
         today=today.isoformat(),
         days=appointment_days(today),
-        with_contact=device.role in CONTACT_ROLES,
-        **appointment_rows(loc, rows, now, tz, with_contact=device.role in CONTACT_ROLES),
+        with_contact=with_contact,
+        **appointment_rows(loc, rows, now, tz, with_contact=with_contact),
     )
 
 
