@@ -62,8 +62,8 @@ async def test_the_lobby_highlight_of_a_call_ends_after_its_eight_seconds(
 async def test_the_lobby_screen_fits_an_upright_screen_and_a_phone(
     browser: Browser, server: LiveServer, http: httpx.AsyncClient, size: tuple[int, int]
 ) -> None:
-    """Upright or on a phone, the lobby screen is one column no wider than the screen,
-    with the latest call and every queue's tile on it."""
+    """Upright or on a phone, the lobby screen is one column within the screen, the
+    latest call and every queue's tile on it."""
     await http.post(
         "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
     )
@@ -76,6 +76,7 @@ async def test_the_lobby_screen_fits_an_upright_screen_and_a_phone(
     for box in (page.locator("[data-latest]"), page.locator(".queue-tile").last):
         bounds = await box.bounding_box()
         assert bounds and bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= size[0]
+        assert bounds["y"] + bounds["height"] <= size[1]  # (a TV cannot be scrolled)
     await screenshot(page, f"lobby-{size[0]}x{size[1]}", full_page=True)
     await page.close()
 

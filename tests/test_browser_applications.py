@@ -185,16 +185,23 @@ async def test_the_pin_slip_prints_alone_in_both_languages(
 
 
 async def test_an_application_fits_a_small_screen(browser: Browser, server: LiveServer) -> None:
-    """At 360 px the application's page has no sideways scrolling, long missing items
-    included, and the delete's tick box sits beside its label, not across the card."""
+    """At 360 px the new PIN's page and the application's page have no sideways
+    scrolling, long missing items included, and the delete's tick box sits beside its
+    label, not across the card."""
     desk = await log_in(browser, server, "caseworker", viewport={"width": 360, "height": 740})
     create = desk.get_by_role("region", name="Antrag anlegen")
     await create.get_by_label("Antragsnummer").fill(NUMBER)
     await create.get_by_role("button", name="Anlegen").click()
+    slip = desk.locator("[data-slip]")
+    await expect(slip).to_be_visible()  # (the page with the PIN and its slip fits too)
+    assert await desk.evaluate("document.documentElement.scrollWidth") <= 360
+    pin = (await desk.locator("[data-pin]").bounding_box()) or {}
+    assert pin.get("height", 0) < 100  # (one line: the PIN is not broken in two)
     await desk.get_by_role("link", name="Zum Antrag").click()
     await desk.get_by_label("Stand", exact=True).select_option(label="Unterlagen fehlen")
     await desk.get_by_label("Fehlende Unterlagen").fill(
-        "Mietvertrag mit Nebenkostenabrechnung für das Jahr 2025\nKontoauszüge"
+        "Mietvertrag mit Nebenkostenabrechnung für das Jahr 2025\nKontoauszüge\n"
+        "Nebenkostenabrechnungsnachweisunterlagenzusammenstellung"
     )
     await desk.get_by_role("button", name="Speichern").click()
     await expect(desk.get_by_role("status")).to_have_text("Gespeichert: Unterlagen fehlen.")

@@ -266,6 +266,35 @@ async def test_a_counter_with_someone_at_it_offers_no_close(
     assert any(a.endswith("/close") for a in actions_of(page.text))
 
 
+async def test_a_ticket_action_says_what_it_did_to_which_ticket(
+    browser_http: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """After a recall the counter page says "A001 erneut aufgerufen.", after starting
+    "Bedienung von A001 begonnen." - not a bare "Erledigt." that reads as finished."""
+    await log_in(browser_http, "counter-sued-1")
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
+    called = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
+    ticket = called.json()
+    for action, says in (
+        ("recall", f"{ticket['number']} erneut aufgerufen."),
+        ("start", f"Bedienung von {ticket['number']} begonnen."),
+    ):
+        page = await browser_http.get("/staff/sued/counters/1", headers=HTML)
+        r = await browser_http.post(
+            f"/staff/sued/counters/1/tickets/{ticket['id']}/{action}",
+            headers=HTML,
+            data={"csrf": csrf_of(page.text)},
+        )
+        assert r.status_code == 303
+        shown = await browser_http.get(r.headers["location"], headers=HTML)
+        assert says in shown.text, action
+
+
 async def test_printed_ticket_has_number_estimate_and_qr(
     browser_http: httpx.AsyncClient, http: httpx.AsyncClient
 ) -> None:

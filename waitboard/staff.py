@@ -323,8 +323,13 @@ async def ticket_action(request: Request) -> Response:
             raise NotFound(f"There is no ticket action '{name[:20]}'.")
         if commands.authorize_ticket(ctx, device, ticket_id, name).id != loc.id:
             raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
-        await commands.ticket_command(ctx, device, loc, ticket_id, name, form.get("queue"), idem)
-        sessions.flash(request, "ok", t("staff.done"))
+        outcome = await commands.ticket_command(
+            ctx, device, loc, ticket_id, name, form.get("queue"), idem
+        )
+        # (Says what happened to which ticket: a bare "Erledigt." after a recall read as
+        # if the ticket were finished.)
+        number = outcome.ticket.number if outcome.ticket else ""
+        sessions.flash(request, "ok", t(f"staff.done.{name}", number=number))
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
     return _redirect(with_lang(back, language(request)))
