@@ -113,8 +113,16 @@ function renderLocation(root, snap) {
 let said = null, pending = null, pendingSince = 0, lastAnnounced = -Infinity, announceTimer = 0;
 function announce(snaps) {
   if (!document.querySelector("[data-announce]")) return;
-  const summary = snaps.map((s) => s.queues.map((q) =>
-    t("location.announce", { name: nameOf(q), waiting: q.waiting, wait: waitText(q.estimated_wait_s) })).join(" ")).join(" ");
+  // (On the overview each location's queues after its name; an appointment queue by
+  // appointment, not "unbekannt"; a ticket stop said; "ca. 12 Min." ends one sentence.)
+  const summary = snaps.map((s) => {
+    const queues = s.queues.map((q) => {
+      const wait = q.appointments ? t("queue.by_appointment") : waitText(q.estimated_wait_s);
+      const said = t("location.announce", { name: nameOf(q), waiting: q.waiting, wait }).replace(/\.\.$/, ".");
+      return q.ticket_stop ? `${said} ${t("queue.ticket_stop")}.` : said;
+    }).join(" ");
+    return snaps.length > 1 ? `${nameOf(s.location || s)}: ${queues}` : queues;
+  }).join(" ");
   if (said === null) { said = summary; return; }
   if (pending === null) pendingSince = Date.now();
   pending = summary;
