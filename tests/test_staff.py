@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace as dc_replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -243,12 +244,9 @@ async def test_an_english_staff_page_stays_english_after_its_actions(
     assert all(a.endswith("?lang=en") for a in actions), actions
 
 
-async def test_a_counter_with_someone_at_it_offers_no_close(
-    browser_http: httpx.AsyncClient, http: httpx.AsyncClient
-) -> None:
-    """While a ticket is at the counter the page says closing comes after it, instead of
-    a button that would only be refused; once it is done, the button is back."""
-    await log_in(browser_http, "counter-sued-1")
+async def at_counter_1(desk: httpx.AsyncClient, http: httpx.AsyncClient) -> dict[str, Any]:
+    """Counter 1's page logged in, the counter open and a ticket called to it (returned)."""
+    await log_in(desk, "counter-sued-1")
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     await http.post(
         "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
@@ -256,12 +254,20 @@ async def test_a_counter_with_someone_at_it_offers_no_close(
     called = await http.post(
         "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
     )
+    assert called.status_code == 200
+    return dict(called.json())
+
+
+async def test_a_counter_with_someone_at_it_offers_no_close(
+    browser_http: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """While a ticket is at the counter the page says closing comes after it, instead of
+    a button that would only be refused; once it is done, the button is back."""
+    called = await at_counter_1(browser_http, http)
     page = await browser_http.get("/staff/sued/counters/1", headers=HTML)
     assert not any(a.endswith("/close") for a in actions_of(page.text))
     assert "Schließen können Sie, wenn das aktuelle Ticket erledigt ist." in page.text
-    await http.post(
-        f"/api/v1/tickets/{called.json()['id']}/no-show", headers=auth("counter-sued-1")
-    )
+    await http.post(f"/api/v1/tickets/{called['id']}/no-show", headers=auth("counter-sued-1"))
     page = await browser_http.get("/staff/sued/counters/1", headers=HTML)
     assert any(a.endswith("/close") for a in actions_of(page.text))
 
@@ -271,15 +277,7 @@ async def test_a_ticket_action_says_what_it_did_to_which_ticket(
 ) -> None:
     """After a recall the counter page says "A001 erneut aufgerufen.", after starting
     "Bedienung von A001 begonnen." - not a bare "Erledigt." that reads as finished."""
-    await log_in(browser_http, "counter-sued-1")
-    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
-    await http.post(
-        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
-    )
-    called = await http.post(
-        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
-    )
-    ticket = called.json()
+    ticket = await at_counter_1(browser_http, http)
     for action, says in (
         ("recall", f"{ticket['number']} erneut aufgerufen."),
         ("start", f"Bedienung von {ticket['number']} begonnen."),
