@@ -22,10 +22,8 @@ if A.created_at and A.created_at ~= created_at then
   return cjson.encode({status = 409, error = 'filed_anew'})
 end
 local given, i = {}, IDEM and 6 or 5
-for entry in string.gmatch(redis.call('HGET', APP, 'idem') or '', '%S+') do
-  if KEYS[i] ~= string.match(entry, '^(.*)@%d+$') then
-    return cjson.encode({status = 409, error = 'records_changed'})
-  end
+for _, record in ipairs(named_records()) do
+  if KEYS[i] ~= record[1] then return cjson.encode({status = 409, error = 'records_changed'}) end
   given[#given + 1], i = KEYS[i], i + 1
 end
 if i <= #KEYS then return cjson.encode({status = 409, error = 'records_changed'}) end

@@ -44,13 +44,20 @@ local function replay()
   return cjson.encode(record.answer)
 end
 
+-- The records the hash names: {key, expiry ms} each, oldest first.
+local function named_records()
+  local named = {}
+  for key, expiry in string.gmatch(redis.call('HGET', APP, 'idem') or '', '(%S+)@(%d+)') do
+    named[#named + 1] = {key, tonumber(expiry)}
+  end
+  return named
+end
+
 local function name_record()
   local named = {}
-  for entry in string.gmatch(redis.call('HGET', APP, 'idem') or '', '%S+') do
+  for _, record in ipairs(named_records()) do
     -- (By the expiry written down: the records are not this script's keys to look at.)
-    if tonumber(string.match(entry, '@(%d+)$')) > tonumber(A.now) then
-      named[#named + 1] = entry
-    end
+    if record[2] > tonumber(A.now) then named[#named + 1] = record[1] .. '@' .. record[2] end
   end
   named[#named + 1] = IDEM .. '@' .. string.format('%d', tonumber(A.now) + A.idem_ttl * 1000)
   while #named > RECORDS_NAMED do table.remove(named, 1) end
