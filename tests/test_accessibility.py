@@ -8,7 +8,8 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page
 from redis.asyncio import Redis
 
-from tests.conftest import LiveServer, auth, get_when, live_server, screenshot, token, waiting
+from tests.conftest import LiveServer, auth, get_when, live_server, screenshot, waiting
+from tests.test_browser_flows import log_in
 from waitboard.config import load_office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.settings import DEMO_CONFIG
@@ -81,12 +82,7 @@ async def test_staff_pages_pass_axe(
     browser: Browser, server: LiveServer, ticket: dict, device: str, path: str
 ) -> None:
     """Reception, counter, terminal and the printed ticket: no serious or critical issue."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await page.goto(server.url + "/staff/login")
-    await page.get_by_label("Gerätetoken").fill(token(device))
-    await page.get_by_role("button", name="Anmelden").click()
-    await page.wait_for_load_state()
+    page = await log_in(browser, server, device, viewport={"width": 1280, "height": 900})
     await page.goto(server.url + path.format(print=f"/staff/sued/tickets/{ticket['id']}/print"))
     assert await violations(page) == []
     if path == "{print}":
@@ -107,16 +103,11 @@ async def test_staff_pages_fit_a_phone(
 ) -> None:
     """On a 360 px phone a staff page does not scroll sideways (a wide table scrolls in
     its own box) and has no serious accessibility issue."""
-    context = await browser.new_context(viewport={"width": 360, "height": 740})
-    page = await context.new_page()
-    await page.goto(server.url + "/staff/login")
-    await page.get_by_label("Gerätetoken").fill(token(device))
-    await page.get_by_role("button", name="Anmelden").click()
-    await page.wait_for_load_state()
+    page = await log_in(browser, server, device, viewport={"width": 360, "height": 740})
     await page.goto(server.url + path)
     assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     assert await violations(page) == []
-    await context.close()
+    await page.context.close()
 
 
 #: Where a syllable group of a service name is split over two lines (one Range, several
