@@ -81,6 +81,21 @@ async def test_the_lobby_screen_fits_an_upright_screen_and_a_phone(
     await page.close()
 
 
+async def test_lobby_tiles_say_how_many_people_wait_in_words_that_agree(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """A lobby tile reads "0 Personen warten", then live "1 Person wartet" - never
+    "1 Wartende"."""
+    page = await open_live(browser, server.url + "/screens/sued")
+    tile = page.locator('.queue-tile[data-queue="B"]')
+    await expect(tile.locator('[data-f="waiting-label"]')).to_have_text("Personen warten")
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "B"}, headers=auth("terminal-sued")
+    )
+    await expect(tile.locator('[data-f="waiting"]')).to_have_text("1", timeout=TIMEOUT * 1000)
+    await expect(tile.locator('[data-f="waiting-label"]')).to_have_text("Person wartet")
+
+
 async def test_location_page_updates_live(
     browser: Browser, server: LiveServer, http: httpx.AsyncClient
 ) -> None:
@@ -174,6 +189,33 @@ async def test_the_ticket_page_offers_the_tap_that_lets_it_vibrate(
         "Bitte zu Schalter 1", timeout=TIMEOUT * 1000
     )
     assert len(await page.evaluate("window.__buzz")) == 2
+    await context.close()
+
+
+async def test_the_vibrate_offer_ends_when_the_ticket_is_called(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """Untapped, the offer goes when the ticket is called (the person is on the way), and
+    a called ticket's page, opened then, makes none."""
+    mine = (
+        await http.post(
+            "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+        )
+    ).json()
+    context = await browser.new_context()
+    await context.add_init_script("navigator.vibrate = () => true;")
+    page = await open_live(context, server.url + mine["url"])
+    offer = page.get_by_role("button", name="Beim Aufruf vibrieren")
+    await expect(offer).to_be_visible()
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    await http.post("/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1"))
+    await expect(page.locator('[data-f="go_to"]')).to_have_text(
+        "Bitte zu Schalter 1", timeout=TIMEOUT * 1000
+    )
+    await expect(offer).to_be_hidden()
+    later = await open_live(context, server.url + mine["url"])
+    await expect(later.locator('[data-f="go_to"]')).to_have_text("Bitte zu Schalter 1")
+    await expect(later.get_by_role("button", name="Beim Aufruf vibrieren")).to_be_hidden()
     await context.close()
 
 

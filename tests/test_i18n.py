@@ -68,21 +68,40 @@ def test_placeholders_match_between_languages() -> None:
         assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", en[key])), key
 
 
+#: A no-break space: a wait never wraps between its number and its unit.
+NB = "\u00a0"
+
+
 @pytest.mark.parametrize(
     ("seconds", "de", "en"),
     [
         (None, "unbekannt", "unknown"),
         (30, "sofort", "none"),
-        (8 * 60, "ca. 8 Min.", "approx. 8 min"),
-        (33 * 60, "ca. 35 Min.", "approx. 35 min"),
-        (60 * 60, "ca. 1 Std.", "approx. 1 h"),
-        (137 * 60, "ca. 2 Std. 20 Min.", "approx. 2 h 20 min"),
+        (8 * 60, f"ca.{NB}8{NB}Min.", f"approx.{NB}8{NB}min"),
+        (33 * 60, f"ca.{NB}35{NB}Min.", f"approx.{NB}35{NB}min"),
+        (60 * 60, f"ca.{NB}1{NB}Std.", f"approx.{NB}1{NB}h"),
+        (137 * 60, f"ca.{NB}2{NB}Std. 20{NB}Min.", f"approx.{NB}2{NB}h 20{NB}min"),
     ],
 )
 def test_waits_read_as_a_person_says_them(seconds: int | None, de: str, en: str) -> None:
-    """Rounded the way people talk: to 5 minutes above a quarter hour, 10 above an hour."""
+    """Rounded the way people talk: to 5 minutes above a quarter hour, 10 above an hour;
+    a narrow tile may wrap a wait only between its hours and its minutes."""
     assert Translator("de").wait(seconds) == de
     assert Translator("en").wait(seconds) == en
+
+
+@pytest.mark.parametrize(
+    ("n", "de", "en"),
+    [
+        (0, "Personen warten", "people waiting"),
+        (1, "Person wartet", "person waiting"),
+        (12, "Personen warten", "people waiting"),
+    ],
+)
+def test_a_count_of_people_waiting_agrees_with_its_number(n: int, de: str, en: str) -> None:
+    """One person waits ("1 Person wartet"), never "1 Wartende"; any other count is plural."""
+    assert Translator("de").plural("queue.waiting_label", n) == de
+    assert Translator("en").plural("queue.waiting_label", n) == en
 
 
 def test_every_error_a_person_can_meet_has_a_german_text() -> None:
@@ -103,11 +122,11 @@ def test_every_error_a_person_can_meet_has_a_german_text() -> None:
     [
         (None, ""),
         ([0, 40], ""),
-        ([300, 900], "5–15 Min."),
-        ([1000, 1900], "15–35 Min."),
-        ([600, 601], "10–11 Min."),
-        ([0, 360], "bis 6 Min."),
-        ([30, 90], "bis 2 Min."),
+        ([300, 900], f"5–15{NB}Min."),
+        ([1000, 1900], f"15–35{NB}Min."),
+        ([600, 601], f"10–11{NB}Min."),
+        ([0, 360], f"bis{NB}6{NB}Min."),
+        ([30, 90], f"bis{NB}2{NB}Min."),
     ],
 )
 def test_ranges_read_as_a_person_says_them(bounds: list[int] | None, de: str) -> None:

@@ -78,7 +78,7 @@ async def test_a_waiting_ticket_shows_its_range(
         low, high = ticket["estimated_wait_range_s"]
         assert 0 <= low <= ticket["estimated_wait_s"] <= high and high >= 60
         shown = t.wait_range([low, high])
-        assert re.fullmatch(r"\d+–\d+ Min\.", shown), shown
+        assert re.fullmatch(r"\d+–\d+\u00a0Min\.", shown), shown
         page = await http.get(ticket["url"], headers=HTML)
         assert page.status_code == 200 and shown in page.text
 

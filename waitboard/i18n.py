@@ -92,6 +92,11 @@ class Translator:
         text = self.texts.get(key, key)
         return text.format(**params) if params else text
 
+    def plural(self, key: str, n: int) -> str:
+        """The text for ``n`` of something: ``<key>.one`` for 1, else ``<key>.other`` (German
+        and English need no other forms). live.js chooses the same way."""
+        return self(f"{key}.{'one' if n == 1 else 'other'}", n=n)
+
     def wait(self, seconds: int | None) -> str:
         """A wait as a person says it: "ca. 15 Min.", "ca. 1 Std. 20 Min.", "sofort"."""
         if seconds is None:

@@ -22,6 +22,9 @@ function t(key, params = {}) {
   return s;
 }
 
+// The same choice as the server's Translator.plural().
+const plural = (key, n) => t(`${key}.${n === 1 ? "one" : "other"}`, { n });
+
 // The same phrasing as the server's Translator.wait().
 function waitText(seconds) {
   if (seconds === null || seconds === undefined) return t("wait.unknown");
@@ -67,6 +70,7 @@ function renderQueues(root, queues) {
     const row = root.querySelector(`[data-queue="${CSS.escape(q.id)}"]`);
     if (!row) continue;
     setText(row, "waiting", q.waiting);
+    setText(row, "waiting-label", plural("queue.waiting_label", q.waiting));
     setText(row, "wait", q.appointments ? t("queue.by_appointment") : waitText(q.estimated_wait_s));
     setText(row, "range", rangeText(q.estimated_wait_range_s));
     const stop = row.querySelector('[data-f="stop"]');
@@ -237,6 +241,7 @@ function renderScreen(snap) {
 // --- ticket page ----------------------------------------------------------------------
 
 let ticketSig = null, ticketWaiting = null, ticketFetchedAt = 0, lastCall = null, latestSnap = null;
+let vibrateOn = false; // the page was tapped to vibrate (below)
 
 // Only what can move this ticket triggers a re-read: a call or recall, its queue getting
 // shorter, a counter opening or closing - not the arrivals behind it. That keeps a
@@ -285,7 +290,10 @@ async function refreshTicket(snap) {
   setText(card, "range", rangeText(ticket.estimated_wait_range_s));
   const active = ["waiting", "called", "serving"].includes(ticket.status);
   setText(card, "hint", active ? t("ticket.keep_open") : t("ticket.ended"));
-  if (!active) card.querySelector("[data-vibrate-offer]")?.setAttribute("hidden", "");
+  // Offered while the ticket waits (again, after a transfer): once it is called, the
+  // person is on the way and the offer comes too late.
+  const offer = card.querySelector("[data-vibrate-offer]");
+  if (offer && navigator.vibrate) offer.hidden = ticket.status !== "waiting" || vibrateOn;
 }
 
 // A page may only vibrate once it has been tapped (browsers' rule against pages that buzz
@@ -296,12 +304,12 @@ async function refreshTicket(snap) {
 if (page === "ticket" && navigator.vibrate) {
   const offer = document.querySelector("[data-vibrate-offer]");
   const said = document.querySelector("[data-vibrate-status]");
-  const active = ["waiting", "called"].includes(document.querySelector("[data-ticket]")?.dataset.status);
+  const waiting = document.querySelector("[data-ticket]")?.dataset.status === "waiting";
   let wakeLock = null;
   const keepAwake = async () => {
     try { wakeLock = await navigator.wakeLock?.request("screen"); } catch (e) { wakeLock = null; }
   };
-  if (offer && said && active) {
+  if (offer && said && waiting) {
     offer.hidden = false;
     offer.querySelector("[data-vibrate]").addEventListener("click", () => {
       navigator.vibrate(200);
@@ -310,6 +318,7 @@ if (page === "ticket" && navigator.vibrate) {
         if (document.visibilityState === "visible" && wakeLock?.released !== false) keepAwake();
       });
       said.textContent = t("ticket.vibrate_on");
+      vibrateOn = true;
       offer.hidden = true;
       said.focus(); // the button is gone: focus goes to what replaced it
     }, { once: true });
@@ -371,7 +380,7 @@ function renderTerminal(snap) {
     const blocked = !snap.open || q.ticket_stop ? "1" : "0";
     const shownClosed = button.tagName !== "BUTTON"; // a tile, not a button
     if (button.dataset.blocked !== blocked || shownClosed === snap.open) { location.reload(); return; }
-    setText(button, "wait-line", snap.open ? `${t("queue.wait")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${t("queue.waiting")}` : t("queue.closed"));
+    setText(button, "wait-line", snap.open ? `${t("queue.wait")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${plural("queue.waiting_label", q.waiting)}` : t("queue.closed"));
   }
 }
 
