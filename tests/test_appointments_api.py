@@ -786,6 +786,29 @@ async def test_reception_checks_in_from_its_page(env: Env) -> None:
     assert (await appointment(env.http, code))["late"] is True
 
 
+async def test_reception_keeps_a_mistyped_code_for_correcting(env: Env) -> None:
+    """A code reception typed wrong comes back in its field, marked wrong and pointing to
+    the message; the next page load has it no more."""
+    async with httpx.AsyncClient(base_url=env.url, timeout=TIMEOUT) as desk:
+        await log_in(desk, "reception-sued")
+        page = await desk.get("/staff/sued/reception", headers=HTML)
+        r = await desk.post(
+            "/staff/sued/check-in",
+            headers=HTML,
+            data={"csrf": csrf_of(page.text), "code": "K7QM-4XP"},
+        )
+        back = await desk.get(r.headers["location"], headers=HTML)
+        field = re.search(r'<input id="check-in-code"[^>]*>', back.text)
+        assert field and 'value="K7QM-4XP"' in field.group(0), back.text[:3000]
+        assert 'aria-invalid="true"' in field.group(
+            0
+        ) and 'aria-describedby="flash"' in field.group(0)
+        assert 'id="flash"' in back.text and "Buchungscode" in back.text
+        again = await desk.get("/staff/sued/reception", headers=HTML)
+        field = re.search(r'<input id="check-in-code"[^>]*>', again.text)
+        assert field and "value=" not in field.group(0) and "aria-invalid" not in field.group(0)
+
+
 # --- 6. who is called first ---------------------------------------------------------------
 
 

@@ -236,8 +236,9 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
     browser: Browser, office_server: LiveServer
 ) -> None:
     """A ticket taken in English ends on the German start; a mistyped code gets the booking
-    code's own text, beside its field; a minute without a touch takes that message,
-    English and a code typed but not sent away, after a notice that a tap dismisses."""
+    code's own text, beside its field, which keeps it for correcting; a minute without a
+    touch takes that message, English and a code typed but not sent away, after a notice
+    that a tap dismisses."""
     terminal = await log_in(
         browser, office_server, "terminal-sued", viewport={"width": 1080, "height": 1920}
     )
@@ -263,6 +264,7 @@ async def test_the_terminal_goes_back_to_german_for_the_next_person(
     await expect(check_in.locator(".flash")).to_have_count(1)
     await expect(check_in.get_by_label("Buchungscode")).to_have_attribute("aria-invalid", "true")
     await expect(check_in.get_by_label("Buchungscode")).to_be_focused()
+    await expect(check_in.get_by_label("Buchungscode")).to_have_value("abc")  # to correct
     await terminal.clock.run_for(30_000)
     await expect(message).to_be_visible()  # half a minute: still there for its reader
     await terminal.clock.run_for(31_000)

@@ -111,10 +111,23 @@ def check_csrf(request: Request, form: Mapping[str, str]) -> None:
         )
 
 
-def flash(request: Request, kind: str, text: str, field: str | None = None) -> None:
+def flash(
+    request: Request, kind: str, text: str, field: str | None = None, value: str | None = None
+) -> None:
     """A message for the next page this browser sees (after a redirect); ``field``: the
-    form field it is about, for the page to show it there."""
-    request.session["flash"] = {"kind": kind, "text": text, **({"field": field} if field else {})}
+    form field it is about, for the page to show it there, and ``value`` what was typed
+    into it, for the page to keep it for correcting (one wrong letter of a code should
+    not mean typing all of it again)."""
+    message = {"kind": kind, "text": text}
+    if field:
+        message["field"] = field
+        if value:
+            message["value"] = value[:FLASH_VALUE_MAX]
+    request.session["flash"] = message
+
+
+#: What a field kept for correcting may hold (the session is a cookie).
+FLASH_VALUE_MAX = 300
 
 
 def take_flash(request: Request) -> dict[str, Any] | None:

@@ -350,7 +350,7 @@ async def check_in(request: Request) -> Response:
     try:
         outcome = await commands.check_in(ctx, device, loc, form.get("code", ""), idem)
     except WaitboardError as e:
-        sessions.flash(request, "error", t.error(e))
+        sessions.flash(request, "error", t.error(e), field="code", value=form.get("code", ""))
         return _redirect(with_lang(back, language(request)))
     ticket = outcome.ticket
     assert ticket is not None

@@ -94,7 +94,7 @@ async def check_in(request: Request) -> Response:
     try:
         outcome = await commands.check_in(ctx, device, loc, form.get("code", ""), idem)
     except WaitboardError as e:
-        sessions.flash(request, "error", t.error(e), field="code")
+        sessions.flash(request, "error", t.error(e), field="code", value=form.get("code", ""))
         return RedirectResponse(start_page, status_code=303)
     assert outcome.ticket is not None
     if outcome.status == 200 and not outcome.replayed:
