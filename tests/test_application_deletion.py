@@ -5,13 +5,14 @@ never deletes or changes anything a second time, and the number is free again.""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, auth, eventually
+from tests.conftest import TIMEOUT, LiveServer, auth, eventually, live_server
 from tests.openapi_check import check
 from tests.test_application_retention import traces
 from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage
@@ -21,6 +22,7 @@ from waitboard.application_schemas import DeleteRequest
 from waitboard.application_store import ApplicationStore, app_key, audit_key
 from waitboard.applications import DeletedSince, NoSuchApplication, hash_pin
 from waitboard.bodies import fingerprint
+from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.keys import applications_deleting, applications_recent
 from waitboard.scripts.applications import source
@@ -229,6 +231,47 @@ async def test_deleting_an_unknown_number_is_a_clear_404(
     assert await app_keys(redis) == before
     with pytest.raises(NoSuchApplication):
         await ApplicationStore(redis).delete("AB-2026-9999", "caseworker", 1)
+
+
+async def test_an_api_delete_with_created_at_spares_the_number_filed_anew(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """A delete that names the application it read (created_at, as the answer gave it)
+    refuses one deleted and filed anew under the number since - 409, nothing deleted - and
+    deletes the one it names; a created_at that is no date and time is a 422 for that
+    field."""
+
+    class Clock:
+        now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+        def __call__(self) -> datetime:
+            return self.now
+
+    clock = Clock()
+    async with (
+        live_server(redis_server.url, office, clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+    ):
+        read = await create(http)
+        assert (await delete(http)).status_code == 200  # (by another caseworker, say)
+        clock.now += timedelta(seconds=1)
+        again = await create(http)
+        before = await app_keys(redis)
+        stale = {"number": NUMBER, "created_at": read["created_at"]}
+        r = await http.post(DELETE, json=stale, headers=CASEWORKER)
+        check(r, "POST", DELETE)
+        assert r.status_code == 409 and r.json()["code"] == "application_filed_anew"
+        for bad in ("gestern", "2026-12-04", "2026-12-04T09:00:01"):
+            r = await http.post(
+                DELETE, json={"number": NUMBER, "created_at": bad}, headers=CASEWORKER
+            )
+            assert r.status_code == 422, bad
+            assert r.json()["field"] == "created_at", r.json()
+            assert "2026-11-25T08:03:11+01:00" in r.json()["detail"]
+        assert await app_keys(redis) == before
+        current = {"number": NUMBER, "created_at": again["created_at"]}
+        r = await http.post(DELETE, json=current, headers=CASEWORKER)
+        assert r.status_code == 200 and await app_keys(redis) == {}
 
 
 async def test_only_caseworkers_and_admins_delete(http: httpx.AsyncClient, redis: Redis) -> None:

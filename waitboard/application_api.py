@@ -18,6 +18,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -237,8 +238,26 @@ async def delete_application(request: Request) -> Response:
     device = _caseworker(request)
     body = await bodies.parse(request, shapes.DeleteRequest)
     number = check_number(body.number)
-    replayed = await delete(ctx, number, device, _api_idempotency(request, device, body))
+    created = None if body.created_at is None else _created_second(body.created_at)
+    replayed = await delete(ctx, number, device, _api_idempotency(request, device, body), created)
     return api.json({"number": number, "deleted": True}, replayed=replayed)
+
+
+def _created_second(text: str) -> tuple[int, int]:
+    """The ms of the second a delete's ``created_at`` names: the answers give it to the
+    second."""
+    try:
+        moment: datetime | None = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or "T" not in text:
+        raise Unprocessable(
+            f"created_at {text!r} is not a date and time with its offset; send it as the "
+            "application's answer gave it, e.g. 2026-11-25T08:03:11+01:00.",
+            field="created_at",
+        )
+    start = to_ms(moment) // 1000 * 1000
+    return start, start + 999
 
 
 async def delete(
@@ -246,7 +265,7 @@ async def delete(
     number: str,
     device: Device,
     idem: Idempotency | None,
-    created_at: int | None = None,
+    created: tuple[int, int] | None = None,
 ) -> bool:
     """Delete an application now (for the API and the page); True for a replay. The log
     names the device, never the number; Redis then rewrites its append-only file, so the
@@ -258,7 +277,7 @@ async def delete(
             idem.key, keyed_digest(ctx.settings.secret_key, "delete", idem.fingerprint)
         )
     store = store_of(ctx)
-    replayed = await store.delete(number, device.id, to_ms(ctx.clock()), idem, created_at)
+    replayed = await store.delete(number, device.id, to_ms(ctx.clock()), idem, created)
     if not replayed:
         log.info("an application was deleted by hand", extra={"device": device.id})
         # In the background: it may wait for a rewrite already running.

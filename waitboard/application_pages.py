@@ -396,7 +396,7 @@ async def delete_form(request: Request) -> Response:
             number,
             device,
             _form_idempotency(device, request.url.path, form),
-            int(seen) if seen.isdigit() else None,
+            (int(seen), int(seen)) if seen.isdigit() else None,
         )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))

@@ -82,6 +82,14 @@ class PinRequest(_Strict):
 
 class DeleteRequest(_Strict):
     number: Number
+    created_at: str | None = Field(
+        None,
+        max_length=40,
+        json_schema_extra={"format": "date-time"},
+        description="Optional: the application's created_at as an answer gave it (e.g. "
+        "2026-11-25T08:03:11+01:00). Then only that application is deleted; one deleted "
+        "and filed anew under the number since gets 409 application_filed_anew.",
+    )
 
 
 # --- answers --------------------------------------------------------------------------------

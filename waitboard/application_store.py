@@ -139,13 +139,18 @@ class ApplicationStore:
         device: str,
         now_ms: int,
         idem: Idempotency | None = None,
-        created_at: int | None = None,
+        created: tuple[int, int] | None = None,
     ) -> bool:
         """Delete the application now, with its PIN's record, its history and what the
         Idempotency-Key records of its changes say; NoSuchApplication if unknown, and
-        FiledAnew if ``created_at`` (the one the caseworker saw) is not the application
-        filed under the number now. True when this was a retry that only replayed."""
-        args = {} if created_at is None else {"created_at": str(created_at)}
+        FiledAnew if the application filed under the number now was not created within
+        ``created`` (ms, both ends included: when the one the caller saw was). True when
+        this was a retry that only replayed."""
+        args = (
+            {}
+            if created is None
+            else {"created_from": str(created[0]), "created_to": str(created[1])}
+        )
         for _ in range(DELETE_ATTEMPTS):
             # The records the hash names become the script's keys; should a change name
             # another one in between, the script refuses and they are read again.

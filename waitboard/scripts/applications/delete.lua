@@ -1,8 +1,9 @@
 -- delete.lua: an application deleted by hand, now rather than after a decision (filed by
 -- mistake, or its citizen asked for the data to be erased).
--- ARGV[1] (JSON, besides the prelude's): created_at (optional, ms as a string: the
--- application the caseworker saw; another one filed under the number since is refused
--- with 409 'filed_anew'). KEYS after the prelude's: the Idempotency-Key records the hash
+-- ARGV[1] (JSON, besides the prelude's): created_from and created_to (optional, ms as
+-- strings, both ends included: when the application the caller saw was created - its page
+-- knows the ms, the API's answers the second; another one filed under the number since
+-- is refused with 409 'filed_anew'). KEYS after the prelude's: the Idempotency-Key records the hash
 -- names (its field 'idem'), as the caller read them just before; 409 'records_changed'
 -- when they are not those any more (a change came in between), and the caller reads again.
 -- Guarantees: 404 for an unknown number, nothing written. Otherwise the hash (with the
@@ -18,7 +19,8 @@ local replayed = replay()
 if replayed then return replayed end
 if redis.call('EXISTS', APP) == 0 then return cjson.encode({status = 404, error = 'not_found'}) end
 local created_at = redis.call('HGET', APP, 'created_at')
-if A.created_at and A.created_at ~= created_at then
+local created = tonumber(created_at)
+if A.created_from and (created < tonumber(A.created_from) or created > tonumber(A.created_to)) then
   return cjson.encode({status = 409, error = 'filed_anew'})
 end
 local given, i = {}, IDEM and 6 or 5
