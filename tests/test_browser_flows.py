@@ -54,7 +54,7 @@ async def test_reception_issues_counter_calls_and_completes_lobby_shows_it(
     reception = await log_in(
         browser, server, "reception-sued", viewport={"width": 1280, "height": 900}
     )
-    await expect(reception.get_by_role("heading", name="Anmeldung", exact=True)).to_be_visible()
+    await expect(reception.get_by_role("heading", name="Empfang", exact=True)).to_be_visible()
     await reception.locator('[data-issue="B"]').click()
     printed = reception.locator('[data-f="printed-ticket"] .p-number')
     await expect(printed).to_have_text("B001")

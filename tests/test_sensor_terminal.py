@@ -383,7 +383,7 @@ async def test_a_ticket_stop_is_shown_and_not_retried(
     assert refused.refusal.code == "ticket_stop" and refused.attempts == 1
     assert proxy.post_keys.count(refused.key) == 1
     assert (
-        "Kein Ticket für Leistungen: Ausgabestopp – bitte wenden Sie sich an die Anmeldung."
+        "Kein Ticket für Leistungen: Ausgabestopp – bitte wenden Sie sich an den Empfang."
     ) in screen
     assert "No ticket for Benefits: No more tickets – please go to reception." in screen
     assert await numbers_in_redis(redis) == ["A001", "B001", "B002", "B003"]

@@ -57,7 +57,7 @@ async def test_login_sets_a_strict_httponly_session(browser_http: httpx.AsyncCli
     assert "max-age=" in cookie.lower()
     assert token("reception-sued") not in cookie
     page = await browser_http.get("/staff/sued/reception", headers=HTML)
-    assert page.status_code == 200 and "Anmeldung" in page.text
+    assert page.status_code == 200 and "Empfang" in page.text
 
 
 async def test_wrong_token_is_refused_without_a_session(browser_http: httpx.AsyncClient) -> None:
