@@ -776,13 +776,15 @@ async def test_caseworker_pages_create_change_and_show_the_history(
     assert found.json()["missing"] == MISSING
 
 
-async def test_the_pin_slip_names_the_configured_public_address(
+async def test_the_pin_slip_names_the_office_and_the_configured_public_address(
     redis_server: EmbeddedRedis, redis: Redis, office: Office
 ) -> None:
-    """With WAITBOARD_PUBLIC_URL set, the slip and its QR code lead citizens there, not to
-    the address the caseworker's browser reached the server by."""
+    """The slip names the office as configured, in each of its languages; with
+    WAITBOARD_PUBLIC_URL set, it and its QR code lead citizens there, not to the address
+    the caseworker's browser reached the server by."""
+    named = office.model_copy(update={"name": "Jobcenter Düsseldorf", "name_en": "Job centre D"})
     async with (
-        live_server(redis_server.url, office, public_url="https://jobcenter.example") as srv,
+        live_server(redis_server.url, named, public_url="https://jobcenter.example") as srv,
         httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as desk,
     ):
         await log_in(desk, "caseworker")
@@ -796,6 +798,8 @@ async def test_the_pin_slip_names_the_configured_public_address(
         )
     assert made.status_code == 201
     assert "https://jobcenter.example/status" in made.text and srv.url not in made.text
+    offices = re.findall(r'<div lang="(\w+)">\s*<p class="slip-office">([^<]*)<', made.text)
+    assert offices == [("de", "Jobcenter Düsseldorf"), ("en", "Job centre D")]
 
 
 def language_link(html: str) -> str | None:

@@ -254,6 +254,7 @@ def _pin_page(
         # The slip for the citizen, in German and English whatever the page's language;
         # its QR code leads to the lookup - never with the PIN in it.
         slip=[Translator(lang) for lang in ("de", "en")],
+        office=ctx.office,
         status_url=status_url,
         status_qr=qr.svg(status_url, t("applications.slip.qr")) if pin else None,
     )

@@ -166,6 +166,10 @@ class ApplicationPolicy(_Model):
 
 
 class Office(_Model):
+    # Optional: the office as a whole (its locations have names of their own), for what
+    # is about the office rather than one location - the slip with an application's PIN.
+    name: Name | None = None
+    name_en: Name | None = None
     timezone: str = "Europe/Berlin"
     locations: list[Location] = Field(min_length=1)
     devices: list[Device] = Field(default_factory=list)
