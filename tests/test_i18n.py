@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 
 from tests.conftest import ROOT
 from waitboard.domain import TicketStatus
+from waitboard.errors import BookingOtherDay
 from waitboard.i18n import Translator, soft_hyphens
 
 TEMPLATES = ROOT / "kiosk_templates"
@@ -102,6 +104,19 @@ def test_a_count_of_people_waiting_agrees_with_its_number(n: int, de: str, en: s
     """One person waits ("1 Person wartet"), never "1 Wartende"; any other count is plural."""
     assert Translator("de").plural("queue.waiting_label", n) == de
     assert Translator("en").plural("queue.waiting_label", n) == en
+
+
+def test_days_read_as_each_reader_writes_them() -> None:
+    """04.12.2026 in German, 4 Dec 2026 in English (never 04/12, which two English readers
+    read two ways), on every page and in error texts, while the API's problem keeps its
+    date as it was."""
+    assert Translator("de").day(date(2026, 12, 4)) == "04.12.2026"
+    assert Translator("en").day(date(2026, 12, 4)) == "4 Dec 2026"
+    assert Translator("en").day("2026-01-09T10:00:00+01:00") == "9 Jan 2026"
+    other_day = BookingOtherDay("on 2026-12-01", date="01.12.2026", time="09:00")
+    assert "am 01.12.2026 um 09:00 Uhr" in Translator("de").error(other_day)
+    assert "on 1 Dec 2026 at 09:00" in Translator("en").error(other_day)
+    assert other_day.extra["date"] == "01.12.2026"
 
 
 def test_every_error_a_person_can_meet_has_a_german_text() -> None:

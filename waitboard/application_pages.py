@@ -32,7 +32,6 @@ from waitboard.applications import (
     TooManyAttempts,
     check_missing,
     check_number,
-    day_of,
     decision_deletes_at,
     group_pin,
     hash_pin,
@@ -59,8 +58,7 @@ HOME = "/staff/applications"
 
 
 def _date(t: Translator, ms: int, tz: Any) -> str:
-    d, m, y = day_of(ms, tz)
-    return t("applications.date", d=d, m=m, y=y)
+    return t.day(from_ms(ms, tz).date())
 
 
 async def status_page(request: Request) -> Response:

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from waitboard.clock import from_ms, iso
+from waitboard.clock import iso
 from waitboard.errors import Conflict, NotFound, Unprocessable, WaitboardError
 
 #: Who may create applications and change their stage.
@@ -456,9 +456,3 @@ def audit_answer(entry: AuditEntry, tz: tzinfo) -> dict[str, Any]:
         "stage": entry.stage.value,
         "missing": list(entry.missing),
     }
-
-
-def day_of(ms: int, tz: tzinfo) -> tuple[str, str, str]:
-    """(day, month, year) with leading zeros, for the texts to arrange."""
-    moment = from_ms(ms, tz)
-    return f"{moment.day:02d}", f"{moment.month:02d}", f"{moment.year:04d}"

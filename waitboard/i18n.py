@@ -10,7 +10,7 @@ import itertools
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -22,6 +22,8 @@ from waitboard.errors import WaitboardError
 
 LANGUAGES = ("de", "en")
 DEFAULT = "de"
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 #: Words at least this long get soft hyphens; shorter ones always fit.
@@ -149,6 +151,16 @@ class Translator:
         themselves). Screen readers skip soft hyphens."""
         return soft_hyphens(*self._name(thing))  # in the name's own language
 
+    def day(self, value: date | str) -> str:
+        """A day (or an ISO ``2026-12-04``) as its reader writes it: "04.12.2026" in German,
+        "4 Dec 2026" in English - never 04/12 (the 4th of December to a British reader,
+        April to an American one), nor a bare ISO date on one page and dots on the next."""
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
+        if self.lang == "en":
+            return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+        return f"{value:%d.%m.%Y}"
+
     def decimal(self, value: float, digits: int = 1) -> str:
         """``12,5`` in German, ``12.5`` in English."""
         text = f"{value:.{digits}f}"
@@ -183,6 +195,18 @@ class Translator:
             rows.append((self(f"day.long.{i}"), text))
         return rows
 
+    def _param(self, name: str, value: Any) -> Any:
+        """A problem's field as its text says it: a ticket's state in words, and a date
+        (German in the problem, 01.12.2026, since API v1) in the text's language."""
+        if name == "state":
+            return self(f"status.{value}")
+        if name == "date" and isinstance(value, str):
+            try:
+                return self.day(datetime.strptime(value, "%d.%m.%Y").date())
+            except ValueError:
+                return value
+        return value
+
     def error(self, err: WaitboardError) -> str:
         """An error in this language, from its code - for an invalid field, from the code
         and the field's name where there is a text for that (``error.invalid_request.
@@ -193,7 +217,7 @@ class Translator:
             key = f"{key}.{field}"
         if key not in self.texts:
             return err.detail
-        params = {k: self(f"status.{v}") if k == "state" else v for k, v in err.extra.items()}
+        params = {k: self._param(k, v) for k, v in err.extra.items()}
         try:
             return self(key, **params)
         except (KeyError, IndexError):

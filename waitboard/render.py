@@ -36,14 +36,15 @@ def hhmm(iso: str | None) -> str:
 
 
 def when(iso: str | None, t: Translator) -> str:
-    """``2026-12-03T10:20+01:00`` -> ``Do 03.12.2026, 10:20 Uhr`` (times are local)."""
+    """``2026-12-03T10:20+01:00`` -> ``Do 03.12.2026, 10:20 Uhr``, ``Thu 3 Dec 2026, 10:20``
+    (times are local)."""
     if not iso:
         return ""
     moment = datetime.fromisoformat(iso)
     return t(
         "booking.when",
         day=t.weekday(moment.weekday()),
-        date=f"{moment:%d.%m.%Y}",
+        date=t.day(moment.date()),
         time=f"{moment:%H:%M}",
     )
 
