@@ -81,19 +81,66 @@ async def test_the_lobby_screen_fits_an_upright_screen_and_a_phone(
     await page.close()
 
 
+#: The parts of the latest call (number, counter, "erneuter Aufruf") that its card shows
+#: only in part or not at all.
+CLIPPED_CALL = """
+() => {
+  const card = document.querySelector("[data-latest]").getBoundingClientRect();
+  return [...document.querySelectorAll("[data-latest] .number, [data-latest] .counter, "
+      + "[data-latest] .recall:not([hidden])")].filter((el) => {
+    const r = el.getBoundingClientRect();
+    return r.top < card.top - 1 || r.bottom > card.bottom + 1 || r.left < card.left - 1
+      || r.right > card.right + 1 || r.bottom > innerHeight + 1;
+  }).map((el) => el.textContent.trim());
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "size", [(1920, 1080), (1280, 1024), (1366, 768), (1024, 768), (1080, 1920), (360, 740)]
+)
+async def test_the_latest_call_shows_whole_on_every_screen_shape(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient, size: tuple[int, int]
+) -> None:
+    """The number, the counter to go to and "erneuter Aufruf" are always wholly on the
+    screen - on a 5:4 monitor, a small one, upright or a phone too - also with a long
+    location and counter name (fitted again, as on a new call, when the screen's size
+    changes); the call's card shrinks its text instead."""
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    called = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
+    await http.post(f"/api/v1/tickets/{called.json()['id']}/recall", headers=auth("counter-sued-1"))
+    page = await browser.new_page(viewport={"width": size[0], "height": size[1]})
+    await page.goto(server.url + "/screens/sued")
+    await expect(page.locator('[data-latest] [data-f="recall"]')).to_be_visible()
+    assert await page.evaluate(CLIPPED_CALL) == []
+    await page.evaluate(
+        """() => { document.querySelector('[data-latest] .counter').textContent =
+                   'Schalter 12 (2. OG)';
+                   document.querySelector('.screen-head h1').textContent =
+                   'Jobcenter Musterstadt Mitte';
+                   dispatchEvent(new Event('resize')); }"""
+    )
+    assert await page.evaluate(CLIPPED_CALL) == []
+    await page.close()
+
+
 async def test_lobby_tiles_say_how_many_people_wait_in_words_that_agree(
     browser: Browser, server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    """A lobby tile reads "0 Personen warten", then live "1 Person wartet" - never
-    "1 Wartende"."""
+    """A lobby tile reads "0 warten", then live "1 wartet" - never "1 Wartende"."""
     page = await open_live(browser, server.url + "/screens/sued")
     tile = page.locator('.queue-tile[data-queue="B"]')
-    await expect(tile.locator('[data-f="waiting-label"]')).to_have_text("Personen warten")
+    await expect(tile.locator('[data-f="waiting-label"]')).to_have_text("warten")
     await http.post(
         "/api/v1/locations/sued/tickets", json={"queue": "B"}, headers=auth("terminal-sued")
     )
     await expect(tile.locator('[data-f="waiting"]')).to_have_text("1", timeout=TIMEOUT * 1000)
-    await expect(tile.locator('[data-f="waiting-label"]')).to_have_text("Person wartet")
+    await expect(tile.locator('[data-f="waiting-label"]')).to_have_text("wartet")
 
 
 async def test_location_page_updates_live(

@@ -184,7 +184,8 @@ async def test_lobby_shows_stale_banner_and_recovers_after_restart(
 async def test_lobby_lists_the_last_calls_newest_first(
     browser: Browser, server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    """The newest call is large; the six before it are listed, newest first."""
+    """The newest call is large; the six before it are listed, newest first, as many of
+    them as fit whole."""
     await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
     await http.post("/api/v1/locations/sued/counters/2/open", headers=auth("counter-sued-2"))
     for queue in "AABABABBA":
@@ -211,6 +212,32 @@ async def test_lobby_lists_the_last_calls_newest_first(
     await expect(recent).to_have_text(list(reversed(numbers[1:-1])), timeout=MS)
     await lobby.evaluate("document.querySelector('[data-latest]').classList.remove('flash')")
     await screenshot(lobby, "lobby")
+    # On a smaller or squarer screen the list keeps as many whole rows as fit, never a
+    # row cut in half (a TV cannot be scrolled).
+    for width, height in ((1920, 1080), (1280, 1024), (1200, 1080), (1366, 768)):
+        await lobby.set_viewport_size({"width": width, "height": height})
+        cut = await lobby.evaluate(CUT_ROWS)
+        assert cut["shown"] >= 2 and cut["cut"] == [], (width, height, cut)
+
+
+#: The recent calls (and their heading) that the list's box shows only in part, and how
+#: many it shows whole.
+CUT_ROWS = """
+() => {
+  const box = document.querySelector(".screen .recent").getBoundingClientRect();
+  const parts = document.querySelectorAll('.screen .recent h2, [data-list="calls"] li');
+  const rows = [...parts].map((li) => {
+    const r = li.getBoundingClientRect();
+    const inside = r.top >= box.top - 1 && r.bottom <= box.bottom + 1
+      && r.left >= box.left - 1 && r.right <= box.right + 1;
+    const outside = r.height === 0 || r.bottom <= box.top || r.top >= box.bottom
+      || r.right <= box.left || r.left >= box.right;
+    return { text: li.textContent.trim(), inside, outside };
+  });
+  return { shown: rows.filter((r) => r.inside).length,
+           cut: rows.filter((r) => !r.inside && !r.outside).map((r) => r.text) };
+}
+"""
 
 
 async def test_live_refresh_keeps_keyboard_focus(

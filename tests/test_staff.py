@@ -404,8 +404,8 @@ async def test_corrupt_data_gives_a_500_without_a_trace_and_with_headers(
 
 
 async def test_terminal_buttons_say_how_many_people_wait(redis_server, redis, office) -> None:
-    """A terminal's buttons read "1 Person wartet" and "0 Personen warten", in English
-    "1 person waiting" - never "1 Wartende"."""
+    """A terminal's buttons read "1 wartet" and "0 warten", in English "1 waiting" -
+    never "1 Wartende"."""
     async with (
         live_server(redis_server.url, office) as srv,
         httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as kiosk,
@@ -416,9 +416,9 @@ async def test_terminal_buttons_say_how_many_people_wait(redis_server, redis, of
         )
         start = await kiosk.get("/terminal/sued", headers=HTML)
         lines = re.findall(r'data-f="wait-line">([^<]*)<', start.text)
-        assert [line.split(" · ")[1] for line in lines] == ["1 Person wartet", "0 Personen warten"]
+        assert [line.split(" · ")[1] for line in lines] == ["1 wartet", "0 warten"]
         english = await kiosk.get("/terminal/sued?lang=en", headers=HTML)
-        assert "· 1 person waiting<" in english.text
+        assert "· 1 waiting<" in english.text
 
 
 async def test_terminal_ticket_page_is_gone_after_two_minutes(redis_server, redis, office) -> None:

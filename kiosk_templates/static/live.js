@@ -193,6 +193,30 @@ function span(cls, text, field) {
   return el;
 }
 
+// A counter name too long for the call's card ("Schalter 12 (2. OG)" on a 5:4 monitor)
+// is shrunk, a step at a time, until it fits beside its arrow: cut off, it would send
+// people nowhere, and on a line of its own it would push itself out of the card. (The
+// CSS sizes it for the usual names.)
+function fitCall() {
+  const card = document.querySelector("[data-latest]");
+  const counter = card?.querySelector(".call .counter");
+  const arrow = card?.querySelector(".call .arrow");
+  if (!counter || !arrow) return;
+  counter.style.fontSize = "";
+  const misfit = () => {
+    const box = counter.getBoundingClientRect();
+    const right = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+    return box.right > right + 0.5 || box.top >= arrow.getBoundingClientRect().bottom - 1;
+  };
+  for (let step = 0; step < 12 && misfit(); step++) {
+    counter.style.fontSize = `${parseFloat(getComputedStyle(counter).fontSize) * 0.9}px`;
+  }
+}
+if (page === "screen") {
+  addEventListener("resize", fitCall);
+  fitCall(); // (the call the page came with)
+}
+
 function renderScreen(snap) {
   const grid = document.querySelector(".screen-grid");
   const wanted = new Set((grid.dataset.queues || "").split(",").filter(Boolean));
@@ -215,6 +239,7 @@ function renderScreen(snap) {
     call.replaceChildren(span("number", latest.number, "number"), span("arrow", "→"),
       span("sr-only", t("screen.to")), span("counter", nameOf({ name: latest.counter_name, name_en: latest.counter_name_en }), "counter"), recall);
     call.querySelector(".arrow").setAttribute("aria-hidden", "true");
+    fitCall();
   }
   if (fresh.length) {
     box.classList.remove("flash");
