@@ -12,7 +12,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, auth, eventually, live_server
+from tests.conftest import TIMEOUT, LiveServer, SettableClock, auth, eventually, live_server
 from tests.openapi_check import check
 from tests.test_application_retention import traces
 from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage
@@ -241,13 +241,7 @@ async def test_an_api_delete_with_created_at_spares_the_number_filed_anew(
     deletes the one it names; a created_at that is no date and time is a 422 for that
     field."""
 
-    class Clock:
-        now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
-
-        def __call__(self) -> datetime:
-            return self.now
-
-    clock = Clock()
+    clock = SettableClock(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
     async with (
         live_server(redis_server.url, office, clock=clock) as srv,
         httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,

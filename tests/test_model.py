@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 )
 from redis.asyncio import Redis
 
+from tests.conftest import SettableClock
 from waitboard import keys
 from waitboard.config import Location, Office
 from waitboard.domain import TRANSITIONS, Action, TicketStatus, ticket_number
@@ -155,14 +156,6 @@ class Ledger:
             - self.moved_out[queue]
             + self.moved_in[queue]
         )
-
-
-class SettableClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class ScriptsAgainstModel(RuleBasedStateMachine):

@@ -14,6 +14,7 @@ from sensors.occupancy import Count, ReportRefused, run
 from tests.conftest import (
     TIMEOUT,
     LiveServer,
+    SettableClock,
     auth,
     dataset,
     get_when,
@@ -108,13 +109,7 @@ async def test_an_old_count_is_not_shown(
 ) -> None:
     """A sensor silent for over ten minutes: the count is unknown, not a stale number."""
 
-    class Clock:
-        now = datetime.now(UTC)
-
-        def __call__(self) -> datetime:
-            return self.now
-
-    clock = Clock()
+    clock = SettableClock(datetime.now(UTC))
     async with (
         live_server(redis_server.url, office, clock=clock) as srv,
         httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import (
     TIMEOUT,
     LiveServer,
+    SettableClock,
     auth,
     get_when,
     live_server,
@@ -424,13 +425,7 @@ async def test_terminal_buttons_say_how_many_people_wait(redis_server, redis, of
 async def test_terminal_ticket_page_is_gone_after_two_minutes(redis_server, redis, office) -> None:
     """The next person cannot page back to the previous person's ticket."""
 
-    class Clock:
-        now = datetime.now(UTC)
-
-        def __call__(self) -> datetime:
-            return self.now
-
-    clock = Clock()
+    clock = SettableClock(datetime.now(UTC))
     async with (
         live_server(redis_server.url, office, clock=clock) as srv,
         httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as kiosk,

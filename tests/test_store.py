@@ -10,7 +10,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, dataset
+from tests.conftest import TIMEOUT, SettableClock, dataset
 from waitboard import keys, snapshot
 from waitboard.config import Office, parse_office
 from waitboard.domain import Action, TicketStatus
@@ -25,14 +25,6 @@ from waitboard.errors import (
     TicketStop,
 )
 from waitboard.store import Idempotency, Store, location_of_ticket, new_ticket_id
-
-
-class SettableClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
