@@ -162,9 +162,9 @@ async def test_a_small_phone_shows_whole_service_names_without_sideways_scrollin
     browser: Browser, redis_server: EmbeddedRedis, redis: Redis, width: int
 ) -> None:
     """The demo office's longest names ("Arbeitsvermittlung", "Termin Leistungen") break
-    only at a blank or between syllables ("Arbeitsver-mittlung") on the overview and a
-    location page, opening hours only between their ranges, and nothing is wider than
-    the phone."""
+    only at a blank or between syllables ("Arbeitsver-mittlung") on the overview, a
+    location page and the terminal's page, opening hours only between their ranges, and
+    nothing is wider than the phone."""
     demo = load_office(DEMO_CONFIG)
     async with live_server(redis_server.url, demo) as srv:
         page = await browser.new_page(viewport={"width": width, "height": 740})
@@ -174,4 +174,11 @@ async def test_a_small_phone_shows_whole_service_names_without_sideways_scrollin
             assert await page.evaluate("document.documentElement.scrollWidth") <= width, path
         assert await page.evaluate("document.querySelectorAll('.hours td').length") == 7
         assert await page.evaluate(SPLIT_RANGES) == []
+        # The terminal's page too, opened on a small tablet or phone.
+        await page.goto(srv.url + "/staff/login")
+        await page.get_by_label("Gerätetoken").fill("demo-terminal-mitte-1")
+        await page.get_by_role("button", name="Anmelden").click()
+        await page.wait_for_url("**/terminal/mitte")
+        assert await page.evaluate(SPLIT_WORDS) == [], "/terminal/mitte"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= width
         await page.close()
