@@ -78,7 +78,7 @@ NB = "\u00a0"
     ("seconds", "de", "en"),
     [
         (None, "unbekannt", "unknown"),
-        (30, "sofort", "none"),
+        (30, "sofort", f"under 1{NB}min"),
         (8 * 60, f"ca.{NB}8{NB}Min.", f"approx.{NB}8{NB}min"),
         (33 * 60, f"ca.{NB}35{NB}Min.", f"approx.{NB}35{NB}min"),
         (60 * 60, f"ca.{NB}1{NB}Std.", f"approx.{NB}1{NB}h"),
@@ -110,6 +110,8 @@ def test_days_read_as_each_reader_writes_them() -> None:
     assert Translator("de").day(date(2026, 12, 4)) == "04.12.2026"
     assert Translator("en").day(date(2026, 12, 4)) == "4 Dec 2026"
     assert Translator("en").day("2026-01-09T10:00:00+01:00") == "9 Jan 2026"
+    assert Translator("de").day_month("2026-12-07") == "07.12."
+    assert Translator("en").day_month(date(2026, 12, 7)) == "7 Dec"
     other_day = BookingOtherDay("on 2026-12-01", date="01.12.2026", time="09:00")
     assert "am 01.12.2026 um 09:00 Uhr" in Translator("de").error(other_day)
     assert "on 1 Dec 2026 at 09:00" in Translator("en").error(other_day)

@@ -326,7 +326,7 @@ def day_label(t: Translator, day: date, today: date) -> str:
         return t("booking.today")
     if day == today + timedelta(days=1):
         return t("booking.tomorrow")
-    return f"{t.weekday(day.weekday())} {day:%d.%m.}"
+    return f"{t.weekday(day.weekday())} {t.day_month(day)}"
 
 
 def routes() -> list[Route]:

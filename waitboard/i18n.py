@@ -161,6 +161,14 @@ class Translator:
             return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
         return f"{value:%d.%m.%Y}"
 
+    def day_month(self, value: date | str) -> str:
+        """A day of this year's weeks, without the year: "07.12." / "7 Dec"."""
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
+        if self.lang == "en":
+            return f"{value.day} {_MONTHS_EN[value.month - 1]}"
+        return f"{value:%d.%m.}"
+
     def decimal(self, value: float, digits: int = 1) -> str:
         """``12,5`` in German, ``12.5`` in English."""
         text = f"{value:.{digits}f}"
