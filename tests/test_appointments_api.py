@@ -1452,6 +1452,19 @@ async def test_a_form_sent_back_with_an_error_stays_on_its_day(env: Env) -> None
     assert r.status_code == 422 and f'value="{slot("10:00", TUESDAY)}"' in r.text
 
 
+async def test_the_move_page_opens_on_the_booked_day(env: Env) -> None:
+    """Moving a Tuesday appointment starts from Tuesday's slots, not from the first day
+    that can be booked; another day is one link away."""
+    code = (await book(env.http, slot("09:00", TUESDAY)))["code"]
+    r = await env.http.get(f"/appointments/{code}/move", headers=HTML)
+    assert r.status_code == 200
+    assert f'name="date" value="{TUESDAY}"' in r.text
+    assert f'value="{slot("09:20", TUESDAY)}"' in r.text
+    assert f'value="{slot("09:20")}"' not in r.text
+    monday = await env.http.get(f"/appointments/{code}/move?date={MONDAY}", headers=HTML)
+    assert f'value="{slot("09:20")}"' in monday.text
+
+
 async def test_a_cancelled_booking_offers_no_move(env: Env) -> None:
     """The move page of a cancelled booking leads to the booking's page, which says it is
     cancelled, instead of offering times it cannot take."""

@@ -10,6 +10,7 @@ field (status 409 or 422), and nothing is booked.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -61,13 +62,18 @@ async def _slot_page(
     form: dict[str, str] | None = None,
 ) -> Response:
     # The day shown: the address's, else (a form sent back with an error) the one the form
-    # was for, so that the person is not sent back to today's slots.
+    # was for, so that the person is not sent back to today's slots; when moving, the
+    # booked day (one moves an appointment to a time near it, mostly) if it can still be
+    # booked, else the first bookable day.
     form = form or {}
     wanted = request.query_params.get("date") or form.get("date") or form.get("start", "")[:10]
     try:
         day = bookings.parse_day(wanted or None, ctx, loc, q)
     except Unprocessable:
         day = None
+    if moving and not wanted:
+        with contextlib.suppress(Unprocessable):
+            day = bookings.parse_day(moving["start"][:10], ctx, loc, q)
     days = await bookings.free_days(ctx, loc, q)
     slots = await bookings.day_slots(ctx, loc, q, day) if day else []
     t, today = Translator(language(request)), ctx.clock().astimezone(ctx.office.tz).date()
