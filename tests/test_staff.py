@@ -404,6 +404,44 @@ async def test_corrupt_data_gives_a_500_without_a_trace_and_with_headers(
     assert "frame-ancestors" in page.headers["content-security-policy"]
 
 
+def table_names(html: str) -> list[str | None]:
+    """Each table's accessible name: the element its aria-labelledby names, else its
+    caption (None: it has neither); a caption that repeats a heading of the page counts
+    as no name, since a screen reader would read the same words twice."""
+    headings = {re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<h2[^>]*>(.*?)</h2>", html)}
+    names: list[str | None] = []
+    for attrs, body in re.findall(r"<table([^>]*)>(.*?)</table>", html, re.S):
+        by = re.search(r'aria-labelledby="([^"]+)"', attrs)
+        caption = re.search(r"<caption[^>]*>(.*?)</caption>", body, re.S)
+        if by:
+            named = re.search(rf'id="{by.group(1)}"[^>]*>(.*?)</', html)
+            names.append(named.group(1).strip() if named else None)
+        elif caption and caption.group(1).strip() not in headings:
+            names.append(caption.group(1).strip())
+        else:
+            names.append(None)
+    return names
+
+
+async def test_every_table_has_a_name_read_once(redis_server, redis, office) -> None:
+    """Tables on the public location page and the reception and counter pages are named
+    by the heading above them (or a caption where there is none), never both."""
+    async with live_server(redis_server.url, office) as srv:
+        async with httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as public:
+            pages = [(await public.get("/locations/sued", headers=HTML)).text]
+            pages.append((await public.get("/", headers=HTML)).text)
+        for device, path in (
+            ("reception-sued", "/staff/sued/reception"),
+            ("counter-sued-1", "/staff/sued/counters/1"),
+        ):
+            async with httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as desk:
+                await log_in(desk, device)
+                pages.append((await desk.get(path, headers=HTML)).text)
+    for html in pages:
+        names = table_names(html)
+        assert names and None not in names, names
+
+
 async def test_terminal_buttons_say_how_many_people_wait(redis_server, redis, office) -> None:
     """A terminal's buttons read "1 wartet" and "0 warten", in English "1 waiting" -
     never "1 Wartende"."""
