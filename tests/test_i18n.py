@@ -118,6 +118,16 @@ def test_days_read_as_each_reader_writes_them() -> None:
     assert other_day.extra["date"] == "01.12.2026"
 
 
+def test_open_until_midnight_reads_24_00() -> None:
+    """A location open until midnight is "geöffnet bis 24:00 Uhr", as its opening hours
+    say, not "bis 00:00 Uhr"."""
+    snap = {"open": True, "closes_at": "2026-12-05T00:00:00+01:00"}
+    assert Translator("de").opening(snap) == "geöffnet bis 24:00 Uhr"
+    assert Translator("de").opening({**snap, "closes_at": "2026-12-04T12:30:00+01:00"}) == (
+        "geöffnet bis 12:30 Uhr"
+    )
+
+
 def test_every_error_a_person_can_meet_has_a_german_text() -> None:
     """Staff and terminal pages never fall back to an English detail."""
     import waitboard.errors as errors

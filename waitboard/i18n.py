@@ -182,7 +182,10 @@ class Translator:
         snapshot's ``closes_at`` / ``opens_at`` (live.js phrases them the same way)."""
         if snap["open"]:
             closes = snap.get("closes_at")
-            return self("hours.open_until", time=closes[11:16]) if closes else self("hours.open")
+            if not closes:
+                return self("hours.open")
+            # (Open until midnight is "bis 24:00 Uhr", as the opening hours write it.)
+            return self("hours.open_until", time=closes[11:16].replace("00:00", "24:00"))
         opens = snap.get("opens_at")
         if not opens:
             return self("hours.closed")

@@ -49,7 +49,8 @@ function rangeText(bounds) {
 
 // The same phrasing as the server's Translator.opening().
 function openingText(snap) {
-  if (snap.open) return snap.closes_at ? t("hours.open_until", { time: snap.closes_at.slice(11, 16) }) : t("hours.open");
+  // (Open until midnight is "bis 24:00 Uhr", as the opening hours write it.)
+  if (snap.open) return snap.closes_at ? t("hours.open_until", { time: snap.closes_at.slice(11, 16).replace("00:00", "24:00") }) : t("hours.open");
   if (!snap.opens_at) return t("hours.closed");
   if (snap.opens_at.slice(0, 10) === snap.generated_at.slice(0, 10)) return t("hours.opens_today", { time: snap.opens_at.slice(11, 16) });
   const day = new Date(`${snap.opens_at.slice(0, 10)}T12:00:00`).getDay(); // 0 = Sunday
