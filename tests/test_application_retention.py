@@ -4,6 +4,7 @@ itself, and the sweep takes its number off the caseworkers' list."""
 
 from __future__ import annotations
 
+import calendar
 import time
 from pathlib import Path
 
@@ -256,7 +257,8 @@ async def test_the_citizen_and_the_caseworker_see_the_deletion_date(
         english = await http.post(
             "/status?lang=en", data={"number": NUMBER, "pin": pin}, headers={"Accept": "text/html"}
         )
-        assert f"will be deleted on {y}-{m}-{d}" in english.text
+        month = calendar.month_abbr[int(m)]  # (C locale: "Jan")
+        assert f"will be deleted on {int(d)} {month} {y}" in english.text
 
         async with httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as desk:
             await log_in(desk, "caseworker")

@@ -93,7 +93,7 @@ async def test_a_waiting_ticket_shows_its_range(
         queue_range = queue_of(snap, "A")["estimated_wait_range_s"]
         assert queue_range is not None and queue_range[0] <= queue_range[1]
         newcomer = t.wait_range(queue_range)
-        assert re.fullmatch(r"\d+–\d+ Min\.", newcomer), newcomer
+        assert re.fullmatch(r"\d+–\d+\u00a0Min\.", newcomer), newcomer
         await get_when(
             http,
             "/locations/sued",
