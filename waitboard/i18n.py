@@ -162,7 +162,7 @@ class Translator:
         return f"{value:%d.%m.%Y}"
 
     def day_month(self, value: date | str) -> str:
-        """A day of this year's weeks, without the year: "07.12." / "7 Dec"."""
+        """A day without its year, for a strip of the coming days: "07.12." / "7 Dec"."""
         if isinstance(value, str):
             value = date.fromisoformat(value[:10])
         if self.lang == "en":
