@@ -81,6 +81,11 @@ def _texts(lang: str) -> dict[str, str]:
     return texts
 
 
+def _as_day(value: date | str) -> date:
+    """A day, or the day an ISO date or date-time names."""
+    return date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
 def pick_language(query_lang: str | None) -> str:
     return query_lang if query_lang in LANGUAGES else DEFAULT
 
@@ -155,16 +160,12 @@ class Translator:
         """A day (or an ISO ``2026-12-04``) as its reader writes it: "04.12.2026" in German,
         "4 Dec 2026" in English - never 04/12 (the 4th of December to a British reader,
         April to an American one), nor a bare ISO date on one page and dots on the next."""
-        if isinstance(value, str):
-            value = date.fromisoformat(value[:10])
-        if self.lang == "en":
-            return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
-        return f"{value:%d.%m.%Y}"
+        value = _as_day(value)
+        return f"{self.day_month(value)}{' ' if self.lang == 'en' else ''}{value.year}"
 
     def day_month(self, value: date | str) -> str:
         """A day without its year, for a strip of the coming days: "07.12." / "7 Dec"."""
-        if isinstance(value, str):
-            value = date.fromisoformat(value[:10])
+        value = _as_day(value)
         if self.lang == "en":
             return f"{value.day} {_MONTHS_EN[value.month - 1]}"
         return f"{value:%d.%m.}"

@@ -111,6 +111,10 @@ def check_csrf(request: Request, form: Mapping[str, str]) -> None:
         )
 
 
+#: What a field kept for correcting may hold (the session is a cookie).
+FLASH_VALUE_MAX = 300
+
+
 def flash(
     request: Request, kind: str, text: str, field: str | None = None, value: str | None = None
 ) -> None:
@@ -124,10 +128,6 @@ def flash(
         if value:
             message["value"] = value[:FLASH_VALUE_MAX]
     request.session["flash"] = message
-
-
-#: What a field kept for correcting may hold (the session is a cookie).
-FLASH_VALUE_MAX = 300
 
 
 def take_flash(request: Request) -> dict[str, Any] | None:
