@@ -25,11 +25,12 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends chromium docker-compose >/dev/null; }
 
+# The suite runs on every core (pytest-xdist): each worker has its own Redis and ports.
 test: $(BIN)/.installed browser-deps
 	$(BIN)/ruff check waitboard sensors tests benchmarks
 	$(BIN)/ruff format --check waitboard sensors tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # The measurements written down in docs/estimates.md and benchmarks/RESULTS.md.
 bench: $(BIN)/.installed

@@ -176,8 +176,21 @@ def report(request: pytest.FixtureRequest) -> Report:
     return lambda line: lines.append(f"{request.node.nodeid}: {line.strip()}")
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its measured lines to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["measured"] = session.config.stash.get(MEASURED, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    lines = getattr(node, "workeroutput", {}).get("measured", [])
+    node.config.stash.setdefault(MEASURED, []).extend(lines)
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    lines = config.stash.get(MEASURED, [])
+    lines = sorted(config.stash.get(MEASURED, []))
     if lines:
         terminalreporter.section("measured")
         for line in lines:
