@@ -152,6 +152,25 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert f"{bad}: location sued, queue A: service_minutes:" in failed.stderr
 
 
+def test_check_config_shows_type_and_reference_errors_in_one_run(tmp_path: Path) -> None:
+    """A file with a wrong type AND references that do not resolve: one run of check-config
+    names them all, so that the operator does not fix one layer and find the next."""
+    text = (
+        GOOD.replace("service_minutes = 6", 'service_minutes = "six"')
+        .replace('queues = ["A"]', 'queues = ["A", "Z"]')
+        .replace('location = "sued"', 'location = "nord"')
+    )
+    bad = write(tmp_path, text)
+    failed = waitboard("check-config", str(bad))
+    assert failed.returncode == 1
+    for expected in (
+        f"{bad}: location sued, queue A: service_minutes: Input should be a valid number",
+        f"{bad}: location sued, counter 3: queues: 'Z' is not a queue of this location",
+        f"{bad}: device terminal-sued-1: location: 'nord' is not a configured location",
+    ):
+        assert expected in failed.stderr, failed.stderr
+
+
 def test_token_command_prints_a_token_and_its_hash() -> None:
     """`waitboard token ID` prints a fresh token once and the matching config line."""
     out = waitboard("token", "terminal-sued-2")

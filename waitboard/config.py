@@ -210,67 +210,103 @@ def load_office(path: Path) -> Office:
 
 
 def parse_office(raw: dict[str, Any], source: str) -> Office:
+    """The office, or ConfigError with every problem: wrong types and values, and the
+    references that do not resolve - the latter also where some types are wrong, so that
+    one run of check-config shows everything to fix, not one layer after another."""
+    problems: list[str] = []
+    office: Office | None = None
     try:
         office = Office.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError([f"{source}: {_describe(err, raw)}" for err in e.errors()]) from None
-    problems = list(_cross_check(office))
-    if problems:
+        problems += [_describe(err, raw) for err in e.errors()]
+    problems += _cross_check(raw)
+    if problems or office is None:
         raise ConfigError([f"{source}: {p}" for p in problems])
     return office
 
 
-def _cross_check(office: Office) -> Iterable[str]:
-    """What the shape alone cannot say: unique ids and references that must resolve."""
-    yield from _duplicates("location", [loc.id for loc in office.locations], "")
-    for loc in office.locations:
-        where = f"location {loc.id}, "
-        yield from _duplicates("queue", [q.id for q in loc.queues], where)
-        yield from _duplicates("counter", [c.id for c in loc.counters], where)
-        yield from _duplicates("zone", [z.id for z in loc.zones], where)
-        for c in loc.counters:
-            for q in c.queues:
-                if q not in loc.queue_by_id:
+def _items(node: Any, key: str) -> list[dict[str, Any]]:
+    """The tables of a list in the file (``[[locations]]``, ``[[devices]]``...), skipping
+    what is not a table: its type is the shape check's to report."""
+    found = node.get(key) if isinstance(node, dict) else None
+    return [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
+
+
+def _ids(items: list[dict[str, Any]]) -> list[str]:
+    return [i["id"] for i in items if isinstance(i.get("id"), str)]
+
+
+def _strings(node: dict[str, Any], key: str) -> list[str]:
+    found = node.get(key)
+    return [v for v in found if isinstance(v, str)] if isinstance(found, list) else []
+
+
+def _cross_check(raw: dict[str, Any]) -> Iterable[str]:
+    """What the shape alone cannot say: unique ids and references that must resolve. It
+    reads the file's own data, so that it runs whatever else is wrong in it."""
+    locations = _items(raw, "locations")
+    yield from _duplicates("location", _ids(locations), "")
+    for loc in locations:
+        where = f"location {loc.get('id')}, "
+        queues, counters = _items(loc, "queues"), _items(loc, "counters")
+        queue_ids = _ids(queues)
+        yield from _duplicates("queue", queue_ids, where)
+        yield from _duplicates("counter", _ids(counters), where)
+        yield from _duplicates("zone", _ids(_items(loc, "zones")), where)
+        for c in counters:
+            for served in _strings(c, "queues"):
+                if served not in queue_ids:
                     yield (
-                        f"{where}counter {c.id}: queues: '{q}' is not a queue of this "
-                        f"location (queues: {', '.join(loc.queue_by_id)})"
+                        f"{where}counter {c.get('id')}: queues: '{served}' is not a queue of this "
+                        f"location (queues: {', '.join(queue_ids)})"
                     )
-            yield from _duplicates("queue", c.queues, f"{where}counter {c.id}: queues: ")
-        for aq in loc.appointment_queues:
-            assert aq.appointments is not None
-            target = loc.queue_by_id.get(aq.appointments.walk_in_queue)
-            here = f"{where}queue {aq.id}: appointments: walk_in_queue: "
-            if target is None:
+            yield from _duplicates(
+                "queue", _strings(c, "queues"), f"{where}counter {c.get('id')}: queues: "
+            )
+        by_id = {q["id"]: q for q in queues if isinstance(q.get("id"), str)}
+        for q in queues:
+            plan = q.get("appointments")
+            if not isinstance(plan, dict):
+                continue
+            walk_in = plan.get("walk_in_queue")
+            here = f"{where}queue {q.get('id')}: appointments: walk_in_queue: "
+            if isinstance(walk_in, str) and walk_in not in by_id:
                 yield (
-                    f"{here}'{aq.appointments.walk_in_queue}' is not a queue of this "
-                    f"location (queues: {', '.join(loc.queue_by_id)})"
+                    f"{here}'{walk_in}' is not a queue of this location "
+                    f"(queues: {', '.join(queue_ids)})"
                 )
-            elif target.appointments is not None:
-                yield f"{here}'{target.id}' takes appointments itself; name a walk-in queue"
-            if not loc.layout.counters_serving(aq.id):
+            elif isinstance(walk_in, str) and isinstance(by_id[walk_in].get("appointments"), dict):
+                yield f"{here}'{walk_in}' takes appointments itself; name a walk-in queue"
+            if not any(q.get("id") in _strings(c, "queues") for c in counters):
                 yield (
-                    f"{where}queue {aq.id}: no counter serves it; add it to a counter's "
+                    f"{where}queue {q.get('id')}: no counter serves it; add it to a counter's "
                     "queues, or nobody with an appointment is ever called"
                 )
-    yield from _duplicates("device", [d.id for d in office.devices], "")
-    for d in office.devices:
-        where = f"device {d.id}: "
-        if d.location is None:
-            if d.role not in OFFICE_WIDE_ROLES:
-                yield f"{where}location: required for role {d.role}"
+    devices = _items(raw, "devices")
+    yield from _duplicates("device", _ids(devices), "")
+    homes = {loc["id"]: loc for loc in locations if isinstance(loc.get("id"), str)}
+    for d in devices:
+        where, role, at = f"device {d.get('id')}: ", d.get("role"), d.get("location")
+        operated = _strings(d, "counters")
+        if at is None:
+            if isinstance(role, str) and role not in OFFICE_WIDE_ROLES:
+                yield f"{where}location: required for role {role}"
             continue
-        home = office.location_by_id.get(d.location)
+        if not isinstance(at, str):
+            continue
+        home = homes.get(at)
         if home is None:
-            yield f"{where}location: '{d.location}' is not a configured location"
+            yield f"{where}location: '{at}' is not a configured location"
             continue
-        if d.role == "counter" and not d.counters:
+        if role == "counter" and not operated:
             yield f"{where}counters: a counter device needs the counters it may operate"
-        if d.role != "counter" and d.counters:
+        if isinstance(role, str) and role != "counter" and operated:
             yield f"{where}counters: only devices with role counter operate counters"
-        for counter_id in d.counters:
-            if counter_id not in home.counter_by_id:
-                yield f"{where}counters: '{counter_id}' is not a counter of location {home.id}"
-    hashes = [d.token_sha256 for d in office.devices]
+        counter_ids = _ids(_items(home, "counters"))
+        for counter_id in operated:
+            if counter_id not in counter_ids:
+                yield f"{where}counters: '{counter_id}' is not a counter of location {at}"
+    hashes = [h.lower() for h in (d.get("token_sha256") for d in devices) if isinstance(h, str)]
     if len(set(hashes)) != len(hashes):
         yield "devices: two devices share a token_sha256; give every device its own token"
 
