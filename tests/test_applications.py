@@ -129,8 +129,8 @@ def test_the_missing_list_fits_the_stage() -> None:
         (Stage.IN_REVIEW, ["Mietvertrag"], "leave it empty"),
         (Stage.DOCUMENTS_MISSING, [f"Nachweis {i}" for i in range(21)], "At most 20"),
         (Stage.DOCUMENTS_MISSING, ["x" * 201], "at most 200"),
-        (Stage.DOCUMENTS_MISSING, ["Miet\x00vertrag"], "one line"),
-        (Stage.DOCUMENTS_MISSING, ["Miet\tvertrag"], "one line"),
+        (Stage.DOCUMENTS_MISSING, ["Miet\x00vertrag"], "one plain line"),
+        (Stage.DOCUMENTS_MISSING, ["Miet\tvertrag"], "one plain line"),
     ]
     for stage, items, says in cases:
         with pytest.raises(InvalidChange, match=says):

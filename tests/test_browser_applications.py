@@ -209,3 +209,36 @@ async def test_an_application_fits_a_small_screen(browser: Browser, server: Live
     tick = desk.get_by_label(f"Ja, Antrag {NUMBER} jetzt endgültig löschen")
     box, label = await tick.bounding_box(), await desk.locator("label", has=tick).bounding_box()
     assert box and label and box["width"] < 40 and box["y"] < label["y"] + 30
+
+
+async def test_a_too_long_missing_line_is_named_and_kept_for_correcting(
+    browser: Browser, server: LiveServer
+) -> None:
+    """A missing document of 201 characters: the message says which line is too long and
+    by how much, beside the field, which keeps everything typed; nothing is saved; the
+    shortened line then saves."""
+    desk = await log_in(browser, server, "caseworker", viewport={"width": 1280, "height": 900})
+    create = desk.get_by_role("region", name="Antrag anlegen")
+    await create.get_by_label("Antragsnummer").fill(NUMBER)
+    await create.get_by_role("button", name="Anlegen").click()
+    await desk.get_by_role("link", name="Zum Antrag").click()
+    long_line = "Nachweis über " + "x" * 187  # 201 characters
+    typed = "\n".join([MISSING[0], long_line, MISSING[1]])
+    await desk.get_by_label("Stand", exact=True).select_option(label="Unterlagen fehlen")
+    await desk.get_by_label("Fehlende Unterlagen").fill(typed)
+    await desk.get_by_role("button", name="Speichern").click()
+    message = desk.locator("#stage-error")
+    await expect(message).to_have_text(
+        "Zeile 2 der fehlenden Unterlagen hat 201 Zeichen; erlaubt sind höchstens 200. "
+        "Bitte kürzen Sie sie oder teilen Sie sie auf zwei Zeilen auf."
+    )
+    field = desk.get_by_label("Fehlende Unterlagen")
+    await expect(field).to_have_value(typed)
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await expect(field).to_be_focused()
+    await expect(desk.get_by_label("Stand", exact=True)).to_have_value("documents_missing")
+    await expect(desk.locator('[data-f="stage"]')).to_have_text("Eingegangen")  # not saved
+    assert await serious_violations(desk) == []
+    await field.fill(typed.replace(long_line, long_line[:200]))
+    await desk.get_by_role("button", name="Speichern").click()
+    await expect(desk.get_by_role("status")).to_have_text("Gespeichert: Unterlagen fehlen.")

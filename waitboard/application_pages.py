@@ -278,13 +278,29 @@ def _audit_row(t: Translator, entry: AuditEntry, tz: Any) -> dict[str, Any]:
 async def detail_page(request: Request) -> Response:
     ctx = context(request)
     device = await sessions.require_staff(request, CASEWORKER_ROLES)
-    t = Translator(language(request))
     number = check_number(request.path_params["number"][:100])
+    return await _detail_page(request, ctx, device, number)
+
+
+async def _detail_page(
+    request: Request,
+    ctx: AppContext,
+    device: Device,
+    number: str,
+    *,
+    status: int = 200,
+    error: WaitboardError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """The application's page; after a stage form that did not fit, with what was typed in
+    it kept for correcting and the message beside the field it is about."""
+    t = Translator(language(request))
     application, entries = await store_of(ctx).history(number)
     tz = ctx.office.tz
     return render(
         request,
         "staff/applications_detail.html",
+        status=status,
         staff=True,
         device=device,
         location=None,
@@ -300,7 +316,10 @@ async def detail_page(request: Request) -> Response:
             tz,
         ),
         stages=[(s.value, stage_text(s, t)) for s in Stage],
-        missing_text="\n".join(application.missing),
+        chosen_stage=form.get("stage", application.stage) if form else application.stage,
+        missing_text=form.get("missing", "") if form else "\n".join(application.missing),
+        stage_error=t.error(error) if error else None,
+        error_field=error.extra.get("field") if error else None,
         history=[_audit_row(t, e, tz) for e in reversed(entries)],
     )
 
@@ -330,7 +349,9 @@ async def stage_form(request: Request) -> Response:
         try:
             stage = Stage(form.get("stage", ""))
         except ValueError:
-            raise InvalidChange("Choose one of the stages.", field="stage") from None
+            raise InvalidChange(
+                "Choose one of the stages.", field="stage", reason="no_stage"
+            ) from None
         missing = check_missing(stage, form.get("missing", "").splitlines())
         change = await store_of(ctx).set_stage(
             number,
@@ -340,6 +361,9 @@ async def stage_form(request: Request) -> Response:
             to_ms(ctx.clock()),
             _form_idempotency(device, request.url.path, form),
         )
+    except InvalidChange as e:
+        # The form again, as typed: twenty lines of documents are not typed twice.
+        return await _detail_page(request, ctx, device, number, status=422, error=e, form=form)
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(number), request)

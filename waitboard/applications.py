@@ -101,37 +101,51 @@ class InvalidChange(Unprocessable):
 
 def check_missing(stage: Stage, items: Iterable[str]) -> tuple[str, ...]:
     """The list of missing documents for ``stage``: trimmed, without empty lines; only
-    ``documents_missing`` has one, and it then names at least one document."""
-    cleaned = tuple(item.strip() for item in items if item.strip())
-    for item in cleaned:
+    ``documents_missing`` has one, and it then names at least one document. A refusal
+    names its ``reason`` (and the line it is about), so that its reader can fix it."""
+    lines = [item.strip() for item in items]
+    for number, item in enumerate(lines, start=1):
         if len(item) > MISSING_MAX_CHARS:
             raise InvalidChange(
-                f"Each missing document is at most {MISSING_MAX_CHARS} "
-                f"characters; one has {len(item)}.",
+                f"Line {number} of the missing documents has {len(item)} characters; at "
+                f"most {MISSING_MAX_CHARS} are allowed. Shorten it or split it in two lines.",
                 field="missing",
+                reason="too_long",
+                line=number,
+                length=len(item),
+                limit=MISSING_MAX_CHARS,
             )
         if _CONTROL.search(item):
             raise InvalidChange(
-                "Each missing document is one line of text (no line breaks or control characters).",
+                f"Line {number} of the missing documents holds a control character; write "
+                "each document as one plain line of text.",
                 field="missing",
+                reason="control",
+                line=number,
             )
+    cleaned = tuple(item for item in lines if item)
     if len(cleaned) > MISSING_MAX_ITEMS:
         raise InvalidChange(
             f"At most {MISSING_MAX_ITEMS} missing documents can be listed; "
             f"there are {len(cleaned)}.",
             field="missing",
+            reason="too_many",
+            count=len(cleaned),
+            limit=MISSING_MAX_ITEMS,
         )
     if stage is Stage.DOCUMENTS_MISSING and not cleaned:
         raise InvalidChange(
             "The stage documents_missing needs the list of what is missing: "
             "name at least one document.",
             field="missing",
+            reason="none_named",
         )
     if stage is not Stage.DOCUMENTS_MISSING and cleaned:
         raise InvalidChange(
             f"Only the stage documents_missing has a list of missing "
             f"documents; for {stage.value} leave it empty.",
             field="missing",
+            reason="not_for_stage",
         )
     return cleaned
 

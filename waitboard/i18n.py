@@ -222,10 +222,14 @@ class Translator:
     def error(self, err: WaitboardError) -> str:
         """An error in this language, from its code - for an invalid field, from the code
         and the field's name where there is a text for that (``error.invalid_request.
-        code``: what a booking code looks like); the English detail as a fallback."""
+        code``: what a booking code looks like), or from the code and the refusal's
+        ``reason`` (``error.application_change_invalid.too_long``); the English detail as
+        a fallback."""
         key = f"error.{err.code}"
-        field = err.extra.get("field")
-        if isinstance(field, str) and f"{key}.{field}" in self.texts:
+        field, reason = err.extra.get("field"), err.extra.get("reason")
+        if isinstance(reason, str) and f"{key}.{reason}" in self.texts:
+            key = f"{key}.{reason}"
+        elif isinstance(field, str) and f"{key}.{field}" in self.texts:
             key = f"{key}.{field}"
         if key not in self.texts:
             return err.detail
