@@ -43,8 +43,10 @@ from waitboard.store import Store
 from waitboard.store import connect as redis_connect
 
 StartServe = Callable[..., ServeProcess]
-#: A request that takes longer than this hung (the service promises answers within 2 s).
-HUNG_S = 2.5
+#: A request that takes longer than this hung. The service promises answers within its
+#: 2 s deadline; the rest is room for a machine busy with other tests (the suite runs on
+#: every core), which made 2.5 s fail now and then although nothing hung.
+HUNG_S = 4.0
 
 
 @dataclass
