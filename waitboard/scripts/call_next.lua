@@ -56,6 +56,7 @@ if not id then
 end
 
 local key = ticket_key(id)
+local earlier = t.call
 redis.call('ZREM', queue_key(t.queue), id)
 t.status = TRANSITIONS[t.status]['call']
 t.counter = A.counter
@@ -68,6 +69,9 @@ t.call = call
 hset(key, {status = t.status, counter = t.counter, called_at = t.called_at, recall = 0,
            call_id = t.call_id, call = call})
 learn_call(t)
+-- Called before (then transferred): the earlier call leaves the list, so that the lobby
+-- never shows the same number at two counters.
+if earlier and earlier ~= '' then redis.call('LREM', CALLS, 0, earlier) end
 redis.call('LPUSH', CALLS, call)
 redis.call('LTRIM', CALLS, 0, CALLS_KEEP - 1)
 redis.call('HSET', ck, 'ticket', id)
