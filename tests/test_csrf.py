@@ -114,7 +114,8 @@ async def test_every_form_refuses_a_missing_or_wrong_csrf_token(
         assert (await desk.get(HOME[device], headers=HTML)).status_code == 200  # not logged out
         first = next(iter(FORMS[device]))
         r = await post_form(desk, first.format(**tickets), {**FORMS[device][first], "csrf": own})
-        assert r.status_code == 303 and await dataset(redis) != before
+        # (Staff forms answer with a redirect; the terminal's press with the ticket screen.)
+        assert r.status_code in (200, 303) and await dataset(redis) != before
 
 
 async def test_login_refuses_a_missing_or_wrong_csrf_token(

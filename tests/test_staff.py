@@ -481,8 +481,11 @@ async def test_terminal_ticket_page_is_gone_after_two_minutes(redis_server, redi
             headers=HTML,
             data={"csrf": csrf_of(start.text), "queue": "A", "key": key.group(1)},
         )
-        shown = await kiosk.get(r.headers["location"], headers=HTML)
+        assert r.status_code == 200 and "A001" in r.text  # the press's answer: the ticket
+        address = re.search(r'data-here="([^"]+)"', r.text)
+        assert address and address.group(1).startswith("/terminal/sued/tickets/t_sued_")
+        shown = await kiosk.get(address.group(1), headers=HTML)  # a reload of the kiosk
         assert shown.status_code == 200 and "A001" in shown.text
         clock.now += timedelta(minutes=3)
-        later = await kiosk.get(r.headers["location"], headers=HTML)
+        later = await kiosk.get(address.group(1), headers=HTML)
         assert later.status_code == 303 and later.headers["location"] == "/terminal/sued"

@@ -510,8 +510,22 @@ class Hub:
                     last["refresh"] = now
                     for view in self.views.values():
                         self._mark(view, "refresh")
+                self._check_hours()
             except (Unavailable, rx.RedisError, OSError):
                 pass  # the refresh loops and the listener report and recover
+
+    def _check_hours(self) -> None:
+        """A location that opened or closed since its snapshot is reloaded now, not at the
+        next refresh: a terminal must not offer a ticket for long after closing time, nor
+        make people wait for its buttons after opening."""
+        now = self.clock()
+        for location, view in self.views.items():
+            shown = view.snapshot
+            loc = self.office.location_by_id[location]
+            if view.outdated or view.dirty.is_set():
+                continue  # a reload is on its way (or held until someone looks)
+            if shown is not None and shown["open"] != snapshot.is_open(self.office, loc, now):
+                self._mark(view, "hours")
 
     async def _check_drift(self) -> None:
         before = {loc: (v.epoch, v.seq) for loc, v in self.views.items()}

@@ -212,7 +212,8 @@ async def printed_ticket_values(
         raise NotFound(f"There is no ticket '{ticket_id[:80]}' at {loc.id}.")
     record, position, state = await ctx.store.ticket(ticket_id)
     ticket = snapshot.ticket(ctx.office, loc, record, position, state, ctx.clock())
-    url = public_base(request) + ticket["url"]
+    # The code leads to the ticket page in the language the ticket was printed in.
+    url = public_base(request) + with_lang(ticket["url"], language(request))
     queue = loc.queue_by_id.get(record.queue) or {"name": record.queue}
     return {
         "ticket": ticket,

@@ -1,21 +1,28 @@
 """The self-service ticket terminal: a touchscreen kiosk logged in with a terminal token.
 
-Big buttons per queue; a press issues a ticket (the button's one-time key is the
-Idempotency-Key: a double tap gives one ticket) and shows it for printing, then the
-screen returns to the start by itself - with or without JavaScript.
+Big buttons per service; a press is ONE request whose answer is the ticket screen (number,
+service, people ahead, estimate and the QR code to the ticket page, shown and printed), or,
+when no ticket was issued, the start screen saying why. Nothing between the press and its
+answer can lose the ticket: there is no redirect to follow, the button's one-time key is the
+Idempotency-Key (a double tap or a retry after a lost answer gives the same ticket), and
+the page's script neither reloads nor navigates while a press is on its way
+(``static/terminal.js``). Without JavaScript the same forms and answers work as plain pages.
+
+Someone with a booking checks in on a screen of its own, with an on-screen keypad for the
+code (a scanner reading the confirmation's QR code types into the same field).
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from waitboard import bodies, commands, sessions
+from waitboard import appointments, bodies, commands, sessions, snapshot
 from waitboard.auth import CHECK_IN_ROLES, ISSUE_ROLES
 from waitboard.config import Device, Location
 from waitboard.context import AppContext, context
@@ -23,25 +30,57 @@ from waitboard.errors import WaitboardError
 from waitboard.i18n import Translator
 from waitboard.render import language, render, with_lang
 from waitboard.staff import printed_ticket_values
-from waitboard.store import Idempotency
+from waitboard.store import Idempotency, Outcome
 
-#: How long a terminal shows a fresh ticket; later the page is gone (back to the start).
+#: How long a terminal's ticket page can be opened again (a reload, the print's own
+#: request); later the page is gone (back to the start): the next person must not find the
+#: previous one's ticket in the history.
 SHOW_TICKET_FOR = timedelta(minutes=2)
+#: How long the ticket screen stays before the start comes back by itself ("more time"
+#: adds to it): long enough to take the slip, or, with an empty printer, to scan the code.
+TICKET_SCREEN_S = 30
+#: The keypad's keys: the booking code's own alphabet, in reading order.
+KEYPAD_ROWS = [
+    appointments.CODE_ALPHABET[i : i + 8] for i in range(0, len(appointments.CODE_ALPHABET), 8)
+]
 
 
 async def start(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    return await _start_page(request, ctx, loc, device)
+
+
+async def _start_page(
+    request: Request,
+    ctx: AppContext,
+    loc: Location,
+    device: Device,
+    *,
+    status: int = 200,
+    message: dict[str, str] | None = None,
+) -> Response:
+    """The start screen, fresh (new one-time keys), with a message about the last press.
+    After a refused press the state is read from Redis, not from the hub's view, which may
+    be a moment behind the refusal (a closing time that has just passed)."""
+    if message and message["kind"] == "error":
+        state = await ctx.store.location_state(loc.id)
+        snap = snapshot.snapshot(ctx.office, loc, state, ctx.clock())
+    else:
+        snap = await ctx.hub.snapshot(loc.id)
     return render(
         request,
         "terminal.html",
+        status=status,
         staff=True,
         device=device,
         location=loc,
-        snap=await ctx.hub.snapshot(loc.id),
+        snap=snap,
         ws=f"/ws/locations/{loc.id}",
         keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
+        message=message,
+        here=with_lang(f"/terminal/{loc.id}", language(request)),
     )
 
 
@@ -74,63 +113,114 @@ async def _press(request: Request, roles: tuple[str, ...]) -> _Press:
 
 
 async def issue(request: Request) -> Response:
+    """A press on a service: the ticket screen, or the start screen saying why not."""
     ctx, loc, device, form, idem, lang = await _press(request, ISSUE_ROLES)
     try:
         outcome = await commands.issue(ctx, device, loc, form.get("queue", ""), idem)
     except WaitboardError as e:
-        sessions.flash(request, "error", Translator(lang).error(e))
-        return RedirectResponse(with_lang(f"/terminal/{loc.id}", lang), status_code=303)
-    assert outcome.ticket is not None
-    return RedirectResponse(
-        with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang), status_code=303
+        message = {"kind": "error", "text": Translator(lang).error(e)}
+        return await _start_page(request, ctx, loc, device, status=e.status, message=message)
+    return await _ticket_screen(request, ctx, loc, device, outcome)
+
+
+async def check_in_page(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = await sessions.require_staff(request, CHECK_IN_ROLES, location=loc.id)
+    return _check_in_page(request, loc, device)
+
+
+def _check_in_page(
+    request: Request,
+    loc: Location,
+    device: Device,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    code: str = "",
+) -> Response:
+    lang = language(request)
+    return render(
+        request,
+        "terminal_check_in.html",
+        status=status,
+        staff=True,
+        device=device,
+        location=loc,
+        error=error,
+        code=code[: sessions.FLASH_VALUE_MAX],
+        keypad=KEYPAD_ROWS,
+        back=with_lang(f"/terminal/{loc.id}", lang),
+        here=with_lang(f"/terminal/{loc.id}/check-in", lang),
     )
 
 
 async def check_in(request: Request) -> Response:
-    """Someone with a booking types or scans their code: their ticket, for printing."""
+    """Someone with a booking types or scans their code: their ticket screen; the check-in
+    screen again, with the code kept for correcting, when the code finds nothing."""
     ctx, loc, device, form, idem, lang = await _press(request, CHECK_IN_ROLES)
     t = Translator(lang)
-    start_page = with_lang(f"/terminal/{loc.id}", lang)
+    code = form.get("code", "")
     try:
-        outcome = await commands.check_in(ctx, device, loc, form.get("code", ""), idem)
+        outcome = await commands.check_in(ctx, device, loc, code, idem)
     except WaitboardError as e:
-        sessions.flash(request, "error", t.error(e), field="code", value=form.get("code", ""))
-        return RedirectResponse(start_page, status_code=303)
+        return _check_in_page(request, loc, device, status=e.status, error=t.error(e), code=code)
     assert outcome.ticket is not None
     if outcome.status == 200 and not outcome.replayed:
-        sessions.flash(request, "ok", t("staff.already_checked_in", number=outcome.ticket.number))
-        return RedirectResponse(start_page, status_code=303)
-    return RedirectResponse(
-        with_lang(f"/terminal/{loc.id}/tickets/{outcome.ticket.id}", lang), status_code=303
-    )
+        # Checked in before (and the slip taken then): the start screen says so.
+        message = {
+            "kind": "ok",
+            "text": t("staff.already_checked_in", number=outcome.ticket.number),
+        }
+        return await _start_page(request, ctx, loc, device, message=message)
+    return await _ticket_screen(request, ctx, loc, device, outcome)
 
 
-async def show_ticket(request: Request) -> Response:
-    ctx = context(request)
-    loc = ctx.location(request.path_params["location"])
-    device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
-    values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
-    back = f"/terminal/{loc.id}"  # in German again: the next person is someone else
-    sessions.take_flash(request)  # the ticket itself says it
-    issued = datetime.fromisoformat(values["ticket"]["issued_at"])
-    if ctx.clock() - issued > SHOW_TICKET_FOR:
-        # The next person must not find the previous one's ticket in the history.
-        return RedirectResponse(back, status_code=303)
+async def _ticket_screen(
+    request: Request, ctx: AppContext, loc: Location, device: Device, outcome: Outcome
+) -> Response:
+    assert outcome.ticket is not None
+    values = await printed_ticket_values(request, ctx, loc, outcome.ticket.id)
+    return _render_ticket(request, loc, device, values)
+
+
+def _render_ticket(
+    request: Request, loc: Location, device: Device, values: dict[str, Any]
+) -> Response:
+    lang = language(request)
     return render(
         request,
         "terminal_ticket.html",
         staff=True,
         device=device,
         location=loc,
-        back=back,
+        # The next person is someone else: the start is German again.
+        back=f"/terminal/{loc.id}",
+        here=with_lang(f"/terminal/{loc.id}/tickets/{values['ticket']['id']}", lang),
+        seconds=TICKET_SCREEN_S,
         **values,
     )
+
+
+async def show_ticket(request: Request) -> Response:
+    """A ticket screen opened again (a reload of the kiosk): for a short while only."""
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    device = await sessions.require_staff(request, ISSUE_ROLES, location=loc.id)
+    values = await printed_ticket_values(request, ctx, loc, request.path_params["ticket_id"])
+    sessions.take_flash(request)  # the ticket itself says it
+    issued = datetime.fromisoformat(values["ticket"]["issued_at"])
+    if ctx.clock() - issued > SHOW_TICKET_FOR:
+        # The next person must not find the previous one's ticket in the history.
+        return RedirectResponse(f"/terminal/{loc.id}", status_code=303)
+    return _render_ticket(request, loc, device, values)
 
 
 def routes() -> list[Route]:
     return [
         Route("/terminal/{location}", start),
         Route("/terminal/{location}/tickets", issue, methods=["POST"]),
+        Route("/terminal/{location}/check-in", check_in_page, methods=["GET"]),
         Route("/terminal/{location}/check-in", check_in, methods=["POST"]),
         Route("/terminal/{location}/tickets/{ticket_id}", show_ticket),
     ]

@@ -398,8 +398,10 @@ async function refreshFragment() {
 
 // A terminal follows its location: counts in place; a button that opens or closes (opening
 // hours, ticket stop) reloads the page so that its form is fresh. While the location is
-// closed its services are tiles that say so, not buttons.
+// closed its services are tiles that say so, not buttons. Never while a press is on its way
+// or a ticket is on the screen (terminal.js sets data-busy): that screen is the person's.
 function renderTerminal(snap) {
+  if (body.dataset.busy) return;
   for (const q of snap.queues) {
     const button = document.querySelector(`[data-issue="${CSS.escape(q.id)}"]`);
     if (!button) continue;
@@ -407,35 +409,6 @@ function renderTerminal(snap) {
     const shownClosed = button.tagName !== "BUTTON"; // a tile, not a button
     if (button.dataset.blocked !== blocked || shownClosed === snap.open) { location.reload(); return; }
     setText(button, "wait-line", snap.open ? `${t("queue.wait")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${plural("queue.waiting_label", q.waiting)}` : t("queue.closed"));
-  }
-}
-
-// A terminal serves one person after another: left alone in English, with a message for
-// the one before or with a typed code, it goes back to its plain German start after a
-// minute without a touch or a key (typing counts as use).
-if (page === "terminal") {
-  const home = document.querySelector("[data-home]")?.dataset.home;
-  // Left behind: English, the previous person's message, or a booking code typed and not
-  // sent (whoever has a code may see, move or cancel that appointment).
-  const leftover = () => lang === "en" || document.querySelector(".terminal-head ~ .flash, #code-error") ||
-    document.querySelector("#code")?.value;
-  // After 40 s without a touch a notice asks whether someone is still there; a touch
-  // anywhere (its button, say) keeps the page, 20 s more without one start afresh.
-  const notice = document.querySelector("[data-still-there]");
-  if (home) {
-    let idle, last;
-    const arm = () => {
-      clearTimeout(idle);
-      clearTimeout(last);
-      if (notice) notice.hidden = true;
-      idle = setTimeout(() => {
-        if (!leftover()) { arm(); return; }
-        if (notice) notice.hidden = false;
-        last = setTimeout(() => location.replace(home), 20000);
-      }, 40000);
-    };
-    for (const kind of ["pointerdown", "keydown", "input"]) document.addEventListener(kind, arm, { passive: true });
-    arm();
   }
 }
 
