@@ -436,12 +436,22 @@ class SettableClock:
         return self.now
 
 
+def office_with_sued(edit: Callable[[dict[str, Any]], object]) -> Office:
+    """The test office with location sued changed by ``edit`` (on its TOML table)."""
+    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
+    edit(next(loc for loc in raw["locations"] if loc["id"] == "sued"))
+    return parse_office(raw, source=str(OFFICE_PATH))
+
+
+def serve_queues(sued: dict[str, Any], counter: str, queues: list[str]) -> None:
+    """Counter ``counter`` of sued serves ``queues`` too (after its own)."""
+    served = next(c for c in sued["counters"] if c["id"] == counter)
+    served["queues"] = [*served["queues"], *queues]
+
+
 def office_with_hours(hours: dict[str, str]) -> Office:
     """The test office with other opening hours for location sued."""
-    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
-    sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
-    sued["hours"] = hours
-    return parse_office(raw, source=str(OFFICE_PATH))
+    return office_with_sued(lambda sued: sued.update(hours=hours))
 
 
 #: The appointment plan of queue T at Süd in :func:`office_with_appointments`.

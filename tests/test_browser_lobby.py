@@ -4,7 +4,6 @@ clock, a transferred ticket called once, recent calls also under long service na
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,16 +13,17 @@ from playwright.async_api import Browser, Page, WebSocketRoute, expect
 from redis.asyncio import Redis
 
 from tests.conftest import (
-    OFFICE_PATH,
     TIMEOUT,
     LiveServer,
     auth,
     live_server,
+    office_with_sued,
     open_live,
     screenshot,
+    serve_queues,
 )
 from tests.test_browser_flows import log_in
-from waitboard.config import Office, parse_office
+from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
 
 pytestmark = pytest.mark.browser
@@ -174,14 +174,13 @@ LONG_NAMES = {
 
 
 def office_with_long_names() -> Office:
-    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
-    sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
-    sued["queues"] += [{"id": q, "service_minutes": 10} for q in ("C", "D")]
-    for q in sued["queues"]:
-        q["name"] = LONG_NAMES[q["id"]]
-    counter_2 = next(c for c in sued["counters"] if c["id"] == "2")
-    counter_2["queues"] = [*counter_2["queues"], "C", "D"]
-    return parse_office(raw, source=str(OFFICE_PATH))
+    def edit(sued: dict[str, Any]) -> None:
+        sued["queues"] += [{"id": q, "service_minutes": 10} for q in ("C", "D")]
+        for q in sued["queues"]:
+            q["name"] = LONG_NAMES[q["id"]]
+        serve_queues(sued, "2", ["C", "D"])
+
+    return office_with_sued(edit)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import tomllib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -27,7 +26,6 @@ from redis.asyncio import Redis
 from tests.conftest import (
     APPOINTMENT_PLAN,
     MONDAY_8,
-    OFFICE_PATH,
     TIMEOUT,
     WEEKDAYS,
     LiveServer,
@@ -37,10 +35,12 @@ from tests.conftest import (
     get_when,
     live_server,
     office_with_hours,
+    office_with_sued,
+    serve_queues,
     waiting,
 )
 from tests.test_browser_flows import log_in
-from waitboard.config import Office, parse_office
+from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.i18n import Translator
 
@@ -308,25 +308,21 @@ async def test_the_ticket_screen_says_everything_the_slip_says(
 def office_with_six_services() -> Office:
     """The appointment office (queue T at Süd) with six services to press at Süd, some
     with long names."""
-    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
-    sued = next(loc for loc in raw["locations"] if loc["id"] == "sued")
-    sued["queues"] = [
-        *sued["queues"],
-        {"id": "C", "name": "Arbeitsvermittlung", "service_minutes": 10},
-        {"id": "D", "name": "Bildung und Teilhabe", "service_minutes": 10},
-        {
-            "id": "E",
-            "name": "Unterhaltsvorschuss und Wohngeldangelegenheiten",
-            "service_minutes": 10,
-        },
-        {"id": "F", "name": "Reha und Schwerbehinderung", "service_minutes": 10},
-    ]
-    sued["queues"].append(
-        {"id": "T", "name": "Termin", "service_minutes": 15, "appointments": APPOINTMENT_PLAN}
-    )
-    counter_2 = next(c for c in sued["counters"] if c["id"] == "2")
-    counter_2["queues"] = [*counter_2["queues"], "C", "D", "E", "F", "T"]
-    return parse_office(raw, source=str(OFFICE_PATH))
+
+    def edit(sued: dict[str, Any]) -> None:
+        names = {
+            "C": "Arbeitsvermittlung",
+            "D": "Bildung und Teilhabe",
+            "E": "Unterhaltsvorschuss und Wohngeldangelegenheiten",
+            "F": "Reha und Schwerbehinderung",
+        }
+        sued["queues"] += [{"id": q, "name": n, "service_minutes": 10} for q, n in names.items()]
+        sued["queues"].append(
+            {"id": "T", "name": "Termin", "service_minutes": 15, "appointments": APPOINTMENT_PLAN}
+        )
+        serve_queues(sued, "2", [*names, "T"])
+
+    return office_with_sued(edit)
 
 
 @pytest.fixture
