@@ -128,6 +128,23 @@ async def terminal(browser: Browser, server: LiveServer, **context: Any) -> tupl
     return page, frames
 
 
+async def press_while_reception_fills_b(
+    browser: Browser, server: LiveServer, http: httpx.AsyncClient, queue: str
+) -> tuple[Page, Held]:
+    """A press on ``queue`` held before the server while reception issues B's third ticket
+    (its stop), let go once the terminal has been told of the stop."""
+    for _ in range(2):
+        await reception_issues(http, "B")
+    page, frames = await terminal(browser, server)
+    held = await hold(page, "request")
+    await page.locator(f'[data-issue="{queue}"]').click()
+    await asyncio.wait_for(held.arrived.wait(), TIMEOUT)
+    await reception_issues(http, "B")  # the third: ticket stop
+    await frames.told(stop_in("B"), "the ticket stop in B")
+    held.release()
+    return page, held
+
+
 async def test_the_press_that_fills_the_queue_ends_on_its_ticket(
     browser: Browser, server: LiveServer, http: httpx.AsyncClient
 ) -> None:
@@ -152,15 +169,7 @@ async def test_another_device_filling_a_queue_does_not_swallow_a_press(
 ) -> None:
     """While a press on A is on its way, reception fills B to its stop: the page is told,
     and still the press issues its ticket and shows it."""
-    for _ in range(2):
-        await reception_issues(http, "B")
-    page, frames = await terminal(browser, server)
-    held = await hold(page, "request")
-    await page.locator('[data-issue="A"]').click()
-    await asyncio.wait_for(held.arrived.wait(), TIMEOUT)
-    await reception_issues(http, "B")  # the third: ticket stop
-    await frames.told(stop_in("B"), "the ticket stop in B")
-    held.release()
+    page, held = await press_while_reception_fills_b(browser, server, http, "A")
     await expect(page.locator(".terminal-done .ticket-number")).to_have_text("A001", timeout=MS)
     assert held.errors == []
     state = (await http.get("/api/v1/locations/sued")).json()
@@ -172,15 +181,7 @@ async def test_a_press_into_a_stop_says_that_no_ticket_came(
 ) -> None:
     """A press on B that reaches the server after another device filled B: no ticket, and
     the screen says why, with B shown as stopped; nothing is left half done."""
-    for _ in range(2):
-        await reception_issues(http, "B")
-    page, frames = await terminal(browser, server)
-    held = await hold(page, "request")
-    await page.locator('[data-issue="B"]').click()
-    await asyncio.wait_for(held.arrived.wait(), TIMEOUT)
-    await reception_issues(http, "B")
-    await frames.told(stop_in("B"), "the ticket stop in B")
-    held.release()
+    page, _ = await press_while_reception_fills_b(browser, server, http, "B")
     message = page.locator("[data-message]")
     await expect(message).to_have_text(T("error.ticket_stop"), timeout=MS)
     await expect(page.locator('[data-issue="B"]')).to_be_disabled()
