@@ -185,6 +185,7 @@ async def test_a_wrong_code_gets_a_readable_answer(
     [
         "/locations/sued/appointments",
         "/locations/sued/appointments/T",
+        "/locations/sued/appointments/ZZ",
         "/locations/sued/appointments/T?lang=en",
         "/appointments",
         "{booking}",

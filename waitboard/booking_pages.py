@@ -101,21 +101,39 @@ async def _slot_page(
 async def slots_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    q = _queue_or_404(loc, request.path_params["queue"])
+    q = _concern(loc, request.path_params["queue"])
+    if q is None:
+        return _no_such_concern(request, loc)
     return await _slot_page(request, ctx, loc, q)
 
 
-def _queue_or_404(loc: Location, queue_id: str) -> Queue:
-    try:
-        return bookings.appointment_queue(loc, queue_id)
-    except Unprocessable as e:
-        raise BookingNotFound(e.detail) from None
+def _concern(loc: Location, queue_id: str) -> Queue | None:
+    """The appointment queue the address names, if this location has it."""
+    q = loc.queue_by_id.get(queue_id)
+    return q if q is not None and q.appointments is not None else None
+
+
+def _no_such_concern(request: Request, loc: Location) -> Response:
+    """404 for a concern that is not offered here (unknown, or served without
+    appointments), with the way to the ones that are."""
+    t = Translator(language(request))
+    return render(
+        request,
+        "error.html",
+        status=404,
+        message=t("booking.no_such_concern", location=t.name(loc)),
+        back=f"/locations/{loc.id}/appointments",
+        back_label=t("booking.to_concerns"),
+        retry=False,
+    )
 
 
 async def book(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    q = _queue_or_404(loc, request.path_params["queue"])
+    q = _concern(loc, request.path_params["queue"])
+    if q is None:
+        return _no_such_concern(request, loc)
     form = await bodies.read_form(request)
     t = Translator(language(request))
     start, contact = form.get("start", ""), form.get("contact", "")
