@@ -42,7 +42,7 @@ from tests.conftest import (
 )
 from tests.test_staff import csrf_of
 from tests.test_staff import log_in as staff_log_in
-from waitboard import keys
+from waitboard import booking_client, keys
 from waitboard.clock import to_ms
 from waitboard.config import Office, parse_office
 from waitboard.embedded_redis import EmbeddedRedis
@@ -1369,7 +1369,9 @@ async def test_the_booking_form_explains_what_is_wrong(env: Env, case: FormCase)
     assert r.headers["content-type"].startswith("text/html")
     assert case.says in r.text, r.text[:2000]
     assert 'role="alert"' in r.text and "Traceback" not in r.text
-    assert "set-cookie" not in r.headers
+    # The one cookie of the page: the booking client's random id, never a session.
+    cookies = r.headers.get_list("set-cookie")
+    assert [c.split("=", 1)[0] for c in cookies] == [booking_client.COOKIE], cookies
     if "contact" in case.name:  # (beside its field, which says it is wrong)
         field = re.search(
             r'<input id="contact"[^>]*>\s*<p class="flash error"[^>]*>([^<]*)', r.text
