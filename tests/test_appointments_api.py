@@ -42,7 +42,7 @@ from tests.conftest import (
 )
 from tests.test_staff import csrf_of
 from tests.test_staff import log_in as staff_log_in
-from waitboard import keys
+from waitboard import booking_client, keys
 from waitboard.clock import to_ms
 from waitboard.config import Office, parse_office
 from waitboard.embedded_redis import EmbeddedRedis
@@ -1368,7 +1368,9 @@ async def test_the_booking_form_explains_what_is_wrong(env: Env, case: FormCase)
     assert r.headers["content-type"].startswith("text/html")
     assert case.says in r.text, r.text[:2000]
     assert 'role="alert"' in r.text and "Traceback" not in r.text
-    assert "set-cookie" not in r.headers
+    # The one cookie of the page: the booking client's random id, never a session.
+    cookies = r.headers.get_list("set-cookie")
+    assert [c.split("=", 1)[0] for c in cookies] == [booking_client.COOKIE], cookies
     if "contact" in case.name:  # (beside its field, which says it is wrong)
         field = re.search(
             r'<input id="contact"[^>]*>\s*<p class="flash error"[^>]*>([^<]*)', r.text
@@ -1399,6 +1401,47 @@ async def test_the_booking_form_books_once_per_rendered_form(env: Env) -> None:
     assert await free_at(env.http, slot("09:00")) == 2
     shown = await env.http.get(first.headers["location"], headers=HTML)
     assert shown.status_code == 200 and found.group(1) in shown.text
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize(
+    ("lang", "says", "link"),
+    [
+        (
+            "de",
+            "Am Standort Jobcenter Süd gibt es dieses Anliegen nicht, oder es wird "
+            "dort ohne Termin bedient.",
+            "Zu den Anliegen mit Termin",
+        ),
+        (
+            "en",
+            "There is no such service at Job centre South, or it takes no appointments there.",
+            "To the services with appointments",
+        ),
+    ],
+)
+@pytest.mark.parametrize("queue", ["ZZ", "A"], ids=["unknown", "without appointments"])
+async def test_a_concern_not_offered_here_says_so_and_links_to_the_ones_that_are(
+    env: Env, queue: str, lang: str, says: str, link: str, method: str
+) -> None:
+    """The booking address of a concern the location does not have, or serves without
+    appointments, answers 404 in the reader's language saying so (not a word about codes)
+    and links to the location's concerns with appointments."""
+    query = "?lang=en" if lang == "en" else ""
+    before = await dataset(env.redis)
+    r = await env.http.request(
+        method,
+        f"/locations/sued/appointments/{queue}{query}",
+        headers=HTML,
+        data={"start": slot("09:00"), "key": "k"} if method == "POST" else None,
+    )
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    alert = re.search(r'<p role="alert">([^<]*)</p>', r.text)
+    assert alert and says in alert.group(1), r.text[:2000]
+    assert "code" not in alert.group(1).lower()
+    assert re.search(rf'<a [^>]*href="/locations/sued/appointments{re.escape(query)}"', r.text)
+    assert f">{link}</a>" in r.text
+    assert await dataset(env.redis) == before
 
 
 FORM_POST = {"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"}

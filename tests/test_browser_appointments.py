@@ -184,11 +184,74 @@ async def test_a_wrong_code_gets_a_readable_answer(
     await expect(page.get_by_role("alert")).to_contain_text("keinen Termin")
 
 
+#: The form's one-time key (the booking's Idempotency-Key).
+FORM_KEY = 'form[data-once] input[name="key"]'
+
+
+async def send_form(
+    page: Page, server: LiveServer, time: str, key: str | None = None
+) -> tuple[int, str]:
+    """Open the booking form, pick ``time``, send it (under ``key`` instead of the form's own
+    when given, as a replayed request would): the answer's status and the key sent."""
+    await page.goto(server.url + "/locations/sued/appointments/T?date=2026-11-30")
+    if key is not None:
+        await page.locator(FORM_KEY).evaluate("(input, key) => { input.value = key; }", key)
+    sent = await page.locator(FORM_KEY).input_value()
+    await page.get_by_label(time).check()
+    async with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        await page.get_by_role("button", name="Termin buchen").click()
+    return (await answer.value).status, sent
+
+
+async def test_a_form_replayed_from_another_browser_books_nothing_and_shows_no_code(
+    browser: Browser, office_server: LiveServer
+) -> None:
+    """The same booking form (same key, same fields) sent from another browser, even on the
+    same network, shows the form again (409) with a plain German message and no code, and
+    books nothing; the first browser, now on another network, gets its own booking again."""
+    first = await browser.new_context(
+        viewport=PHONE, extra_http_headers={"X-Forwarded-For": "198.51.100.7"}
+    )
+    other = await browser.new_context(
+        viewport=PHONE, extra_http_headers={"X-Forwarded-For": "198.51.100.7"}
+    )
+    page = await first.new_page()
+    status, key = await send_form(page, office_server, "09:00")
+    assert status == 303
+    await expect(page.get_by_text("Ihr Termin ist gebucht.")).to_be_visible()
+    code = await page.locator('[data-f="code"]').inner_text()
+
+    stranger = await other.new_page()
+    assert (await send_form(stranger, office_server, "09:00", key))[0] == 409
+    await expect(stranger.get_by_role("alert")).to_have_text(
+        "Dieses Formular wurde schon in einem anderen Browser oder auf einem anderen Gerät "
+        "abgeschickt. Hier wurde nichts gebucht. Bitte buchen Sie Ihren Termin noch einmal."
+    )
+    await expect(stranger.get_by_label("09:00")).to_be_checked()
+    html = await stranger.content()
+    assert code not in html and code.replace("-", "") not in html
+    async with httpx.AsyncClient(base_url=office_server.url, timeout=TIMEOUT) as http:
+        slots = (
+            await http.get("/api/v1/locations/sued/appointments/T", params={"date": "2026-11-30"})
+        ).json()["slots"]
+    assert {s["start"][11:16]: s["free"] for s in slots}["09:00"] == 2, "the replay booked"
+
+    assert await first.cookies(), "the first browser got no client cookie"
+    await first.set_extra_http_headers({"X-Forwarded-For": "203.0.113.9"})  # (mobile data)
+    again = await first.new_page()
+    assert (await send_form(again, office_server, "09:00", key))[0] == 303
+    await expect(again.get_by_text("Ihr Termin ist gebucht.")).to_be_visible()
+    await expect(again.locator('[data-f="code"]')).to_have_text(code)
+    await first.close()
+    await other.close()
+
+
 @pytest.mark.parametrize(
     "path",
     [
         "/locations/sued/appointments",
         "/locations/sued/appointments/T",
+        "/locations/sued/appointments/ZZ",
         "/locations/sued/appointments/T?lang=en",
         "/appointments",
         "{booking}",

@@ -1,7 +1,10 @@
 """HTTP API v1 for appointments: the public booking, and check-in by the office's devices.
 
 Booking needs no account and no token: the booking code is what proves a booking is
-yours. Check-in is a device command like issuing a ticket.
+yours. A booking's Idempotency-Key is bound to the client's address
+(:mod:`waitboard.booking_client`): a retry from it finds the booking again, the same key
+from another address gets 409 ``idempotency_key_in_use``. Check-in is a device command
+like issuing a ticket.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from waitboard import bodies, bookings, commands, schemas
+from waitboard import bodies, booking_client, bookings, commands, schemas
 from waitboard.api import Endpoint, _idempotency, _ticket_answer, idempotency_key, json
 from waitboard.auth import CHECK_IN_ROLES
 from waitboard.context import context
@@ -62,7 +65,13 @@ async def book(request: Request) -> Response:
     loc = ctx.location(request.path_params["location"])
     body = await bodies.parse(request, schemas.BookingRequest)
     booked = await bookings.book(
-        ctx, loc, body.queue, body.start, body.contact, idempotency_key(request)
+        ctx,
+        loc,
+        body.queue,
+        body.start,
+        body.contact,
+        idempotency_key(request),
+        client=booking_client.address(request),
     )
     data = bookings.view(ctx, loc, booked.queue, booked.code, booked.booking)
     return json(data, 201, {"Location": data["url"]}, replayed=booked.replayed)
@@ -134,7 +143,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/v1/locations/{location}/appointments",
         book,
         "Book a place in a slot. 409 when it is fully booked, with next_free: the next "
-        "free slots. An Idempotency-Key makes a retry find the same booking.",
+        "free slots. An Idempotency-Key makes a retry from the same client address find "
+        "the same booking; the key from another address: 409 idempotency_key_in_use.",
         body=schemas.BookingRequest,
         answers={201: schemas.Appointment},
         errors=_PUBLIC_ERRORS,

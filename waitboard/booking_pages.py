@@ -1,11 +1,13 @@
 """The public booking pages: location -> concern -> day -> slot -> booked; a booking's own
 page with its code, QR code and calendar file; moving and cancelling with the code.
 
-Plain forms that work without JavaScript. Like every public page they set no cookie:
-nothing here needs a session, since the code is what proves a booking is yours. A form
-carries a one-time key that becomes the booking's Idempotency-Key, so a double click
-books one place, not two. Errors come back as the same page with a message next to the
-field (status 409 or 422), and nothing is booked.
+Plain forms that work without JavaScript. Nothing here needs a session or an account:
+the code is what proves a booking is yours. A form carries a one-time key that becomes
+the booking's Idempotency-Key, so a double click books one place, not two; the key is
+bound to the browser that sent it by the one cookie of the public pages, a random id set
+where the booking form is shown (:mod:`waitboard.booking_client`), so that the same form
+sent from another browser books nothing and shows no code. Errors come back as the same
+page with a message next to the field (status 409 or 422), and nothing is booked.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from waitboard import appointments, bodies, bookings, qr
+from waitboard import appointments, bodies, booking_client, bookings, qr
 from waitboard.config import Location, Queue
 from waitboard.context import AppContext, context
-from waitboard.errors import BookingNotFound, SlotFull, Unprocessable, WaitboardError
+from waitboard.errors import (
+    BookingNotFound,
+    IdempotencyKeyInUse,
+    SlotFull,
+    Unprocessable,
+    WaitboardError,
+)
 from waitboard.i18n import Translator
 from waitboard.render import language, public_base, render, with_lang
 
@@ -77,7 +85,7 @@ async def _slot_page(
     days = await bookings.free_days(ctx, loc, q)
     slots = await bookings.day_slots(ctx, loc, q, day) if day else []
     t, today = Translator(language(request)), ctx.clock().astimezone(ctx.office.tz).date()
-    return render(
+    page = render(
         request,
         "book.html",
         status=status,
@@ -96,26 +104,46 @@ async def _slot_page(
         plan=bookings.plan(q),
         day_label=lambda d: day_label(t, d, today),
     )
+    # (Moving needs no key of its own: the code in the address is what it acts on.)
+    return page if moving else booking_client.remember(request, page, loc.id)
 
 
 async def slots_page(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    q = _queue_or_404(loc, request.path_params["queue"])
+    q = _concern(loc, request.path_params["queue"])
+    if q is None:
+        return _no_such_concern(request, loc)
     return await _slot_page(request, ctx, loc, q)
 
 
-def _queue_or_404(loc: Location, queue_id: str) -> Queue:
-    try:
-        return bookings.appointment_queue(loc, queue_id)
-    except Unprocessable as e:
-        raise BookingNotFound(e.detail) from None
+def _concern(loc: Location, queue_id: str) -> Queue | None:
+    """The appointment queue the address names, if this location has it."""
+    q = loc.queue_by_id.get(queue_id)
+    return q if q is not None and q.appointments is not None else None
+
+
+def _no_such_concern(request: Request, loc: Location) -> Response:
+    """404 for a concern that is not offered here (unknown, or served without
+    appointments), with the way to the ones that are."""
+    t = Translator(language(request))
+    return render(
+        request,
+        "error.html",
+        status=404,
+        message=t("booking.no_such_concern", location=t.name(loc)),
+        back=f"/locations/{loc.id}/appointments",
+        back_label=t("booking.to_concerns"),
+        retry=False,
+    )
 
 
 async def book(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
-    q = _queue_or_404(loc, request.path_params["queue"])
+    q = _concern(loc, request.path_params["queue"])
+    if q is None:
+        return _no_such_concern(request, loc)
     form = await bodies.read_form(request)
     t = Translator(language(request))
     start, contact = form.get("start", ""), form.get("contact", "")
@@ -133,7 +161,23 @@ async def book(request: Request) -> Response:
         )
     key = form.get("key") or None
     try:
-        booked = await bookings.book(ctx, loc, q.id, start, contact, key)
+        booked = await bookings.book(
+            ctx, loc, q.id, start, contact, key, client=booking_client.of_page(request)
+        )
+    except IdempotencyKeyInUse:
+        # This form was sent from another browser first: that booking is theirs. The
+        # page again, with a new key, books this person's own with one more click.
+        return await _slot_page(
+            request,
+            ctx,
+            loc,
+            q,
+            form=form,
+            status=409,
+            error=t("booking.form_used_elsewhere"),
+            chosen=start,
+            contact=contact,
+        )
     except SlotFull as e:
         return await _slot_page(
             request,

@@ -4,6 +4,11 @@ Validation against the plan (:mod:`waitboard.appointments`) happens here, before
 store; the store's script then takes the place atomically, so two people never get the
 last place of a slot. Codes are only ever shown to the person who booked; Redis keeps
 their SHA-256.
+
+A public Idempotency-Key is bound to the client that sent it (:func:`client_digest`): the
+booking pages' client cookie, else the client's address. A retry from that client finds
+its booking again; the same key from anyone else gets 409 and never the booking, since a
+code derived from a guessable key ("1") would otherwise be anybody's for the asking.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from waitboard.clock import to_ms
 from waitboard.config import AppointmentPlan, Location, Queue
 from waitboard.context import AppContext
 from waitboard.errors import BookingNotFound, IdempotencyMismatch, SlotFull, Unprocessable
-from waitboard.refusals import CodeTaken
+from waitboard.refusals import CodeTaken, key_in_use
 from waitboard.state import Booking
 
 #: Bookings and their slot counts stay readable this long after their day (the holder's
@@ -167,6 +172,15 @@ async def next_free(
     return found
 
 
+def client_digest(secret: str, client: str) -> str:
+    """What a booking keeps of the client its Idempotency-Key is bound to (``cookie:<id>``
+    or ``address:<address>``): keyed with the server's secret, so that neither an address
+    nor a cookie's id can be read from it, or found by trying addresses."""
+    return hmac.new(
+        secret.encode(), f"booking-client\n{client}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
 async def book(
     ctx: AppContext,
     loc: Location,
@@ -174,16 +188,20 @@ async def book(
     start_text: str,
     contact_text: str | None,
     idempotency_key: str | None,
+    *,
+    client: str,
 ) -> Booked:
     """Book a place; SlotFull (409) carries ``next_free`` when the slot has none left.
 
-    With an Idempotency-Key the code is derived from it, so the same request finds its
-    booking again - also once the slot has become too soon to book or full."""
+    With an Idempotency-Key the code is derived from it, so the same request from the same
+    ``client`` finds its booking again - also once the slot has become too soon to book
+    or full. The key from another client: IdempotencyKeyInUse (409), nothing booked."""
     q = appointment_queue(loc, queue_id)
     contact = parse_contact(contact_text)
     start = parse_start(start_text)
-    request = None
+    request = bound_to = None
     if idempotency_key is not None:
+        bound_to = client_digest(ctx.settings.secret_key, client)
         # Keyed with the server's secret: the booking outlives its contact, which must not
         # be recoverable from it by trying phone numbers.
         request = hmac.new(
@@ -197,7 +215,11 @@ async def book(
     except appointments.NotASlot as e:
         # A retry may come after its slot stopped being bookable (too soon now); the
         # script replays a retry (or refuses a reused key) by itself in every other case.
-        replay = await _replay(ctx, loc, q, code, request) if request is not None else None
+        replay = (
+            await _replay(ctx, loc, q, code, request, bound_to)
+            if request is not None and bound_to is not None
+            else None
+        )
         if replay is not None:
             return replay
         raise Unprocessable(str(e), field="start") from None
@@ -216,6 +238,7 @@ async def book(
                 contact=contact,
                 contact_until_ms=to_ms(day_end),
                 request=request,
+                client=bound_to,
             )
         except CodeTaken:
             continue
@@ -226,14 +249,17 @@ async def book(
 
 
 async def _replay(
-    ctx: AppContext, loc: Location, q: Queue, code: str, request: str
+    ctx: AppContext, loc: Location, q: Queue, code: str, request: str, client: str
 ) -> Booked | None:
-    """The booking made before under this Idempotency-Key, if this is the same request;
-    422 if the key was used for another."""
+    """The booking made before under this Idempotency-Key, if this is the same request
+    from the same client (book.lua decides the same way); 409 if another client made it,
+    422 if the key was used for another booking."""
     try:
         booking, _ = await ctx.store.booking(loc.id, appointments.code_hash(code))
     except BookingNotFound:
         return None
+    if booking.client != client:
+        raise key_in_use()
     if booking.request != request:
         raise IdempotencyMismatch(
             "This Idempotency-Key was already used for a different booking. Use a new "

@@ -206,6 +206,14 @@ class IdempotencyMismatch(Unprocessable):
     title = "Idempotency-Key reused with another request"
 
 
+class IdempotencyKeyInUse(Conflict):
+    """A public Idempotency-Key that another client used first: its answer (a booking and
+    its code) is that client's, so this one gets neither."""
+
+    code = "idempotency_key_in_use"
+    title = "Idempotency-Key in use by another client"
+
+
 class ConfigError(Exception):
     """The office configuration is invalid; ``errors`` holds one line per problem."""
 

@@ -16,7 +16,9 @@ key                    type        content
 ``events``             stream      every change, capped (``MAXLEN ~``)
 ``idem:<sha256>``      string      stored answer for an Idempotency-Key, 24 h
 ``appt:<sha256>``      hash        a booking, by the SHA-256 of its code (queue, day, slot,
-                                   status, ticket); gone two days after its day
+                                   status, ticket; under an Idempotency-Key the keyed
+                                   digests of the request and of its client, never an
+                                   address or a cookie); gone two days after its day
 ``appt:slots:<d>:<q>`` hash        places taken per slot start (ms) of queue q on day d
 ``appt:expect:<d>:<q>`` hash       of those, booked and not arrived yet (for the estimate)
 ``appt:day:<d>``       sorted set  the day's bookings (code hashes) by slot start

@@ -30,13 +30,29 @@ _ERROR_TEXT = {
     401: "Missing or unknown device token.",
     403: "The device's role, location or counter does not allow this.",
     404: "Unknown location, counter, ticket or booking code.",
-    409: "Not possible in the current state (closed, ticket stop, transition not allowed).",
+    409: "Not possible in the current state (closed, ticket stop, transition not allowed, "
+    "slot fully booked), or a public Idempotency-Key in use by another client.",
     413: "Body larger than 16 KiB.",
     415: "Body is not JSON.",
     422: "Malformed JSON, wrong types, unknown queue or a reused Idempotency-Key.",
     429: "Too many requests from this address; try again after Retry-After seconds.",
     503: "Redis unreachable; try again shortly (Retry-After).",
 }
+
+
+#: Whom an Idempotency-Key belongs to (waitboard.booking_client for the public one).
+_DEVICE_KEY = (
+    "A key belongs to the device whose token sends it: the same text from another device "
+    "is another key."
+)
+_PUBLIC_KEY = (
+    "A key belongs to the client that used it first, by its address as the rate limits "
+    "count it: an IPv4 address, an IPv6 client by its /64 network, behind the operator's "
+    "reverse proxy the address it forwards. A retry from that address finds the first "
+    "answer; the same key from another address gets 409 idempotency_key_in_use and never "
+    "the first answer (a booking's code is as secret as the key that returns it). Use a "
+    "fresh random key (a UUID) for each booking, and retry from the same network."
+)
 
 
 @cache
@@ -76,7 +92,7 @@ def document() -> dict[str, Any]:
                     "required": False,
                     "description": "1-255 characters. The same key with the same body returns "
                     "the first answer again and changes nothing; with another "
-                    "body: 422.",
+                    "body: 422. " + (_DEVICE_KEY if e.roles else _PUBLIC_KEY),
                     "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
                 }
             )

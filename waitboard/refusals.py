@@ -22,6 +22,7 @@ from waitboard.errors import (
     BookingTooEarly,
     CounterBusy,
     CounterClosed,
+    IdempotencyKeyInUse,
     IdempotencyMismatch,
     InvalidTransition,
     NoSuchTicket,
@@ -42,6 +43,14 @@ class CodeTaken(WaitboardError):
     code = "code_taken"
 
 
+def key_in_use() -> IdempotencyKeyInUse:
+    """A public key that another client used first (the booking's answer is theirs)."""
+    return IdempotencyKeyInUse(
+        "This Idempotency-Key is in use by another client. Use a new key (a fresh UUID) "
+        "for your booking; a retry is recognised under its key from the same client only."
+    )
+
+
 def refusal(office: Office, loc: Location, now: datetime, out: dict[str, Any]) -> WaitboardError:
     """The error for a script's refusal (``{"status": 409, "error": "counter_busy", ...}``),
     with a sentence that says what is wrong and what to do, in the office's time."""
@@ -56,6 +65,8 @@ def refusal(office: Office, loc: Location, now: datetime, out: dict[str, Any]) -
             "This Idempotency-Key was already used for a different request. Use a new "
             "key for a new request, and the same key only to retry the same request."
         )
+    if code == "idempotency_key_in_use":
+        return key_in_use()
     if code == "queue_closed":
         local = now.astimezone(office.tz)
         nxt = loc.opening_hours.next_opening(local)

@@ -119,6 +119,7 @@ class Booking:
     contact: str | None = None  # only in the staff's list
     ticket_status: str | None = None
     request: str | None = None  # the digest of a booking made under an Idempotency-Key
+    client: str | None = None  # ...and the digest of the client that key is bound to
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Booking:
@@ -134,6 +135,7 @@ class Booking:
             contact=_str(raw.get("contact")),
             ticket_status=_str(raw.get("ticket_status")),
             request=_str(raw.get("request")),
+            client=_str(raw.get("client")),
         )
 
 

@@ -354,9 +354,12 @@ class Store:
         contact: str | None = None,
         contact_until_ms: int = 0,
         request: str | None = None,
+        client: str | None = None,
     ) -> tuple[Booking, bool]:
         """A place in a slot: (the booking, whether it was there already for this request).
-        ``request``: the fingerprint of a booking made under an Idempotency-Key."""
+        ``request``: the fingerprint of a booking made under an Idempotency-Key; ``client``:
+        the digest of the client that key is bound to (the same key from another client is
+        refused, 409 idempotency_key_in_use)."""
         loc = self.office.location_by_id[location]
         q = loc.queue_by_id[queue]
         assert q.appointments is not None
@@ -370,6 +373,8 @@ class Store:
         }
         if request is not None:
             args["request"] = request
+        if client:  # (none: a booking no retry can find again; book.lua never replays it)
+            args["client"] = client
         if contact:
             args["contact"] = contact
             args["contact_until"] = contact_until_ms

@@ -1,18 +1,27 @@
 -- book.lua: book a place in an appointment slot.
 -- ARGV: queue, slot (start, ms), slot_day (its local day), capacity, code_hash, keep_until
 --       (ms: the booking's keys expire then), request (a fingerprint of what is booked;
---       present when the code comes from an Idempotency-Key), contact, contact_until (ms).
+--       present when the code comes from an Idempotency-Key), client (a keyed digest of
+--       the client that key is bound to), contact, contact_until (ms).
 -- Guarantees: a slot never holds more than capacity places (count and check in one
--- step); the same request under the same Idempotency-Key finds its booking again.
+-- step); the same request under the same Idempotency-Key from the same client finds its
+-- booking again; the key from another client gets neither the booking nor its code
+-- (409 idempotency_key_in_use), whatever it asks for - and a booking stored without a
+-- client is never answered again.
 roll_day()
 
 local bk = booking_key(A.code_hash)
 local existing = hgetall(bk)
 if existing then
-  if A.request and existing.request == A.request then
-    return cjson.encode({status = 201, booking = existing, replayed = true})
+  if A.request then
+    if not A.client or existing.client ~= A.client then
+      return fail(409, 'idempotency_key_in_use')
+    end
+    if existing.request == A.request then
+      return cjson.encode({status = 201, booking = existing, replayed = true})
+    end
+    return fail(422, 'idempotency_key_reused')
   end
-  if A.request then return fail(422, 'idempotency_key_reused') end
   return fail(409, 'code_taken')  -- a new random code collided: the caller draws another
 end
 
@@ -25,7 +34,8 @@ redis.call('HINCRBY', sk, A.slot, 1)
 redis.call('HINCRBY', expect_key(A.slot_day, A.queue), A.slot, 1)
 local b = {code_hash = A.code_hash, queue = A.queue, day = A.slot_day, slot = A.slot,
            status = 'booked', booked_at = A.now, ticket = '', number = '', late = 0,
-           request = A.request or '', has_contact = A.contact and 1 or 0}
+           request = A.request or '', client = A.client or '',
+           has_contact = A.contact and 1 or 0}
 hset(bk, b)
 redis.call('ZADD', day_list_key(A.slot_day), A.slot, A.code_hash)
 for _, k in ipairs({bk, sk, expect_key(A.slot_day, A.queue), day_list_key(A.slot_day)}) do
