@@ -172,6 +172,10 @@ def create_app(
             HTTPException: problems.on_http_exception,
         },
     )
+    # From the inside out: the live feeds (past routing), the rate limits (they trust a
+    # valid session, so they sit inside the sessions), the sessions, the security headers.
+    app.add_middleware(live.LiveMiddleware)
+    app.add_middleware(RateLimitMiddleware, limits=limits or Limits.for_public(settings.rate_limit))
     # Staff and kiosk sessions: a signed cookie, never sent to other sites (SameSite=Strict),
     # out of reach of scripts (HttpOnly, Starlette's default), HTTPS-only in production.
     app.add_middleware(
@@ -182,8 +186,6 @@ def create_app(
         same_site="strict",
         https_only=settings.env == "production",
     )
-    app.add_middleware(live.LiveMiddleware)
-    app.add_middleware(RateLimitMiddleware, limits=limits or Limits.for_public(settings.rate_limit))
     app.add_middleware(WebMiddleware)
     return app
 

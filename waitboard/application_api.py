@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -57,7 +56,7 @@ from waitboard.errors import Unprocessable
 from waitboard.i18n import LANGUAGES, Translator
 from waitboard.keys import application_idempotency
 from waitboard.limiter import Limit
-from waitboard.ratelimit import client_key
+from waitboard.ratelimit import address_of, retry_after
 from waitboard.store import Idempotency
 
 log = logging.getLogger(__name__)
@@ -103,11 +102,7 @@ async def lookup(request: Request, number: str, pin: str) -> Application:
     locked out by themselves."""
     ctx = context(request)
     subjects = [
-        (
-            "address",
-            client_key(request.client.host) if request.client else "unknown",
-            {"lookup": BY_ADDRESS},
-        ),
+        ("address", address_of(request), {"lookup": BY_ADDRESS}),
         ("number", number, {"lookup": BY_NUMBER}),
     ]
     for i, (kind, value, buckets) in enumerate(subjects):
@@ -115,7 +110,7 @@ async def lookup(request: Request, number: str, pin: str) -> Application:
         if wait > 0:
             for taken in subjects[:i]:  # a refused attempt counts nowhere
                 await ctx.limiter.give_back(*taken)
-            raise TooManyAttempts(max(1, math.ceil(wait)))
+            raise TooManyAttempts(retry_after(wait))
     application, record = await store_of(ctx).credentials(number)
     if not await hashing(request, verify_pin, pin, record) or application is None:
         raise LookupFailed
