@@ -57,9 +57,12 @@ async def test_buckets_refill_on_the_redis_servers_clock(redis: Redis) -> None:
     """Without a clock of its own the limiter counts on Redis' TIME (as every process does):
     a full bucket is refused, then allowed again once its interval has passed."""
     limits = limiter(redis)
-    buckets = {"public": Limit(per_minute=600, burst=1)}  # one every 100 ms
-    assert await limits.take("address", ADDRESS, buckets) == 0.0
-    assert 0 < await limits.take("address", ADDRESS, buckets) <= 0.1
+    buckets = {"public": Limit(per_minute=60, burst=1)}  # one a second
+    waits = [await limits.take("address", ADDRESS, buckets)]
+    while waits[-1] == 0:  # the next one within the second (a slow machine may need two)
+        assert len(waits) < 5, waits
+        waits.append(await limits.take("address", ADDRESS, buckets))
+    assert waits[0] == 0 and 0 < waits[-1] <= 1.0
 
     async def allowed() -> bool:
         return await limits.take("address", ADDRESS, buckets) == 0.0

@@ -53,7 +53,16 @@ from waitboard.context import AppContext
 from waitboard.errors import Unavailable
 from waitboard.limiter import Buckets, Limit
 
-__all__ = ["Limit", "Limits", "RateLimitMiddleware", "charges", "client_key"]
+__all__ = [
+    "Limit",
+    "Limits",
+    "RateLimitMiddleware",
+    "address_of",
+    "charges",
+    "client_key",
+    "retry_after",
+    "trusted",
+]
 
 
 @lru_cache(maxsize=4096)
