@@ -37,6 +37,7 @@ from waitboard.cli import UVICORN_OPTIONS
 from waitboard.config import Office, load_office, parse_office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.hub import HubTiming
+from waitboard.keys import RATE_LIMIT_PREFIX
 from waitboard.settings import Settings
 from waitboard.store import connect as redis_connect
 
@@ -154,10 +155,13 @@ def queue_of(snapshot: dict[str, Any], queue: str) -> dict[str, Any]:
 
 
 async def dataset(redis: Redis) -> dict[bytes, bytes | None]:
-    """Every key and its serialised value: equal datasets mean nothing changed."""
+    """Every key and its serialised value: equal datasets mean nothing changed. Rate-limit
+    buckets are left out: they are not the service's state, and counting a refused request
+    (an unknown token, say) against its client is what they are for."""
     out: dict[bytes, bytes | None] = {}
     async for key in redis.scan_iter(count=1000):
-        out[key] = await redis.dump(key)
+        if not key.startswith(RATE_LIMIT_PREFIX.encode()):
+            out[key] = await redis.dump(key)
     return out
 
 

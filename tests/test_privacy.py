@@ -44,7 +44,8 @@ TICKET_FIELDS = {
 LIFE_FIELDS = TICKET_FIELDS - {"recalled_at", "est"}
 CALL_FIELDS = {"id", "ticket_id", "number", "queue", "counter", "called_at", "recall"}
 #: Every key waitboard writes: the location's keys (waitboard/keys.py, scripts/lib.lua),
-#: the marks of logged-out sessions and application status (waitboard/application_store.py).
+#: the marks of logged-out sessions, application status (waitboard/application_store.py)
+#: and the rate limits' buckets (waitboard/limiter.py).
 KEY_PATTERNS = [
     re.compile(p)
     for p in (
@@ -59,7 +60,7 @@ KEY_PATTERNS = [
         r"wb:app:\{apps\}:(a|audit):PRIV-2026-[12]",
         r"wb:app:\{apps\}:(recent|deleting)",
         r"wb:app:\{apps\}:idem:[0-9a-f]{64}",
-        r"wb:app:limit:(address|number):[0-9a-f]{64}",
+        r"wb:rl:\{[0-9a-f]{64}\}:(public|websocket|failures|bookings|lookup)",
     )
 ]
 #: An application's hash: its stage and the PIN's scrypt record - not who filed it; the

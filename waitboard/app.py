@@ -37,6 +37,7 @@ from waitboard.context import AppContext, context
 from waitboard.demo import demo_token_hashes
 from waitboard.errors import Unavailable, WaitboardError
 from waitboard.hub import Hub, HubTiming, supervise
+from waitboard.limiter import Limiter
 from waitboard.metrics import CONTENT_TYPE, Metrics
 from waitboard.ratelimit import Limits, RateLimitMiddleware
 from waitboard.settings import DEMO_CONFIG, Settings, SettingsError
@@ -101,6 +102,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         redis = connect(redis_url, password=settings.redis_password, max_connections=48)
         reads = connect(redis_url, password=settings.redis_password, max_connections=16)
+        # The rate limits ask Redis for every public request: a pool of their own, so a
+        # crowd of visitors waits for it, never the terminals' commands or the hub's reads.
+        limits_redis = connect(redis_url, password=settings.redis_password, max_connections=16)
         store = Store(redis, office, clock, reads=reads, wait_replicas=settings.redis_wait_replicas)
         metrics_ = Metrics()
         hub = Hub(
@@ -118,6 +122,7 @@ def create_app(
             clock=clock,
             store=store,
             hub=hub,
+            limiter=Limiter(limits_redis, settings.secret_key, metrics_),
         )
         for loc in office.locations:
             try:
@@ -143,6 +148,7 @@ def create_app(
             await hub.stop()
             await redis.aclose()
             await reads.aclose()
+            await limits_redis.aclose()
 
     routes = [
         Route("/livez", livez),
@@ -166,6 +172,10 @@ def create_app(
             HTTPException: problems.on_http_exception,
         },
     )
+    # From the inside out: the live feeds (past routing), the rate limits (they trust a
+    # valid session, so they sit inside the sessions), the sessions, the security headers.
+    app.add_middleware(live.LiveMiddleware)
+    app.add_middleware(RateLimitMiddleware, limits=limits or Limits.for_public(settings.rate_limit))
     # Staff and kiosk sessions: a signed cookie, never sent to other sites (SameSite=Strict),
     # out of reach of scripts (HttpOnly, Starlette's default), HTTPS-only in production.
     app.add_middleware(
@@ -176,8 +186,6 @@ def create_app(
         same_site="strict",
         https_only=settings.env == "production",
     )
-    app.add_middleware(live.LiveMiddleware)
-    app.add_middleware(RateLimitMiddleware, limits=limits or Limits.for_public(settings.rate_limit))
     app.add_middleware(WebMiddleware)
     return app
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -55,13 +54,18 @@ from waitboard.config import Device
 from waitboard.context import AppContext, context
 from waitboard.errors import Unprocessable
 from waitboard.i18n import LANGUAGES, Translator
-from waitboard.keys import application_idempotency, application_limit
-from waitboard.ratelimit import client_key
+from waitboard.keys import application_idempotency
+from waitboard.limiter import Limit
+from waitboard.ratelimit import address_of, retry_after
 from waitboard.store import Idempotency
 
 log = logging.getLogger(__name__)
 
 LIMITS = LookupLimits()
+#: The lookup's limits as rate limits (:mod:`waitboard.limiter`): the whole allowance at
+#: once, then one attempt more per window.
+BY_ADDRESS = Limit(per_minute=60 / LIMITS.address_window_s, burst=LIMITS.per_address)
+BY_NUMBER = Limit(per_minute=60 / LIMITS.number_window_s, burst=LIMITS.per_number)
 #: PIN hashes computed at once per process: each takes 16 MiB and a core for ~50 ms.
 HASHING_AT_ONCE = 4
 T = TypeVar("T")
@@ -92,33 +96,26 @@ async def hashing(request: Request, fn: Callable[..., T], *args: Any) -> T:
 
 async def lookup(request: Request, number: str, pin: str) -> Application:
     """The application if number and PIN fit; LookupFailed (the same for a wrong PIN and an
-    unknown number) or TooManyAttempts otherwise. Wrong attempts are counted first and a
-    right one gives its count back, so parallel guesses cannot slip past the limits."""
+    unknown number) or TooManyAttempts otherwise. Every attempt is charged to the client's
+    and the number's rate limits before the PIN is checked, and a right one is given back,
+    so parallel guesses cannot slip past the limits and a citizen who checks often is never
+    locked out by themselves."""
     ctx = context(request)
-    store = store_of(ctx)
-    secret = ctx.settings.secret_key
-    address = client_key(request.client.host) if request.client else "unknown"
-    counters = [
-        (
-            application_limit("address", keyed_digest(secret, "address", address)),
-            LIMITS.per_address,
-            LIMITS.address_window_s,
-        ),
-        (
-            application_limit("number", keyed_digest(secret, "number", number)),
-            LIMITS.per_number,
-            LIMITS.number_window_s,
-        ),
+    subjects = [
+        ("address", address_of(request), {"lookup": BY_ADDRESS}),
+        ("number", number, {"lookup": BY_NUMBER}),
     ]
-    for key, limit, window_s in counters:
-        wait = await store.reserve(key, limit, window_s)
+    for i, (kind, value, buckets) in enumerate(subjects):
+        wait = await ctx.limiter.take(kind, value, buckets)
         if wait > 0:
-            raise TooManyAttempts(max(1, math.ceil(wait)))
-    application, record = await store.credentials(number)
+            for taken in subjects[:i]:  # a refused attempt counts nowhere
+                await ctx.limiter.give_back(*taken)
+            raise TooManyAttempts(retry_after(wait))
+    application, record = await store_of(ctx).credentials(number)
     if not await hashing(request, verify_pin, pin, record) or application is None:
         raise LookupFailed
-    for key, _, _ in counters:
-        await store.refund(key)
+    for taken in subjects:
+        await ctx.limiter.give_back(*taken)
     return application
 
 

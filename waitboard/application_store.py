@@ -84,8 +84,6 @@ class ApplicationStore:
         self._create = redis.register_script(source("create"))
         self._stage = redis.register_script(source("stage"))
         self._pin = redis.register_script(source("pin"))
-        self._reserve = redis.register_script(source("reserve"))
-        self._refund = redis.register_script(source("refund"))
         self._sweep = redis.register_script(source("sweep"))
         self._schedule = redis.register_script(source("schedule"))
         self._delete = redis.register_script(source("delete"))
@@ -206,18 +204,6 @@ class ApplicationStore:
                 pipe.hmget(app_key(str(_text(number))), list(_FIELDS))
             rows = await self._read(pipe.execute())
         return [_application(row) for row in rows if row[0] is not None]
-
-    # --- the lookup's counters --------------------------------------------------------------
-
-    async def reserve(self, key: str, limit: int, window_s: int) -> float:
-        """Count an attempt; 0 when allowed, else the seconds until the window ends."""
-        ms = await self._read(
-            self._reserve(keys=[key], args=[limit, window_s * 1000], client=self.redis)
-        )
-        return int(ms) / 1000
-
-    async def refund(self, key: str) -> None:
-        await self._read(self._refund(keys=[key], args=[], client=self.redis))
 
     # --- retention ------------------------------------------------------------------------
 

@@ -271,9 +271,11 @@ def verify_pin(pin: str, record: str | bytes | None) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class LookupLimits:
-    """Wrong lookups allowed before more are refused (429). Per client address: a guesser
-    at one address; per application number, counted whether or not it exists (so a lock
-    tells nothing): a guesser spread over many addresses."""
+    """Wrong lookups allowed before more are refused (429): ``per_address`` at once, then
+    one more per ``address_window_s`` (never more than ``per_address`` a window); the same
+    per number. Per client address: a guesser at one address; per application number,
+    counted whether or not it exists (so a lock tells nothing): a guesser spread over many
+    addresses."""
 
     per_address: int = 10
     address_window_s: int = 60

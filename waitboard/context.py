@@ -18,6 +18,7 @@ from waitboard.settings import Settings
 
 if TYPE_CHECKING:
     from waitboard.hub import Hub
+    from waitboard.limiter import Limiter
     from waitboard.store import Store
 
 
@@ -30,6 +31,8 @@ class AppContext:
     clock: Clock
     store: Store
     hub: Hub
+    #: The rate limits' counting, shared by every process (the policy: ratelimit.py).
+    limiter: Limiter
     #: Work a request started that outlives it (e.g. a file rewrite after a deletion): held
     #: here, so the loop keeps it, and cancelled when the app stops.
     background: set[asyncio.Task[None]] = field(default_factory=set)

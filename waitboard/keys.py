@@ -32,7 +32,7 @@ staff session until its cookie would have expired anyway.
 Applications (status lookup, :mod:`waitboard.application_store`) belong to no location. Their
 keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
 on Redis Cluster (an office's applications are small and few enough for one slot). The
-lookup's counters are single keys and need no tag.
+lookup's limits are rate limits (below).
 
 ===================================  ======  ===============================================
 key                                  type    content
@@ -54,10 +54,20 @@ key                                  type    content
 ``wb:app:{apps}:idem:<sha256>``      string  the answer stored for an Idempotency-Key
                                              (never a PIN), 24 h; once its application
                                              is deleted by hand, only that
-``wb:app:limit:address:<hmac>``      string  wrong lookups from one client address in the
-                                             current window; expires with it
-``wb:app:limit:number:<hmac>``       string  wrong lookups of one number (known or not) in
-                                             the current window; expires with it
+===================================  ======  ===============================================
+
+Rate limits (:mod:`waitboard.limiter`) belong to no location either. Each bucket is one key,
+tagged with its subject (a client address or a looked-up application number), so one
+script takes from all of a subject's buckets together in one hash slot.
+
+===================================  ======  ===============================================
+key                                  type    content
+===================================  ======  ===============================================
+``wb:rl:{<hmac>}:<bucket>``          string  when the bucket is at rest again (ms, GCRA);
+                                             ``<bucket>``: ``public``, ``websocket``,
+                                             ``failures``, ``bookings`` (per address),
+                                             ``lookup`` (per address or per number);
+                                             expires as it comes to rest
 ===================================  ======  ===============================================
 
 ``<hmac>`` is :func:`waitboard.applications.keyed_digest`: neither an address nor a string a
@@ -129,10 +139,14 @@ def application_idempotency(device_id: str, key: str) -> str:
     return applications_prefix() + "idem:" + digest
 
 
-def application_limit(kind: str, digest: str) -> str:
-    """``kind``: ``address`` or ``number``; ``digest``: the keyed hash of the value. No hash
-    tag: each counter is a script of its own."""
-    return f"{NAMESPACE}:app:limit:{kind}:{digest}"
+#: What every rate-limit key starts with.
+RATE_LIMIT_PREFIX = f"{NAMESPACE}:rl:"
+
+
+def rate_limit(subject: str, bucket: str) -> str:
+    """One bucket of one subject; ``subject`` is the keyed digest of an address or a number,
+    and the hash tag: all of a subject's buckets share one slot."""
+    return f"{RATE_LIMIT_PREFIX}{{{subject}}}:{bucket}"
 
 
 def location_of_channel(name: str) -> str | None:

@@ -162,11 +162,12 @@ async def overview_socket(ws: WebSocket) -> None:
 
 
 class LiveMiddleware:
-    """``/ws/locations[/{location}]`` straight to its endpoint, past the session, routing and
+    """``/ws/locations[/{location}]`` straight to its endpoint, past the routing and
     exception layers: none of them has anything to do for a live feed, and on the ASGI path
     each layer's frame would stay alive as long as a screen is connected - a lobby screen or
     a phone stays for hours, thousands at a time. Goes inside the rate limiter (handshakes
-    are limited per address)."""
+    are limited per address, those of a logged-in screen or desk not: hence the session
+    layer outside both)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -67,5 +67,19 @@ class Metrics:
             registry=r,
         )
 
+        self.rate_limited = Counter(
+            "waitboard_rate_limited",
+            "Requests refused by a rate limit, by the bucket that was full (public, "
+            "websocket, failures, bookings, lookup).",
+            ["bucket"],
+            registry=r,
+        )
+        self.rate_limit_unavailable = Counter(
+            "waitboard_rate_limit_unavailable",
+            "Requests let through unchecked because Redis could not be asked (the rate "
+            "limits fail open).",
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from waitboard import staff
 from waitboard.errors import LoginRequired, WaitboardError
 from waitboard.i18n import Translator
-from waitboard.render import language, render
+from waitboard.render import language, render, this_page_url
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,19 @@ async def internal_error(request: Request) -> Response:
     )
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
+def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    title: str | None = None,
+    again: str | None = None,
+    again_after_s: int | None = None,
+) -> Response:
     """An error as a page. A terminal's page returns to the terminal's start by itself,
-    a staff page leads to the staff start, any other to the public start page."""
+    a staff page leads to the staff start, any other to the public start page. ``again``:
+    a link to try once more (first on the page), followed by itself after
+    ``again_after_s``."""
     parts = request.url.path.split("/")
     if len(parts) > 2 and parts[1] == "terminal":
         back, retry = f"/terminal/{parts[2]}", True
@@ -121,4 +131,49 @@ def error_page(request: Request, status: int, message: str) -> Response:
         back, retry = "/staff", False
     else:
         back, retry = "/", False
-    return render(request, "error.html", status=status, message=message, back=back, retry=retry)
+    return render(
+        request,
+        "error.html",
+        status=status,
+        message=message,
+        title=title,
+        back=back,
+        retry=retry and not again,
+        again=again,
+        again_after_s=again_after_s,
+    )
+
+
+def rate_limited(request: Request, retry_after_s: int) -> Response:
+    """429 with ``Retry-After``: for a browser, a page in its reader's language that says
+    when to try again and leads back (to the page asked for, or the form sent, and to the
+    start); for the API, problem+json."""
+    headers = {"Retry-After": str(retry_after_s)}
+    if not wants_html(request):
+        return problem(
+            429,
+            "rate_limited",
+            "Too many requests",
+            f"Too many requests from your address; try again in {retry_after_s} s.",
+            request.url.path,
+            headers,
+        )
+    t = Translator(language(request))
+    minutes = -(-retry_after_s // 60)
+    when = (
+        t.plural("error.rate_limited.seconds", retry_after_s)
+        if retry_after_s < 60
+        else t.plural("error.rate_limited.minutes", minutes)
+    )
+    response = error_page(
+        request,
+        429,
+        t("error.rate_limited", when=when),
+        title=t("error.rate_limited.title"),
+        again=this_page_url(request),
+        # A page asked for comes back by itself (a lobby screen, too); a form is never
+        # sent again without the person.
+        again_after_s=retry_after_s if request.method == "GET" else None,
+    )
+    response.headers.update(headers)
+    return response

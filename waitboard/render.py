@@ -66,13 +66,30 @@ def other_language_url(request: Request, lang: str) -> str:
     without what was posted (the status lookup, a booking) - else the start page."""
     other = "en" if lang == "de" else "de"
     if request.method != "GET":
-        as_get = {**request.scope, "method": "GET"}
-        if any(route.matches(as_get)[0] is Match.FULL for route in request.app.routes):
+        if _has_page(request):
             return "/" + request.url.path.lstrip("/") + f"?lang={other}"
         return f"/?lang={other}"
     params = dict(request.query_params)
     params["lang"] = other
     return "/" + request.url.path.lstrip("/") + "?" + urlencode(params)
+
+
+def this_page_url(request: Request) -> str | None:
+    """Where to try this request again, always a path of this site: a page as it was
+    asked for; after a form, the page of the same address (the form, in the same
+    language), where there is one; else None."""
+    path = "/" + request.url.path.lstrip("/")
+    if request.method == "GET":
+        return path + (f"?{request.url.query}" if request.url.query else "")
+    if _has_page(request):
+        return with_lang(path, language(request))
+    return None
+
+
+def _has_page(request: Request) -> bool:
+    """Whether a GET of this request's address is a page (the form a POST came from)."""
+    as_get = {**request.scope, "method": "GET"}
+    return any(route.matches(as_get)[0] is Match.FULL for route in request.app.routes)
 
 
 def public_base(request: Request) -> str:

@@ -2,9 +2,8 @@
 
 A command (``create``, ``stage``, ``pin``, ``schedule``, ``delete``) is ``lib.lua`` (the
 shared prelude, see its header for the calling convention and the guarantees) followed by
-the command's own file.
-The lookup's counters (``reserve``, ``refund``) take a single key and no JSON, and stand
-alone, as does ``sweep`` (the deleted applications off the recent list).
+the command's own file. ``sweep`` (the deleted applications off the recent list) stands
+alone. (The lookup's limits are rate limits: :mod:`waitboard.limiter`.)
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from importlib import resources
 #: Scripts that run behind the prelude.
 COMMANDS = ("create", "stage", "pin", "schedule", "delete")
 #: Scripts on their own.
-COUNTERS = ("reserve", "refund", "sweep")
+COUNTERS = ("sweep",)
 
 
 @cache
