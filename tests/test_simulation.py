@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import logging
 import statistics
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from sensors.engine import report
+from sensors.engine import CounterView, DayResult, Json, TicketTruth, report, run_day
 from sensors.office_day import SCENARIOS, plan_day
-from sensors.simulate import scenario_of, simulate_day
-from tests.conftest import TIMEOUT, LiveServer, auth, token
+from sensors.simulate import HttpOffice, scenario_of, simulate_day
+from tests.conftest import (
+    TIMEOUT,
+    LiveServer,
+    SettableClock,
+    auth,
+    eventually,
+    free_port,
+    get_when,
+    live_server,
+    token,
+)
+from waitboard import keys
 from waitboard.config import Office
+from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.logs import KeyValueFormatter
+from waitboard.ratelimit import Limit, Limits
 
 
 def seconds_between(start: str, end: str) -> float:
@@ -99,3 +118,343 @@ def test_a_configured_day_has_a_break(office: Office) -> None:
     events = plan_day(scenario, 1).counter_events
     last = scenario.counters[-1].id
     assert [is_open for _, c, is_open in events if c == last] == [True, False, True, False]
+
+
+# --- an office shared with its staff ----------------------------------------------------------
+
+
+class SteppedTimeline:
+    """Simulated time that moves only when the test says so: the engine plays every event
+    up to the limit and then waits, so the test acts by hand at a moment it knows."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.limit = 0.0
+        self.parked = asyncio.Event()
+        self.moved = asyncio.Event()
+
+    def now(self) -> float:
+        return self.t
+
+    async def until(self, t: float) -> None:
+        while t > self.limit:
+            self.parked.set()
+            await self.moved.wait()
+            self.moved.clear()
+        self.t = max(self.t, t)
+
+    async def advance(self, minutes: float, day: asyncio.Task[DayResult]) -> None:
+        """Play on to ``minutes`` into the day; whatever escaped the simulator is raised."""
+        self.limit = minutes * 60
+        self.parked.clear()
+        self.moved.set()
+        parked = asyncio.ensure_future(self.parked.wait())
+        done, _ = await asyncio.wait({parked, day}, timeout=TIMEOUT, return_when="FIRST_COMPLETED")
+        parked.cancel()
+        if day in done:
+            day.result()
+        elif not done:
+            pytest.fail(f"the simulator did not reach minute {minutes} within {TIMEOUT:.0f} s")
+
+
+async def current(http: httpx.AsyncClient, redis: Redis, location: str = "sued") -> Json:
+    """The location's snapshot as Redis has it now (public reads follow within a moment)."""
+    seq = int(await redis.hget(keys.meta(location), "seq") or 0)
+    r = await get_when(
+        http,
+        f"/api/v1/locations/{location}",
+        lambda r: r.status_code == 200 and r.json()["seq"] >= seq,
+        "the snapshot to catch up",
+    )
+    snap: Json = r.json()
+    return snap
+
+
+def ticket_at(snap: Json, counter: Json) -> str | None:
+    """The id of the ticket called to (or served at) a counter, from the recent calls."""
+    return next(
+        (
+            call["ticket_id"]
+            for call in snap["calls"]
+            if call["counter"] == counter["id"] and call["number"] == counter["number"]
+        ),
+        None,
+    )
+
+
+def calls_after(truths: list[TicketTruth], t: float) -> int:
+    return sum(1 for x in truths if x.called_t is not None and x.called_t > t)
+
+
+async def test_the_simulator_goes_on_when_staff_act_by_hand(
+    server: LiveServer, office: Office, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Staff call someone to a simulated counter, mark a no-show, transfer, complete and
+    close, cancel a waiting ticket and call at a busy counter, all by hand while the
+    simulation runs: nothing escapes the simulator, it serves on what it finds (the ticket
+    called by hand, a counter closed by hand opened again) and keeps issuing and calling,
+    and it logs each refusal in one line without ticket ids or tokens."""
+    caplog.set_level(logging.INFO, logger="sensors.simulate")
+    loc = office.location_by_id["sued"]
+    scenario = dataclasses.replace(
+        scenario_of(loc, seed=7, arrivals_per_hour=12, hours=2, backlog=0, work_on_h=0.5),
+        no_show_rate=0.3,  # called tickets that wait for their no-show, to act on by hand
+    )
+    timeline = SteppedTimeline()
+    issued: list[TicketTruth] = []
+
+    async def keep(truth: TicketTruth, answer: Json) -> None:
+        issued.append(truth)
+
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http,
+        httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT, headers=auth("admin")) as sim,
+    ):
+        day = asyncio.create_task(
+            run_day(scenario, plan_day(scenario, 7), HttpOffice(sim, "sued"), timeline, keep)
+        )
+        done: dict[str, float] = {}  # what was done by hand, at which simulated minute
+        hand_called: tuple[str, str] | None = None  # (ticket id, counter)
+        closed: str | None = None
+        try:
+            minute = 0.0
+            while len(done) < 6 and minute < 150:
+                minute += 1
+                await timeline.advance(minute, day)
+                snap = await current(http, redis)
+                for c in snap["counters"]:
+                    device = auth(f"counter-sued-{c['id']}")
+                    base = f"/api/v1/locations/sued/counters/{c['id']}"
+                    ticket = ticket_at(snap, c)
+                    ours = ticket in {t.id for t in issued}
+                    if "call" not in done and c["open"] and c["number"] is None:
+                        # Staff call someone to a simulated counter that stands idle.
+                        r = await issue_at_reception(http, "A")
+                        r = await http.post(f"{base}/call-next", headers=device)
+                        assert r.status_code == 200, r.text
+                        hand_called, done["call"] = (r.json()["id"], c["id"]), minute
+                    elif "busy" not in done and c["open"] and c["number"] is not None:
+                        r = await http.post(f"{base}/call-next", headers=device)
+                        assert r.status_code == 409 and r.json()["code"] == "counter_busy"
+                        done["busy"] = minute
+                    elif "no_show" not in done and ours and c["ticket_status"] == "called":
+                        r = await http.post(f"/api/v1/tickets/{ticket}/no-show", headers=device)
+                        assert r.status_code == 200, r.text
+                        done["no_show"] = minute
+                    elif "transfer" not in done and ours and c["ticket_status"] == "serving":
+                        other = "B" if snap_queue_of(issued, ticket) == "A" else "A"
+                        r = await http.post(
+                            f"/api/v1/tickets/{ticket}/transfer",
+                            json={"queue": other},
+                            headers=device,
+                        )
+                        assert r.status_code == 200, r.text
+                        done["transfer"] = minute
+                    elif "close" not in done and ours and c["ticket_status"] == "serving":
+                        r = await http.post(f"/api/v1/tickets/{ticket}/complete", headers=device)
+                        assert r.status_code == 200, r.text
+                        r = await http.post(f"{base}/close", headers=device)
+                        assert r.status_code == 200 and r.json()["open"] is False, r.text
+                        closed, done["close"] = c["id"], minute
+                    else:
+                        continue
+                    snap = await current(http, redis)
+                if "cancel" not in done:
+                    waiting = [t for t in issued if t.called_t is None]
+                    for t in waiting:
+                        r = await http.post(
+                            f"/api/v1/tickets/{t.id}/cancel", headers=auth("reception-sued")
+                        )
+                        if r.status_code == 200:
+                            done["cancel"] = minute
+                            break
+            assert set(done) == {"call", "busy", "no_show", "transfer", "close", "cancel"}, done
+
+            # The simulator goes on: new calls after the last thing done by hand, the
+            # ticket called by hand served to its end, the counter closed by hand open again.
+            last = max(done.values())
+            await timeline.advance(last + 40, day)
+            assert calls_after(issued, last * 60) >= 2
+            assert hand_called is not None
+            r = await http.get(f"/api/v1/tickets/{hand_called[0]}")
+            assert r.json()["status"] in ("done", "no_show")
+            assert any(
+                t.counter == closed and (t.called_t or 0) > done["close"] * 60 for t in issued
+            ), "the counter closed by hand calls again"
+            await timeline.advance(24 * 60, day)  # to the day's end
+            result = day.result()
+        finally:
+            day.cancel()
+    assert sum(report(result)[q]["issued"] for q in ("A", "B")) == len(issued)
+    lines = [KeyValueFormatter().format(r) for r in caplog.records]
+    assert any("code=counter_busy" in line for line in lines), lines
+    assert not [line for line in lines for t in issued if t.id in line or token("admin") in line]
+
+
+async def issue_at_reception(http: httpx.AsyncClient, queue: str) -> httpx.Response:
+    r = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": queue}, headers=auth("reception-sued")
+    )
+    assert r.status_code == 201, r.text
+    return r
+
+
+def snap_queue_of(issued: list[TicketTruth], ticket_id: str | None) -> str:
+    return next(t.queue for t in issued if t.id == ticket_id)
+
+
+async def test_the_simulator_goes_on_when_the_service_day_ends_under_it(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """At midnight the service day ends: open tickets are cancelled and counters closed
+    while the simulation is mid-day. Its advisors find their counters closed, open them
+    again after a short break and call the new day's numbers."""
+    clock = SettableClock(datetime(2026, 12, 1, 22, 40, tzinfo=UTC))  # 23:40 in Berlin
+    loc = office.location_by_id["sued"]
+    scenario = scenario_of(loc, seed=4, arrivals_per_hour=20, hours=1.5, backlog=3)
+    timeline = SteppedTimeline()
+    issued: list[TicketTruth] = []
+
+    async def keep(truth: TicketTruth, answer: Json) -> None:
+        issued.append(truth)
+
+    async with (
+        live_server(redis_server.url, office, clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT, headers=auth("admin")) as sim,
+    ):
+        day = asyncio.create_task(
+            run_day(scenario, plan_day(scenario, 4), HttpOffice(sim, "sued"), timeline, keep)
+        )
+        try:
+            await timeline.advance(15, day)
+            before = await current(http, redis)
+            assert any(c["number"] for c in before["counters"]), "counters at work"
+            clock.now += timedelta(minutes=25)  # 00:05: a new service day
+            await timeline.advance(32, day)  # (before the break of counter 2, at 36 min)
+            after = await current(http, redis)
+            assert after["day"] != before["day"]
+            assert all(c["open"] for c in after["counters"])
+            new_day = [t for t in issued if t.issued_t > 15 * 60]
+            assert sum(t.called_t is not None for t in new_day) >= 2
+            await timeline.advance(24 * 60, day)
+            day.result()
+        finally:
+            day.cancel()
+
+
+# --- every answer the API can give ------------------------------------------------------------
+
+
+async def test_refusals_come_back_as_the_state_found(http: httpx.AsyncClient) -> None:
+    """What the API refuses does not stop the simulator: an unknown queue (422) gives no
+    ticket, a ticket gone (404) or in another state (409) is not acted on, a counter closed
+    or busy by hand answers as it is - with the ticket staff called there."""
+    office = HttpOffice(http, "sued")
+    http.headers.update(auth("admin"))
+    assert await office.issue("Z") is None
+    assert await office.complete("t_unknown", "1") is False
+    waiting = (await issue_at_reception(http, "A")).json()
+    assert await office.complete(waiting["id"], "1") is False
+    assert await office.call_next("1") == CounterView(open=False)
+    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
+    by_hand = await http.post(
+        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+    )
+    assert by_hand.json()["id"] == waiting["id"]
+    for view in (await office.call_next("1"), await office.close("1")):
+        assert view is not None and view.open and view.ticket is not None
+        assert (view.ticket["id"], view.ticket["status"]) == (waiting["id"], "called")
+    assert await office.start(waiting["id"], "1") is True
+    assert await office.complete(waiting["id"], "1") is True
+
+
+async def test_a_429_is_waited_out_as_its_retry_after_says(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """Told to wait (429, here after a failed login from the same address), the simulator
+    sends its command again no sooner than Retry-After says, under the same key: one
+    ticket."""
+    limits = Limits(failures=Limit(per_minute=60, burst=1))
+    sent: list[tuple[float, int, str, str]] = []
+
+    async def note(r: httpx.Response) -> None:
+        key = r.request.headers.get("idempotency-key", "")
+        sent.append((time.monotonic(), r.status_code, key, r.headers.get("retry-after", "")))
+
+    async with (
+        live_server(redis_server.url, office, limits=limits) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
+        httpx.AsyncClient(
+            base_url=srv.url,
+            timeout=TIMEOUT,
+            headers=auth("admin"),
+            event_hooks={"response": [note]},
+        ) as sim,
+    ):
+        bad = await http.get("/api/v1/locations/sued/stats", headers=auth("nobody"))
+        assert bad.status_code == 401
+        ticket = await HttpOffice(sim, "sued").issue("A")
+        assert ticket is not None and ticket["number"] == "A001"
+        (t0, first, key0, retry_after), *_, (t1, last, key1, _) = sent
+        assert (first, last) == (429, 201) and key0 == key1 != ""
+        assert t1 - t0 >= float(retry_after)
+        snap = await get_when(
+            http, "/api/v1/locations/sued", lambda r: waiting_in(r.json(), "A") > 0, "the ticket"
+        )
+        assert waiting_in(snap.json(), "A") == 1
+
+
+async def test_a_server_away_or_without_redis_is_waited_for(
+    tmp_path: Path, office: Office, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nobody listening (connection refused), then Redis stopped (503): the simulator backs
+    off and sends the same command again until the server answers - one ticket, issued -
+    and says so in one line."""
+    caplog.set_level(logging.INFO, logger="sensors.simulate")
+    data = tmp_path / "redis"
+    redis = EmbeddedRedis(data).start()
+    port = free_port()
+    statuses: list[int] = []
+
+    async def note(r: httpx.Response) -> None:
+        statuses.append(r.status_code)
+
+    def logged(reason: str) -> bool:
+        return any(getattr(r, "reason", "") == reason for r in caplog.records)
+
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=TIMEOUT,
+            headers=auth("admin"),
+            event_hooks={"response": [note]},
+        ) as sim:
+            pending = asyncio.create_task(HttpOffice(sim, "sued").issue("A"))
+            await eventually(
+                lambda: logged("ConnectError") or pending.done(), "a refused connection, noted"
+            )
+            assert not pending.done(), pending.result()  # (what escaped, if anything)
+            async with live_server(redis.url, office, port=port) as srv:
+                redis.stop()
+                await eventually(lambda: 503 in statuses, "a 503 while Redis is away")
+                assert not pending.done()
+                redis = EmbeddedRedis(data).start()
+                ticket = await asyncio.wait_for(pending, 3 * TIMEOUT)
+                assert ticket is not None and ticket["number"] == "A001"
+                async with httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
+                    snap = await get_when(
+                        http,
+                        "/api/v1/locations/sued",
+                        lambda r: r.status_code == 200 and waiting_in(r.json(), "A") > 0,
+                        "the ticket",
+                    )
+                assert waiting_in(snap.json(), "A") == 1
+    finally:
+        redis.stop()
+    problems = [r for r in caplog.records if r.name == "sensors.simulate"]
+    assert len(problems) == 1, [r.getMessage() for r in problems]  # one line for one command
+
+
+def waiting_in(snap: Json, queue: str) -> int:
+    return int(next(q["waiting"] for q in snap["queues"] if q["id"] == queue))
