@@ -1,4 +1,6 @@
-"""The office-day simulator through a live server, and the statistics it leaves behind."""
+"""The office-day simulator through a live server, and the statistics it leaves behind; the
+office shared with staff acting by hand, a service day ending at midnight and data wiped
+under a running day, with the demo going on through all of them."""
 
 from __future__ import annotations
 
@@ -6,33 +8,31 @@ import asyncio
 import dataclasses
 import logging
 import statistics
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from sensors.engine import CounterView, DayResult, Json, TicketTruth, report, run_day
+from sensors.engine import DayResult, Json, TicketTruth, report, run_day
+from sensors.http_office import HttpOffice
 from sensors.office_day import SCENARIOS, plan_day
-from sensors.simulate import HttpOffice, scenario_of, simulate_day
+from sensors.simulate import run_demo, scenario_of, simulate_day
 from tests.conftest import (
+    OFFICE_PATH,
     TIMEOUT,
     LiveServer,
     SettableClock,
     auth,
-    eventually,
-    free_port,
     get_when,
     live_server,
     token,
 )
+from tests.test_api import issue
 from waitboard import keys
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.logs import KeyValueFormatter
-from waitboard.ratelimit import Limit, Limits
 
 
 def seconds_between(start: str, end: str) -> float:
@@ -194,7 +194,7 @@ async def test_the_simulator_goes_on_when_staff_act_by_hand(
     simulation runs: nothing escapes the simulator, it serves on what it finds (the ticket
     called by hand, a counter closed by hand opened again) and keeps issuing and calling,
     and it logs each refusal in one line without ticket ids or tokens."""
-    caplog.set_level(logging.INFO, logger="sensors.simulate")
+    caplog.set_level(logging.INFO, logger="sensors")
     loc = office.location_by_id["sued"]
     scenario = dataclasses.replace(
         scenario_of(loc, seed=7, arrivals_per_hour=12, hours=2, backlog=0, work_on_h=0.5),
@@ -229,7 +229,7 @@ async def test_the_simulator_goes_on_when_staff_act_by_hand(
                     ours = ticket in {t.id for t in issued}
                     if "call" not in done and c["open"] and c["number"] is None:
                         # Staff call someone to a simulated counter that stands idle.
-                        r = await issue_at_reception(http, "A")
+                        r = await issue(http, "A", device="reception-sued")
                         r = await http.post(f"{base}/call-next", headers=device)
                         assert r.status_code == 200, r.text
                         hand_called, done["call"] = (r.json()["id"], c["id"]), minute
@@ -291,14 +291,6 @@ async def test_the_simulator_goes_on_when_staff_act_by_hand(
     assert not [line for line in lines for t in issued if t.id in line or token("admin") in line]
 
 
-async def issue_at_reception(http: httpx.AsyncClient, queue: str) -> httpx.Response:
-    r = await http.post(
-        "/api/v1/locations/sued/tickets", json={"queue": queue}, headers=auth("reception-sued")
-    )
-    assert r.status_code == 201, r.text
-    return r
-
-
 def snap_queue_of(issued: list[TicketTruth], ticket_id: str | None) -> str:
     return next(t.queue for t in issued if t.id == ticket_id)
 
@@ -343,118 +335,80 @@ async def test_the_simulator_goes_on_when_the_service_day_ends_under_it(
             day.cancel()
 
 
-# --- every answer the API can give ------------------------------------------------------------
-
-
-async def test_refusals_come_back_as_the_state_found(http: httpx.AsyncClient) -> None:
-    """What the API refuses does not stop the simulator: an unknown queue (422) gives no
-    ticket, a ticket gone (404) or in another state (409) is not acted on, a counter closed
-    or busy by hand answers as it is - with the ticket staff called there."""
-    office = HttpOffice(http, "sued")
-    http.headers.update(auth("admin"))
-    assert await office.issue("Z") is None
-    assert await office.complete("t_unknown", "1") is False
-    waiting = (await issue_at_reception(http, "A")).json()
-    assert await office.complete(waiting["id"], "1") is False
-    assert await office.call_next("1") == CounterView(open=False)
-    await http.post("/api/v1/locations/sued/counters/1/open", headers=auth("counter-sued-1"))
-    by_hand = await http.post(
-        "/api/v1/locations/sued/counters/1/call-next", headers=auth("counter-sued-1")
+async def test_a_day_goes_on_when_its_data_is_wiped(
+    server: LiveServer, office: Office, redis: Redis
+) -> None:
+    """The data under a running day is gone (a restore from an older backup, say): its
+    tickets are unknown (404) and its counters closed. The day goes on - the counters open
+    again and call new numbers - and ends as planned."""
+    loc = office.location_by_id["sued"]
+    scenario = scenario_of(loc, seed=2, arrivals_per_hour=40, hours=0.4, backlog=4, work_on_h=0.3)
+    day = asyncio.create_task(
+        simulate_day(server.url, token("admin"), loc, scenario, seed=2, speed=600)
     )
-    assert by_hand.json()["id"] == waiting["id"]
-    for view in (await office.call_next("1"), await office.close("1")):
-        assert view is not None and view.open and view.ticket is not None
-        assert (view.ticket["id"], view.ticket["status"]) == (waiting["id"], "called")
-    assert await office.start(waiting["id"], "1") is True
-    assert await office.complete(waiting["id"], "1") is True
-
-
-async def test_a_429_is_waited_out_as_its_retry_after_says(
-    redis_server: EmbeddedRedis, redis: Redis, office: Office
-) -> None:
-    """Told to wait (429, here after a failed login from the same address), the simulator
-    sends its command again no sooner than Retry-After says, under the same key: one
-    ticket."""
-    limits = Limits(failures=Limit(per_minute=60, burst=1))
-    sent: list[tuple[float, int, str, str]] = []
-
-    async def note(r: httpx.Response) -> None:
-        key = r.request.headers.get("idempotency-key", "")
-        sent.append((time.monotonic(), r.status_code, key, r.headers.get("retry-after", "")))
-
-    async with (
-        live_server(redis_server.url, office, limits=limits) as srv,
-        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
-        httpx.AsyncClient(
-            base_url=srv.url,
-            timeout=TIMEOUT,
-            headers=auth("admin"),
-            event_hooks={"response": [note]},
-        ) as sim,
-    ):
-        bad = await http.get("/api/v1/locations/sued/stats", headers=auth("nobody"))
-        assert bad.status_code == 401
-        ticket = await HttpOffice(sim, "sued").issue("A")
-        assert ticket is not None and ticket["number"] == "A001"
-        (t0, first, key0, retry_after), *_, (t1, last, key1, _) = sent
-        assert (first, last) == (429, 201) and key0 == key1 != ""
-        assert t1 - t0 >= float(retry_after)
-        snap = await get_when(
-            http, "/api/v1/locations/sued", lambda r: waiting_in(r.json(), "A") > 0, "the ticket"
-        )
-        assert waiting_in(snap.json(), "A") == 1
-
-
-async def test_a_server_away_or_without_redis_is_waited_for(
-    tmp_path: Path, office: Office, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Nobody listening (connection refused), then Redis stopped (503): the simulator backs
-    off and sends the same command again until the server answers - one ticket, issued -
-    and says so in one line."""
-    caplog.set_level(logging.INFO, logger="sensors.simulate")
-    data = tmp_path / "redis"
-    redis = EmbeddedRedis(data).start()
-    port = free_port()
-    statuses: list[int] = []
-
-    async def note(r: httpx.Response) -> None:
-        statuses.append(r.status_code)
-
-    def logged(reason: str) -> bool:
-        return any(getattr(r, "reason", "") == reason for r in caplog.records)
-
     try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            timeout=TIMEOUT,
-            headers=auth("admin"),
-            event_hooks={"response": [note]},
-        ) as sim:
-            pending = asyncio.create_task(HttpOffice(sim, "sued").issue("A"))
-            await eventually(
-                lambda: logged("ConnectError") or pending.done(), "a refused connection, noted"
+        async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http:
+            r = await get_when(
+                http,
+                "/api/v1/locations/sued",
+                lambda r: bool(r.json()["calls"]) or day.done(),
+                "the first calls",
             )
-            assert not pending.done(), pending.result()  # (what escaped, if anything)
-            async with live_server(redis.url, office, port=port) as srv:
-                redis.stop()
-                await eventually(lambda: 503 in statuses, "a 503 while Redis is away")
-                assert not pending.done()
-                redis = EmbeddedRedis(data).start()
-                ticket = await asyncio.wait_for(pending, 3 * TIMEOUT)
-                assert ticket is not None and ticket["number"] == "A001"
-                async with httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http:
-                    snap = await get_when(
-                        http,
-                        "/api/v1/locations/sued",
-                        lambda r: r.status_code == 200 and waiting_in(r.json(), "A") > 0,
-                        "the ticket",
+            epoch = r.json()["epoch"]
+            await redis.flushall()
+            await get_when(
+                http,
+                "/api/v1/locations/sued",
+                lambda r: (
+                    day.done()
+                    or (
+                        r.status_code == 200
+                        and r.json()["epoch"] != epoch
+                        and bool(r.json()["calls"])
                     )
-                assert waiting_in(snap.json(), "A") == 1
+                ),
+                "new calls after the wipe",
+            )
+            assert not day.done(), day.result()
+            await asyncio.wait_for(day, 3 * TIMEOUT)
     finally:
-        redis.stop()
-    problems = [r for r in caplog.records if r.name == "sensors.simulate"]
-    assert len(problems) == 1, [r.getMessage() for r in problems]  # one line for one command
+        day.cancel()
 
 
-def waiting_in(snap: Json, queue: str) -> int:
-    return int(next(q["waiting"] for q in snap["queues"] if q["id"] == queue))
+async def test_the_demo_goes_on_when_its_data_is_wiped(
+    server: LiveServer, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`make run`'s simulator, sped up, on every location: when the data under it is gone
+    (a restore from an older backup, say: its tickets unknown, its counters closed) each
+    location's demo day goes on - the counters open again and call new numbers - without
+    a day being stopped."""
+    caplog.set_level(logging.INFO, logger="sensors")
+    demo = asyncio.create_task(run_demo(server.url, token("admin"), OFFICE_PATH, seed=1, speed=600))
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http:
+            epochs = {}
+            for location in ("sued", "nord"):
+                r = await get_when(
+                    http,
+                    f"/api/v1/locations/{location}",
+                    lambda r: bool(r.json()["calls"]),
+                    f"the demo to call at {location}",
+                )
+                epochs[location] = r.json()["epoch"]
+            await redis.flushall()
+            for location in ("sued", "nord"):
+                # (The wiped data's successor has an epoch of its own, and only its calls.)
+                await get_when(
+                    http,
+                    f"/api/v1/locations/{location}",
+                    lambda r, old=epochs[location]: (
+                        r.status_code == 200
+                        and r.json()["epoch"] != old
+                        and bool(r.json()["calls"])
+                    ),
+                    f"new calls at {location} after the wipe",
+                )
+        assert not demo.done(), demo.result()
+    finally:
+        demo.cancel()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
