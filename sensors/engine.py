@@ -257,6 +257,12 @@ class _Day:
         truth.called_t, truth.counter = now, c.id
         truth.called_at = str(answer.get("called_at") or "")
         c.busy = truth
+        for other in self.counters.values():
+            if other is not c and other.busy is not None and other.busy.id == truth.id:
+                # It moved on from there (transferred by hand): that counter is free, and
+                # does not finish a ticket now served here.
+                other.busy = None
+                self.push(now, "look", other.id)
         service = (self.draws if ours else self.outside_draws).draw(truth.queue, c.id, now)
         serving = answer.get("status") == "serving"
         truth.outcome = "no_show" if service.no_show and not serving else "done"

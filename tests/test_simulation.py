@@ -412,3 +412,66 @@ async def test_the_demo_goes_on_when_its_data_is_wiped(
     finally:
         demo.cancel()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_ticket_transferred_by_hand_is_finished_where_it_is_served(
+    server: LiveServer, office: Office, redis: Redis
+) -> None:
+    """Staff transfer a ticket away from a simulated counter while it is being served, and
+    another simulated counter calls it: the first counter is free at once and leaves the
+    ticket alone; the counter now serving it finishes it, in its own time."""
+    loc = office.location_by_id["sued"]
+    seed = 3  # (a day in which counter 2 calls the ticket before counter 1 would be done)
+    scenario = scenario_of(loc, seed=seed, arrivals_per_hour=10, hours=2, backlog=0, work_on_h=0.5)
+    timeline = SteppedTimeline()
+    issued: list[TicketTruth] = []
+
+    async def keep(truth: TicketTruth, answer: Json) -> None:
+        issued.append(truth)
+
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http,
+        httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT, headers=auth("admin")) as sim,
+    ):
+        day = asyncio.create_task(
+            run_day(scenario, plan_day(scenario, seed), HttpOffice(sim, "sued"), timeline, keep)
+        )
+        try:
+            moved: TicketTruth | None = None
+            minute = 0
+            while moved is None and minute < 100:
+                minute += 1
+                await timeline.advance(minute, day)
+                counters = {c["id"]: c for c in (await current(http, redis))["counters"]}
+                one, two = counters["1"], counters["2"]
+                serving = [t for t in issued if t.number == one["number"]]
+                if (
+                    one["ticket_status"] == "serving"
+                    and serving
+                    and two["open"]
+                    and not two["number"]
+                ):
+                    moved = serving[0]
+                    r = await http.post(
+                        f"/api/v1/tickets/{moved.id}/transfer",
+                        json={"queue": "B"},
+                        headers=auth("counter-sued-1"),
+                    )
+                    assert r.status_code == 200, r.text
+            assert moved is not None, "a moment to transfer from counter 1 to an idle counter 2"
+            while moved.counter != "2" and minute < 150:
+                minute += 1
+                await timeline.advance(minute, day)
+            assert moved.counter == "2" and moved.called_t is not None
+            ends = moved.called_t + (moved.busy_s or 0)  # when counter 2 is done with it
+            while minute * 60 < ends - 60:
+                minute += 1
+                await timeline.advance(minute, day)
+                r = await http.get(f"/api/v1/tickets/{moved.id}")
+                assert r.json()["status"] in ("called", "serving"), (minute, ends / 60)
+            await timeline.advance(24 * 60, day)
+            day.result()
+        finally:
+            day.cancel()
+        r = await http.get(f"/api/v1/tickets/{moved.id}")
+        assert r.json()["status"] in ("done", "no_show")
