@@ -248,6 +248,8 @@ def command(
 ) -> None:
     """Drive a realistic office day through the real API and report what happened."""
     logs.configure()
+    # httpx logs every request with its address, and a ticket's address is its key.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     token = read_token(token_file)
     config = config or (DEMO_CONFIG if demo else None)
     if config is None:

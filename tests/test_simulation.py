@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import statistics
+import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -475,3 +477,32 @@ async def test_a_ticket_transferred_by_hand_is_finished_where_it_is_served(
             day.cancel()
         r = await http.get(f"/api/v1/tickets/{moved.id}")
         assert r.json()["status"] in ("done", "no_show")
+
+
+async def test_the_simulate_command_logs_no_ticket_addresses(server: LiveServer) -> None:
+    """`waitboard-sensor simulate` runs a day and logs neither a ticket's address (its id is
+    the key to the ticket's page) nor its token."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sensors.cli",
+        "simulate",
+        "--server",
+        server.url,
+        "--config",
+        str(OFFICE_PATH),
+        "--speed",
+        "5000",
+        "--hours",
+        "0.2",
+        env={**os.environ, "WAITBOARD_DEVICE_TOKEN": token("admin")},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 3 * TIMEOUT)
+    assert proc.returncode == 0, err.decode()
+    assert "queue A: issued" in out.decode()
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as http:
+        stats = (await http.get("/api/v1/locations/sued/stats", headers=auth("admin"))).json()
+    assert sum(q["issued"] for q in stats["queues"]) > 0
+    assert "/tickets/t_" not in err.decode() and token("admin") not in err.decode()
