@@ -133,12 +133,10 @@ class _Day:
         timeline: Timeline,
         on_issue: OnIssue | None,
     ) -> None:
-        self.scenario, self.office, self.timeline, self.on_issue = (
-            scenario,
-            office,
-            timeline,
-            on_issue,
-        )
+        self.scenario = scenario
+        self.office = office
+        self.timeline = timeline
+        self.on_issue = on_issue
         self.draws = ServiceDraws(scenario, plan.seed)
         # Tickets from outside (real use beside the demo) draw from their own stream, so
         # that the simulated people's service times stay those of the seed.

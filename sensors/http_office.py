@@ -58,7 +58,9 @@ class HttpOffice:
     the engine goes on from. Each problem is one log line, without ticket ids or tokens.
     """
 
-    def __init__(self, http: httpx.AsyncClient, location: str, patience: Patience = PATIENCE):
+    def __init__(
+        self, http: httpx.AsyncClient, location: str, patience: Patience = PATIENCE
+    ) -> None:
         self.http = http
         self.loc = location
         self.patience = patience
