@@ -219,7 +219,7 @@ async def test_the_simulator_goes_on_when_staff_act_by_hand(
         hand_called: tuple[str, str] | None = None  # (ticket id, counter)
         closed: str | None = None
         try:
-            minute = 0.0
+            minute = 0
             while len(done) < 6 and minute < 150:
                 minute += 1
                 await timeline.advance(minute, day)
@@ -231,7 +231,7 @@ async def test_the_simulator_goes_on_when_staff_act_by_hand(
                     ours = ticket in {t.id for t in issued}
                     if "call" not in done and c["open"] and c["number"] is None:
                         # Staff call someone to a simulated counter that stands idle.
-                        r = await issue(http, "A", device="reception-sued")
+                        assert (await issue(http, "A", device="reception-sued")).status_code == 201
                         r = await http.post(f"{base}/call-next", headers=device)
                         assert r.status_code == 200, r.text
                         hand_called, done["call"] = (r.json()["id"], c["id"]), minute
@@ -273,7 +273,8 @@ async def test_the_simulator_goes_on_when_staff_act_by_hand(
             assert set(done) == {"call", "busy", "no_show", "transfer", "close", "cancel"}, done
 
             # The simulator goes on: new calls after the last thing done by hand, the
-            # ticket called by hand served to its end, the counter closed by hand open again.
+            # ticket called by hand served to its end, the counter closed by hand calling
+            # again (opened after its advisor's break).
             last = max(done.values())
             await timeline.advance(last + 40, day)
             assert calls_after(issued, last * 60) >= 2
