@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from sensors.engine import TicketTruth, run_day
+from sensors.engine import CounterView, TicketTruth, run_day
 from sensors.office_day import SCENARIOS, CounterModel, QueueModel, Scenario, plan_day
 from waitboard import appointments, commands, snapshot
 from waitboard.clock import to_ms
@@ -112,11 +112,13 @@ class StoreOffice:
         self.store, self.loc, self.scenario, self.timeline = store, loc, scenario, timeline
         self.history = history  # queue -> waits of recently called tickets (last 30)
 
-    async def open(self, counter: str) -> None:
+    async def open(self, counter: str) -> CounterView:
         await self.store.set_counter(self.loc.id, counter, True)
+        return CounterView(open=True)
 
-    async def close(self, counter: str) -> None:
+    async def close(self, counter: str) -> CounterView:
         await self.store.set_counter(self.loc.id, counter, False)
+        return CounterView(open=False)
 
     async def issue(self, queue: str) -> dict[str, Any]:
         store, loc = self.store, self.loc
@@ -150,22 +152,25 @@ class StoreOffice:
         }
         return view
 
-    async def call_next(self, counter: str) -> dict[str, Any] | None:
+    async def call_next(self, counter: str) -> CounterView:
         outcome = await self.store.call_next(self.loc.id, counter)
         if outcome.ticket is None:
-            return None
+            return CounterView(open=True)
         t = outcome.ticket
         self.history[t.queue].append((t.called_at or 0) / 1000 - t.issued_at / 1000)
-        return {"id": t.id, "called_at": ""}
+        return CounterView(open=True, ticket={"id": t.id, "status": "called", "called_at": ""})
 
-    async def start(self, ticket_id: str, counter: str) -> None:
+    async def start(self, ticket_id: str, counter: str) -> bool:
         await self.store.act(ticket_id, Action.START, counters=None)
+        return True
 
-    async def complete(self, ticket_id: str, counter: str) -> None:
+    async def complete(self, ticket_id: str, counter: str) -> bool:
         await self.store.act(ticket_id, Action.COMPLETE, counters=None)
+        return True
 
-    async def no_show(self, ticket_id: str, counter: str) -> None:
+    async def no_show(self, ticket_id: str, counter: str) -> bool:
         await self.store.act(ticket_id, Action.NO_SHOW, counters=None)
+        return True
 
 
 async def simulate(

@@ -5,12 +5,17 @@ serve, mark no-shows and close - all through the HTTP API, with a device token a
 do so (admin), at an adjustable speed (``--speed 60`` = one hour per minute). It records
 the ground truth of every ticket (issued, the estimate it was given, called, how it ended)
 and prints a report. ``--demo`` keeps every location of an office busy, day after day.
+
+The office stays shared: staff may act by hand beside the simulation, and the server may be
+away for a while. The simulator goes on from whatever it finds (see :mod:`sensors.engine`)
+and never stops a location's day for an answer the API can give.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from pathlib import Path
@@ -20,57 +25,14 @@ import click
 import httpx
 
 from sensors.api import read_token
-from sensors.engine import DayResult, Json, TicketTruth, report, run_day
+from sensors.engine import DayResult, TicketTruth, report, run_day
+from sensors.http_office import PATIENCE, HttpOffice, Patience, SimulationError
 from sensors.office_day import HOUR, Scenario, plan_day, scenario_for
+from waitboard import logs
 from waitboard.config import Location, load_office
 from waitboard.settings import DEMO_CONFIG
 
-
-class SimulationError(Exception):
-    """The server refused something the simulation needs (a wrong token, say)."""
-
-
-class HttpOffice:
-    """The office behind the real API."""
-
-    def __init__(self, http: httpx.AsyncClient, location: str) -> None:
-        self.http = http
-        self.loc = location
-
-    async def _post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        r = await self.http.post(path, json=body)
-        if r.status_code >= 400 and r.status_code != 409:
-            raise SimulationError(f"POST {path} -> {r.status_code}: {r.text[:200]}")
-        return r
-
-    async def open(self, counter: str) -> None:
-        await self._post(f"/api/v1/locations/{self.loc}/counters/{counter}/open")
-
-    async def close(self, counter: str) -> None:
-        await self._post(f"/api/v1/locations/{self.loc}/counters/{counter}/close")
-
-    async def issue(self, queue: str) -> Json | None:
-        r = await self._post(f"/api/v1/locations/{self.loc}/tickets", {"queue": queue})
-        if r.status_code == 409:
-            return None  # ticket stop: this person goes home
-        answer: Json = r.json()
-        return answer
-
-    async def call_next(self, counter: str) -> Json | None:
-        r = await self._post(f"/api/v1/locations/{self.loc}/counters/{counter}/call-next")
-        if r.status_code == 204:
-            return None
-        answer: Json = r.json()
-        return answer
-
-    async def start(self, ticket_id: str, counter: str) -> None:
-        await self._post(f"/api/v1/tickets/{ticket_id}/start")
-
-    async def complete(self, ticket_id: str, counter: str) -> None:
-        await self._post(f"/api/v1/tickets/{ticket_id}/complete")
-
-    async def no_show(self, ticket_id: str, counter: str) -> None:
-        await self._post(f"/api/v1/tickets/{ticket_id}/no-show")
+log = logging.getLogger(__name__)
 
 
 class RealTimeline:
@@ -111,13 +73,19 @@ def scenario_of(
 
 
 async def simulate_day(
-    server: str, token: str, loc: Location, scenario: Scenario, seed: int, speed: float
+    server: str,
+    token: str,
+    loc: Location,
+    scenario: Scenario,
+    seed: int,
+    speed: float,
+    patience: Patience = PATIENCE,
 ) -> DayResult:
     """One day of one location through the API; returns the ground truth."""
     async with httpx.AsyncClient(
         base_url=server, timeout=30, headers={"Authorization": f"Bearer {token}"}
     ) as http:
-        office = HttpOffice(http, loc.id)
+        office = HttpOffice(http, loc.id, patience)
         return await run_day(scenario, plan_day(scenario, seed), office, RealTimeline(speed))
 
 
@@ -137,11 +105,12 @@ def truth_rows(truths: list[TicketTruth]) -> list[dict[str, Any]]:
     ]
 
 
-async def wait_until_ready(server: str, timeout_s: float = 60.0) -> None:
-    """The server answers /readyz (it may still be starting when we are)."""
-    deadline = time.monotonic() + timeout_s
+async def wait_until_ready(server: str, timeout_s: float | None = 60.0) -> None:
+    """The server answers /readyz (it may still be starting when we are, or its Redis be
+    away); ``timeout_s`` None waits as long as it takes."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     async with httpx.AsyncClient(base_url=server, timeout=5) as http:
-        while time.monotonic() < deadline:
+        while deadline is None or time.monotonic() < deadline:
             try:
                 if (await http.get("/readyz")).status_code == 200:
                     return
@@ -151,25 +120,48 @@ async def wait_until_ready(server: str, timeout_s: float = 60.0) -> None:
     raise SimulationError(f"{server} did not become ready within {timeout_s:.0f} s")
 
 
-async def run_demo(server: str, token: str, config: Path, seed: int) -> None:
-    """Every location of the office, one simulated day after another, in real time."""
+#: After a demo day stopped by an error (a refused token, a bug), the next one starts after
+#: this pause, doubled while it keeps happening up to ``DEMO_PAUSE_MAX_S`` (real seconds).
+DEMO_PAUSE_S = 10.0
+DEMO_PAUSE_MAX_S = 300.0
+
+
+async def run_demo(
+    server: str,
+    token: str,
+    config: Path,
+    seed: int,
+    speed: float = 1.0,
+    patience: Patience = PATIENCE,
+) -> None:
+    """Every location of the office, one simulated day after another (in real time at
+    ``speed`` 1), until stopped: nothing the server answers ends it."""
     office = load_office(config)
-    await wait_until_ready(server)
+    await wait_until_ready(server, timeout_s=None)
 
     async def location(loc: Location, index: int) -> None:
         day = 0
+        pause = DEMO_PAUSE_S
         while True:
             scenario = scenario_of(
                 loc, seed + 97 * index + day, arrivals_per_hour=25, hours=4.5, backlog=4 + 2 * index
             )
             try:
-                await simulate_day(server, token, loc, scenario, seed + day, speed=1.0)
-            except Exception as e:  # whatever it was (a server away, say), the demo goes on
-                click.echo(
-                    f"demo simulation of {loc.id}: {type(e).__name__}: {e}; again in 10 s",
-                    err=True,
+                await simulate_day(server, token, loc, scenario, seed + day, speed, patience)
+                pause = DEMO_PAUSE_S
+            except Exception as e:  # whatever it was, this location's demo goes on
+                log.error(
+                    "simulator: demo day stopped; the next one starts after a pause",
+                    extra={
+                        "location": loc.id,
+                        "error": type(e).__name__,
+                        # (Only our own message: others may carry a ticket's address.)
+                        "detail": str(e) if isinstance(e, SimulationError) else "",
+                        "again_in_s": pause,
+                    },
                 )
-                await asyncio.sleep(10)
+                await asyncio.sleep(pause)
+                pause = min(2 * pause, DEMO_PAUSE_MAX_S)
             day += 1
 
     async def people_counter(loc: Location, index: int) -> None:
@@ -191,8 +183,11 @@ async def run_demo(server: str, token: str, config: Path, seed: int) -> None:
                                 "count": people + rng.randint(0, people // 3 + 1),
                             },
                         )
-                except (httpx.HTTPError, ValueError, KeyError):
-                    continue
+                except Exception as e:  # (a count missed is no loss: the next one comes)
+                    log.debug(
+                        "simulator: people count skipped",
+                        extra={"location": loc.id, "error": type(e).__name__},
+                    )
 
     await asyncio.gather(
         *(location(loc, i) for i, loc in enumerate(office.locations)),
@@ -212,10 +207,9 @@ async def run_demo(server: str, token: str, config: Path, seed: int) -> None:
 @click.option("--token-file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option(
     "--speed",
-    default=60.0,
-    show_default=True,
     type=click.FloatRange(0.1, 10_000),
-    help="Simulated seconds per real second (60 = one hour per minute).",
+    help="Simulated seconds per real second (default 60 = one hour per minute; with "
+    "--demo 1 = real time).",
 )
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option(
@@ -245,7 +239,7 @@ def command(
     config: Path | None,
     location: str | None,
     token_file: Path | None,
-    speed: float,
+    speed: float | None,
     seed: int,
     hours: float,
     arrivals_per_hour: float,
@@ -253,13 +247,17 @@ def command(
     demo: bool,
 ) -> None:
     """Drive a realistic office day through the real API and report what happened."""
+    logs.configure()
+    # httpx logs every request with its address, and a ticket's address is its key.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     token = read_token(token_file)
     config = config or (DEMO_CONFIG if demo else None)
     if config is None:
         raise click.UsageError("give --config (the office's waitboard.toml)")
     if demo:
-        asyncio.run(run_demo(server, token, config, seed))
+        asyncio.run(run_demo(server, token, config, seed, speed or 1.0))
         return
+    speed = speed or 60.0
     office = load_office(config)
     loc = office.location_by_id.get(location or office.locations[0].id)
     if loc is None:

@@ -28,7 +28,9 @@ async def test_lobby_screen_shows_a_call_without_reload(
     latest = page.locator("[data-latest]")
     await expect(latest.locator('[data-f="number"]')).to_have_text(number, timeout=TIMEOUT * 1000)
     await expect(latest.locator('[data-f="counter"]')).to_have_text("Schalter 1")
-    await expect(page.locator(".screen-head .opening")).to_contain_text("bis 24:00 Uhr")
+    # Open around the clock: no closing time to announce (not "bis 24:00 Uhr").
+    await expect(page.locator(".screen-head .opening")).to_contain_text("geöffnet")
+    await expect(page.locator(".screen-head .opening")).not_to_contain_text("bis")
     await expect(latest).to_have_class("now flash")
     await page.evaluate("document.querySelector('[data-latest]').classList.remove('flash')")
     await http.post(f"/api/v1/tickets/{called.json()['id']}/recall", headers=auth("counter-sued-1"))

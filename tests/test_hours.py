@@ -55,6 +55,26 @@ def test_open_until_midnight() -> None:
     assert parse_ranges("00:00-24:00") == ((0, 1440),)
 
 
+def test_open_around_the_clock_never_closes() -> None:
+    """Open every day 00:00-24:00: no closing time to announce, at any hour of the week."""
+    always = OpeningHours.always()
+    assert always.closes_at(at(6, 2, 30)) is None
+    assert always.closes_at(at(0, 23, 59)) is None
+
+
+def test_an_opening_runs_on_past_midnight() -> None:
+    """A range that ends at 24:00 continues into the next day's range from 00:00: the
+    location closes when that one ends, or at midnight when the next day starts later."""
+    late = OpeningHours.parse(
+        {"fri": "08:00-24:00", "sat": "00:00-02:00,10:00-12:00", "sun": "10:00-24:00"}
+    )
+    assert late.closes_at(at(4, 22, 0)) == at(5, 2, 0)
+    assert late.closes_at(at(5, 1, 0)) == at(5, 2, 0)
+    assert late.closes_at(at(6, 11, 0)) == at(7, 0, 0)
+    weekdays = OpeningHours.parse({d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri")})
+    assert weekdays.closes_at(at(0, 3, 0)) == at(5, 0, 0)
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [

@@ -59,12 +59,21 @@ class OpeningHours:
         return any(start <= minute < end for start, end in self.week[local.weekday()])
 
     def closes_at(self, local: datetime) -> datetime | None:
-        """When the current opening range ends (None when closed now)."""
+        """When the opening under way ends; None when closed now, or when open around the
+        clock. A range that ends at 24:00 runs on into one that starts at 00:00 the next
+        day, so "Fr 08:00-24:00, Sa 00:00-02:00" closes on Saturday at 02:00: a page does
+        not announce a closing that never comes."""
         minute = local.hour * 60 + local.minute
+        day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
         for start, end in self.week[local.weekday()]:
             if start <= minute < end:
-                day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
-                return day0 + timedelta(minutes=end)
+                for offset in range(1, 8):
+                    following = self.week[(local.weekday() + offset) % 7]
+                    if end < 24 * 60 or not following or following[0][0] != 0:
+                        # Wall-clock arithmetic, as in next_opening.
+                        return day0 + timedelta(days=offset - 1, minutes=end)
+                    end = following[0][1]
+                return None  # every range of the week runs into the next
         return None
 
     def next_opening(self, local: datetime) -> datetime | None:

@@ -199,8 +199,9 @@ def snapshot(office: Office, loc: Location, state: LocationState, now: datetime)
             }
         )
     local = now.astimezone(tz)
-    closes = loc.opening_hours.closes_at(local)
-    opens = None if closes else loc.opening_hours.next_opening(local)
+    is_open = loc.opening_hours.is_open(local)
+    closes = loc.opening_hours.closes_at(local)  # None when open around the clock
+    opens = None if is_open else loc.opening_hours.next_opening(local)
     return {
         "type": "snapshot",
         "location": {"id": loc.id, "name": loc.name, "name_en": loc.name_en or loc.name},
@@ -208,7 +209,7 @@ def snapshot(office: Office, loc: Location, state: LocationState, now: datetime)
         "seq": state.seq,
         "day": state.day,
         "generated_at": local.isoformat(timespec="seconds"),
-        "open": closes is not None,
+        "open": is_open,
         "closes_at": closes.isoformat(timespec="minutes") if closes else None,
         "opens_at": opens.isoformat(timespec="minutes") if opens else None,
         "queues": queues,
