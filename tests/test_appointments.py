@@ -58,6 +58,18 @@ def test_a_slot_that_would_run_past_closing_is_not_offered() -> None:
     assert f"{slots[-1].start:%H:%M}" == "09:20"
 
 
+def test_the_hour_the_clocks_skip_has_no_slots() -> None:
+    """On the night the clocks go forward (28 March 2027) an office open around the clock
+    offers no 02:xx slots - they would be the 03:xx ones twice - and every slot is its own
+    moment."""
+    loc = office_with_appointments(hours={"sun": "00:00-24:00"}).location_by_id["sued"]
+    slots = appointments.slots_of_day(plan_of(loc), loc, date(2027, 3, 28), BERLIN)
+    starts = [f"{s.start:%H:%M}" for s in slots]
+    assert "01:40" in starts and "03:00" in starts
+    assert not [s for s in starts if s.startswith("02:")]
+    assert len({s.start.astimezone(UTC) for s in slots}) == len(slots) == 23 * 3
+
+
 def test_bookable_days_skip_what_is_too_soon_closed_or_beyond_the_window(sued: Location) -> None:
     """At 11:30 on Monday the day is over for bookings (30 minutes' notice); weekends and
     24 December are missing; the last day is 14 days ahead."""

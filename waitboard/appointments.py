@@ -27,7 +27,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from waitboard.clock import to_ms
 from waitboard.config import AppointmentPlan, Location
@@ -116,9 +116,17 @@ def slots_of_day(plan: AppointmentPlan, loc: Location, day: date, tz: tzinfo) ->
         minute = start
         while minute + step <= end:
             begin = datetime.combine(day, time(minute // 60, minute % 60), tz)
-            slots.append(Slot(begin, begin + timedelta(minutes=step)))
+            if _exists(begin):  # (not in the hour a clock skips in spring)
+                slots.append(Slot(begin, begin + timedelta(minutes=step)))
             minute += step
     return slots
+
+
+def _exists(moment: datetime) -> bool:
+    """Whether a local time is on the clock that day: on the night the clocks go forward,
+    02:00-02:59 in Berlin is not, and a slot there would be the 03:xx slot twice over."""
+    back = moment.astimezone(UTC).astimezone(moment.tzinfo)
+    return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
 def first_bookable(plan: AppointmentPlan, now: datetime) -> datetime:
