@@ -11,7 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from redis.asyncio import Redis
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from sensors.engine import CounterView
 from sensors.http_office import HttpOffice
@@ -28,7 +31,6 @@ from tests.conftest import (
 from tests.test_api import issue
 from waitboard.config import Office
 from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.ratelimit import Limit, Limits
 
 
 async def test_refusals_come_back_as_the_state_found(
@@ -58,40 +60,74 @@ async def test_refusals_come_back_as_the_state_found(
         assert await office.complete(waiting["id"], "1") is True
 
 
+class ThrottlingProxy:
+    """A reverse proxy in front of the server, as an office's gateway may be: it answers
+    the first POST with 429 and ``Retry-After: 1`` (the server itself never limits a valid
+    device token), and passes everything else on."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.throttled = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        if request.method == "POST" and not self.throttled:
+            self.throttled = True
+            await Response(status_code=429, headers={"Retry-After": "1"})(scope, receive, send)
+            return
+        async with httpx.AsyncClient(base_url=self.upstream, timeout=TIMEOUT) as client:
+            answer = await client.request(
+                request.method,
+                request.url.path,
+                content=await request.body(),
+                headers={k: v for k, v in request.headers.items() if k != "host"},
+            )
+        passed = Response(answer.content, answer.status_code, media_type=None)
+        passed.raw_headers = [
+            (k.encode(), v.encode())
+            for k, v in answer.headers.items()
+            if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")
+        ] + [(b"content-length", str(len(answer.content)).encode())]
+        await passed(scope, receive, send)
+
+
 async def test_a_429_is_waited_out_as_its_retry_after_says(
-    redis_server: EmbeddedRedis, redis: Redis, office: Office
+    server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    """Told to wait (429, here after a failed login from the same address), the simulator
-    sends its command again no sooner than Retry-After says, under the same key: one
-    ticket."""
-    limits = Limits(failures=Limit(per_minute=60, burst=1))
+    """Told to wait (429 from a gateway in front of the server), the simulator sends its
+    command again no sooner than Retry-After says, under the same key: one ticket."""
+    proxy = ThrottlingProxy(server.url)
+    port = free_port()
+    gateway = uvicorn.Server(uvicorn.Config(proxy, host="127.0.0.1", port=port, log_level="error"))
+    task = asyncio.create_task(gateway.serve())
+    await eventually(lambda: gateway.started, "the gateway to start")
     sent: list[tuple[float, int, str, str]] = []
 
     async def note(r: httpx.Response) -> None:
         key = r.request.headers.get("idempotency-key", "")
         sent.append((time.monotonic(), r.status_code, key, r.headers.get("retry-after", "")))
 
-    async with (
-        live_server(redis_server.url, office, limits=limits) as srv,
-        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as http,
-        httpx.AsyncClient(
-            base_url=srv.url,
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
             timeout=TIMEOUT,
             headers=auth("admin"),
             event_hooks={"response": [note]},
-        ) as sim,
-    ):
-        bad = await http.get("/api/v1/locations/sued/stats", headers=auth("nobody"))
-        assert bad.status_code == 401
-        ticket = await HttpOffice(sim, "sued").issue("A")
-        assert ticket is not None and ticket["number"] == "A001"
-        (t0, first, key0, retry_after), *_, (t1, last, key1, _) = sent
-        assert (first, last) == (429, 201) and key0 == key1 != ""
-        assert t1 - t0 >= float(retry_after)
-        snap = await get_when(
-            http, "/api/v1/locations/sued", lambda r: waiting(r.json())["A"] > 0, "the ticket"
-        )
-        assert waiting(snap.json())["A"] == 1
+        ) as sim:
+            ticket = await HttpOffice(sim, "sued").issue("A")
+    finally:
+        gateway.should_exit = True
+        await asyncio.wait_for(task, TIMEOUT)
+    assert ticket is not None and ticket["number"] == "A001"
+    (t0, first, key0, retry_after), *_, (t1, last, key1, _) = sent
+    assert (first, last) == (429, 201) and key0 == key1 != ""
+    assert t1 - t0 >= float(retry_after)
+    snap = await get_when(
+        http, "/api/v1/locations/sued", lambda r: waiting(r.json())["A"] > 0, "the ticket"
+    )
+    assert waiting(snap.json())["A"] == 1
 
 
 async def test_a_server_away_or_without_redis_is_waited_for(
