@@ -37,14 +37,15 @@ from redis.asyncio import Redis
 
 from sensors.engine import CounterView, TicketTruth, run_day
 from sensors.office_day import SCENARIOS, CounterModel, QueueModel, Scenario, plan_day
-from waitboard import appointments, commands, snapshot
-from waitboard.clock import to_ms
-from waitboard.config import Location, Office, parse_office
-from waitboard.domain import Action
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.estimate import fixed_rule_s
-from waitboard.state import AppointmentsToday
-from waitboard.store import Store, connect
+from waitboard.core import appointments, snapshot
+from waitboard.core.clock import to_ms
+from waitboard.core.domain import Action
+from waitboard.core.estimate import fixed_rule_s
+from waitboard.core.office import Location, Office, parse_office
+from waitboard.core.state import AppointmentsToday
+from waitboard.services import tickets as commands
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.tickets import Store, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -47,11 +47,11 @@ from typing import Any
 import orjson
 import psutil
 
-from waitboard import snapshot
-from waitboard.config import Office, load_office
-from waitboard.domain import Action
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.store import Store, connect
+from waitboard.core import snapshot
+from waitboard.core.domain import Action
+from waitboard.core.office import Office, load_office
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.tickets import Store, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

@@ -25,7 +25,7 @@ import httpx
 import orjson
 from websockets.asyncio.client import connect
 
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.store.embedded import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION, QUEUE, TOKEN = "mitte", "C", "demo-reception-mitte"

@@ -29,7 +29,7 @@ from sensors.engine import DayResult, TicketTruth, report, run_day
 from sensors.http_office import PATIENCE, HttpOffice, Patience, SimulationError
 from sensors.office_day import HOUR, Scenario, plan_day, scenario_for
 from waitboard import logs
-from waitboard.config import Location, load_office
+from waitboard.core.office import Location, load_office
 from waitboard.settings import DEMO_CONFIG
 
 log = logging.getLogger(__name__)

@@ -34,12 +34,12 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from waitboard.app import create_app
 from waitboard.cli import UVICORN_OPTIONS
-from waitboard.config import Office, load_office, parse_office
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.hub import HubTiming
-from waitboard.keys import RATE_LIMIT_PREFIX
+from waitboard.core.office import Office, load_office, parse_office
+from waitboard.live.hub import HubTiming
 from waitboard.settings import Settings
-from waitboard.store import connect as redis_connect
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.keys import RATE_LIMIT_PREFIX
+from waitboard.store.tickets import connect as redis_connect
 
 #: The one deadline for waiting on anything in the tests. Tests wait for conditions, not
 #: for time; speed is measured in benchmarks/, not asserted here.

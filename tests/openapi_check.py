@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator
 
-from waitboard.openapi import document
+from waitboard.web.openapi import document
 
 
 def check(response: httpx.Response, method: str, template: str) -> Any:

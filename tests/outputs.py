@@ -40,7 +40,7 @@ from tests.conftest import (
     office_with_appointments,
     token,
 )
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.store.embedded import EmbeddedRedis
 
 HTML = {"Accept": "text/html"}
 

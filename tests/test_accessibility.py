@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 
 from tests.conftest import LiveServer, auth, get_when, live_server, screenshot, waiting
 from tests.test_browser_flows import log_in
-from waitboard.config import load_office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import load_office
 from waitboard.settings import DEMO_CONFIG
+from waitboard.store.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import LiveServer, auth, get_when, waiting
 from tests.openapi_check import check
-from waitboard.openapi import document
+from waitboard.web.openapi import document
 
 TICKETS = "/api/v1/locations/{location}/tickets"
 CALL_NEXT = "/api/v1/locations/{location}/counters/{counter}/call-next"

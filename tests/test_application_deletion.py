@@ -18,15 +18,15 @@ from tests.test_application_retention import traces
 from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage
 from tests.test_privacy import everything
 from tests.test_staff import log_in
-from waitboard.application_schemas import DeleteRequest
-from waitboard.application_store import ApplicationStore, app_key, audit_key
-from waitboard.applications import DeletedSince, NoSuchApplication, hash_pin
-from waitboard.bodies import fingerprint
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.keys import applications_deleting, applications_recent
-from waitboard.scripts.applications import source
-from waitboard.store import Idempotency
+from waitboard.core.applications import DeletedSince, NoSuchApplication, hash_pin
+from waitboard.core.office import Office
+from waitboard.store.applications import ApplicationStore, app_key, audit_key
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.keys import applications_deleting, applications_recent
+from waitboard.store.scripts.applications import source
+from waitboard.store.tickets import Idempotency
+from waitboard.web.application_schemas import DeleteRequest
+from waitboard.web.bodies import fingerprint
 
 DELETE = "/api/v1/applications/delete"
 PIN_RECORD = hash_pin("12345678")

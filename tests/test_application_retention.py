@@ -14,12 +14,12 @@ from redis.asyncio import Redis
 from tests.conftest import TIMEOUT, auth, eventually, live_server
 from tests.test_config import GOOD, errors_of, write
 from tests.test_staff import log_in
-from waitboard.application_store import ApplicationStore, app_key, audit_key
-from waitboard.applications import DAY_MS, Stage, deletion_due, hash_pin
-from waitboard.config import ApplicationPolicy, Office, load_office
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.keys import applications_deleting, applications_recent
-from waitboard.store import Idempotency
+from waitboard.core.applications import DAY_MS, Stage, deletion_due, hash_pin
+from waitboard.core.office import ApplicationPolicy, Office, load_office
+from waitboard.store.applications import ApplicationStore, app_key, audit_key
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.keys import applications_deleting, applications_recent
+from waitboard.store.tickets import Idempotency
 
 NUMBER = "AB-2026-0042"
 OTHER = "AB-2026-0043"

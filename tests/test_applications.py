@@ -17,8 +17,7 @@ from tests.conftest import TIMEOUT, LiveServer, auth, live_server
 from tests.openapi_check import check
 from tests.test_privacy import everything
 from tests.test_staff import csrf_of, log_in
-from waitboard.application_store import app_key, audit_key
-from waitboard.applications import (
+from waitboard.core.applications import (
     Application,
     AuditAction,
     AuditEntry,
@@ -37,10 +36,11 @@ from waitboard.applications import (
     public_answer,
     verify_pin,
 )
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
 from waitboard.i18n import Translator
-from waitboard.keys import rate_limit
+from waitboard.store.applications import app_key, audit_key
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.keys import rate_limit
 
 HTML = {"Accept": "text/html"}
 CASEWORKER = auth("caseworker")

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import office_with_appointments
-from waitboard import appointments, estimate
-from waitboard.appointments import Arrival, NotASlot
-from waitboard.config import AppointmentPlan, Location
-from waitboard.domain import pick_queue
-from waitboard.errors import ConfigError
+from waitboard.core import appointments, estimate
+from waitboard.core.appointments import Arrival, NotASlot
+from waitboard.core.domain import pick_queue
+from waitboard.core.errors import ConfigError
+from waitboard.core.office import AppointmentPlan, Location
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 11, 30)

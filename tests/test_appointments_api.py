@@ -42,10 +42,11 @@ from tests.conftest import (
 )
 from tests.test_staff import csrf_of
 from tests.test_staff import log_in as staff_log_in
-from waitboard import booking_client, keys
-from waitboard.clock import to_ms
-from waitboard.config import Office, parse_office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.clock import to_ms
+from waitboard.core.office import Office, parse_office
+from waitboard.services import booking_clients as booking_client
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
 
 TZ = ZoneInfo("Europe/Berlin")
 MONDAY = date(2026, 11, 30)

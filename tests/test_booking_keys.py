@@ -36,7 +36,7 @@ from tests.test_appointments_api import (
     problem,
     slot,
 )
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.store.embedded import EmbeddedRedis
 
 COOKIE = "waitboard_booking"
 FIRST, OTHER = "198.51.100.7", "203.0.113.9"

@@ -27,7 +27,7 @@ from tests.conftest import (
 from tests.test_accessibility import PHONE, violations
 from tests.test_browser_flows import log_in
 from tests.test_browser_staff_actions import accept_dialogs
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.store.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.browser
 MS = TIMEOUT * 1000

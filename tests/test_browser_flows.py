@@ -25,8 +25,8 @@ from tests.conftest import (
     waiting,
 )
 from tests.test_api import issue
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
+from waitboard.store.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.browser
 MS = TIMEOUT * 1000

@@ -40,9 +40,9 @@ from tests.conftest import (
     waiting,
 )
 from tests.test_browser_flows import log_in
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
 from waitboard.i18n import Translator
+from waitboard.store.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.browser
 MS = TIMEOUT * 1000

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from waitboard.config import load_office
-from waitboard.errors import ConfigError
+from waitboard.core.errors import ConfigError
+from waitboard.core.office import load_office
 from waitboard.settings import DEMO_CONFIG
 
 GOOD = """

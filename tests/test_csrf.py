@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, LiveServer, auth, dataset, token
 from tests.test_staff import csrf_of, log_in
-from waitboard import commands
+from waitboard.services import tickets as commands
 
 HTML = {"Accept": "text/html"}
 FORM = {**HTML, "Content-Type": "application/x-www-form-urlencoded"}

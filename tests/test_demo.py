@@ -12,10 +12,10 @@ from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, LiveServer, SettableClock, live_server
-from waitboard.config import load_office
+from waitboard.core.office import load_office
 from waitboard.demo import demo_token
-from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.settings import DEMO_CONFIG
+from waitboard.store.embedded import EmbeddedRedis
 
 #: Sunday 6 December 2026, 02:30 in Berlin: when a real Jobcenter is closed.
 SUNDAY_NIGHT = datetime(2026, 12, 6, 1, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ import subprocess
 import yaml
 
 from tests.conftest import ROOT, require_tool
-from waitboard.config import load_office
+from waitboard.core.office import load_office
 
 
 def compose_config() -> dict:

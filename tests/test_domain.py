@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from waitboard.domain import (
+from waitboard.core.domain import (
     TRANSITIONS,
     Action,
     Layout,
@@ -17,7 +17,7 @@ from waitboard.domain import (
     service_day,
     ticket_number,
 )
-from waitboard.errors import InvalidTransition
+from waitboard.core.errors import InvalidTransition
 
 BERLIN = ZoneInfo("Europe/Berlin")
 S, A = TicketStatus, Action

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from waitboard.estimate import (
+from waitboard.core.estimate import (
     DEFAULT_BAND,
     NOTHING_LEARNED,
     Band,

@@ -35,12 +35,12 @@ from tests.conftest import (
     receive_until,
 )
 from tests.faultproxy import FaultProxy
-from waitboard import keys
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.hub import HubTiming
-from waitboard.store import Store
-from waitboard.store import connect as redis_connect
+from waitboard.core.office import Office
+from waitboard.live.hub import HubTiming
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.tickets import Store
+from waitboard.store.tickets import connect as redis_connect
 
 StartServe = Callable[..., ServeProcess]
 #: A request that takes longer than this hung. The service promises answers within its

@@ -29,10 +29,10 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import FAST, auth, office_with_appointments, settings_for
 from waitboard.app import create_app
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.openapi import document
-from waitboard.ratelimit import Limit, Limits
+from waitboard.core.office import Office
+from waitboard.services.limits import Limit, Limits
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.web.openapi import document
 
 #: Random requests per operation, on top of the coverage phase's boundary and type cases
 #: (about as many again). The whole file runs in well under a minute.

@@ -8,8 +8,8 @@ from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, LiveServer, auth
 from tests.test_staff import log_in
-from waitboard import keys
-from waitboard.web import SECURITY_HEADERS
+from waitboard.middleware import SECURITY_HEADERS
+from waitboard.store import keys
 
 HTML = {"Accept": "text/html"}
 #: What web.py promises, spelled out here so a weakened policy fails the test.

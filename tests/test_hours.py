@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from waitboard.hours import OpeningHours, parse_ranges
+from waitboard.core.hours import OpeningHours, parse_ranges
 
 BERLIN = ZoneInfo("Europe/Berlin")
 JOBCENTER = OpeningHours.parse(

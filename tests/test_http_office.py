@@ -29,8 +29,8 @@ from tests.conftest import (
     waiting,
 )
 from tests.test_api import issue
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
+from waitboard.store.embedded import EmbeddedRedis
 
 
 async def test_refusals_come_back_as_the_state_found(

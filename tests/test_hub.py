@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tests.conftest import TIMEOUT
-from waitboard.hub import drift, supervise
+from waitboard.live.hub import drift, supervise
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from tests.conftest import ROOT
-from waitboard.domain import TicketStatus
-from waitboard.errors import BookingOtherDay
+from waitboard.core.domain import TicketStatus
+from waitboard.core.errors import BookingOtherDay
 from waitboard.i18n import Translator, soft_hyphens
 
 TEMPLATES = ROOT / "kiosk_templates"
@@ -130,7 +130,7 @@ def test_open_until_midnight_reads_24_00() -> None:
 
 def test_every_error_a_person_can_meet_has_a_german_text() -> None:
     """Staff and terminal pages never fall back to an English detail."""
-    import waitboard.errors as errors
+    import waitboard.core.errors as errors
 
     codes = {
         cls.code

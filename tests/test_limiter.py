@@ -9,12 +9,12 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import eventually
-from waitboard.applications import keyed_digest
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.keys import rate_limit
-from waitboard.limiter import Limit, Limiter
+from waitboard.core.applications import keyed_digest
 from waitboard.metrics import Metrics
-from waitboard.store import connect
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.keys import rate_limit
+from waitboard.store.limits import Limit, Limiter
+from waitboard.store.tickets import connect
 
 ADDRESS = "203.0.113.77"
 #: Two at once, then one a second.
@@ -144,7 +144,7 @@ async def test_redis_unreachable_lets_requests_through(
     finally:
         await client.aclose()
         server.stop()
-    warnings = [r for r in caplog.records if r.name == "waitboard.limiter"]
+    warnings = [r for r in caplog.records if r.name == "waitboard.store.limits"]
     assert [r.levelname for r in warnings] == ["WARNING"]
     assert ADDRESS not in str(warnings[0].__dict__)
     rendered = metrics.render().decode()

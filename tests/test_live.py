@@ -28,10 +28,10 @@ from tests.conftest import (
     queue_of,
     receive_until,
 )
-from waitboard import keys
-from waitboard.config import Office
-from waitboard.domain import Action
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.domain import Action
+from waitboard.core.office import Office
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
 
 
 async def issue(http: httpx.AsyncClient, queue: str = "A") -> dict:
@@ -403,7 +403,7 @@ async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(
 ) -> None:
     """Screens joining mid-fan-out get each snapshot once, in order, and end at the newest."""
     # Fan-outs in turns of one screen, so that turns, reloads and joins interleave.
-    monkeypatch.setattr("waitboard.hub.TURN", 1)
+    monkeypatch.setattr("waitboard.live.hub.TURN", 1)
     # No reload but for changes: a refresh sends a seq again (with new waits), which is
     # not what this is about.
     timing = replace(FAST, coalesce_s=0.0, refresh_s=3600.0, drift_check_s=3600.0)

@@ -1,4 +1,4 @@
-"""Model check: the Lua scripts in the real Redis against the specification in waitboard.model.
+"""Model check: the Lua scripts in the real Redis against the specification in tests.model.
 
 A Hypothesis state machine sends the same random commands (issue, call, recall, start,
 complete, no-show, cancel, transfer, open/close, day change) to the store and to the pure
@@ -34,14 +34,14 @@ from hypothesis.stateful import (
 from redis.asyncio import Redis
 
 from tests.conftest import SettableClock
-from waitboard import keys
-from waitboard.config import Location, Office
-from waitboard.domain import TRANSITIONS, Action, TicketStatus, ticket_number
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.errors import InvalidTransition, WaitboardError
-from waitboard.model import TICKET_ACTIONS, Answer, LocationModel, Ticket
-from waitboard.state import Call, LocationState, QueueState, TicketRecord
-from waitboard.store import Outcome, Store, connect
+from tests.model import TICKET_ACTIONS, Answer, LocationModel, Ticket
+from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, ticket_number
+from waitboard.core.errors import InvalidTransition, WaitboardError
+from waitboard.core.office import Location, Office
+from waitboard.core.state import Call, LocationState, QueueState, TicketRecord
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.tickets import Outcome, Store, connect
 
 T = TypeVar("T")
 

@@ -23,8 +23,8 @@ from tests.conftest import (
     token,
 )
 from tests.openapi_check import check
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
+from waitboard.store.embedded import EmbeddedRedis
 
 PATH = "/api/v1/locations/{location}/occupancy"
 

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, LiveServer, auth, settings_for, token
 from tests.test_staff import csrf_of, log_in
-from waitboard.config import Office
-from waitboard.sessions import COOKIE
+from waitboard.core.office import Office
+from waitboard.pages.sessions import COOKIE
 
 HTML = {"Accept": "text/html"}
 #: Every field the scripts write on a ticket hash (issue, call, recall, start, transfer,

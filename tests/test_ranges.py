@@ -11,11 +11,11 @@ from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, auth, get_when, live_server, queue_of
 from tests.test_store import SettableClock
-from waitboard import keys
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
 from waitboard.i18n import Translator
-from waitboard.scripts import BAND_MIN_PAIRS
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.scripts import BAND_MIN_PAIRS
 
 HTML = {"Accept": "text/html"}
 COUNTER = auth("counter-sued-1")

@@ -22,9 +22,9 @@ from tests.conftest import (
     office_with_appointments,
     token,
 )
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
-from waitboard.ratelimit import Limit, Limits, charges, client_key
+from waitboard.core.office import Office
+from waitboard.services.limits import Limit, Limits, charges, client_key
+from waitboard.store.embedded import EmbeddedRedis
 
 HTML = {"Accept": "text/html"}
 TICKETS = "/api/v1/locations/sued/tickets"

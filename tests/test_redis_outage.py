@@ -16,8 +16,8 @@ from tests.conftest import (
     queue_of,
     receive_until,
 )
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
+from waitboard.store.embedded import EmbeddedRedis
 
 
 async def test_outage_answers_503_and_recovers(

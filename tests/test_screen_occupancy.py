@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, auth, get_when, live_server
 from tests.test_store import SettableClock
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
+from waitboard.store.embedded import EmbeddedRedis
 
 ZONE = re.compile(
     r'<span data-zone="wartebereich"(?P<hidden>\s+hidden)?\s*>\s*'

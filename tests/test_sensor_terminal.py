@@ -41,9 +41,9 @@ from tests.conftest import (
     token,
     waiting,
 )
-from waitboard import keys
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
 
 #: Retries fast enough that a test sees several of them, still jittered and bounded.
 FAST_RETRY = Retry(first_s=0.05, max_s=0.5, give_up_after_s=600)

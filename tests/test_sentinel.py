@@ -14,9 +14,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import TIMEOUT, Report, auth, free_port, live_server
-from waitboard import keys
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis, find_redis_server
+from waitboard.core.office import Office
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis, find_redis_server
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from tests.conftest import (
     queue_of,
     receive_until,
 )
-from waitboard.embedded_redis import EmbeddedRedis
 from waitboard.settings import DEMO_CONFIG
+from waitboard.store.embedded import EmbeddedRedis
 
 StartServe = Callable[..., ServeProcess]
 

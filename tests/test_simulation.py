@@ -31,10 +31,10 @@ from tests.conftest import (
     token,
 )
 from tests.test_api import issue
-from waitboard import keys
-from waitboard.config import Office
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.office import Office
 from waitboard.logs import KeyValueFormatter
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
 
 
 def seconds_between(start: str, end: str) -> float:

@@ -21,8 +21,9 @@ from tests.conftest import (
     token,
     waiting,
 )
-from waitboard import keys, qr
 from waitboard.app import create_app
+from waitboard.pages import qr
+from waitboard.store import keys
 
 HTML = {"Accept": "text/html"}
 

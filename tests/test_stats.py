@@ -12,8 +12,8 @@ import pytest
 
 from tests.conftest import TIMEOUT, LiveServer, auth, token
 from tests.openapi_check import check
-from waitboard import daystats
-from waitboard.config import Office
+from waitboard.core import daystats
+from waitboard.core.office import Office
 
 STATS = "/api/v1/locations/{location}/stats"
 

@@ -12,10 +12,10 @@ from tests.conftest import TIMEOUT, auth, live_server
 from tests.openapi_check import check
 from tests.test_stats import STATS, busy_morning
 from tests.test_store import SettableClock
-from waitboard import keys
-from waitboard.config import Office
-from waitboard.daystats import FIELDS
-from waitboard.embedded_redis import EmbeddedRedis
+from waitboard.core.daystats import FIELDS
+from waitboard.core.office import Office
+from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
 
 ADMIN = auth("reception-sued")
 

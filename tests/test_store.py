@@ -11,10 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, SettableClock, dataset
-from waitboard import keys, snapshot
-from waitboard.config import Office, parse_office
-from waitboard.domain import Action, TicketStatus
-from waitboard.errors import (
+from waitboard.core import snapshot
+from waitboard.core.domain import Action, TicketStatus
+from waitboard.core.errors import (
     Conflict,
     CounterState,
     Forbidden,
@@ -24,7 +23,9 @@ from waitboard.errors import (
     QueueClosed,
     TicketStop,
 )
-from waitboard.store import Idempotency, Store, location_of_ticket, new_ticket_id
+from waitboard.core.office import Office, parse_office
+from waitboard.store import keys
+from waitboard.store.tickets import Idempotency, Store, location_of_ticket, new_ticket_id
 
 
 @pytest.fixture

@@ -14,35 +14,29 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from waitboard import (
-    api,
-    application_api,
-    application_pages,
-    appointment_api,
-    booking_pages,
-    live,
-    logs,
-    openapi,
-    pages,
-    problems,
-    sessions,
-    staff,
-    terminal,
-)
-from waitboard.application_store import sweep_forever
-from waitboard.auth import DeviceRegistry
-from waitboard.clock import Clock, system_clock
-from waitboard.config import Office, load_office
+from waitboard import logs
 from waitboard.context import AppContext, context
+from waitboard.core.clock import Clock, system_clock
+from waitboard.core.errors import Unavailable, WaitboardError
+from waitboard.core.office import Office, load_office
 from waitboard.demo import demo_token_hashes
-from waitboard.errors import Unavailable, WaitboardError
-from waitboard.hub import Hub, HubTiming, supervise
-from waitboard.limiter import Limiter
+from waitboard.live import endpoints as live
+from waitboard.live.hub import Hub, HubTiming, supervise
 from waitboard.metrics import CONTENT_TYPE, Metrics
-from waitboard.ratelimit import Limits, RateLimitMiddleware
+from waitboard.middleware import WebMiddleware
+from waitboard.pages import applications as application_pages
+from waitboard.pages import bookings as booking_pages
+from waitboard.pages import public as pages
+from waitboard.pages import sessions, staff, terminal
+from waitboard.services.auth import DeviceRegistry
+from waitboard.services.limits import Limits, RateLimitMiddleware
 from waitboard.settings import DEMO_CONFIG, Settings, SettingsError
-from waitboard.store import Store, connect
-from waitboard.web import WebMiddleware
+from waitboard.store.applications import sweep_forever
+from waitboard.store.limits import Limiter
+from waitboard.store.tickets import Store, connect
+from waitboard.web import api, openapi, problems
+from waitboard.web import applications as application_api
+from waitboard.web import appointments as appointment_api
 
 log = logging.getLogger(__name__)
 

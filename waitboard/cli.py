@@ -13,12 +13,12 @@ import click
 import uvicorn
 
 from waitboard import logs
-from waitboard.auth import new_token, token_hash
-from waitboard.config import Office, load_office
-from waitboard.embedded_redis import EmbeddedRedis, EmbeddedRedisError
-from waitboard.errors import ConfigError
-from waitboard.fastws import PROTOCOL
+from waitboard.core.errors import ConfigError
+from waitboard.core.office import Office, load_office
+from waitboard.live.wire import PROTOCOL
+from waitboard.services.auth import new_token, token_hash
 from waitboard.settings import Settings, SettingsError
+from waitboard.store.embedded import EmbeddedRedis, EmbeddedRedisError
 
 #: How uvicorn runs waitboard (the tests use the same). Clients send nothing but pongs,
 #: so a small message limit keeps junk out; per-message compression costs memory and CPU
@@ -117,8 +117,8 @@ def serve(config_path: Path | None, host: str, port: int, workers: int, demo: bo
 @click.argument("destination", type=click.Path(path_type=Path, dir_okay=False))
 def backup(destination: Path) -> None:
     """Snapshot the running embedded Redis (WAITBOARD_DATA_DIR) into a file."""
-    from waitboard.backup import BackupError
-    from waitboard.backup import backup as run_backup
+    from waitboard.store.backup import BackupError
+    from waitboard.store.backup import backup as run_backup
 
     try:
         keys = run_backup(Settings.from_env().data_dir, destination)
@@ -131,9 +131,9 @@ def backup(destination: Path) -> None:
 @click.argument("source", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 def restore(source: Path) -> None:
     """Make a backup the data of a stopped waitboard (WAITBOARD_DATA_DIR)."""
-    from waitboard.backup import BackupError
-    from waitboard.backup import restore as run_restore
-    from waitboard.embedded_redis import EmbeddedRedisError
+    from waitboard.store.backup import BackupError
+    from waitboard.store.backup import restore as run_restore
+    from waitboard.store.embedded import EmbeddedRedisError
 
     try:
         keys = run_restore(source, Settings.from_env().data_dir)

@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 
-from waitboard.auth import DeviceRegistry
-from waitboard.clock import Clock
-from waitboard.config import Location, Office
-from waitboard.errors import NotFound
+from waitboard.core.clock import Clock
+from waitboard.core.errors import NotFound
+from waitboard.core.office import Location, Office
 from waitboard.metrics import Metrics
+from waitboard.services.auth import DeviceRegistry
 from waitboard.settings import Settings
 
 if TYPE_CHECKING:
-    from waitboard.hub import Hub
-    from waitboard.limiter import Limiter
-    from waitboard.store import Store
+    from waitboard.live.hub import Hub
+    from waitboard.store.limits import Limiter
+    from waitboard.store.tickets import Store
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 
 import pyphen
 
-from waitboard.config import Location
-from waitboard.errors import WaitboardError
+from waitboard.core.errors import WaitboardError
+from waitboard.core.office import Location
 
 LANGUAGES = ("de", "en")
 DEFAULT = "de"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 
-from waitboard.auth import token_hash
+from waitboard.services.auth import token_hash
 from waitboard.settings import DEMO_CONFIG
 
 

@@ -1,0 +1,117 @@
+"""A location's day in figures, without I/O: from the counters and waits the Lua scripts
+keep (for 400 days, beyond the event stream) to the shape of the stats endpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from waitboard.core.office import Location
+
+Json = dict[str, Any]
+FIELDS = ("issued", "called", "served", "no_show", "cancelled", "transferred_out")
+
+
+def p90(values: Sequence[float]) -> float | None:
+    """The nearest-rank 90th percentile (the wait nine people in ten did not exceed)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
+
+
+def _figures(counts: Mapping[str, float], waits: Sequence[float], suffix: str) -> Json:
+    out: Json = {f: int(counts.get(f"{f}:{suffix}", 0)) for f in FIELDS}
+    served = out["served"]
+    out["wait_mean_s"] = round(sum(waits) / len(waits), 1) if waits else None
+    out["wait_p90_s"] = round(p90(waits), 1) if waits else None  # type: ignore[arg-type]
+    out["service_mean_s"] = (
+        round(counts.get(f"service_sum:{suffix}", 0) / served, 1) if served else None
+    )
+    out["no_show_rate"] = round(out["no_show"] / out["called"], 3) if out["called"] else None
+    return out
+
+
+def day(
+    loc: Location, date: str, counts: Mapping[str, float], waits: Mapping[str, Sequence[float]]
+) -> Json:
+    queues = []
+    for q in loc.queues:
+        queues.append(
+            {
+                "id": q.id,
+                "name": q.name,
+                "name_en": q.name_en or q.name,
+                **_figures(counts, waits.get(q.id, []), q.id),
+            }
+        )
+    every_wait = [w for q in loc.queues for w in waits.get(q.id, [])]
+    totals: Json = {f: sum(q[f] for q in queues) for f in FIELDS}
+    served = totals["served"]
+    service_sum = sum(counts.get(f"service_sum:{q.id}", 0) for q in loc.queues)
+    totals.update(
+        {
+            "wait_mean_s": round(sum(every_wait) / len(every_wait), 1) if every_wait else None,
+            "wait_p90_s": round(p90(every_wait), 1) if every_wait else None,  # type: ignore[arg-type]
+            "service_mean_s": round(service_sum / served, 1) if served else None,
+            "no_show_rate": (
+                round(totals["no_show"] / totals["called"], 3) if totals["called"] else None
+            ),
+        }
+    )
+    hours = sorted(
+        (k.split(":", 1)[1], int(v)) for k, v in counts.items() if k.startswith("arrivals:")
+    )
+    return {
+        "location": loc.id,
+        "date": date,
+        "queues": queues,
+        "totals": totals,
+        "arrivals_per_hour": [{"hour": h, "arrivals": n} for h, n in hours],
+    }
+
+
+def as_csv(stats: Json) -> str:
+    """One row per queue and one for all, for a spreadsheet (semicolons, as German Excel
+    expects; decimal points)."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    columns = [
+        "date",
+        "queue",
+        *FIELDS,
+        "wait_mean_s",
+        "wait_p90_s",
+        "service_mean_s",
+        "no_show_rate",
+    ]
+    writer.writerow(columns)
+    for row in [*stats["queues"], {"id": "*", **stats["totals"]}]:
+        writer.writerow(
+            [stats["date"], row["id"], *("" if row[c] is None else row[c] for c in columns[2:])]
+        )
+    writer.writerow([])
+    writer.writerow(["date", "hour", "arrivals"])
+    for h in stats["arrivals_per_hour"]:
+        writer.writerow([stats["date"], h["hour"], h["arrivals"]])
+    return out.getvalue()
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day(value: str | None, today: date) -> str:
+    """``YYYY-MM-DD`` (default: today); ValueError with a sentence otherwise."""
+    if not value:
+        return today.isoformat()
+    if not _DAY.match(value):
+        raise ValueError(f"'{value[:20]}' is not a day like 2026-11-25")
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"'{value}' is not a day of the calendar") from None

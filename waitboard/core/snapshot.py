@@ -1,0 +1,315 @@
+"""The public shapes (Snapshot, LocationSummary, Ticket, Counter) built from live state.
+
+Pure: configuration + :class:`~waitboard.core.state.LocationState` + the current time in,
+JSON-ready dicts out. Every screen, page and API answer is built here, so they agree.
+Only ticket numbers are ever shown, never anything about a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from waitboard.core import appointments, estimate
+from waitboard.core.clock import iso, to_ms
+from waitboard.core.office import Location, Office
+from waitboard.core.state import CounterState, LocationState, TicketRecord
+
+Json = dict[str, Any]
+
+
+#: Service time assumed for a queue no longer in the configuration.
+UNKNOWN_QUEUE_SERVICE_S = 600.0
+#: A people count older than this is not shown (the sensor went quiet).
+OCCUPANCY_FRESH_MS = 10 * 60 * 1000
+
+
+def open_counters(loc: Location, state: LocationState, queue: str) -> int:
+    return sum(
+        1
+        for c in loc.layout.counters_serving(queue)
+        if state.counters.get(c, CounterState(open=False, ticket=None)).open
+    )
+
+
+def forecast(
+    loc: Location,
+    state: LocationState,
+    now: datetime,
+    tz: tzinfo,
+    service_override: estimate.Service | None = None,
+) -> Forecast:
+    """The waits of every position of every queue, and the calibrated band.
+    ``service_override``: other service times for the same arithmetic (the benchmark's
+    oracle, which knows the simulation's true ones)."""
+    learned = estimate.Learned.parse(state.learn)
+    now_ms = to_ms(now)
+    hour = now.astimezone(tz).hour
+    counters = []
+    for c in loc.counters:
+        cs = state.counters.get(c.id)
+        if cs is None or not cs.open:
+            continue
+        busy = cs.ticket
+        counters.append(
+            estimate.CounterNow(
+                id=c.id,
+                queues=tuple(c.queues),
+                busy_queue=busy.queue if busy else None,
+                busy_for_s=max(0.0, (now_ms - busy.called_at) / 1000)
+                if busy and busy.called_at
+                else 0.0,
+            )
+        )
+
+    def service(counter: str, queue: str) -> float:
+        q = loc.queue_by_id.get(queue)
+        prior = q.service_minutes * 60 if q else UNKNOWN_QUEUE_SERVICE_S
+        return estimate.service_s(learned, queue, counter, prior, hour)
+
+    waiting = {q.id: state.queues[q.id].waiting if q.id in state.queues else 0 for q in loc.queues}
+    gaps = {q: estimate.arrival_gap_s(learned, q) for q in waiting}
+    return Forecast(
+        estimate.forecast_with_newcomers(
+            counters, waiting, service_override or service, gaps, booked=booked(loc, state, now_ms)
+        ),
+        learned,
+    )
+
+
+def booked(loc: Location, state: LocationState, now_ms: int) -> dict[str, estimate.Booked]:
+    """The appointment queues as the forecast sees them: when those waiting are due, and
+    when today's bookings that have not arrived (and are not missed yet) will be - as
+    many of them as tend to come on time."""
+    out = {}
+    for q in loc.appointment_queues:
+        plan = q.appointments
+        assert plan is not None
+        today = state.appointments.get(q.id)
+        ahead_ms = plan.call_ahead_minutes * 60_000
+        if today is None:
+            out[q.id] = estimate.Booked()
+            continue
+        expected = sorted(
+            max(0.0, (slot - ahead_ms - now_ms) / 1000)
+            for slot, n in today.expected
+            if not appointments.missed(plan, slot, now_ms)
+            for _ in range(n)
+        )
+        out[q.id] = estimate.Booked(
+            waiting=[(slot - ahead_ms - now_ms) / 1000 for slot in today.waiting_slots],
+            expected=estimate.thinned(expected, estimate.show_up_share(state.learn, q.id)),
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    waits: dict[str, list[float | None]]
+    learned: estimate.Learned
+
+    def raw(self, queue: str, position: int) -> float | None:
+        """The forecast itself (what calibration compares actual waits with)."""
+        waits = self.waits.get(queue, [])
+        return waits[position - 1] if 0 < position <= len(waits) else None
+
+    def wait(self, queue: str, position: int) -> tuple[int | None, list[int] | None]:
+        """(estimated seconds, [low, high]) for a position (1 = next) of a queue."""
+        value = self.raw(queue, position)
+        if value is None:
+            return None, None
+        told, (low, high) = estimate.calibrated(value, self.learned.band_for(value))
+        return told, [low, high]
+
+
+def is_open(office: Office, loc: Location, now: datetime) -> bool:
+    return loc.opening_hours.is_open(now.astimezone(office.tz))
+
+
+def snapshot(office: Office, loc: Location, state: LocationState, now: datetime) -> Json:
+    tz, now_ms = office.tz, to_ms(now)
+    fc = forecast(loc, state, now, tz)
+    queues = []
+    for q in loc.queues:
+        qs = state.queues.get(q.id)
+        waiting = qs.waiting if qs else 0
+        serving = sum(
+            1 for c in state.counters.values() if c.ticket is not None and c.ticket.queue == q.id
+        )
+        head = qs.head_queued_at if qs else None
+        wait_s, wait_range = fc.wait(q.id, waiting + 1)
+        queues.append(
+            {
+                "id": q.id,
+                "name": q.name,
+                "name_en": q.name_en or q.name,
+                "waiting": waiting,
+                "serving": serving,
+                "open_counters": open_counters(loc, state, q.id),
+                "estimated_wait_s": wait_s,
+                "estimated_wait_range_s": wait_range,
+                "longest_wait_s": max(0, (now_ms - head) // 1000) if head else 0,
+                "ticket_stop": q.max_waiting is not None and waiting >= q.max_waiting,
+                "appointments": q.appointments is not None,
+            }
+        )
+    counters = []
+    for c in loc.counters:
+        cs = state.counters.get(c.id, CounterState(open=False, ticket=None))
+        counters.append(
+            {
+                "id": c.id,
+                "name": c.name,
+                "name_en": c.name_en or c.name,
+                "open": cs.open,
+                "queues": list(c.queues),
+                "number": cs.ticket.number if cs.ticket else None,
+                "ticket_status": cs.ticket.status.value if cs.ticket else None,
+            }
+        )
+    calls = []
+    for call in state.calls:
+        counter = loc.counter_by_id.get(call.counter)
+        calls.append(
+            {
+                "id": call.id,
+                "ticket_id": call.ticket_id,
+                "number": call.number,
+                "queue": call.queue,
+                "counter": call.counter,
+                "counter_name": counter.name if counter else call.counter,
+                "counter_name_en": (counter.name_en or counter.name) if counter else call.counter,
+                "called_at": iso(call.called_at, tz),
+                "recall": call.recall,
+            }
+        )
+    occupancy = []
+    for z in loc.zones:
+        count, at = state.occupancy.get(z.id, (None, None))
+        fresh = at is not None and now_ms - at <= OCCUPANCY_FRESH_MS
+        occupancy.append(
+            {
+                "zone": z.id,
+                "name": z.name,
+                "name_en": z.name_en or z.name,
+                "count": count if fresh else None,
+                "capacity": z.capacity,
+                "updated_at": iso(at, tz) if fresh else None,
+            }
+        )
+    local = now.astimezone(tz)
+    is_open = loc.opening_hours.is_open(local)
+    closes = loc.opening_hours.closes_at(local)  # None when open around the clock
+    opens = None if is_open else loc.opening_hours.next_opening(local)
+    return {
+        "type": "snapshot",
+        "location": {"id": loc.id, "name": loc.name, "name_en": loc.name_en or loc.name},
+        "epoch": state.epoch,
+        "seq": state.seq,
+        "day": state.day,
+        "generated_at": local.isoformat(timespec="seconds"),
+        "open": is_open,
+        "closes_at": closes.isoformat(timespec="minutes") if closes else None,
+        "opens_at": opens.isoformat(timespec="minutes") if opens else None,
+        "queues": queues,
+        "counters": counters,
+        "calls": calls,
+        "occupancy": occupancy,
+    }
+
+
+def summary(snap: Json) -> Json:
+    """The LocationSummary of a snapshot (for the overview)."""
+    return {
+        "occupancy": snap.get("occupancy", []),
+        "id": snap["location"]["id"],
+        "name": snap["location"]["name"],
+        "name_en": snap["location"]["name_en"],
+        "open": snap["open"],
+        "closes_at": snap["closes_at"],
+        "opens_at": snap["opens_at"],
+        "generated_at": snap["generated_at"],
+        "seq": snap["seq"],
+        "queues": [
+            {
+                "id": q["id"],
+                "name": q["name"],
+                "name_en": q["name_en"],
+                "waiting": q["waiting"],
+                "estimated_wait_s": q["estimated_wait_s"],
+                # (What the overview shows besides: without them, its first live update
+                # would hide a ticket stop and the range.)
+                "estimated_wait_range_s": q.get("estimated_wait_range_s"),
+                "open_counters": q["open_counters"],
+                "ticket_stop": q["ticket_stop"],
+                "appointments": q.get("appointments", False),
+            }
+            for q in snap["queues"]
+        ],
+    }
+
+
+def ticket(
+    office: Office,
+    loc: Location,
+    t: TicketRecord,
+    position: int | None,
+    state: LocationState,
+    now: datetime,
+    fc: Forecast | None = None,
+) -> Json:
+    """``fc``: the forecast of this same state, when the caller has it already."""
+    tz = office.tz
+    counter = loc.counter_by_id.get(t.counter) if t.counter else None
+    waiting = t.status.value == "waiting"
+    wait_s, wait_range = (
+        (fc or forecast(loc, state, now, tz)).wait(t.queue, position)
+        if waiting and position
+        else (None, None)
+    )
+    return {
+        "id": t.id,
+        "number": t.number,
+        "location": loc.id,
+        "queue": t.queue,
+        "status": t.status.value,
+        "position": position if waiting else None,
+        "estimated_wait_s": wait_s,
+        "estimated_wait_range_s": wait_range,
+        "issued_at": iso(t.issued_at, tz),
+        "called_at": iso(t.called_at, tz) if t.status.value != "waiting" else None,
+        "counter": t.counter if counter and t.status.value in ("called", "serving") else None,
+        "counter_name": counter.name
+        if counter and t.status.value in ("called", "serving")
+        else None,
+        "counter_name_en": (counter.name_en or counter.name)
+        if counter and t.status.value in ("called", "serving")
+        else None,
+        "recall": t.recall,
+        "appointment_at": iso(t.slot_at, tz) if t.slot_at else None,
+        "late": t.late,
+        "url": f"/tickets/{t.id}",
+    }
+
+
+def counter(office: Office, loc: Location, counter_id: str, state: LocationState) -> Json:
+    c = loc.counter_by_id[counter_id]
+    cs = state.counters.get(counter_id, CounterState(open=False, ticket=None))
+    current = None
+    if cs.ticket is not None:
+        current = {
+            "id": cs.ticket.id,
+            "number": cs.ticket.number,
+            "queue": cs.ticket.queue,
+            "status": cs.ticket.status.value,
+            "called_at": iso(cs.ticket.called_at, office.tz),
+        }
+    return {
+        "id": c.id,
+        "name": c.name,
+        "location": loc.id,
+        "open": cs.open,
+        "queues": list(c.queues),
+        "ticket": current,
+    }

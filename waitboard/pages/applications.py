@@ -1,0 +1,443 @@
+"""Application status, the pages: the citizen's ``/status`` and the caseworkers' pages.
+
+The citizen: ``/status`` (a form, the answer on the same page), with the same lookup and
+limits as the API (:func:`waitboard.application_api.lookup`).
+
+Caseworkers (and admins), in a staff session: ``/staff/applications`` (search, create,
+recent changes) and one page per application (stage, missing documents, new PIN,
+history, deletion). The PIN is shown once, on the page that made it; Redis keeps only its
+scrypt record. Logs never carry numbers, PINs or addresses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from waitboard.context import AppContext, context
+from waitboard.core.applications import (
+    CASEWORKER_ROLES,
+    Application,
+    ApplicationExists,
+    AuditAction,
+    AuditEntry,
+    FiledAnew,
+    InvalidChange,
+    LookupFailed,
+    Stage,
+    TooManyAttempts,
+    check_missing,
+    check_number,
+    decision_deletes_at,
+    group_pin,
+    hash_pin,
+    new_pin,
+    normalise_pin,
+    public_answer,
+    stage_text,
+)
+from waitboard.core.clock import from_ms, to_ms
+from waitboard.core.errors import WaitboardError
+from waitboard.core.office import Device
+from waitboard.i18n import Translator
+from waitboard.pages import qr, sessions
+from waitboard.pages.render import language, public_base, render, with_lang
+from waitboard.store.keys import application_idempotency
+from waitboard.store.tickets import Idempotency
+from waitboard.web import bodies
+from waitboard.web.applications import delete, hashing, lookup, store_of
+
+#: How many recently changed applications the caseworkers' start page lists.
+RECENT_SHOWN = 30
+HOME = "/staff/applications"
+
+
+# --- the citizen's page ---------------------------------------------------------------------
+
+
+def _date(t: Translator, ms: int, tz: Any) -> str:
+    return t.day(from_ms(ms, tz).date())
+
+
+async def status_page(request: Request) -> Response:
+    return render(request, "status.html", number="", errors={}, failure=None, result=None)
+
+
+async def status_lookup(request: Request) -> Response:
+    """The form's answer on the same page: the stage, or a message that says what to do.
+    The PIN comes in the body only, and the page is never cached (render: no-store)."""
+    ctx = context(request)
+    t = Translator(language(request))
+    form = await bodies.read_form(request)
+    raw_number = form.get("number", "")[:100]
+    errors: dict[str, str] = {}
+    number = pin = ""
+    try:
+        number = check_number(raw_number)
+    except WaitboardError:
+        errors["number"] = t("applications.status.number_invalid")
+    try:
+        pin = normalise_pin(form.get("pin", "")[:100])
+    except WaitboardError:
+        errors["pin"] = t("applications.status.pin_invalid")
+    if errors:
+        return render(
+            request,
+            "status.html",
+            status=422,
+            number=raw_number,
+            errors=errors,
+            failure=None,
+            result=None,
+        )
+    try:
+        application = await lookup(request, number, pin)
+    except TooManyAttempts as e:
+        response = render(
+            request,
+            "status.html",
+            status=429,
+            number=number,
+            errors={},
+            failure=t("applications.status.too_many", minutes=e.extra["minutes"]),
+            result=None,
+        )
+        response.headers["Retry-After"] = str(e.retry_after_s)
+        return response
+    except LookupFailed:
+        return render(
+            request,
+            "status.html",
+            status=404,
+            number=number,
+            errors={},
+            failure=t("applications.status.not_found"),
+            result=None,
+        )
+    result = public_answer(application, t, ctx.office.tz)
+    result["updated_on"] = _date(t, application.updated_at, ctx.office.tz)
+    if application.delete_at is not None:
+        result["delete_on"] = _date(t, application.delete_at, ctx.office.tz)
+    return render(request, "status.html", number="", errors={}, failure=None, result=result)
+
+
+# --- the caseworkers' pages -----------------------------------------------------------------
+
+
+def _redirect(path: str, request: Request) -> Response:
+    return RedirectResponse(
+        with_lang(path, language(request)), status_code=303, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempotency | None:
+    """The form's one-time ``key`` as Idempotency-Key (as staff forms have it), scoped to the
+    applications instead of a location: a double click acts once."""
+    found = bodies.form_request(path, form)
+    if found is None:
+        return None
+    key, fingerprint = found
+    return Idempotency(application_idempotency(device.id, "form:" + key), fingerprint)
+
+
+def _detail_path(number: str) -> str:
+    return f"{HOME}/{number}"
+
+
+async def list_page(request: Request) -> Response:
+    """Search by number, create, and the applications changed last."""
+    ctx = context(request)
+    device = await sessions.require_staff(request, CASEWORKER_ROLES)
+    t = Translator(language(request))
+    store = store_of(ctx)
+    query = request.query_params.get("number", "")[:100]
+    searched, search_error, number = bool(query.strip()), "", ""
+    if searched:
+        try:
+            number = check_number(query)
+        except WaitboardError:
+            search_error = t("applications.staff.number_invalid")
+        else:
+            if await store.application(number) is not None:
+                return _redirect(_detail_path(number), request)
+            search_error = t("applications.staff.not_found", number=number)
+    recent = [
+        {
+            "number": a.number,
+            "stage": stage_text(a.stage, t),
+            "updated": _date(t, a.updated_at, ctx.office.tz),
+        }
+        for a in await store.recent(RECENT_SHOWN)
+    ]
+    return render(
+        request,
+        "staff/applications.html",
+        staff=True,
+        device=device,
+        location=None,
+        query=query,
+        search_error=search_error,
+        create_number=number,
+        recent=recent,
+    )
+
+
+async def create_form(request: Request) -> Response:
+    """Creates the application and shows its PIN - on this answer only (no redirect: the
+    PIN must not travel in a cookie or wait in Redis for the next page)."""
+    ctx = context(request)
+    device = await sessions.require_staff(request, CASEWORKER_ROLES)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    t = Translator(language(request))
+    try:
+        number = check_number(form.get("number", "")[:100])
+        pin = new_pin()
+        record = await hashing(request, hash_pin, pin)
+        change = await store_of(ctx).create(
+            number,
+            record,
+            device.id,
+            to_ms(ctx.clock()),
+            _form_idempotency(device, request.url.path, form),
+        )
+    except ApplicationExists as e:
+        sessions.flash(request, "error", t.error(e))
+        return _redirect(_detail_path(e.extra["number"]), request)
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        return _redirect(HOME, request)
+    return _pin_page(
+        request,
+        ctx,
+        device,
+        t,
+        change.application,
+        None if change.replayed else pin,
+        created=True,
+        status=201,
+    )
+
+
+def _pin_page(
+    request: Request,
+    ctx: AppContext,
+    device: Device,
+    t: Translator,
+    application: Application,
+    pin: str | None,
+    *,
+    created: bool,
+    status: int = 200,
+) -> Response:
+    # A screen reader reads "1234 5678" as two numbers; digit by digit is what a letter needs.
+    spoken = f"{' '.join(pin[:4])}, {' '.join(pin[4:])}" if pin else None
+    status_url = public_base(request) + "/status"
+    return render(
+        request,
+        "staff/applications_pin.html",
+        status=status,
+        staff=True,
+        language_switch=False,  # (it would lose the PIN, which is shown once)
+        device=device,
+        location=None,
+        number=application.number,
+        pin=group_pin(pin) if pin else None,
+        pin_spoken=spoken,
+        created=created,
+        stage=stage_text(application.stage, t),
+        detail=_detail_path(application.number),
+        # The slip for the citizen, in German and English whatever the page's language;
+        # its QR code leads to the lookup - never with the PIN in it.
+        slip=[Translator(lang) for lang in ("de", "en")],
+        office=ctx.office,
+        status_url=status_url,
+        status_qr=qr.svg(status_url, t("applications.slip.qr")) if pin else None,
+    )
+
+
+def _audit_row(t: Translator, entry: AuditEntry, tz: Any) -> dict[str, Any]:
+    moment = from_ms(entry.at, tz)
+    if entry.action is AuditAction.CREATED:
+        what = t("applications.audit.created", stage=stage_text(entry.stage, t))
+    elif entry.action is AuditAction.PIN_RESET:
+        what = t("applications.audit.pin_reset")
+    else:
+        old = stage_text(entry.old_stage, t) if entry.old_stage else "–"
+        what = t("applications.audit.stage", old=old, new=stage_text(entry.stage, t))
+    return {
+        "when": t("applications.datetime", date=_date(t, entry.at, tz), time=f"{moment:%H:%M}"),
+        "device": entry.device,
+        "what": what,
+        "missing": list(entry.missing) if entry.action is AuditAction.STAGE else [],
+    }
+
+
+async def detail_page(request: Request) -> Response:
+    ctx = context(request)
+    device = await sessions.require_staff(request, CASEWORKER_ROLES)
+    number = check_number(request.path_params["number"][:100])
+    return await _detail_page(request, ctx, device, number)
+
+
+async def _detail_page(
+    request: Request,
+    ctx: AppContext,
+    device: Device,
+    number: str,
+    *,
+    status: int = 200,
+    error: WaitboardError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """The application's page; after a stage form that did not fit, with what was typed in
+    it kept for correcting and the message beside the field it is about."""
+    t = Translator(language(request))
+    application, entries = await store_of(ctx).history(number)
+    tz = ctx.office.tz
+    return render(
+        request,
+        "staff/applications_detail.html",
+        status=status,
+        staff=True,
+        device=device,
+        location=None,
+        application=application,
+        stage=stage_text(application.stage, t),
+        updated=_date(t, application.updated_at, tz),
+        delete_on=_date(t, application.delete_at, tz) if application.delete_at else None,
+        delete_on_if_decided=_date(
+            t,
+            decision_deletes_at(
+                to_ms(ctx.clock()), ctx.office.applications.keep_days_after_decision
+            ),
+            tz,
+        ),
+        stages=[(s.value, stage_text(s, t)) for s in Stage],
+        chosen_stage=form.get("stage", application.stage) if form else application.stage,
+        missing_text=form.get("missing", "") if form else "\n".join(application.missing),
+        stage_error=t.error(error) if error else None,
+        error_field=error.extra.get("field") if error else None,
+        history=[_audit_row(t, e, tz) for e in reversed(entries)],
+    )
+
+
+async def _application_form(
+    request: Request,
+) -> tuple[Device, dict[str, str], Translator, str | Response]:
+    """A caseworker's form about one application: the device, the form (CSRF checked), the
+    texts, and the checked number - or, for a malformed one, the way back with a message."""
+    device = await sessions.require_staff(request, CASEWORKER_ROLES)
+    form = await bodies.read_form(request)
+    sessions.check_csrf(request, form)
+    t = Translator(language(request))
+    try:
+        return device, form, t, check_number(request.path_params["number"][:100])
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        return device, form, t, _redirect(HOME, request)
+
+
+async def stage_form(request: Request) -> Response:
+    ctx = context(request)
+    device, form, t, number = await _application_form(request)
+    if isinstance(number, Response):
+        return number
+    try:
+        try:
+            stage = Stage(form.get("stage", ""))
+        except ValueError:
+            raise InvalidChange(
+                "Choose one of the stages.", field="stage", reason="no_stage"
+            ) from None
+        missing = check_missing(stage, form.get("missing", "").splitlines())
+        change = await store_of(ctx).set_stage(
+            number,
+            stage,
+            missing,
+            device.id,
+            to_ms(ctx.clock()),
+            _form_idempotency(device, request.url.path, form),
+        )
+    except InvalidChange as e:
+        # The form again, as typed: twenty lines of documents are not typed twice.
+        return await _detail_page(request, ctx, device, number, status=422, error=e, form=form)
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        return _redirect(_detail_path(number), request)
+    sessions.flash(
+        request,
+        "ok",
+        t("applications.flash.saved", stage=stage_text(change.application.stage, t))
+        if change.changed
+        else t("applications.flash.unchanged"),
+    )
+    return _redirect(_detail_path(number), request)
+
+
+async def pin_form(request: Request) -> Response:
+    """A new PIN for a lost letter (or a lost first answer); the old one stops working."""
+    ctx = context(request)
+    device, form, t, number = await _application_form(request)
+    if isinstance(number, Response):
+        return number
+    try:
+        pin = new_pin()
+        record = await hashing(request, hash_pin, pin)
+        change = await store_of(ctx).reset_pin(
+            number,
+            record,
+            device.id,
+            to_ms(ctx.clock()),
+            _form_idempotency(device, request.url.path, form),
+        )
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        return _redirect(_detail_path(number), request)
+    return _pin_page(
+        request, ctx, device, t, change.application, None if change.replayed else pin, created=False
+    )
+
+
+async def delete_form(request: Request) -> Response:
+    """Deletes the application now - only with the form's tick box checked (the browser's
+    question before it is for those with JavaScript), and only the one the page showed
+    (its creation time), not one filed anew under the number since; then to the list."""
+    ctx = context(request)
+    device, form, t, number = await _application_form(request)
+    if isinstance(number, Response):
+        return number
+    if form.get("confirm") != "yes":
+        sessions.flash(request, "error", t("applications.staff.delete_unconfirmed"))
+        return _redirect(_detail_path(number), request)
+    seen = form.get("created_at", "")
+    try:
+        await delete(
+            ctx,
+            number,
+            device,
+            _form_idempotency(device, request.url.path, form),
+            (int(seen), int(seen)) if seen.isdigit() else None,
+        )
+    except WaitboardError as e:
+        sessions.flash(request, "error", t.error(e))
+        # (Filed anew: the caseworker sees the application that is there now.)
+        return _redirect(_detail_path(number) if isinstance(e, FiledAnew) else HOME, request)
+    sessions.flash(request, "ok", t("applications.flash.deleted", number=number))
+    return _redirect(HOME, request)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/status", status_page, methods=["GET"]),
+        Route("/status", status_lookup, methods=["POST"]),
+        Route(HOME, list_page, methods=["GET"]),
+        Route(HOME, create_form, methods=["POST"]),
+        Route(HOME + "/{number}", detail_page, methods=["GET"]),
+        Route(HOME + "/{number}/stage", stage_form, methods=["POST"]),
+        Route(HOME + "/{number}/pin", pin_form, methods=["POST"]),
+        Route(HOME + "/{number}/delete", delete_form, methods=["POST"]),
+    ]

@@ -1,0 +1,98 @@
+"""Device tokens and roles.
+
+A device (ticket terminal, reception desk, counter, display) holds a random token; the
+configuration keeps only its SHA-256. Tokens are never logged. The narrowest role wins:
+a terminal in a public lobby can issue tickets at its own location and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from waitboard.core.errors import Forbidden, Unauthorized
+from waitboard.core.office import Device, Office
+
+ISSUE_ROLES = ("terminal", "reception", "admin")
+COUNTER_ROLES = ("counter", "admin")
+TICKET_DESK_ROLES = ("reception", "counter", "admin")
+STATS_ROLES = ("reception", "admin")
+SENSOR_ROLES = ("sensor", "admin")
+#: Who checks in the holder of a booking: the terminal, reception, a counter.
+CHECK_IN_ROLES = ("terminal", "reception", "counter", "admin")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A new device token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+class DeviceRegistry:
+    def __init__(self, devices: Iterable[Device]) -> None:
+        self._by_hash = {d.token_sha256: d for d in devices}
+        self.by_id = {d.id: d for d in self._by_hash.values()}
+
+    @classmethod
+    def of(cls, office: Office) -> DeviceRegistry:
+        return cls(office.devices)
+
+    def authenticate(self, authorization: str | None) -> Device:
+        """The device behind an ``Authorization: Bearer`` header, or Unauthorized."""
+        if not authorization:
+            raise Unauthorized(
+                "This needs a device token: send the header 'Authorization: Bearer <token>'."
+            )
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("The Authorization header must read 'Bearer <token>'.")
+        return self.by_token(token)
+
+    def knows(self, token: str) -> bool:
+        """Whether this is a configured device's token (for the rate limits)."""
+        return bool(token) and token_hash(token) in self._by_hash
+
+    def by_token(self, token: str) -> Device:
+        digest = token_hash(token)
+        device = self._by_hash.get(digest)
+        # The lookup key is already a hash of the secret; comparing the stored hash in
+        # constant time as well keeps the check free of timing differences.
+        if device is None or not hmac.compare_digest(device.token_sha256, digest):
+            raise Unauthorized(
+                "This token is not known here: it may have been revoked or "
+                "mistyped. Ask the administrator for the device's token."
+            )
+        return device
+
+
+def require(
+    device: Device,
+    roles: tuple[str, ...],
+    *,
+    location: str | None = None,
+    counter: str | None = None,
+) -> None:
+    """Forbidden unless the device has one of ``roles`` for this location and counter."""
+    if device.role not in roles:
+        raise Forbidden(
+            f"Device '{device.id}' has the role {device.role}; this needs {' or '.join(roles)}."
+        )
+    if location is not None and device.location is not None and device.location != location:
+        raise Forbidden(
+            f"Device '{device.id}' belongs to location {device.location}, not {location}."
+        )
+    if counter is not None and device.role == "counter" and counter not in device.counters:
+        raise Forbidden(
+            f"Device '{device.id}' operates counter(s) {', '.join(device.counters)}, not {counter}."
+        )
+
+
+def operated_counters(device: Device) -> list[str] | None:
+    """The counters a device may act for; None = any (reception, admin)."""
+    return list(device.counters) if device.role == "counter" else None

@@ -1,0 +1,102 @@
+"""The Lua scripts: one per command, each atomic in Redis.
+
+Each script is ``lib.lua`` (the shared prelude, see its header for the calling convention
+and the guarantees) followed by the command's own file. The transition table is rendered
+from :data:`waitboard.core.domain.TRANSITIONS`, so Python and Lua enforce the same rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib import resources
+
+from waitboard.core.domain import TRANSITIONS
+
+COMMANDS = (
+    "issue",
+    "call_next",
+    "ticket_action",
+    "counter",
+    "roll_day",
+    "snapshot",
+    "ticket",
+    "waiting",
+    "note_estimate",
+    "stats",
+    "occupancy",
+    "book",
+    "move_booking",
+    "check_in",
+    "booking",
+    "slot_counts",
+    "day_bookings",
+)
+
+#: Events kept per location: two busy days of a large office (~10k a day); older ones are
+#: trimmed. Figures that must outlive them are aggregated separately.
+EVENTS_MAXLEN = 20_000
+#: Calls kept for the screens (newest first).
+CALLS_KEEP = 10
+IDEMPOTENCY_TTL_S = 24 * 3600
+#: How long a closed ticket stays readable on the citizen's phone.
+CLOSED_TICKET_TTL_S = 2 * 24 * 3600
+#: Daily statistics are kept this long (beyond the event stream's cap).
+STATS_TTL_S = 400 * 24 * 3600
+#: Weight of the newest observation in the recent-weighted service times and arrival gaps.
+LEARN_ALPHA = 0.15
+#: The same for the hour-of-day service times, which average over days.
+HOURLY_ALPHA = 0.1
+#: The same for the share of bookings that come on time, learned once a day.
+SHOW_ALPHA = 0.3
+#: Recent (estimate, actual) pairs behind the ranges, and how many before they are used.
+CALIB_KEEP = 600
+BAND_MIN_PAIRS = 20
+#: Estimate sizes with a band of their own: from 5, 15 and 30 minutes (and below 5).
+BAND_BUCKETS_S = (300, 900, 1800)
+#: The range covers the 7th to 93rd percentile of recent standardised errors: a little
+#: more than 10-90, because the errors to come are wider than the ones just seen (the day
+#: drifts, counters close), and the range is meant to hold for four people out of five.
+BAND_LOW_Q = 0.07
+BAND_HIGH_Q = 0.93
+#: Errors are scaled by sqrt(estimate + this): even a "now" has some spread.
+BAND_SMOOTH_S = 300
+
+
+def _lua_transitions() -> str:
+    table: dict[str, dict[str, str]] = defaultdict(dict)
+    for (state, action), target in TRANSITIONS.items():
+        table[state.value][action.value] = target.value
+    rows = (
+        f"{state} = {{" + ", ".join(f"{a} = '{t}'" for a, t in sorted(actions.items())) + "}"
+        for state, actions in sorted(table.items())
+    )
+    return "{" + ", ".join(rows) + "}"
+
+
+def source(name: str) -> str:
+    """The full text of one script, prelude included."""
+    if name not in COMMANDS:
+        raise KeyError(name)
+    files = resources.files(__name__)
+    prelude = (files / "lib.lua").read_text(encoding="utf-8")
+    values = {
+        "TRANSITIONS": _lua_transitions(),
+        "EVENTS_MAXLEN": str(EVENTS_MAXLEN),
+        "CALLS_KEEP": str(CALLS_KEEP),
+        "IDEM_TTL_S": str(IDEMPOTENCY_TTL_S),
+        "CLOSED_TICKET_TTL_S": str(CLOSED_TICKET_TTL_S),
+        "STATS_TTL_S": str(STATS_TTL_S),
+        "LEARN_ALPHA": str(LEARN_ALPHA),
+        "HOURLY_ALPHA": str(HOURLY_ALPHA),
+        "SHOW_ALPHA": str(SHOW_ALPHA),
+        "CALIB_KEEP": str(CALIB_KEEP),
+        "BAND_MIN_PAIRS": str(BAND_MIN_PAIRS),
+        "BAND_LOW_Q": str(BAND_LOW_Q),
+        "BAND_HIGH_Q": str(BAND_HIGH_Q),
+        "BAND_SMOOTH_S": str(BAND_SMOOTH_S),
+        "BAND_BUCKETS_S": "{" + ", ".join(str(b) for b in BAND_BUCKETS_S) + "}",
+    }
+    for key, value in values.items():
+        prelude = prelude.replace("{{" + key + "}}", value)
+    body = (files / f"{name}.lua").read_text(encoding="utf-8")
+    return prelude + "\n" + body
