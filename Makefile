@@ -30,6 +30,7 @@ test: $(BIN)/.installed browser-deps
 	$(BIN)/ruff check waitboard sensors tests benchmarks
 	$(BIN)/ruff format --check waitboard sensors tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n auto
 
 # The measurements written down in docs/estimates.md and benchmarks/RESULTS.md.
@@ -46,6 +47,7 @@ screenshots: $(BIN)/.installed browser-deps
 lint: $(BIN)/.installed
 	$(BIN)/ruff check waitboard sensors tests benchmarks
 	$(BIN)/ruff format --check waitboard sensors tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

@@ -49,7 +49,8 @@ import psutil
 
 from waitboard.core import snapshot
 from waitboard.core.domain import Action
-from waitboard.core.office import Office, load_office
+from waitboard.core.office import Office
+from waitboard.settings import load_office
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.tickets import Store, connect
 

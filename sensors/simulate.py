@@ -29,8 +29,8 @@ from sensors.engine import DayResult, TicketTruth, report, run_day
 from sensors.http_office import PATIENCE, HttpOffice, Patience, SimulationError
 from sensors.office_day import HOUR, Scenario, plan_day, scenario_for
 from waitboard import logs
-from waitboard.core.office import Location, load_office
-from waitboard.settings import DEMO_CONFIG
+from waitboard.core.office import Location
+from waitboard.settings import DEMO_CONFIG, load_office
 
 log = logging.getLogger(__name__)
 

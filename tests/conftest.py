@@ -34,9 +34,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from waitboard.app import create_app
 from waitboard.cli import UVICORN_OPTIONS
-from waitboard.core.office import Office, load_office, parse_office
+from waitboard.core.office import Office, parse_office
 from waitboard.live.hub import HubTiming
-from waitboard.settings import Settings
+from waitboard.settings import Settings, load_office
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.keys import RATE_LIMIT_PREFIX
 from waitboard.store.tickets import connect as redis_connect

@@ -10,8 +10,7 @@ from redis.asyncio import Redis
 
 from tests.conftest import LiveServer, auth, get_when, live_server, screenshot, waiting
 from tests.test_browser_flows import log_in
-from waitboard.core.office import load_office
-from waitboard.settings import DEMO_CONFIG
+from waitboard.settings import DEMO_CONFIG, load_office
 from waitboard.store.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.browser

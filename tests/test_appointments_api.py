@@ -44,7 +44,7 @@ from tests.test_staff import csrf_of
 from tests.test_staff import log_in as staff_log_in
 from waitboard.core.clock import to_ms
 from waitboard.core.office import Office, parse_office
-from waitboard.services import booking_clients as booking_client
+from waitboard.pages import booking_cookie
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
 
@@ -1371,7 +1371,7 @@ async def test_the_booking_form_explains_what_is_wrong(env: Env, case: FormCase)
     assert 'role="alert"' in r.text and "Traceback" not in r.text
     # The one cookie of the page: the booking client's random id, never a session.
     cookies = r.headers.get_list("set-cookie")
-    assert [c.split("=", 1)[0] for c in cookies] == [booking_client.COOKIE], cookies
+    assert [c.split("=", 1)[0] for c in cookies] == [booking_cookie.COOKIE], cookies
     if "contact" in case.name:  # (beside its field, which says it is wrong)
         field = re.search(
             r'<input id="contact"[^>]*>\s*<p class="flash error"[^>]*>([^<]*)', r.text

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from waitboard.core.errors import ConfigError
-from waitboard.core.office import load_office
-from waitboard.settings import DEMO_CONFIG
+from waitboard.settings import DEMO_CONFIG, load_office
 
 GOOD = """
 timezone = "Europe/Berlin"

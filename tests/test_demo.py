@@ -12,9 +12,8 @@ from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
 from tests.conftest import TIMEOUT, LiveServer, SettableClock, live_server
-from waitboard.core.office import load_office
 from waitboard.demo import demo_token
-from waitboard.settings import DEMO_CONFIG
+from waitboard.settings import DEMO_CONFIG, load_office
 from waitboard.store.embedded import EmbeddedRedis
 
 #: Sunday 6 December 2026, 02:30 in Berlin: when a real Jobcenter is closed.

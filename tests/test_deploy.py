@@ -7,7 +7,7 @@ import subprocess
 import yaml
 
 from tests.conftest import ROOT, require_tool
-from waitboard.core.office import load_office
+from waitboard.settings import load_office
 
 
 def compose_config() -> dict:

@@ -14,27 +14,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from waitboard import logs
-from waitboard.context import AppContext, context
+from waitboard import logs, middleware
+from waitboard.context import AppContext, Background, context
 from waitboard.core.clock import Clock, system_clock
 from waitboard.core.errors import Unavailable, WaitboardError
-from waitboard.core.office import Office, load_office
+from waitboard.core.office import Office
 from waitboard.demo import demo_token_hashes
 from waitboard.live import endpoints as live
 from waitboard.live.hub import Hub, HubTiming, supervise
 from waitboard.metrics import CONTENT_TYPE, Metrics
-from waitboard.middleware import WebMiddleware
 from waitboard.pages import applications as application_pages
 from waitboard.pages import bookings as booking_pages
 from waitboard.pages import public as pages
 from waitboard.pages import sessions, staff, terminal
+from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
-from waitboard.services.limits import Limits, RateLimitMiddleware
-from waitboard.settings import DEMO_CONFIG, Settings, SettingsError
-from waitboard.store.applications import sweep_forever
+from waitboard.services.limits import Limits
+from waitboard.settings import DEMO_CONFIG, Settings, SettingsError, load_office
+from waitboard.store.applications import ApplicationStore, sweep_forever
 from waitboard.store.limits import Limiter
 from waitboard.store.tickets import Store, connect
-from waitboard.web import api, openapi, problems
+from waitboard.web import api, openapi
 from waitboard.web import applications as application_api
 from waitboard.web import appointments as appointment_api
 
@@ -108,6 +108,14 @@ def create_app(
             clock,
             timing or HubTiming(coalesce_s=settings.coalesce_ms / 1000),
         )
+        limiter = Limiter(limits_redis, settings.secret_key, metrics_)
+        background = Background()
+        application_store = ApplicationStore(
+            redis,
+            reads,
+            wait_replicas=settings.redis_wait_replicas,
+            keep_days_after_decision=office.applications.keep_days_after_decision,
+        )
         app.state.ctx = AppContext(
             settings=settings,
             office=office,
@@ -116,7 +124,11 @@ def create_app(
             clock=clock,
             store=store,
             hub=hub,
-            limiter=Limiter(limits_redis, settings.secret_key, metrics_),
+            limiter=limiter,
+            applications=Applications(
+                application_store, limiter, clock, settings.secret_key, background.spawn
+            ),
+            background=background,
         )
         for loc in office.locations:
             try:
@@ -127,9 +139,8 @@ def create_app(
                 )
                 break
         await hub.start()
-        applications = application_api.store_of(app.state.ctx)
         sweeper = asyncio.create_task(
-            supervise("applications sweep", lambda: sweep_forever(applications))
+            supervise("applications sweep", lambda: sweep_forever(application_store))
         )
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
@@ -138,7 +149,7 @@ def create_app(
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await app.state.ctx.stop_background()
+            await background.stop()
             await hub.stop()
             await redis.aclose()
             await reads.aclose()
@@ -162,14 +173,18 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={
-            WaitboardError: problems.on_waitboard_error,
-            HTTPException: problems.on_http_exception,
+            WaitboardError: middleware.on_waitboard_error,
+            HTTPException: middleware.on_http_exception,
         },
     )
-    # From the inside out: the live feeds (past routing), the rate limits (they trust a
-    # valid session, so they sit inside the sessions), the sessions, the security headers.
+    # From the inside out: the size of bodies, the live feeds (past routing), the rate
+    # limits (they trust a valid session, so they sit inside the sessions), the sessions,
+    # the security headers.
+    app.add_middleware(middleware.BodyLimit)
     app.add_middleware(live.LiveMiddleware)
-    app.add_middleware(RateLimitMiddleware, limits=limits or Limits.for_public(settings.rate_limit))
+    app.add_middleware(
+        middleware.RateLimit, limits=limits or Limits.for_public(settings.rate_limit)
+    )
     # Staff and kiosk sessions: a signed cookie, never sent to other sites (SameSite=Strict),
     # out of reach of scripts (HttpOnly, Starlette's default), HTTPS-only in production.
     app.add_middleware(
@@ -180,7 +195,7 @@ def create_app(
         same_site="strict",
         https_only=settings.env == "production",
     )
-    app.add_middleware(WebMiddleware)
+    app.add_middleware(middleware.Web)
     return app
 
 

@@ -14,10 +14,10 @@ import uvicorn
 
 from waitboard import logs
 from waitboard.core.errors import ConfigError
-from waitboard.core.office import Office, load_office
+from waitboard.core.office import Office
 from waitboard.live.wire import PROTOCOL
 from waitboard.services.auth import new_token, token_hash
-from waitboard.settings import Settings, SettingsError
+from waitboard.settings import Settings, SettingsError, load_office
 from waitboard.store.embedded import EmbeddedRedis, EmbeddedRedisError
 
 #: How uvicorn runs waitboard (the tests use the same). Clients send nothing but pongs,

@@ -13,13 +13,33 @@ from waitboard.core.clock import Clock
 from waitboard.core.errors import NotFound
 from waitboard.core.office import Location, Office
 from waitboard.metrics import Metrics
-from waitboard.services.auth import DeviceRegistry
 from waitboard.settings import Settings
 
 if TYPE_CHECKING:
+    # (Types only: the container holds the parts; it does not depend on them.)
     from waitboard.live.hub import Hub
+    from waitboard.services.applications import Applications
+    from waitboard.services.auth import DeviceRegistry
     from waitboard.store.limits import Limiter
     from waitboard.store.tickets import Store
+
+
+class Background:
+    """Work a request started that outlives it (e.g. a file rewrite after a deletion): held
+    here, so the loop keeps it, and cancelled when the app stops."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 @dataclass
@@ -31,21 +51,10 @@ class AppContext:
     clock: Clock
     store: Store
     hub: Hub
-    #: The rate limits' counting, shared by every process (the policy: ratelimit.py).
+    #: The rate limits' counting, shared by every process (the policy: services.limits).
     limiter: Limiter
-    #: Work a request started that outlives it (e.g. a file rewrite after a deletion): held
-    #: here, so the loop keeps it, and cancelled when the app stops.
-    background: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-
-    async def stop_background(self) -> None:
-        for task in list(self.background):
-            task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+    applications: Applications
+    background: Background = field(default_factory=Background)
 
     def location(self, location_id: str) -> Location:
         loc = self.office.location_by_id.get(location_id)

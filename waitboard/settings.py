@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+
+from waitboard.core.errors import ConfigError
+from waitboard.core.office import Office, parse_office
 
 Environment = Literal["development", "production"]
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -154,3 +158,16 @@ class Settings:
         """Settings in a uvicorn worker started by ``waitboard serve``."""
         env_map = os.environ if environ is None else environ
         return cls.from_env(env_map, demo=env_map.get("WAITBOARD_DEMO") == "1")
+
+
+def load_office(path: Path) -> Office:
+    """Read and validate a configuration file; ConfigError lists every problem found."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found"]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{path}: cannot read: {e}"]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
+    return parse_office(raw, source=str(path))

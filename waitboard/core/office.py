@@ -7,11 +7,9 @@ line that names the file, the location / queue / counter / device and the field,
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from datetime import date
 from functools import cached_property
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -194,19 +192,6 @@ class Office(_Model):
 
 
 # --- loading --------------------------------------------------------------------------------
-
-
-def load_office(path: Path) -> Office:
-    """Read and validate a configuration file; ConfigError lists every problem found."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{path}: cannot read: {e}"]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{path}: not valid TOML: {e}"]) from None
-    return parse_office(raw, source=str(path))
 
 
 def parse_office(raw: dict[str, Any], source: str) -> Office:

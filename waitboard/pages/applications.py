@@ -29,12 +29,9 @@ from waitboard.core.applications import (
     LookupFailed,
     Stage,
     TooManyAttempts,
-    check_missing,
     check_number,
     decision_deletes_at,
     group_pin,
-    hash_pin,
-    new_pin,
     normalise_pin,
     public_answer,
     stage_text,
@@ -43,12 +40,11 @@ from waitboard.core.clock import from_ms, to_ms
 from waitboard.core.errors import WaitboardError
 from waitboard.core.office import Device
 from waitboard.i18n import Translator
-from waitboard.pages import qr, sessions
+from waitboard.pages import forms, qr, sessions
 from waitboard.pages.render import language, public_base, render, with_lang
+from waitboard.services.limits import address_of
 from waitboard.store.keys import application_idempotency
 from waitboard.store.tickets import Idempotency
-from waitboard.web import bodies
-from waitboard.web.applications import delete, hashing, lookup, store_of
 
 #: How many recently changed applications the caseworkers' start page lists.
 RECENT_SHOWN = 30
@@ -71,7 +67,7 @@ async def status_lookup(request: Request) -> Response:
     The PIN comes in the body only, and the page is never cached (render: no-store)."""
     ctx = context(request)
     t = Translator(language(request))
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     raw_number = form.get("number", "")[:100]
     errors: dict[str, str] = {}
     number = pin = ""
@@ -94,7 +90,7 @@ async def status_lookup(request: Request) -> Response:
             result=None,
         )
     try:
-        application = await lookup(request, number, pin)
+        application = await ctx.applications.lookup(address_of(request), number, pin)
     except TooManyAttempts as e:
         response = render(
             request,
@@ -136,7 +132,7 @@ def _redirect(path: str, request: Request) -> Response:
 def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempotency | None:
     """The form's one-time ``key`` as Idempotency-Key (as staff forms have it), scoped to the
     applications instead of a location: a double click acts once."""
-    found = bodies.form_request(path, form)
+    found = forms.form_request(path, form)
     if found is None:
         return None
     key, fingerprint = found
@@ -152,7 +148,7 @@ async def list_page(request: Request) -> Response:
     ctx = context(request)
     device = await sessions.require_staff(request, CASEWORKER_ROLES)
     t = Translator(language(request))
-    store = store_of(ctx)
+    store = ctx.applications
     query = request.query_params.get("number", "")[:100]
     searched, search_error, number = bool(query.strip()), "", ""
     if searched:
@@ -190,20 +186,13 @@ async def create_form(request: Request) -> Response:
     PIN must not travel in a cookie or wait in Redis for the next page)."""
     ctx = context(request)
     device = await sessions.require_staff(request, CASEWORKER_ROLES)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     t = Translator(language(request))
     try:
         number = check_number(form.get("number", "")[:100])
-        pin = new_pin()
-        record = await hashing(request, hash_pin, pin)
-        change = await store_of(ctx).create(
-            number,
-            record,
-            device.id,
-            to_ms(ctx.clock()),
-            _form_idempotency(device, request.url.path, form),
-        )
+        idem = _form_idempotency(device, request.url.path, form)
+        change, pin = await ctx.applications.create(device, number, idem)
     except ApplicationExists as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(e.extra["number"]), request)
@@ -216,7 +205,7 @@ async def create_form(request: Request) -> Response:
         device,
         t,
         change.application,
-        None if change.replayed else pin,
+        pin,
         created=True,
         status=201,
     )
@@ -296,7 +285,7 @@ async def _detail_page(
     """The application's page; after a stage form that did not fit, with what was typed in
     it kept for correcting and the message beside the field it is about."""
     t = Translator(language(request))
-    application, entries = await store_of(ctx).history(number)
+    application, entries = await ctx.applications.history(number)
     tz = ctx.office.tz
     return render(
         request,
@@ -331,7 +320,7 @@ async def _application_form(
     """A caseworker's form about one application: the device, the form (CSRF checked), the
     texts, and the checked number - or, for a malformed one, the way back with a message."""
     device = await sessions.require_staff(request, CASEWORKER_ROLES)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     t = Translator(language(request))
     try:
@@ -353,15 +342,9 @@ async def stage_form(request: Request) -> Response:
             raise InvalidChange(
                 "Choose one of the stages.", field="stage", reason="no_stage"
             ) from None
-        missing = check_missing(stage, form.get("missing", "").splitlines())
-        change = await store_of(ctx).set_stage(
-            number,
-            stage,
-            missing,
-            device.id,
-            to_ms(ctx.clock()),
-            _form_idempotency(device, request.url.path, form),
-        )
+        idem = _form_idempotency(device, request.url.path, form)
+        lines = form.get("missing", "").splitlines()
+        change = await ctx.applications.set_stage(device, number, stage, lines, idem)
     except InvalidChange as e:
         # The form again, as typed: twenty lines of documents are not typed twice.
         return await _detail_page(request, ctx, device, number, status=422, error=e, form=form)
@@ -385,21 +368,12 @@ async def pin_form(request: Request) -> Response:
     if isinstance(number, Response):
         return number
     try:
-        pin = new_pin()
-        record = await hashing(request, hash_pin, pin)
-        change = await store_of(ctx).reset_pin(
-            number,
-            record,
-            device.id,
-            to_ms(ctx.clock()),
-            _form_idempotency(device, request.url.path, form),
-        )
+        idem = _form_idempotency(device, request.url.path, form)
+        change, pin = await ctx.applications.reset_pin(device, number, idem)
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(number), request)
-    return _pin_page(
-        request, ctx, device, t, change.application, None if change.replayed else pin, created=False
-    )
+    return _pin_page(request, ctx, device, t, change.application, pin, created=False)
 
 
 async def delete_form(request: Request) -> Response:
@@ -415,10 +389,9 @@ async def delete_form(request: Request) -> Response:
         return _redirect(_detail_path(number), request)
     seen = form.get("created_at", "")
     try:
-        await delete(
-            ctx,
-            number,
+        await ctx.applications.delete(
             device,
+            number,
             _form_idempotency(device, request.url.path, form),
             (int(seen), int(seen)) if seen.isdigit() else None,
         )

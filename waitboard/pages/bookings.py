@@ -5,7 +5,7 @@ Plain forms that work without JavaScript. Nothing here needs a session or an acc
 the code is what proves a booking is yours. A form carries a one-time key that becomes
 the booking's Idempotency-Key, so a double click books one place, not two; the key is
 bound to the browser that sent it by the one cookie of the public pages, a random id set
-where the booking form is shown (:mod:`waitboard.services.booking_clients`), so that the same form
+where the booking form is shown (:mod:`waitboard.pages.booking_cookie`), so that the same form
 sent from another browser books nothing and shows no code. Errors come back as the same
 page with a message next to the field (status 409 or 422), and nothing is booked.
 """
@@ -33,11 +33,9 @@ from waitboard.core.errors import (
 )
 from waitboard.core.office import Location, Queue
 from waitboard.i18n import Translator
-from waitboard.pages import qr
+from waitboard.pages import booking_cookie, forms, qr
 from waitboard.pages.render import language, public_base, render, with_lang
-from waitboard.services import booking_clients as booking_client
 from waitboard.services import bookings
-from waitboard.web import bodies
 
 
 def _redirect(path: str) -> Response:
@@ -109,7 +107,7 @@ async def _slot_page(
         day_label=lambda d: day_label(t, d, today),
     )
     # (Moving needs no key of its own: the code in the address is what it acts on.)
-    return page if moving else booking_client.remember(request, page, loc.id)
+    return page if moving else booking_cookie.remember(request, page, loc.id)
 
 
 async def slots_page(request: Request) -> Response:
@@ -148,7 +146,7 @@ async def book(request: Request) -> Response:
     q = _concern(loc, request.path_params["queue"])
     if q is None:
         return _no_such_concern(request, loc)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     t = Translator(language(request))
     start, contact = form.get("start", ""), form.get("contact", "")
     if not start:
@@ -166,7 +164,7 @@ async def book(request: Request) -> Response:
     key = form.get("key") or None
     try:
         booked = await bookings.book(
-            ctx, loc, q.id, start, contact, key, client=booking_client.of_page(request)
+            ctx, loc, q.id, start, contact, key, client=booking_cookie.of_page(request)
         )
     except IdempotencyKeyInUse:
         # This form was sent from another browser first: that booking is theirs. The
@@ -300,7 +298,7 @@ async def move_page(request: Request) -> Response:
 async def move(request: Request) -> Response:
     ctx = context(request)
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     if booking.status != "booked":  # cancelled or checked in meanwhile (another tab, say)
         return _to_booking(request, code)
     t = Translator(language(request))
@@ -353,7 +351,7 @@ async def move(request: Request) -> Response:
 
 async def cancel(request: Request) -> Response:
     ctx = context(request)
-    await bodies.read_form(request)
+    await forms.read_form(request)
     try:
         cancelled = await bookings.cancel(ctx, request.path_params["code"])
     except WaitboardError as e:

@@ -24,11 +24,10 @@ from waitboard.core.errors import NotFound, Unauthorized, WaitboardError
 from waitboard.core.office import Device, Location
 from waitboard.core.state import Booking
 from waitboard.i18n import Translator
-from waitboard.pages import qr, sessions
+from waitboard.pages import forms, qr, sessions
 from waitboard.pages.render import language, public_base, render, with_lang
 from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES, ISSUE_ROLES, STATS_ROLES
-from waitboard.web import bodies
 
 RECEPTION_ROLES = ("reception", "admin")
 APPOINTMENT_LIST_ROLES = ("reception", "counter", "admin")
@@ -80,7 +79,7 @@ async def login_page(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     ctx = context(request)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     try:
         device = ctx.devices.by_token(form.get("token", "").strip())
@@ -101,7 +100,7 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     await sessions.logout(request)
     return _redirect(with_lang("/staff/login", language(request)))
@@ -174,9 +173,9 @@ async def reception_issue(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
-    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    idem = forms.form_idempotency(device, loc.id, request.url.path, form)
     back = with_lang(f"/staff/{loc.id}/reception", language(request))
     try:
         outcome = await commands.issue(ctx, device, loc, form.get("queue", ""), idem)
@@ -277,9 +276,9 @@ async def counter_action(request: Request) -> Response:
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
     device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
-    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    idem = forms.form_idempotency(device, loc.id, request.url.path, form)
     kind = request.path_params["action"]
     t = Translator(language(request))
     try:
@@ -317,9 +316,9 @@ async def ticket_action(request: Request) -> Response:
     loc = ctx.location(request.path_params["location"])
     name = request.path_params["action"]
     device, back = await _desk(request, loc)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
-    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    idem = forms.form_idempotency(device, loc.id, request.url.path, form)
     t = Translator(language(request))
     ticket_id = request.path_params["ticket_id"]
     try:
@@ -347,9 +346,9 @@ async def check_in(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device, back = await _desk(request, loc)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
-    idem = bodies.form_idempotency(device, loc.id, request.url.path, form)
+    idem = forms.form_idempotency(device, loc.id, request.url.path, form)
     t = Translator(language(request))
     try:
         outcome = await commands.check_in(ctx, device, loc, form.get("code", ""), idem)

@@ -27,13 +27,12 @@ from waitboard.core import appointments, snapshot
 from waitboard.core.errors import WaitboardError
 from waitboard.core.office import Device, Location
 from waitboard.i18n import Translator
-from waitboard.pages import sessions
+from waitboard.pages import forms, sessions
 from waitboard.pages.render import language, render, with_lang
 from waitboard.pages.staff import printed_ticket_values
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES, ISSUE_ROLES
 from waitboard.store.tickets import Idempotency, Outcome
-from waitboard.web import bodies
 
 #: How long a terminal's ticket page can be opened again (a reload, the print's own
 #: request); later the page is gone (back to the start): the next person must not find the
@@ -103,14 +102,14 @@ async def _press(request: Request, roles: tuple[str, ...]) -> _Press:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, roles, location=loc.id)
-    form = await bodies.read_form(request)
+    form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     return _Press(
         ctx,
         loc,
         device,
         form,
-        bodies.form_idempotency(device, loc.id, request.url.path, form),
+        forms.form_idempotency(device, loc.id, request.url.path, form),
         language(request),
     )
 

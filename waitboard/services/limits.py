@@ -33,7 +33,7 @@ one person's typos, or one device with an old token, would lock out the whole of
 only what failed is limited, and what is valid always passes.
 
 Refusals: 429 with ``Retry-After``; problem+json for the API, a page in the reader's
-language for a browser (:func:`waitboard.problems.rate_limited`), an HTTP 429 answer for a
+language for a browser, an HTTP 429 answer for a
 WebSocket handshake.
 """
 
@@ -41,28 +41,22 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
-import orjson
-from starlette.requests import HTTPConnection, Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
-from waitboard.context import AppContext
-from waitboard.core.errors import Unavailable
-from waitboard.pages import sessions
 from waitboard.store.limits import Buckets, Limit
-from waitboard.web import problems
 
 __all__ = [
     "Limit",
     "Limits",
-    "RateLimitMiddleware",
     "address_of",
     "charges",
     "client_key",
     "retry_after",
-    "trusted",
 ]
 
 
@@ -117,8 +111,6 @@ class Limits:
         )
 
 
-#: Never limited: static files, health checks and metrics (a probe must always get through).
-EXEMPT = ("/static/", "/livez", "/readyz", "/metrics")
 #: What a refused login answers (a wrong token, an expired form).
 REFUSED_LOGIN = (401, 403)
 
@@ -154,104 +146,16 @@ def charges(scope: Scope, limits: Limits) -> Buckets:
     return buckets
 
 
-async def trusted(conn: HTTPConnection, ctx: AppContext) -> bool:
-    """A configured device's token, or a valid staff session (signed cookie, a device that
-    still exists with the same token, not logged out)."""
-    scheme, _, token = conn.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and ctx.devices.knows(token.strip()):
-        return True
-    if not conn.scope.get("session"):  # no cookie, or one whose signature did not hold
-        return False
-    try:
-        device = await sessions.current_device(conn)
-    except Unavailable:
-        # Redis cannot say whether it was logged out: counted like any request (and the
-        # limiter, without Redis either, lets it through).
-        return False
-    return device is not None
-
-
-class RateLimitMiddleware:
-    """The policy above, as pure ASGI middleware: inside the session middleware (it needs
-    the session), in front of everything else, WebSockets included."""
-
-    def __init__(self, app: ASGIApp, limits: Limits | None = None) -> None:
-        self.app = app
-        self.limits = limits or Limits()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = getattr(scope.get("app"), "state", None)
-        ctx: AppContext | None = getattr(state, "ctx", None)
-        if (
-            ctx is None
-            or scope["type"] not in ("http", "websocket")
-            or scope["path"].startswith(EXEMPT)
-        ):
-            await self.app(scope, receive, send)
-            return
-        conn = HTTPConnection(scope)
-        if await trusted(conn, ctx):
-            await self.app(scope, receive, send)
-            return
-        address = address_of(conn)
-        wait = await ctx.limiter.take("address", address, charges(scope, self.limits))
-        if wait > 0:
-            await _refuse(scope, receive, send, wait)
-            return
-        if not is_login(scope):
-            await self.app(scope, receive, send)
-            return
-
-        # A login is charged only once refused; over the limit its answer becomes a 429.
-        refused = False
-
-        async def charge_if_refused(message: Message) -> None:
-            nonlocal refused
-            if message["type"] == "http.response.start" and message["status"] in REFUSED_LOGIN:
-                buckets = {"failures": self.limits.failures, "public": self.limits.public}
-                wait = await ctx.limiter.take("address", address, buckets)
-                if wait > 0:
-                    refused = True
-                    await _refuse(scope, receive, send, wait)
-                    return
-            if not refused:
-                await send(message)
-
-        await self.app(scope, receive, charge_if_refused)
-
-
 def retry_after(wait_s: float) -> int:
     """Whole seconds for ``Retry-After``: never 0, never earlier than the limit allows."""
     return max(1, math.ceil(wait_s))
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, wait_s: float) -> None:
-    seconds = retry_after(wait_s)
-    if scope["type"] == "http":
-        response = problems.rate_limited(Request(scope, receive), seconds)
-        await response(scope, receive, send)
-        return
-    # ASGI lets a server refuse the handshake with an HTTP answer (uvicorn does).
-    if "websocket.http.response" not in scope.get("extensions", {}):
-        await send({"type": "websocket.close", "code": 1013})
-        return
-    body = orjson.dumps(
-        {
-            "type": "urn:waitboard:problem:rate_limited",
-            "status": 429,
-            "title": "Too many requests",
-            "detail": f"Too many connections; try again in {seconds} s.",
-            "code": "rate_limited",
-        }
-    )
-    await send(
-        {
-            "type": "websocket.http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", problems.MEDIA_TYPE.encode()),
-                (b"retry-after", str(seconds).encode()),
-            ],
-        }
-    )
-    await send({"type": "websocket.http.response.body", "body": body})
+def address_binding(host: str | None) -> str:
+    """What a public client's Idempotency-Key is bound to at the API: its address, counted
+    as the limits count it (:func:`client_key`). Without a known address, a binding that
+    no other request can match: such a retry gets 409 rather than risk handing a booking
+    to a stranger."""
+    if not host:
+        return "unbound:" + secrets.token_urlsafe(18)
+    return "address:" + client_key(host)

@@ -9,6 +9,7 @@ have run.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import Sequence
@@ -217,6 +218,14 @@ class WaitingTicket:
 class Idempotency:
     key: str  # the Redis key (scoped per device)
     fingerprint: str  # sha256 of method, path and body
+
+    @staticmethod
+    def fingerprint_of(method: str, path: str, canonical: bytes) -> str:
+        """Identifies a request for Idempotency-Key reuse: the same method, address and
+        (canonical) body - the same meaning - give the same fingerprint."""
+        return hashlib.sha256(
+            method.encode() + b" " + path.encode() + b"\n" + canonical
+        ).hexdigest()
 
 
 class Store:

@@ -3,8 +3,7 @@
 The citizen: ``POST /api/v1/applications/lookup``. A wrong PIN and an unknown number get
 the same answer (status, body and the same hashing work); wrong attempts are counted in
 Redis per client address and per number, so the limits hold across every server process.
-The lookup itself (:func:`lookup`) is shared with the ``/status`` page
-(:mod:`waitboard.pages.applications`).
+The commands are :mod:`waitboard.services.applications`', shared with the pages.
 
 Caseworkers (and admins), with their device token: create, set the stage and the missing
 documents, give a new PIN, read the history, delete. The PIN is shown once, in the answer
@@ -14,11 +13,9 @@ in API paths; logs never carry numbers, PINs or addresses.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -29,94 +26,28 @@ from waitboard.core.applications import (
     CASEWORKER_ROLES,
     NUMBER_INPUT_PATTERN,
     Application,
-    LookupFailed,
-    LookupLimits,
     Stage,
     TooManyAttempts,
     audit_answer,
-    check_missing,
     check_number,
     group_pin,
-    hash_pin,
-    keyed_digest,
-    new_pin,
     normalise_pin,
     public_answer,
     staff_answer,
-    verify_pin,
 )
 from waitboard.core.clock import to_ms
 from waitboard.core.errors import Unprocessable
 from waitboard.core.office import Device
 from waitboard.i18n import LANGUAGES, Translator
 from waitboard.services.auth import require
-from waitboard.services.limits import address_of, retry_after
-from waitboard.store.applications import ApplicationStore
+from waitboard.services.limits import address_of
 from waitboard.store.keys import application_idempotency
-from waitboard.store.limits import Limit
 from waitboard.store.tickets import Idempotency
 from waitboard.web import api, bodies, problems
 from waitboard.web import application_schemas as shapes
 from waitboard.web.api import Endpoint
 
 log = logging.getLogger(__name__)
-
-LIMITS = LookupLimits()
-#: The lookup's limits as rate limits (:mod:`waitboard.store.limits`): the whole allowance at
-#: once, then one attempt more per window.
-BY_ADDRESS = Limit(per_minute=60 / LIMITS.address_window_s, burst=LIMITS.per_address)
-BY_NUMBER = Limit(per_minute=60 / LIMITS.number_window_s, burst=LIMITS.per_number)
-#: PIN hashes computed at once per process: each takes 16 MiB and a core for ~50 ms.
-HASHING_AT_ONCE = 4
-T = TypeVar("T")
-
-
-def store_of(ctx: AppContext) -> ApplicationStore:
-    """The application store on the service's own Redis clients (cheap to build)."""
-    return ApplicationStore(
-        ctx.store.redis,
-        ctx.store.reads,
-        wait_replicas=ctx.store.wait_replicas,
-        keep_days_after_decision=ctx.office.applications.keep_days_after_decision,
-    )
-
-
-async def hashing(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    """Run a PIN hash in a worker thread, a few at a time (memory, and the event loop)."""
-    state = request.app.state
-    gate: asyncio.Semaphore | None = getattr(state, "pin_hashing", None)
-    if gate is None:
-        gate = state.pin_hashing = asyncio.Semaphore(HASHING_AT_ONCE)
-    async with gate:
-        return await asyncio.to_thread(fn, *args)
-
-
-# --- the lookup, for the API and the page ---------------------------------------------------
-
-
-async def lookup(request: Request, number: str, pin: str) -> Application:
-    """The application if number and PIN fit; LookupFailed (the same for a wrong PIN and an
-    unknown number) or TooManyAttempts otherwise. Every attempt is charged to the client's
-    and the number's rate limits before the PIN is checked, and a right one is given back,
-    so parallel guesses cannot slip past the limits and a citizen who checks often is never
-    locked out by themselves."""
-    ctx = context(request)
-    subjects = [
-        ("address", address_of(request), {"lookup": BY_ADDRESS}),
-        ("number", number, {"lookup": BY_NUMBER}),
-    ]
-    for i, (kind, value, buckets) in enumerate(subjects):
-        wait = await ctx.limiter.take(kind, value, buckets)
-        if wait > 0:
-            for taken in subjects[:i]:  # a refused attempt counts nowhere
-                await ctx.limiter.give_back(*taken)
-            raise TooManyAttempts(retry_after(wait))
-    application, record = await store_of(ctx).credentials(number)
-    if not await hashing(request, verify_pin, pin, record) or application is None:
-        raise LookupFailed
-    for taken in subjects:
-        await ctx.limiter.give_back(*taken)
-    return application
 
 
 def _too_many(err: TooManyAttempts, request: Request) -> Response:
@@ -172,7 +103,7 @@ async def lookup_application(request: Request) -> Response:
     body = await bodies.parse(request, shapes.LookupRequest)
     number, pin = check_number(body.number), normalise_pin(body.pin)
     try:
-        application = await lookup(request, number, pin)
+        application = await context(request).applications.lookup(address_of(request), number, pin)
     except TooManyAttempts as e:
         return _too_many(e, request)
     return api.json(public_answer(application, t, context(request).office.tz))
@@ -185,13 +116,9 @@ async def create_application(request: Request) -> Response:
     body = await bodies.parse(request, shapes.CreateApplicationRequest)
     number = check_number(body.number)
     idem = _api_idempotency(request, device, body)
-    pin = new_pin()
-    record = await hashing(request, hash_pin, pin)
-    change = await store_of(ctx).create(number, record, device.id, to_ms(ctx.clock()), idem)
+    change, pin = await ctx.applications.create(device, number, idem)
     return api.json(
-        _with_pin(ctx, t, change.application, None if change.replayed else pin),
-        change.status,
-        replayed=change.replayed,
+        _with_pin(ctx, t, change.application, pin), change.status, replayed=change.replayed
     )
 
 
@@ -201,16 +128,8 @@ async def set_stage(request: Request) -> Response:
     t = _api_language(request)
     body = await bodies.parse(request, shapes.StageRequest)
     number = check_number(body.number)
-    stage = Stage(body.stage)
-    missing = check_missing(stage, body.missing)
-    change = await store_of(ctx).set_stage(
-        number,
-        stage,
-        missing,
-        device.id,
-        to_ms(ctx.clock()),
-        _api_idempotency(request, device, body),
-    )
+    idem = _api_idempotency(request, device, body)
+    change = await ctx.applications.set_stage(device, number, Stage(body.stage), body.missing, idem)
     return api.json(staff_answer(change.application, t, ctx.office.tz), replayed=change.replayed)
 
 
@@ -221,13 +140,8 @@ async def reset_pin(request: Request) -> Response:
     body = await bodies.parse(request, shapes.PinRequest)
     number = check_number(body.number)
     idem = _api_idempotency(request, device, body)
-    pin = new_pin()
-    record = await hashing(request, hash_pin, pin)
-    change = await store_of(ctx).reset_pin(number, record, device.id, to_ms(ctx.clock()), idem)
-    return api.json(
-        _with_pin(ctx, t, change.application, None if change.replayed else pin),
-        replayed=change.replayed,
-    )
+    change, pin = await ctx.applications.reset_pin(device, number, idem)
+    return api.json(_with_pin(ctx, t, change.application, pin), replayed=change.replayed)
 
 
 async def delete_application(request: Request) -> Response:
@@ -236,7 +150,8 @@ async def delete_application(request: Request) -> Response:
     body = await bodies.parse(request, shapes.DeleteRequest)
     number = check_number(body.number)
     created = None if body.created_at is None else _created_second(body.created_at)
-    replayed = await delete(ctx, number, device, _api_idempotency(request, device, body), created)
+    idem = _api_idempotency(request, device, body)
+    replayed = await ctx.applications.delete(device, number, idem, created)
     return api.json({"number": number, "deleted": True}, replayed=replayed)
 
 
@@ -257,37 +172,12 @@ def _created_second(text: str) -> tuple[int, int]:
     return start, start + 999
 
 
-async def delete(
-    ctx: AppContext,
-    number: str,
-    device: Device,
-    idem: Idempotency | None,
-    created: tuple[int, int] | None = None,
-) -> bool:
-    """Delete an application now (for the API and the page); True for a replay. The log
-    names the device, never the number; Redis then rewrites its append-only file, so the
-    deleted records leave the disk too."""
-    if idem is not None:
-        # Kept for 24 h after the application is gone: a plain hash of the request would
-        # give its number away to a few guesses.
-        idem = Idempotency(
-            idem.key, keyed_digest(ctx.settings.secret_key, "delete", idem.fingerprint)
-        )
-    store = store_of(ctx)
-    replayed = await store.delete(number, device.id, to_ms(ctx.clock()), idem, created)
-    if not replayed:
-        log.info("an application was deleted by hand", extra={"device": device.id})
-        # In the background: it may wait for a rewrite already running.
-        ctx.in_background(store.rewrite_append_only_file())
-    return replayed
-
-
 async def application_audit(request: Request) -> Response:
     ctx = context(request)
     _caseworker(request)
     t = _api_language(request)
     number = check_number(request.query_params.get("number", ""))
-    application, entries = await store_of(ctx).history(number)
+    application, entries = await ctx.applications.history(number)
     return api.json(
         {
             "application": staff_answer(application, t, ctx.office.tz),

@@ -2,9 +2,9 @@
 
 Booking needs no account and no token: the booking code is what proves a booking is
 yours. A booking's Idempotency-Key is bound to the client's address
-(:mod:`waitboard.services.booking_clients`): a retry from it finds the booking again, the same key
-from another address gets 409 ``idempotency_key_in_use``. Check-in is a device command
-like issuing a ticket.
+(:func:`waitboard.services.limits.address_binding`): a retry from it finds the booking
+again, the same key from another address gets 409 ``idempotency_key_in_use``. Check-in
+is a device command like issuing a ticket.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard.context import context
-from waitboard.services import booking_clients as booking_client
 from waitboard.services import bookings
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES
+from waitboard.services.limits import address_binding
 from waitboard.web import bodies, schemas
 from waitboard.web.api import Endpoint, _idempotency, _ticket_answer, idempotency_key, json
 
@@ -74,7 +74,7 @@ async def book(request: Request) -> Response:
         body.start,
         body.contact,
         idempotency_key(request),
-        client=booking_client.address(request),
+        client=address_binding(request.client.host if request.client else None),
     )
     data = bookings.view(ctx, loc, booked.queue, booked.code, booked.booking)
     return json(data, 201, {"Location": data["url"]}, replayed=booked.replayed)

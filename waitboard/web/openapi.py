@@ -43,7 +43,7 @@ _ERROR_TEXT = {
 }
 
 
-#: Whom an Idempotency-Key belongs to (waitboard.services.booking_clients for the public one).
+#: Whom an Idempotency-Key belongs to (the public one's: services.limits.address_binding).
 _DEVICE_KEY = (
     "A key belongs to the device whose token sends it: the same text from another device "
     "is another key."

@@ -1,8 +1,8 @@
-"""Whom a public booking's Idempotency-Key belongs to: the client that sent it.
+"""The booking form's cookie: whom a public booking's Idempotency-Key belongs to.
 
 A booking's code is derived from its Idempotency-Key, so that a retry finds its booking
 again without the code being stored. Keys are chosen by clients, and some choose "1": the
-key is therefore bound to the client that used it first (:func:`waitboard.bookings.book`
+key is therefore bound to the client that used it first (:func:`waitboard.services.bookings.book`
 keeps a keyed digest of the binding, never the binding itself), and the same key from
 anyone else gets 409 instead of the booking and its code.
 
@@ -14,7 +14,7 @@ anyone else gets 409 instead of the booking and its code.
   retry thus still gets its own booking. A browser that refuses the cookie is bound by
   its address instead.
 * The API binds it to the client's address as the rate limits count it
-  (:func:`waitboard.ratelimit.client_key`: an IPv4 address, an IPv6 client by its /64
+  (:func:`waitboard.services.limits.address_binding`: an IPv4 address, an IPv6 client by its /64
   network, behind a trusted proxy the address it forwards).
 
 Without a known address a key binds to nothing another request could match: such a retry
@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard.context import context
-from waitboard.services.limits import client_key
+from waitboard.services.limits import address_binding
 from waitboard.store.scripts import IDEMPOTENCY_TTL_S
 
 COOKIE = "waitboard_booking"
@@ -41,13 +41,6 @@ MAX_AGE_S = IDEMPOTENCY_TTL_S
 _ID = re.compile(r"[A-Za-z0-9_-]{24}")
 
 
-def address(request: Request) -> str:
-    """The API's binding: the client's address, counted as the rate limits count it."""
-    if request.client is None or not request.client.host:
-        return "unbound:" + secrets.token_urlsafe(18)  # (matches no other request)
-    return "address:" + client_key(request.client.host)
-
-
 def _cookie_id(request: Request) -> str | None:
     value = request.cookies.get(COOKIE, "")
     return value if _ID.fullmatch(value) else None
@@ -56,7 +49,11 @@ def _cookie_id(request: Request) -> str | None:
 def of_page(request: Request) -> str:
     """The booking pages' binding: the client cookie's id, else the client's address."""
     found = _cookie_id(request)
-    return f"cookie:{found}" if found else address(request)
+    return (
+        f"cookie:{found}"
+        if found
+        else address_binding(request.client.host if request.client else None)
+    )
 
 
 def path(location: str) -> str:

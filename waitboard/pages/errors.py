@@ -1,0 +1,91 @@
+"""Errors as pages, in the reader's language, with the way back.
+
+A terminal's page returns to the terminal's start by itself, a staff page leads to the
+staff start, any other to the public start. (The API answers problem+json instead:
+:mod:`waitboard.web.problems`; :mod:`waitboard.middleware` decides which a request gets.)
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from waitboard.core.errors import LoginRequired, WaitboardError
+from waitboard.i18n import Translator
+from waitboard.pages import staff
+from waitboard.pages.render import language, render, this_page_url
+
+
+def from_error(request: Request, err: WaitboardError, status: int) -> Response:
+    """The page for an error (the staff login for a page that needs one)."""
+    if isinstance(err, LoginRequired):
+        return staff.login_redirect(request)
+    return error_page(request, status, Translator(language(request)).error(err))
+
+
+def from_http_exception(request: Request, exc: HTTPException) -> Response:
+    t = Translator(language(request))
+    key = "error.not_found" if exc.status_code == 404 else "error.generic"
+    return error_page(request, exc.status_code, t(key))
+
+
+def internal_error(request: Request) -> Response:
+    return error_page(request, 500, Translator(language(request))("error.internal"))
+
+
+def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    title: str | None = None,
+    again: str | None = None,
+    again_after_s: int | None = None,
+) -> Response:
+    """An error as a page. A terminal's page returns to the terminal's start by itself,
+    a staff page leads to the staff start, any other to the public start page. ``again``:
+    a link to try once more (first on the page), followed by itself after
+    ``again_after_s``."""
+    parts = request.url.path.split("/")
+    if len(parts) > 2 and parts[1] == "terminal":
+        back, retry = f"/terminal/{parts[2]}", True
+    elif parts[1:2] == ["staff"]:
+        back, retry = "/staff", False
+    else:
+        back, retry = "/", False
+    return render(
+        request,
+        "error.html",
+        status=status,
+        message=message,
+        title=title,
+        back=back,
+        retry=retry and not again,
+        again=again,
+        again_after_s=again_after_s,
+    )
+
+
+def rate_limited(request: Request, retry_after_s: int) -> Response:
+    """429 with ``Retry-After``: a page in its reader's language that says when to try
+    again and leads back (to the page asked for, or the form sent, and to the start)."""
+    t = Translator(language(request))
+    minutes = -(-retry_after_s // 60)
+    when = (
+        t.plural("error.rate_limited.seconds", retry_after_s)
+        if retry_after_s < 60
+        else t.plural("error.rate_limited.minutes", minutes)
+    )
+    response = error_page(
+        request,
+        429,
+        t("error.rate_limited", when=when),
+        title=t("error.rate_limited.title"),
+        again=this_page_url(request),
+        # A page asked for comes back by itself (a lobby screen, too); a form is never
+        # sent again without the person.
+        again_after_s=retry_after_s if request.method == "GET" else None,
+    )
+    response.headers["Retry-After"] = str(retry_after_s)
+    return response
