@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from tests.conftest import TIMEOUT
-from waitboard.live.hub import drift, supervise
+from waitboard.live.location import drift
+from waitboard.tasks import supervise
 
 
 @pytest.mark.parametrize(

@@ -286,7 +286,7 @@ async def test_a_location_nobody_watches_is_loaded_when_someone_looks(
     read and the first screen still see the current state."""
     hub = server.app.state.ctx.hub
     deadline = time.monotonic() + TIMEOUT
-    while not all(v.frame is not None for v in hub.views.values()):  # the start's loads
+    while not all(v.message is not None for v in hub.views.values()):  # the start's loads
         assert time.monotonic() < deadline, "the hub never loaded its locations"
         await asyncio.sleep(0.02)
     before, held = reloads(server, "change"), reloads(server, "held")
@@ -389,13 +389,7 @@ async def test_a_restart_tells_connected_screens_to_come_back(
 
 def settled(server: LiveServer, location: str) -> bool:
     """The hub is linked to Redis and has loaded and sent ``location``, with nothing pending."""
-    hub = server.app.state.ctx.hub
-    view = hub.views[location]
-    return bool(
-        hub.listening
-        and view.frame is not None
-        and not (view.dirty.is_set() or view.loading or view.unsent.is_set())
-    )
+    return bool(server.app.state.ctx.hub.view.settled(location))
 
 
 async def test_screens_joining_during_fan_outs_get_each_snapshot_once_in_order(

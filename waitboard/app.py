@@ -21,7 +21,7 @@ from waitboard.core.errors import Unavailable, WaitboardError
 from waitboard.core.office import Office
 from waitboard.demo import demo_token_hashes
 from waitboard.live import endpoints as live
-from waitboard.live.hub import Hub, HubTiming, supervise
+from waitboard.live.hub import Hub, HubTiming
 from waitboard.metrics import CONTENT_TYPE, Metrics
 from waitboard.pages import applications as application_pages
 from waitboard.pages import bookings as booking_pages
@@ -34,6 +34,7 @@ from waitboard.settings import DEMO_CONFIG, Settings, SettingsError, load_office
 from waitboard.store.applications import ApplicationStore, sweep_forever
 from waitboard.store.limits import Limiter
 from waitboard.store.tickets import Store, connect
+from waitboard.tasks import supervise
 from waitboard.web import api, openapi
 from waitboard.web import applications as application_api
 from waitboard.web import appointments as appointment_api

@@ -27,8 +27,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from waitboard.context import AppContext, context
-from waitboard.live.hub import Frame, OutFrame
-from waitboard.live.wire import EXTENSION, RawSocket
+from waitboard.live.actions import Kind
+from waitboard.live.wire import EXTENSION, OutFrame, RawSocket
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,13 @@ class Connection:
         self.ws = ws
         self.send_timeout_s = send_timeout_s
         self._pending: str | None = None
-        self._pending_kind = Frame.HEARTBEAT
+        self._pending_kind = Kind.HEARTBEAT
         self._wake = asyncio.Event()
 
     def offer(self, frame: OutFrame) -> None:
         if (
-            frame.kind is not Frame.SNAPSHOT
-            and self._pending_kind is Frame.SNAPSHOT
+            frame.kind is not Kind.SNAPSHOT
+            and self._pending_kind is Kind.SNAPSHOT
             and self._pending is not None
         ):
             return  # the waiting snapshot tells the client more (it is fresh)

@@ -19,11 +19,14 @@ from __future__ import annotations
 import struct
 from asyncio import Transport
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+
+from waitboard.live.actions import Kind, Message
 
 EXTENSION = "waitboard.raw"
 PROTOCOL = "waitboard.live.wire:FastWebSocketProtocol"  # for uvicorn's ``ws`` setting
@@ -39,6 +42,20 @@ def text_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, n)
     return header + payload
+
+
+@dataclass(frozen=True, slots=True)
+class OutFrame:
+    """A message for many clients, encoded once: as text (for ASGI) and as the WebSocket
+    frame (written as is by :class:`RawSocket`)."""
+
+    kind: Kind
+    text: str
+    wire: bytes
+
+    @classmethod
+    def of(cls, message: Message) -> OutFrame:
+        return cls(message.kind, message.payload.decode(), text_frame(message.payload))
 
 
 class Encoded(Protocol):

@@ -1,0 +1,74 @@
+"""One location's view as the hub holds it: its snapshot, what is pending, what is under way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic
+
+from waitboard.live.actions import Message, S
+
+#: Reasons to reload that are about the seq alone: if Redis still has the seq the screens
+#: have, there is nothing new to send. (A refresh is about waits that move on, a
+#: (re)subscription and a first screen about the screens themselves, and a rewind means
+#: the same seq may now stand for other content: those always send.)
+SEQ_REASONS = frozenset({"change", "gap", "drift", "bad_doorbell"})
+
+FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.2, 5.0
+
+
+def drift(read: tuple[str, int], shown: tuple[str, int], before: tuple[str, int]) -> str | None:
+    """What the (epoch, seq) a seq check read from Redis says of a view: None if nothing
+    is amiss, ``"drift"`` if the view misses changes, ``"rewound"`` if Redis went back.
+
+    ``shown`` is the view's (epoch, seq) now, ``before`` when the check asked. A view that
+    moved past what was read while the answer came is not behind: its reload read later.
+    Redis behind what the view showed when the check asked was restored from an older
+    copy (a backup, a failover that lost writes).
+    """
+    if read == shown:
+        return None
+    if read[0] == before[0] == shown[0]:
+        if read[1] < before[1]:
+            return "rewound"
+        if read[1] < shown[1]:
+            return None  # moved on
+    return "drift"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadUnderWay:
+    reasons: frozenset[str]
+    shown: bool  # the screens showed the view as current when the load began
+    pending_since: float | None
+    held: int
+    started: float
+
+
+@dataclass(eq=False)
+class LocationView(Generic[S]):
+    location: str
+    snapshot: dict[str, Any] | None = None
+    message: Message | None = None  # the newest snapshot
+    epoch: str = ""
+    seq: int = -1
+    subscribers: set[S] = field(default_factory=set)
+    dirty: bool = False  # a load is wanted
+    reasons: set[str] = field(default_factory=set)
+    change_ts: int | None = None  # commit time (ms) of the oldest change not yet loaded
+    dirty_since: float | None = None  # monotonic time of the oldest change not yet loaded
+    # Nobody here watches the location: its changes are not loaded as they come, the
+    # cached snapshot is then known to be older than Redis until the next read loads it.
+    # ``held`` counts the changes so held back.
+    outdated: bool = False
+    held: int = 0
+    load: LoadUnderWay | None = None
+    unsent: bool = False  # ``message`` waits for its fan-out
+    sending: bool = False  # a fan-out is under way
+    frame_change_ts: int | None = None  # commit time (ms) of the oldest change in ``message``
+    next_load_at: float = 0.0  # the coalescing window, or a failed load's back-off
+    retrying: bool = False  # waits after a failed load (cut short when the link comes back)
+    backoff: float = FIRST_BACKOFF_S
+
+    @property
+    def loading(self) -> bool:
+        return self.load is not None
