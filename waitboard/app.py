@@ -77,6 +77,16 @@ async def openapi_json(request: Request) -> Response:
     return api.json(openapi.document())
 
 
+async def roll_days_forever(store: Store, office: Office, every_s: float) -> None:
+    """Start each location's new business day soon after midnight, for the service's
+    lifetime (a roll that finds the day current changes nothing). Every process does:
+    the script decides, once, in Redis."""
+    while True:
+        await asyncio.sleep(every_s)
+        for loc in office.locations:
+            await store.roll_day(loc.id)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -143,13 +153,17 @@ def create_app(
         sweeper = asyncio.create_task(
             supervise("applications sweep", lambda: sweep_forever(application_store))
         )
+        roller = asyncio.create_task(
+            supervise("day roll", lambda: roll_days_forever(store, office, hub.timing.roll_day_s))
+        )
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in (sweeper, roller):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await background.stop()
             await hub.stop()
             await redis.aclose()

@@ -288,15 +288,9 @@ class Hub:
 
     async def _ticker(self) -> None:
         t = self.timing
-        last_roll = time.monotonic()
-        tick = min(t.drift_check_s, t.refresh_s, t.roll_day_s, 1.0)
+        tick = min(t.drift_check_s, t.refresh_s, 1.0)
         while True:
             await asyncio.sleep(tick)
-            if time.monotonic() - last_roll >= t.roll_day_s:
-                last_roll = time.monotonic()
-                with contextlib.suppress(Unavailable, rx.RedisError, OSError):
-                    for location in self.views:
-                        await self.store.roll_day(location)
             self._after(self.view.tick())
 
     async def _heartbeat_loop(self) -> None:
