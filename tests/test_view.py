@@ -6,6 +6,7 @@ and offers a screen relies on.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,17 +235,124 @@ def test_changes_in_a_burst_coalesce_into_one_snapshot(hub: Harness) -> None:
 
 
 def test_the_window_holds_the_next_load_and_says_until_when(hub: Harness) -> None:
-    """Within coalesce_s of a load's start the next waits, and next_wake names its time."""
+    """Within coalesce_s of a fan-out's start the next load waits; next_wake names its time."""
     hub.settle(seq=1)
     hub.view.join("sued", Screen())
     hub.view.doorbell("sued", bell(2))
-    started = hub.now
     hub.advance(0.02)
+    fanned_out = hub.now
     hub.load("sued", 2)
     assert loads(hub.view.doorbell("sued", bell(3))) == []
-    assert hub.view.next_wake() == pytest.approx(started + TIMING.coalesce_s)
-    assert loads(hub.advance(0.05)) == []
-    assert loads(hub.advance(0.03)) == ["sued"]
+    assert hub.view.next_wake() == pytest.approx(fanned_out + TIMING.coalesce_s)
+    assert loads(hub.advance(0.09)) == []
+    assert loads(hub.advance(0.02)) == ["sued"]
+
+
+# --- the adaptive window (coalesce_s: the least time between two snapshots) ----------------
+
+#: The window as these tests set it; a fan-out to the screens takes FAN_OUT_S.
+WINDOW_S, FAN_OUT_S = 0.05, 0.08
+
+
+def adaptive() -> Harness:
+    hub = Harness(timing=HubTiming(coalesce_s=WINDOW_S))
+    hub.settle(seq=1)
+    hub.view.join("sued", Screen())
+    return hub
+
+
+def test_a_change_after_a_quiet_spell_goes_out_at_once() -> None:
+    """Nothing being sent: a change is loaded at once and its snapshot sent when loaded."""
+    hub = adaptive()
+    hub.advance(1.0)
+    assert loads(hub.view.doorbell("sued", bell(2))) == ["sued"]
+    hub.advance(0.002)  # the load's time
+    (fan,) = fanouts(hub.view.loaded("sued", state(2)))
+    assert payload(fan.message)["seq"] == 2
+
+
+def test_a_window_longer_than_the_load_does_not_hold_a_lone_change() -> None:
+    """The window counts from the last fan-out, not from the load: a change that comes
+    after it is not held back, however recent the last load."""
+    hub = adaptive()
+    hub.view.doorbell("sued", bell(2))
+    hub.load("sued", 2)  # fanned out now, ended at once
+    hub.advance(WINDOW_S)
+    assert loads(hub.view.doorbell("sued", bell(3))) == ["sued"]
+
+
+def test_a_change_during_a_fan_out_goes_out_as_soon_as_it_ends() -> None:
+    """A fan-out longer than the window: the next snapshot follows its end without a wait."""
+    hub = adaptive()
+    hub.view.doorbell("sued", bell(2))
+    assert len(fanouts(hub.view.loaded("sued", state(2)))) == 1  # under way for FAN_OUT_S
+    hub.advance(0.01)
+    assert loads(hub.view.doorbell("sued", bell(3))) == []  # within the window
+    assert loads(hub.advance(WINDOW_S)) == ["sued"]  # the fan-out still under way
+    assert fanouts(hub.view.loaded("sued", state(3))) == []  # waits for its end
+    hub.advance(FAN_OUT_S - WINDOW_S - 0.01)
+    (fan,) = fanouts(hub.view.sent("sued"))
+    assert payload(fan.message)["seq"] == 3
+
+
+def test_changes_during_a_fan_out_coalesce_into_the_next_snapshot() -> None:
+    """Five changes that come during a fan-out go out together, in one snapshot."""
+    hub = adaptive()
+    hub.view.doorbell("sued", bell(2))
+    hub.view.loaded("sued", state(2))  # its fan-out under way
+    actions: list[Action[Screen]] = []
+    for seq in range(3, 8):
+        hub.advance(0.005)
+        actions += hub.view.doorbell("sued", bell(seq))
+    actions += hub.advance(WINDOW_S)
+    assert loads(actions) == ["sued"]
+    hub.view.loaded("sued", state(7))
+    (fan,) = fanouts(hub.view.sent("sued"))
+    assert payload(fan.message)["seq"] == 7
+
+
+def test_snapshots_of_a_location_are_never_closer_than_the_window() -> None:
+    """A change every millisecond for a second: snapshots at least coalesce_s apart."""
+    hub = adaptive()
+    sent_at: list[float] = []
+    under_way: list[str] = []
+    for seq in range(2, 1002):
+        actions = hub.advance(0.001) + hub.view.doorbell("sued", bell(seq))
+        if under_way:  # loads take no time here, fan-outs 3 ms
+            actions += hub.view.loaded("sued", state(seq))
+            under_way.clear()
+        under_way += loads(actions)
+        for fan in fanouts(actions):
+            sent_at.append(hub.now)
+            hub.now += 0.003
+            actions += hub.view.sent(fan.location)
+            under_way += loads(hub.view.poll())
+    gaps = [b - a for a, b in itertools.pairwise(sent_at)]
+    assert min(gaps) >= WINDOW_S - 1e-9
+    assert 1.3 / WINDOW_S >= len(sent_at) >= 0.5 / WINDOW_S
+
+
+def test_a_load_that_found_nothing_new_does_not_hold_the_next_change() -> None:
+    """The window is about snapshots sent; a load that sent none does not start one."""
+    hub = adaptive()
+    hub.advance(1.0)
+    hub.view.seqs_read({"sued": ("e1", 2)}, {"sued": ("e1", 1)})
+    assert fanouts(hub.view.loaded("sued", state(1))) == []  # Redis had nothing new after all
+    assert loads(hub.view.doorbell("sued", bell(2))) == ["sued"]
+
+
+def test_one_locations_window_does_not_hold_another() -> None:
+    """The window is per location: Nord's change goes out during Süd's window."""
+    hub = adaptive()
+    hub.view.join("nord", Screen("nord"))
+    hub.view.doorbell("sued", bell(2))
+    hub.load("sued", 2)
+    assert loads(hub.view.doorbell("nord", bell(2))) == ["nord"]
+
+
+def test_the_shipped_window_bounds_snapshots_per_second() -> None:
+    """As shipped, no location gets more snapshots a second than its window allows."""
+    assert 0 < HubTiming().coalesce_s <= 0.1
 
 
 def test_a_window_of_zero_loads_again_at_once(hub: Harness) -> None:

@@ -68,8 +68,10 @@ class Settings:
     rate_limit: int = 300
     # Replicas that must confirm each command (WAIT) before it is acknowledged (Sentinel).
     redis_wait_replicas: int = 0
-    # At most one snapshot per location in this window (the first change goes out at once).
-    coalesce_ms: int = 100
+    # The least time between two snapshots of one location (at most 1000/coalesce_ms a
+    # second): a change goes out as soon as the location's last fan-out has ended, unless
+    # that began less than this long ago.
+    coalesce_ms: int = 20
     # "info" logs every request (without personal data); "warning" only what needs a look.
     log_level: str = "info"
 
@@ -123,7 +125,7 @@ class Settings:
             forwarded_allow_ips=env_map.get("WAITBOARD_FORWARDED_ALLOW_IPS") or "127.0.0.1",
             rate_limit=_int(env_map, "WAITBOARD_RATE_LIMIT", 300),
             redis_wait_replicas=_int(env_map, "WAITBOARD_REDIS_WAIT_REPLICAS", 0),
-            coalesce_ms=_int(env_map, "WAITBOARD_COALESCE_MS", 100),
+            coalesce_ms=_int(env_map, "WAITBOARD_COALESCE_MS", 20),
             log_level=log_level,
         )
 

@@ -65,10 +65,34 @@ class LocationView(Generic[S]):
     unsent: bool = False  # ``message`` waits for its fan-out
     sending: bool = False  # a fan-out is under way
     frame_change_ts: int | None = None  # commit time (ms) of the oldest change in ``message``
-    next_load_at: float = 0.0  # the coalescing window, or a failed load's back-off
+    next_load_at: float = 0.0  # a failed load's back-off
+    # The start of the location's last fan-out: the next load waits until ``coalesce_s``
+    # after it, so that snapshots are never closer than that.
+    last_fanout_at: float = float("-inf")
     retrying: bool = False  # waits after a failed load (cut short when the link comes back)
     backoff: float = FIRST_BACKOFF_S
 
     @property
     def loading(self) -> bool:
         return self.load is not None
+
+    @property
+    def wants_load(self) -> bool:
+        """A load is wanted and may start once it is due (:meth:`load_due_at`)."""
+        return self.dirty and not (self.loading or self.unsent)
+
+    def load_due_at(self, coalesce_s: float) -> float:
+        """The adaptive window: a change is loaded at once - and sent as soon as the
+        location's last fan-out has ended - unless that fan-out began less than
+        ``coalesce_s`` ago. Changes that come meanwhile, or while a load or a fan-out is
+        under way, go out together in the next snapshot: bursts coalesce by themselves,
+        as a fan-out to thousands of screens takes tens of milliseconds, and no location
+        gets more than one snapshot per ``coalesce_s``. (A fixed window after each load
+        held back every change that came within it, also while nothing was being sent.)
+        A failed load's back-off holds it too."""
+        return max(self.next_load_at, self.last_fanout_at + coalesce_s)
+
+    def begin_load(self, shown: bool, now: float) -> None:
+        """The pending change, taken into a load under way."""
+        self.load = LoadUnderWay(frozenset(self.reasons), shown, self.dirty_since, self.held, now)
+        self.reasons, self.dirty, self.dirty_since, self.retrying = set(), False, None, False

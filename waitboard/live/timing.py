@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class HubTiming:
-    coalesce_s: float = 0.1  # at most ~10 snapshots/s per location
+    coalesce_s: float = 0.02  # the least time between two snapshots of one location (<= 50/s)
     heartbeat_s: float = 5.0  # the contract promises one at least every 10 s
     stale_after_s: float = 5.0  # a change not loaded after this long: the view is not current
     drift_check_s: float = 5.0  # compare every location's seq with Redis

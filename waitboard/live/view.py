@@ -15,6 +15,9 @@ Guarantees
     location reload; nothing relies on every message arriving.
   * One load in flight per location, and none while the newest snapshot waits for its
     fan-out: a snapshot that would be replaced before it went out is not worth loading.
+  * A change goes out as soon as the location's last fan-out has ended; what comes during
+    a load or a fan-out coalesces into the next snapshot; snapshots of one location are
+    at least ``coalesce_s`` apart (:meth:`LocationView.load_due_at`).
   * Each snapshot is serialised once (:class:`Message`); a fan-out takes the screens there
     are when it starts, a screen joining later gets the cached snapshot at once.
   * A location nobody watches is not reloaded on every change: the change marks its cached
@@ -53,7 +56,6 @@ from waitboard.live.location import (
     FIRST_BACKOFF_S,
     MAX_BACKOFF_S,
     SEQ_REASONS,
-    LoadUnderWay,
     LocationView,
     drift,
 )
@@ -109,11 +111,8 @@ class View(Generic[S]):
 
     def next_wake(self) -> float | None:
         """When a decision waits for the time (monotonic), if one does: call :meth:`poll`."""
-        times = [
-            v.next_load_at
-            for v in self.views.values()
-            if v.dirty and not v.loading and not v.unsent
-        ]
+        coalesce_s = self.timing.coalesce_s
+        times = [v.load_due_at(coalesce_s) for v in self.views.values() if v.wants_load]
         overview = self.overview.wake_at()
         return min([*times, overview] if overview is not None else times, default=None)
 
@@ -192,9 +191,6 @@ class View(Generic[S]):
         view.backoff = FIRST_BACKOFF_S
         for reason in load.reasons:
             self.metrics.hub_reloads.labels(reason).inc()
-        # The window counts from the load's start: a fan-out to thousands of screens takes
-        # a while, and the window is not meant to come on top of it.
-        view.next_load_at = load.started + self.timing.coalesce_s
         return self._pump(view) + self._pump_overview()
 
     def load_failed(self, location: str) -> list[Action[S]]:
@@ -369,20 +365,14 @@ class View(Generic[S]):
                 lag = max(0.0, (to_ms(self.clock()) - view.frame_change_ts) / 1000)
                 self.metrics.publish_to_send.observe(lag)
                 view.frame_change_ts = None
+            view.last_fanout_at = self.monotonic()
             actions.append(FanOut(view.location, view.message, tuple(view.subscribers)))
         now = self.monotonic()
-        if view.dirty and not (view.loading or view.unsent) and now >= view.next_load_at:
-            view.load = LoadUnderWay(
-                reasons=frozenset(view.reasons),
-                # Whether the screens show this view as current (asked before the pending
-                # change is taken off): screens told it is stale get the load's snapshot
-                # at once, not only with the next heartbeat.
-                shown=self.is_current(view),
-                pending_since=view.dirty_since,
-                held=view.held,
-                started=now,
-            )
-            view.reasons, view.dirty, view.dirty_since, view.retrying = set(), False, None, False
+        if view.wants_load and now >= view.load_due_at(self.timing.coalesce_s):
+            # (Whether the screens show the view as current is asked before the pending
+            # change is taken off: screens told it is stale get the load's snapshot at
+            # once, not only with the next heartbeat.)
+            view.begin_load(shown=self.is_current(view), now=now)
             actions.append(Load(view.location))
         return actions
 
