@@ -163,8 +163,15 @@ class Server:
 
 
 def start_server(
-    kind: str, redis_url: str, config: Path, tmp: Path, extra_env: dict[str, str] | None = None
+    kind: str,
+    redis_url: str,
+    config: Path,
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> Server:
+    """``kind`` on a free port, pinned to the server core; ``cwd`` is the checkout whose
+    waitboard runs (another commit's, for an A/B)."""
     port = free_port()
     env = {
         **os.environ,
@@ -198,7 +205,7 @@ def start_server(
     proc = subprocess.Popen(
         cmd,
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=open(tmp / f"{kind}-{port}.log", "wb"),  # noqa: SIM115
         preexec_fn=_pinned(SERVER_CORE),
