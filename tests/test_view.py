@@ -295,6 +295,33 @@ def test_a_change_during_a_fan_out_goes_out_as_soon_as_it_ends() -> None:
     assert payload(fan.message)["seq"] == 3
 
 
+def test_a_long_fan_out_spaces_the_next_one_out() -> None:
+    """After a fan-out that took D, the next starts no sooner than 2 D after it began."""
+    hub = adaptive()
+    took = 0.04  # twice that is more than the window
+    hub.view.doorbell("sued", bell(2))
+    hub.view.loaded("sued", state(2))
+    started = hub.now
+    hub.advance(took)
+    hub.view.sent("sued")
+    assert loads(hub.view.doorbell("sued", bell(3))) == []
+    assert hub.view.next_wake() == pytest.approx(started + 2 * took)
+    assert loads(hub.advance(took - 0.001)) == []
+    assert loads(hub.advance(0.002)) == ["sued"]
+
+
+def test_a_starved_fan_out_does_not_space_snapshots_beyond_a_tenth_of_a_second() -> None:
+    """However long the last fan-out took, a change waits at most 0.1 s after it began."""
+    hub = adaptive()
+    hub.view.doorbell("sued", bell(2))
+    hub.view.loaded("sued", state(2))
+    started = hub.now
+    hub.advance(0.4)  # the machine lost its CPU meanwhile
+    hub.view.sent("sued")
+    assert loads(hub.view.doorbell("sued", bell(3))) == ["sued"]
+    assert hub.now - started >= 0.1
+
+
 def test_changes_during_a_fan_out_coalesce_into_the_next_snapshot() -> None:
     """Five changes that come during a fan-out go out together, in one snapshot."""
     hub = adaptive()

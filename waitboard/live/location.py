@@ -15,6 +15,17 @@ SEQ_REASONS = frozenset({"change", "gap", "drift", "bad_doorbell"})
 
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 0.2, 5.0
 
+#: The largest share of the time a location's fan-outs may take: after one that took D,
+#: the next starts no sooner than D / SEND_SHARE after it began. A fan-out to a thousand
+#: screens takes ~10 ms, and the window is what holds; to five thousand ~50 ms, and
+#: snapshots go out about ten times a second, each frame a screen gets still news, instead
+#: of back to back, where the screens' links and the event loop queue them up.
+SEND_SHARE = 0.5
+#: ...but never further apart than this for that reason: on a machine starved of CPU every
+#: fan-out takes longer, and the screens must not get fewer than ten snapshots a second
+#: (the rate the fixed window of earlier versions gave) because of it.
+SEND_SHARE_CAP_S = 0.1
+
 
 def drift(read: tuple[str, int], shown: tuple[str, int], before: tuple[str, int]) -> str | None:
     """What the (epoch, seq) a seq check read from Redis says of a view: None if nothing
@@ -69,6 +80,7 @@ class LocationView(Generic[S]):
     # The start of the location's last fan-out: the next load waits until ``coalesce_s``
     # after it, so that snapshots are never closer than that.
     last_fanout_at: float = float("-inf")
+    last_fanout_s: float = 0.0  # how long it took
     retrying: bool = False  # waits after a failed load (cut short when the link comes back)
     backoff: float = FIRST_BACKOFF_S
 
@@ -89,8 +101,10 @@ class LocationView(Generic[S]):
         as a fan-out to thousands of screens takes tens of milliseconds, and no location
         gets more than one snapshot per ``coalesce_s``. (A fixed window after each load
         held back every change that came within it, also while nothing was being sent.)
-        A failed load's back-off holds it too."""
-        return max(self.next_load_at, self.last_fanout_at + coalesce_s)
+        A fan-out that took long spaces the next one out (SEND_SHARE), and a failed load's
+        back-off holds it too."""
+        spacing = max(coalesce_s, min(self.last_fanout_s / SEND_SHARE, SEND_SHARE_CAP_S))
+        return max(self.next_load_at, self.last_fanout_at + spacing)
 
     def begin_load(self, shown: bool, now: float) -> None:
         """The pending change, taken into a load under way."""

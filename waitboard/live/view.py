@@ -211,6 +211,7 @@ class View(Generic[S]):
         """A fan-out has offered its snapshot to every screen it took."""
         view = self.views[location]
         view.sending = False
+        view.last_fanout_s = self.monotonic() - view.last_fanout_at
         return self._pump(view)
 
     # --- events: screens ------------------------------------------------------------------
