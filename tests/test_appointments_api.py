@@ -26,7 +26,7 @@ import icalendar
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import (
+from tests.helpers import (
     APPOINTMENT_PLAN,
     MONDAY_8,
     OFFICE_PATH,

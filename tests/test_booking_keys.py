@@ -18,7 +18,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import (
+from tests.helpers import (
     MONDAY_8,
     TIMEOUT,
     SettableClock,

@@ -31,35 +31,30 @@ async def _counter_values(ctx: AppContext, loc: Location, counter_id: str) -> di
     }
 
 
-async def counter_page(request: Request) -> Response:
+async def _render(request: Request, template: str, **extra: Any) -> Response:
+    """The counter's page, or (every time the location changes) its live part."""
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     counter = commands.counter_of(loc, request.path_params["counter"])
     device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
     return render(
         request,
-        "staff/counter.html",
+        template,
         staff=True,
         device=device,
         location=loc,
-        ws=f"/ws/locations/{loc.id}",
+        **extra,
         **await _counter_values(ctx, loc, counter),
     )
+
+
+async def counter_page(request: Request) -> Response:
+    loc = request.path_params["location"]
+    return await _render(request, "staff/counter.html", ws=f"/ws/locations/{loc}")
 
 
 async def counter_live(request: Request) -> Response:
-    ctx = context(request)
-    loc = ctx.location(request.path_params["location"])
-    counter = commands.counter_of(loc, request.path_params["counter"])
-    device = await sessions.require_staff(request, COUNTER_ROLES, location=loc.id, counter=counter)
-    return render(
-        request,
-        "staff/_counter_live.html",
-        staff=True,
-        device=device,
-        location=loc,
-        **await _counter_values(ctx, loc, counter),
-    )
+    return await _render(request, "staff/_counter_live.html")
 
 
 async def counter_action(request: Request) -> Response:

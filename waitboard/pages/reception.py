@@ -34,34 +34,36 @@ async def _reception_values(ctx: AppContext, loc: Location) -> dict[str, Any]:
     }
 
 
-async def reception(request: Request) -> Response:
+async def _render(request: Request, template: str, **extra: Any) -> Response:
+    """The reception's page, or (every time the location changes) its live part."""
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
     return render(
         request,
-        "staff/reception.html",
+        template,
         staff=True,
         device=device,
         location=loc,
+        **extra,
+        **await _reception_values(ctx, loc),
+    )
+
+
+async def reception(request: Request) -> Response:
+    ctx = context(request)
+    loc = ctx.location(request.path_params["location"])
+    return await _render(
+        request,
+        "staff/reception.html",
+        # One-time keys of the issue buttons: a double click issues one ticket.
         keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
         ws=f"/ws/locations/{loc.id}",
-        **await _reception_values(ctx, loc),
     )
 
 
 async def reception_live(request: Request) -> Response:
-    ctx = context(request)
-    loc = ctx.location(request.path_params["location"])
-    device = await sessions.require_staff(request, RECEPTION_ROLES, location=loc.id)
-    return render(
-        request,
-        "staff/_reception_live.html",
-        staff=True,
-        device=device,
-        location=loc,
-        **await _reception_values(ctx, loc),
-    )
+    return await _render(request, "staff/_reception_live.html")
 
 
 async def reception_issue(request: Request) -> Response:
