@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TIMEOUT
+from tests.helpers import TIMEOUT
 from waitboard.app import roll_days_forever
 from waitboard.live.location import drift
 from waitboard.settings import load_office
