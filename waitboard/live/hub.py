@@ -85,6 +85,7 @@ class Hub:
         self._loops: list[asyncio.Task[None]] = []
         self._work: set[asyncio.Task[None]] = set()  # loads and fan-outs under way
         self._wake = asyncio.Event()  # a decision may wait for another time now
+        self._stopping = False  # no new loads or fan-outs (a cancelled one ends with sent())
 
     @property
     def views(self) -> dict[str, LocationView[Subscriber]]:
@@ -116,6 +117,7 @@ class Hub:
         that meets an expiring ``asyncio.timeout`` can come out as a TimeoutError, which
         the loop then handles as Redis being slow): such a loop is cancelled again.
         """
+        self._stopping = True
         tasks = [*self._loops, *self._work]
         pending = set(tasks)
         for _ in range(STOP_ROUNDS):
@@ -195,6 +197,9 @@ class Hub:
                 self._spawn(self._check_seqs(action), "hub.check_seqs")
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        if self._stopping:
+            work.close()
+            return
         task = asyncio.create_task(work, name=name)
         self._work.add(task)
         task.add_done_callback(self._work.discard)
