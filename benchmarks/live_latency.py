@@ -135,7 +135,7 @@ async def run(tickets: int, rate: float, screens: int) -> None:
     missing = sum(v is None for s in seen for v in s)
     print(
         f"{tickets} tickets at {rate:g}/s, {screens} screens on one location "
-        f"(coalescing window 100 ms), {missing} updates missing"
+        f"(the server's coalescing window), {missing} updates missing"
     )
     print(f"{'measure':<34}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}  (ms)")
     for name, vals in (("POST answered", http_ms), ("POST sent -> screen shows it", live_ms)):
