@@ -39,7 +39,7 @@ from waitboard.live.hub import HubTiming
 from waitboard.settings import Settings, load_office
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.keys import RATE_LIMIT_PREFIX
-from waitboard.store.tickets import connect as redis_connect
+from waitboard.store.redis import connect as redis_connect
 
 #: The one deadline for waiting on anything in the tests. Tests wait for conditions, not
 #: for time; speed is measured in benchmarks/, not asserted here.

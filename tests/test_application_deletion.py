@@ -22,9 +22,9 @@ from waitboard.core.applications import DeletedSince, NoSuchApplication, hash_pi
 from waitboard.core.office import Office
 from waitboard.store.applications import ApplicationStore, app_key, audit_key
 from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import applications_deleting, applications_recent
 from waitboard.store.scripts.applications import source
-from waitboard.store.tickets import Idempotency
 from waitboard.web.application_schemas import DeleteRequest
 from waitboard.web.bodies import fingerprint
 

@@ -39,8 +39,8 @@ from waitboard.core.office import Office
 from waitboard.live.hub import HubTiming
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import Store
-from waitboard.store.tickets import connect as redis_connect
+from waitboard.store.office_store import Store
+from waitboard.store.redis import connect as redis_connect
 
 StartServe = Callable[..., ServeProcess]
 #: A request that takes longer than this hung. The service promises answers within its

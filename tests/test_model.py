@@ -41,7 +41,9 @@ from waitboard.core.office import Location, Office
 from waitboard.core.state import Call, LocationState, QueueState, TicketRecord
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import Outcome, Store, connect
+from waitboard.store.office_store import Store
+from waitboard.store.outcomes import Outcome
+from waitboard.store.redis import connect
 
 T = TypeVar("T")
 

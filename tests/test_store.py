@@ -25,7 +25,9 @@ from waitboard.core.errors import (
 )
 from waitboard.core.office import Office, parse_office
 from waitboard.store import keys
-from waitboard.store.tickets import Idempotency, Store, location_of_ticket, new_ticket_id
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.office_store import Store
+from waitboard.store.tickets import location_of_ticket, new_ticket_id
 
 
 @pytest.fixture

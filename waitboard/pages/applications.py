@@ -43,8 +43,8 @@ from waitboard.i18n import Translator
 from waitboard.pages import forms, qr, sessions
 from waitboard.pages.render import language, public_base, render, with_lang
 from waitboard.services.limits import address_of
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application_idempotency
-from waitboard.store.tickets import Idempotency
 
 #: How many recently changed applications the caseworkers' start page lists.
 RECENT_SHOWN = 30

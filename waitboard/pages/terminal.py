@@ -32,7 +32,8 @@ from waitboard.pages.render import language, render, with_lang
 from waitboard.pages.staff import printed_ticket_values
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES, ISSUE_ROLES
-from waitboard.store.tickets import Idempotency, Outcome
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.outcomes import Outcome
 
 #: How long a terminal's ticket page can be opened again (a reload, the print's own
 #: request); later the page is gone (back to the start): the next person must not find the

@@ -30,7 +30,10 @@ from waitboard.services.auth import (
     operated_counters,
     require,
 )
-from waitboard.store.tickets import Idempotency, Outcome, Store, location_of_ticket
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.office_store import Store
+from waitboard.store.outcomes import Outcome
+from waitboard.store.tickets import location_of_ticket
 
 #: Ticket commands by their name in URLs, with the roles that may run them.
 TICKET_COMMANDS: dict[str, tuple[Action, tuple[str, ...]]] = {

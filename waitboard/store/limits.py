@@ -32,8 +32,8 @@ from redis.asyncio import Redis
 from waitboard.core.applications import keyed_digest
 from waitboard.metrics import Metrics
 from waitboard.store.keys import rate_limit
+from waitboard.store.redis import DEADLINE_S
 from waitboard.store.scripts.limits import source
-from waitboard.store.tickets import DEADLINE_S
 
 log = logging.getLogger(__name__)
 

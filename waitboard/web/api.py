@@ -27,7 +27,8 @@ from waitboard.core.office import Device, Location
 from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES, ISSUE_ROLES, SENSOR_ROLES, STATS_ROLES, require
 from waitboard.store import keys
-from waitboard.store.tickets import Idempotency, Outcome
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.outcomes import Outcome
 from waitboard.web import bodies, schemas
 
 Handler = Callable[[Request], Awaitable[Response]]

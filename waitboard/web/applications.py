@@ -41,8 +41,8 @@ from waitboard.core.office import Device
 from waitboard.i18n import LANGUAGES, Translator
 from waitboard.services.auth import require
 from waitboard.services.limits import address_of
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application_idempotency
-from waitboard.store.tickets import Idempotency
 from waitboard.web import api, bodies, problems
 from waitboard.web import application_schemas as shapes
 from waitboard.web.api import Endpoint
