@@ -38,6 +38,7 @@ from tests.model import TICKET_ACTIONS, Answer, LocationModel, Ticket
 from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, ticket_number
 from waitboard.core.errors import InvalidTransition, WaitboardError
 from waitboard.core.office import Location, Office
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.core.state import Call, LocationState, QueueState, TicketRecord
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
@@ -250,7 +251,7 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
                 assert want_error is not None and got_error.detail == want_error.detail
             return None
         assert got is not None and want is not None
-        assert got.status == want.status
+        assert got.kind is want.kind
         assert got.ticket == (record(want.ticket) if want.ticket else None)
         assert got.position == want.position
         assert got.location is not None
@@ -292,7 +293,9 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
 
     def call_next(self, counter: str) -> None:
         def model_side(o: Outcome | None, now: datetime) -> Answer:
-            call_id = o.location.calls[0].id if o and o.status == 200 and o.location else "-"
+            call_id = (
+                o.location.calls[0].id if o and o.kind is OutcomeKind.DONE and o.location else "-"
+            )
             return self.model.call_next(counter, call_id, now)
 
         got = self.both("call_next", self.store.call_next(LOCATION, counter), model_side)

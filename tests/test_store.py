@@ -24,6 +24,7 @@ from waitboard.core.errors import (
     TicketStop,
 )
 from waitboard.core.office import Office, parse_office
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.store import keys
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.office_store import Store
@@ -82,7 +83,7 @@ async def test_nobody_waiting_answers_204_and_changes_nothing(store: Store, redi
     """call-next on an empty queue is a plain 'nobody waits'."""
     await store.set_counter("sued", "1", True)
     before = await dataset(redis)
-    assert (await store.call_next("sued", "1")).status == 204
+    assert (await store.call_next("sued", "1")).kind is OutcomeKind.NOTHING
     assert await dataset(redis) == before
 
 
@@ -329,10 +330,10 @@ async def test_nobody_waiting_is_also_the_answer_on_retry(store: Store) -> None:
     """call-next answered 204; a retry with the same key answers 204 again, calls nobody."""
     await store.set_counter("sued", "1", True)
     idem = Idempotency(keys.idempotency("sued", "counter-sued-1", "k"), "fp")
-    assert (await store.call_next("sued", "1", idem)).status == 204
+    assert (await store.call_next("sued", "1", idem)).kind is OutcomeKind.NOTHING
     await store.issue("sued", "A", "t")
     retry = await store.call_next("sued", "1", idem)
-    assert retry.status == 204 and retry.replayed
+    assert retry.kind is OutcomeKind.NOTHING and retry.replayed
     assert (await store.location_state("sued")).queues["A"].waiting == 1
 
 

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import orjson
 
 from waitboard.core.clock import iso
-from waitboard.core.errors import Conflict, NotFound, Unprocessable, WaitboardError
+from waitboard.core.errors import Conflict, ErrorKind, NotFound, Unprocessable, WaitboardError
 
 #: Who may create applications and change their stage.
 CASEWORKER_ROLES = ("caseworker", "admin")
@@ -413,7 +413,7 @@ class LookupFailed(NotFound):
 
 
 class TooManyAttempts(WaitboardError):
-    status = 429
+    kind = ErrorKind.LIMITED
     code = "too_many_attempts"
     title = "Too many wrong attempts"
 

@@ -26,12 +26,14 @@ from waitboard.context import AppContext, context
 from waitboard.core import appointments
 from waitboard.core.errors import (
     BookingNotFound,
+    ErrorKind,
     IdempotencyKeyInUse,
     SlotFull,
     Unprocessable,
     WaitboardError,
 )
 from waitboard.core.office import Location, Queue
+from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import booking_cookie, forms, qr
 from waitboard.pages.render import language, public_base, render, with_lang
@@ -332,7 +334,7 @@ async def move(request: Request) -> Response:
             suggestions=list(e.extra.get("next_free", [])),
         )
     except WaitboardError as e:
-        if e.status not in (409, 422):
+        if e.kind not in (ErrorKind.CONFLICT, ErrorKind.INVALID):
             raise
         return await _slot_page(
             request,
@@ -340,7 +342,7 @@ async def move(request: Request) -> Response:
             loc,
             q,
             form=form,
-            status=e.status,
+            status=status_of(e),
             field="start",
             error=_form_error(t, e),
             chosen=start,
@@ -355,7 +357,7 @@ async def cancel(request: Request) -> Response:
     try:
         cancelled = await bookings.cancel(ctx, request.path_params["code"])
     except WaitboardError as e:
-        if e.status != 409:
+        if e.kind is not ErrorKind.CONFLICT:
             raise
         return await appointment_page(request)
     return _to_booking(request, cancelled.code)

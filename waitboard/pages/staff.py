@@ -22,6 +22,7 @@ from waitboard.core import appointments, daystats, snapshot
 from waitboard.core.clock import iso, to_ms
 from waitboard.core.errors import NotFound, Unauthorized, WaitboardError
 from waitboard.core.office import Device, Location
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.core.state import Booking
 from waitboard.i18n import Translator
 from waitboard.pages import forms, qr, sessions
@@ -357,7 +358,7 @@ async def check_in(request: Request) -> Response:
         return _redirect(with_lang(back, language(request)))
     ticket = outcome.ticket
     assert ticket is not None
-    if outcome.status == 200 and not outcome.replayed:
+    if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
         sessions.flash(request, "ok", t("staff.already_checked_in", number=ticket.number))
     elif ticket.late:
         sessions.flash(request, "ok", t("staff.checked_in_late", number=ticket.number))

@@ -32,10 +32,12 @@ from waitboard.core.applications import (
     encode_missing,
 )
 from waitboard.core.errors import IdempotencyMismatch, Unavailable, WaitboardError
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application as app_key
 from waitboard.store.keys import application_audit as audit_key
 from waitboard.store.keys import applications_deleting, applications_recent
+from waitboard.store.outcomes import kind_of
 from waitboard.store.redis import DEADLINE_S, read, run_script
 from waitboard.store.scripts import IDEMPOTENCY_TTL_S
 from waitboard.store.scripts.applications import source
@@ -57,7 +59,7 @@ DELETE_ATTEMPTS = 5
 class Change:
     """What a successful command did."""
 
-    status: int  # 200 or 201
+    kind: OutcomeKind  # created or done
     application: Application
     changed: bool = True
     replayed: bool = False
@@ -289,7 +291,7 @@ class ApplicationStore:
     def _change(out: dict[str, Any]) -> Change:
         """What a command's answer (from :meth:`_run`) says it did."""
         return Change(
-            status=int(out["status"]),
+            kind=kind_of(out),
             application=_application([out["application"].get(f) for f in _FIELDS]),
             changed=bool(out.get("changed", True)),
             replayed=bool(out.get("replayed")),
@@ -322,7 +324,7 @@ class ApplicationStore:
         script_keys.extend(own_keys)
         raw = await run_script(name, script, script_keys, payload, self.redis, self.wait_replicas)
         out: dict[str, Any] = orjson.loads(raw)
-        if int(out["status"]) >= 400 and out.get("error") != "records_changed":
+        if "error" in out and out["error"] != "records_changed":
             raise _error(out, number)
         return out
 

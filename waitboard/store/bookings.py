@@ -60,7 +60,7 @@ class BookingCommands(LocationScripts):
             args["contact"] = contact
             args["contact_until"] = contact_until_ms
         out = await self._eval("book", loc, args)
-        if int(out["status"]) >= 400:
+        if "error" in out:
             raise refusal(self.office, loc, self.clock(), out)
         return Booking.parse(out["booking"]), bool(out.get("replayed"))
 
@@ -89,7 +89,7 @@ class BookingCommands(LocationScripts):
                 contact_until=contact_until_ms,
             )
         out = await self._eval("move_booking", loc, args)
-        if int(out["status"]) >= 400:
+        if "error" in out:
             raise refusal(self.office, loc, self.clock(), out)
         return Booking.parse(out["booking"])
 
@@ -97,7 +97,7 @@ class BookingCommands(LocationScripts):
         """A booking and, once checked in, its ticket's status and number."""
         loc = self.office.location_by_id[location]
         out = await self._eval("booking", loc, {"code_hash": code_hash}, read=True)
-        if out["status"] == 404:
+        if "error" in out:  # (booking_not_found: the only refusal of a read)
             raise BookingNotFound("There is no appointment with this code.")
         return Booking.parse(out["booking"]), dict(out.get("ticket") or {})
 

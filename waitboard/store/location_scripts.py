@@ -26,7 +26,7 @@ from waitboard.core.refusals import refusal
 from waitboard.core.state import Booking, LocationState, TicketRecord
 from waitboard.store import keys, scripts
 from waitboard.store.idempotency import Idempotency
-from waitboard.store.outcomes import Outcome
+from waitboard.store.outcomes import Outcome, kind_of
 from waitboard.store.redis import DEADLINE_S, run_script
 
 
@@ -106,12 +106,11 @@ class LocationScripts:
         if idem is not None:
             args["fingerprint"] = idem.fingerprint
         out = await self._eval(name, loc, args, idem.key if idem else None)
-        status = int(out["status"])
-        if status >= 400:
+        if "error" in out:
             raise refusal(self.office, loc, self.clock(), out)
         ticket = TicketRecord.parse(out["ticket"]) if out.get("ticket") else None
         return Outcome(
-            status=status,
+            kind=kind_of(out),
             ticket=ticket,
             position=out.get("position"),
             location=LocationState.parse(out["location"]) if out.get("location") else None,

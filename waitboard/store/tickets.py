@@ -146,7 +146,7 @@ class TicketCommands(LocationScripts):
         if loc is None:
             raise NoSuchTicket(ticket_id)
         out = await self._eval("ticket", loc, {"ticket_id": ticket_id}, read=True)
-        if out["status"] == 404:
+        if "error" in out:  # (ticket_not_found: the only refusal of a read)
             raise NoSuchTicket(ticket_id, " (tickets are kept for two days after they end)")
         return (
             TicketRecord.parse(out["ticket"]),

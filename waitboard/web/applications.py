@@ -38,6 +38,7 @@ from waitboard.core.applications import (
 from waitboard.core.clock import to_ms
 from waitboard.core.errors import Unprocessable
 from waitboard.core.office import Device
+from waitboard.http_status import OUTCOME_STATUS, status_of
 from waitboard.i18n import LANGUAGES, Translator
 from waitboard.services.auth import require
 from waitboard.services.limits import address_of
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 def _too_many(err: TooManyAttempts, request: Request) -> Response:
     return problems.problem(
-        err.status,
+        status_of(err),
         err.code,
         err.title,
         err.detail,
@@ -118,7 +119,9 @@ async def create_application(request: Request) -> Response:
     idem = _api_idempotency(request, device, body)
     change, pin = await ctx.applications.create(device, number, idem)
     return api.json(
-        _with_pin(ctx, t, change.application, pin), change.status, replayed=change.replayed
+        _with_pin(ctx, t, change.application, pin),
+        OUTCOME_STATUS[change.kind],
+        replayed=change.replayed,
     )
 
 

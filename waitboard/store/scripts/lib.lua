@@ -8,12 +8,13 @@
 --            {queues, counters}, plus what the command needs.
 --
 -- Guarantees shared by all commands
---   * A script either changes nothing and answers an error, or makes its whole change,
---     bumps the location's seq once, appends the events to the capped stream and
+--   * A script either changes nothing and answers a refusal ({error = code, facts...}:
+--     a code, never a protocol's status), or makes its whole change, answers its kind
+--     (answer()), bumps the location's seq once, appends the events to the capped stream and
 --     publishes {epoch, seq, ts} on the location's channel - all atomically.
 --   * A successful answer is stored under the Idempotency-Key for 24 h together with a
 --     fingerprint of the request: the same request gets the same answer and changes
---     nothing; another request under that key is refused (422).
+--     nothing; another request under that key is refused ('idempotency_key_reused').
 --   * The first command of a new local day closes what the previous day left open and
 --     restarts the numbering (the "day_end" event).
 
@@ -109,16 +110,17 @@ local function replay()
   if not stored then return nil end
   local rec = cjson.decode(stored)
   if rec.fingerprint ~= A.fingerprint then
-    return cjson.encode({status = 422, error = 'idempotency_key_reused'})
+    return cjson.encode({error = 'idempotency_key_reused'})
   end
   rec.response.replayed = true
   return cjson.encode(rec.response)
 end
 
-local function fail(status, code, extra)
+-- A refusal: its code and the facts behind it, never a protocol's status (the edges
+-- choose that); Python makes it an error of the core (core/refusals.py).
+local function fail(code, extra)
   commit()  -- a day change may already have happened in this call; it stands
   local r = extra or {}
-  r.status = status
   r.error = code
   return cjson.encode(r)
 end
@@ -258,11 +260,13 @@ local function read_location()
 end
 
 -- The successful answer (also "nobody waits"): stored for the Idempotency-Key, returned.
--- The stored copy leaves out the list of calls: the answer does not need it, and it is
--- most of the size of a location's state.
-local function answer(status, fields)
+-- ``kind``: 'created' (something new, e.g. a ticket), 'done' (the change is made, or was
+-- so already) or 'nothing' (nothing to do: nobody waits). The stored copy leaves out the
+-- list of calls: the answer does not need it, and it is most of the size of a location's
+-- state.
+local function answer(kind, fields)
   commit()
-  fields.status = status
+  fields.kind = kind
   local loc = read_location()
   fields.location = loc
   if IDEM then

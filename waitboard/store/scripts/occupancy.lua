@@ -12,4 +12,4 @@ redis.call('HSET', key, A.zone, cjson.encode({count = A.count, at = A.now}))
 if changed then
   event('occupancy', {zone = A.zone, count = A.count})
 end
-return answer(200, {zone = A.zone, count = A.count})
+return answer('done', {zone = A.zone, count = A.count})
