@@ -337,6 +337,31 @@ async def test_nobody_waiting_is_also_the_answer_on_retry(store: Store) -> None:
     assert (await store.location_state("sued")).queues["A"].waiting == 1
 
 
+async def test_answers_stored_before_kinds_replay_with_their_kind(
+    store: Store, redis: Redis
+) -> None:
+    """An answer stored under an Idempotency-Key when answers said an HTTP status (up to a
+    day before an upgrade) replays as the same outcome, and changes nothing."""
+    first = await store.issue(
+        "sued", "A", "t", Idempotency(keys.idempotency("sued", "t", "k"), "fp")
+    )
+    assert first.kind is OutcomeKind.CREATED and first.ticket
+    key = keys.idempotency("sued", "t", "k")
+    record = orjson.loads(await redis.get(key))
+    del record["response"]["kind"]
+    for status, kind in (
+        (201, OutcomeKind.CREATED),
+        (200, OutcomeKind.DONE),
+        (204, OutcomeKind.NOTHING),
+    ):
+        record["response"]["status"] = status
+        await redis.set(key, orjson.dumps(record))
+        retry = await store.issue("sued", "A", "t", Idempotency(key, "fp"))
+        assert retry.kind is kind and retry.replayed
+        assert retry.ticket and retry.ticket.id == first.ticket.id
+    assert (await store.location_state("sued")).queues["A"].waiting == 1
+
+
 async def test_retry_after_closing_time_gets_its_ticket(store: Store) -> None:
     """Issued at 12:29:59, retried at 12:30:01 with the same key: the same ticket, no 409."""
     idem = Idempotency(keys.idempotency("sued", "terminal-sued", "k"), "fp")
