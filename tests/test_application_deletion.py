@@ -24,7 +24,7 @@ from waitboard.store.applications import ApplicationStore, app_key, audit_key
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import applications_deleting, applications_recent
-from waitboard.store.scripts.applications import source
+from waitboard.store.scripts import source
 from waitboard.web.application_schemas import DeleteRequest
 from waitboard.web.bodies import fingerprint
 
@@ -205,7 +205,7 @@ async def test_the_script_refuses_records_that_are_not_those_named(redis: Redis)
     changes nothing."""
     store = ApplicationStore(redis)
     await store.create(NUMBER, PIN_RECORD, "caseworker", 1000, record(1))
-    script = redis.register_script(source("delete"))
+    script = redis.register_script(source("applications/delete"))
     keys = [app_key(NUMBER), audit_key(NUMBER), applications_recent(), applications_deleting()]
     args = orjson.dumps({"number": NUMBER, "now": "3000", "device": "caseworker"})
     before = await app_keys(redis)

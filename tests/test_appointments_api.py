@@ -79,7 +79,7 @@ def bare(code: str) -> str:
 
 
 def contact_key(code: str) -> str:
-    return keys.prefix("sued") + "appt:contact:" + hashlib.sha256(bare(code).encode()).hexdigest()
+    return keys.booking_contact("sued", hashlib.sha256(bare(code).encode()).hexdigest())
 
 
 @dataclass
@@ -1863,9 +1863,9 @@ async def test_the_day_roll_learns_how_many_bookings_come_on_time(env: Env) -> N
         assert r.status_code == 201, r.text
     env.at("07:30", TUESDAY)
     await book(env.http, slot("09:00", TUESDAY))  # the first command of the new day
-    learn = await env.redis.hgetall(keys.prefix("sued") + "learn")
+    learn = await env.redis.hgetall(keys.learned("sued"))
     assert float(learn[b"show:T"]) == 0.5 and learn[b"show:T:n"] == b"1"
-    stats = await env.redis.hgetall(keys.prefix("sued") + "stats:2026-11-30")
+    stats = await env.redis.hgetall(keys.day_stats("sued", "2026-11-30"))
     assert float(stats[b"missed:T"]) == 1 and float(stats[b"on_time:T"]) == 2
     assert float(stats[b"late:T"]) == 1
 

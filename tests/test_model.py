@@ -411,7 +411,7 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
         """Everything the store says about the location, and each ticket ever issued."""
         state = await self.store.location_state(LOCATION)
         waiting = await self.store.waiting(LOCATION)
-        open_ids = await self.redis.smembers(keys.prefix(LOCATION) + "open")
+        open_ids = await self.redis.smembers(keys.open_tickets(LOCATION))
         tickets = await asyncio.gather(*(self.store.ticket(i) for i in self.known))
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in self.known:  # why a ticket closed: not part of TicketRecord

@@ -395,4 +395,4 @@ async def test_tickets_of_a_removed_queue_stay_readable_and_end_with_the_day(
     clock.now += timedelta(days=1)
     await after.roll_day("sued")
     assert (await after.ticket(ticket.id))[0].status is TicketStatus.CANCELLED
-    assert await redis.hget(keys.prefix("sued") + "c:2", "open") == b"0"
+    assert await redis.hget(keys.counter("sued", "2"), "open") == b"0"

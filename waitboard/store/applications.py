@@ -36,11 +36,10 @@ from waitboard.core.outcomes import OutcomeKind
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application as app_key
 from waitboard.store.keys import application_audit as audit_key
-from waitboard.store.keys import applications_deleting, applications_recent
+from waitboard.store.keys import application_keys, applications_deleting, applications_recent
 from waitboard.store.outcomes import kind_of
-from waitboard.store.redis import DEADLINE_S, read, run_script
-from waitboard.store.scripts import IDEMPOTENCY_TTL_S
-from waitboard.store.scripts.applications import source
+from waitboard.store.redis import DEADLINE_S, read, register_scripts, run_script
+from waitboard.store.scripts import APPLICATION_COMMANDS, IDEMPOTENCY_TTL_S
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +83,13 @@ class ApplicationStore:
         self.reads = reads or redis
         self.wait_replicas = wait_replicas
         self.keep_days_after_decision = keep_days_after_decision
-        self._create = redis.register_script(source("create"))
-        self._stage = redis.register_script(source("stage"))
-        self._pin = redis.register_script(source("pin"))
-        self._sweep = redis.register_script(source("sweep"))
-        self._schedule = redis.register_script(source("schedule"))
-        self._delete = redis.register_script(source("delete"))
+        loaded = register_scripts(redis, [*APPLICATION_COMMANDS, "applications/sweep"])
+        self._create = loaded["applications/create"]
+        self._stage = loaded["applications/stage"]
+        self._pin = loaded["applications/pin"]
+        self._sweep = loaded["applications/sweep"]
+        self._schedule = loaded["applications/schedule"]
+        self._delete = loaded["applications/delete"]
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -331,7 +331,7 @@ class ApplicationStore:
     @staticmethod
     def _keys(number: str) -> list[str]:
         """KEYS of a command script (lib.lua), but the Idempotency-Key's record."""
-        return [app_key(number), audit_key(number), applications_recent(), applications_deleting()]
+        return application_keys(number)
 
 
 def _text(value: Any) -> str | None:

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 from redis import exceptions as rx
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from waitboard.core.clock import Clock, system_clock, to_ms
 from waitboard.core.domain import service_day
@@ -27,7 +26,7 @@ from waitboard.core.state import Booking, LocationState, TicketRecord
 from waitboard.store import keys, scripts
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.outcomes import Outcome, kind_of
-from waitboard.store.redis import DEADLINE_S, run_script
+from waitboard.store.redis import DEADLINE_S, register_scripts, run_script
 
 
 class LocationScripts:
@@ -49,12 +48,11 @@ class LocationScripts:
         self.wait_replicas = wait_replicas
         self.office = office
         self.clock = clock
-        self._scripts: dict[str, AsyncScript] = {
-            name: redis.register_script(scripts.source(name)) for name in scripts.COMMANDS
-        }
+        self._scripts = register_scripts(redis, scripts.COMMANDS)
         self._layouts = {
             loc.id: {
                 "queues": list(loc.layout.queues),
+                "counter_ids": list(loc.layout.counters),
                 "counters": {c: list(qs) for c, qs in loc.layout.counters.items()},
                 "appointments": {
                     q.id: {"call_ahead_ms": q.appointments.call_ahead_minutes * 60_000}
@@ -64,6 +62,13 @@ class LocationScripts:
             }
             for loc in office.locations
         }
+        # Every script of a location gets the same keys (keys.py says how): built once.
+        self._own_keys = {loc.id: keys.location_keys(loc.id) for loc in office.locations}
+        self._layout_keys = {
+            loc.id: keys.layout_keys(loc.id, loc.layout.queues, list(loc.layout.counters))
+            for loc in office.locations
+        }
+        self._templates = {loc.id: keys.location_templates(loc.id) for loc in office.locations}
 
     # --- the location as a whole --------------------------------------------------------------
 
@@ -131,15 +136,22 @@ class LocationScripts:
         now = self.clock()
         local = now.astimezone(self.office.tz)
         payload = {
-            "prefix": keys.prefix(loc.id),
             "now": to_ms(now),
             "day": service_day(now, self.office.tz).isoformat(),
             "hour": f"{local.hour:02d}",
             "epoch": "e_" + secrets.token_urlsafe(6),
             "layout": self._layouts[loc.id],
+            "channel": keys.channel(loc.id),
+            "templates": self._templates[loc.id],
             **args,
         }
-        script_keys = [keys.meta(loc.id)] + ([idem_key] if idem_key else [])
+        # (lib.lua: the Idempotency-Key record is there when the arguments name a
+        # fingerprint, which _command adds with it.)
+        script_keys = [
+            *self._own_keys[loc.id],
+            *([idem_key] if idem_key else []),
+            *self._layout_keys[loc.id],
+        ]
         raw = await run_script(
             name,
             self._scripts[name],

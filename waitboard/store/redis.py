@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
 from waitboard.core.errors import Unavailable
+from waitboard.store import scripts
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,12 @@ class _SentinelMaster(Redis):
         await super().aclose(close_connection_pool)
         for client in self.finder.sentinels if self.finder else ():
             await client.aclose()
+
+
+def register_scripts(client: Redis, names: Iterable[str]) -> dict[str, AsyncScript]:
+    """Scripts by name (:func:`waitboard.store.scripts.source`), to run on ``client`` by
+    EVALSHA; redis-py loads one again when Redis has forgotten it."""
+    return {name: client.register_script(scripts.source(name)) for name in names}
 
 
 async def run_script(

@@ -5,7 +5,7 @@ local replayed = replay()
 if replayed then return replayed end
 roll_day()
 
-local key = P .. 'occ'
+local key = OCCUPANCY
 local old = redis.call('HGET', key, A.zone)
 local changed = not old or cjson.decode(old).count ~= A.count
 redis.call('HSET', key, A.zone, cjson.encode({count = A.count, at = A.now}))

@@ -1,6 +1,6 @@
 -- lib.lua: the prelude of the application commands (create, stage, pin, schedule, delete);
--- source() puts it in front of each of them. The lookup's counters (reserve, refund) and the
--- sweep stand alone.
+-- scripts.source() puts it in front of each of them. The sweep stands alone (no prelude:
+-- scripts.STANDALONE).
 -- Calling convention: KEYS[1] the application's hash, KEYS[2] its audit stream, KEYS[3] the
 -- recent list, KEYS[4] the deletion schedule, KEYS[5] the Idempotency-Key record when ARGV
 -- carries a fingerprint, then a command's own keys; ARGV[1] JSON arguments (number, now in
