@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 )
 from redis.asyncio import Redis
 
-from tests.conftest import SettableClock
+from tests.helpers import SettableClock
 from tests.model import TICKET_ACTIONS, Answer, LocationModel, Ticket
 from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, ticket_number
 from waitboard.core.errors import InvalidTransition, WaitboardError

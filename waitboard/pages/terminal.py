@@ -30,8 +30,8 @@ from waitboard.core.outcomes import OutcomeKind
 from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
+from waitboard.pages.printed import printed_ticket_values
 from waitboard.pages.render import language, render, with_lang
-from waitboard.pages.staff import printed_ticket_values
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES, ISSUE_ROLES
 from waitboard.store.idempotency import Idempotency
