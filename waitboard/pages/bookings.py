@@ -298,10 +298,10 @@ def _refused(t: Translator, e: WaitboardError, start: str, *, field: str | None)
     field and the message; a full slot offers the next free ones, and a refusal of what
     was chosen keeps the choice in the form."""
     if isinstance(e, _NoSlotChosen):
-        return {"status": 422, "field": "start", "error": t("booking.pick_slot")}
+        return {"status": status_of(e), "field": "start", "error": t("booking.pick_slot")}
     if isinstance(e, SlotFull):
         return {
-            "status": 409,
+            "status": status_of(e),
             "field": "start",
             "error": t("booking.full"),
             "suggestions": list(e.extra.get("next_free", [])),
@@ -309,7 +309,7 @@ def _refused(t: Translator, e: WaitboardError, start: str, *, field: str | None)
     if isinstance(e, IdempotencyKeyInUse):
         # This form was sent from another browser first: that booking is theirs. The
         # page again, with a new key, books this person's own with one more click.
-        return {"status": 409, "error": t("booking.form_used_elsewhere"), "chosen": start}
+        return {"status": status_of(e), "error": t("booking.form_used_elsewhere"), "chosen": start}
     return {"status": status_of(e), "field": field, "error": _form_error(t, e), "chosen": start}
 
 
