@@ -19,10 +19,9 @@ from waitboard.store.office_store import Store
 OWN_KEY_TYPES = ("hash", "stream", "list", "hash", "set", "hash", "list", "set", "hash")
 
 
-def template_pattern(template: str) -> re.Pattern[str]:
-    """A template (``wb:{sued}:t:<ticket>``) as a pattern of the keys it names."""
-    parts = re.split(r"<\w+>", template)
-    return re.compile("[^:<>]+".join(re.escape(p) for p in parts))
+def template_pattern(pieces: list[str]) -> re.Pattern[str]:
+    """A template (the text around its values) as a pattern of the keys it names."""
+    return re.compile("[^:]+".join(re.escape(p) for p in pieces))
 
 
 async def busy_day(store: Store, clock: SettableClock) -> None:

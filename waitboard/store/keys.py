@@ -12,7 +12,7 @@ from a queue, the stored business day, a code hash from a day's list - or by a q
 counter that the configuration no longer has (its tickets are still closed when the day
 ends) cannot be passed in ``KEYS[]``: the script gets its *template* instead
 (:func:`location_templates`, column ``template``), a pattern such as
-``wb:{sued}:t:<ticket>`` in which it fills in the values. A template carries the
+``wb:{sued}:t:<ticket>`` in which it puts the values. A template carries the
 location's hash tag, so its keys stay in the slot of ``KEYS[1]``.
 
 =======================  ==========  ========  ==============================================
@@ -107,6 +107,7 @@ guesser typed is stored.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 
 NAMESPACE = "wb"
@@ -147,9 +148,14 @@ def layout_keys(location: str, queues: Sequence[str], counters: Sequence[str]) -
     return [queue(location, q) for q in queues] + [counter(location, c) for c in counters]
 
 
-def location_templates(location: str) -> dict[str, str]:
-    """The key templates a script of a location gets (in its arguments, ``templates``)."""
-    return {name: prefix(location) + pattern for name, pattern in TEMPLATES.items()}
+def location_templates(location: str) -> dict[str, list[str]]:
+    """The key templates a script of a location gets (in its arguments, ``templates``), each
+    as the text around its values - ``wb:{sued}:waits:<day>:<queue>`` as
+    ``["wb:{sued}:waits:", ":", ""]`` - so that the script joins them with the values, in
+    the template's order, as cheaply as it joins any strings."""
+    return {
+        name: re.split(r"<\w+>", prefix(location) + pattern) for name, pattern in TEMPLATES.items()
+    }
 
 
 def _filled(location: str, name: str, **values: str) -> str:

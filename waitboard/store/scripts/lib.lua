@@ -15,9 +15,10 @@
 --   Key templates: a key named by a value the script reads in Redis - a ticket id from a
 --   queue, the stored business day, a code hash from a day's list - or by a queue or
 --   counter the configuration no longer has (its tickets still close when the day ends)
---   cannot be passed in KEYS. ARGV's templates hold such keys' patterns (e.g.
---   'wb:{sued}:t:<ticket>'), and from_template() fills in the values; a template carries the
---   location's hash tag, so its keys share the slot of KEYS[1].
+--   cannot be passed in KEYS. ARGV's templates hold such keys' patterns as the text
+--   around their values ('wb:{sued}:waits:<day>:<queue>' as {'wb:{sued}:waits:', ':', ''}),
+--   and from_template() puts the values in, in the pattern's order; a template carries
+--   the location's hash tag, so its keys share the slot of KEYS[1].
 --
 -- Guarantees shared by all commands
 --   * A script either changes nothing and answers a refusal ({error = code, facts...}:
@@ -64,24 +65,26 @@ local BAND_BUCKETS_S = {{BAND_BUCKETS_S}}
 
 local EV = {}  -- events of this command, written by commit()
 
--- A key from its template: each <name> replaced by values[name], taken as it is.
-local function from_template(template, values)
-  return (string.gsub(template, '<(%w+)>', values))
+-- A key from its template (the text around its one or two values) and the values. (A
+-- plain join: read_location makes a key per waiting appointment.)
+local function from_template(pieces, a, b)
+  if b == nil then return pieces[1] .. a .. pieces[2] end
+  return pieces[1] .. a .. pieces[2] .. b .. pieces[3]
 end
 local T = A.templates
-local function ticket_key(id) return from_template(T.ticket, {ticket = id}) end
-local function queue_key(q) return QUEUE_KEYS[q] or from_template(T.queue, {queue = q}) end
-local function counter_key(c) return COUNTER_KEYS[c] or from_template(T.counter, {counter = c}) end
-local function stats_key(day) return from_template(T.stats, {day = day}) end
-local function waits_key(day, q) return from_template(T.waits, {day = day, queue = q}) end
+local function ticket_key(id) return from_template(T.ticket, id) end
+local function queue_key(q) return QUEUE_KEYS[q] or from_template(T.queue, q) end
+local function counter_key(c) return COUNTER_KEYS[c] or from_template(T.counter, c) end
+local function stats_key(day) return from_template(T.stats, day) end
+local function waits_key(day, q) return from_template(T.waits, day, q) end
 -- Appointments: a booking by the SHA-256 of its code; per day and queue the places taken
 -- per slot (booked or arrived) and those still expected (booked, not arrived); per day
 -- the bookings by slot time (the staff's list); an optional contact until the day ends.
-local function booking_key(h) return from_template(T.booking, {code = h}) end
-local function slots_key(day, q) return from_template(T.slots, {day = day, queue = q}) end
-local function expect_key(day, q) return from_template(T.expect, {day = day, queue = q}) end
-local function day_list_key(day) return from_template(T.day_bookings, {day = day}) end
-local function contact_key(h) return from_template(T.contact, {code = h}) end
+local function booking_key(h) return from_template(T.booking, h) end
+local function slots_key(day, q) return from_template(T.slots, day, q) end
+local function expect_key(day, q) return from_template(T.expect, day, q) end
+local function day_list_key(day) return from_template(T.day_bookings, day) end
+local function contact_key(h) return from_template(T.contact, h) end
 -- Lifetimes count from the caller's clock (A.now), not Redis's: a deadline is "so long
 -- after this command", which is the same in production and under a test's clock.
 local function ttl_until(deadline_ms) return math.max(1, deadline_ms - A.now) end
