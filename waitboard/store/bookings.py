@@ -40,7 +40,7 @@ class BookingCommands(LocationScripts):
         """A place in a slot: (the booking, whether it was there already for this request).
         ``request``: the fingerprint of a booking made under an Idempotency-Key; ``client``:
         the digest of the client that key is bound to (the same key from another client is
-        refused, 409 idempotency_key_in_use)."""
+        refused: IdempotencyKeyInUse)."""
         loc = self.office.location_by_id[location]
         q = loc.queue_by_id[queue]
         assert q.appointments is not None
@@ -143,7 +143,7 @@ class BookingCommands(LocationScripts):
     ) -> Outcome:
         """A ticket for the holder of a booking (the same one again if already checked in).
         The window and walk-in queue are those of the booking queue's plan. ``closed``: a
-        late arrival is refused (409), as a walk-in would be at a terminal out of hours."""
+        late arrival is refused (QueueClosed), as a walk-in would be at a terminal out of hours."""
         loc = self.office.location_by_id[location]
         args: dict[str, Any] = {
             "code_hash": code_hash,

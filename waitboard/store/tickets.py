@@ -63,7 +63,7 @@ class TicketCommands(LocationScripts):
         *,
         closed: bool = False,
     ) -> Outcome:
-        """A new ticket. ``closed``: refuse it (409) unless this is a replay - the check
+        """A new ticket. ``closed``: refuse it (QueueClosed) unless this is a replay - the check
         runs inside the script, after the Idempotency-Key lookup."""
         loc = self.office.location_by_id[location]
         q = loc.queue_by_id[queue]
