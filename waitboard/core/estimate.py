@@ -24,6 +24,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from waitboard.core.domain import pick_queue
+
 #: How many observations the configured service time is worth (cold start).
 PRIOR_WEIGHT = 3.0
 #: How many observations a queue's mean is worth against one counter's own mean.
@@ -229,20 +231,28 @@ def forecast(
         gap = gaps.get(q)
         return (taken[q] - targets[q] + 1) * gap if gap else None
 
-    def due_appointment(c: CounterNow, t: float) -> tuple[str, bool] | None:
-        """(queue, waiting rather than expected) of the earliest appointment due by t."""
-        best: tuple[float, str, bool] | None = None
+    def present(c: CounterNow, t: float) -> tuple[dict[str, int], dict[str, bool]]:
+        """Who is there for counter ``c`` at ``t``, as ``pick_queue`` counts them: the
+        people in each of its queues, and whether an appointment queue's first is due."""
+        people: dict[str, int] = {}
+        due: dict[str, bool] = {}
         for q in c.queues:
-            b = appointments.get(q)
-            if b is None:
-                continue
-            for due, is_waiting in (
-                (b.waiting[seen[q]] if seen[q] < len(b.waiting) else None, True),
-                (b.expected[came[q]] if came[q] < len(b.expected) else None, False),
-            ):
-                if due is not None and due <= t and (best is None or due < best[0]):
-                    best = (due, q, is_waiting)
-        return (best[1], best[2]) if best else None
+            if q in targets:
+                people[q] = targets[q] + arrived(q, t) - taken[q]
+            elif (b := appointments.get(q)) is not None:
+                expected_due = came[q] < len(b.expected) and b.expected[came[q]] <= t
+                people[q] = len(b.waiting) - seen[q] + expected_due
+                due[q] = expected_due or (seen[q] < len(b.waiting) and b.waiting[seen[q]] <= t)
+        return people, due
+
+    def takes_waiting(q: str, t: float, due: bool) -> bool:
+        """Whether an appointment queue's next is someone waiting rather than a booking
+        still expected: the earlier of the two that is due (someone waiting when even), or
+        someone early when none is due."""
+        b = appointments[q]
+        if not due or came[q] >= len(b.expected) or b.expected[came[q]] > t:
+            return True
+        return seen[q] < len(b.waiting) and b.waiting[seen[q]] <= b.expected[came[q]]
 
     heap: list[tuple[float, int, CounterNow]] = []
     for i, c in enumerate(counters):
@@ -259,26 +269,10 @@ def forecast(
         t, i, c = heapq.heappop(heap)
         if t > horizon_s:
             break
-        appointment = due_appointment(c, t) if appointments else None
-        if appointment is None:
-            queue = next(
-                (q for q in c.queues if q in targets and taken[q] < targets[q] + arrived(q, t)),
-                None,
-            )
-            if queue is None:
-                # Someone early for an appointment, rather than an idle counter.
-                early = next(
-                    (
-                        q
-                        for q in c.queues
-                        if q in appointments and seen[q] < len(appointments[q].waiting)
-                    ),
-                    None,
-                )
-                appointment = (early, True) if early else None
-        if appointment is not None:
-            queue, is_waiting = appointment
-            if is_waiting:
+        people, due = present(c, t)
+        queue = pick_queue(c.queues, people, due)
+        if queue is not None and queue in appointments:
+            if takes_waiting(queue, t, due[queue]):
                 result[queue][seen[queue]] = t
                 seen[queue] += 1
                 left -= only is None
