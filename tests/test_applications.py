@@ -17,24 +17,28 @@ from tests.conftest import TIMEOUT, LiveServer, auth, live_server
 from tests.openapi_check import check
 from tests.test_privacy import everything
 from tests.test_staff import csrf_of, log_in
-from waitboard.core.applications import (
-    Application,
-    AuditAction,
-    AuditEntry,
+from waitboard.core.application_fields import (
     InvalidChange,
     InvalidNumber,
-    InvalidPin,
-    Stage,
-    audit_answer,
     check_missing,
     check_number,
+)
+from waitboard.core.application_pins import (
+    InvalidPin,
     group_pin,
     hash_pin,
     keyed_digest,
     new_pin,
     normalise_pin,
-    public_answer,
     verify_pin,
+)
+from waitboard.core.applications import (
+    Application,
+    AuditAction,
+    AuditEntry,
+    Stage,
+    audit_answer,
+    public_answer,
 )
 from waitboard.core.office import Office
 from waitboard.i18n import Translator

@@ -18,6 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from waitboard.context import AppContext, context
+from waitboard.core.application_fields import InvalidChange, check_number
+from waitboard.core.application_pins import LookupFailed, TooManyAttempts, group_pin, normalise_pin
 from waitboard.core.applications import (
     CASEWORKER_ROLES,
     Application,
@@ -25,14 +27,8 @@ from waitboard.core.applications import (
     AuditAction,
     AuditEntry,
     FiledAnew,
-    InvalidChange,
-    LookupFailed,
     Stage,
-    TooManyAttempts,
-    check_number,
     decision_deletes_at,
-    group_pin,
-    normalise_pin,
     public_answer,
     stage_text,
 )
