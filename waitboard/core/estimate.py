@@ -227,10 +227,6 @@ class _Run:
         mean = self.service_of(c.id, c.busy_queue)
         return max(mean - c.busy_for_s, MIN_REMAINING * mean)
 
-    def arrived(self, q: str, t: float) -> int:
-        gap = self.gaps.get(q)
-        return int(t // gap) if gap else 0
-
     def next_arrival(self, q: str) -> float | None:
         gap = self.gaps.get(q)
         return (self.taken[q] - self.targets[q] + 1) * gap if gap else None
@@ -242,7 +238,9 @@ class _Run:
         due: dict[str, bool] = {}
         for q in c.queues:
             if q in self.targets:
-                people[q] = self.targets[q] + self.arrived(q, t) - self.taken[q]
+                # (those arrived by t counted in place: this runs at every step of every run)
+                gap = self.gaps.get(q)
+                people[q] = self.targets[q] + (int(t // gap) if gap else 0) - self.taken[q]
             elif (b := self.appointments.get(q)) is not None:
                 seen, came = self.seen[q], self.came[q]
                 expected_due = came < len(b.expected) and b.expected[came] <= t
