@@ -31,7 +31,7 @@ import httpx
 import orjson
 from websockets.asyncio.client import connect
 
-from tests.conftest import (
+from tests.helpers import (
     MONDAY_8,
     TIMEOUT,
     SettableClock,

@@ -8,7 +8,8 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page
 from redis.asyncio import Redis
 
-from tests.conftest import LiveServer, auth, get_when, live_server, screenshot, waiting
+from tests.browser import screenshot
+from tests.helpers import LiveServer, auth, get_when, live_server, waiting
 from tests.test_browser_flows import log_in
 from waitboard.settings import DEMO_CONFIG, load_office
 from waitboard.store.embedded import EmbeddedRedis

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, auth, get_when, waiting
+from tests.helpers import LiveServer, auth, get_when, waiting
 from tests.openapi_check import check
 from waitboard.web.openapi import document
 

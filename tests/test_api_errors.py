@@ -10,7 +10,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import auth, dataset
+from tests.helpers import auth, dataset
 from tests.openapi_check import check
 
 TICKETS = "/api/v1/locations/{location}/tickets"

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, SettableClock, auth, eventually, live_server
+from tests.helpers import TIMEOUT, LiveServer, SettableClock, auth, eventually, live_server
 from tests.openapi_check import check
 from tests.test_application_retention import traces
 from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage

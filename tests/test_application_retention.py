@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, auth, eventually, live_server
+from tests.helpers import TIMEOUT, auth, eventually, live_server
 from tests.test_config import GOOD, errors_of, write
 from tests.test_staff import log_in
 from waitboard.core.application_pins import hash_pin

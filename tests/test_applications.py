@@ -13,7 +13,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, auth, live_server
+from tests.helpers import TIMEOUT, LiveServer, auth, live_server
 from tests.openapi_check import check
 from tests.test_privacy import everything
 from tests.test_staff import csrf_of, log_in

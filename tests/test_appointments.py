@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import office_with_appointments
+from tests.helpers import office_with_appointments
 from waitboard.core import appointments, estimate
 from waitboard.core.appointments import Arrival, NotASlot
 from waitboard.core.domain import pick_queue

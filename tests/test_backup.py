@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import OFFICE_PATH, ROOT, TIMEOUT, ServeProcess, auth
+from tests.helpers import OFFICE_PATH, ROOT, TIMEOUT, ServeProcess, auth
 
 StartServe = Callable[..., ServeProcess]
 

@@ -6,7 +6,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import TIMEOUT, LiveServer, auth, open_live, screenshot
+from tests.browser import open_live, screenshot
+from tests.helpers import TIMEOUT, LiveServer, auth
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,8 @@ from axe_playwright_python.async_playwright import Axe
 from PIL import Image
 from playwright.async_api import Browser, Dialog, Page, expect
 
-from tests.conftest import TIMEOUT, LiveServer, screenshot
+from tests.browser import screenshot
+from tests.helpers import TIMEOUT, LiveServer
 from tests.test_browser_flows import log_in
 
 pytestmark = pytest.mark.browser

@@ -14,15 +14,14 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
-from tests.conftest import (
+from tests.browser import open_live, screenshot
+from tests.helpers import (
     MONDAY_8,
     TIMEOUT,
     LiveServer,
     SettableClock,
     live_server,
     office_with_appointments,
-    open_live,
-    screenshot,
 )
 from tests.test_accessibility import PHONE, violations
 from tests.test_browser_flows import log_in

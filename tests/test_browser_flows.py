@@ -12,15 +12,14 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from redis.asyncio import Redis
 
-from tests.conftest import (
+from tests.browser import open_live, screenshot
+from tests.helpers import (
     TIMEOUT,
     LiveServer,
     auth,
     free_port,
     get_when,
     live_server,
-    open_live,
-    screenshot,
     token,
     waiting,
 )

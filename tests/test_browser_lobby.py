@@ -12,16 +12,8 @@ import pytest
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 from redis.asyncio import Redis
 
-from tests.conftest import (
-    TIMEOUT,
-    LiveServer,
-    auth,
-    live_server,
-    office_with_sued,
-    open_live,
-    screenshot,
-    serve_queues,
-)
+from tests.browser import open_live, screenshot
+from tests.helpers import TIMEOUT, LiveServer, auth, live_server, office_with_sued, serve_queues
 from tests.test_browser_flows import log_in
 from waitboard.core.office import Office
 from waitboard.store.embedded import EmbeddedRedis

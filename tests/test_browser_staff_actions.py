@@ -11,7 +11,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
-from tests.conftest import (
+from tests.browser import open_live
+from tests.helpers import (
     MONDAY_8,
     TIMEOUT,
     LiveServer,
@@ -19,7 +20,6 @@ from tests.conftest import (
     auth,
     eventually,
     get_when,
-    open_live,
     waiting,
 )
 from tests.test_browser_flows import log_in

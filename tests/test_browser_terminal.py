@@ -23,7 +23,7 @@ from PIL import Image
 from playwright.async_api import Browser, Error, Page, Route, WebSocket, expect
 from redis.asyncio import Redis
 
-from tests.conftest import (
+from tests.helpers import (
     APPOINTMENT_PLAN,
     MONDAY_8,
     TIMEOUT,

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.conftest import TIMEOUT, Report, ServeProcess, auth, get_when
+from tests.helpers import TIMEOUT, Report, ServeProcess, auth, get_when
 
 CLIENTS, PER_CLIENT = 8, 500
 

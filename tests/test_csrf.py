@@ -10,7 +10,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, auth, dataset, token
+from tests.helpers import TIMEOUT, LiveServer, auth, dataset, token
 from tests.test_staff import csrf_of, log_in
 from waitboard.services import tickets as commands
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, SettableClock, live_server
+from tests.helpers import TIMEOUT, LiveServer, SettableClock, live_server
 from waitboard.demo import demo_token
 from waitboard.settings import DEMO_CONFIG, load_office
 from waitboard.store.embedded import EmbeddedRedis

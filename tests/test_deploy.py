@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from tests.conftest import ROOT, require_tool
+from tests.helpers import ROOT, require_tool
 from waitboard.settings import load_office
 
 

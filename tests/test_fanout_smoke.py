@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Report
+from tests.helpers import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,8 @@ import pytest
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import (
+from tests.faultproxy import FaultProxy
+from tests.helpers import (
     TIMEOUT,
     Report,
     ServeProcess,
@@ -34,7 +35,6 @@ from tests.conftest import (
     queue_of,
     receive_until,
 )
-from tests.faultproxy import FaultProxy
 from waitboard.core.office import Office
 from waitboard.live.hub import HubTiming
 from waitboard.store import keys

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import FAST, auth, office_with_appointments, settings_for
+from tests.helpers import FAST, auth, office_with_appointments, settings_for
 from waitboard.app import create_app
 from waitboard.core.office import Office
 from waitboard.services.limits import Limit, Limits

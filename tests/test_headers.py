@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, auth
+from tests.helpers import TIMEOUT, LiveServer, auth
 from tests.test_staff import log_in
 from waitboard.middleware import SECURITY_HEADERS
 from waitboard.store import keys

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from sensors.engine import CounterView
 from sensors.http_office import HttpOffice
-from tests.conftest import (
+from tests.helpers import (
     TIMEOUT,
     LiveServer,
     auth,

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import TIMEOUT
+from tests.helpers import TIMEOUT
 from waitboard.live.hub import drift, supervise
 
 

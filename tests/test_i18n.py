@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from waitboard.core.domain import TicketStatus
 from waitboard.core.errors import BookingOtherDay
 from waitboard.i18n import Translator, soft_hyphens

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import eventually
+from tests.helpers import eventually
 from waitboard.core.application_pins import keyed_digest
 from waitboard.metrics import Metrics
 from waitboard.store.embedded import EmbeddedRedis

@@ -17,7 +17,7 @@ import pytest
 from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import (
+from tests.helpers import (
     FAST,
     TIMEOUT,
     LiveServer,

@@ -34,7 +34,7 @@ from hypothesis.stateful import (
 )
 from redis.asyncio import Redis
 
-from tests.conftest import APPOINTMENT_PLAN, OFFICE_PATH, SettableClock
+from tests.helpers import APPOINTMENT_PLAN, OFFICE_PATH, SettableClock
 from tests.model import TICKET_ACTIONS, Answer, LocationModel, Ticket
 from waitboard.core.clock import to_ms
 from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, pick_queue, ticket_number

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from sensors.occupancy import Count, ReportRefused, run
-from tests.conftest import (
+from tests.helpers import (
     TIMEOUT,
     LiveServer,
     SettableClock,

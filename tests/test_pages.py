@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from tests.conftest import auth, get_when, waiting
+from tests.helpers import auth, get_when, waiting
 
 
 async def seed(http: httpx.AsyncClient) -> dict:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from tests.conftest import MONDAY_8, TIMEOUT, LiveServer, SettableClock, auth, get_when, token
+from tests.helpers import MONDAY_8, TIMEOUT, LiveServer, SettableClock, auth, get_when, token
 from waitboard.i18n import Translator
 
 HTML = {"Accept": "text/html"}

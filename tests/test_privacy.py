@@ -11,7 +11,7 @@ import httpx
 import orjson
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, LiveServer, auth, settings_for, token
+from tests.helpers import TIMEOUT, LiveServer, auth, settings_for, token
 from tests.test_staff import csrf_of, log_in
 from waitboard.core.office import Office
 from waitboard.pages.sessions import COOKIE

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, auth, get_when, live_server, queue_of
+from tests.helpers import TIMEOUT, auth, get_when, live_server, queue_of
 from tests.test_store import SettableClock
 from waitboard.core.office import Office
 from waitboard.i18n import Translator

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 from websockets.exceptions import InvalidStatus
 
-from tests.conftest import (
+from tests.helpers import (
     MONDAY_8,
     TIMEOUT,
     SettableClock,

@@ -7,15 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import (
-    TIMEOUT,
-    Report,
-    auth,
-    eventually,
-    live_server,
-    queue_of,
-    receive_until,
-)
+from tests.helpers import TIMEOUT, Report, auth, eventually, live_server, queue_of, receive_until
 from waitboard.core.office import Office
 from waitboard.store.embedded import EmbeddedRedis
 

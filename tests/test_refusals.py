@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import office_with_appointments
+from tests.helpers import office_with_appointments
 from waitboard.core.errors import (
     BookingArrived,
     BookingCancelled,

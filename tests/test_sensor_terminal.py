@@ -32,15 +32,7 @@ from sensors.display import Display
 from sensors.printing import FilePrinter, PrintedTicket, Printer, PrinterError, from_spec
 from sensors.spool import Press, Refusal, Spool, SpoolError, State
 from sensors.terminal import Agent, Retry
-from tests.conftest import (
-    TIMEOUT,
-    eventually,
-    free_port,
-    get_when,
-    live_server,
-    token,
-    waiting,
-)
+from tests.helpers import TIMEOUT, eventually, free_port, get_when, live_server, token, waiting
 from waitboard.core.office import Office
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from tests.conftest import TIMEOUT, Report, auth, free_port, live_server
+from tests.helpers import TIMEOUT, Report, auth, free_port, live_server
 from waitboard.core.office import Office
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis, find_redis_server

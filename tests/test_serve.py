@@ -15,7 +15,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import (
+from tests.helpers import (
     OFFICE_PATH,
     ROOT,
     TIMEOUT,

@@ -20,7 +20,7 @@ from sensors.engine import DayResult, Json, TicketTruth, report, run_day
 from sensors.http_office import HttpOffice
 from sensors.office_day import SCENARIOS, plan_day
 from sensors.simulate import run_demo, scenario_of, simulate_day
-from tests.conftest import (
+from tests.helpers import (
     OFFICE_PATH,
     TIMEOUT,
     LiveServer,

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     TIMEOUT,
     LiveServer,
     SettableClock,

@@ -10,7 +10,7 @@ from datetime import date
 import httpx
 import pytest
 
-from tests.conftest import TIMEOUT, LiveServer, auth, token
+from tests.helpers import TIMEOUT, LiveServer, auth, token
 from tests.openapi_check import check
 from waitboard.core import daystats
 from waitboard.core.office import Office

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, auth, live_server
+from tests.helpers import TIMEOUT, auth, live_server
 from tests.openapi_check import check
 from tests.test_stats import STATS, busy_morning
 from tests.test_store import SettableClock

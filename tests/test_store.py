@@ -10,7 +10,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TIMEOUT, SettableClock, dataset
+from tests.helpers import TIMEOUT, SettableClock, dataset
 from waitboard.core import snapshot
 from waitboard.core.domain import Action, TicketStatus
 from waitboard.core.errors import (

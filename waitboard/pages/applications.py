@@ -1,7 +1,5 @@
-"""Application status, the pages: the citizen's ``/status`` and the caseworkers' pages.
-
-The citizen: ``/status`` (a form, the answer on the same page), with the same lookup and
-limits as the API (:func:`waitboard.application_api.lookup`).
+"""Application status, the caseworkers' pages (and the routes of the citizen's ``/status``,
+:mod:`waitboard.pages.application_status`).
 
 Caseworkers (and admins), in a staff session: ``/staff/applications`` (search, create,
 recent changes) and one page per application (stage, missing documents, new PIN,
@@ -14,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from waitboard.context import AppContext, context
 from waitboard.core.application_fields import InvalidChange, check_number
-from waitboard.core.application_pins import LookupFailed, TooManyAttempts, group_pin, normalise_pin
+from waitboard.core.application_pins import group_pin
 from waitboard.core.applications import (
     CASEWORKER_ROLES,
     Application,
@@ -29,16 +27,15 @@ from waitboard.core.applications import (
     FiledAnew,
     Stage,
     decision_deletes_at,
-    public_answer,
     stage_text,
 )
 from waitboard.core.clock import from_ms, to_ms
 from waitboard.core.errors import WaitboardError
 from waitboard.core.office import Device
 from waitboard.i18n import Translator
-from waitboard.pages import forms, qr, sessions
-from waitboard.pages.render import language, public_base, render, with_lang
-from waitboard.services.limits import address_of
+from waitboard.pages import application_status, forms, qr, sessions
+from waitboard.pages.application_status import date_text
+from waitboard.pages.render import language, public_base, render, see_other, with_lang
 from waitboard.store.keys import application_idempotency
 from waitboard.store.tickets import Idempotency
 
@@ -47,82 +44,8 @@ RECENT_SHOWN = 30
 HOME = "/staff/applications"
 
 
-# --- the citizen's page ---------------------------------------------------------------------
-
-
-def _date(t: Translator, ms: int, tz: Any) -> str:
-    return t.day(from_ms(ms, tz).date())
-
-
-async def status_page(request: Request) -> Response:
-    return render(request, "status.html", number="", errors={}, failure=None, result=None)
-
-
-async def status_lookup(request: Request) -> Response:
-    """The form's answer on the same page: the stage, or a message that says what to do.
-    The PIN comes in the body only, and the page is never cached (render: no-store)."""
-    ctx = context(request)
-    t = Translator(language(request))
-    form = await forms.read_form(request)
-    raw_number = form.get("number", "")[:100]
-    errors: dict[str, str] = {}
-    number = pin = ""
-    try:
-        number = check_number(raw_number)
-    except WaitboardError:
-        errors["number"] = t("applications.status.number_invalid")
-    try:
-        pin = normalise_pin(form.get("pin", "")[:100])
-    except WaitboardError:
-        errors["pin"] = t("applications.status.pin_invalid")
-    if errors:
-        return render(
-            request,
-            "status.html",
-            status=422,
-            number=raw_number,
-            errors=errors,
-            failure=None,
-            result=None,
-        )
-    try:
-        application = await ctx.applications.lookup(address_of(request), number, pin)
-    except TooManyAttempts as e:
-        response = render(
-            request,
-            "status.html",
-            status=429,
-            number=number,
-            errors={},
-            failure=t("applications.status.too_many", minutes=e.extra["minutes"]),
-            result=None,
-        )
-        response.headers["Retry-After"] = str(e.retry_after_s)
-        return response
-    except LookupFailed:
-        return render(
-            request,
-            "status.html",
-            status=404,
-            number=number,
-            errors={},
-            failure=t("applications.status.not_found"),
-            result=None,
-        )
-    result = public_answer(application, t, ctx.office.tz)
-    result["updated_on"] = _date(t, application.updated_at, ctx.office.tz)
-    if application.delete_at is not None:
-        result["delete_on"] = _date(t, application.delete_at, ctx.office.tz)
-    return render(request, "status.html", number="", errors={}, failure=None, result=result)
-
-
-# --- the caseworkers' pages -----------------------------------------------------------------
-
-
 def _redirect(path: str, request: Request) -> Response:
-    return RedirectResponse(
-        with_lang(path, language(request)), status_code=303, headers={"Cache-Control": "no-store"}
-    )
+    return see_other(with_lang(path, language(request)))
 
 
 def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempotency | None:
@@ -160,7 +83,7 @@ async def list_page(request: Request) -> Response:
         {
             "number": a.number,
             "stage": stage_text(a.stage, t),
-            "updated": _date(t, a.updated_at, ctx.office.tz),
+            "updated": date_text(t, a.updated_at, ctx.office.tz),
         }
         for a in await store.recent(RECENT_SHOWN)
     ]
@@ -254,7 +177,11 @@ def _audit_row(t: Translator, entry: AuditEntry, tz: Any) -> dict[str, Any]:
         old = stage_text(entry.old_stage, t) if entry.old_stage else "–"
         what = t("applications.audit.stage", old=old, new=stage_text(entry.stage, t))
     return {
-        "when": t("applications.datetime", date=_date(t, entry.at, tz), time=f"{moment:%H:%M}"),
+        "when": t(
+            "applications.datetime",
+            date=date_text(t, entry.at, tz),
+            time=f"{moment:%H:%M}",
+        ),
         "device": entry.device,
         "what": what,
         "missing": list(entry.missing) if entry.action is AuditAction.STAGE else [],
@@ -292,9 +219,9 @@ async def _detail_page(
         location=None,
         application=application,
         stage=stage_text(application.stage, t),
-        updated=_date(t, application.updated_at, tz),
-        delete_on=_date(t, application.delete_at, tz) if application.delete_at else None,
-        delete_on_if_decided=_date(
+        updated=date_text(t, application.updated_at, tz),
+        delete_on=date_text(t, application.delete_at, tz) if application.delete_at else None,
+        delete_on_if_decided=date_text(
             t,
             decision_deletes_at(
                 to_ms(ctx.clock()), ctx.office.applications.keep_days_after_decision
@@ -401,8 +328,8 @@ async def delete_form(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/status", status_page, methods=["GET"]),
-        Route("/status", status_lookup, methods=["POST"]),
+        Route("/status", application_status.status_page, methods=["GET"]),
+        Route("/status", application_status.status_lookup, methods=["POST"]),
         Route(HOME, list_page, methods=["GET"]),
         Route(HOME, create_form, methods=["POST"]),
         Route(HOME + "/{number}", detail_page, methods=["GET"]),

@@ -19,7 +19,7 @@ from typing import Any
 
 import icalendar
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from waitboard.context import AppContext, context
@@ -34,17 +34,13 @@ from waitboard.core.errors import (
 from waitboard.core.office import Location, Queue
 from waitboard.i18n import Translator
 from waitboard.pages import booking_cookie, forms, qr
-from waitboard.pages.render import language, public_base, render, with_lang
+from waitboard.pages.render import language, public_base, render, see_other, with_lang
 from waitboard.services import bookings
-
-
-def _redirect(path: str) -> Response:
-    return RedirectResponse(path, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def _to_booking(request: Request, code: str) -> Response:
     """To the booking's own page, in the page's language."""
-    return _redirect(
+    return see_other(
         with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
     )
 
@@ -149,65 +145,25 @@ async def book(request: Request) -> Response:
     form = await forms.read_form(request)
     t = Translator(language(request))
     start, contact = form.get("start", ""), form.get("contact", "")
-    if not start:
-        return await _slot_page(
-            request,
-            ctx,
-            loc,
-            q,
-            form=form,
-            status=422,
-            field="start",
-            error=t("booking.pick_slot"),
-            contact=contact,
-        )
-    key = form.get("key") or None
     try:
+        if not start:
+            raise _NoSlotChosen
         booked = await bookings.book(
-            ctx, loc, q.id, start, contact, key, client=booking_cookie.of_page(request)
-        )
-    except IdempotencyKeyInUse:
-        # This form was sent from another browser first: that booking is theirs. The
-        # page again, with a new key, books this person's own with one more click.
-        return await _slot_page(
-            request,
             ctx,
             loc,
-            q,
-            form=form,
-            status=409,
-            error=t("booking.form_used_elsewhere"),
-            chosen=start,
-            contact=contact,
+            q.id,
+            start,
+            contact,
+            form.get("key") or None,
+            client=booking_cookie.of_page(request),
         )
-    except SlotFull as e:
-        return await _slot_page(
-            request,
-            ctx,
-            loc,
-            q,
-            form=form,
-            status=409,
-            field="start",
-            error=t("booking.full"),
-            contact=contact,
-            suggestions=list(e.extra.get("next_free", [])),
+    except (_NoSlotChosen, IdempotencyKeyInUse, SlotFull, Unprocessable) as e:
+        refused = _refused(
+            t, e, start, field=e.extra.get("field") if isinstance(e, Unprocessable) else "start"
         )
-    except Unprocessable as e:
-        return await _slot_page(
-            request,
-            ctx,
-            loc,
-            q,
-            form=form,
-            status=422,
-            field=e.extra.get("field"),
-            error=_form_error(t, e),
-            chosen=start,
-            contact=contact,
-        )
+        return await _slot_page(request, ctx, loc, q, form=form, contact=contact, **refused)
     shown = appointments.format_code(booked.code)
-    return _redirect(with_lang(f"/appointments/{shown}?new=1", language(request)))
+    return see_other(with_lang(f"/appointments/{shown}?new=1", language(request)))
 
 
 async def lookup(request: Request) -> Response:
@@ -304,49 +260,16 @@ async def move(request: Request) -> Response:
     t = Translator(language(request))
     moving = bookings.view(ctx, loc, q, code, booking)
     start = form.get("start", "")
-    if not start:
-        return await _slot_page(
-            request,
-            ctx,
-            loc,
-            q,
-            form=form,
-            status=422,
-            field="start",
-            error=t("booking.pick_slot"),
-            moving=moving,
-        )
     try:
+        if not start:
+            raise _NoSlotChosen
         await bookings.move(ctx, code, start)
-    except SlotFull as e:
-        return await _slot_page(
-            request,
-            ctx,
-            loc,
-            q,
-            form=form,
-            status=409,
-            field="start",
-            error=t("booking.full"),
-            moving=moving,
-            suggestions=list(e.extra.get("next_free", [])),
-        )
     except WaitboardError as e:
         if e.status not in (409, 422):
             raise
-        return await _slot_page(
-            request,
-            ctx,
-            loc,
-            q,
-            form=form,
-            status=e.status,
-            field="start",
-            error=_form_error(t, e),
-            chosen=start,
-            moving=moving,
-        )
-    return _redirect(with_lang(f"/appointments/{moving['code']}?moved=1", language(request)))
+        refused = _refused(t, e, start, field="start")
+        return await _slot_page(request, ctx, loc, q, form=form, moving=moving, **refused)
+    return see_other(with_lang(f"/appointments/{moving['code']}?moved=1", language(request)))
 
 
 async def cancel(request: Request) -> Response:
@@ -359,6 +282,33 @@ async def cancel(request: Request) -> Response:
             raise
         return await appointment_page(request)
     return _to_booking(request, cancelled.code)
+
+
+class _NoSlotChosen(Unprocessable):
+    """The form came without a slot: the page asks to pick one."""
+
+    def __init__(self) -> None:
+        super().__init__("Pick a time.", field="start")
+
+
+def _refused(t: Translator, e: WaitboardError, start: str, *, field: str | None) -> dict[str, Any]:
+    """How the slot page answers a booking or a move that was refused: the status, the
+    field and the message; a full slot offers the next free ones, and a refusal of what
+    was chosen keeps the choice in the form."""
+    if isinstance(e, _NoSlotChosen):
+        return {"status": 422, "field": "start", "error": t("booking.pick_slot")}
+    if isinstance(e, SlotFull):
+        return {
+            "status": 409,
+            "field": "start",
+            "error": t("booking.full"),
+            "suggestions": list(e.extra.get("next_free", [])),
+        }
+    if isinstance(e, IdempotencyKeyInUse):
+        # This form was sent from another browser first: that booking is theirs. The
+        # page again, with a new key, books this person's own with one more click.
+        return {"status": 409, "error": t("booking.form_used_elsewhere"), "chosen": start}
+    return {"status": e.status, "field": field, "error": _form_error(t, e), "chosen": start}
 
 
 def _form_error(t: Translator, e: WaitboardError) -> str:

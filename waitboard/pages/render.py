@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
 
 from waitboard.context import context
@@ -97,6 +97,12 @@ def public_base(request: Request) -> str:
     configured one, else the request's (a kiosk may reach the server by an internal name
     that a citizen's phone cannot)."""
     return context(request).settings.public_url or str(request.base_url).rstrip("/")
+
+
+def see_other(path: str) -> Response:
+    """Post/redirect/get: after a form, the browser fetches the next page itself (never from
+    a cache), so a reload does not send the form again."""
+    return RedirectResponse(path, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def with_lang(path: str, lang: str) -> str:

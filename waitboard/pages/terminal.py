@@ -28,8 +28,8 @@ from waitboard.core.errors import WaitboardError
 from waitboard.core.office import Device, Location
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
+from waitboard.pages.printed import printed_ticket_values
 from waitboard.pages.render import language, render, with_lang
-from waitboard.pages.staff import printed_ticket_values
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES, ISSUE_ROLES
 from waitboard.store.tickets import Idempotency, Outcome

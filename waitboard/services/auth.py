@@ -22,6 +22,11 @@ STATS_ROLES = ("reception", "admin")
 SENSOR_ROLES = ("sensor", "admin")
 #: Who checks in the holder of a booking: the terminal, reception, a counter.
 CHECK_IN_ROLES = ("terminal", "reception", "counter", "admin")
+RECEPTION_ROLES = ("reception", "admin")
+APPOINTMENT_LIST_ROLES = ("reception", "counter", "admin")
+#: Who sees a booking's contact on that list: reception calls people about a cancelled
+#: day; a counter serves the person in front of it and needs no phone number or e-mail.
+CONTACT_ROLES = ("reception", "admin")
 
 
 def token_hash(token: str) -> str:

@@ -24,6 +24,7 @@ from waitboard.context import AppContext, context
 from waitboard.core import daystats, snapshot
 from waitboard.core.errors import Unprocessable
 from waitboard.core.office import Device, Location
+from waitboard.services import stats
 from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES, ISSUE_ROLES, SENSOR_ROLES, STATS_ROLES, require
 from waitboard.store import keys
@@ -146,17 +147,9 @@ async def location_stats(request: Request) -> Response:
         )
     except ValueError as e:
         raise Unprocessable(f"date: {e}.", field="date") from None
-    counts, waits = await ctx.store.day_figures(loc.id, day)
-    data = daystats.day(loc, day, counts, waits)
+    data = await stats.day(ctx, loc, day)
     if fmt == "csv":
-        return Response(
-            daystats.as_csv(data),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Cache-Control": "no-store",
-                "Content-Disposition": f'attachment; filename="waitboard-{loc.id}-{day}.csv"',
-            },
-        )
+        return stats.csv_download(loc, data)
     return json(data)
 
 

@@ -18,15 +18,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import (
-    MONDAY_8,
-    TIMEOUT,
-    SettableClock,
-    dataset,
-    live_server,
-    office_with_appointments,
-)
-from tests.test_appointments_api import (
+from tests.appointments.support import (
     BOOK,
     FORM,
     HTML,
@@ -35,6 +27,14 @@ from tests.test_appointments_api import (
     free_at,
     problem,
     slot,
+)
+from tests.helpers import (
+    MONDAY_8,
+    TIMEOUT,
+    SettableClock,
+    dataset,
+    live_server,
+    office_with_appointments,
 )
 from waitboard.store.embedded import EmbeddedRedis
 
