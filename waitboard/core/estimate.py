@@ -2,8 +2,8 @@
 
 The estimate plays the coming minutes forward, deterministically: every open counter
 finishes its current ticket (its expected remaining time), then takes the next ticket from
-the first queue in its order of preference that has someone waiting - counting the people
-expected to arrive in the queues it prefers, which take its time first. The moment a
+the queue ``domain.pick_queue`` names (the rule ``call_next.lua`` applies) - counting the
+people expected to arrive in the queues it prefers, which take its time first. The moment a
 position is reached is its estimated wait.
 
 Service times are learned: a recent-weighted mean of how long a counter was busy per ticket
