@@ -20,8 +20,8 @@ from waitboard.core.office import ApplicationPolicy, Office
 from waitboard.settings import load_office
 from waitboard.store.applications import ApplicationStore, app_key, audit_key
 from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import applications_deleting, applications_recent
-from waitboard.store.tickets import Idempotency
 
 NUMBER = "AB-2026-0042"
 OTHER = "AB-2026-0043"

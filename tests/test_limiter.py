@@ -14,7 +14,7 @@ from waitboard.metrics import Metrics
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.keys import rate_limit
 from waitboard.store.limits import Limit, Limiter
-from waitboard.store.tickets import connect
+from waitboard.store.redis import connect
 
 ADDRESS = "203.0.113.77"
 #: Two at once, then one a second.

@@ -40,10 +40,13 @@ from waitboard.core.clock import to_ms
 from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, pick_queue, ticket_number
 from waitboard.core.errors import InvalidTransition, WaitboardError
 from waitboard.core.office import Location, Office, parse_office
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.core.state import Call, LocationState, QueueState, TicketRecord
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import Outcome, Store, connect
+from waitboard.store.office_store import Store
+from waitboard.store.outcomes import Outcome
+from waitboard.store.redis import connect
 
 T = TypeVar("T")
 
@@ -250,7 +253,7 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
                 assert want_error is not None and got_error.detail == want_error.detail
             return None
         assert got is not None and want is not None
-        assert got.status == want.status
+        assert got.kind is want.kind
         assert got.ticket == (record(want.ticket) if want.ticket else None)
         assert got.position == want.position
         assert got.location is not None
@@ -292,7 +295,9 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
 
     def call_next(self, counter: str) -> None:
         def model_side(o: Outcome | None, now: datetime) -> Answer:
-            call_id = o.location.calls[0].id if o and o.status == 200 and o.location else "-"
+            call_id = (
+                o.location.calls[0].id if o and o.kind is OutcomeKind.DONE and o.location else "-"
+            )
             return self.model.call_next(counter, call_id, now)
 
         got = self.both("call_next", self.store.call_next(LOCATION, counter), model_side)
@@ -408,7 +413,7 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
         """Everything the store says about the location, and each ticket ever issued."""
         state = await self.store.location_state(LOCATION)
         waiting = await self.store.waiting(LOCATION)
-        open_ids = await self.redis.smembers(keys.prefix(LOCATION) + "open")
+        open_ids = await self.redis.smembers(keys.open_tickets(LOCATION))
         tickets = await asyncio.gather(*(self.store.ticket(i) for i in self.known))
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in self.known:  # why a ticket closed: not part of TicketRecord

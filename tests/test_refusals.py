@@ -104,7 +104,7 @@ def test_a_refusal_is_an_error_of_its_kind_with_a_sentence(
 ) -> None:
     """Each code the scripts refuse with becomes its error, naming counters by their names
     (by id when no longer configured) and times in the office's time zone."""
-    error = refusal(OFFICE, SUED, NOW, {"status": 409, **facts})
+    error = refusal(OFFICE, SUED, NOW, facts)
     assert type(error) is kind
     assert says in str(error)
 
@@ -112,6 +112,6 @@ def test_a_refusal_is_an_error_of_its_kind_with_a_sentence(
 @pytest.mark.parametrize("code", ["no_such_code", None, ["counter_busy"]])
 def test_an_unknown_refusal_is_a_plain_error_that_names_it(code: Any) -> None:
     """A code the core does not know is not mistaken for another; the error names it."""
-    error = refusal(OFFICE, SUED, NOW, {"status": 409, "error": code})
+    error = refusal(OFFICE, SUED, NOW, {"error": code})
     assert type(error) is WaitboardError
     assert repr(code) in str(error)

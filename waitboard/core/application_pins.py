@@ -20,7 +20,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from waitboard.core.errors import NotFound, Unprocessable, WaitboardError
+from waitboard.core.errors import ErrorKind, NotFound, Unprocessable, WaitboardError
 
 # --- PINs -----------------------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class LookupFailed(NotFound):
 
 
 class TooManyAttempts(WaitboardError):
-    status = 429
+    kind = ErrorKind.LIMITED
     code = "too_many_attempts"
     title = "Too many wrong attempts"
 

@@ -1,7 +1,7 @@
 """What a script's refusal means: the error, with a sentence a person can act on.
 
 The Lua scripts answer a refused command with a code and the facts behind it
-(``{"status": 409, "error": "counter_busy", "counter": "2", "number": "A017"}``); this
+(``{"error": "counter_busy", "counter": "2", "number": "A017"}``); this
 module turns them into :mod:`waitboard.core.errors` - names of counters, times in the office's
 time zone - so every front end says the same.
 """
@@ -23,6 +23,7 @@ from waitboard.core.errors import (
     BookingTooEarly,
     CounterBusy,
     CounterClosed,
+    ErrorKind,
     IdempotencyKeyInUse,
     IdempotencyMismatch,
     InvalidTransition,
@@ -41,7 +42,7 @@ from waitboard.core.office import Location, Office
 class CodeTaken(WaitboardError):
     """A freshly drawn booking code exists already (about once in 10^12): draw again."""
 
-    status = 409
+    kind = ErrorKind.CONFLICT
     code = "code_taken"
 
 
@@ -218,7 +219,7 @@ _REFUSALS: Mapping[str, Callable[[_Refused], WaitboardError]] = {
 
 
 def refusal(office: Office, loc: Location, now: datetime, out: dict[str, Any]) -> WaitboardError:
-    """The error for a script's refusal (``{"status": 409, "error": "counter_busy", ...}``),
+    """The error for a script's refusal (``{"error": "counter_busy", ...}``),
     with a sentence that says what is wrong and what to do, in the office's time."""
     code = out.get("error")
     make = _REFUSALS.get(code) if isinstance(code, str) else None

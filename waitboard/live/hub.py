@@ -47,7 +47,7 @@ from waitboard.core.state import LocationState
 from waitboard.live.wire import text_frame
 from waitboard.metrics import Metrics
 from waitboard.store import keys
-from waitboard.store.tickets import Store
+from waitboard.store.office_store import Store
 
 log = logging.getLogger(__name__)
 

@@ -32,12 +32,13 @@ from waitboard.core.applications import (
 from waitboard.core.clock import from_ms, to_ms
 from waitboard.core.errors import WaitboardError
 from waitboard.core.office import Device
+from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import application_status, forms, qr, sessions
 from waitboard.pages.application_status import date_text
 from waitboard.pages.render import language, public_base, render, see_other, with_lang
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application_idempotency
-from waitboard.store.tickets import Idempotency
 
 #: How many recently changed applications the caseworkers' start page lists.
 RECENT_SHOWN = 30
@@ -270,7 +271,9 @@ async def stage_form(request: Request) -> Response:
         change = await ctx.applications.set_stage(device, number, stage, lines, idem)
     except InvalidChange as e:
         # The form again, as typed: twenty lines of documents are not typed twice.
-        return await _detail_page(request, ctx, device, number, status=422, error=e, form=form)
+        return await _detail_page(
+            request, ctx, device, number, status=status_of(e), error=e, form=form
+        )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(number), request)

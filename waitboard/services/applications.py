@@ -33,8 +33,8 @@ from waitboard.core.clock import Clock, to_ms
 from waitboard.core.office import Device
 from waitboard.services.limits import retry_after
 from waitboard.store.applications import ApplicationStore, Change
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.limits import Limit, Limiter
-from waitboard.store.tickets import Idempotency
 
 log = logging.getLogger(__name__)
 
