@@ -18,7 +18,8 @@ from tests.test_application_retention import traces
 from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage
 from tests.test_privacy import everything
 from tests.test_staff import log_in
-from waitboard.core.applications import DeletedSince, NoSuchApplication, hash_pin
+from waitboard.core.application_pins import hash_pin
+from waitboard.core.applications import DeletedSince, NoSuchApplication
 from waitboard.core.office import Office
 from waitboard.store.applications import ApplicationStore, app_key, audit_key
 from waitboard.store.embedded import EmbeddedRedis

@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 from tests.helpers import TIMEOUT, auth, eventually, live_server
 from tests.test_config import GOOD, errors_of, write
 from tests.test_staff import log_in
-from waitboard.core.applications import DAY_MS, Stage, deletion_due, hash_pin
+from waitboard.core.application_pins import hash_pin
+from waitboard.core.applications import DAY_MS, Stage, deletion_due
 from waitboard.core.office import ApplicationPolicy, Office
 from waitboard.settings import load_office
 from waitboard.store.applications import ApplicationStore, app_key, audit_key

@@ -6,16 +6,13 @@ from __future__ import annotations
 import pytest
 
 from waitboard.core import errors
+from waitboard.core.application_fields import InvalidChange, InvalidNumber
+from waitboard.core.application_pins import InvalidPin, LookupFailed, TooManyAttempts
 from waitboard.core.applications import (
     ApplicationExists,
     DeletedSince,
     FiledAnew,
-    InvalidChange,
-    InvalidNumber,
-    InvalidPin,
-    LookupFailed,
     NoSuchApplication,
-    TooManyAttempts,
 )
 from waitboard.core.errors import ErrorKind, WaitboardError
 from waitboard.core.outcomes import OutcomeKind

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.helpers import eventually
-from waitboard.core.applications import keyed_digest
+from waitboard.core.application_pins import keyed_digest
 from waitboard.metrics import Metrics
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.keys import rate_limit

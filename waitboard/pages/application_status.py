@@ -11,13 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard.context import context
-from waitboard.core.applications import (
-    LookupFailed,
-    TooManyAttempts,
-    check_number,
-    normalise_pin,
-    public_answer,
-)
+from waitboard.core.application_fields import check_number
+from waitboard.core.application_pins import LookupFailed, TooManyAttempts, normalise_pin
+from waitboard.core.applications import public_answer
 from waitboard.core.clock import from_ms
 from waitboard.core.errors import WaitboardError
 from waitboard.http_status import status_of

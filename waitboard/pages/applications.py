@@ -16,6 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from waitboard.context import AppContext, context
+from waitboard.core.application_fields import InvalidChange, check_number
+from waitboard.core.application_pins import group_pin
 from waitboard.core.applications import (
     CASEWORKER_ROLES,
     Application,
@@ -23,11 +25,8 @@ from waitboard.core.applications import (
     AuditAction,
     AuditEntry,
     FiledAnew,
-    InvalidChange,
     Stage,
-    check_number,
     decision_deletes_at,
-    group_pin,
     stage_text,
 )
 from waitboard.core.clock import from_ms, to_ms

@@ -100,8 +100,8 @@ key                                  type    content
                                              expires as it comes to rest
 ===================================  ======  ===============================================
 
-``<hmac>`` is :func:`waitboard.core.applications.keyed_digest`: neither an address nor a string a
-guesser typed is stored.
+``<hmac>`` is :func:`waitboard.core.application_pins.keyed_digest`: neither an address nor a
+string a guesser typed is stored.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from redis import exceptions as rx
 from redis.asyncio import Redis
 
-from waitboard.core.applications import keyed_digest
+from waitboard.core.application_pins import keyed_digest
 from waitboard.metrics import Metrics
 from waitboard.store.keys import rate_limit
 from waitboard.store.redis import DEADLINE_S, register_scripts

@@ -22,16 +22,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard.context import AppContext, context
+from waitboard.core.application_fields import NUMBER_INPUT_PATTERN, check_number
+from waitboard.core.application_pins import TooManyAttempts, group_pin, normalise_pin
 from waitboard.core.applications import (
     CASEWORKER_ROLES,
-    NUMBER_INPUT_PATTERN,
     Application,
     Stage,
-    TooManyAttempts,
     audit_answer,
-    check_number,
-    group_pin,
-    normalise_pin,
     public_answer,
     staff_answer,
 )
