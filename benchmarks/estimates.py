@@ -45,7 +45,8 @@ from waitboard.core.office import Location, Office, parse_office
 from waitboard.core.state import AppointmentsToday
 from waitboard.services import tickets as commands
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import Store, connect
+from waitboard.store.office_store import Store
+from waitboard.store.redis import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")

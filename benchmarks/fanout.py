@@ -52,7 +52,8 @@ from waitboard.core.domain import Action
 from waitboard.core.office import Office
 from waitboard.settings import load_office
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import Store, connect
+from waitboard.store.office_store import Store
+from waitboard.store.redis import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable

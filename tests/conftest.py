@@ -33,7 +33,7 @@ from tests.helpers import (
 from waitboard.core.office import Office
 from waitboard.settings import load_office
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import connect as redis_connect
+from waitboard.store.redis import connect as redis_connect
 
 # --- measured figures -----------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from waitboard.core.errors import (
     SameQueue,
     TicketStop,
 )
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.store.scripts import CALLS_KEEP
 
 #: What :meth:`LocationModel.act` does; calling is call_next's, closing the day the clock's.
@@ -101,9 +102,9 @@ class Counter:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A command that went through: 201 issued, 200 done, 204 nobody waits."""
+    """A command that went through: created (issued), done, or nothing (nobody waits)."""
 
-    status: int
+    kind: OutcomeKind
     ticket: Ticket | None = None
     position: int | None = None
 
@@ -172,7 +173,7 @@ class LocationModel:
                 )
             )
             self.queues[queue].append(t.id)
-            return Answer(201, t, self.position(t.id))
+            return Answer(OutcomeKind.CREATED, t, self.position(t.id))
 
     def call_next(self, counter: str, call_id: str, now: datetime) -> Answer:
         """The counter calls the head of its first preferred queue with someone waiting.
@@ -194,7 +195,7 @@ class LocationModel:
             waiting = {q: len(ids) for q, ids in self.queues.items()}
             queue = pick_queue(self.layout.counters[counter], waiting)
             if queue is None:
-                return Answer(204)
+                return Answer(OutcomeKind.NOTHING)
             t = self.tickets[self.queues[queue].pop(0)]
             call = Call(
                 id=call_id,
@@ -216,7 +217,7 @@ class LocationModel:
             )
             self.counters[counter] = replace(c, ticket=t.id)
             self._show(call)
-            return Answer(200, t)
+            return Answer(OutcomeKind.DONE, t)
 
     def act(
         self,
@@ -276,7 +277,7 @@ class LocationModel:
             else:
                 self._leave(t)
                 t = self._put(replace(t, status=status, closed_at=self._now, reason=action.value))
-            return Answer(200, t, self.position(t.id))
+            return Answer(OutcomeKind.DONE, t, self.position(t.id))
 
     def set_counter(self, counter: str, open_: bool, now: datetime) -> Answer:
         """Open or close a counter. It cannot close while someone is called or served
@@ -293,7 +294,7 @@ class LocationModel:
             if c.open != open_:
                 self.counters[counter] = replace(c, open=open_)
                 self._changed = True
-            return Answer(200)
+            return Answer(OutcomeKind.DONE)
 
     def roll_day(self, now: datetime) -> None:
         """The periodic check: start the new day if local midnight has passed, else nothing."""

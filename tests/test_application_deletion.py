@@ -18,13 +18,14 @@ from tests.test_application_retention import traces
 from tests.test_applications import CASEWORKER, HTML, LOOKUP, NUMBER, app_keys, create, set_stage
 from tests.test_privacy import everything
 from tests.test_staff import log_in
-from waitboard.core.applications import DeletedSince, NoSuchApplication, hash_pin
+from waitboard.core.application_pins import hash_pin
+from waitboard.core.applications import DeletedSince, NoSuchApplication
 from waitboard.core.office import Office
 from waitboard.store.applications import ApplicationStore, app_key, audit_key
 from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import applications_deleting, applications_recent
-from waitboard.store.scripts.applications import source
-from waitboard.store.tickets import Idempotency
+from waitboard.store.scripts import source
 from waitboard.web.application_schemas import DeleteRequest
 from waitboard.web.bodies import fingerprint
 
@@ -205,13 +206,13 @@ async def test_the_script_refuses_records_that_are_not_those_named(redis: Redis)
     changes nothing."""
     store = ApplicationStore(redis)
     await store.create(NUMBER, PIN_RECORD, "caseworker", 1000, record(1))
-    script = redis.register_script(source("delete"))
+    script = redis.register_script(source("applications/delete"))
     keys = [app_key(NUMBER), audit_key(NUMBER), applications_recent(), applications_deleting()]
     args = orjson.dumps({"number": NUMBER, "now": "3000", "device": "caseworker"})
     before = await app_keys(redis)
     for given in ([], [record(2).key], [record(1).key, record(2).key]):
         out = orjson.loads(await script(keys=[*keys, *given], args=[args]))
-        assert out == {"status": 409, "error": "records_changed"}, given
+        assert out == {"error": "records_changed"}, given
     assert await app_keys(redis) == before
 
 

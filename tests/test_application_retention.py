@@ -14,13 +14,14 @@ from redis.asyncio import Redis
 from tests.helpers import TIMEOUT, auth, eventually, live_server
 from tests.test_config import GOOD, errors_of, write
 from tests.test_staff import log_in
-from waitboard.core.applications import DAY_MS, Stage, deletion_due, hash_pin
+from waitboard.core.application_pins import hash_pin
+from waitboard.core.applications import DAY_MS, Stage, deletion_due
 from waitboard.core.office import ApplicationPolicy, Office
 from waitboard.settings import load_office
 from waitboard.store.applications import ApplicationStore, app_key, audit_key
 from waitboard.store.embedded import EmbeddedRedis
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import applications_deleting, applications_recent
-from waitboard.store.tickets import Idempotency
 
 NUMBER = "AB-2026-0042"
 OTHER = "AB-2026-0043"

@@ -1,5 +1,7 @@
-"""Application status: the pure core, the API and the pages over HTTP - a citizen's lookup
-with number and PIN, its limits, the caseworkers' changes and their audit log."""
+"""Application status: the answers of the pure core, the API and the pages over HTTP - a
+citizen's lookup with number and PIN, its limits, the caseworkers' changes and their audit
+log. What a caseworker types is checked in test_application_fields, the PIN in
+test_application_pins."""
 
 from __future__ import annotations
 
@@ -17,24 +19,14 @@ from tests.helpers import TIMEOUT, LiveServer, auth, live_server
 from tests.openapi_check import check
 from tests.test_privacy import everything
 from tests.test_staff import csrf_of, log_in
+from waitboard.core.application_pins import group_pin, keyed_digest
 from waitboard.core.applications import (
     Application,
     AuditAction,
     AuditEntry,
-    InvalidChange,
-    InvalidNumber,
-    InvalidPin,
     Stage,
     audit_answer,
-    check_missing,
-    check_number,
-    group_pin,
-    hash_pin,
-    keyed_digest,
-    new_pin,
-    normalise_pin,
     public_answer,
-    verify_pin,
 )
 from waitboard.core.office import Office
 from waitboard.i18n import Translator
@@ -108,68 +100,7 @@ async def application(http: httpx.AsyncClient) -> dict[str, Any]:
     return await create(http)
 
 
-# --- the pure core --------------------------------------------------------------------------
-
-
-def test_numbers_are_normalised_and_checked() -> None:
-    """Blanks and lower case are forgiven; anything else that is not a number is refused."""
-    assert check_number(" ab-2026 -0042 ") == NUMBER
-    assert check_number("A1B2") == "A1B2"
-    for bad in ("", "AB1", "-AB12", "AB12-", "A" * 21, "AB_2026", "AB/2026", "ÄB-12"):
-        with pytest.raises(InvalidNumber, match="4 to 20 characters"):
-            check_number(bad)
-
-
-def test_the_missing_list_fits_the_stage() -> None:
-    """Only documents_missing has a list: 1-20 trimmed lines of at most 200 characters."""
-    assert check_missing(Stage.DOCUMENTS_MISSING, ["  Mietvertrag ", "", " "]) == ("Mietvertrag",)
-    assert check_missing(Stage.DECIDED, ["", "  "]) == ()
-    cases = [
-        (Stage.DOCUMENTS_MISSING, [], "at least one"),
-        (Stage.DOCUMENTS_MISSING, [" "], "at least one"),
-        (Stage.IN_REVIEW, ["Mietvertrag"], "leave it empty"),
-        (Stage.DOCUMENTS_MISSING, [f"Nachweis {i}" for i in range(21)], "At most 20"),
-        (Stage.DOCUMENTS_MISSING, ["x" * 201], "at most 200"),
-        (Stage.DOCUMENTS_MISSING, ["Miet\x00vertrag"], "one plain line"),
-        (Stage.DOCUMENTS_MISSING, ["Miet\tvertrag"], "one plain line"),
-    ]
-    for stage, items, says in cases:
-        with pytest.raises(InvalidChange, match=says):
-            check_missing(stage, items)
-    assert len(check_missing(Stage.DOCUMENTS_MISSING, ["x" * 200] * 20)) == 20
-
-
-def test_pins_are_eight_digits_read_as_printed() -> None:
-    """PINs have 8 digits, print as "1234 5678" and are read with or without the blank."""
-    pins = {new_pin() for _ in range(50)}
-    assert all(re.fullmatch(r"\d{8}", p) for p in pins) and len(pins) > 45
-    assert group_pin("12345678") == "1234 5678"
-    for typed in ("1234 5678", "12345678", "1234-5678", " 1234 5678 "):
-        assert normalise_pin(typed) == "12345678"
-    for bad in ("1234567", "123456789", "1234  5678", "abcd efgh", ""):
-        with pytest.raises(InvalidPin):
-            normalise_pin(bad)
-
-
-def test_pin_records_are_salted_scrypt_hashes() -> None:
-    """Salted scrypt records hold no PIN; only the right PIN fits, a foreign record none."""
-    first, second = hash_pin("12345678"), hash_pin("12345678")
-    assert first != second and first.startswith("scrypt$16384$8$1$")
-    assert "12345678" not in first and "1234 5678" not in first
-    assert verify_pin("12345678", first) and verify_pin("12345678", second)
-    assert not verify_pin("12345679", first)
-    assert not verify_pin("12345678", None)
-    assert not verify_pin("12345678", "plain$12345678")
-    assert not verify_pin("12345678", first.replace("$16384$", "$1073741824$"))
-
-
-def test_limit_counters_name_addresses_by_a_keyed_hash() -> None:
-    """Counters are named by an HMAC of the address: stable per secret, never the address."""
-    digest = keyed_digest("secret", "address", "127.0.0.1")
-    assert digest == keyed_digest("secret", "address", "127.0.0.1")
-    assert digest != keyed_digest("other", "address", "127.0.0.1")
-    assert digest != keyed_digest("secret", "number", "127.0.0.1")
-    assert "127" not in digest and re.fullmatch(r"[0-9a-f]{64}", digest)
+# --- the pure core's answers ------------------------------------------------------------------
 
 
 def test_the_public_answer_never_says_who() -> None:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from waitboard.core.domain import pick_queue
 from waitboard.core.estimate import (
     DEFAULT_BAND,
     NOTHING_LEARNED,
     Band,
+    Booked,
     CounterNow,
     Learned,
     arrival_gap_s,
@@ -149,3 +153,48 @@ def test_odd_learned_values_cannot_make_the_forecast_run_away() -> None:
         {"A": arrival_gap_s(learned, "A")},
     )
     assert waits["A"] == [0, 30]
+
+
+#: Walk-in queues and appointment queues for the property below.
+WALK_INS, BOOKED_QUEUES = ("A", "B"), ("S", "T")
+#: When someone checked in may be called (seconds from now; 0 or less: due already).
+DUE_TIMES = st.lists(st.sampled_from([-600.0, 0.0, 300.0, 600.0, 1500.0, 4000.0]), max_size=3)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    preferences=st.permutations(WALK_INS + BOOKED_QUEUES),
+    served=st.integers(1, 4),
+    walk_ins=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+    due_times=st.tuples(DUE_TIMES, DUE_TIMES),
+)
+def test_the_forecast_calls_in_the_order_of_domain_pick_queue(
+    preferences: list[str],
+    served: int,
+    walk_ins: tuple[int, int],
+    due_times: tuple[list[float], list[float]],
+) -> None:
+    """One counter, the queues it serves in any order, walk-ins and people checked in for
+    appointments due at various times: the forecast calls them in the order the rule that
+    call_next.lua applies (domain.pick_queue) gives, one service after another."""
+    prefs = tuple(preferences[:served])
+    waiting = dict(zip(WALK_INS, walk_ins, strict=True))
+    slots = {q: sorted(times) for q, times in zip(BOOKED_QUEUES, due_times, strict=True)}
+    booked = {q: Booked(waiting=times) for q, times in slots.items()}
+    waits = forecast([CounterNow("1", prefs, None)], waiting, same, {}, booked=booked)
+
+    expected: dict[str, list[float | None]] = {q: [None] * n for q, n in waiting.items()}
+    expected.update({q: [None] * len(times) for q, times in slots.items()})
+    left = {**waiting, **{q: len(times) for q, times in slots.items()}}
+    t = 0.0
+    while (
+        queue := pick_queue(
+            prefs,
+            left,
+            {q: left[q] > 0 and slots[q][-left[q]] <= t for q in BOOKED_QUEUES if q in prefs},
+        )
+    ) is not None:
+        expected[queue][len(expected[queue]) - left[queue]] = t
+        left[queue] -= 1
+        t += SIX_MIN
+    assert waits == expected

@@ -39,8 +39,8 @@ from waitboard.core.office import Office
 from waitboard.live.hub import HubTiming
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import Store
-from waitboard.store.tickets import connect as redis_connect
+from waitboard.store.office_store import Store
+from waitboard.store.redis import connect as redis_connect
 
 StartServe = Callable[..., ServeProcess]
 #: A request that takes longer than this hung. The service promises answers within its
@@ -119,7 +119,7 @@ async def check_exactly_once(redis: Redis, load: Load, tickets: dict[str, str]) 
     for ticket_id in tickets.values():
         numbers.append(await redis.hget(keys.ticket("sued", ticket_id), "number"))
     assert len(set(numbers)) == len(numbers), "a number was issued twice"
-    assert await redis.zcard(keys.prefix("sued") + "q:A") == len(tickets)
+    assert await redis.zcard(keys.queue("sued", "A")) == len(tickets)
 
 
 async def next_message(ws: ClientConnection, kind: str) -> dict[str, Any]:
@@ -159,7 +159,7 @@ async def test_redis_killed_under_load(
         await next_message(ws, "stale")
         redis = redis_connect(redis_server.url)
         try:
-            expected = await redis.zcard(keys.prefix("sued") + "q:A")
+            expected = await redis.zcard(keys.queue("sued", "A"))
             snap = await receive_until(
                 ws,
                 lambda m: m["type"] == "snapshot" and queue_of(m, "A")["waiting"] == expected,

@@ -9,12 +9,12 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.helpers import eventually
-from waitboard.core.applications import keyed_digest
+from waitboard.core.application_pins import keyed_digest
 from waitboard.metrics import Metrics
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.keys import rate_limit
 from waitboard.store.limits import Limit, Limiter
-from waitboard.store.tickets import connect
+from waitboard.store.redis import connect
 
 ADDRESS = "203.0.113.77"
 #: Two at once, then one a second.

@@ -12,6 +12,7 @@ called twice, and the service day as an independent calendar computes it.
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -33,15 +34,19 @@ from hypothesis.stateful import (
 )
 from redis.asyncio import Redis
 
-from tests.helpers import SettableClock
+from tests.helpers import APPOINTMENT_PLAN, OFFICE_PATH, SettableClock
 from tests.model import TICKET_ACTIONS, Answer, LocationModel, Ticket
-from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, ticket_number
+from waitboard.core.clock import to_ms
+from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, pick_queue, ticket_number
 from waitboard.core.errors import InvalidTransition, WaitboardError
-from waitboard.core.office import Location, Office
+from waitboard.core.office import Location, Office, parse_office
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.core.state import Call, LocationState, QueueState, TicketRecord
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
-from waitboard.store.tickets import Outcome, Store, connect
+from waitboard.store.office_store import Store
+from waitboard.store.outcomes import Outcome
+from waitboard.store.redis import connect
 
 T = TypeVar("T")
 
@@ -248,7 +253,7 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
                 assert want_error is not None and got_error.detail == want_error.detail
             return None
         assert got is not None and want is not None
-        assert got.status == want.status
+        assert got.kind is want.kind
         assert got.ticket == (record(want.ticket) if want.ticket else None)
         assert got.position == want.position
         assert got.location is not None
@@ -290,7 +295,9 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
 
     def call_next(self, counter: str) -> None:
         def model_side(o: Outcome | None, now: datetime) -> Answer:
-            call_id = o.location.calls[0].id if o and o.status == 200 and o.location else "-"
+            call_id = (
+                o.location.calls[0].id if o and o.kind is OutcomeKind.DONE and o.location else "-"
+            )
             return self.model.call_next(counter, call_id, now)
 
         got = self.both("call_next", self.store.call_next(LOCATION, counter), model_side)
@@ -406,7 +413,7 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
         """Everything the store says about the location, and each ticket ever issued."""
         state = await self.store.location_state(LOCATION)
         waiting = await self.store.waiting(LOCATION)
-        open_ids = await self.redis.smembers(keys.prefix(LOCATION) + "open")
+        open_ids = await self.redis.smembers(keys.open_tickets(LOCATION))
         tickets = await asyncio.gather(*(self.store.ticket(i) for i in self.known))
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in self.known:  # why a ticket closed: not part of TicketRecord
@@ -518,3 +525,107 @@ async def test_the_day_changes_at_local_midnight_on_dst_days(
         got.append(f"{outcome.location.day} {outcome.ticket.number}")
     before = (day - timedelta(days=1)).isoformat()
     assert got == [f"{before} A001", f"{before} A002", f"{day} A001", f"{day} A002"]
+
+
+# --- the queue-pick rule with appointment queues ----------------------------------------------
+
+#: Monday 08:45 in Berlin. With check-in open until 30 minutes after the slot, bookings at
+#: 08:20 and 08:40 are due (called from 2 minutes before their slot) and one at 09:00 is
+#: checked in early.
+PICK_NOW = datetime(2026, 11, 30, 7, 45, tzinfo=UTC)
+PICK_SLOTS = tuple(
+    datetime(2026, 11, 30, 7, 20, tzinfo=UTC) + timedelta(minutes=m) for m in (0, 20, 40)
+)
+PICK_PLAN = {**APPOINTMENT_PLAN, "late_minutes": 30}
+BOOKED_QUEUES = ("S", "T")
+
+
+def office_with_two_appointment_queues(preferences: list[str]) -> Office:
+    """The test office with appointment queues S and T at Süd (the plan of
+    office_with_appointments, with a longer check-in), counter 2 serving ``preferences``
+    in that order; counter 1 stays closed."""
+    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
+    sued = next(loc for loc in raw["locations"] if loc["id"] == LOCATION)
+    sued["queues"] += [
+        {"id": q, "name": q, "service_minutes": 15, "appointments": PICK_PLAN}
+        for q in BOOKED_QUEUES
+    ]
+    counters = {c["id"]: c for c in sued["counters"]}
+    counters["1"]["queues"] = ["A", *BOOKED_QUEUES]  # (every appointment queue is served)
+    counters["2"]["queues"] = preferences
+    return parse_office(raw, source=str(OFFICE_PATH))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+# Two appointments due: the counter's preference decides, not the earlier slot.
+@example(
+    preferences=["S", "T"], walk_ins=(0, 0), bookings=[("T", PICK_SLOTS[0]), ("S", PICK_SLOTS[1])]
+)
+@given(
+    preferences=st.permutations(["A", "B", *BOOKED_QUEUES]).flatmap(
+        lambda p: st.integers(1, len(p)).map(lambda n: p[:n])
+    ),
+    walk_ins=st.tuples(st.integers(0, 3), st.integers(0, 2)),
+    bookings=st.lists(
+        st.tuples(st.sampled_from(BOOKED_QUEUES), st.sampled_from(PICK_SLOTS)), max_size=3
+    ),
+)
+def test_call_next_lua_picks_queues_as_domain_pick_queue(
+    redis_server: EmbeddedRedis,
+    preferences: list[str],
+    walk_ins: tuple[int, int],
+    bookings: list[tuple[str, datetime]],
+) -> None:
+    """call_next.lua and the rule the estimate plays forward (domain.pick_queue) agree also
+    with appointment queues: a due appointment first, whatever the counter's order, then
+    walk-ins by preference, then someone early - called one after another until nobody
+    waits for the counter."""
+    office = office_with_two_appointment_queues(preferences)
+    plan = office.location_by_id[LOCATION].queue_by_id["T"].appointments
+    assert plan is not None
+    ahead = timedelta(minutes=plan.call_ahead_minutes)
+
+    async def calls() -> list[str]:
+        redis = connect(redis_server.url)
+        try:
+            await redis.flushall()
+            store = Store(redis, office, SettableClock(PICK_NOW))
+            for i, (queue, slot) in enumerate(bookings):
+                await store.book(
+                    LOCATION, queue, to_ms(slot), "2026-11-30", f"code-{i}", to_ms(slot) + 10**9
+                )
+                await store.check_in(
+                    LOCATION,
+                    f"code-{i}",
+                    "reception-sued",
+                    early_ms=plan.early_minutes * 60_000,
+                    late_ms=plan.late_minutes * 60_000,
+                    walk_in=plan.walk_in_queue,
+                )
+            for queue, n in zip(("A", "B"), walk_ins, strict=True):
+                for _ in range(n):
+                    await store.issue(LOCATION, queue, "terminal-sued")
+            await store.set_counter(LOCATION, "2", True)
+            called = []
+            while (outcome := await store.call_next(LOCATION, "2")).ticket is not None:
+                called.append(outcome.ticket.queue)
+                await store.act(outcome.ticket.id, Action.CANCEL, counters=None)
+            return called
+        finally:
+            await redis.aclose()
+
+    slots = {q: sorted(s for b, s in bookings if b == q) for q in BOOKED_QUEUES}
+    left = {"A": walk_ins[0], "B": walk_ins[1], **{q: len(s) for q, s in slots.items()}}
+    expected = []
+    while True:
+        due = {
+            q: left[q] > 0 and slots[q][-left[q]] - ahead <= PICK_NOW
+            for q in BOOKED_QUEUES
+            if q in preferences
+        }
+        queue = pick_queue(preferences, left, due)
+        if queue is None:
+            break
+        expected.append(queue)
+        left[queue] -= 1
+    assert asyncio.run(calls()) == expected

@@ -117,10 +117,9 @@ async def test_failover_loses_no_acknowledged_ticket(
 
         new_master = aioredis.Redis(port=await master_port(ports["sentinel"]))
         try:
-            ids = await new_master.zrange(keys.prefix("sued") + "q:A", 0, -1)
+            ids = await new_master.zrange(keys.queue("sued", "A"), 0, -1)
             numbers = [
-                await new_master.hget(keys.prefix("sued") + "t:" + i.decode(), "number")
-                for i in ids
+                await new_master.hget(keys.ticket("sued", i.decode()), "number") for i in ids
             ]
         finally:
             await new_master.aclose()

@@ -24,8 +24,11 @@ from waitboard.core.errors import (
     TicketStop,
 )
 from waitboard.core.office import Office, parse_office
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.store import keys
-from waitboard.store.tickets import Idempotency, Store, location_of_ticket, new_ticket_id
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.office_store import Store
+from waitboard.store.tickets import location_of_ticket, new_ticket_id
 
 
 @pytest.fixture
@@ -80,7 +83,7 @@ async def test_nobody_waiting_answers_204_and_changes_nothing(store: Store, redi
     """call-next on an empty queue is a plain 'nobody waits'."""
     await store.set_counter("sued", "1", True)
     before = await dataset(redis)
-    assert (await store.call_next("sued", "1")).status == 204
+    assert (await store.call_next("sued", "1")).kind is OutcomeKind.NOTHING
     assert await dataset(redis) == before
 
 
@@ -327,10 +330,35 @@ async def test_nobody_waiting_is_also_the_answer_on_retry(store: Store) -> None:
     """call-next answered 204; a retry with the same key answers 204 again, calls nobody."""
     await store.set_counter("sued", "1", True)
     idem = Idempotency(keys.idempotency("sued", "counter-sued-1", "k"), "fp")
-    assert (await store.call_next("sued", "1", idem)).status == 204
+    assert (await store.call_next("sued", "1", idem)).kind is OutcomeKind.NOTHING
     await store.issue("sued", "A", "t")
     retry = await store.call_next("sued", "1", idem)
-    assert retry.status == 204 and retry.replayed
+    assert retry.kind is OutcomeKind.NOTHING and retry.replayed
+    assert (await store.location_state("sued")).queues["A"].waiting == 1
+
+
+async def test_answers_stored_before_kinds_replay_with_their_kind(
+    store: Store, redis: Redis
+) -> None:
+    """An answer stored under an Idempotency-Key when answers said an HTTP status (up to a
+    day before an upgrade) replays as the same outcome, and changes nothing."""
+    first = await store.issue(
+        "sued", "A", "t", Idempotency(keys.idempotency("sued", "t", "k"), "fp")
+    )
+    assert first.kind is OutcomeKind.CREATED and first.ticket
+    key = keys.idempotency("sued", "t", "k")
+    record = orjson.loads(await redis.get(key))
+    del record["response"]["kind"]
+    for status, kind in (
+        (201, OutcomeKind.CREATED),
+        (200, OutcomeKind.DONE),
+        (204, OutcomeKind.NOTHING),
+    ):
+        record["response"]["status"] = status
+        await redis.set(key, orjson.dumps(record))
+        retry = await store.issue("sued", "A", "t", Idempotency(key, "fp"))
+        assert retry.kind is kind and retry.replayed
+        assert retry.ticket and retry.ticket.id == first.ticket.id
     assert (await store.location_state("sued")).queues["A"].waiting == 1
 
 
@@ -367,4 +395,4 @@ async def test_tickets_of_a_removed_queue_stay_readable_and_end_with_the_day(
     clock.now += timedelta(days=1)
     await after.roll_day("sued")
     assert (await after.ticket(ticket.id))[0].status is TicketStatus.CANCELLED
-    assert await redis.hget(keys.prefix("sued") + "c:2", "open") == b"0"
+    assert await redis.hget(keys.counter("sued", "2"), "open") == b"0"

@@ -31,9 +31,11 @@ from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
 from waitboard.services.limits import Limits
 from waitboard.settings import DEMO_CONFIG, Settings, SettingsError, load_office
-from waitboard.store.applications import ApplicationStore, sweep_forever
+from waitboard.store.application_retention import sweep_forever
+from waitboard.store.applications import ApplicationStore
 from waitboard.store.limits import Limiter
-from waitboard.store.tickets import Store, connect
+from waitboard.store.office_store import Store
+from waitboard.store.redis import connect
 from waitboard.tasks import supervise
 from waitboard.web import api, openapi
 from waitboard.web import applications as application_api

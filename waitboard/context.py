@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from waitboard.services.applications import Applications
     from waitboard.services.auth import DeviceRegistry
     from waitboard.store.limits import Limiter
-    from waitboard.store.tickets import Store
+    from waitboard.store.office_store import Store
 
 
 class Background:

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from waitboard.context import AppContext
 from waitboard.core.errors import PayloadTooLarge, Unavailable, WaitboardError
+from waitboard.http_status import status_of
 from waitboard.pages import errors as pages
 from waitboard.pages import sessions
 from waitboard.services.limits import (
@@ -61,7 +62,7 @@ def wants_html(request: Request) -> bool:
 async def on_waitboard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, WaitboardError)
     if wants_html(request):
-        return pages.from_error(request, exc, exc.status)
+        return pages.from_error(request, exc, status_of(exc))
     return problems.from_error(exc, request.url.path)
 
 

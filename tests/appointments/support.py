@@ -55,7 +55,7 @@ def bare(code: str) -> str:
 
 
 def contact_key(code: str) -> str:
-    return keys.prefix("sued") + "appt:contact:" + hashlib.sha256(bare(code).encode()).hexdigest()
+    return keys.booking_contact("sued", hashlib.sha256(bare(code).encode()).hexdigest())
 
 
 @dataclass

@@ -141,9 +141,9 @@ async def test_the_day_roll_learns_how_many_bookings_come_on_time(env: Env) -> N
         assert r.status_code == 201, r.text
     env.at("07:30", TUESDAY)
     await book(env.http, slot("09:00", TUESDAY))  # the first command of the new day
-    learn = await env.redis.hgetall(keys.prefix("sued") + "learn")
+    learn = await env.redis.hgetall(keys.learned("sued"))
     assert float(learn[b"show:T"]) == 0.5 and learn[b"show:T:n"] == b"1"
-    stats = await env.redis.hgetall(keys.prefix("sued") + "stats:2026-11-30")
+    stats = await env.redis.hgetall(keys.day_stats("sued", "2026-11-30"))
     assert float(stats[b"missed:T"]) == 1 and float(stats[b"on_time:T"]) == 2
     assert float(stats[b"late:T"]) == 1
 

@@ -25,45 +25,42 @@ def p90(values: Sequence[float]) -> float | None:
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
 
 
-def _figures(counts: Mapping[str, float], waits: Sequence[float], suffix: str) -> Json:
-    out: Json = {f: int(counts.get(f"{f}:{suffix}", 0)) for f in FIELDS}
-    served = out["served"]
-    out["wait_mean_s"] = round(sum(waits) / len(waits), 1) if waits else None
-    out["wait_p90_s"] = round(p90(waits), 1) if waits else None  # type: ignore[arg-type]
-    out["service_mean_s"] = (
-        round(counts.get(f"service_sum:{suffix}", 0) / served, 1) if served else None
-    )
-    out["no_show_rate"] = round(out["no_show"] / out["called"], 3) if out["called"] else None
-    return out
+def _rates(totals: Json, waits: Sequence[float], service_sum: float) -> Json:
+    """The means and rates beside the counts, the same for one queue as for the day."""
+    wait_p90 = p90(waits)
+    return {
+        "wait_mean_s": round(sum(waits) / len(waits), 1) if waits else None,
+        "wait_p90_s": round(wait_p90, 1) if wait_p90 is not None else None,
+        "service_mean_s": round(service_sum / totals["served"], 1) if totals["served"] else None,
+        "no_show_rate": (
+            round(totals["no_show"] / totals["called"], 3) if totals["called"] else None
+        ),
+    }
+
+
+def _figures(counts: Mapping[str, float], waits: Sequence[float], queue: str) -> Json:
+    """One queue's day."""
+    out: Json = {f: int(counts.get(f"{f}:{queue}", 0)) for f in FIELDS}
+    return {**out, **_rates(out, waits, counts.get(f"service_sum:{queue}", 0))}
 
 
 def day(
     loc: Location, date: str, counts: Mapping[str, float], waits: Mapping[str, Sequence[float]]
 ) -> Json:
-    queues = []
-    for q in loc.queues:
-        queues.append(
-            {
-                "id": q.id,
-                "name": q.name,
-                "name_en": q.name_en or q.name,
-                **_figures(counts, waits.get(q.id, []), q.id),
-            }
-        )
+    """The stats endpoint's answer for a day: each queue, all of them, arrivals per hour."""
+    queues = [
+        {
+            "id": q.id,
+            "name": q.name,
+            "name_en": q.name_en or q.name,
+            **_figures(counts, waits.get(q.id, []), q.id),
+        }
+        for q in loc.queues
+    ]
     every_wait = [w for q in loc.queues for w in waits.get(q.id, [])]
     totals: Json = {f: sum(q[f] for q in queues) for f in FIELDS}
-    served = totals["served"]
     service_sum = sum(counts.get(f"service_sum:{q.id}", 0) for q in loc.queues)
-    totals.update(
-        {
-            "wait_mean_s": round(sum(every_wait) / len(every_wait), 1) if every_wait else None,
-            "wait_p90_s": round(p90(every_wait), 1) if every_wait else None,  # type: ignore[arg-type]
-            "service_mean_s": round(service_sum / served, 1) if served else None,
-            "no_show_rate": (
-                round(totals["no_show"] / totals["called"], 3) if totals["called"] else None
-            ),
-        }
-    )
+    totals.update(_rates(totals, every_wait, service_sum))
     hours = sorted(
         (k.split(":", 1)[1], int(v)) for k, v in counts.items() if k.startswith("arrivals:")
     )

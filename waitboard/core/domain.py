@@ -135,7 +135,9 @@ def pick_queue(
     3. otherwise someone who came early for an appointment, rather than an idle counter.
 
     Within a queue the order is first come, first served (appointments: by slot time).
-    ``call_next.lua`` applies the same three steps.
+    ``call_next.lua`` applies the same three steps, and the estimate plays them forward
+    (``estimate.forecast``); tests/test_model.py and tests/test_estimate.py hold both to
+    this function.
     """
     appointments = due or {}
     for queue in preferences:

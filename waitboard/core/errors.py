@@ -1,19 +1,38 @@
 """One error hierarchy for waitboard.
 
-Every error a person or device can cause carries an HTTP status, a stable machine-readable
-``code`` (for terminals and pages to translate) and a ``detail`` sentence in English that
-says what is wrong and what to do. The HTTP layer turns them into RFC 9457 problem+json.
+Every error a person or device can cause carries its :class:`ErrorKind`, a stable
+machine-readable ``code`` (for terminals and pages to translate) and a ``detail`` sentence
+in English that says what is wrong and what to do. The edges give each kind its HTTP status
+(:mod:`waitboard.http_status`) and turn the error into RFC 9457 problem+json or a page.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, ClassVar
+
+
+class ErrorKind(StrEnum):
+    """What kind of failure an error is, in words of the domain; nothing below the edges
+    speaks HTTP."""
+
+    MALFORMED = "malformed"  # the request cannot be read as one
+    UNAUTHENTICATED = "unauthenticated"  # who asks is not known
+    FORBIDDEN = "forbidden"  # who asks may not do this
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # not possible in the current state of things
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA = "unsupported_media"
+    INVALID = "invalid"  # read, but not acceptable as it is
+    LIMITED = "limited"  # too many attempts for now
+    UNAVAILABLE = "unavailable"  # a part the service needs is away; try again
+    INTERNAL = "internal"
 
 
 class WaitboardError(Exception):
     """Base of all errors waitboard reports to its users."""
 
-    status: ClassVar[int] = 500
+    kind: ClassVar[ErrorKind] = ErrorKind.INTERNAL
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal error"
 
@@ -23,29 +42,29 @@ class WaitboardError(Exception):
         self.extra = extra
 
 
-# 400 family -------------------------------------------------------------------------------
+# Refusals -------------------------------------------------------------------------------
 
 
 class BadRequest(WaitboardError):
-    status = 400
+    kind = ErrorKind.MALFORMED
     code = "bad_request"
     title = "Bad request"
 
 
 class Unauthorized(WaitboardError):
-    status = 401
+    kind = ErrorKind.UNAUTHENTICATED
     code = "unauthorized"
     title = "Missing or unknown token"
 
 
 class Forbidden(WaitboardError):
-    status = 403
+    kind = ErrorKind.FORBIDDEN
     code = "forbidden"
     title = "Not allowed for this device"
 
 
 class NotFound(WaitboardError):
-    status = 404
+    kind = ErrorKind.NOT_FOUND
     code = "not_found"
     title = "Not found"
 
@@ -59,31 +78,31 @@ class NoSuchTicket(NotFound):
 
 
 class Conflict(WaitboardError):
-    status = 409
+    kind = ErrorKind.CONFLICT
     code = "conflict"
     title = "Conflict with the current state"
 
 
 class PayloadTooLarge(WaitboardError):
-    status = 413
+    kind = ErrorKind.TOO_LARGE
     code = "payload_too_large"
     title = "Request body too large"
 
 
 class UnsupportedMediaType(WaitboardError):
-    status = 415
+    kind = ErrorKind.UNSUPPORTED_MEDIA
     code = "unsupported_media_type"
     title = "Unsupported media type"
 
 
 class Unprocessable(WaitboardError):
-    status = 422
+    kind = ErrorKind.INVALID
     code = "invalid_request"
     title = "Invalid request"
 
 
 class Unavailable(WaitboardError):
-    status = 503
+    kind = ErrorKind.UNAVAILABLE
     code = "unavailable"
     title = "Service unavailable"
 
@@ -191,7 +210,7 @@ class AppointmentsOnly(Unprocessable):
 class LoginRequired(WaitboardError):
     """A staff page was opened without a (valid) session: the page sends to the login."""
 
-    status = 401
+    kind = ErrorKind.UNAUTHENTICATED
     code = "login_required"
     title = "Login required"
 

@@ -2,8 +2,8 @@
 
 The estimate plays the coming minutes forward, deterministically: every open counter
 finishes its current ticket (its expected remaining time), then takes the next ticket from
-the first queue in its order of preference that has someone waiting - counting the people
-expected to arrive in the queues it prefers, which take its time first. The moment a
+the queue ``domain.pick_queue`` names (the rule ``call_next.lua`` applies) - counting the
+people expected to arrive in the queues it prefers, which take its time first. The moment a
 position is reached is its estimated wait.
 
 Service times are learned: a recent-weighted mean of how long a counter was busy per ticket
@@ -23,6 +23,8 @@ import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from waitboard.core.domain import pick_queue
 
 #: How many observations the configured service time is worth (cold start).
 PRIOR_WEIGHT = 3.0
@@ -180,6 +182,126 @@ def thinned(times: Sequence[float], share: float) -> list[float]:
     return [t for i, t in enumerate(times) if math.floor((i + 1) * share) > math.floor(i * share)]
 
 
+class _Run:
+    """One forecast played forward: what each queue has given up so far and what is still
+    to be placed. Every counter comes back to :meth:`step` when it is free."""
+
+    def __init__(
+        self,
+        waiting: Mapping[str, int],
+        service: Service,
+        gaps: Mapping[str, float | None],
+        extra: Mapping[str, int],
+        only: str | None,
+        appointments: Mapping[str, Booked],
+    ) -> None:
+        self.service, self.gaps, self.only, self.appointments = service, gaps, only, appointments
+        self.targets = {q: n + extra.get(q, 0) for q, n in waiting.items() if q not in appointments}
+        self.result: dict[str, list[float | None]] = {
+            q: [None] * n for q, n in self.targets.items()
+        }
+        self.result.update({q: [None] * len(b.waiting) for q, b in appointments.items()})
+        self.taken = dict.fromkeys(self.targets, 0)  # first those waiting, then arrivals
+        self.seen = dict.fromkeys(appointments, 0)  # appointment queues: waiting taken so far
+        self.came = dict.fromkeys(appointments, 0)  # ... and expected bookings taken so far
+        # With ``only`` the run ends once that queue's last position is placed.
+        self.left = (
+            sum(self.targets.values()) + sum(len(b.waiting) for b in appointments.values())
+            if only is None
+            else 1
+        )
+        self.last_of_only = self.targets.get(only, 0) - 1 if only is not None else -1
+        # A run asks for the same few (counter, queue) service times thousands of times.
+        self.known: dict[tuple[str, str], float] = {}
+
+    def service_of(self, counter: str, queue: str) -> float:
+        key = (counter, queue)
+        if key not in self.known:
+            self.known[key] = self.service(counter, queue)
+        return self.known[key]
+
+    def first_free(self, c: CounterNow) -> float:
+        """When a counter is first free: a busy one finishes its ticket's expected rest."""
+        if c.busy_queue is None:
+            return 0.0
+        mean = self.service_of(c.id, c.busy_queue)
+        return max(mean - c.busy_for_s, MIN_REMAINING * mean)
+
+    def next_arrival(self, q: str) -> float | None:
+        gap = self.gaps.get(q)
+        return (self.taken[q] - self.targets[q] + 1) * gap if gap else None
+
+    def present(self, c: CounterNow, t: float) -> tuple[dict[str, int], dict[str, bool]]:
+        """Who is there for counter ``c`` at ``t``, as ``pick_queue`` counts them: the
+        people in each of its queues, and whether an appointment queue's first is due."""
+        people: dict[str, int] = {}
+        due: dict[str, bool] = {}
+        for q in c.queues:
+            if q in self.targets:
+                # (those arrived by t counted in place: this runs at every step of every run)
+                gap = self.gaps.get(q)
+                people[q] = self.targets[q] + (int(t // gap) if gap else 0) - self.taken[q]
+            elif (b := self.appointments.get(q)) is not None:
+                seen, came = self.seen[q], self.came[q]
+                expected_due = came < len(b.expected) and b.expected[came] <= t
+                people[q] = len(b.waiting) - seen + expected_due
+                due[q] = expected_due or (seen < len(b.waiting) and b.waiting[seen] <= t)
+        return people, due
+
+    def takes_waiting(self, q: str, t: float, due: bool) -> bool:
+        """Whether an appointment queue's next is someone waiting rather than a booking
+        still expected: the earlier of the two that is due (someone waiting when even), or
+        someone early when none is due."""
+        b, seen, came = self.appointments[q], self.seen[q], self.came[q]
+        if not due or came >= len(b.expected) or b.expected[came] > t:
+            return True
+        return seen < len(b.waiting) and b.waiting[seen] <= b.expected[came]
+
+    def call_appointment(self, q: str, t: float, due: bool) -> None:
+        """Someone waiting is placed; a booking still expected only takes the counter's time."""
+        if self.takes_waiting(q, t, due):
+            self.result[q][self.seen[q]] = t
+            self.seen[q] += 1
+            self.left -= self.only is None
+        else:
+            self.came[q] += 1
+
+    def call_walk_in(self, q: str, t: float) -> None:
+        """The next in a walk-in queue: a position to place, or someone who arrived meanwhile."""
+        k = self.taken[q]
+        self.taken[q] += 1
+        if k < self.targets[q]:
+            self.result[q][k] = t
+            if self.only is None or (q == self.only and k == self.last_of_only):
+                self.left -= 1
+
+    def next_coming(self, c: CounterNow, t: float) -> float | None:
+        """Nothing for an idle counter now: it waits for the next arrival in its queues, or
+        the next booking due (None: nobody will come)."""
+        times = [
+            a for q in c.queues if q in self.targets and (a := self.next_arrival(q)) is not None
+        ]
+        times += [
+            b.expected[self.came[q]]
+            for q in c.queues
+            if (b := self.appointments.get(q)) is not None and self.came[q] < len(b.expected)
+        ]
+        return max(t, min(times)) if times else None
+
+    def step(self, c: CounterNow, t: float) -> float | None:
+        """Counter ``c``, free at ``t``, takes its next ticket as ``domain.pick_queue`` says;
+        when it is free again (None: never within this run)."""
+        people, due = self.present(c, t)
+        queue = pick_queue(c.queues, people, due)
+        if queue is None:
+            return self.next_coming(c, t)
+        if queue in self.appointments:
+            self.call_appointment(queue, t, due[queue])
+        else:
+            self.call_walk_in(queue, t)
+        return t + self.service_of(c.id, queue)
+
+
 def forecast(
     counters: Sequence[CounterNow],
     waiting: Mapping[str, int],
@@ -199,113 +321,20 @@ def forecast(
 
     ``only``: the caller needs the last position of this queue alone; the run stops once it
     is placed (the other positions may then be left None)."""
-    appointments = booked or {}
-    targets = {q: n + (extra or {}).get(q, 0) for q, n in waiting.items() if q not in appointments}
-    result: dict[str, list[float | None]] = {q: [None] * n for q, n in targets.items()}
-    result.update({q: [None] * len(b.waiting) for q, b in appointments.items()})
-    taken = dict.fromkeys(targets, 0)  # taken so far: first those waiting, then arrivals
-    seen = dict.fromkeys(appointments, 0)  # appointment queues: waiting taken so far
-    came = dict.fromkeys(appointments, 0)  # ... and expected bookings taken so far
-    left = (
-        sum(targets.values()) + sum(len(b.waiting) for b in appointments.values())
-        if only is None
-        else 1
-    )
-    last_of_only = targets.get(only, 0) - 1 if only is not None else -1
-    # A run asks for the same few (counter, queue) service times thousands of times.
-    known: dict[tuple[str, str], float] = {}
-
-    def service_of(counter: str, queue: str) -> float:
-        key = (counter, queue)
-        if key not in known:
-            known[key] = service(counter, queue)
-        return known[key]
-
-    def arrived(q: str, t: float) -> int:
-        gap = gaps.get(q)
-        return int(t // gap) if gap else 0
-
-    def next_arrival(q: str) -> float | None:
-        gap = gaps.get(q)
-        return (taken[q] - targets[q] + 1) * gap if gap else None
-
-    def due_appointment(c: CounterNow, t: float) -> tuple[str, bool] | None:
-        """(queue, waiting rather than expected) of the earliest appointment due by t."""
-        best: tuple[float, str, bool] | None = None
-        for q in c.queues:
-            b = appointments.get(q)
-            if b is None:
-                continue
-            for due, is_waiting in (
-                (b.waiting[seen[q]] if seen[q] < len(b.waiting) else None, True),
-                (b.expected[came[q]] if came[q] < len(b.expected) else None, False),
-            ):
-                if due is not None and due <= t and (best is None or due < best[0]):
-                    best = (due, q, is_waiting)
-        return (best[1], best[2]) if best else None
-
-    heap: list[tuple[float, int, CounterNow]] = []
-    for i, c in enumerate(counters):
-        start = 0.0
-        if c.busy_queue is not None:
-            mean = service_of(c.id, c.busy_queue)
-            start = max(mean - c.busy_for_s, MIN_REMAINING * mean)
-        heap.append((start, i, c))
+    run = _Run(waiting, service, gaps, extra or {}, only, booked or {})
+    # Counters in the order they are free; the index keeps equal times in counter order.
+    heap = [(run.first_free(c), i, c) for i, c in enumerate(counters)]
     heapq.heapify(heap)
-
     for _ in range(MAX_STEPS):
-        if not heap or left <= 0:
+        if not heap or run.left <= 0:
             break
         t, i, c = heapq.heappop(heap)
         if t > horizon_s:
             break
-        appointment = due_appointment(c, t) if appointments else None
-        if appointment is None:
-            queue = next(
-                (q for q in c.queues if q in targets and taken[q] < targets[q] + arrived(q, t)),
-                None,
-            )
-            if queue is None:
-                # Someone early for an appointment, rather than an idle counter.
-                early = next(
-                    (
-                        q
-                        for q in c.queues
-                        if q in appointments and seen[q] < len(appointments[q].waiting)
-                    ),
-                    None,
-                )
-                appointment = (early, True) if early else None
-        if appointment is not None:
-            queue, is_waiting = appointment
-            if is_waiting:
-                result[queue][seen[queue]] = t
-                seen[queue] += 1
-                left -= only is None
-            else:
-                came[queue] += 1
-            heapq.heappush(heap, (t + service_of(c.id, queue), i, c))
-            continue
-        if queue is None:
-            # Nothing for this counter now: it waits for the next arrival in its queues,
-            # or the next booking due.
-            arrivals = [a for q in c.queues if q in targets and (a := next_arrival(q)) is not None]
-            arrivals += [
-                b.expected[came[q]]
-                for q in c.queues
-                if (b := appointments.get(q)) is not None and came[q] < len(b.expected)
-            ]
-            if arrivals:
-                heapq.heappush(heap, (max(t, min(arrivals)), i, c))
-            continue
-        k = taken[queue]
-        taken[queue] += 1
-        if k < targets[queue]:
-            result[queue][k] = t
-            if only is None or (queue == only and k == last_of_only):
-                left -= 1
-        heapq.heappush(heap, (t + service_of(c.id, queue), i, c))
-    return result
+        free_at = run.step(c, t)
+        if free_at is not None:
+            heapq.heappush(heap, (free_at, i, c))
+    return run.result
 
 
 def forecast_with_newcomers(

@@ -13,8 +13,8 @@ from typing import Any
 
 from waitboard.core import appointments, estimate
 from waitboard.core.clock import iso, to_ms
-from waitboard.core.office import Location, Office
-from waitboard.core.state import CounterState, LocationState, TicketRecord
+from waitboard.core.office import Counter, Location, Office, Queue, Zone
+from waitboard.core.state import Call, CounterState, LocationState, TicketRecord
 
 Json = dict[str, Any]
 
@@ -33,19 +33,8 @@ def open_counters(loc: Location, state: LocationState, queue: str) -> int:
     )
 
 
-def forecast(
-    loc: Location,
-    state: LocationState,
-    now: datetime,
-    tz: tzinfo,
-    service_override: estimate.Service | None = None,
-) -> Forecast:
-    """The waits of every position of every queue, and the calibrated band.
-    ``service_override``: other service times for the same arithmetic (the benchmark's
-    oracle, which knows the simulation's true ones)."""
-    learned = estimate.Learned.parse(state.learn)
-    now_ms = to_ms(now)
-    hour = now.astimezone(tz).hour
+def counters_now(loc: Location, state: LocationState, now_ms: int) -> list[estimate.CounterNow]:
+    """The open counters as the estimate sees them, each with how long its ticket has had."""
     counters = []
     for c in loc.counters:
         cs = state.counters.get(c.id)
@@ -62,6 +51,22 @@ def forecast(
                 else 0.0,
             )
         )
+    return counters
+
+
+def forecast(
+    loc: Location,
+    state: LocationState,
+    now: datetime,
+    tz: tzinfo,
+    service_override: estimate.Service | None = None,
+) -> Forecast:
+    """The waits of every position of every queue, and the calibrated band.
+    ``service_override``: other service times for the same arithmetic (the benchmark's
+    oracle, which knows the simulation's true ones)."""
+    learned = estimate.Learned.parse(state.learn)
+    now_ms = to_ms(now)
+    hour = now.astimezone(tz).hour
 
     def service(counter: str, queue: str) -> float:
         q = loc.queue_by_id.get(queue)
@@ -72,7 +77,11 @@ def forecast(
     gaps = {q: estimate.arrival_gap_s(learned, q) for q in waiting}
     return Forecast(
         estimate.forecast_with_newcomers(
-            counters, waiting, service_override or service, gaps, booked=booked(loc, state, now_ms)
+            counters_now(loc, state, now_ms),
+            waiting,
+            service_override or service,
+            gaps,
+            booked=booked(loc, state, now_ms),
         ),
         learned,
     )
@@ -127,81 +136,91 @@ def is_open(office: Office, loc: Location, now: datetime) -> bool:
     return loc.opening_hours.is_open(now.astimezone(office.tz))
 
 
+def queue_shape(q: Queue, loc: Location, state: LocationState, fc: Forecast, now_ms: int) -> Json:
+    """A queue as the screens show it: who waits, who is served, what a newcomer waits."""
+    qs = state.queues.get(q.id)
+    waiting = qs.waiting if qs else 0
+    serving = sum(
+        1 for c in state.counters.values() if c.ticket is not None and c.ticket.queue == q.id
+    )
+    head = qs.head_queued_at if qs else None
+    wait_s, wait_range = fc.wait(q.id, waiting + 1)
+    return {
+        "id": q.id,
+        "name": q.name,
+        "name_en": q.name_en or q.name,
+        "waiting": waiting,
+        "serving": serving,
+        "open_counters": open_counters(loc, state, q.id),
+        "estimated_wait_s": wait_s,
+        "estimated_wait_range_s": wait_range,
+        "longest_wait_s": max(0, (now_ms - head) // 1000) if head else 0,
+        "ticket_stop": q.max_waiting is not None and waiting >= q.max_waiting,
+        "appointments": q.appointments is not None,
+    }
+
+
+def counter_shape(c: Counter, state: LocationState) -> Json:
+    """A counter in the snapshot: open or not, and the number it has now."""
+    cs = state.counters.get(c.id, CounterState(open=False, ticket=None))
+    return {
+        "id": c.id,
+        "name": c.name,
+        "name_en": c.name_en or c.name,
+        "open": cs.open,
+        "queues": list(c.queues),
+        "number": cs.ticket.number if cs.ticket else None,
+        "ticket_status": cs.ticket.status.value if cs.ticket else None,
+    }
+
+
+def call_shape(call: Call, loc: Location, tz: tzinfo) -> Json:
+    """A recent call; a counter no longer configured is named by its id."""
+    counter = loc.counter_by_id.get(call.counter)
+    return {
+        "id": call.id,
+        "ticket_id": call.ticket_id,
+        "number": call.number,
+        "queue": call.queue,
+        "counter": call.counter,
+        "counter_name": counter.name if counter else call.counter,
+        "counter_name_en": (counter.name_en or counter.name) if counter else call.counter,
+        "called_at": iso(call.called_at, tz),
+        "recall": call.recall,
+    }
+
+
+def zone_shape(z: Zone, state: LocationState, now_ms: int, tz: tzinfo) -> Json:
+    """A waiting zone's people count, hidden once the sensor has gone quiet."""
+    count, at = state.occupancy.get(z.id, (None, None))
+    fresh = at is not None and now_ms - at <= OCCUPANCY_FRESH_MS
+    return {
+        "zone": z.id,
+        "name": z.name,
+        "name_en": z.name_en or z.name,
+        "count": count if fresh else None,
+        "capacity": z.capacity,
+        "updated_at": iso(at, tz) if fresh else None,
+    }
+
+
+def opening_shape(loc: Location, local: datetime) -> Json:
+    """Open now, and when it closes (None around the clock) or opens next."""
+    is_open = loc.opening_hours.is_open(local)
+    closes = loc.opening_hours.closes_at(local)
+    opens = None if is_open else loc.opening_hours.next_opening(local)
+    return {
+        "open": is_open,
+        "closes_at": closes.isoformat(timespec="minutes") if closes else None,
+        "opens_at": opens.isoformat(timespec="minutes") if opens else None,
+    }
+
+
 def snapshot(office: Office, loc: Location, state: LocationState, now: datetime) -> Json:
+    """Everything a screen of a location shows, in one message (see CONTRACT.md)."""
     tz, now_ms = office.tz, to_ms(now)
     fc = forecast(loc, state, now, tz)
-    queues = []
-    for q in loc.queues:
-        qs = state.queues.get(q.id)
-        waiting = qs.waiting if qs else 0
-        serving = sum(
-            1 for c in state.counters.values() if c.ticket is not None and c.ticket.queue == q.id
-        )
-        head = qs.head_queued_at if qs else None
-        wait_s, wait_range = fc.wait(q.id, waiting + 1)
-        queues.append(
-            {
-                "id": q.id,
-                "name": q.name,
-                "name_en": q.name_en or q.name,
-                "waiting": waiting,
-                "serving": serving,
-                "open_counters": open_counters(loc, state, q.id),
-                "estimated_wait_s": wait_s,
-                "estimated_wait_range_s": wait_range,
-                "longest_wait_s": max(0, (now_ms - head) // 1000) if head else 0,
-                "ticket_stop": q.max_waiting is not None and waiting >= q.max_waiting,
-                "appointments": q.appointments is not None,
-            }
-        )
-    counters = []
-    for c in loc.counters:
-        cs = state.counters.get(c.id, CounterState(open=False, ticket=None))
-        counters.append(
-            {
-                "id": c.id,
-                "name": c.name,
-                "name_en": c.name_en or c.name,
-                "open": cs.open,
-                "queues": list(c.queues),
-                "number": cs.ticket.number if cs.ticket else None,
-                "ticket_status": cs.ticket.status.value if cs.ticket else None,
-            }
-        )
-    calls = []
-    for call in state.calls:
-        counter = loc.counter_by_id.get(call.counter)
-        calls.append(
-            {
-                "id": call.id,
-                "ticket_id": call.ticket_id,
-                "number": call.number,
-                "queue": call.queue,
-                "counter": call.counter,
-                "counter_name": counter.name if counter else call.counter,
-                "counter_name_en": (counter.name_en or counter.name) if counter else call.counter,
-                "called_at": iso(call.called_at, tz),
-                "recall": call.recall,
-            }
-        )
-    occupancy = []
-    for z in loc.zones:
-        count, at = state.occupancy.get(z.id, (None, None))
-        fresh = at is not None and now_ms - at <= OCCUPANCY_FRESH_MS
-        occupancy.append(
-            {
-                "zone": z.id,
-                "name": z.name,
-                "name_en": z.name_en or z.name,
-                "count": count if fresh else None,
-                "capacity": z.capacity,
-                "updated_at": iso(at, tz) if fresh else None,
-            }
-        )
     local = now.astimezone(tz)
-    is_open = loc.opening_hours.is_open(local)
-    closes = loc.opening_hours.closes_at(local)  # None when open around the clock
-    opens = None if is_open else loc.opening_hours.next_opening(local)
     return {
         "type": "snapshot",
         "location": {"id": loc.id, "name": loc.name, "name_en": loc.name_en or loc.name},
@@ -209,13 +228,11 @@ def snapshot(office: Office, loc: Location, state: LocationState, now: datetime)
         "seq": state.seq,
         "day": state.day,
         "generated_at": local.isoformat(timespec="seconds"),
-        "open": is_open,
-        "closes_at": closes.isoformat(timespec="minutes") if closes else None,
-        "opens_at": opens.isoformat(timespec="minutes") if opens else None,
-        "queues": queues,
-        "counters": counters,
-        "calls": calls,
-        "occupancy": occupancy,
+        **opening_shape(loc, local),
+        "queues": [queue_shape(q, loc, state, fc, now_ms) for q in loc.queues],
+        "counters": [counter_shape(c, state) for c in loc.counters],
+        "calls": [call_shape(call, loc, tz) for call in state.calls],
+        "occupancy": [zone_shape(z, state, now_ms, tz) for z in loc.zones],
     }
 
 
@@ -261,8 +278,13 @@ def ticket(
 ) -> Json:
     """``fc``: the forecast of this same state, when the caller has it already."""
     tz = office.tz
-    counter = loc.counter_by_id.get(t.counter) if t.counter else None
     waiting = t.status.value == "waiting"
+    # Only a ticket called or in service is shown at its counter.
+    counter = (
+        loc.counter_by_id.get(t.counter)
+        if t.counter and t.status.value in ("called", "serving")
+        else None
+    )
     wait_s, wait_range = (
         (fc or forecast(loc, state, now, tz)).wait(t.queue, position)
         if waiting and position
@@ -278,14 +300,10 @@ def ticket(
         "estimated_wait_s": wait_s,
         "estimated_wait_range_s": wait_range,
         "issued_at": iso(t.issued_at, tz),
-        "called_at": iso(t.called_at, tz) if t.status.value != "waiting" else None,
-        "counter": t.counter if counter and t.status.value in ("called", "serving") else None,
-        "counter_name": counter.name
-        if counter and t.status.value in ("called", "serving")
-        else None,
-        "counter_name_en": (counter.name_en or counter.name)
-        if counter and t.status.value in ("called", "serving")
-        else None,
+        "called_at": iso(t.called_at, tz) if not waiting else None,
+        "counter": t.counter if counter else None,
+        "counter_name": counter.name if counter else None,
+        "counter_name_en": (counter.name_en or counter.name) if counter else None,
         "recall": t.recall,
         "appointment_at": iso(t.slot_at, tz) if t.slot_at else None,
         "late": t.late,

@@ -90,11 +90,23 @@ class QueueState:
     waiting: int
     head_queued_at: int | None  # when the first in line joined this queue
 
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> QueueState:
+        return cls(
+            waiting=int(raw.get("waiting", 0)), head_queued_at=_int(raw.get("head_queued_at"))
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CounterState:
     open: bool
     ticket: TicketRecord | None  # called or being served here
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> CounterState:
+        return cls(
+            open=bool(raw.get("open")), ticket=_brief(raw["ticket"]) if raw.get("ticket") else None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +116,13 @@ class AppointmentsToday:
 
     waiting_slots: tuple[int, ...] = ()
     expected: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> AppointmentsToday:
+        return cls(
+            waiting_slots=tuple(int(s) for s in (raw.get("slots") or [])),
+            expected=tuple((int(s), int(n)) for s, n in (raw.get("expected") or [])),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,44 +172,32 @@ class LocationState:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> LocationState:
-        # cjson encodes an empty table as {}: treat {} and [] alike.
-        queues = raw.get("queues") or {}
-        counters = raw.get("counters") or {}
-        calls = raw.get("calls") or []
         return cls(
             epoch=str(raw.get("epoch") or ""),
             seq=_int(raw.get("seq")) or 0,
             day=_str(raw.get("day")),
-            queues={
-                q: QueueState(
-                    waiting=int(v.get("waiting", 0)), head_queued_at=_int(v.get("head_queued_at"))
-                )
-                for q, v in queues.items()
-            },
-            counters={
-                c: CounterState(
-                    open=bool(v.get("open")),
-                    ticket=_brief(v["ticket"]) if v.get("ticket") else None,
-                )
-                for c, v in counters.items()
-            },
-            calls=tuple(
-                Call.parse(orjson.loads(c) if isinstance(c, str | bytes) else c)
-                for c in (calls if isinstance(calls, list) else [])
-            ),
-            learn={str(k): float(v) for k, v in (raw.get("learn") or {}).items()},
+            queues={q: QueueState.parse(v) for q, v in _table(raw, "queues").items()},
+            counters={c: CounterState.parse(v) for c, v in _table(raw, "counters").items()},
+            calls=_calls(raw.get("calls")),
+            learn={str(k): float(v) for k, v in _table(raw, "learn").items()},
             occupancy={
-                str(z): (int(v["count"]), int(v["at"]))
-                for z, v in (raw.get("occupancy") or {}).items()
+                str(z): (int(v["count"]), int(v["at"])) for z, v in _table(raw, "occupancy").items()
             },
             appointments={
-                str(q): AppointmentsToday(
-                    waiting_slots=tuple(int(s) for s in (v.get("slots") or [])),
-                    expected=tuple((int(s), int(n)) for s, n in (v.get("expected") or [])),
-                )
-                for q, v in (raw.get("appointments") or {}).items()
+                str(q): AppointmentsToday.parse(v) for q, v in _table(raw, "appointments").items()
             },
         )
+
+
+def _table(raw: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A table of the scripts' answer; cjson encodes an empty table as {} or [] alike."""
+    return raw.get(name) or {}
+
+
+def _calls(raw: Any) -> tuple[Call, ...]:
+    """The recent calls, each as JSON text (as the list in Redis holds them) or decoded."""
+    calls = raw if isinstance(raw, list) else []
+    return tuple(Call.parse(orjson.loads(c) if isinstance(c, str | bytes) else c) for c in calls)
 
 
 def _brief(raw: Mapping[str, Any]) -> TicketRecord:

@@ -38,7 +38,7 @@ from waitboard.live.view import View
 from waitboard.live.wire import OutFrame
 from waitboard.metrics import Metrics
 from waitboard.store import keys
-from waitboard.store.tickets import Store
+from waitboard.store.office_store import Store
 from waitboard.tasks import supervise
 
 __all__ = ["TURN", "Hub", "HubTiming", "Subscriber"]

@@ -11,15 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard.context import context
-from waitboard.core.applications import (
-    LookupFailed,
-    TooManyAttempts,
-    check_number,
-    normalise_pin,
-    public_answer,
-)
+from waitboard.core.application_fields import check_number
+from waitboard.core.application_pins import LookupFailed, TooManyAttempts, normalise_pin
+from waitboard.core.applications import public_answer
 from waitboard.core.clock import from_ms
 from waitboard.core.errors import WaitboardError
+from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import forms
 from waitboard.pages.render import language, render
@@ -68,7 +65,7 @@ async def status_lookup(request: Request) -> Response:
         response = render(
             request,
             "status.html",
-            status=429,
+            status=status_of(e),
             number=number,
             errors={},
             failure=t("applications.status.too_many", minutes=e.extra["minutes"]),

@@ -16,6 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from waitboard.context import AppContext, context
+from waitboard.core.application_fields import InvalidChange, check_number
+from waitboard.core.application_pins import group_pin
 from waitboard.core.applications import (
     CASEWORKER_ROLES,
     Application,
@@ -23,22 +25,20 @@ from waitboard.core.applications import (
     AuditAction,
     AuditEntry,
     FiledAnew,
-    InvalidChange,
     Stage,
-    check_number,
     decision_deletes_at,
-    group_pin,
     stage_text,
 )
 from waitboard.core.clock import from_ms, to_ms
 from waitboard.core.errors import WaitboardError
 from waitboard.core.office import Device
+from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import application_status, forms, qr, sessions
 from waitboard.pages.application_status import date_text
 from waitboard.pages.render import language, public_base, render, see_other, with_lang
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application_idempotency
-from waitboard.store.tickets import Idempotency
 
 #: How many recently changed applications the caseworkers' start page lists.
 RECENT_SHOWN = 30
@@ -271,7 +271,9 @@ async def stage_form(request: Request) -> Response:
         change = await ctx.applications.set_stage(device, number, stage, lines, idem)
     except InvalidChange as e:
         # The form again, as typed: twenty lines of documents are not typed twice.
-        return await _detail_page(request, ctx, device, number, status=422, error=e, form=form)
+        return await _detail_page(
+            request, ctx, device, number, status=status_of(e), error=e, form=form
+        )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(number), request)

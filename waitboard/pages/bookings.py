@@ -26,12 +26,14 @@ from waitboard.context import AppContext, context
 from waitboard.core import appointments
 from waitboard.core.errors import (
     BookingNotFound,
+    ErrorKind,
     IdempotencyKeyInUse,
     SlotFull,
     Unprocessable,
     WaitboardError,
 )
 from waitboard.core.office import Location, Queue
+from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import booking_cookie, forms, qr
 from waitboard.pages.render import language, public_base, render, see_other, with_lang
@@ -265,7 +267,7 @@ async def move(request: Request) -> Response:
             raise _NoSlotChosen
         await bookings.move(ctx, code, start)
     except WaitboardError as e:
-        if e.status not in (409, 422):
+        if e.kind not in (ErrorKind.CONFLICT, ErrorKind.INVALID):
             raise
         refused = _refused(t, e, start, field="start")
         return await _slot_page(request, ctx, loc, q, form=form, moving=moving, **refused)
@@ -278,7 +280,7 @@ async def cancel(request: Request) -> Response:
     try:
         cancelled = await bookings.cancel(ctx, request.path_params["code"])
     except WaitboardError as e:
-        if e.status != 409:
+        if e.kind is not ErrorKind.CONFLICT:
             raise
         return await appointment_page(request)
     return _to_booking(request, cancelled.code)
@@ -296,10 +298,10 @@ def _refused(t: Translator, e: WaitboardError, start: str, *, field: str | None)
     field and the message; a full slot offers the next free ones, and a refusal of what
     was chosen keeps the choice in the form."""
     if isinstance(e, _NoSlotChosen):
-        return {"status": 422, "field": "start", "error": t("booking.pick_slot")}
+        return {"status": status_of(e), "field": "start", "error": t("booking.pick_slot")}
     if isinstance(e, SlotFull):
         return {
-            "status": 409,
+            "status": status_of(e),
             "field": "start",
             "error": t("booking.full"),
             "suggestions": list(e.extra.get("next_free", [])),
@@ -307,8 +309,8 @@ def _refused(t: Translator, e: WaitboardError, start: str, *, field: str | None)
     if isinstance(e, IdempotencyKeyInUse):
         # This form was sent from another browser first: that booking is theirs. The
         # page again, with a new key, books this person's own with one more click.
-        return {"status": 409, "error": t("booking.form_used_elsewhere"), "chosen": start}
-    return {"status": e.status, "field": field, "error": _form_error(t, e), "chosen": start}
+        return {"status": status_of(e), "error": t("booking.form_used_elsewhere"), "chosen": start}
+    return {"status": status_of(e), "field": field, "error": _form_error(t, e), "chosen": start}
 
 
 def _form_error(t: Translator, e: WaitboardError) -> str:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from waitboard.context import context
 from waitboard.core.errors import NotFound, WaitboardError
 from waitboard.core.office import Device, Location
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
 from waitboard.pages.render import language, see_other, with_lang
@@ -72,7 +73,7 @@ async def check_in(request: Request) -> Response:
         return see_other(with_lang(back, language(request)))
     ticket = outcome.ticket
     assert ticket is not None
-    if outcome.status == 200 and not outcome.replayed:
+    if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
         sessions.flash(request, "ok", t("staff.already_checked_in", number=ticket.number))
     elif ticket.late:
         sessions.flash(request, "ok", t("staff.checked_in_late", number=ticket.number))

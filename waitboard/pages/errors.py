@@ -7,21 +7,28 @@ staff start, any other to the public start. (The API answers problem+json instea
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard.core.errors import LoginRequired, WaitboardError
 from waitboard.i18n import Translator
-from waitboard.pages import staff
-from waitboard.pages.render import language, render, this_page_url
+from waitboard.pages.render import language, render, see_other, this_page_url, with_lang
 
 
 def from_error(request: Request, err: WaitboardError, status: int) -> Response:
     """The page for an error (the staff login for a page that needs one)."""
     if isinstance(err, LoginRequired):
-        return staff.login_redirect(request)
+        return login_redirect(request)
     return error_page(request, status, Translator(language(request)).error(err))
+
+
+def login_redirect(request: Request) -> Response:
+    """Where LoginRequired sends a browser: the login, then back here."""
+    target = request.url.path if request.method == "GET" else "/staff"
+    return see_other(with_lang(f"/staff/login?next={quote(target)}", language(request)))
 
 
 def from_http_exception(request: Request, exc: HTTPException) -> Response:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from waitboard.core.errors import UnsupportedMediaType
 from waitboard.core.office import Device
 from waitboard.store import keys
-from waitboard.store.tickets import Idempotency
+from waitboard.store.idempotency import Idempotency
 
 
 async def read_form(request: Request) -> dict[str, str]:

@@ -9,8 +9,6 @@ becomes the Idempotency-Key, so a double click issues one ticket, not two.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -104,12 +102,6 @@ async def index(request: Request) -> Response:
         location=None,
         locations=ctx.office.locations,
     )
-
-
-def login_redirect(request: Request) -> Response:
-    """Where LoginRequired sends a browser: the login, then back here."""
-    target = request.url.path if request.method == "GET" else "/staff"
-    return see_other(with_lang(f"/staff/login?next={quote(target)}", language(request)))
 
 
 def routes() -> list[Route]:

@@ -26,13 +26,16 @@ from waitboard.context import AppContext, context
 from waitboard.core import appointments, snapshot
 from waitboard.core.errors import WaitboardError
 from waitboard.core.office import Device, Location
+from waitboard.core.outcomes import OutcomeKind
+from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
 from waitboard.pages.printed import printed_ticket_values
 from waitboard.pages.render import language, render, with_lang
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES, ISSUE_ROLES
-from waitboard.store.tickets import Idempotency, Outcome
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.outcomes import Outcome
 
 #: How long a terminal's ticket page can be opened again (a reload, the print's own
 #: request); later the page is gone (back to the start): the next person must not find the
@@ -121,7 +124,7 @@ async def issue(request: Request) -> Response:
         outcome = await commands.issue(ctx, device, loc, form.get("queue", ""), idem)
     except WaitboardError as e:
         message = {"kind": "error", "text": Translator(lang).error(e)}
-        return await _start_page(request, ctx, loc, device, status=e.status, message=message)
+        return await _start_page(request, ctx, loc, device, status=status_of(e), message=message)
     return await _ticket_screen(request, ctx, loc, device, outcome)
 
 
@@ -166,9 +169,11 @@ async def check_in(request: Request) -> Response:
     try:
         outcome = await commands.check_in(ctx, device, loc, code, idem)
     except WaitboardError as e:
-        return _check_in_page(request, loc, device, status=e.status, error=t.error(e), code=code)
+        return _check_in_page(
+            request, loc, device, status=status_of(e), error=t.error(e), code=code
+        )
     assert outcome.ticket is not None
-    if outcome.status == 200 and not outcome.replayed:
+    if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
         # Checked in before (and the slip taken then): the start screen says so.
         message = {
             "kind": "ok",

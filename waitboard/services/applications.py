@@ -18,25 +18,23 @@ import logging
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
-from waitboard.core.applications import (
-    Application,
-    AuditEntry,
+from waitboard.core.application_fields import check_missing
+from waitboard.core.application_pins import (
     LookupFailed,
     LookupLimits,
-    Stage,
     TooManyAttempts,
-    check_missing,
     hash_pin,
     keyed_digest,
     new_pin,
     verify_pin,
 )
+from waitboard.core.applications import Application, AuditEntry, Stage
 from waitboard.core.clock import Clock, to_ms
 from waitboard.core.office import Device
 from waitboard.services.limits import retry_after
 from waitboard.store.applications import ApplicationStore, Change
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.limits import Limit, Limiter
-from waitboard.store.tickets import Idempotency
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from waitboard.core.errors import (
     Unprocessable,
 )
 from waitboard.core.office import Device, Location
+from waitboard.core.outcomes import OutcomeKind
 from waitboard.services import bookings
 from waitboard.services.auth import (
     CHECK_IN_ROLES,
@@ -30,7 +31,10 @@ from waitboard.services.auth import (
     operated_counters,
     require,
 )
-from waitboard.store.tickets import Idempotency, Outcome, Store, location_of_ticket
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.office_store import Store
+from waitboard.store.outcomes import Outcome
+from waitboard.store.tickets import location_of_ticket
 
 #: Ticket commands by their name in URLs, with the roles that may run them.
 TICKET_COMMANDS: dict[str, tuple[Action, tuple[str, ...]]] = {
@@ -158,7 +162,7 @@ async def check_in(
         idem=idem,
     )
     ticket = outcome.ticket
-    if outcome.status == 201 and not outcome.replayed and ticket:
+    if outcome.kind is OutcomeKind.CREATED and not outcome.replayed and ticket:
         ctx.metrics.tickets_issued.labels(loc.id, ticket.queue).inc()
         if ticket.late:
             # A walk-in now; an appointment's wait is its slot, not a forecast to learn.
@@ -188,7 +192,7 @@ async def counter_command(
 ) -> Outcome:
     if kind == "call-next":
         outcome = await ctx.store.call_next(loc.id, counter, idem)
-        if outcome.status == 200 and not outcome.replayed:
+        if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
             ctx.metrics.calls.labels(loc.id, "call").inc()
         return outcome
     if kind not in ("open", "close"):

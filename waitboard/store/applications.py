@@ -2,16 +2,16 @@
 round trip; Redis unreachable becomes :class:`~waitboard.core.errors.Unavailable`.
 
 The keys (hash tag ``{apps}``) are built and listed in :mod:`waitboard.store.keys`; the scripts
-are in ``waitboard/scripts/applications/``, each with a header stating what it guarantees.
+are in ``waitboard/store/scripts/applications/``, each with a header stating what it guarantees.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from redis import exceptions as rx
@@ -32,12 +32,14 @@ from waitboard.core.applications import (
     encode_missing,
 )
 from waitboard.core.errors import IdempotencyMismatch, Unavailable, WaitboardError
+from waitboard.core.outcomes import OutcomeKind
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application as app_key
 from waitboard.store.keys import application_audit as audit_key
-from waitboard.store.keys import applications_deleting, applications_recent
-from waitboard.store.scripts import IDEMPOTENCY_TTL_S
-from waitboard.store.scripts.applications import source
-from waitboard.store.tickets import DEADLINE_S, Idempotency, run_script
+from waitboard.store.keys import application_keys, applications_deleting, applications_recent
+from waitboard.store.outcomes import kind_of
+from waitboard.store.redis import DEADLINE_S, read, register_scripts, run_script
+from waitboard.store.scripts import APPLICATION_COMMANDS, IDEMPOTENCY_TTL_S
 
 log = logging.getLogger(__name__)
 
@@ -50,24 +52,24 @@ REWRITE_WAIT_S = 120.0
 REWRITE_POLL_S = 1.0
 #: Reads of the records to delete with an application, at most (each a change came between).
 DELETE_ATTEMPTS = 5
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """What a successful command did."""
 
-    status: int  # 200 or 201
+    kind: OutcomeKind  # created or done
     application: Application
     changed: bool = True
     replayed: bool = False
 
 
 class ApplicationStore:
-    """``redis`` carries the commands, ``reads`` the reads (as in :class:`~waitboard.store.tickets.
-    Store`). ``wait_replicas``: a change is acknowledged only once that many replicas have
-    it, so a failover cannot lose a PIN already printed on a letter. A decided application
-    is deleted ``keep_days_after_decision`` later (the office's configuration)."""
+    """``redis`` carries the commands, ``reads`` the reads (as in
+    :class:`~waitboard.store.office_store.Store`). ``wait_replicas``: a change is
+    acknowledged only once that many replicas have it, so a failover cannot lose a PIN
+    already printed on a letter. A decided application is deleted
+    ``keep_days_after_decision`` later (the office's configuration)."""
 
     def __init__(
         self,
@@ -81,12 +83,13 @@ class ApplicationStore:
         self.reads = reads or redis
         self.wait_replicas = wait_replicas
         self.keep_days_after_decision = keep_days_after_decision
-        self._create = redis.register_script(source("create"))
-        self._stage = redis.register_script(source("stage"))
-        self._pin = redis.register_script(source("pin"))
-        self._sweep = redis.register_script(source("sweep"))
-        self._schedule = redis.register_script(source("schedule"))
-        self._delete = redis.register_script(source("delete"))
+        loaded = register_scripts(redis, [*APPLICATION_COMMANDS, "applications/sweep"])
+        self._create = loaded["applications/create"]
+        self._stage = loaded["applications/stage"]
+        self._pin = loaded["applications/pin"]
+        self._sweep = loaded["applications/sweep"]
+        self._schedule = loaded["applications/schedule"]
+        self._delete = loaded["applications/delete"]
 
     # --- commands ---------------------------------------------------------------------------
 
@@ -152,7 +155,7 @@ class ApplicationStore:
         for _ in range(DELETE_ATTEMPTS):
             # The records the hash names become the script's keys; should a change name
             # another one in between, the script refuses and they are read again.
-            named = await self._read(self.redis.hget(app_key(number), "idem"))
+            named = await read(self.redis.hget(app_key(number), "idem"))
             records = [entry.rsplit("@", 1)[0] for entry in (_text(named) or "").split()]
             out = await self._run(
                 self._delete, "delete", number, device, now_ms, idem, args, records
@@ -168,13 +171,13 @@ class ApplicationStore:
 
     async def credentials(self, number: str) -> tuple[Application | None, str | None]:
         """The application and its PIN's record (None, None: no such number)."""
-        row = await self._read(self.reads.hmget(app_key(number), [*_FIELDS, "pin"]))
+        row = await read(self.reads.hmget(app_key(number), [*_FIELDS, "pin"]))
         if row[0] is None:
             return None, None
         return _application(row[:-1]), _text(row[-1])
 
     async def application(self, number: str) -> Application | None:
-        row = await self._read(self.reads.hmget(app_key(number), list(_FIELDS)))
+        row = await read(self.reads.hmget(app_key(number), list(_FIELDS)))
         return None if row[0] is None else _application(row)
 
     async def history(self, number: str) -> tuple[Application, list[AuditEntry]]:
@@ -182,7 +185,7 @@ class ApplicationStore:
         async with self.reads.pipeline(transaction=False) as pipe:
             pipe.hmget(app_key(number), list(_FIELDS))
             pipe.xrange(audit_key(number))
-            row, entries = await self._read(pipe.execute())
+            row, entries = await read(pipe.execute())
         if row[0] is None:
             raise NoSuchApplication(
                 f"There is no application {number}; check the number or "
@@ -196,13 +199,13 @@ class ApplicationStore:
 
     async def recent(self, limit: int = 50) -> list[Application]:
         """The applications changed last, newest first."""
-        numbers = await self._read(self.reads.zrevrange(applications_recent(), 0, limit - 1))
+        numbers = await read(self.reads.zrevrange(applications_recent(), 0, limit - 1))
         if not numbers:
             return []
         async with self.reads.pipeline(transaction=False) as pipe:
             for number in numbers:
                 pipe.hmget(app_key(str(_text(number))), list(_FIELDS))
-            rows = await self._read(pipe.execute())
+            rows = await read(pipe.execute())
         return [_application(row) for row in rows if row[0] is not None]
 
     # --- retention ------------------------------------------------------------------------
@@ -213,7 +216,7 @@ class ApplicationStore:
         total = 0
         for _ in range(1000):  # bounded: half a million numbers at most per call
             done = int(
-                await self._read(
+                await read(
                     self._sweep(
                         keys=[applications_recent(), applications_deleting()],
                         args=[SWEEP_BATCH],
@@ -235,18 +238,18 @@ class ApplicationStore:
         for first in range(0, 1000 * SWEEP_BATCH, SWEEP_BATCH):  # bounded, like the sweep
             numbers = [
                 str(_text(n))
-                for n in await self._read(
+                for n in await read(
                     self.redis.zrange(applications_recent(), first, first + SWEEP_BATCH - 1)
                 )
             ]
             async with self.redis.pipeline(transaction=False) as pipe:
                 for number in numbers:
                     pipe.hmget(app_key(number), ["stage", "delete_at"])
-                rows = await self._read(pipe.execute())
+                rows = await read(pipe.execute())
             for number, (stage, due) in zip(numbers, rows, strict=True):
                 if stage == Stage.DECIDED.value.encode() and due is None:
                     scheduled += int(
-                        await self._read(
+                        await read(
                             self._schedule(
                                 keys=self._keys(number),
                                 args=[orjson.dumps({"number": number, "keep_ms": keep_ms})],
@@ -288,7 +291,7 @@ class ApplicationStore:
     def _change(out: dict[str, Any]) -> Change:
         """What a command's answer (from :meth:`_run`) says it did."""
         return Change(
-            status=int(out["status"]),
+            kind=kind_of(out),
             application=_application([out["application"].get(f) for f in _FIELDS]),
             changed=bool(out.get("changed", True)),
             replayed=bool(out.get("replayed")),
@@ -321,62 +324,14 @@ class ApplicationStore:
         script_keys.extend(own_keys)
         raw = await run_script(name, script, script_keys, payload, self.redis, self.wait_replicas)
         out: dict[str, Any] = orjson.loads(raw)
-        if int(out["status"]) >= 400 and out.get("error") != "records_changed":
+        if "error" in out and out["error"] != "records_changed":
             raise _error(out, number)
         return out
 
     @staticmethod
     def _keys(number: str) -> list[str]:
         """KEYS of a command script (lib.lua), but the Idempotency-Key's record."""
-        return [app_key(number), audit_key(number), applications_recent(), applications_deleting()]
-
-    async def _read(self, call: Awaitable[T]) -> T:
-        try:
-            async with asyncio.timeout(DEADLINE_S):
-                return await call
-        except (
-            TimeoutError,
-            rx.TimeoutError,
-            rx.ConnectionError,
-            rx.BusyLoadingError,
-            OSError,
-        ) as e:
-            raise Unavailable(
-                "Redis is not reachable right now; please try again in a moment."
-            ) from e
-        except rx.ResponseError as e:
-            log.error(
-                "redis refused an application read", extra={"error": str(e).split(" ", 1)[0][:40]}
-            )
-            raise Unavailable("Redis refused the request; please try again in a moment.") from e
-
-
-#: How often each process sweeps: a deleted application's number leaves the caseworkers'
-#: list within this time (its status and history are gone at the minute).
-SWEEP_EVERY_S = 600.0
-
-
-async def sweep_forever(store: ApplicationStore, every_s: float = SWEEP_EVERY_S) -> None:
-    """Date the decisions that have no deletion date (once), then sweep now and every
-    ``every_s``, for the service's lifetime. Every process does; a sweep that finds
-    nothing due costs one cheap script call."""
-    dated = False
-    while True:
-        try:
-            if not dated:
-                scheduled = await store.schedule_undated()
-                dated = True
-                if scheduled:
-                    log.info(
-                        "decided applications given a deletion date", extra={"count": scheduled}
-                    )
-            removed = await store.sweep()
-            if removed:
-                log.info("deleted applications left the recent list", extra={"count": removed})
-                await store.rewrite_append_only_file()
-        except Unavailable:
-            pass  # Redis away: the next round takes what is due then
-        await asyncio.sleep(every_s)
+        return application_keys(number)
 
 
 def _text(value: Any) -> str | None:

@@ -1,30 +1,59 @@
-"""Every Redis key and channel name waitboard uses.
+"""Every Redis key and channel name waitboard uses, and how each reaches the Lua scripts.
 
 All keys of one location share the hash tag ``{location}``, so every command (one Lua
-script) touches a single hash slot and the same scripts run on Redis Cluster. The scripts
-build the per-ticket, per-queue and per-counter keys from :func:`prefix` themselves; the
-suffixes are listed here so the layout can be read in one place:
+script) touches a single hash slot and the same scripts run on Redis Cluster.
 
-=====================  ==========  =========================================================
-key                    type        content
-=====================  ==========  =========================================================
-``meta``               hash        ``epoch``, ``seq``, ``day``, ``n:<queue>`` (numbering)
-``q:<queue>``          sorted set  waiting ticket ids, scored by the seq when they joined
-``t:<ticket id>``      hash        one ticket (number, queue, status, times, counter)
-``c:<counter>``        hash        ``open`` (0/1), ``ticket`` (current ticket id or "")
-``calls``              list        today's calls as JSON, newest first, at most 10
-``events``             stream      every change, capped (``MAXLEN ~``)
-``idem:<sha256>``      string      stored answer for an Idempotency-Key, 24 h
-``appt:<sha256>``      hash        a booking, by the SHA-256 of its code (queue, day, slot,
-                                   status, ticket; under an Idempotency-Key the keyed
-                                   digests of the request and of its client, never an
-                                   address or a cookie); gone two days after its day
-``appt:slots:<d>:<q>`` hash        places taken per slot start (ms) of queue q on day d
-``appt:expect:<d>:<q>`` hash       of those, booked and not arrived yet (for the estimate)
-``appt:day:<d>``       sorted set  the day's bookings (code hashes) by slot start
-``appt:contact:<sha>`` string      an optional contact, until the end of the booking's day
-``ch``                 channel     doorbell ``{"epoch","seq","ts"}`` after every change
-=====================  ==========  =========================================================
+How a script gets its keys (one convention for every script, :func:`location_keys`): the
+keys it can be told before it runs come in ``KEYS[]`` - a location's own keys (``KEYS``
+column ``own``, in :data:`LOCATION_KEYS` order), the Idempotency-Key record when the
+request has one, then the key of each queue and each counter of the office's layout
+(``layout``). A key named by a value the script only reads in Redis - a ticket id taken
+from a queue, the stored business day, a code hash from a day's list - or by a queue or
+counter that the configuration no longer has (its tickets are still closed when the day
+ends) cannot be passed in ``KEYS[]``: the script gets its *template* instead
+(:func:`location_templates`, column ``template``), a pattern such as
+``wb:{sued}:t:<ticket>`` in which it puts the values. A template carries the
+location's hash tag, so its keys stay in the slot of ``KEYS[1]``.
+
+=======================  ==========  ========  ==============================================
+key                      type        KEYS      content
+=======================  ==========  ========  ==============================================
+``meta``                 hash        own       ``epoch``, ``seq``, ``day`` (the business
+                                               day), ``order`` (the queues' joining order)
+``events``               stream      own       every change, capped (``MAXLEN ~``)
+``calls``                list        own       today's calls as JSON, newest first, at most 10
+``n``                    hash        own       today's last number per queue
+``open``                 set         own       ids of tickets waiting, called or served
+``learn``                hash        own       what the estimate learns: service times,
+                                               arrival gaps, show-up shares, ranges
+``calib``                list        own       recent ``estimate:actual`` pairs (s), newest
+                                               first
+``counters``             set         own       ids of counters ever opened
+``occ``                  hash        own       per waiting zone the latest door count, JSON
+``idem:<sha256>``        string      idem      stored answer for an Idempotency-Key, 24 h
+``q:<queue>``            sorted set  layout    waiting ticket ids, scored by joining order
+                                               (by slot time in an appointment queue)
+``c:<counter>``          hash        layout    ``open`` (0/1), ``ticket`` (current ticket id
+                                               or "")
+``t:<ticket id>``        hash        template  one ticket (number, queue, status, times,
+                                               counter)
+``stats:<day>``          hash        template  one day's figures (counts and sums), 400 days
+``waits:<day>:<queue>``  list        template  one day's waits of a queue (s), 400 days
+``appt:<sha256>``        hash        template  a booking, by the SHA-256 of its code (queue,
+                                               day, slot, status, ticket; under an
+                                               Idempotency-Key the keyed digests of the
+                                               request and of its client, never an address
+                                               or a cookie); gone two days after its day
+``appt:slots:<d>:<q>``   hash        template  places taken per slot start (ms) of queue q
+                                               on day d
+``appt:expect:<d>:<q>``  hash        template  of those, booked and not arrived yet (for the
+                                               estimate)
+``appt:day:<d>``         sorted set  template  the day's bookings (code hashes) by slot start
+``appt:contact:<sha>``   string      template  an optional contact, until the end of the
+                                               booking's day
+``ch``                   channel     argument  doorbell ``{"epoch","seq","ts"}`` after every
+                                               change (a channel is no key: ``channel``)
+=======================  ==========  ========  ==============================================
 
 Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
 staff session until its cookie would have expired anyway.
@@ -32,7 +61,8 @@ staff session until its cookie would have expired anyway.
 Applications (status lookup, :mod:`waitboard.store.applications`) belong to no location. Their
 keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
 on Redis Cluster (an office's applications are small and few enough for one slot). The
-lookup's limits are rate limits (below).
+lookup's limits are rate limits (below). Their scripts get every key in ``KEYS[]``
+(:func:`application_keys`, then the Idempotency-Key record, then a command's own).
 
 ===================================  ======  ===============================================
 key                                  type    content
@@ -70,13 +100,15 @@ key                                  type    content
                                              expires as it comes to rest
 ===================================  ======  ===============================================
 
-``<hmac>`` is :func:`waitboard.applications.keyed_digest`: neither an address nor a string a
-guesser typed is stored.
+``<hmac>`` is :func:`waitboard.core.application_pins.keyed_digest`: neither an address nor a
+string a guesser typed is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Sequence
 
 NAMESPACE = "wb"
 
@@ -85,11 +117,60 @@ def prefix(location: str) -> str:
     return f"{NAMESPACE}:{{{location}}}:"
 
 
+#: A location's own keys (the table's ``own``), in the order every script of a location
+#: gets them as ``KEYS[1..9]`` (``lib.lua`` names them so).
+LOCATION_KEYS = ("meta", "events", "calls", "n", "open", "learn", "calib", "counters", "occ")
+
+#: The keys a script names from values it reads in Redis (the table's ``template``), as
+#: patterns: ``<name>`` stands for a value.
+TEMPLATES = {
+    "ticket": "t:<ticket>",
+    "queue": "q:<queue>",
+    "counter": "c:<counter>",
+    "stats": "stats:<day>",
+    "waits": "waits:<day>:<queue>",
+    "booking": "appt:<code>",
+    "slots": "appt:slots:<day>:<queue>",
+    "expect": "appt:expect:<day>:<queue>",
+    "day_bookings": "appt:day:<day>",
+    "contact": "appt:contact:<code>",
+}
+
+
+def location_keys(location: str) -> list[str]:
+    """``KEYS[1..9]`` of every script of a location: its own keys (:data:`LOCATION_KEYS`)."""
+    return [prefix(location) + name for name in LOCATION_KEYS]
+
+
+def layout_keys(location: str, queues: Sequence[str], counters: Sequence[str]) -> list[str]:
+    """The last ``KEYS[]`` of every script of a location: the key of each of the layout's
+    queues, then of each of its counters, in the order given (the script's layout)."""
+    return [queue(location, q) for q in queues] + [counter(location, c) for c in counters]
+
+
+def location_templates(location: str) -> dict[str, list[str]]:
+    """The key templates a script of a location gets (in its arguments, ``templates``), each
+    as the text around its values - ``wb:{sued}:waits:<day>:<queue>`` as
+    ``["wb:{sued}:waits:", ":", ""]`` - so that the script joins them with the values, in
+    the template's order, as cheaply as it joins any strings."""
+    return {
+        name: re.split(r"<\w+>", prefix(location) + pattern) for name, pattern in TEMPLATES.items()
+    }
+
+
+def _filled(location: str, name: str, **values: str) -> str:
+    key = prefix(location) + TEMPLATES[name]
+    for field, value in values.items():
+        key = key.replace(f"<{field}>", value)
+    return key
+
+
 def meta(location: str) -> str:
     return prefix(location) + "meta"
 
 
 def channel(location: str) -> str:
+    """The doorbell of a location (a channel, so the scripts get it as an argument)."""
     return prefix(location) + "ch"
 
 
@@ -97,8 +178,32 @@ def events(location: str) -> str:
     return prefix(location) + "events"
 
 
+def learned(location: str) -> str:
+    return prefix(location) + "learn"
+
+
+def open_tickets(location: str) -> str:
+    return prefix(location) + "open"
+
+
 def ticket(location: str, ticket_id: str) -> str:
-    return prefix(location) + "t:" + ticket_id
+    return _filled(location, "ticket", ticket=ticket_id)
+
+
+def queue(location: str, queue_id: str) -> str:
+    return _filled(location, "queue", queue=queue_id)
+
+
+def counter(location: str, counter_id: str) -> str:
+    return _filled(location, "counter", counter=counter_id)
+
+
+def day_stats(location: str, day: str) -> str:
+    return _filled(location, "stats", day=day)
+
+
+def booking_contact(location: str, code_hash: str) -> str:
+    return _filled(location, "contact", code=code_hash)
 
 
 def idempotency(location: str, device_id: str, key: str) -> str:
@@ -111,6 +216,16 @@ def revoked_session(digest: str) -> str:
     """A staff session ended by logout before its cookie expired (no location: global);
     named by a digest of its id, which is in the cookie."""
     return f"{NAMESPACE}:session:revoked:{digest}"
+
+
+def application_keys(number: str) -> list[str]:
+    """``KEYS[1..4]`` of every application command (``applications/lib.lua``)."""
+    return [
+        application(number),
+        application_audit(number),
+        applications_recent(),
+        applications_deleting(),
+    ]
 
 
 def applications_prefix() -> str:

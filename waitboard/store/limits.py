@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from redis import exceptions as rx
 from redis.asyncio import Redis
 
-from waitboard.core.applications import keyed_digest
+from waitboard.core.application_pins import keyed_digest
 from waitboard.metrics import Metrics
 from waitboard.store.keys import rate_limit
-from waitboard.store.scripts.limits import source
-from waitboard.store.tickets import DEADLINE_S
+from waitboard.store.redis import DEADLINE_S, register_scripts
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class Limiter:
         self.secret = secret
         self.metrics = metrics
         self.now_ms = now_ms
-        self._script = redis.register_script(source())
+        self._script = register_scripts(redis, ["limits/gcra"])["limits/gcra"]
         self._unchecked_until = 0.0  # time.monotonic(): Redis is not asked before then
         self._down = False  # an outage was logged and has not ended yet
 

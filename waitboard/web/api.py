@@ -24,11 +24,14 @@ from waitboard.context import AppContext, context
 from waitboard.core import daystats, snapshot
 from waitboard.core.errors import Unprocessable
 from waitboard.core.office import Device, Location
+from waitboard.core.outcomes import OutcomeKind
+from waitboard.http_status import OUTCOME_STATUS
 from waitboard.services import stats
 from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES, ISSUE_ROLES, SENSOR_ROLES, STATS_ROLES, require
 from waitboard.store import keys
-from waitboard.store.tickets import Idempotency, Outcome
+from waitboard.store.idempotency import Idempotency
+from waitboard.store.outcomes import Outcome
 from waitboard.web import bodies, schemas
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -77,7 +80,7 @@ def _idempotency(
 
 
 def _ticket_answer(ctx: AppContext, loc: Location, outcome: Outcome) -> Response:
-    if outcome.status == 204 or outcome.ticket is None or outcome.location is None:
+    if outcome.kind is OutcomeKind.NOTHING or outcome.ticket is None or outcome.location is None:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
     data = snapshot.ticket(
         ctx.office,
@@ -88,8 +91,8 @@ def _ticket_answer(ctx: AppContext, loc: Location, outcome: Outcome) -> Response
         ctx.clock(),
         outcome.forecast,
     )
-    headers = {"Location": data["url"]} if outcome.status == 201 else {}
-    return json(data, outcome.status, headers, replayed=outcome.replayed)
+    headers = {"Location": data["url"]} if outcome.kind is OutcomeKind.CREATED else {}
+    return json(data, OUTCOME_STATUS[outcome.kind], headers, replayed=outcome.replayed)
 
 
 # --- public reads ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The shapes of the application status API, as pydantic models.
 
 Requests are validated with them and the OpenAPI document shows them; the constraints are
-the core's (:mod:`waitboard.core.applications`), so what the document calls valid is what the
-server accepts. Answers are built as dicts by the core and only described here.
+the core's (:mod:`waitboard.core.application_fields`, :mod:`waitboard.core.application_pins`),
+so what the document calls valid is what the server accepts. Answers are built as dicts by
+the core and only described here.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from waitboard.core.applications import (
+from waitboard.core.application_fields import (
     MISSING_ITEM_PATTERN,
     MISSING_MAX_CHARS,
     MISSING_MAX_ITEMS,
     NUMBER_INPUT_PATTERN,
-    PIN_INPUT_PATTERN,
 )
+from waitboard.core.application_pins import PIN_INPUT_PATTERN
 
 StageName = Literal["received", "in_review", "documents_missing", "decided"]
 ActionName = Literal["created", "stage", "pin_reset"]

@@ -22,27 +22,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from waitboard.context import AppContext, context
+from waitboard.core.application_fields import NUMBER_INPUT_PATTERN, check_number
+from waitboard.core.application_pins import TooManyAttempts, group_pin, normalise_pin
 from waitboard.core.applications import (
     CASEWORKER_ROLES,
-    NUMBER_INPUT_PATTERN,
     Application,
     Stage,
-    TooManyAttempts,
     audit_answer,
-    check_number,
-    group_pin,
-    normalise_pin,
     public_answer,
     staff_answer,
 )
 from waitboard.core.clock import to_ms
 from waitboard.core.errors import Unprocessable
 from waitboard.core.office import Device
+from waitboard.http_status import OUTCOME_STATUS, status_of
 from waitboard.i18n import LANGUAGES, Translator
 from waitboard.services.auth import require
 from waitboard.services.limits import address_of
+from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application_idempotency
-from waitboard.store.tickets import Idempotency
 from waitboard.web import api, bodies, problems
 from waitboard.web import application_schemas as shapes
 from waitboard.web.api import Endpoint
@@ -52,7 +50,7 @@ log = logging.getLogger(__name__)
 
 def _too_many(err: TooManyAttempts, request: Request) -> Response:
     return problems.problem(
-        err.status,
+        status_of(err),
         err.code,
         err.title,
         err.detail,
@@ -118,7 +116,9 @@ async def create_application(request: Request) -> Response:
     idem = _api_idempotency(request, device, body)
     change, pin = await ctx.applications.create(device, number, idem)
     return api.json(
-        _with_pin(ctx, t, change.application, pin), change.status, replayed=change.replayed
+        _with_pin(ctx, t, change.application, pin),
+        OUTCOME_STATUS[change.kind],
+        replayed=change.replayed,
     )
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from waitboard.core.errors import Unprocessable, UnsupportedMediaType
-from waitboard.store.tickets import Idempotency
+from waitboard.store.idempotency import Idempotency
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from waitboard.core.errors import WaitboardError
+from waitboard.http_status import status_of
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -54,11 +55,12 @@ def problem(
 
 def from_error(err: WaitboardError, instance: str | None = None) -> Response:
     headers = {}
-    if err.status == 401:
+    status = status_of(err)
+    if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="waitboard"'
-    if err.status == 503:
+    if status == 503:
         headers["Retry-After"] = "2"
-    return problem(err.status, err.code, err.title, err.detail, instance, headers, err.extra)
+    return problem(status, err.code, err.title, err.detail, instance, headers, err.extra)
 
 
 def from_http_exception(exc: HTTPException, instance: str) -> Response:

@@ -1,17 +1,24 @@
-"""The Lua scripts: one per command, each atomic in Redis.
+"""The Lua scripts, each atomic in Redis, and the one loader of them all (:func:`source`).
 
-Each script is ``lib.lua`` (the shared prelude, see its header for the calling convention
-and the guarantees) followed by the command's own file. The transition table is rendered
-from :data:`waitboard.core.domain.TRANSITIONS`, so Python and Lua enforce the same rules.
+Three families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
+applications' (``applications/create``, ...) and the rate limits' (``limits/gcra``). A
+script is its folder's ``lib.lua`` (the family's prelude, see its header for the calling
+convention and the guarantees) followed by its own file; a script in :data:`STANDALONE`
+has no prelude. Every script gets its keys in ``KEYS[]`` (or, for a key named by a value
+it reads in Redis, a template of it), built in :mod:`waitboard.store.keys`. The transition
+table is rendered from :data:`waitboard.core.domain.TRANSITIONS`, so Python and Lua
+enforce the same rules.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 from importlib import resources
 
 from waitboard.core.domain import TRANSITIONS
 
+#: A location's scripts (prelude: ``lib.lua``).
 COMMANDS = (
     "issue",
     "call_next",
@@ -31,6 +38,12 @@ COMMANDS = (
     "slot_counts",
     "day_bookings",
 )
+#: The applications' scripts (prelude: ``applications/lib.lua``).
+APPLICATION_COMMANDS = tuple(
+    f"applications/{name}" for name in ("create", "stage", "pin", "schedule", "delete")
+)
+#: Scripts without a prelude.
+STANDALONE = ("applications/sweep", "limits/gcra")
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
 #: trimmed. Figures that must outlive them are aggregated separately.
@@ -73,13 +86,28 @@ def _lua_transitions() -> str:
     return "{" + ", ".join(rows) + "}"
 
 
+@cache
 def source(name: str) -> str:
-    """The full text of one script, prelude included."""
-    if name not in COMMANDS:
+    """The full text of one script, its family's prelude included; read once per process."""
+    if name not in COMMANDS and name not in APPLICATION_COMMANDS and name not in STANDALONE:
         raise KeyError(name)
+    folder, _, file = name.rpartition("/")
     files = resources.files(__name__)
+    if folder:
+        files = files / folder
+    body = (files / f"{file}.lua").read_text(encoding="utf-8")
+    if name in STANDALONE:
+        return body
     prelude = (files / "lib.lua").read_text(encoding="utf-8")
-    values = {
+    for key, value in _values().items():
+        prelude = prelude.replace("{{" + key + "}}", value)
+    return prelude + "\n" + body
+
+
+def _values() -> dict[str, str]:
+    """What a prelude's ``{{NAME}}`` stands for: the constants above, the same in Python and
+    Lua."""
+    return {
         "TRANSITIONS": _lua_transitions(),
         "EVENTS_MAXLEN": str(EVENTS_MAXLEN),
         "CALLS_KEEP": str(CALLS_KEEP),
@@ -96,7 +124,3 @@ def source(name: str) -> str:
         "BAND_SMOOTH_S": str(BAND_SMOOTH_S),
         "BAND_BUCKETS_S": "{" + ", ".join(str(b) for b in BAND_BUCKETS_S) + "}",
     }
-    for key, value in values.items():
-        prelude = prelude.replace("{{" + key + "}}", value)
-    body = (files / f"{name}.lua").read_text(encoding="utf-8")
-    return prelude + "\n" + body

@@ -6,7 +6,7 @@
 -- Guarantees: a slot never holds more than capacity places (count and check in one
 -- step); the same request under the same Idempotency-Key from the same client finds its
 -- booking again; the key from another client gets neither the booking nor its code
--- (409 idempotency_key_in_use), whatever it asks for - and a booking stored without a
+-- ('idempotency_key_in_use'), whatever it asks for - and a booking stored without a
 -- client is never answered again.
 roll_day()
 
@@ -15,20 +15,20 @@ local existing = hgetall(bk)
 if existing then
   if A.request then
     if not A.client or existing.client ~= A.client then
-      return fail(409, 'idempotency_key_in_use')
+      return fail('idempotency_key_in_use')
     end
     if existing.request == A.request then
-      return cjson.encode({status = 201, booking = existing, replayed = true})
+      return cjson.encode({kind = 'created', booking = existing, replayed = true})
     end
-    return fail(422, 'idempotency_key_reused')
+    return fail('idempotency_key_reused')
   end
-  return fail(409, 'code_taken')  -- a new random code collided: the caller draws another
+  return fail('code_taken')  -- a new random code collided: the caller draws another
 end
 
 local sk = slots_key(A.slot_day, A.queue)
 local taken = tonumber(redis.call('HGET', sk, A.slot) or '0')
 if taken >= A.capacity then
-  return fail(409, 'slot_full', {queue = A.queue, slot = A.slot})
+  return fail('slot_full', {queue = A.queue, slot = A.slot})
 end
 redis.call('HINCRBY', sk, A.slot, 1)
 redis.call('HINCRBY', expect_key(A.slot_day, A.queue), A.slot, 1)
@@ -47,4 +47,4 @@ end
 stat('booked:' .. A.queue, 1)
 event('booked', {queue = A.queue, slot = A.slot})
 commit()
-return cjson.encode({status = 201, booking = b})
+return cjson.encode({kind = 'created', booking = b})

@@ -10,12 +10,12 @@ roll_day()
 local ck = counter_key(A.counter)
 local c = hgetall(ck) or {}
 if c.open ~= '1' then
-  return fail(409, 'counter_closed', {counter = A.counter})
+  return fail('counter_closed', {counter = A.counter})
 end
 if c.ticket and c.ticket ~= '' then
   local cur = hgetall(ticket_key(c.ticket))
   if cur and (cur.status == 'called' or cur.status == 'serving') then
-    return fail(409, 'counter_busy', {counter = A.counter, number = cur.number, state = cur.status})
+    return fail('counter_busy', {counter = A.counter, number = cur.number, state = cur.status})
   end
 end
 
@@ -52,7 +52,7 @@ for step = 1, 3 do
   if id then break end
 end
 if not id then
-  return answer(204, {})  -- nobody waits; a retry under the same key gets this again
+  return answer('nothing', {})  -- nobody waits; a retry under the same key gets this again
 end
 
 local key = ticket_key(id)
@@ -76,4 +76,4 @@ redis.call('LPUSH', CALLS, call)
 redis.call('LTRIM', CALLS, 0, CALLS_KEEP - 1)
 redis.call('HSET', ck, 'ticket', id)
 event('called', {ticket = id, number = t.number, queue = t.queue, counter = A.counter})
-return answer(200, {ticket = t})
+return answer('done', {ticket = t})

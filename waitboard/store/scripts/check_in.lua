@@ -12,18 +12,18 @@ roll_day()
 
 local bk = booking_key(A.code_hash)
 local b = hgetall(bk)
-if not b then return fail(404, 'booking_not_found') end
-if b.status == 'cancelled' then return fail(409, 'booking_cancelled', {slot = tonumber(b.slot)}) end
+if not b then return fail('booking_not_found') end
+if b.status == 'cancelled' then return fail('booking_cancelled', {slot = tonumber(b.slot)}) end
 if b.status == 'arrived' then
   local t = hgetall(ticket_key(b.ticket))
-  if t then return answer(200, {ticket = t, position = position_of(t), booking = b}) end
-  return fail(409, 'booking_arrived', {number = b.number})
+  if t then return answer('done', {ticket = t, position = position_of(t), booking = b}) end
+  return fail('booking_arrived', {number = b.number})
 end
 local slot = tonumber(b.slot)
-if b.day < DAY then return fail(409, 'booking_passed', {slot = slot}) end
-if b.day ~= DAY then return fail(409, 'booking_other_day', {slot = slot}) end
+if b.day < DAY then return fail('booking_passed', {slot = slot}) end
+if b.day ~= DAY then return fail('booking_other_day', {slot = slot}) end
 if A.now < slot - A.early_ms then
-  return fail(409, 'booking_too_early', {slot = slot, opens = slot - A.early_ms})
+  return fail('booking_too_early', {slot = slot, opens = slot - A.early_ms})
 end
 
 local late = A.now > slot + A.late_ms
@@ -31,11 +31,11 @@ local queue = late and A.walk_in or b.queue
 local qk = queue_key(queue)
 -- Too late, the person is a walk-in like any other: the terminal's opening hours and the
 -- walk-in queue's ticket stop apply to them as well.
-if late and A.closed then return fail(409, 'queue_closed', {queue = queue}) end
+if late and A.closed then return fail('queue_closed', {queue = queue}) end
 if late and A.max_waiting then
   local waiting = redis.call('ZCARD', qk)
   if waiting >= A.max_waiting then
-    return fail(409, 'ticket_stop', {queue = queue, waiting = waiting, max_waiting = A.max_waiting})
+    return fail('ticket_stop', {queue = queue, waiting = waiting, max_waiting = A.max_waiting})
   end
 end
 local n = redis.call('HINCRBY', NUMBERS, queue, 1)
@@ -65,4 +65,4 @@ stat('arrivals:' .. A.hour, 1)
 stat((late and 'late:' or 'on_time:') .. b.queue, 1)
 event('issued', {ticket = t.id, number = t.number, queue = t.queue, slot = slot,
                  late = t.late})
-return answer(201, {ticket = t, position = position_of(t), booking = b})
+return answer('created', {ticket = t, position = position_of(t), booking = b})

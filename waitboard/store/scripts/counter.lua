@@ -12,7 +12,7 @@ local is_open = c.open == '1'
 if not A.open and c.ticket and c.ticket ~= '' then
   local cur = hgetall(ticket_key(c.ticket))
   if cur and (cur.status == 'called' or cur.status == 'serving') then
-    return fail(409, 'counter_busy', {counter = A.counter, number = cur.number, state = cur.status})
+    return fail('counter_busy', {counter = A.counter, number = cur.number, state = cur.status})
   end
 end
 if is_open ~= A.open then
@@ -20,4 +20,4 @@ if is_open ~= A.open then
   redis.call('SADD', COUNTERS, A.counter)
   event(A.open and 'counter_opened' or 'counter_closed', {counter = A.counter})
 end
-return answer(200, {counter = A.counter})
+return answer('done', {counter = A.counter})

@@ -9,13 +9,13 @@ roll_day()
 
 -- After the replay: a retry just after closing time still gets the ticket it was given.
 if A.closed then
-  return fail(409, 'queue_closed', {queue = A.queue})
+  return fail('queue_closed', {queue = A.queue})
 end
 
 local qk = queue_key(A.queue)
 local waiting = redis.call('ZCARD', qk)
 if A.max_waiting and waiting >= A.max_waiting then
-  return fail(409, 'ticket_stop', {queue = A.queue, waiting = waiting, max_waiting = A.max_waiting})
+  return fail('ticket_stop', {queue = A.queue, waiting = waiting, max_waiting = A.max_waiting})
 end
 
 local n = redis.call('HINCRBY', NUMBERS, A.queue, 1)
@@ -31,4 +31,4 @@ learn_arrival(A.queue)
 stat('issued:' .. A.queue, 1)
 stat('arrivals:' .. A.hour, 1)
 event('issued', {ticket = t.id, number = t.number, queue = t.queue})
-return answer(201, {ticket = t, position = position_of(t)})
+return answer('created', {ticket = t, position = position_of(t)})

@@ -1,26 +1,51 @@
 -- lib.lua: the prelude of every waitboard script (scripts/__init__.py prepends it).
 --
--- Calling convention
---   KEYS[1]  the location's meta hash (decides the hash slot: every key carries {location})
---   KEYS[2]  optional: the Idempotency-Key record of this request
---   ARGV[1]  JSON arguments: prefix, now (ms), day (YYYY-MM-DD, local), hour (HH, local),
---            epoch (a fresh one, used only when the location has none yet), layout
---            {queues, counters}, plus what the command needs.
+-- Calling convention (every key and the channel are built in store/keys.py; its table
+-- says what each key holds)
+--   KEYS[1..9]  the location's own keys, in keys.LOCATION_KEYS order: meta, events,
+--               calls, n, open, learn, calib, counters, occ. KEYS[1] decides the hash
+--               slot: every key carries {location}.
+--   KEYS[10]    the Idempotency-Key record of this request, when ARGV has a fingerprint
+--   then        the key of each queue of the layout (in layout.queues order), then of
+--               each counter (in layout.counter_ids order)
+--   ARGV[1]     JSON arguments: now (ms), day (YYYY-MM-DD, local), hour (HH, local),
+--               epoch (a fresh one, used only when the location has none yet), layout
+--               {queues, counter_ids, counters, appointments}, channel (the doorbell),
+--               templates, plus what the command needs.
+--   Key templates: a key named by a value the script reads in Redis - a ticket id from a
+--   queue, the stored business day, a code hash from a day's list - or by a queue or
+--   counter the configuration no longer has (its tickets still close when the day ends)
+--   cannot be passed in KEYS. ARGV's templates hold such keys' patterns as the text
+--   around their values ('wb:{sued}:waits:<day>:<queue>' as {'wb:{sued}:waits:', ':', ''}),
+--   and from_template() puts the values in, in the pattern's order; a template carries
+--   the location's hash tag, so its keys share the slot of KEYS[1].
 --
 -- Guarantees shared by all commands
---   * A script either changes nothing and answers an error, or makes its whole change,
---     bumps the location's seq once, appends the events to the capped stream and
+--   * A script either changes nothing and answers a refusal ({error = code, facts...}:
+--     a code, never a protocol's status), or makes its whole change, answers its kind
+--     (answer()), bumps the location's seq once, appends the events to the capped stream and
 --     publishes {epoch, seq, ts} on the location's channel - all atomically.
 --   * A successful answer is stored under the Idempotency-Key for 24 h together with a
 --     fingerprint of the request: the same request gets the same answer and changes
---     nothing; another request under that key is refused (422).
+--     nothing; another request under that key is refused ('idempotency_key_reused').
 --   * The first command of a new local day closes what the previous day left open and
 --     restarts the numbering (the "day_end" event).
 
 local A = cjson.decode(ARGV[1])
-local P = A.prefix
-local META = KEYS[1]
-local IDEM = KEYS[2]
+local META, EVENTS, CALLS, NUMBERS, OPEN, LEARN, CALIB, COUNTERS, OCCUPANCY =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+-- NUMBERS: today's last number per queue. OPEN: ids of tickets that are waiting, called or
+-- serving. LEARN: what the estimate learns (service times, arrival gaps, band). CALIB:
+-- recent "estimate:actual" pairs (seconds), newest first. COUNTERS: ids of counters that
+-- were ever opened. OCCUPANCY: the latest door count per waiting zone.
+local IDEM = nil
+local LAYOUT_KEYS_FROM = 10
+if A.fingerprint then IDEM, LAYOUT_KEYS_FROM = KEYS[10], 11 end
+local QUEUE_KEYS, COUNTER_KEYS = {}, {}
+for i, q in ipairs(A.layout.queues) do QUEUE_KEYS[q] = KEYS[LAYOUT_KEYS_FROM + i - 1] end
+for i, c in ipairs(A.layout.counter_ids) do
+  COUNTER_KEYS[c] = KEYS[LAYOUT_KEYS_FROM + #A.layout.queues + i - 1]
+end
 
 local TRANSITIONS = {{TRANSITIONS}}
 local EVENTS_MAXLEN = {{EVENTS_MAXLEN}}
@@ -40,26 +65,29 @@ local BAND_BUCKETS_S = {{BAND_BUCKETS_S}}
 
 local EV = {}  -- events of this command, written by commit()
 
-local function ticket_key(id) return P .. 't:' .. id end
-local function queue_key(q) return P .. 'q:' .. q end
-local function counter_key(c) return P .. 'c:' .. c end
-local CALLS = P .. 'calls'
-local NUMBERS = P .. 'n'
-local OPEN = P .. 'open'          -- ids of tickets that are waiting, called or serving
+-- A key from its template (the text around its one or two values) and the values. (A
+-- plain join: read_location makes a key per waiting appointment.)
+local function from_template(pieces, a, b)
+  if b == nil then return pieces[1] .. a .. pieces[2] end
+  return pieces[1] .. a .. pieces[2] .. b .. pieces[3]
+end
+local T = A.templates
+local function ticket_key(id) return from_template(T.ticket, id) end
+local function queue_key(q) return QUEUE_KEYS[q] or from_template(T.queue, q) end
+local function counter_key(c) return COUNTER_KEYS[c] or from_template(T.counter, c) end
+local function stats_key(day) return from_template(T.stats, day) end
+local function waits_key(day, q) return from_template(T.waits, day, q) end
 -- Appointments: a booking by the SHA-256 of its code; per day and queue the places taken
 -- per slot (booked or arrived) and those still expected (booked, not arrived); per day
 -- the bookings by slot time (the staff's list); an optional contact until the day ends.
-local function booking_key(h) return P .. 'appt:' .. h end
-local function slots_key(day, q) return P .. 'appt:slots:' .. day .. ':' .. q end
-local function expect_key(day, q) return P .. 'appt:expect:' .. day .. ':' .. q end
-local function day_list_key(day) return P .. 'appt:day:' .. day end
-local function contact_key(h) return P .. 'appt:contact:' .. h end
+local function booking_key(h) return from_template(T.booking, h) end
+local function slots_key(day, q) return from_template(T.slots, day, q) end
+local function expect_key(day, q) return from_template(T.expect, day, q) end
+local function day_list_key(day) return from_template(T.day_bookings, day) end
+local function contact_key(h) return from_template(T.contact, h) end
 -- Lifetimes count from the caller's clock (A.now), not Redis's: a deadline is "so long
 -- after this command", which is the same in production and under a test's clock.
 local function ttl_until(deadline_ms) return math.max(1, deadline_ms - A.now) end
-local LEARN = P .. 'learn'        -- what the estimate learns: service times, arrival gaps, band
-local CALIB = P .. 'calib'        -- recent "estimate:actual" pairs (seconds), newest first
-local COUNTERS = P .. 'counters'  -- ids of counters that were ever opened
 local DAY = A.day                 -- the service day this command runs in (see roll_day)
 
 local function hgetall(key)
@@ -88,17 +116,16 @@ end
 local function commit()
   if #EV == 0 then return end
   local seq = redis.call('HINCRBY', META, 'seq', 1)
-  local stream = P .. 'events'
   for _, e in ipairs(EV) do
     local flat = {'seq', seq, 'at', A.now}
     for k, v in pairs(e) do
       flat[#flat + 1] = k
       flat[#flat + 1] = tostring(v)
     end
-    redis.call('XADD', stream, 'MAXLEN', '~', EVENTS_MAXLEN, '*', unpack(flat))
+    redis.call('XADD', EVENTS, 'MAXLEN', '~', EVENTS_MAXLEN, '*', unpack(flat))
   end
   local epoch = redis.call('HGET', META, 'epoch')
-  redis.call('PUBLISH', P .. 'ch', cjson.encode({epoch = epoch, seq = seq, ts = A.now}))
+  redis.call('PUBLISH', A.channel, cjson.encode({epoch = epoch, seq = seq, ts = A.now}))
   EV = {}
 end
 
@@ -109,16 +136,17 @@ local function replay()
   if not stored then return nil end
   local rec = cjson.decode(stored)
   if rec.fingerprint ~= A.fingerprint then
-    return cjson.encode({status = 422, error = 'idempotency_key_reused'})
+    return cjson.encode({error = 'idempotency_key_reused'})
   end
   rec.response.replayed = true
   return cjson.encode(rec.response)
 end
 
-local function fail(status, code, extra)
+-- A refusal: its code and the facts behind it, never a protocol's status (the edges
+-- choose that); Python makes it an error of the core (core/refusals.py).
+local function fail(code, extra)
   commit()  -- a day change may already have happened in this call; it stands
   local r = extra or {}
-  r.status = status
   r.error = code
   return cjson.encode(r)
 end
@@ -135,7 +163,7 @@ end
 -- at the day's end did not come, the late ones waited as walk-ins. The estimate counts
 -- the bookings still to come by this share (a recent-weighted mean over days).
 local function learn_show_up(day)
-  local stats = P .. 'stats:' .. day
+  local stats = stats_key(day)
   for q, _ in pairs(A.layout.appointments or {}) do
     local missed = 0
     for _, n in ipairs(redis.call('HVALS', expect_key(day, q))) do
@@ -233,7 +261,7 @@ local function read_location()
     if string.sub(flat[i], 1, 13) ~= 'last_arrival:' then learn[flat[i]] = tonumber(flat[i + 1]) end
   end
   local occupancy = {}
-  local occ = redis.call('HGETALL', P .. 'occ')
+  local occ = redis.call('HGETALL', OCCUPANCY)
   for i = 1, #occ, 2 do occupancy[occ[i]] = cjson.decode(occ[i + 1]) end
   -- For the estimate: the slots of those waiting with an appointment (in call order), and
   -- today's bookings still expected, which will take counter time at their slot.
@@ -258,11 +286,13 @@ local function read_location()
 end
 
 -- The successful answer (also "nobody waits"): stored for the Idempotency-Key, returned.
--- The stored copy leaves out the list of calls: the answer does not need it, and it is
--- most of the size of a location's state.
-local function answer(status, fields)
+-- ``kind``: 'created' (something new, e.g. a ticket), 'done' (the change is made, or was
+-- so already) or 'nothing' (nothing to do: nobody waits). The stored copy leaves out the
+-- list of calls: the answer does not need it, and it is most of the size of a location's
+-- state.
+local function answer(kind, fields)
   commit()
-  fields.status = status
+  fields.kind = kind
   local loc = read_location()
   fields.location = loc
   if IDEM then
@@ -300,7 +330,7 @@ end
 
 -- The day's figures, kept long after the event stream has been trimmed.
 local function stat(field, by)
-  local key = P .. 'stats:' .. DAY
+  local key = stats_key(DAY)
   redis.call('HINCRBYFLOAT', key, field, by)
   redis.call('EXPIRE', key, STATS_TTL_S)
 end
@@ -335,7 +365,7 @@ end
 -- the low and high quantile of (actual - estimate) / sqrt(estimate + s) over recent pairs.
 local function learn_call(t)
   local wait_s = (A.now - ms(t.queued_at)) / 1000
-  local key = P .. 'waits:' .. DAY .. ':' .. t.queue
+  local key = waits_key(DAY, t.queue)
   redis.call('RPUSH', key, string.format('%.3f', wait_s))
   redis.call('EXPIRE', key, STATS_TTL_S)
   stat('called:' .. t.queue, 1)

@@ -7,23 +7,23 @@ roll_day()
 
 local bk = booking_key(A.code_hash)
 local b = hgetall(bk)
-if not b then return fail(404, 'booking_not_found') end
+if not b then return fail('booking_not_found') end
 if b.status == 'cancelled' then
-  if A.cancel then return cjson.encode({status = 200, booking = b}) end
-  return fail(409, 'booking_cancelled', {slot = tonumber(b.slot)})
+  if A.cancel then return cjson.encode({kind = 'done', booking = b}) end
+  return fail('booking_cancelled', {slot = tonumber(b.slot)})
 end
 if b.status ~= 'booked' then
-  return fail(409, 'booking_arrived', {number = b.number})
+  return fail('booking_arrived', {number = b.number})
 end
 if not A.cancel and tonumber(b.slot) == A.slot and b.day == A.slot_day then
-  return cjson.encode({status = 200, booking = b})  -- already there
+  return cjson.encode({kind = 'done', booking = b})  -- already there
 end
 
 if not A.cancel then
   local nk = slots_key(A.slot_day, b.queue)
   local taken = tonumber(redis.call('HGET', nk, A.slot) or '0')
   if taken >= A.capacity then
-    return fail(409, 'slot_full', {queue = b.queue, slot = A.slot})
+    return fail('slot_full', {queue = b.queue, slot = A.slot})
   end
 end
 
@@ -51,4 +51,4 @@ else
   event('booking_moved', {queue = b.queue, from = b.slot, to = A.slot})
 end
 commit()
-return cjson.encode({status = 200, booking = hgetall(bk)})
+return cjson.encode({kind = 'done', booking = hgetall(bk)})

@@ -5,4 +5,4 @@ local key = ticket_key(A.ticket_id)
 if redis.call('HGET', key, 'status') == 'waiting' and not redis.call('HGET', key, 'est') then
   redis.call('HSET', key, 'est', A.est)
 end
-return cjson.encode({status = 200})
+return cjson.encode({kind = 'done'})

@@ -5,11 +5,11 @@ local replayed = replay()
 if replayed then return replayed end
 roll_day()
 
-local key = P .. 'occ'
+local key = OCCUPANCY
 local old = redis.call('HGET', key, A.zone)
 local changed = not old or cjson.decode(old).count ~= A.count
 redis.call('HSET', key, A.zone, cjson.encode({count = A.count, at = A.now}))
 if changed then
   event('occupancy', {zone = A.zone, count = A.count})
 end
-return answer(200, {zone = A.zone, count = A.count})
+return answer('done', {zone = A.zone, count = A.count})

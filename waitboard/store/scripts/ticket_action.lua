@@ -10,27 +10,27 @@ roll_day()
 
 local key = ticket_key(A.ticket_id)
 local t = hgetall(key)
-if not t then return fail(404, 'ticket_not_found', {ticket = A.ticket_id}) end
+if not t then return fail('ticket_not_found', {ticket = A.ticket_id}) end
 
 if A.counters ~= '*' and t.counter ~= '' and (t.status == 'called' or t.status == 'serving') then
   local mine = false
   for _, c in ipairs(A.counters) do if c == t.counter then mine = true end end
   if not mine then
-    return fail(403, 'other_counter', {number = t.number, counter = t.counter})
+    return fail('other_counter', {number = t.number, counter = t.counter})
   end
 end
 
 local nxt = TRANSITIONS[t.status] and TRANSITIONS[t.status][A.action]
 if not nxt then
-  return fail(409, 'invalid_transition', {number = t.number, state = t.status, action = A.action})
+  return fail('invalid_transition', {number = t.number, state = t.status, action = A.action})
 end
 
 local action = A.action
 if action == 'call' or action == 'day_end' then
-  return fail(400, 'bad_action', {action = action})  -- only call_next and roll_day do these
+  return fail('bad_action', {action = action})  -- only call_next and roll_day do these
 end
 if action == 'transfer' and A.queue == t.queue and t.status == 'waiting' then
-  return fail(409, 'same_queue', {number = t.number, queue = t.queue})
+  return fail('same_queue', {number = t.number, queue = t.queue})
 end
 
 local was = t.status
@@ -83,4 +83,4 @@ else -- complete, no_show, cancel: the ticket ends
   local kind = ({complete = 'completed', no_show = 'no_show', cancel = 'cancelled'})[action]
   event(kind, {ticket = t.id, number = t.number, queue = t.queue, counter = t.counter})
 end
-return answer(200, {ticket = t, position = position_of(t)})
+return answer('done', {ticket = t, position = position_of(t)})

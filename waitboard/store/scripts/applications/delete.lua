@@ -3,13 +3,13 @@
 -- ARGV[1] (JSON, besides the prelude's): created_from and created_to (optional, ms as
 -- strings, both ends included: when the application the caller saw was created - its page
 -- knows the ms, the API's answers the second; another one filed under the number since
--- is refused with 409 'filed_anew'). KEYS after the prelude's: the Idempotency-Key records the hash
--- names (its field 'idem'), as the caller read them just before; 409 'records_changed'
+-- is refused: 'filed_anew'). KEYS after the prelude's: the Idempotency-Key records the hash
+-- names (its field 'idem'), as the caller read them just before; refused, 'records_changed',
 -- when they are not those any more (a change came in between), and the caller reads again.
--- Guarantees: 404 for an unknown number, nothing written. Otherwise the hash (with the
--- PIN's record), the audit stream and the number's place in the recent list and the
+-- Guarantees: refused ('not_found') for an unknown number, nothing written. Otherwise the
+-- hash (with the PIN's record), the audit stream and the number's place in the recent list and the
 -- schedule go together, and those records that answer for this application keep only
--- that it is gone (a late retry of a change answers 409, never files or changes anything
+-- that it is gone (a late retry of a change is refused, never files or changes anything
 -- anew); a record under a key reused since for another application is left as it is.
 -- Afterwards no key names the number, nor does a value but a record of a change older than
 -- the last 100 (lib.lua), and the number can be filed again. The answer names no
@@ -17,18 +17,18 @@
 -- not either.
 local replayed = replay()
 if replayed then return replayed end
-if redis.call('EXISTS', APP) == 0 then return cjson.encode({status = 404, error = 'not_found'}) end
+if redis.call('EXISTS', APP) == 0 then return cjson.encode({error = 'not_found'}) end
 local created_at = redis.call('HGET', APP, 'created_at')
 local created = tonumber(created_at)
 if A.created_from and (created < tonumber(A.created_from) or created > tonumber(A.created_to)) then
-  return cjson.encode({status = 409, error = 'filed_anew'})
+  return cjson.encode({error = 'filed_anew'})
 end
 local given, i = {}, IDEM and 6 or 5
 for _, record in ipairs(named_records()) do
-  if KEYS[i] ~= record[1] then return cjson.encode({status = 409, error = 'records_changed'}) end
+  if KEYS[i] ~= record[1] then return cjson.encode({error = 'records_changed'}) end
   given[#given + 1], i = KEYS[i], i + 1
 end
-if i <= #KEYS then return cjson.encode({status = 409, error = 'records_changed'}) end
+if i <= #KEYS then return cjson.encode({error = 'records_changed'}) end
 for _, key in ipairs(given) do
   local raw = redis.call('GET', key)
   local record = raw and cjson.decode(raw)
@@ -41,4 +41,4 @@ end
 redis.call('DEL', APP, AUDIT)
 redis.call('ZREM', RECENT, A.number)
 redis.call('ZREM', DELETING, A.number)
-return answer(200, {deleted = true})
+return answer('done', {deleted = true})

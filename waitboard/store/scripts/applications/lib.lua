@@ -1,18 +1,20 @@
 -- lib.lua: the prelude of the application commands (create, stage, pin, schedule, delete);
--- source() puts it in front of each of them. The lookup's counters (reserve, refund) and the
--- sweep stand alone.
+-- scripts.source() puts it in front of each of them. The sweep stands alone (no prelude:
+-- scripts.STANDALONE).
 -- Calling convention: KEYS[1] the application's hash, KEYS[2] its audit stream, KEYS[3] the
 -- recent list, KEYS[4] the deletion schedule, KEYS[5] the Idempotency-Key record when ARGV
 -- carries a fingerprint, then a command's own keys; ARGV[1] JSON arguments (number, now in
 -- ms as a string, device, fingerprint, idem_ttl, and the command's own).
--- Guarantees shared by the commands: a script either changes nothing and answers an error
--- (but for marking a record found out as stale, below), or makes its whole change with one
--- audit entry and the number's place in the recent list, atomically. A successful answer
--- is kept under the Idempotency-Key for 24 h with a fingerprint of the request: the same
--- request gets it again and changes nothing, another request under that key is refused
--- (422), and the record goes no later than the application's deletion; once the
--- application was deleted by hand, the records of its changes answer 409 'deleted_since'
--- to any request (delete.lua). Answers never contain the PIN's record.
+-- Guarantees shared by the commands: a script either changes nothing and answers a refusal
+-- ({error = code}; a code, never a protocol's status) (but for marking a record found out
+-- as stale, below), or makes its whole change with one audit entry and the number's place
+-- in the recent list, atomically, and answers its kind ('created' or 'done'). A successful
+-- answer is kept under the Idempotency-Key for 24 h with a fingerprint of the request: the
+-- same request gets it again and changes nothing, another request under that key is
+-- refused ('idempotency_key_reused'), and the record goes no later than the application's
+-- deletion; once the application was deleted by hand, any request under the records of
+-- its changes is refused ('deleted_since', delete.lua). Answers never contain the PIN's
+-- record.
 local A = cjson.decode(ARGV[1])
 local APP, AUDIT, RECENT, DELETING = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local IDEM = A.fingerprint and KEYS[5] or nil
@@ -29,16 +31,16 @@ local function replay()
   local raw = redis.call('GET', IDEM)
   if not raw then return nil end
   local record = cjson.decode(raw)
-  if record.deleted then return cjson.encode({status = 409, error = 'deleted_since'}) end
+  if record.deleted then return cjson.encode({error = 'deleted_since'}) end
   if record.fingerprint ~= A.fingerprint then
-    return cjson.encode({status = 422, error = 'idempotency_key_reused'})
+    return cjson.encode({error = 'idempotency_key_reused'})
   end
   -- (An older record than the hash names, whose application was deleted by hand - and may
   -- have been filed anew since, so its answer is not true any more.)
   local app = record.answer.application
   if app and redis.call('HGET', APP, 'created_at') ~= app.created_at then
     redis.call('SET', IDEM, DELETED, 'KEEPTTL')
-    return cjson.encode({status = 409, error = 'deleted_since'})
+    return cjson.encode({error = 'deleted_since'})
   end
   record.answer.replayed = true
   return cjson.encode(record.answer)
@@ -64,13 +66,14 @@ local function name_record()
   redis.call('HSET', APP, 'idem', table.concat(named, ' '))
 end
 
-local function answer(status, fields)
-  fields.status = status
+-- ``kind``: 'created' (a new application) or 'done' (the change is made, or was so).
+local function answer(kind, fields)
+  fields.kind = kind
   if IDEM then
     redis.call('SET', IDEM, cjson.encode({fingerprint = A.fingerprint, answer = fields}),
                'EX', A.idem_ttl)
     -- (A replay must not outlive the application: it names the number, and would answer
-    -- 200 for an application that is gone.)
+    -- 'done' for an application that is gone.)
     local due = fields.application and fields.application.delete_at
     if due and tonumber(due) < tonumber(A.now) + A.idem_ttl * 1000 then
       redis.call('PEXPIREAT', IDEM, due)
