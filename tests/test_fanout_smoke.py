@@ -44,8 +44,8 @@ def test_fanout_smoke_run_reaches_every_client(tmp_path: Path, report: Report) -
     assert run["dropped"] == 0
     assert run["duplicates"] == 0
     assert run["driver_errors"] == 0
-    # Offered: 10 changes/s x 500 clients = 5000 frames/s; the hub coalesces to at most
-    # 10 snapshots/s, and delivers ~4,500 here. A fifth of that is the floor.
+    # Offered: 10 changes/s x 500 clients = 5000 frames/s; the hub sends at most one
+    # snapshot per change, and delivers ~4,500 here. A fifth of that is the floor.
     assert run["frames_per_s"] >= 900
-    # Latency: ~100-200 ms here (the coalescing window); five times that is the ceiling.
+    # Latency: well under 200 ms here; five times that is the ceiling.
     assert run["p99_ms"] <= 1000
