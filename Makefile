@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint typecheck bench browser-deps compose-check screenshots clean
+.PHONY: run test lint typecheck bench browser-deps compose-check screenshots clean i18n pot
 
 # The virtual environment is rebuilt when the dependencies change.
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -32,6 +32,25 @@ test: $(BIN)/.installed browser-deps
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -n auto
+
+# The texts' gettext catalogs (kiosk_templates/locale): the German source texts extracted
+# from the Python code, the templates and the JS modules (babel.cfg) into waitboard.pot,
+# each language's .po updated from it - without fuzzy matching, which would guess a
+# translation for a changed text - and compiled to the .mo the service reads. A new
+# language: `pybabel init -D waitboard -d $(LOCALE) -i $(POT) -l <code>`, then its code in
+# waitboard/i18n.py's LANGUAGES. tests/test_catalogs.py fails on what a person must still do.
+LOCALE := kiosk_templates/locale
+POT    ?= $(LOCALE)/waitboard.pot
+I18N_KEYWORDS := --no-default-keywords -k t -k gettext -k ngettext:1,2 -k pgettext:1c,2 \
+                 -k N_ -k NP_:1c,2
+
+pot:
+	$(BIN)/pybabel -q extract -F babel.cfg $(I18N_KEYWORDS) --sort-by-file \
+	  --project waitboard --copyright-holder waitboard --msgid-bugs-address "" -o $(POT) .
+
+i18n: $(BIN)/.installed pot
+	$(BIN)/pybabel -q update -D waitboard -d $(LOCALE) -i $(POT) --no-fuzzy-matching
+	$(BIN)/pybabel -q compile -D waitboard -d $(LOCALE)
 
 # The measurements written down in docs/estimates.md and benchmarks/RESULTS.md.
 bench: $(BIN)/.installed

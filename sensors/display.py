@@ -1,5 +1,5 @@
 """What the person at a text-screen terminal reads: the chosen language first, the other
-one below it. Shared texts come from the catalogs (kiosk_templates/i18n); these are the
+one below it. Shared texts come from the catalogs (kiosk_templates/locale); these are the
 terminal's own situations."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from waitboard.i18n import Translator
 
 # What the person in front of the terminal reads, beyond the shared catalogs
-# (kiosk_templates/i18n): the terminal's own situations.
+# (kiosk_templates/locale): the terminal's own situations.
 TEXTS: dict[str, dict[str, str]] = {
     "de": {
         "choose": "Bitte wählen Sie Ihr Anliegen: {choices}",

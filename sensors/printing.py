@@ -86,21 +86,28 @@ def render(ticket: PrintedTicket, lang: str) -> Image.Image:
     date, time = ticket.issued_at[:10], ticket.issued_at[11:16]
     lines: list[tuple[str, _FontT, int]] = [  # text, font, space above
         (ticket.location_name, _font(30, bold=True), 0),
-        (t("print.title").upper(), _font(24), 14),
+        (t.pgettext("print.title", "Wartenummer").upper(), _font(24), 14),
         (ticket.number, _font(150, bold=True), 4),
         (ticket.queue_name, _font(40, bold=True), 10),
     ]
     if ticket.status == "waiting":
         ahead = (ticket.position - 1) if ticket.position else 0
         lines += [
-            (t("print.ahead", n=ahead), _font(30), 22),
-            (t("print.wait", wait=t.wait(ticket.estimated_wait_s)), _font(30), 6),
+            (t("Vor Ihnen: {n}", n=ahead), _font(30), 22),
+            (t("Wartezeit: {wait}", wait=t.wait(ticket.estimated_wait_s)), _font(30), 6),
         ]
     lines.append(
-        (t("print.time", date=f"{date[8:10]}.{date[5:7]}.{date[:4]}", time=time), _font(24), 14)
+        (
+            t("{date}, {time} Uhr", date=f"{date[8:10]}.{date[5:7]}.{date[:4]}", time=time),
+            _font(24),
+            14,
+        )
     )
     qr = _qr(ticket.url, 300)
-    footer = [(t("print.qr"), _font(22), 10), (t("print.watch"), _font(24), 16)]
+    footer = [
+        (t("Scannen Sie den Code, um Ihre Wartezeit auf dem Handy zu verfolgen."), _font(22), 10),
+        (t("Bitte achten Sie auf die Anzeige im Wartebereich."), _font(24), 16),
+    ]
 
     image = Image.new("L", (WIDTH_PX, 2400), 255)
     draw = ImageDraw.Draw(image)

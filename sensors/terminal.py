@@ -36,7 +36,9 @@ from sensors.display import TEXTS, Display
 from sensors.printing import PrintedTicket, Printer, PrinterError
 from sensors.spool import Press, Refusal, Spool, SpoolError, State
 from waitboard import logs
+from waitboard.core.marks import N_, Message
 from waitboard.i18n import Translator
+from waitboard.labels import ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +48,12 @@ MAX_GIVE_UP_S = 12 * 3600.0
 
 #: Refusals a person can make sense of, and the catalog text that says it; any other
 #: (a bug, a wrong configuration) gets the generic text and is in the log.
-_REFUSAL_TEXTS = {
-    "ticket_stop": "terminal.stop",
-    "queue_closed": "error.queue_closed",
-    "invalid_request": "error.invalid_request",
-    "forbidden": "error.forbidden",
-    "unauthorized": "error.unauthorized",
+_REFUSAL_TEXTS: dict[str, Message] = {
+    "ticket_stop": N_("Ausgabestopp – bitte wenden Sie sich an den Empfang."),
+    "queue_closed": ERRORS[("queue_closed", None)],
+    "invalid_request": ERRORS[("invalid_request", None)],
+    "forbidden": ERRORS[("forbidden", None)],
+    "unauthorized": ERRORS[("unauthorized", None)],
 }
 
 
@@ -246,11 +248,11 @@ class Agent:
                 number=ticket.number,
                 queue=self._queue_name(t, press.ticket or {}),
                 ahead=(
-                    t("print.ahead", n=(ticket.position or 1) - 1)
+                    t("Vor Ihnen: {n}", n=(ticket.position or 1) - 1)
                     + ", "
-                    + t("print.wait", wait=t.wait(ticket.estimated_wait_s))
+                    + t("Wartezeit: {wait}", wait=t.wait(ticket.estimated_wait_s))
                     if ticket.status == "waiting"
-                    else t("print.watch")
+                    else t("Bitte achten Sie auf die Anzeige im Wartebereich.")
                 ),
             )
         )
@@ -265,7 +267,7 @@ class Agent:
             return
         self.spool.printed(press.id)
         log.info("printed", extra={"press": press.id, "number": ticket.number, "to": where})
-        self.display.say(lambda t: t("terminal.take"))
+        self.display.say(lambda t: t("Bitte nehmen Sie Ihr Ticket."))
 
     def _printed_ticket(self, ticket: dict[str, Any]) -> PrintedTicket:
         url = str(ticket["url"])
@@ -347,8 +349,7 @@ class Agent:
             return
 
         def reason(t: Translator) -> str:
-            key = _REFUSAL_TEXTS.get(refusal.code, "error.generic")
-            return t(key)
+            return t.message(_REFUSAL_TEXTS.get(refusal.code, ERRORS[("generic", None)]))
 
         self.display.say(
             lambda t: TEXTS[t.lang]["refused"].format(

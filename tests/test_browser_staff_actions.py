@@ -86,7 +86,7 @@ async def test_reception_cancels_a_waiting_ticket_by_clicking(
     await expect(page.locator('[data-ticket="A001"]')).to_have_count(0, timeout=MS)
     await expect(count_a).to_have_text("1")
     await expect(page.locator('[data-queue="A"] [data-ticket="A002"]')).to_be_visible()
-    assert asked == [T("staff.confirm_cancel", number="A001")]
+    assert asked == [T("Ticket {number} stornieren?", number="A001")]
     assert (await status_of(http, first))["status"] == "cancelled"
 
 
@@ -127,9 +127,9 @@ async def test_counter_recall_shows_on_the_lobby(
     await expect(latest.locator('[data-f="number"]')).to_have_text("A001", timeout=MS)
     await expect(latest.locator('[data-f="recall"]')).to_be_hidden()
     await counter.get_by_role("button", name="Erneut aufrufen").click()
-    await expect(latest.locator('[data-f="recall"]')).to_have_text(T("screen.recall"), timeout=MS)
+    await expect(latest.locator('[data-f="recall"]')).to_have_text(T("erneuter Aufruf"), timeout=MS)
     await expect(latest.locator('[data-f="number"]')).to_have_text("A001")
-    await expect(counter.locator(".current-ticket .status-pill")).to_have_text(T("status.called"))
+    await expect(counter.locator(".current-ticket .status-pill")).to_have_text(T("aufgerufen"))
 
 
 async def test_counter_no_show_frees_the_counter(
@@ -143,8 +143,8 @@ async def test_counter_no_show_frees_the_counter(
     asked = accept_dialogs(counter)
     await expect(counter.locator(".current-ticket .ticket-number")).to_have_text("A001")
     await counter.get_by_role("button", name="Nicht erschienen", exact=True).click()
-    await expect(counter.get_by_text(T("staff.no_current"))).to_be_visible()
-    assert asked == [T("staff.confirm_no_show", number="A001")]
+    await expect(counter.get_by_text(T("Kein Ticket am Schalter."))).to_be_visible()
+    assert asked == [T("{number} als nicht erschienen markieren?", number="A001")]
     assert (await status_of(http, called))["status"] == "no_show"
     await counter.get_by_role("button", name="Nächste Nummer aufrufen").click()
     await expect(counter.locator(".current-ticket .ticket-number")).to_have_text("A002")
@@ -159,11 +159,11 @@ async def test_counter_transfers_its_ticket_to_another_queue(
     called = await at_counter(http, "2")
     counter = await log_in(browser, server, "counter-sued-2")
     await expect(counter.locator(".current-ticket .ticket-number")).to_have_text("B001")
-    target = counter.get_by_label(T("staff.transfer_to"), exact=True)
+    target = counter.get_by_label(T("Weiterleiten nach"), exact=True)
     await expect(target.locator("option")).to_have_text(["Eingangszone"])
     await target.select_option(label="Eingangszone")
-    await counter.get_by_role("button", name=T("staff.transfer"), exact=True).click()
-    await expect(counter.get_by_text(T("staff.no_current"))).to_be_visible()
+    await counter.get_by_role("button", name=T("Weiterleiten"), exact=True).click()
+    await expect(counter.get_by_text(T("Kein Ticket am Schalter."))).to_be_visible()
     moved = await status_of(http, called)
     assert (moved["queue"], moved["status"]) == ("A", "waiting")
     await get_when(
@@ -183,14 +183,16 @@ async def test_counter_closes_by_clicking(
     tile = lobby.locator('.queue-tile[data-queue="A"]')
     counter = await log_in(browser, server, "counter-sued-1")
     await counter.get_by_role("button", name="Öffnen").click()
-    await expect(counter.locator(".counter-head .opening")).to_have_text(T("staff.counter_open"))
+    await expect(counter.locator(".counter-head .opening")).to_have_text(
+        T.pgettext("staff.counter_open", "Schalter geöffnet")
+    )
     await expect(tile).to_have_attribute("data-state", "open", timeout=MS)
     await counter.get_by_role("button", name="Schließen").click()
-    await expect(counter.locator(".counter-head .opening")).to_have_text(T("staff.counter_closed"))
+    await expect(counter.locator(".counter-head .opening")).to_have_text(T("Schalter geschlossen"))
     await expect(counter.get_by_role("button", name="Öffnen")).to_be_visible()
     await expect(counter.get_by_role("button", name="Nächste Nummer aufrufen")).to_have_count(0)
     await expect(tile).to_have_attribute("data-state", "closed", timeout=MS)
-    await expect(tile.locator('[data-f="state"]')).to_have_text(T("screen.no_counter"))
+    await expect(tile.locator('[data-f="state"]')).to_have_text(T("Kein Schalter geöffnet"))
     state = (await http.get("/api/v1/locations/sued")).json()
     assert not next(c for c in state["counters"] if c["id"] == "1")["open"]
 
@@ -209,11 +211,13 @@ async def test_terminal_ticket_returns_to_the_start_by_itself(
     await page.locator('[data-issue="A"]').click()
     await expect(page.locator(".terminal-done .ticket-number")).to_have_text("A001")
     countdown = page.locator("[data-countdown]")
-    await expect(countdown).to_have_text(T("terminal.countdown", n=30))
+    await expect(countdown).to_have_text(T("Zurück zum Start in {n} Sekunden.", n=30))
     await page.clock.run_for(20_000)
-    await expect(countdown).to_have_text(T("terminal.countdown", n=10))
+    await expect(countdown).to_have_text(T("Zurück zum Start in {n} Sekunden.", n=10))
     await page.clock.run_for(10_000)
-    await expect(page.get_by_role("heading", name=T("terminal.title"))).to_be_visible(timeout=MS)
+    await expect(
+        page.get_by_role("heading", name=T("Bitte wählen Sie Ihr Anliegen"))
+    ).to_be_visible(timeout=MS)
     assert page.url == server.url + "/terminal/sued"
     await page.go_back()
     assert "/tickets/" not in page.url
@@ -227,10 +231,12 @@ async def test_closed_location_on_terminal_and_lobby_until_it_opens(
     terminal = await log_in(browser, closed_server, "terminal-sued")
     await terminal.wait_for_selector("body[data-live=open]")
     await expect(terminal.locator(".closed-notice")).to_have_text(
-        T("terminal.closed", when=opens_monday())
+        T("Geschlossen – {when}", when=opens_monday())
     )
     await expect(terminal.locator(".terminal-buttons").get_by_role("button")).to_have_count(0)
-    await expect(terminal.locator('[data-issue="A"]')).to_contain_text(T("queue.closed"))
+    await expect(terminal.locator('[data-issue="A"]')).to_contain_text(
+        T.pgettext("queue.closed", "geschlossen")
+    )
     lobby = await open_live(browser, closed_server.url + "/screens/sued")
     opening = lobby.locator('[data-f="opening"]')
     await expect(opening).to_have_text(opens_monday())
@@ -241,7 +247,7 @@ async def test_closed_location_on_terminal_and_lobby_until_it_opens(
         await issue(http, "B")  # a change: the hub re-reads, now by Monday's clock
     await expect(terminal.get_by_role("button", name="Eingangszone")).to_be_enabled(timeout=MS)
     await expect(terminal.locator(".closed-notice")).to_have_count(0)
-    await expect(opening).to_have_text(T("hours.open_until", time="16:00"), timeout=MS)
+    await expect(opening).to_have_text(T("geöffnet bis {time} Uhr", time="16:00"), timeout=MS)
     await expect(opening).to_have_class("opening is-open")
 
 
@@ -273,7 +279,7 @@ async def test_ticket_page_vibrates_on_each_call_where_supported(
     await plain.wait_for_selector("body[data-live=open]")
 
     called = await at_counter(http, "1")
-    go_to = T("ticket.go_to", counter="Schalter 1")
+    go_to = T("Bitte zu {counter}", counter="Schalter 1")
     await expect(phone.locator('[data-f="go_to"]')).to_have_text(go_to, timeout=MS)
     await expect(plain.locator('[data-f="go_to"]')).to_have_text(go_to, timeout=MS)
     await eventually(lambda: phone.evaluate("window.__buzz.length === 1"), "a buzz")
@@ -282,7 +288,7 @@ async def test_ticket_page_vibrates_on_each_call_where_supported(
     await eventually(lambda: phone.evaluate("window.__buzz.length === 2"), "a buzz on recall")
     await http.post(f"/api/v1/tickets/{called['id']}/start", headers=auth("counter-sued-1"))
     await expect(phone.locator('[data-f="status"]')).to_have_text(
-        T("ticket.status.serving"), timeout=MS
+        T("Sie werden bedient"), timeout=MS
     )
     assert await phone.evaluate("window.__buzz.length") == 2
     assert not errors, errors
@@ -330,7 +336,7 @@ async def test_public_pages_announce_a_burst_once_with_the_latest_state(
     )
     expected = " ".join(
         T(
-            "location.announce",
+            "{name} – Wartende {waiting}, Wartezeit {wait}.",
             name=T.name(q),
             waiting=q["waiting"],
             wait=T.wait(q["estimated_wait_s"]),

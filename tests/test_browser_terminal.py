@@ -183,7 +183,9 @@ async def test_a_press_into_a_stop_says_that_no_ticket_came(
     the screen says why, with B shown as stopped; nothing is left half done."""
     page, _ = await press_while_reception_fills_b(browser, server, http, "B")
     message = page.locator("[data-message]")
-    await expect(message).to_have_text(T("error.ticket_stop"), timeout=MS)
+    await expect(message).to_have_text(
+        T("Ausgabestopp: In dieser Warteschlange warten zu viele Personen."), timeout=MS
+    )
     await expect(page.locator('[data-issue="B"]')).to_be_disabled()
     await expect(page.locator('[data-issue="A"]')).to_be_enabled()
     assert waiting((await http.get("/api/v1/locations/sued")).json())["B"] == 3
@@ -220,7 +222,7 @@ async def test_closing_time_during_a_press(
         clock.now = after
         held.release()
         await expect(page.locator("[data-message]")).to_have_text(
-            T("error.queue_closed"), timeout=MS
+            T("Der Standort ist geschlossen."), timeout=MS
         )
         await expect(page.locator(".terminal-buttons").get_by_role("button")).to_have_count(0)
         assert waiting((await http.get("/api/v1/locations/sued")).json())["A"] == 0
@@ -342,7 +344,7 @@ async def test_check_in_is_reachable_without_scrolling(
     page, _ = await terminal(browser, six_server, viewport={"width": width, "height": height})
     await expect(page.locator(".terminal-buttons [data-issue]")).to_have_count(6)
     targets = [*await page.locator(".terminal-buttons [data-issue]").all()]
-    targets.append(page.get_by_role("link", name=T("terminal.check_in_title")))
+    targets.append(page.get_by_role("link", name=T("Ich habe einen Termin")))
     for target in targets:
         box = await target.bounding_box()
         assert box is not None
@@ -357,18 +359,18 @@ async def test_the_keypad_types_the_code_and_a_scanner_still_can(
     """On a touch terminal without a keyboard the code is typed on the screen's keypad (its
     own letters and digits, a key to take one back); a scanner types into the same field."""
     page, _ = await terminal(browser, six_server, viewport={"width": 1024, "height": 768})
-    await page.get_by_role("link", name=T("terminal.check_in_title")).click()
-    code = page.get_by_label(T("terminal.check_in_label"))
+    await page.get_by_role("link", name=T("Ich habe einen Termin")).click()
+    code = page.get_by_label(T("Buchungscode"))
     await expect(code).to_be_focused()
-    keypad = page.get_by_role("group", name=T("terminal.keypad"))
+    keypad = page.get_by_role("group", name=T("Tasten zum Eintippen des Codes"))
     await expect(keypad).to_be_visible()
     for key in "K7QM4XPAB":
         await keypad.get_by_role("button", name=key, exact=True).click()
     await expect(code).to_have_value("K7QM-4XPA")  # eight at most, written as printed
-    await keypad.get_by_role("button", name=T("terminal.key_back")).click()
+    await keypad.get_by_role("button", name=T("Letztes Zeichen löschen")).click()
     await expect(code).to_have_value("K7QM-4XP")
     await expect(code).to_be_focused()  # a scanner's keystrokes still land in the field
-    submit = page.get_by_role("button", name=T("terminal.check_in_submit"))
+    submit = page.get_by_role("button", name=T("Einchecken"))
     box = await submit.bounding_box()
     assert box and box["y"] + box["height"] <= 768, "the check-in button is off the screen"
     await code.fill("")

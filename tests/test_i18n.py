@@ -2,41 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 
 import pytest
+from babel.messages.pofile import read_po
 
 from tests.helpers import ROOT
 from waitboard.core.domain import TicketStatus
 from waitboard.core.errors import BookingOtherDay
 from waitboard.i18n import Translator, soft_hyphens
+from waitboard.labels import ERRORS, LABELS
 
-TEMPLATES = ROOT / "kiosk_templates"
-
-
-def catalog(lang: str) -> dict[str, str]:
-    """One language's texts as shipped: ``de.json`` and every ``<part>.de.json``."""
-    texts: dict[str, str] = {}
-    for path in [
-        TEMPLATES / "i18n" / f"{lang}.json",
-        *sorted((TEMPLATES / "i18n").glob(f"*.{lang}.json")),
-    ]:
-        texts.update(json.loads(path.read_text(encoding="utf-8")))
-    return texts
+LOCALE = ROOT / "kiosk_templates" / "locale"
 
 
-def used_keys() -> set[str]:
-    keys: set[str] = set()
-    for path in [
-        *TEMPLATES.rglob("*.html"),
-        TEMPLATES / "static" / "live.js",
-        *(ROOT / "waitboard").glob("*.py"),
-    ]:
-        text = path.read_text(encoding="utf-8")
-        keys |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
-    return keys
+def catalog(lang: str) -> dict[tuple[str | None, str], str | tuple[str, ...]]:
+    """One language's texts as shipped, by (context, German source text); German itself is
+    the template's source texts."""
+    path = (
+        LOCALE / "waitboard.pot" if lang == "de" else LOCALE / lang / "LC_MESSAGES" / "waitboard.po"
+    )
+    with path.open("rb") as f:
+        entries = read_po(f)
+    return {
+        (m.context, m.id if isinstance(m.id, str) else m.id[0]): (
+            m.id if lang == "de" else m.string
+        )
+        for m in entries
+        if m.id
+    }
 
 
 def test_both_catalogs_have_the_same_keys() -> None:
@@ -44,30 +39,35 @@ def test_both_catalogs_have_the_same_keys() -> None:
     assert set(catalog("de")) == set(catalog("en"))
 
 
-#: Keys built from a value other than a ticket's status: the values they are built from.
+#: Labels built from a value other than a ticket's status: the values they are built from.
 DYNAMIC = {
-    "booking.status.": ["booked", "arrived", "cancelled"],
-    "staff.appt.": ["booked", "arrived", "arrived_late", "missed", "cancelled"],
+    "booking.status": ["booked", "arrived", "cancelled"],
+    "staff.appt": ["booked", "arrived", "arrived_late", "missed", "cancelled"],
+    "staff.done": ["recall", "start", "complete", "no-show", "cancel", "transfer"],
 }
 
 
 def test_every_used_key_exists() -> None:
-    """No page shows a raw key: each t("...") in templates, JS and code is in the catalog;
-    keys built from a status ("ticket.status." ~ status) exist for every status."""
+    """No page shows a raw value: each label a page builds from a value (a ticket's status,
+    a booking's) exists for every value, and is a text of the catalog."""
     known = set(catalog("de"))
-    used = used_keys()
-    missing = {k for k in used if not k.endswith(".")} - known
-    assert not missing, sorted(missing)
-    for prefix in {k for k in used if k.endswith(".")} | {"status."}:
-        for value in DYNAMIC.get(prefix, [s.value for s in TicketStatus]):
-            assert f"{prefix}{value}" in known, f"{prefix}{value}"
+    for kind, texts in LABELS.items():
+        for value in DYNAMIC.get(kind, [s.value for s in TicketStatus]):
+            assert value in texts, f"{kind}.{value}"
+            message = texts[value]
+            assert (message if isinstance(message, tuple) else (None, message)) in known, value
 
 
 def test_placeholders_match_between_languages() -> None:
     """A translation keeps the {placeholders} of the German text."""
     de, en = catalog("de"), catalog("en")
     for key, text in de.items():
-        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", en[key])), key
+        german = text if isinstance(text, tuple) else (text,)
+        english = en[key] if isinstance(en[key], tuple) else (en[key],)
+        for source, translation in zip(german, english, strict=True):
+            assert set(re.findall(r"{(\w+)}", source)) == set(
+                re.findall(r"{(\w+)}", str(translation))
+            ), key
 
 
 #: A no-break space: a wait never wraps between its number and its unit.
@@ -99,8 +99,8 @@ def test_waits_read_as_a_person_says_them(seconds: int | None, de: str, en: str)
 def test_a_count_of_people_waiting_agrees_with_its_number(n: int, de: str, en: str) -> None:
     """One person waits ("1 wartet"), never "1 Wartende"; any other count is plural - and
     short, for a tile read from across the room."""
-    assert Translator("de").plural("queue.waiting_label", n) == de
-    assert Translator("en").plural("queue.waiting_label", n) == en
+    assert Translator("de").ngettext("wartet", "warten", n) == de
+    assert Translator("en").ngettext("wartet", "warten", n) == en
 
 
 def test_days_read_as_each_reader_writes_them() -> None:
@@ -137,7 +137,7 @@ def test_every_error_a_person_can_meet_has_a_german_text() -> None:
         for cls in vars(errors).values()
         if isinstance(cls, type) and issubclass(cls, errors.WaitboardError)
     }
-    missing = {c for c in codes if f"error.{c}" not in catalog("de")}
+    missing = {c for c in codes if (c, None) not in ERRORS}
     assert not missing, sorted(missing)
 
 

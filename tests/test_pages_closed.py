@@ -19,7 +19,7 @@ HTML = {"Accept": "text/html"}
 def opens_monday(lang: str = "de") -> str:
     """The catalog's phrase for "opens Monday 08:00"."""
     t = Translator(lang)
-    return t("hours.opens", day=t.weekday(0), time="08:00")
+    return t("öffnet {day} {time} Uhr", day=t.weekday(0), time="08:00")
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ async def test_lobby_screen_shows_open_until_when_open(
     await closed_http.post(
         "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
     )
-    expected = ("is-open", Translator("de")("hours.open_until", time="16:00"))
+    expected = ("is-open", Translator("de")("geöffnet bis {time} Uhr", time="16:00"))
     await get_when(
         closed_http,
         "/screens/sued",
@@ -105,11 +105,11 @@ async def test_terminal_issues_nothing_while_closed(
     start = await closed_http.get("/terminal/sued", headers=HTML)
     assert start.status_code == 200
     t = Translator("de")
-    assert t("terminal.closed", when=opens_monday()) in start.text
+    assert t("Geschlossen – {when}", when=opens_monday()) in start.text
     # Every service is shown as closed, none as a button to press.
     assert 'class="big-button"' not in start.text and "data-issue" in start.text
     tiles = re.findall(r'data-f="wait-line">([^<]*)<', start.text)
-    assert tiles == [t("queue.closed")] * 2, tiles
+    assert tiles == [t.pgettext("queue.closed", "geschlossen")] * 2, tiles
     # A press that still arrives (a form rendered before closing time) issues nothing.
     csrf = csrf_of((await closed_http.get("/staff/login", headers=HTML)).text)
     pressed = await closed_http.post(
@@ -119,7 +119,10 @@ async def test_terminal_issues_nothing_while_closed(
     )
     # The answer to the press is the start screen saying why no ticket came.
     assert pressed.status_code == 409
-    assert t("error.queue_closed") in pressed.text and 'class="big-button"' not in pressed.text
+    assert (
+        t("Der Standort ist geschlossen.") in pressed.text
+        and 'class="big-button"' not in pressed.text
+    )
     api = await closed_http.post(
         "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
     )

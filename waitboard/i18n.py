@@ -1,84 +1,52 @@
-"""Texts for people, German first, English with ``?lang=en``.
+"""Texts for people, German first: gettext catalogs managed with Babel.
 
-All page texts come from one catalog per language (``kiosk_templates/i18n/*.json``); the
-templates and the JS module only use keys. A key missing in English falls back to German.
+The source texts are German (the office's default, and what an untranslated entry shows);
+``kiosk_templates/locale/<lang>/LC_MESSAGES/waitboard.po`` translates them, compiled to
+``.mo`` beside it. A new language is its ``.po`` plus its code in ``LANGUAGES``. Dates,
+numbers, weekday names and plural rules come from Babel's CLDR data for each language.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import re
+import gettext
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
 
-import pyphen
+from babel import Locale
+from babel.dates import format_date, format_time, get_day_names
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
 
 from waitboard.core.errors import WaitboardError
+from waitboard.core.marks import Message
 from waitboard.core.office import Location
+from waitboard.hyphens import soft_hyphens
+from waitboard.js_texts import js_messages
+from waitboard.labels import ERRORS, LABELS
 
 LANGUAGES = ("de", "en")
 DEFAULT = "de"
+DOMAIN = "waitboard"
 
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: The CLDR patterns that write a day as each language's readers do: 04.12.2026, and
+#: 4 Dec 2026 (en, not en_GB: CLDR abbreviates September "Sept" in British English).
+_DAY = {"de": "dd.MM.y", "en": "d MMM y"}
+_DAY_MONTH = {"de": "dd.MM.", "en": "d MMM"}
 
-
-#: Words at least this long get soft hyphens; shorter ones always fit.
-HYPHENATE_FROM = 10
-_DICTIONARIES = {"de": "de_DE", "en": "en_GB"}
-_LETTER_RUNS = re.compile(r"[^\W\d_]+")
-_VOWELS = frozenset("aeiouyäöüAEIOUYÄÖÜ")
-
-
-@cache
-def soft_hyphens(text: str, lang: str) -> str:
-    """``text`` with U+00AD between the syllables of its long words, from pyphen's
-    dictionaries (the ones LibreOffice uses). Only runs of letters are hyphenated (not
-    next to a hyphen, a slash or a bracket already there), and a piece without a vowel
-    joins the one before: the German patterns' slips ("Be-da-rfs", "be-a-r-bei-tung")
-    become "Be-darfs" and "be-ar-bei-tung"."""
-    dictionary = _hyphenator(lang)
-
-    def hyphenated(match: re.Match[str]) -> str:
-        word = match.group(0)
-        if len(word) < HYPHENATE_FROM:
-            return word
-        cuts = [0, *dictionary.positions(word), len(word)]
-        pieces: list[str] = []
-        for a, b in itertools.pairwise(cuts):
-            piece = word[a:b]
-            if pieces and not (_VOWELS & set(piece) and _VOWELS & set(pieces[-1])):
-                pieces[-1] += piece
-            else:
-                pieces.append(piece)
-        return "\u00ad".join(pieces)
-
-    return _LETTER_RUNS.sub(hyphenated, text)
+__all__ = ["DEFAULT", "LANGUAGES", "Translator", "pick_language", "soft_hyphens"]
 
 
 @cache
-def _hyphenator(lang: str) -> pyphen.Pyphen:
-    return pyphen.Pyphen(lang=_DICTIONARIES.get(lang, _DICTIONARIES[DEFAULT]))
-
-
-@cache
-def catalog(lang: str) -> dict[str, str]:
-    base = _texts(DEFAULT)
-    return base if lang == DEFAULT else {**base, **_texts(lang)}
-
-
-def _texts(lang: str) -> dict[str, str]:
-    """``de.json`` and every ``<part>.de.json``: one file per part of the service, so the
-    texts of appointments or applications stay next to each other."""
-    files = resources.files("kiosk_templates") / "i18n"
-    names = sorted(f.name for f in files.iterdir() if f.name.endswith(f".{lang}.json"))
-    texts: dict[str, str] = json.loads((files / f"{lang}.json").read_text("utf-8"))
-    for name in names:
-        texts.update(json.loads((files / name).read_text("utf-8")))
-    return texts
+def translations(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog of ``lang``; German is the source and needs none."""
+    if lang == DEFAULT:
+        return NullTranslations()
+    directory = resources.files("kiosk_templates") / "locale"
+    return Translations.load(str(directory), [lang], DOMAIN)
 
 
 def _as_day(value: date | str) -> date:
@@ -91,35 +59,75 @@ def pick_language(query_lang: str | None) -> str:
 
 
 class Translator:
+    """One language's texts: ``t("Wartezeit")``, ``t.ngettext("wartet", "warten", n)``,
+    ``t.pgettext("queue.closed", "geschlossen")``; placeholders in braces, filled with
+    ``str.format``."""
+
     def __init__(self, lang: str) -> None:
         self.lang = lang
-        self.texts = catalog(lang)
+        self.locale = Locale.parse(lang)
+        self._translations = translations(lang)
 
-    def __call__(self, key: str, **params: Any) -> str:
-        text = self.texts.get(key, key)
+    def __call__(self, message: str, **params: Any) -> str:
+        text = self._translations.gettext(message)
         return text.format(**params) if params else text
 
-    def plural(self, key: str, n: int) -> str:
-        """The text for ``n`` of something: ``<key>.one`` for 1, else ``<key>.other`` (German
-        and English need no other forms). live.js chooses the same way."""
-        return self(f"{key}.{'one' if n == 1 else 'other'}", n=n)
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        """The form for ``n`` by the language's CLDR plural rule; ``{n}`` is filled in."""
+        return self._translations.ngettext(singular, plural, n).format(n=n, **params)
+
+    def pgettext(self, context: str, message: str, **params: Any) -> str:
+        text = self._translations.pgettext(context, message)
+        return text.format(**params) if params else text
+
+    def message(self, message: Message, **params: Any) -> str:
+        """A marked text (``N_`` or ``NP_``) in this language."""
+        if isinstance(message, tuple):
+            return self.pgettext(*message, **params)
+        return self(message, **params)
+
+    def label(self, kind: str, value: str) -> str:
+        """A value in words: ``t.label("status", "no_show")`` -> "nicht erschienen"."""
+        return self.message(LABELS[kind][value])
+
+    def js_texts(self) -> dict[str, Any]:
+        """What the JS modules need, for the page to embed: the translation of each message
+        they use (a plural as its forms by CLDR category, a message with a context under
+        ``context\\x04message``, as gettext keys them) and the weekday names."""
+        messages: dict[str, Any] = {}
+        for context, message in js_messages():
+            if isinstance(message, tuple):
+                messages[message[0]] = self._plural_forms(*message)
+            elif context:
+                messages[f"{context}\x04{message}"] = self.pgettext(context, message)
+            else:
+                messages[message] = self(message)
+        return {"messages": messages, "weekdays": [self.weekday(i) for i in range(7)]}
+
+    def _plural_forms(self, singular: str, plural: str) -> dict[str, str]:
+        """Each CLDR category of the language with its text (from a number in it), as
+        ``Intl.PluralRules`` names them."""
+        rule, forms = self.locale.plural_form, dict[str, str]()
+        for n in range(200):
+            forms.setdefault(rule(n), self._translations.ngettext(singular, plural, n))
+        return dict(sorted(forms.items()))
 
     def wait(self, seconds: int | None) -> str:
         """A wait as a person says it: "ca. 15 Min.", "ca. 1 Std. 20 Min.", "sofort"."""
         if seconds is None:
-            return self("wait.unknown")
+            return self("unbekannt")
         if seconds < 60:
-            return self("wait.now")
+            return self("sofort")
         minutes = -(-seconds // 60)
         if minutes > 15:
             minutes = -(-minutes // 5) * 5  # "ca. 35 Min." reads better than "ca. 33 Min."
         if minutes < 60:
-            return self("wait.minutes", n=minutes)
+            return self("ca.\u00a0{n}\u00a0Min.", n=minutes)
         minutes = -(-minutes // 10) * 10
         hours, rest = divmod(minutes, 60)
         if rest == 0:
-            return self("wait.hours", h=hours)
-        return self("wait.hours_minutes", h=hours, n=rest)
+            return self("ca.\u00a0{h}\u00a0Std.", h=hours)
+        return self("ca.\u00a0{h}\u00a0Std. {n}\u00a0Min.", h=hours, n=rest)
 
     def wait_range(self, bounds: Sequence[int] | None) -> str:
         """The range as people say it: "10–20 Min.", "bis 6 Min." (empty when there is
@@ -135,8 +143,8 @@ class Translator:
         if hi_min > 15:
             hi_min = -(-hi_min // 5) * 5
         if lo_min == 0:  # ("sofort (0–6 Min.)" would say now and maybe not at once)
-            return self("wait.range_up_to", hi=hi_min)
-        return self("wait.range", lo=lo_min, hi=max(hi_min, lo_min + 1))
+            return self("bis\u00a0{hi}\u00a0Min.", hi=hi_min)
+        return self("{lo}–{hi}\u00a0Min.", lo=lo_min, hi=max(hi_min, lo_min + 1))
 
     def name(self, thing: Any) -> str:
         """The display name of a location, queue or counter (config object or snapshot)."""
@@ -160,23 +168,25 @@ class Translator:
         """A day (or an ISO ``2026-12-04``) as its reader writes it: "04.12.2026" in German,
         "4 Dec 2026" in English - never 04/12 (the 4th of December to a British reader,
         April to an American one), nor a bare ISO date on one page and dots on the next."""
-        value = _as_day(value)
-        return f"{self.day_month(value)}{' ' if self.lang == 'en' else ''}{value.year}"
+        return format_date(_as_day(value), _DAY[self.lang], locale=self.locale)
 
     def day_month(self, value: date | str) -> str:
         """A day without its year, for a strip of the coming days: "07.12." / "7 Dec"."""
-        value = _as_day(value)
-        if self.lang == "en":
-            return f"{value.day} {_MONTHS_EN[value.month - 1]}"
-        return f"{value:%d.%m.}"
+        return format_date(_as_day(value), _DAY_MONTH[self.lang], locale=self.locale)
+
+    def clock(self, value: datetime | time) -> str:
+        """A time of day, 24-hour in both languages: "08:00"."""
+        return format_time(value, "HH:mm", locale=self.locale)
 
     def decimal(self, value: float, digits: int = 1) -> str:
-        """``12,5`` in German, ``12.5`` in English."""
-        text = f"{value:.{digits}f}"
-        return text.replace(".", ",") if self.lang == "de" else text
+        """``12,5`` in German, ``12.5`` in English (no grouping; rounded as the float is,
+        exactly)."""
+        pattern = "0." + "0" * digits if digits else "0"
+        return format_decimal(Decimal(value), pattern, locale=self.locale)
 
     def weekday(self, index: int) -> str:
-        return self(f"day.{index}")
+        """Monday is 0: "Mo" / "Mon" (CLDR's stand-alone abbreviations, without a dot)."""
+        return str(get_day_names("abbreviated", "stand-alone", self.locale)[index])
 
     def opening(self, snap: dict[str, Any]) -> str:
         """ "geöffnet bis 12:30 Uhr" / "öffnet Do 08:00 Uhr" / "derzeit geschlossen", from a
@@ -184,34 +194,37 @@ class Translator:
         if snap["open"]:
             closes = snap.get("closes_at")
             if not closes:
-                return self("hours.open")
+                return self.pgettext("hours.open", "geöffnet")
             # (Open until midnight is "bis 24:00 Uhr", as the opening hours write it.)
-            return self("hours.open_until", time=closes[11:16].replace("00:00", "24:00"))
+            return self("geöffnet bis {time} Uhr", time=closes[11:16].replace("00:00", "24:00"))
         opens = snap.get("opens_at")
         if not opens:
-            return self("hours.closed")
+            return self("derzeit geschlossen")
         when = datetime.fromisoformat(opens)
         if opens[:10] == snap["generated_at"][:10]:
-            return self("hours.opens_today", time=f"{when:%H:%M}")
-        return self("hours.opens", day=self.weekday(when.weekday()), time=f"{when:%H:%M}")
+            return self("öffnet heute um {time} Uhr", time=self.clock(when))
+        return self(
+            "öffnet {day} {time} Uhr", day=self.weekday(when.weekday()), time=self.clock(when)
+        )
 
     def week(self, loc: Location) -> list[tuple[str, str]]:
         """(day, "08:00–12:30, 14:00–17:30") for every day, closed days included. A narrow
         screen may wrap between the ranges, never inside one (word joiners at the dash)."""
         rows = []
+        names = get_day_names("wide", locale=self.locale)
         for i, ranges in enumerate(loc.opening_hours.week):
             text = ", ".join(
                 f"{s // 60:02d}:{s % 60:02d}\u2060–\u2060{e // 60:02d}:{e % 60:02d}"
                 for s, e in ranges
-            ) or self("hours.day_closed")
-            rows.append((self(f"day.long.{i}"), text))
+            ) or self.pgettext("hours.day_closed", "geschlossen")
+            rows.append((str(names[i]), text))
         return rows
 
     def _param(self, name: str, value: Any) -> Any:
         """A problem's field as its text says it: a ticket's state in words, and a date
         (German in the problem, 01.12.2026, since API v1) in the text's language."""
         if name == "state":
-            return self(f"status.{value}")
+            return self.label("status", value)
         if name == "date" and isinstance(value, str):
             try:
                 return self.day(datetime.strptime(value, "%d.%m.%Y").date())
@@ -221,20 +234,19 @@ class Translator:
 
     def error(self, err: WaitboardError) -> str:
         """An error in this language, from its code - for an invalid field, from the code
-        and the field's name where there is a text for that (``error.invalid_request.
-        code``: what a booking code looks like), or from the code and the refusal's
-        ``reason`` (``error.application_change_invalid.too_long``); the English detail as
-        a fallback."""
-        key = f"error.{err.code}"
+        and the field's name where there is a text for that (``invalid_request``, ``code``:
+        what a booking code looks like), or from the code and the refusal's ``reason``
+        (``application_change_invalid``, ``too_long``); the English detail as a fallback."""
         field, reason = err.extra.get("field"), err.extra.get("reason")
-        if isinstance(reason, str) and f"{key}.{reason}" in self.texts:
-            key = f"{key}.{reason}"
-        elif isinstance(field, str) and f"{key}.{field}" in self.texts:
-            key = f"{key}.{field}"
-        if key not in self.texts:
+        message = (
+            (ERRORS.get((err.code, reason)) if isinstance(reason, str) else None)
+            or (ERRORS.get((err.code, field)) if isinstance(field, str) else None)
+            or ERRORS.get((err.code, None))
+        )
+        if message is None:
             return err.detail
         params = {k: self._param(k, v) for k, v in err.extra.items()}
         try:
-            return self(key, **params)
+            return self.message(message, **params)
         except (KeyError, IndexError):
             return err.detail

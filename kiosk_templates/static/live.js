@@ -5,6 +5,8 @@
 // backoff; when nothing arrived for 15 s a banner says how old the data is. Staff pages
 // re-fetch their server-rendered live part instead of building HTML here.
 
+import { gettext, ngettext, pgettext, weekdays } from "./gettext.js";
+
 const STALE_AFTER_MS = 15000;
 const ANNOUNCE_EVERY_MS = 60000;
 const ANNOUNCE_QUIET_MS = 2000;
@@ -14,27 +16,27 @@ const lang = body.dataset.lang || "de";
 // Times are the office's (a lobby PC or a phone may be set to another zone, or to UTC).
 const timeZone = body.dataset.tz || undefined;
 const clockText = (date) => date.toLocaleTimeString("de-DE", { hour: "2-digit", minute: "2-digit", timeZone });
-const texts = JSON.parse(document.getElementById("texts")?.textContent || "{}");
 
-function t(key, params = {}) {
-  let s = texts[key] ?? key;
-  for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, v);
-  return s;
-}
-
-// The same choice as the server's Translator.plural().
-const plural = (key, n) => t(`${key}.${n === 1 ? "one" : "other"}`, { n });
+// A ticket's state said to its holder (the server's t.label("ticket.status", ...)).
+const TICKET_STATUS = {
+  waiting: gettext("Sie warten"),
+  called: gettext("Sie werden aufgerufen"),
+  serving: gettext("Sie werden bedient"),
+  done: gettext("Erledigt – vielen Dank"),
+  no_show: gettext("Nicht erschienen"),
+  cancelled: gettext("Storniert"),
+};
 
 // The same phrasing as the server's Translator.wait().
 function waitText(seconds) {
-  if (seconds === null || seconds === undefined) return t("wait.unknown");
-  if (seconds < 60) return t("wait.now");
+  if (seconds === null || seconds === undefined) return gettext("unbekannt");
+  if (seconds < 60) return gettext("sofort");
   let minutes = Math.ceil(seconds / 60);
   if (minutes > 15) minutes = Math.ceil(minutes / 5) * 5;
-  if (minutes < 60) return t("wait.minutes", { n: minutes });
+  if (minutes < 60) return gettext("ca.\u00a0{n}\u00a0Min.", { n: minutes });
   minutes = Math.ceil(minutes / 10) * 10;
   const h = Math.floor(minutes / 60), n = minutes % 60;
-  return n ? t("wait.hours_minutes", { h, n }) : t("wait.hours", { h });
+  return n ? gettext("ca.\u00a0{h}\u00a0Std. {n}\u00a0Min.", { h, n }) : gettext("ca.\u00a0{h}\u00a0Std.", { h });
 }
 
 // The same phrasing as the server's Translator.wait_range().
@@ -43,18 +45,18 @@ function rangeText(bounds) {
   let lo = Math.floor(bounds[0] / 60), hi = Math.ceil(bounds[1] / 60);
   if (lo > 15) lo = Math.floor(lo / 5) * 5;
   if (hi > 15) hi = Math.ceil(hi / 5) * 5;
-  if (lo === 0) return t("wait.range_up_to", { hi });
-  return t("wait.range", { lo, hi: Math.max(hi, lo + 1) });
+  if (lo === 0) return gettext("bis\u00a0{hi}\u00a0Min.", { hi });
+  return gettext("{lo}–{hi}\u00a0Min.", { lo, hi: Math.max(hi, lo + 1) });
 }
 
 // The same phrasing as the server's Translator.opening().
 function openingText(snap) {
   // (Open until midnight is "bis 24:00 Uhr", as the opening hours write it.)
-  if (snap.open) return snap.closes_at ? t("hours.open_until", { time: snap.closes_at.slice(11, 16).replace("00:00", "24:00") }) : t("hours.open");
-  if (!snap.opens_at) return t("hours.closed");
-  if (snap.opens_at.slice(0, 10) === snap.generated_at.slice(0, 10)) return t("hours.opens_today", { time: snap.opens_at.slice(11, 16) });
+  if (snap.open) return snap.closes_at ? gettext("geöffnet bis {time} Uhr", { time: snap.closes_at.slice(11, 16).replace("00:00", "24:00") }) : pgettext("hours.open", "geöffnet");
+  if (!snap.opens_at) return gettext("derzeit geschlossen");
+  if (snap.opens_at.slice(0, 10) === snap.generated_at.slice(0, 10)) return gettext("öffnet heute um {time} Uhr", { time: snap.opens_at.slice(11, 16) });
   const day = new Date(`${snap.opens_at.slice(0, 10)}T12:00:00`).getDay(); // 0 = Sunday
-  return t("hours.opens", { day: t(`day.${(day + 6) % 7}`), time: snap.opens_at.slice(11, 16) });
+  return gettext("öffnet {day} {time} Uhr", { day: weekdays[(day + 6) % 7], time: snap.opens_at.slice(11, 16) });
 }
 
 const nameOf = (o) => (lang === "en" && o.name_en ? o.name_en : o.name);
@@ -71,15 +73,15 @@ function renderQueues(root, queues) {
     const row = root.querySelector(`[data-queue="${CSS.escape(q.id)}"]`);
     if (!row) continue;
     setText(row, "waiting", q.waiting);
-    setText(row, "waiting-label", plural("queue.waiting_label", q.waiting));
-    setText(row, "wait", q.appointments ? t("queue.by_appointment") : waitText(q.estimated_wait_s));
+    setText(row, "waiting-label", ngettext("wartet", "warten", q.waiting));
+    setText(row, "wait", q.appointments ? gettext("nach Termin") : waitText(q.estimated_wait_s));
     setText(row, "range", rangeText(q.estimated_wait_range_s));
     const stop = row.querySelector('[data-f="stop"]');
     if (stop) stop.hidden = !q.ticket_stop;
     if (row.dataset.state !== undefined) {
       row.dataset.state = q.ticket_stop ? "stop" : q.open_counters ? "open" : "closed";
       // Whether a counter serves it now (also in a lunch break, for those still waiting).
-      setText(row, "state", q.ticket_stop ? t("queue.ticket_stop") : q.open_counters ? t("queue.open") : t("screen.no_counter"));
+      setText(row, "state", q.ticket_stop ? gettext("Ausgabestopp") : q.open_counters ? pgettext("queue.open", "Schalter geöffnet") : gettext("Kein Schalter geöffnet"));
     }
   }
 }
@@ -90,8 +92,8 @@ function renderOccupancy(root, zones) {
     if (!el) continue;
     el.hidden = z.count === null;
     if (z.count === null) continue;
-    const capacity = z.capacity ? ` ${t("occupancy.capacity", { capacity: z.capacity })}` : "";
-    setText(el, "occupancy-text", t("occupancy.line", { name: nameOf(z), count: z.count }) + capacity);
+    const capacity = z.capacity ? ` ${gettext("(von {capacity} Plätzen)", { capacity: z.capacity })}` : "";
+    setText(el, "occupancy-text", gettext("{name}: {count} Personen", { name: nameOf(z), count: z.count }) + capacity);
   }
 }
 
@@ -108,7 +110,7 @@ function renderLocation(root, snap) {
   renderOccupancy(root, snap.occupancy);
   renderOpening(root, snap);
   renderQueues(root, snap.queues);
-  setText(document, "updated-text", t("updated", { time: hhmm(snap.generated_at) }));
+  setText(document, "updated-text", gettext("Stand {time} Uhr", { time: hhmm(snap.generated_at) }));
 }
 
 // Screen readers hear a short summary of the latest state: once a burst of changes has
@@ -122,9 +124,9 @@ function announce(snaps) {
   // appointment, not "unbekannt"; a ticket stop said; "ca. 12 Min." ends one sentence.)
   const summary = snaps.map((s) => {
     const queues = s.queues.map((q) => {
-      const wait = q.appointments ? t("queue.by_appointment") : waitText(q.estimated_wait_s);
-      const said = t("location.announce", { name: nameOf(q), waiting: q.waiting, wait }).replace(/\.\.$/, ".");
-      return q.ticket_stop ? `${said} ${t("queue.ticket_stop")}.` : said;
+      const wait = q.appointments ? gettext("nach Termin") : waitText(q.estimated_wait_s);
+      const said = gettext("{name} – Wartende {waiting}, Wartezeit {wait}.", { name: nameOf(q), waiting: q.waiting, wait }).replace(/\.\.$/, ".");
+      return q.ticket_stop ? `${said} ${gettext("Ausgabestopp")}.` : said;
     }).join(" ");
     return snaps.length > 1 ? `${nameOf(s.location || s)}: ${queues}` : queues;
   }).join(" ");
@@ -181,7 +183,7 @@ function speak(call) {
   if (!("speechSynthesis" in window)) return;
   // "A017" is read as "A 17": the letter, then the number as a number.
   const spoken = call.number.replace(/^([A-Z]+)0*(\d+)$/, "$1 $2");
-  const utterance = new SpeechSynthesisUtterance(t("screen.speech", { number: spoken, counter: nameOf({ name: call.counter_name, name_en: call.counter_name_en }) }));
+  const utterance = new SpeechSynthesisUtterance(gettext("Nummer {number}, bitte zu {counter}.", { number: spoken, counter: nameOf({ name: call.counter_name, name_en: call.counter_name_en }) }));
   utterance.lang = lang === "en" ? "en-GB" : "de-DE";
   window.speechSynthesis.speak(utterance);
 }
@@ -235,10 +237,10 @@ function renderScreen(snap) {
   const call = box.querySelector(".call");
   const latest = calls[0];
   if (latest) {
-    const recall = span("recall", t("screen.recall"), "recall");
+    const recall = span("recall", gettext("erneuter Aufruf"), "recall");
     recall.hidden = !latest.recall;
     call.replaceChildren(span("number", latest.number, "number"), span("arrow", "→"),
-      span("sr-only", t("screen.to")), span("counter", nameOf({ name: latest.counter_name, name_en: latest.counter_name_en }), "counter"), recall);
+      span("sr-only", gettext("bitte zu")), span("counter", nameOf({ name: latest.counter_name, name_en: latest.counter_name_en }), "counter"), recall);
     call.querySelector(".arrow").setAttribute("aria-hidden", "true");
     fitCall();
   }
@@ -300,11 +302,11 @@ async function refreshTicket(snap) {
   }
   card.dataset.queue = ticket.queue;
   card.dataset.status = ticket.status;
-  setText(card, "status", t(`ticket.status.${ticket.status}`));
+  setText(card, "status", TICKET_STATUS[ticket.status]);
   const goTo = card.querySelector('[data-f="go_to"]');
   const counter = ticket.counter_name ? nameOf({ name: ticket.counter_name, name_en: ticket.counter_name_en }) : "";
   goTo.hidden = !counter;
-  if (counter) goTo.textContent = t("ticket.go_to", { counter });
+  if (counter) goTo.textContent = gettext("Bitte zu {counter}", { counter });
   // Every call and every recall buzzes the phone once, where it can: also a second call to
   // the same counter (after a transfer), which says the same words.
   const call = ticket.status === "called" ? `${ticket.called_at}:${ticket.recall}` : null;
@@ -315,7 +317,7 @@ async function refreshTicket(snap) {
   setText(card, "wait", waitText(ticket.estimated_wait_s));
   setText(card, "range", rangeText(ticket.estimated_wait_range_s));
   const active = ["waiting", "called", "serving"].includes(ticket.status);
-  setText(card, "hint", active ? t("ticket.keep_open") : t("ticket.ended"));
+  setText(card, "hint", active ? gettext("Lassen Sie diese Seite geöffnet – sie zeigt Ihren Aufruf.") : gettext("Dieser Vorgang ist abgeschlossen."));
   // Offered while the ticket waits (again, after a transfer): once it is called, the
   // person is on the way and the offer comes too late.
   const offer = card.querySelector("[data-vibrate-offer]");
@@ -343,7 +345,7 @@ if (page === "ticket" && navigator.vibrate) {
       document.addEventListener("visibilitychange", () => {
         if (document.visibilityState === "visible" && wakeLock?.released !== false) keepAwake();
       });
-      said.textContent = t("ticket.vibrate_on");
+      said.textContent = gettext("Ihr Telefon vibriert, wenn Sie aufgerufen werden – solange diese Seite auf dem Bildschirm zu sehen ist. Sperren Sie den Bildschirm bitte nicht.");
       vibrateOn = true;
       offer.hidden = true;
       said.focus(); // the button is gone: focus goes to what replaced it
@@ -408,7 +410,7 @@ function renderTerminal(snap) {
     const blocked = !snap.open || q.ticket_stop ? "1" : "0";
     const shownClosed = button.tagName !== "BUTTON"; // a tile, not a button
     if (button.dataset.blocked !== blocked || shownClosed === snap.open) { location.reload(); return; }
-    setText(button, "wait-line", snap.open ? `${t("queue.wait")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${plural("queue.waiting_label", q.waiting)}` : t("queue.closed"));
+    setText(button, "wait-line", snap.open ? `${gettext("Wartezeit")}: ${waitText(q.estimated_wait_s)} · ${q.waiting} ${ngettext("wartet", "warten", q.waiting)}` : pgettext("queue.closed", "geschlossen"));
   }
 }
 
@@ -446,7 +448,7 @@ document.addEventListener("submit", (ev) => {
 
 function showStale() {
   const stale = document.querySelector("[data-stale]");
-  stale.textContent = t("stale.banner", { time: clockText(new Date(lastData)) });
+  stale.textContent = gettext("Verbindung unterbrochen – Stand {time} Uhr", { time: clockText(new Date(lastData)) });
   stale.hidden = false;
 }
 

@@ -8,13 +8,9 @@
 // asked for again with the same form, whose one-time key is the Idempotency-Key: a retry
 // can only ever show the same ticket. Without JavaScript the forms post as plain pages.
 
+import { gettext } from "./gettext.js";
+
 const body = document.body;
-const texts = JSON.parse(document.getElementById("texts")?.textContent || "{}");
-const t = (key, params = {}) => {
-  let s = texts[key] ?? key;
-  for (const [k, v] of Object.entries(params)) s = s.replace(`{${k}}`, v);
-  return s;
-};
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Waits between asking again for an answer that did not come (network, 502-504): about
@@ -45,7 +41,7 @@ async function press(form) {
   body.dataset.busy = "1";
   const data = new URLSearchParams(new FormData(form));
   for (const button of document.querySelectorAll("main button")) button.disabled = true;
-  working(t("terminal.pressing"));
+  working(gettext("Einen Moment bitte – Ihre Wartenummer kommt."));
   for (let attempt = 0; ; attempt += 1) {
     const html = await answer(form.action, data);
     if (html !== null) {
@@ -53,10 +49,10 @@ async function press(form) {
       return;
     }
     if (attempt >= RETRY_DELAYS_MS.length) break;
-    working(t("terminal.retrying"));
+    working(gettext("Die Verbindung hakt – es wird noch einmal versucht …"));
     await sleep(RETRY_DELAYS_MS[attempt]);
   }
-  working(t("terminal.no_answer"), true);
+  working(gettext("Keine Antwort vom Server. Wenn kein Ticket gedruckt wurde, wenden Sie sich bitte an den Empfang."), true);
   setTimeout(() => location.replace(home()), LAST_CALL_MS);
 }
 
@@ -127,7 +123,7 @@ function ticketScreen(root) {
   const back = () => location.replace(root.dataset.back);
   let left = Number(root.dataset.seconds || 30);
   const countdown = root.querySelector("[data-countdown]");
-  const showLeft = () => { if (countdown) countdown.textContent = t("terminal.countdown", { n: left }); };
+  const showLeft = () => { if (countdown) countdown.textContent = gettext("Zurück zum Start in {n} Sekunden.", { n: left }); };
   showLeft();
   const timer = setInterval(() => {
     left -= 1;

@@ -22,6 +22,7 @@ import orjson
 
 from waitboard.core.clock import iso
 from waitboard.core.errors import Conflict, NotFound
+from waitboard.core.marks import N_
 
 #: Who may create applications and change their stage.
 CASEWORKER_ROLES = ("caseworker", "admin")
@@ -168,8 +169,32 @@ class FiledAnew(Conflict):
 Text = Callable[[str], str]
 
 
+#: Each stage in words, and what it means for the citizen (German source texts).
+STAGE_TEXTS = {
+    Stage.RECEIVED: N_("Eingegangen"),
+    Stage.IN_REVIEW: N_("In Bearbeitung"),
+    Stage.DOCUMENTS_MISSING: N_("Unterlagen fehlen"),
+    Stage.DECIDED: N_("Entschieden"),
+}
+EXPLANATIONS = {
+    Stage.RECEIVED: N_(
+        "Ihr Antrag ist bei uns eingegangen. Wir beginnen bald mit der Bearbeitung; Sie müssen "
+        "jetzt nichts tun."
+    ),
+    Stage.IN_REVIEW: N_("Wir bearbeiten Ihren Antrag gerade. Sie müssen jetzt nichts tun."),
+    Stage.DOCUMENTS_MISSING: N_(
+        "Damit wir weiterarbeiten können, brauchen wir noch Unterlagen von Ihnen. Bitte reichen "
+        "Sie die unten genannten Unterlagen so bald wie möglich bei uns ein."
+    ),
+    Stage.DECIDED: N_(
+        "Über Ihren Antrag ist entschieden. Den Bescheid schicken wir Ihnen mit der Post; er "
+        "kann schon unterwegs sein."
+    ),
+}
+
+
 def stage_text(stage: Stage, text: Text) -> str:
-    return text(f"applications.stage.{stage.value}")
+    return text(STAGE_TEXTS[stage])
 
 
 def public_answer(app: Application, text: Text, tz: tzinfo) -> dict[str, Any]:
@@ -179,7 +204,7 @@ def public_answer(app: Application, text: Text, tz: tzinfo) -> dict[str, Any]:
         "number": app.number,
         "stage": app.stage.value,
         "stage_text": stage_text(app.stage, text),
-        "explanation": text(f"applications.explain.{app.stage.value}"),
+        "explanation": text(EXPLANATIONS[app.stage]),
         "missing": list(app.missing),
         "updated_at": iso(app.updated_at, tz),
         "delete_at": iso(app.delete_at, tz),

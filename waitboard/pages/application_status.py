@@ -44,11 +44,17 @@ async def status_lookup(request: Request) -> Response:
     try:
         number = check_number(raw_number)
     except WaitboardError:
-        errors["number"] = t("applications.status.number_invalid")
+        errors["number"] = t(
+            "Bitte prüfen Sie die Antragsnummer: Sie hat 4 bis 20 Zeichen aus Buchstaben, "
+            "Ziffern und Bindestrichen, so wie im Schreiben."
+        )
     try:
         pin = normalise_pin(form.get("pin", "")[:100])
     except WaitboardError:
-        errors["pin"] = t("applications.status.pin_invalid")
+        errors["pin"] = t(
+            "Bitte geben Sie die PIN mit ihren 8 Ziffern ein, so wie im Schreiben (z. B. 1234 "
+            "5678)."
+        )
     if errors:
         return render(
             request,
@@ -68,7 +74,11 @@ async def status_lookup(request: Request) -> Response:
             status=status_of(e),
             number=number,
             errors={},
-            failure=t("applications.status.too_many", minutes=e.extra["minutes"]),
+            failure=t(
+                "Zu viele falsche Versuche. Bitte versuchen Sie es in {minutes}\u00a0Min. noch "
+                "einmal. Wenn Sie das Schreiben nicht mehr haben, wenden Sie sich bitte an uns.",
+                minutes=e.extra["minutes"],
+            ),
             result=None,
         )
         response.headers["Retry-After"] = str(e.retry_after_s)
@@ -80,7 +90,10 @@ async def status_lookup(request: Request) -> Response:
             status=404,
             number=number,
             errors={},
-            failure=t("applications.status.not_found"),
+            failure=t(
+                "Antragsnummer oder PIN stimmen nicht. Bitte prüfen Sie beides in unserem "
+                "Schreiben und versuchen Sie es noch einmal."
+            ),
             result=None,
         )
     result = public_answer(application, t, ctx.office.tz)

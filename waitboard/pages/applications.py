@@ -75,11 +75,17 @@ async def list_page(request: Request) -> Response:
         try:
             number = check_number(query)
         except WaitboardError:
-            search_error = t("applications.staff.number_invalid")
+            search_error = t(
+                "Eine Antragsnummer hat 4 bis 20 Zeichen: Buchstaben A–Z, Ziffern und Bindestriche."
+            )
         else:
             if await store.application(number) is not None:
                 return _redirect(_detail_path(number), request)
-            search_error = t("applications.staff.not_found", number=number)
+            search_error = t(
+                "Es gibt keinen Antrag {number}. Prüfen Sie die Nummer oder legen Sie den Antrag "
+                "an.",
+                number=number,
+            )
     recent = [
         {
             "number": a.number,
@@ -164,22 +170,22 @@ def _pin_page(
         slip=[Translator(lang) for lang in ("de", "en")],
         office=ctx.office,
         status_url=status_url,
-        status_qr=qr.svg(status_url, t("applications.slip.qr")) if pin else None,
+        status_qr=qr.svg(status_url, t("QR-Code: Stand des Antrags abfragen")) if pin else None,
     )
 
 
 def _audit_row(t: Translator, entry: AuditEntry, tz: Any) -> dict[str, Any]:
     moment = from_ms(entry.at, tz)
     if entry.action is AuditAction.CREATED:
-        what = t("applications.audit.created", stage=stage_text(entry.stage, t))
+        what = t("angelegt ({stage})", stage=stage_text(entry.stage, t))
     elif entry.action is AuditAction.PIN_RESET:
-        what = t("applications.audit.pin_reset")
+        what = t("neue PIN erzeugt")
     else:
         old = stage_text(entry.old_stage, t) if entry.old_stage else "–"
-        what = t("applications.audit.stage", old=old, new=stage_text(entry.stage, t))
+        what = t("{old} → {new}", old=old, new=stage_text(entry.stage, t))
     return {
         "when": t(
-            "applications.datetime",
+            "{date}, {time} Uhr",
             date=date_text(t, entry.at, tz),
             time=f"{moment:%H:%M}",
         ),
@@ -280,9 +286,9 @@ async def stage_form(request: Request) -> Response:
     sessions.flash(
         request,
         "ok",
-        t("applications.flash.saved", stage=stage_text(change.application.stage, t))
+        t("Gespeichert: {stage}.", stage=stage_text(change.application.stage, t))
         if change.changed
-        else t("applications.flash.unchanged"),
+        else t("Nichts geändert – Stand und Liste waren schon so."),
     )
     return _redirect(_detail_path(number), request)
 
@@ -311,7 +317,11 @@ async def delete_form(request: Request) -> Response:
     if isinstance(number, Response):
         return number
     if form.get("confirm") != "yes":
-        sessions.flash(request, "error", t("applications.staff.delete_unconfirmed"))
+        sessions.flash(
+            request,
+            "error",
+            t("Nichts gelöscht: Bitte bestätigen Sie das Löschen mit dem Häkchen."),
+        )
         return _redirect(_detail_path(number), request)
     seen = form.get("created_at", "")
     try:
@@ -325,7 +335,9 @@ async def delete_form(request: Request) -> Response:
         sessions.flash(request, "error", t.error(e))
         # (Filed anew: the caseworker sees the application that is there now.)
         return _redirect(_detail_path(number) if isinstance(e, FiledAnew) else HOME, request)
-    sessions.flash(request, "ok", t("applications.flash.deleted", number=number))
+    sessions.flash(
+        request, "ok", t("Antrag {number} ist mit PIN und Verlauf gelöscht.", number=number)
+    )
     return _redirect(HOME, request)
 
 

@@ -131,9 +131,14 @@ def _no_such_concern(request: Request, loc: Location) -> Response:
         request,
         "error.html",
         status=404,
-        message=t("booking.no_such_concern", location=t.name(loc)),
+        message=t(
+            "Am Standort {location} gibt es dieses Anliegen nicht, oder es wird dort ohne Termin "
+            "bedient. Bitte wählen Sie eines der Anliegen, für die Sie hier einen Termin buchen "
+            "können.",
+            location=t.name(loc),
+        ),
         back=f"/locations/{loc.id}/appointments",
-        back_label=t("booking.to_concerns"),
+        back_label=t("Zu den Anliegen mit Termin"),
         retry=False,
     )
 
@@ -181,7 +186,10 @@ async def lookup(request: Request) -> Response:
             "appointment_lookup.html",
             status=422,
             code=text[:40],
-            error=t("booking.code_format"),
+            error=t(
+                "Ein Buchungscode besteht aus acht Zeichen (Buchstaben und Ziffern), zum "
+                "Beispiel K7QM-4XPA."
+            ),
         )
     return _to_booking(request, code)
 
@@ -197,7 +205,10 @@ async def appointment_page(request: Request) -> Response:
             "appointment_lookup.html",
             status=404,
             code=request.path_params["code"][:40],
-            error=t("booking.unknown"),
+            error=t(
+                "Zu diesem Code gibt es keinen Termin. Bitte prüfen Sie den Code auf Ihrer "
+                "Bestätigung."
+            ),
         )
     view = bookings.view(ctx, loc, q, code, booking, ticket)
     base = public_base(request)
@@ -209,7 +220,7 @@ async def appointment_page(request: Request) -> Response:
         booking=view,
         fresh=request.query_params.get("new") == "1",
         plan=bookings.plan(q),
-        qr=qr.svg(base + view["url"], t("booking.qr")),
+        qr=qr.svg(base + view["url"], t("QR-Code zum Einchecken")),
     )
 
 
@@ -228,9 +239,15 @@ async def calendar_file(request: Request) -> Response:
     # In UTC: every calendar reads it the same, without a time zone definition.
     event.add("dtstart", datetime.fromisoformat(view["start"]).astimezone(UTC))
     event.add("dtend", datetime.fromisoformat(view["end"]).astimezone(UTC))
-    event.add("summary", t("booking.ics_summary", queue=t.name(q), location=t.name(loc)))
+    event.add("summary", t("Termin: {queue} – {location}", queue=t.name(q), location=t.name(loc)))
     event.add(
-        "description", t("booking.ics_description", code=view["code"], url=base + view["url"])
+        "description",
+        t(
+            "Buchungscode {code}. Einchecken am Terminal mit diesem Code. Verschieben oder "
+            "absagen: {url}",
+            code=view["code"],
+            url=base + view["url"],
+        ),
     )
     event.add("location", t.name(loc))
     event.add("status", "CANCELLED" if booking.status == "cancelled" else "CONFIRMED")
@@ -298,18 +315,30 @@ def _refused(t: Translator, e: WaitboardError, start: str, *, field: str | None)
     field and the message; a full slot offers the next free ones, and a refusal of what
     was chosen keeps the choice in the form."""
     if isinstance(e, _NoSlotChosen):
-        return {"status": status_of(e), "field": "start", "error": t("booking.pick_slot")}
+        return {
+            "status": status_of(e),
+            "field": "start",
+            "error": t("Bitte wählen Sie eine Uhrzeit."),
+        }
     if isinstance(e, SlotFull):
         return {
             "status": status_of(e),
             "field": "start",
-            "error": t("booking.full"),
+            "error": t("Diese Zeit ist inzwischen ausgebucht. Bitte wählen Sie eine andere."),
             "suggestions": list(e.extra.get("next_free", [])),
         }
     if isinstance(e, IdempotencyKeyInUse):
         # This form was sent from another browser first: that booking is theirs. The
         # page again, with a new key, books this person's own with one more click.
-        return {"status": status_of(e), "error": t("booking.form_used_elsewhere"), "chosen": start}
+        return {
+            "status": status_of(e),
+            "error": t(
+                "Dieses Formular wurde schon in einem anderen Browser oder auf einem anderen "
+                "Gerät abgeschickt. Hier wurde nichts gebucht. Bitte buchen Sie Ihren Termin "
+                "noch einmal."
+            ),
+            "chosen": start,
+        }
     return {"status": status_of(e), "field": field, "error": _form_error(t, e), "chosen": start}
 
 
@@ -317,9 +346,12 @@ def _form_error(t: Translator, e: WaitboardError) -> str:
     """A refusal in the page's language, for the field it is about."""
     if isinstance(e, Unprocessable):
         return (
-            t("booking.contact_invalid")
+            t("Bitte eine E-Mail-Adresse oder Telefonnummer angeben – oder das Feld leer lassen.")
             if e.extra.get("field") == "contact"
-            else t("booking.start_invalid")
+            else t(
+                "Diese Uhrzeit kann nicht (mehr) gebucht werden. Bitte wählen Sie eine der "
+                "angebotenen Zeiten."
+            )
         )
     return t.error(e)
 
@@ -327,9 +359,9 @@ def _form_error(t: Translator, e: WaitboardError) -> str:
 def day_label(t: Translator, day: date, today: date) -> str:
     """ "heute", "morgen", or "Do 03.12." """
     if day == today:
-        return t("booking.today")
+        return t("heute")
     if day == today + timedelta(days=1):
-        return t("booking.tomorrow")
+        return t("morgen")
     return f"{t.weekday(day.weekday())} {t.day_month(day)}"
 
 

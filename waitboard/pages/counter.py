@@ -75,9 +75,9 @@ async def counter_action(request: Request) -> Response:
             sessions.flash(
                 request,
                 "ok",
-                t("staff.called", number=outcome.ticket.number)
+                t("{number} wurde aufgerufen.", number=outcome.ticket.number)
                 if outcome.ticket
-                else t("staff.nobody_waiting"),
+                else t("Niemand wartet in Ihren Warteschlangen."),
             )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))

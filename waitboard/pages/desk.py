@@ -11,6 +11,7 @@ from waitboard.core.errors import NotFound, WaitboardError
 from waitboard.core.office import Device, Location
 from waitboard.core.outcomes import OutcomeKind
 from waitboard.i18n import Translator
+from waitboard.labels import LABELS
 from waitboard.pages import forms, sessions
 from waitboard.pages.render import language, see_other, with_lang
 from waitboard.services import tickets as commands
@@ -51,7 +52,7 @@ async def ticket_action(request: Request) -> Response:
         # (Says what happened to which ticket: a bare "Erledigt." after a recall read as
         # if the ticket were finished.)
         number = outcome.ticket.number if outcome.ticket else ""
-        sessions.flash(request, "ok", t(f"staff.done.{name}", number=number))
+        sessions.flash(request, "ok", t.message(LABELS["staff.done"][name], number=number))
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
     return see_other(with_lang(back, language(request)))
@@ -74,9 +75,15 @@ async def check_in(request: Request) -> Response:
     ticket = outcome.ticket
     assert ticket is not None
     if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
-        sessions.flash(request, "ok", t("staff.already_checked_in", number=ticket.number))
+        sessions.flash(
+            request, "ok", t("Schon eingecheckt: Wartenummer {number}.", number=ticket.number)
+        )
     elif ticket.late:
-        sessions.flash(request, "ok", t("staff.checked_in_late", number=ticket.number))
+        sessions.flash(
+            request,
+            "ok",
+            t("Zu spät für den Termin: Wartenummer {number} ohne Termin.", number=ticket.number),
+        )
     else:
-        sessions.flash(request, "ok", t("staff.checked_in", number=ticket.number))
+        sessions.flash(request, "ok", t("Eingecheckt: Wartenummer {number}.", number=ticket.number))
     return see_other(with_lang(back, language(request)))

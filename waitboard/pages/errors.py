@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from waitboard.core.errors import LoginRequired, WaitboardError
 from waitboard.i18n import Translator
+from waitboard.labels import ERRORS
 from waitboard.pages.render import language, render, see_other, this_page_url, with_lang
 
 
@@ -33,12 +34,14 @@ def login_redirect(request: Request) -> Response:
 
 def from_http_exception(request: Request, exc: HTTPException) -> Response:
     t = Translator(language(request))
-    key = "error.not_found" if exc.status_code == 404 else "error.generic"
-    return error_page(request, exc.status_code, t(key))
+    missing = exc.status_code == 404
+    message = t.message(ERRORS[("not_found", None)] if missing else ERRORS[("generic", None)])
+    return error_page(request, exc.status_code, message)
 
 
 def internal_error(request: Request) -> Response:
-    return error_page(request, 500, Translator(language(request))("error.internal"))
+    t = Translator(language(request))
+    return error_page(request, 500, t.message(ERRORS[("internal", None)]))
 
 
 def error_page(
@@ -80,15 +83,19 @@ def rate_limited(request: Request, retry_after_s: int) -> Response:
     t = Translator(language(request))
     minutes = -(-retry_after_s // 60)
     when = (
-        t.plural("error.rate_limited.seconds", retry_after_s)
+        t.ngettext("1\u00a0Sekunde", "{n}\u00a0Sekunden", retry_after_s)
         if retry_after_s < 60
-        else t.plural("error.rate_limited.minutes", minutes)
+        else t.ngettext("1\u00a0Minute", "{n}\u00a0Minuten", minutes)
     )
     response = error_page(
         request,
         429,
-        t("error.rate_limited", when=when),
-        title=t("error.rate_limited.title"),
+        t(
+            "Von Ihrer Internetverbindung kamen gerade zu viele Anfragen. Bitte versuchen Sie es "
+            "in {when} noch einmal.",
+            when=when,
+        ),
+        title=t("Bitte kurz warten"),
         again=this_page_url(request),
         # A page asked for comes back by itself (a lobby screen, too); a form is never
         # sent again without the person.

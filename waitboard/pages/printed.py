@@ -27,9 +27,10 @@ async def printed_ticket_values(
     # The code leads to the ticket page in the language the ticket was printed in.
     url = public_base(request) + with_lang(ticket["url"], language(request))
     queue = loc.queue_by_id.get(record.queue) or {"name": record.queue}
+    t = Translator(language(request))
     return {
         "ticket": ticket,
         "queue": queue,
         # (Named as an image; the caption under it says what to do with it.)
-        "qr": qr.svg(url, Translator(language(request))("print.qr_title")),
+        "qr": qr.svg(url, t("QR-Code zu Ihrer Wartenummer")),
     }

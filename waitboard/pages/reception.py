@@ -81,7 +81,7 @@ async def reception_issue(request: Request) -> Response:
         return see_other(back)
     assert outcome.ticket is not None
     t = Translator(language(request))
-    sessions.flash(request, "ok", t("staff.issued", number=outcome.ticket.number))
+    sessions.flash(request, "ok", t("Ticket {number} gezogen.", number=outcome.ticket.number))
     return see_other(
         with_lang(f"/staff/{loc.id}/tickets/{outcome.ticket.id}/print", language(request))
     )

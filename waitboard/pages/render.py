@@ -42,7 +42,7 @@ def when(iso: str | None, t: Translator) -> str:
         return ""
     moment = datetime.fromisoformat(iso)
     return t(
-        "booking.when",
+        "{day} {date}, {time} Uhr",
         day=t.weekday(moment.weekday()),
         date=t.day(moment.date()),
         time=f"{moment:%H:%M}",
@@ -130,7 +130,9 @@ def render(
     html = _env.get_template(template).render(
         t=t,
         lang=lang,
-        texts=t.texts,
+        ngettext=t.ngettext,
+        pgettext=t.pgettext,
+        texts=t.js_texts(),
         demo=ctx.settings.demo,
         request=request,
         tz=ctx.office.timezone,

@@ -177,7 +177,7 @@ async def check_in(request: Request) -> Response:
         # Checked in before (and the slip taken then): the start screen says so.
         message = {
             "kind": "ok",
-            "text": t("staff.already_checked_in", number=outcome.ticket.number),
+            "text": t("Schon eingecheckt: Wartenummer {number}.", number=outcome.ticket.number),
         }
         return await _start_page(request, ctx, loc, device, message=message)
     return await _ticket_screen(request, ctx, loc, device, outcome)
