@@ -96,9 +96,10 @@ def render(ticket: PrintedTicket, lang: str) -> Image.Image:
             (t("Vor Ihnen: {n}", n=ahead), _font(30), 22),
             (t("Wartezeit: {wait}", wait=t.wait(ticket.estimated_wait_s)), _font(30), 6),
         ]
+    day = f"{date[8:10]}.{date[5:7]}.{date[:4]}"  # (dots in both languages, as printed so far)
     lines.append(
         (
-            t("{date}, {time} Uhr", date=f"{date[8:10]}.{date[5:7]}.{date[:4]}", time=time),
+            t("{date}, {time} Uhr", date=day, time=time),
             _font(24),
             14,
         )

@@ -187,7 +187,7 @@ def _audit_row(t: Translator, entry: AuditEntry, tz: Any) -> dict[str, Any]:
         "when": t(
             "{date}, {time} Uhr",
             date=date_text(t, entry.at, tz),
-            time=f"{moment:%H:%M}",
+            time=t.clock(moment),
         ),
         "device": entry.device,
         "what": what,

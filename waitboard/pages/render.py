@@ -45,7 +45,7 @@ def when(iso: str | None, t: Translator) -> str:
         "{day} {date}, {time} Uhr",
         day=t.weekday(moment.weekday()),
         date=t.day(moment.date()),
-        time=f"{moment:%H:%M}",
+        time=t.clock(moment),
     )
 
 
