@@ -185,3 +185,26 @@ def test_a_german_name_on_an_english_page_is_hyphenated_as_german() -> None:
     assert Translator("en").breakable_name(queue) == Translator("de").breakable_name(queue)
     with_english = {"name": "Anmeldung", "name_en": "Registration"}
     assert Translator("en").breakable_name(with_english) == soft_hyphens("Registration", "en")
+
+
+def test_a_page_embeds_the_js_messages_only_with_plurals_by_category() -> None:
+    """The JS modules get the translations of their own messages - a plural as its forms
+    by CLDR category (Intl.PluralRules picks one), a message with a context under gettext's
+    context key - and the weekday names; no staff text rides along on a public page."""
+    texts = Translator("en").js_texts()
+    messages = texts["messages"]
+    assert messages["wartet"] == {"one": "waiting", "other": "waiting"}
+    assert Translator("de").js_texts()["messages"]["wartet"] == {"one": "wartet", "other": "warten"}
+    assert messages["queue.closed\x04geschlossen"] == "closed"
+    assert messages["Wartezeit"] == "Wait"
+    assert "Anmelden" not in messages
+    assert texts["weekdays"][0] == "Mon"
+    assert Translator("de").js_texts()["weekdays"][6] == "So"
+
+
+def test_a_language_without_its_own_patterns_gets_cldr_dates() -> None:
+    """A language added by its catalog and code alone still writes days and numbers its
+    readers' way (CLDR's), and shows German where its catalog has no entry."""
+    t = Translator("tr")
+    assert t.day(date(2026, 12, 4)) == "4 Ara 2026"
+    assert t("Wartezeit") == "Wartezeit"

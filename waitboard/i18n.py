@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_day_names
+from babel.dates import format_date, format_skeleton, format_time, get_day_names
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -33,7 +33,8 @@ DEFAULT = "de"
 DOMAIN = "waitboard"
 
 #: The CLDR patterns that write a day as each language's readers do: 04.12.2026, and
-#: 4 Dec 2026 (en, not en_GB: CLDR abbreviates September "Sept" in British English).
+#: 4 Dec 2026 (en, not en_GB: CLDR abbreviates September "Sept" in British English). A
+#: language without its own gets CLDR's medium date and its "day month" skeleton.
 _DAY = {"de": "dd.MM.y", "en": "d MMM y"}
 _DAY_MONTH = {"de": "dd.MM.", "en": "d MMM"}
 
@@ -168,11 +169,14 @@ class Translator:
         """A day (or an ISO ``2026-12-04``) as its reader writes it: "04.12.2026" in German,
         "4 Dec 2026" in English - never 04/12 (the 4th of December to a British reader,
         April to an American one), nor a bare ISO date on one page and dots on the next."""
-        return format_date(_as_day(value), _DAY[self.lang], locale=self.locale)
+        return format_date(_as_day(value), _DAY.get(self.lang, "medium"), locale=self.locale)
 
     def day_month(self, value: date | str) -> str:
         """A day without its year, for a strip of the coming days: "07.12." / "7 Dec"."""
-        return format_date(_as_day(value), _DAY_MONTH[self.lang], locale=self.locale)
+        day = _as_day(value)
+        if self.lang not in _DAY_MONTH:
+            return format_skeleton("MMMd", day, locale=self.locale)
+        return format_date(day, _DAY_MONTH[self.lang], locale=self.locale)
 
     def clock(self, value: datetime | time) -> str:
         """A time of day, 24-hour in both languages: "08:00"."""

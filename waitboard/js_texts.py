@@ -11,6 +11,9 @@ from babel.messages.extract import extract
 #: The functions the JS modules call (the same keywords as babel.cfg's extraction).
 KEYWORDS = {"gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 
+#: As babel.cfg: a text inside `${...}` of a template literal counts too.
+OPTIONS = {"parse_template_string": True}
+
 JsMessage = tuple[str | None, str | tuple[str, str]]
 
 
@@ -23,7 +26,7 @@ def js_messages() -> tuple[JsMessage, ...]:
     for script in sorted((f for f in static.iterdir() if f.name.endswith(".js")), key=str):
         with script.open("rb") as source:
             for _line, message, _comments, context in extract(
-                "javascript", source, keywords=KEYWORDS
+                "javascript", source, keywords=KEYWORDS, options=OPTIONS
             ):
                 if isinstance(message, str):
                     found[(context, message)] = None
