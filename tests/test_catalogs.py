@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -14,6 +15,7 @@ from babel.messages.pofile import read_po
 
 from tests.helpers import ROOT
 from waitboard.i18n import DEFAULT, LANGUAGES
+from waitboard.js_texts import js_messages
 
 LOCALE = ROOT / "kiosk_templates" / "locale"
 POT = LOCALE / "waitboard.pot"
@@ -112,3 +114,22 @@ def test_a_catalog_translates_exactly_the_templates_texts(lang: str) -> None:
     assert {
         (m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in entries(translated)
     } == keys
+
+
+def test_every_js_call_is_found_by_the_extraction() -> None:
+    """Each gettext/ngettext/pgettext call in the JS modules, wherever it stands (inside a
+    template literal's ${...} too), is among the messages a page embeds - else the browser
+    would show the German text on a page in another language."""
+    source = "".join(
+        p.read_text("utf-8") for p in (ROOT / "kiosk_templates" / "static").glob("*.js")
+    )
+    literal = r'("(?:[^"\\]|\\.)*")'
+    called = {
+        (None, json.loads(m)) for m in re.findall(rf"\b(?:gettext|ngettext)\({literal}", source)
+    } | {
+        (json.loads(c), json.loads(m))
+        for c, m in re.findall(rf"\bpgettext\({literal}, {literal}", source)
+    }
+    found = {(c, m if isinstance(m, str) else m[0]) for c, m in js_messages()}
+    assert called, "no calls found: the pattern is out of date"
+    assert called <= found, sorted(called - found, key=str)
