@@ -179,3 +179,60 @@ def test_token_command_prints_a_token_and_its_hash() -> None:
     assert len(value) >= 40
     assert f'token_sha256 = "{hashlib.sha256(value.encode()).hexdigest()}"' in out.stdout
     assert waitboard("token", "x").stdout.splitlines()[1] != lines[1]  # random each time
+
+
+# --- names in the languages of the lobby ----------------------------------------------------
+
+
+def test_names_in_other_languages_fall_back_to_german(tmp_path: Path) -> None:
+    """A Turkish terminal's button names the service in Turkish where the office gave the
+    name; a language without one shows the German name, never an empty button."""
+    text = GOOD.replace(
+        'name = "Eingangszone"',
+        'name = "Eingangszone"\n  name_en = "Entrance"\n'
+        '  names = { tr = "Karşılama", ar = "الاستقبال" }',
+    )
+    queue = load_office(write(tmp_path, text)).location_by_id["sued"].queue_by_id["A"]
+    assert queue.display_name("tr") == "Karşılama"
+    assert queue.display_name("ar") == "الاستقبال"
+    assert queue.display_name("en") == "Entrance"
+    assert queue.display_name("de") == "Eingangszone"
+    assert queue.display_name("uk") == "Eingangszone"
+    assert queue.name_in("uk") is None
+
+
+def test_a_name_in_an_unknown_language_or_english_twice_is_refused(tmp_path: Path) -> None:
+    unknown = GOOD.replace('name = "Eingangszone"', 'name = "Eingangszone"\n  names = { fr = "x" }')
+    (error,) = errors_of(write(tmp_path, unknown))
+    assert "location sued, queue A: names" in error
+    twice = GOOD.replace(
+        'name = "Schalter 3"',
+        'name = "Schalter 3"\n  name_en = "Desk 3"\n  names = { en = "Desk 3" }',
+    )
+    (error,) = errors_of(write(tmp_path, twice))
+    assert "location sued, counter 3" in error
+    assert "English name is given twice" in error
+
+
+def test_check_config_warns_of_names_missing_in_a_language(tmp_path: Path) -> None:
+    """Missing names are a warning, not an error: the office starts, and check-config says
+    where the German name will stand in."""
+    path = write(
+        tmp_path,
+        GOOD.replace(
+            'name = "Eingangszone"',
+            'name = "Eingangszone"\n  names = { en = "Entrance", tr = "Karşılama",'
+            ' ar = "الاستقبال", uk = "Прийом", ru = "Приём", ls = "Eingang" }',
+        ),
+    )
+    result = waitboard("check-config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "ok (1 locations" in result.stdout
+    warnings = result.stderr.splitlines()
+    assert f"{path}: warning: location sued: no name in en, tr, ar, uk, ru, ls" in warnings[0]
+    assert any("counter 3: no name in en, tr, ar, uk, ru, ls" in w for w in warnings)
+    assert not any("queue A" in w for w in warnings)
+
+
+def test_the_demo_office_names_everything_in_every_language() -> None:
+    assert load_office(DEMO_CONFIG).missing_names() == []

@@ -147,13 +147,16 @@ def restore(source: Path) -> None:
 @main.command("check-config")
 @click.argument("path", type=click.Path(path_type=Path))
 def check_config(path: Path) -> None:
-    """Validate an office configuration; print every error."""
+    """Validate an office configuration; print every error, and warn of names missing in a
+    language of the citizen pages."""
     try:
         office = load_office(path)
     except ConfigError as e:
         for line in e.errors:
             click.echo(line, err=True)
         sys.exit(1)
+    for line in office.missing_names():
+        click.echo(f"{path}: warning: {line}", err=True)
     queues = sum(len(loc.queues) for loc in office.locations)
     counters = sum(len(loc.counters) for loc in office.locations)
     click.echo(

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from waitboard.core.domain import Layout
 from waitboard.core.errors import ConfigError
 from waitboard.core.hours import OpeningHours
+from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT
 from waitboard.core.office_checks import cross_check, describe
 
 LocationId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
@@ -33,6 +34,37 @@ ZoneId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", min_length=1, max
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: The languages a name can be given in besides German (``name``).
+OtherLanguage = Literal["en", "tr", "ar", "uk", "ru", "ls"]
+
+
+class _Named(_Model):
+    """A thing people see by name: German (``name``), and in the other languages of the
+    lobby where the office gives them (``names = { tr = "...", ar = "..." }``; English
+    also as ``name_en``, as before). A language without its own name shows the German one."""
+
+    name: Name
+    name_en: Name | None = None
+    names: dict[OtherLanguage, Name] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _english_once(self) -> Self:
+        if self.name_en and "en" in self.names:
+            raise ValueError("the English name is given twice (name_en and names.en): keep one")
+        return self
+
+    def display_name(self, lang: str) -> str:
+        return self.name_in(lang) or self.name
+
+    def name_in(self, lang: str) -> str | None:
+        """The name the office gave in ``lang``, or None (German: always ``name``)."""
+        if lang == DEFAULT:
+            return self.name
+        if lang == "en" and self.name_en:
+            return self.name_en
+        return self.names.get(cast(OtherLanguage, lang))
 
 
 class AppointmentPlan(_Model):
@@ -57,42 +89,28 @@ class AppointmentPlan(_Model):
         return v
 
 
-class Queue(_Model):
+class Queue(_Named):
     id: QueueId
-    name: Name
-    name_en: Name | None = None
     service_minutes: float = Field(gt=0, le=480)
     max_waiting: int | None = Field(default=None, ge=1, le=9999)
     appointments: AppointmentPlan | None = None
 
-    def display_name(self, lang: str) -> str:
-        return self.name_en if lang == "en" and self.name_en else self.name
 
-
-class Counter(_Model):
+class Counter(_Named):
     id: CounterId
-    name: Name
-    name_en: Name | None = None
     queues: list[QueueId] = Field(min_length=1)
 
-    def display_name(self, lang: str) -> str:
-        return self.name_en if lang == "en" and self.name_en else self.name
 
-
-class Zone(_Model):
+class Zone(_Named):
     """A waiting zone whose people a counter at the door counts (``waitboard-sensor
     occupancy``)."""
 
     id: ZoneId
-    name: Name
-    name_en: Name | None = None
     capacity: int | None = Field(default=None, ge=1, le=10000)
 
 
-class Location(_Model):
+class Location(_Named):
     id: LocationId
-    name: Name
-    name_en: Name | None = None
     hours: dict[str, str] = Field(default_factory=dict)
     queues: list[Queue] = Field(min_length=1)
     counters: list[Counter] = Field(default_factory=list)
@@ -136,9 +154,6 @@ class Location(_Model):
     @cached_property
     def zone_by_id(self) -> dict[str, Zone]:
         return {z.id: z for z in self.zones}
-
-    def display_name(self, lang: str) -> str:
-        return self.name_en if lang == "en" and self.name_en else self.name
 
 
 class Device(_Model):
@@ -188,6 +203,25 @@ class Office(_Model):
     @cached_property
     def location_by_id(self) -> dict[str, Location]:
         return {loc.id: loc for loc in self.locations}
+
+    def missing_names(self) -> list[str]:
+        """Warnings, one line per location, queue, counter or zone, for the citizen
+        languages it has no name in: the pages then show its German name there (a
+        Turkish terminal's button would read "Leistungen")."""
+        lines = []
+        for loc in self.locations:
+            things: list[tuple[str, _Named]] = [(f"location {loc.id}", loc)]
+            things += [(f"location {loc.id}, queue {q.id}", q) for q in loc.queues]
+            things += [(f"location {loc.id}, counter {c.id}", c) for c in loc.counters]
+            things += [(f"location {loc.id}, zone {z.id}", z) for z in loc.zones]
+            for where, thing in things:
+                missing = [lang for lang in CITIZEN_LANGUAGES if thing.name_in(lang) is None]
+                if missing:
+                    lines.append(
+                        f"{where}: no name in {', '.join(missing)} - the German name "
+                        f"'{thing.name}' is shown there"
+                    )
+        return lines
 
 
 # --- loading --------------------------------------------------------------------------------
