@@ -22,6 +22,7 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from waitboard.core.errors import WaitboardError
+from waitboard.core.languages import DEFAULT, html_lang
 from waitboard.core.marks import Message
 from waitboard.core.office import Location
 from waitboard.hyphens import soft_hyphens
@@ -29,7 +30,6 @@ from waitboard.js_texts import js_messages
 from waitboard.labels import ERRORS, LABELS
 
 LANGUAGES = ("de", "en")
-DEFAULT = "de"
 DOMAIN = "waitboard"
 
 #: The CLDR patterns that write a day as each language's readers do: 04.12.2026, and
@@ -66,7 +66,8 @@ class Translator:
 
     def __init__(self, lang: str) -> None:
         self.lang = lang
-        self.locale = Locale.parse(lang)
+        # Leichte Sprache has a catalog of its own but German's formats and plural rule.
+        self.locale = Locale.parse(html_lang(lang))
         self._translations = translations(lang)
 
     def __call__(self, message: str, **params: Any) -> str:
@@ -169,14 +170,16 @@ class Translator:
         """A day (or an ISO ``2026-12-04``) as its reader writes it: "04.12.2026" in German,
         "4 Dec 2026" in English - never 04/12 (the 4th of December to a British reader,
         April to an American one), nor a bare ISO date on one page and dots on the next."""
-        return format_date(_as_day(value), _DAY.get(self.lang, "medium"), locale=self.locale)
+        pattern = _DAY.get(self.locale.language, "medium")
+        return format_date(_as_day(value), pattern, locale=self.locale)
 
     def day_month(self, value: date | str) -> str:
         """A day without its year, for a strip of the coming days: "07.12." / "7 Dec"."""
         day = _as_day(value)
-        if self.lang not in _DAY_MONTH:
+        pattern = _DAY_MONTH.get(self.locale.language)
+        if pattern is None:
             return format_skeleton("MMMd", day, locale=self.locale)
-        return format_date(day, _DAY_MONTH[self.lang], locale=self.locale)
+        return format_date(day, pattern, locale=self.locale)
 
     def clock(self, value: datetime | time) -> str:
         """A time of day, 24-hour in both languages: "08:00"."""
