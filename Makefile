@@ -45,7 +45,7 @@ I18N_KEYWORDS := --no-default-keywords -k t -k gettext -k ngettext:1,2 -k pgette
                  -k N_ -k NP_:1c,2
 
 pot:
-	$(BIN)/pybabel -q extract -F babel.cfg $(I18N_KEYWORDS) --sort-by-file \
+	$(BIN)/pybabel -q extract -F babel.cfg $(I18N_KEYWORDS) --sort-output --add-location=file \
 	  --project waitboard --copyright-holder waitboard --msgid-bugs-address "" -o $(POT) .
 
 i18n: $(BIN)/.installed pot
