@@ -69,6 +69,37 @@ async def test_public_pages_pass_axe(
 
 
 @pytest.mark.parametrize(
+    "path",
+    [
+        "/barrierefreiheit",
+        "/barrierefreiheit/melden",
+        "/leichte-sprache",
+        "/gebaerdensprache",
+        "/barrierefreiheit?lang=en",
+    ],
+)
+async def test_the_bitv_pages_pass_axe_on_a_phone(
+    browser: Browser, server: LiveServer, path: str
+) -> None:
+    page = await browser.new_page(viewport=PHONE)
+    await page.goto(server.url + path)
+    assert await violations(page) == []
+
+
+async def test_a_refused_barrier_report_passes_axe(browser: Browser, server: LiveServer) -> None:
+    """The form sent back with its error beside the field, read by a keyboard user."""
+    page = await browser.new_page(viewport=PHONE)
+    await page.goto(server.url + "/barrierefreiheit/melden")
+    await page.keyboard.press("Tab")  # the skip link, then into the page
+    await page.fill("#text", "zu kurz")
+    await page.fill("#text", "kurz")
+    await page.locator("button[type=submit]").press("Enter")
+    await page.wait_for_selector("#text-error")
+    assert await page.evaluate("document.activeElement.id") == "text"
+    assert await violations(page) == []
+
+
+@pytest.mark.parametrize(
     ("device", "path"),
     [
         ("reception-sued", "/staff/sued/reception"),

@@ -23,10 +23,10 @@ from waitboard.demo import demo_token_hashes
 from waitboard.live import endpoints as live
 from waitboard.live.hub import Hub, HubTiming
 from waitboard.metrics import CONTENT_TYPE, Metrics
+from waitboard.pages import accessibility, barrier_reports, sessions, staff, terminal
 from waitboard.pages import applications as application_pages
 from waitboard.pages import bookings as booking_pages
 from waitboard.pages import public as pages
-from waitboard.pages import sessions, staff, terminal
 from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
 from waitboard.services.limits import Limits
@@ -179,6 +179,8 @@ def create_app(
         Route("/api/v1/openapi.json", openapi_json),
         *api.routes(),
         *pages.routes(),
+        *accessibility.routes(),
+        *barrier_reports.routes(),
         *staff.routes(),
         *terminal.routes(),
         *(Route(e.path, e.handler, methods=[e.method]) for e in application_api.ENDPOINTS),

@@ -177,6 +177,29 @@ class ApplicationPolicy(_Model):
     keep_days_after_decision: int = Field(default=90, ge=1, le=3650)
 
 
+class Accessibility(_Model):
+    """The accessibility statement a German public body publishes (BITV 2.0, section 12b
+    BGG): how far the site conforms, what is known not to, when this was assessed, and how
+    to report a barrier - the site's own form, the office's contact, and the conciliation
+    body where an answer does not help."""
+
+    status: Literal["full", "partial", "none"] = "partial"
+    assessed_on: date | None = None  # when the conformity was last assessed
+    known_barriers: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list
+    )
+    contact_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    contact_phone: Annotated[str, Field(max_length=40)] | None = None
+    # The explanation in German Sign Language: a video's https address or /static path.
+    sign_language_video: Annotated[str, Field(pattern=r"^(https://|/static/)\S+$")] | None = None
+    # Said beside the download link, as BITV asks: its size and its length.
+    sign_language_video_mb: float | None = Field(default=None, gt=0, le=10_000)
+    sign_language_video_length: Annotated[str, Field(pattern=r"^\d{1,3}:\d{2}$")] | None = None
+    conciliation_url: Annotated[str, Field(pattern=r"^https://\S+$")] = (
+        "https://www.schlichtungsstelle-bgg.de"
+    )
+
+
 class Office(_Model):
     # Optional: the office as a whole (its locations have names of their own), for what
     # is about the office rather than one location - the slip with an application's PIN.
@@ -186,6 +209,7 @@ class Office(_Model):
     locations: list[Location] = Field(min_length=1)
     devices: list[Device] = Field(default_factory=list)
     applications: ApplicationPolicy = Field(default_factory=ApplicationPolicy)
+    accessibility: Accessibility = Field(default_factory=Accessibility)
 
     @field_validator("timezone")
     @classmethod

@@ -84,11 +84,15 @@ def address_of(conn: HTTPConnection) -> str:
     return client_key(conn.client.host) if conn.client else "unknown"
 
 
+#: Where the barrier report form is sent (pages.accessibility).
+REPORT_PATH = "/barrierefreiheit/melden"
 PUBLIC = Limit(per_minute=300, burst=150)
 WEBSOCKET = Limit(per_minute=60, burst=30)
 FAILURES = Limit(per_minute=10, burst=10)
 #: 10 at once, then one every 3 minutes.
 BOOKINGS = Limit(per_minute=20 / 60, burst=10)
+#: Reports of barriers per address: a person reports a few, a script not many.
+REPORTS = Limit(per_minute=6 / 60, burst=5)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class Limits:
     websocket: Limit = WEBSOCKET
     failures: Limit = FAILURES
     bookings: Limit = BOOKINGS
+    reports: Limit = REPORTS
 
     @classmethod
     def for_public(cls, per_minute: int) -> Limits:
@@ -107,7 +112,7 @@ class Limits:
         return cls(
             public=Limit(per_minute, max(1, per_minute / 2)),
             websocket=Limit(per_minute / 5, max(1, per_minute / 10)),
-            **({} if per_minute else {"bookings": Limit(0, 0)}),
+            **({} if per_minute else {"bookings": Limit(0, 0), "reports": Limit(0, 0)}),
         )
 
 
@@ -131,6 +136,11 @@ def books(scope: Scope) -> bool:
     )
 
 
+def reports_a_barrier(scope: Scope) -> bool:
+    """The barrier report form, sent."""
+    return scope.get("method") == "POST" and scope["path"] == REPORT_PATH
+
+
 def charges(scope: Scope, limits: Limits) -> Buckets:
     """The buckets an untrusted request is charged to before it is served (a login form
     is charged only when it is refused: :data:`REFUSED_LOGIN`)."""
@@ -143,6 +153,8 @@ def charges(scope: Scope, limits: Limits) -> Buckets:
         buckets["failures"] = limits.failures  # a token, and not a known one
     if books(scope):
         buckets["bookings"] = limits.bookings
+    if reports_a_barrier(scope):
+        buckets["reports"] = limits.reports
     return buckets
 
 

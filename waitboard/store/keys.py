@@ -56,7 +56,8 @@ key                      type        KEYS      content
 =======================  ==========  ========  ==============================================
 
 Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
-staff session until its cookie would have expired anyway.
+staff session until its cookie would have expired anyway; ``wb:{reports}:r:<id>`` (hash)
+is one report of a barrier and ``wb:{reports}:all`` (sorted set) their ids by time.
 
 Applications (status lookup, :mod:`waitboard.store.applications`) belong to no location. Their
 keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
@@ -255,6 +256,16 @@ def application_idempotency(device_id: str, key: str) -> str:
 
 
 #: What every rate-limit key starts with.
+def barrier_report(report_id: str) -> str:
+    """One report of a barrier (hash: page, text, language, time, optional contact)."""
+    return f"{NAMESPACE}:{{reports}}:r:{report_id}"
+
+
+def barrier_reports() -> str:
+    """The reports by time (sorted set of ids), for the admin's list."""
+    return f"{NAMESPACE}:{{reports}}:all"
+
+
 RATE_LIMIT_PREFIX = f"{NAMESPACE}:rl:"
 
 
