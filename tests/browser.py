@@ -30,13 +30,33 @@ SCREENSHOTS = (
 )
 
 
+class GermanBrowser:
+    """A browser set up in Germany: its pages and contexts ask for German
+    (``Accept-Language``, which the public pages follow) unless a test gives another
+    ``locale``."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    async def new_page(self, **options: Any) -> Page:
+        options.setdefault("locale", "de-DE")
+        return await self._browser.new_page(**options)
+
+    async def new_context(self, **options: Any) -> BrowserContext:
+        options.setdefault("locale", "de-DE")
+        return await self._browser.new_context(**options)
+
+
 @contextlib.asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium() -> AsyncIterator[Any]:
     """Debian's Chromium, driven by Playwright (never a browser download of its own)."""
     path = require_tool("chromium")
     async with async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
+        yield GermanBrowser(b)
         await b.close()
 
 

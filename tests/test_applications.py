@@ -740,8 +740,8 @@ async def test_the_pin_slip_names_the_office_and_the_configured_public_address(
 
 
 def language_link(html: str) -> str | None:
-    """Where the page's link to the other language leads (None: the page has none)."""
-    found = re.search(r'<a class="lang" href="([^"]+)"', html)
+    """Where the language menu's link to English leads (None: the page has none)."""
+    found = re.search(r'<a href="([^"]+)" hreflang="en"', html)
     return found.group(1) if found else None
 
 

@@ -14,6 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from tests.helpers import ROOT
+from waitboard.core.languages import html_lang
 from waitboard.i18n import DEFAULT, LANGUAGES
 from waitboard.js_texts import js_messages
 
@@ -75,9 +76,10 @@ def test_a_translation_keeps_the_placeholders_of_its_source(lang: str) -> None:
 @pytest.mark.parametrize("lang", TRANSLATED)
 def test_a_catalog_has_its_languages_plural_rule_and_the_review_note(lang: str) -> None:
     """Plural-Forms is Babel's CLDR rule for the language (Arabic's six forms come from
-    there too), and the header says a native speaker has to review it before production."""
+    there too; Leichte Sprache has German's), and the header says a native speaker has to
+    review it before production."""
     catalog = read(po_path(lang))
-    assert catalog.plural_forms == Catalog(locale=lang).plural_forms
+    assert catalog.plural_forms == Catalog(locale=html_lang(lang)).plural_forms
     assert "reviewed by a native speaker before production use" in catalog.header_comment
 
 

@@ -207,4 +207,5 @@ def test_a_language_without_its_own_patterns_gets_cldr_dates() -> None:
     readers' way (CLDR's), and shows German where its catalog has no entry."""
     t = Translator("tr")
     assert t.day(date(2026, 12, 4)) == "4 Ara 2026"
-    assert t("Wartezeit") == "Wartezeit"
+    assert t("Wartezeit") == "Bekleme süresi"
+    assert t("Ein Text, den kein Katalog kennt") == "Ein Text, den kein Katalog kennt"

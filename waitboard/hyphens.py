@@ -13,7 +13,13 @@ DEFAULT = "de"
 
 #: Words at least this long get soft hyphens; shorter ones always fit.
 HYPHENATE_FROM = 10
-_DICTIONARIES = {"de": "de_DE", "en": "en_GB"}
+_DICTIONARIES = {
+    "de": "de_DE",
+    "ls": "de_DE",
+    "en": "en_GB",
+    "uk": "uk_UA",
+    "ru": "ru_RU",
+}
 _LETTER_RUNS = re.compile(r"[^\W\d_]+")
 _VOWELS = frozenset("aeiouyäöüAEIOUYÄÖÜ")
 
@@ -25,6 +31,8 @@ def soft_hyphens(text: str, lang: str) -> str:
     next to a hyphen, a slash or a bracket already there), and a piece without a vowel
     joins the one before: the German patterns' slips ("Be-da-rfs", "be-a-r-bei-tung")
     become "Be-darfs" and "be-ar-bei-tung"."""
+    if lang not in _DICTIONARIES:
+        return text  # (a language without patterns here: the browser breaks it, or not)
     dictionary = _hyphenator(lang)
 
     def hyphenated(match: re.Match[str]) -> str:

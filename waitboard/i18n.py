@@ -22,14 +22,15 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from waitboard.core.errors import WaitboardError
-from waitboard.core.languages import DEFAULT, html_lang
+from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT, STAFF_LANGUAGES, html_lang
 from waitboard.core.marks import Message
 from waitboard.core.office import Location
 from waitboard.hyphens import soft_hyphens
 from waitboard.js_texts import js_messages
 from waitboard.labels import ERRORS, LABELS
 
-LANGUAGES = ("de", "en")
+#: The languages shipped: each has its catalog, complete (tests/test_catalogs.py).
+LANGUAGES = CITIZEN_LANGUAGES
 DOMAIN = "waitboard"
 
 #: The CLDR patterns that write a day as each language's readers do: 04.12.2026, and
@@ -38,7 +39,15 @@ DOMAIN = "waitboard"
 _DAY = {"de": "dd.MM.y", "en": "d MMM y"}
 _DAY_MONTH = {"de": "dd.MM.", "en": "d MMM"}
 
-__all__ = ["DEFAULT", "LANGUAGES", "Translator", "pick_language", "soft_hyphens"]
+__all__ = [
+    "DEFAULT",
+    "LANGUAGES",
+    "STAFF_LANGUAGES",
+    "Translator",
+    "negotiate",
+    "pick_language",
+    "soft_hyphens",
+]
 
 
 @cache
@@ -55,8 +64,28 @@ def _as_day(value: date | str) -> date:
     return date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
-def pick_language(query_lang: str | None) -> str:
-    return query_lang if query_lang in LANGUAGES else DEFAULT
+def pick_language(query_lang: str | None, offered: Sequence[str] = LANGUAGES) -> str:
+    return query_lang if query_lang is not None and query_lang in offered else DEFAULT
+
+
+def negotiate(accept_language: str | None, offered: Sequence[str] = LANGUAGES) -> str | None:
+    """The first language of an ``Accept-Language`` header (by its q-values) that is
+    offered, matched by its primary tag ("tr-TR" is Turkish); None when none is."""
+    if not accept_language:
+        return None
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate(accept_language.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().lower().split("-")[0]
+        if primary in offered and primary != "ls" and q > 0:
+            ranked.append((-q, i, primary))
+    return min(ranked)[2] if ranked else None
 
 
 class Translator:
@@ -64,8 +93,10 @@ class Translator:
     ``t.pgettext("queue.closed", "geschlossen")``; placeholders in braces, filled with
     ``str.format``."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, names: dict[str, str] | None = None) -> None:
         self.lang = lang
+        #: The office's names in this language by their German one (pages.render).
+        self.names = names or {}
         # Leichte Sprache has a catalog of its own but German's formats and plural rule.
         self.locale = Locale.parse(html_lang(lang))
         self._translations = translations(lang)
@@ -153,11 +184,21 @@ class Translator:
         return self._name(thing)[0]
 
     def _name(self, thing: Any) -> tuple[str, str]:
-        """The display name and its language: German where there is no English one."""
-        english = thing.get("name_en") if isinstance(thing, dict) else thing.name_en
-        if self.lang == "en" and english:
-            return str(english), "en"
-        return str(thing["name"] if isinstance(thing, dict) else thing.name), DEFAULT
+        """The display name and its language: the office's name in this language, else the
+        German one. (A snapshot's shape carries German and English only.)"""
+        if isinstance(thing, dict):
+            german = str(thing["name"])
+            if german in self.names:
+                return self.names[german], self.lang
+            english = thing.get("name_en")
+            if self.lang == "en" and english:
+                return str(english), "en"
+            return german, DEFAULT
+        if not hasattr(thing, "name_in"):  # (the office itself: German and English)
+            english = thing.name_en if self.lang == "en" else None
+            return (str(english), "en") if english else (str(thing.name), DEFAULT)
+        own = thing.name_in(self.lang)
+        return (str(own), self.lang) if own else (str(thing.name), DEFAULT)
 
     def breakable_name(self, thing: Any) -> str:
         """The display name with soft hyphens in its long words ("Arbeits\u00advermittlung"),

@@ -59,7 +59,12 @@ function openingText(snap) {
   return gettext("öffnet {day} {time} Uhr", { day: weekdays[(day + 6) % 7], time: snap.opens_at.slice(11, 16) });
 }
 
-const nameOf = (o) => (lang === "en" && o.name_en ? o.name_en : o.name);
+// The office's names in the page's language, by their German name (the server embeds
+// them: a snapshot carries German and English only).
+const names = JSON.parse(document.getElementById("texts")?.textContent || "{}").names || {};
+const nameOf = (o) => names[o.name] ?? (lang === "en" && o.name_en ? o.name_en : o.name);
+// The voice that reads a call aloud speaks the page's language.
+const VOICES = { de: "de-DE", ls: "de-DE", en: "en-GB", tr: "tr-TR", ar: "ar", uk: "uk-UA", ru: "ru-RU" };
 const hhmm = (iso) => (iso ? iso.slice(11, 16) : "");
 
 function setText(root, field, value) {
@@ -184,7 +189,7 @@ function speak(call) {
   // "A017" is read as "A 17": the letter, then the number as a number.
   const spoken = call.number.replace(/^([A-Z]+)0*(\d+)$/, "$1 $2");
   const utterance = new SpeechSynthesisUtterance(gettext("Nummer {number}, bitte zu {counter}.", { number: spoken, counter: nameOf({ name: call.counter_name, name_en: call.counter_name_en }) }));
-  utterance.lang = lang === "en" ? "en-GB" : "de-DE";
+  utterance.lang = VOICES[lang] || "de-DE";
   window.speechSynthesis.speak(utterance);
 }
 

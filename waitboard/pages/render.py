@@ -18,7 +18,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
 
 from waitboard.context import context
-from waitboard.i18n import Translator, pick_language
+from waitboard.core.languages import AUTONYMS, DEFAULT, direction, html_lang
+from waitboard.core.office import Office
+from waitboard.i18n import LANGUAGES, STAFF_LANGUAGES, Translator, negotiate, pick_language
 from waitboard.pages import sessions
 
 _env = Environment(
@@ -56,22 +58,56 @@ _env.filters["when"] = when
 _env.globals["new_key"] = lambda: secrets.token_urlsafe(12)
 
 
+#: Pages that do not follow the browser's language: a kiosk starts in the office's own
+#: (the person chooses), a lobby screen speaks to a whole room.
+_NOT_NEGOTIATED = ("/terminal/", "/screens/", "/staff")
+
+
+def offered(request: Request) -> tuple[str, ...]:
+    """The languages of this page: the staff pages speak German and English."""
+    return STAFF_LANGUAGES if request.url.path.startswith("/staff") else LANGUAGES
+
+
 def language(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"))
+    """``?lang=`` where it names an offered language; else, on the public web, the first
+    offered language of the browser's ``Accept-Language``; else German."""
+    choice = offered(request)
+    asked = request.query_params.get("lang")
+    if asked in choice:
+        return str(asked)
+    if not request.url.path.startswith(_NOT_NEGOTIATED):
+        negotiated = negotiate(request.headers.get("accept-language"), choice)
+        if negotiated:
+            return negotiated
+    return pick_language(None)
 
 
-def other_language_url(request: Request, lang: str) -> str:
-    """This page in the other language, always a path of this site (never "//other.host").
-    After a form (a POST): the page of the same address, where there is one - the form,
-    without what was posted (the status lookup, a booking) - else the start page."""
-    other = "en" if lang == "de" else "de"
+def language_url(request: Request, lang: str) -> str:
+    """This page in ``lang``, always a path of this site (never "//other.host"). After a
+    form (a POST): the page of the same address, where there is one - the form, without
+    what was posted (the status lookup, a booking) - else the start page."""
     if request.method != "GET":
         if _has_page(request):
-            return "/" + request.url.path.lstrip("/") + f"?lang={other}"
-        return f"/?lang={other}"
+            return "/" + request.url.path.lstrip("/") + f"?lang={lang}"
+        return f"/?lang={lang}"
     params = dict(request.query_params)
-    params["lang"] = other
+    params["lang"] = lang
     return "/" + request.url.path.lstrip("/") + "?" + urlencode(params)
+
+
+def language_menu(request: Request, lang: str) -> list[dict[str, str]]:
+    """Every offered language, named in itself, with this page's address in it."""
+    return [
+        {
+            "code": code,
+            "name": AUTONYMS[code],
+            "html_lang": html_lang(code),
+            "dir": direction(code),
+            "url": language_url(request, code),
+            "current": "page" if code == lang else "",
+        }
+        for code in offered(request)
+    ]
 
 
 def this_page_url(request: Request) -> str | None:
@@ -105,11 +141,26 @@ def see_other(path: str) -> Response:
     return RedirectResponse(path, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def with_lang(path: str, lang: str) -> str:
-    """A link that keeps the page's language."""
-    if lang == "de":
+def with_lang(path: str, lang: str, *, explicit: bool = False) -> str:
+    """A link that keeps the page's language (German, the default, only when it was chosen
+    explicitly: a browser that asks for another language would otherwise get that one)."""
+    if lang == DEFAULT and not explicit:
         return path
     return f"{path}{'&' if '?' in path else '?'}lang={lang}"
+
+
+def office_names(office: Office, lang: str) -> dict[str, str]:
+    """The office's names that differ in ``lang``, by their German name: what a snapshot
+    (German and English only) shows in this language, here and in live.js."""
+    names: dict[str, str] = {}
+    if lang == "en":
+        return names  # (a snapshot carries the English names itself)
+    for loc in office.locations:
+        for thing in (loc, *loc.queues, *loc.counters, *loc.zones):
+            own = thing.name_in(lang)
+            if own and own != thing.name:
+                names.setdefault(thing.name, own)
+    return names
 
 
 def render(
@@ -126,18 +177,21 @@ def render(
     the other language, for a page shown once (a new PIN) that the link would lose."""
     ctx = context(request)
     lang = language(request)
-    t = Translator(lang)
+    t = Translator(lang, names=office_names(ctx.office, lang))
     html = _env.get_template(template).render(
         t=t,
         lang=lang,
         ngettext=t.ngettext,
         pgettext=t.pgettext,
-        texts=t.js_texts(),
+        texts={**t.js_texts(), "names": t.names},
         demo=ctx.settings.demo,
         request=request,
         tz=ctx.office.timezone,
-        other_language_url=other_language_url(request, lang) if language_switch else None,
-        link=lambda path: with_lang(path, lang),
+        html_lang=html_lang(lang),
+        dir=direction(lang),
+        languages=language_menu(request, lang) if language_switch else None,
+        # (A language chosen against the browser's keeps its choice in every link.)
+        link=lambda path: with_lang(path, lang, explicit="lang" in request.query_params),
         csrf=sessions.csrf_token(request) if staff else "",
         flash=sessions.take_flash(request) if staff else None,
         **values,
