@@ -176,3 +176,32 @@ async def test_the_overview_in_leichte_sprache(browser: Browser, server: LiveSer
     await expect(page.locator("html")).to_have_attribute("lang", "de")
     await expect(page.locator("h1")).not_to_have_text("Aktuelle Wartezeiten")
     await screenshot(page, "overview-ls", full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("lang", CITIZEN_LANGUAGES)
+async def test_every_citizen_page_in_every_language_passes_axe(
+    lang: str, browser: Browser, server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """axe-core, every impact, on a phone: the public pages, the ticket page, booking, the
+    status lookup and the accessibility pages, in each shipped language."""
+    from axe_playwright_python.async_playwright import Axe
+
+    issued = await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("reception-sued")
+    )
+    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    found = []
+    for path in (
+        "/",
+        "/locations/sued",
+        issued.json()["url"],
+        "/locations/sued/appointments",
+        "/status",
+        "/barrierefreiheit",
+        "/barrierefreiheit/melden",
+    ):
+        await page.goto(f"{server.url}{path}?lang={lang}")
+        results = await Axe().run(page)
+        found += [f"{path}: {v['id']} ({v['impact']})" for v in results.response["violations"]]
+    assert found == [], found
