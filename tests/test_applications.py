@@ -735,8 +735,67 @@ async def test_the_pin_slip_names_the_office_and_the_configured_public_address(
         )
     assert made.status_code == 201
     assert "https://jobcenter.example/status" in made.text and srv.url not in made.text
-    offices = re.findall(r'<div lang="(\w+)">\s*<p class="slip-office">([^<]*)<', made.text)
+    offices = re.findall(
+        r'<div lang="(\w+)" dir="ltr">\s*<p class="slip-office">([^<]*)<', made.text
+    )
     assert offices == [("de", "Jobcenter Düsseldorf"), ("en", "Job centre D")]
+
+
+@pytest.mark.parametrize(
+    ("slip_lang", "lang", "direction", "office_name", "heading"),
+    [
+        ("ar", "ar", "rtl", "مركز التوظيف", "الاستعلام عن حالة طلبك عبر الإنترنت"),
+        ("uk", "uk", "ltr", "Джобцентр", "Дізнатися статус вашої заяви онлайн"),
+        ("ls", "de", "ltr", "Job·center", "Wie weit ist Ihr Antrag? Im Internet nachsehen"),
+    ],
+)
+async def test_the_pin_slip_speaks_german_and_the_language_the_caseworker_chose(
+    redis_server: EmbeddedRedis,
+    redis: Redis,
+    office: Office,
+    slip_lang: str,
+    lang: str,
+    direction: str,
+    office_name: str,
+    heading: str,
+) -> None:
+    """The citizen takes the slip home: German (the letter's language) and the language
+    the caseworker picked for them, laid out in its own direction, the office named in
+    it; its address opens the status lookup in that language."""
+    named = office.model_copy(
+        update={
+            "name": "Jobcenter",
+            "names": {"ar": "مركز التوظيف", "uk": "Джобцентр", "ls": "Job·center"},
+        }
+    )
+    async with (
+        live_server(redis_server.url, named) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as desk,
+    ):
+        await log_in(desk, "caseworker")
+        start = await desk.get("/staff/applications", headers=HTML)
+        key = re.search(r'name="key" value="([^"]+)"', start.text)
+        assert key and f'<option value="{slip_lang}"' in start.text
+        made = await desk.post(
+            "/staff/applications",
+            headers=HTML,
+            data={
+                "csrf": csrf_of(start.text),
+                "key": key.group(1),
+                "number": NUMBER,
+                "slip_lang": slip_lang,
+            },
+        )
+    assert made.status_code == 201
+    slips = re.findall(
+        r'<div lang="(\w+)" dir="(\w+)">\s*<p class="slip-office">([^<]*)</p>\s*<h3>([^<]*)<',
+        made.text,
+    )
+    assert slips == [
+        ("de", "ltr", "Jobcenter", "Stand Ihres Antrags online abfragen"),
+        (lang, direction, office_name, heading),
+    ]
+    assert f"/status?lang={slip_lang}" in made.text
 
 
 def language_link(html: str) -> str | None:

@@ -22,7 +22,13 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from waitboard.core.errors import WaitboardError
-from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT, STAFF_LANGUAGES, html_lang
+from waitboard.core.languages import (
+    CITIZEN_LANGUAGES,
+    DEFAULT,
+    STAFF_LANGUAGES,
+    direction,
+    html_lang,
+)
 from waitboard.core.marks import Message
 from waitboard.core.office import Location
 from waitboard.hyphens import soft_hyphens
@@ -95,6 +101,7 @@ class Translator:
 
     def __init__(self, lang: str, names: dict[str, str] | None = None) -> None:
         self.lang = lang
+        self.html_lang, self.dir = html_lang(lang), direction(lang)
         #: The office's names in this language by their German one (pages.render).
         self.names = names or {}
         # Leichte Sprache has a catalog of its own but German's formats and plural rule.
@@ -194,9 +201,6 @@ class Translator:
             if self.lang == "en" and english:
                 return str(english), "en"
             return german, DEFAULT
-        if not hasattr(thing, "name_in"):  # (the office itself: German and English)
-            english = thing.name_en if self.lang == "en" else None
-            return (str(english), "en") if english else (str(thing.name), DEFAULT)
         own = thing.name_in(self.lang)
         return (str(own), self.lang) if own else (str(thing.name), DEFAULT)
 

@@ -40,12 +40,12 @@ class _Model(BaseModel):
 OtherLanguage = Literal["en", "tr", "ar", "uk", "ru", "ls"]
 
 
-class _Named(_Model):
-    """A thing people see by name: German (``name``), and in the other languages of the
-    lobby where the office gives them (``names = { tr = "...", ar = "..." }``; English
-    also as ``name_en``, as before). A language without its own name shows the German one."""
+class _Naming(_Model):
+    """Names in the languages of the lobby: German (``name``), and the others where the
+    office gives them (``names = { tr = "...", ar = "..." }``; English also as ``name_en``,
+    as before). A language without its own name shows the German one."""
 
-    name: Name
+    name: Name | None = None
     name_en: Name | None = None
     names: dict[OtherLanguage, Name] = Field(default_factory=dict)
 
@@ -55,9 +55,6 @@ class _Named(_Model):
             raise ValueError("the English name is given twice (name_en and names.en): keep one")
         return self
 
-    def display_name(self, lang: str) -> str:
-        return self.name_in(lang) or self.name
-
     def name_in(self, lang: str) -> str | None:
         """The name the office gave in ``lang``, or None (German: always ``name``)."""
         if lang == DEFAULT:
@@ -65,6 +62,19 @@ class _Named(_Model):
         if lang == "en" and self.name_en:
             return self.name_en
         return self.names.get(cast(OtherLanguage, lang))
+
+    def languages_without_name(self) -> list[str]:
+        """The citizen languages this thing has no name of its own in."""
+        return [lang for lang in CITIZEN_LANGUAGES if not self.name_in(lang)]
+
+
+class _Named(_Naming):
+    """A thing people see by name (a location, queue, counter or zone): German always."""
+
+    name: Name
+
+    def display_name(self, lang: str) -> str:
+        return self.name_in(lang) or self.name
 
 
 class AppointmentPlan(_Model):
@@ -200,11 +210,9 @@ class Accessibility(_Model):
     )
 
 
-class Office(_Model):
-    # Optional: the office as a whole (its locations have names of their own), for what
-    # is about the office rather than one location - the slip with an application's PIN.
-    name: Name | None = None
-    name_en: Name | None = None
+class Office(_Naming):
+    # The name is optional: the office as a whole (its locations have names of their own),
+    # for what is about the office rather than one location - the slip with a PIN.
     timezone: str = "Europe/Berlin"
     locations: list[Location] = Field(min_length=1)
     devices: list[Device] = Field(default_factory=list)
@@ -229,22 +237,23 @@ class Office(_Model):
         return {loc.id: loc for loc in self.locations}
 
     def missing_names(self) -> list[str]:
-        """Warnings, one line per location, queue, counter or zone, for the citizen
-        languages it has no name in: the pages then show its German name there (a
-        Turkish terminal's button would read "Leistungen")."""
+        """Warnings, one line per location, queue, counter or zone (and the office, where
+        it has a name), for the citizen languages it has no name in: the pages then show its
+        German name there (a Turkish terminal's button would read "Leistungen")."""
         lines = []
+        things: list[tuple[str, _Naming]] = [("office", self)] if self.name else []
         for loc in self.locations:
-            things: list[tuple[str, _Named]] = [(f"location {loc.id}", loc)]
+            things += [(f"location {loc.id}", loc)]
             things += [(f"location {loc.id}, queue {q.id}", q) for q in loc.queues]
             things += [(f"location {loc.id}, counter {c.id}", c) for c in loc.counters]
             things += [(f"location {loc.id}, zone {z.id}", z) for z in loc.zones]
-            for where, thing in things:
-                missing = [lang for lang in CITIZEN_LANGUAGES if thing.name_in(lang) is None]
-                if missing:
-                    lines.append(
-                        f"{where}: no name in {', '.join(missing)} - the German name "
-                        f"'{thing.name}' is shown there"
-                    )
+        for where, thing in things:
+            missing = thing.languages_without_name()
+            if missing:
+                lines.append(
+                    f"{where}: no name in {', '.join(missing)} - the German name "
+                    f"'{thing.name}' is shown there"
+                )
         return lines
 
 

@@ -139,6 +139,7 @@ class Booking:
     ticket_status: str | None = None
     request: str | None = None  # the digest of a booking made under an Idempotency-Key
     client: str | None = None  # ...and the digest of the client that key is bound to
+    lang: str | None = None  # the language it was booked in (none: booked before languages)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Booking:
@@ -155,6 +156,7 @@ class Booking:
             ticket_status=_str(raw.get("ticket_status")),
             request=_str(raw.get("request")),
             client=_str(raw.get("client")),
+            lang=_str(raw.get("lang")),
         )
 
 

@@ -31,22 +31,26 @@ from waitboard.core.applications import (
 )
 from waitboard.core.clock import from_ms, to_ms
 from waitboard.core.errors import WaitboardError
+from waitboard.core.languages import AUTONYMS, CITIZEN_LANGUAGES
+from waitboard.core.languages import DEFAULT as DEFAULT_LANGUAGE
 from waitboard.core.office import Device
 from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import application_status, forms, qr, sessions
 from waitboard.pages.application_status import date_text
-from waitboard.pages.render import language, public_base, render, see_other, with_lang
+from waitboard.pages.render import language, link_for, public_base, render, see_other, with_lang
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application_idempotency
 
 #: How many recently changed applications the caseworkers' start page lists.
 RECENT_SHOWN = 30
 HOME = "/staff/applications"
+# The second language of the PIN slip, named in itself (German is always on it).
+SLIP_LANGUAGES = [(code, AUTONYMS[code]) for code in CITIZEN_LANGUAGES if code != DEFAULT_LANGUAGE]
 
 
 def _redirect(path: str, request: Request) -> Response:
-    return see_other(with_lang(path, language(request)))
+    return see_other(link_for(request, path))
 
 
 def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempotency | None:
@@ -97,6 +101,7 @@ async def list_page(request: Request) -> Response:
     return render(
         request,
         "staff/applications.html",
+        slip_languages=SLIP_LANGUAGES,
         staff=True,
         device=device,
         location=None,
@@ -134,6 +139,7 @@ async def create_form(request: Request) -> Response:
         pin,
         created=True,
         status=201,
+        slip_lang=form.get("slip_lang", ""),
     )
 
 
@@ -147,10 +153,14 @@ def _pin_page(
     *,
     created: bool,
     status: int = 200,
+    slip_lang: str = "",
 ) -> Response:
     # A screen reader reads "1234 5678" as two numbers; digit by digit is what a letter needs.
     spoken = f"{' '.join(pin[:4])}, {' '.join(pin[4:])}" if pin else None
-    status_url = public_base(request) + "/status"
+    # The slip in German (the letter's language) and in the citizen's, chosen on the form;
+    # its address and QR code open the lookup in the citizen's language.
+    citizen = slip_lang if slip_lang in CITIZEN_LANGUAGES else "en"
+    status_url = public_base(request) + with_lang("/status", citizen)
     return render(
         request,
         "staff/applications_pin.html",
@@ -165,9 +175,8 @@ def _pin_page(
         created=created,
         stage=stage_text(application.stage, t),
         detail=_detail_path(application.number),
-        # The slip for the citizen, in German and English whatever the page's language;
-        # its QR code leads to the lookup - never with the PIN in it.
-        slip=[Translator(lang) for lang in ("de", "en")],
+        # Its QR code leads to the lookup - never with the PIN in it.
+        slip=[Translator(lang) for lang in dict.fromkeys((DEFAULT_LANGUAGE, citizen))],
         office=ctx.office,
         status_url=status_url,
         status_qr=qr.svg(status_url, t("QR-Code: Stand des Antrags abfragen")) if pin else None,
@@ -220,6 +229,7 @@ async def _detail_page(
     return render(
         request,
         "staff/applications_detail.html",
+        slip_languages=SLIP_LANGUAGES,
         status=status,
         staff=True,
         device=device,
@@ -305,7 +315,16 @@ async def pin_form(request: Request) -> Response:
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
         return _redirect(_detail_path(number), request)
-    return _pin_page(request, ctx, device, t, change.application, pin, created=False)
+    return _pin_page(
+        request,
+        ctx,
+        device,
+        t,
+        change.application,
+        pin,
+        created=False,
+        slip_lang=form.get("slip_lang", ""),
+    )
 
 
 async def delete_form(request: Request) -> Response:

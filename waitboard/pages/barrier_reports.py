@@ -13,7 +13,7 @@ from waitboard.core.clock import from_ms
 from waitboard.core.errors import WaitboardError
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
-from waitboard.pages.render import language, render, see_other, with_lang
+from waitboard.pages.render import language, link_for, render, see_other
 
 HOME = "/staff/barrier-reports"
 ADMIN = ("admin",)
@@ -52,7 +52,7 @@ async def handled(request: Request) -> Response:
         sessions.flash(request, "ok", t("Als bearbeitet markiert; der Kontakt ist gelöscht."))
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
-    return see_other(with_lang(HOME, language(request)))
+    return see_other(link_for(request, HOME))
 
 
 def routes() -> list[Route]:

@@ -36,15 +36,20 @@ from waitboard.core.office import Location, Queue
 from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import booking_cookie, forms, qr
-from waitboard.pages.render import language, public_base, render, see_other, with_lang
+from waitboard.pages.render import (
+    language,
+    language_of,
+    link_for,
+    public_base,
+    render,
+    see_other,
+)
 from waitboard.services import bookings
 
 
 def _to_booking(request: Request, code: str) -> Response:
     """To the booking's own page, in the page's language."""
-    return see_other(
-        with_lang(f"/appointments/{appointments.format_code(code)}", language(request))
-    )
+    return see_other(link_for(request, f"/appointments/{appointments.format_code(code)}"))
 
 
 async def concerns(request: Request) -> Response:
@@ -163,6 +168,7 @@ async def book(request: Request) -> Response:
             contact,
             form.get("key") or None,
             client=booking_cookie.of_page(request),
+            lang=language(request),
         )
     except (_NoSlotChosen, IdempotencyKeyInUse, SlotFull, Unprocessable) as e:
         refused = _refused(
@@ -170,7 +176,7 @@ async def book(request: Request) -> Response:
         )
         return await _slot_page(request, ctx, loc, q, form=form, contact=contact, **refused)
     shown = appointments.format_code(booked.code)
-    return see_other(with_lang(f"/appointments/{shown}?new=1", language(request)))
+    return see_other(link_for(request, f"/appointments/{shown}?new=1"))
 
 
 async def lookup(request: Request) -> Response:
@@ -212,9 +218,12 @@ async def appointment_page(request: Request) -> Response:
         )
     view = bookings.view(ctx, loc, q, code, booking, ticket)
     base = public_base(request)
+    lang = language_of(request, booking.lang)
+    t = Translator(lang)
     return render(
         request,
         "appointment.html",
+        lang=lang,
         location=loc,
         queue=q,
         booking=view,
@@ -227,7 +236,7 @@ async def appointment_page(request: Request) -> Response:
 async def calendar_file(request: Request) -> Response:
     ctx = context(request)
     loc, q, code, booking, _ = await bookings.find(ctx, request.path_params["code"])
-    t = Translator(language(request))
+    t = Translator(language_of(request, booking.lang))
     view = bookings.view(ctx, loc, q, code, booking)
     base = public_base(request)
     cal = icalendar.Calendar()
@@ -288,7 +297,7 @@ async def move(request: Request) -> Response:
             raise
         refused = _refused(t, e, start, field="start")
         return await _slot_page(request, ctx, loc, q, form=form, moving=moving, **refused)
-    return see_other(with_lang(f"/appointments/{moving['code']}?moved=1", language(request)))
+    return see_other(link_for(request, f"/appointments/{moving['code']}?moved=1"))
 
 
 async def cancel(request: Request) -> Response:

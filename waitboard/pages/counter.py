@@ -14,7 +14,7 @@ from waitboard.core.errors import NotFound, WaitboardError
 from waitboard.core.office import Location
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
-from waitboard.pages.render import language, render, see_other, with_lang
+from waitboard.pages.render import language, link_for, render, see_other
 from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES
 
@@ -81,4 +81,4 @@ async def counter_action(request: Request) -> Response:
             )
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
-    return see_other(with_lang(f"/staff/{loc.id}/counters/{counter}", language(request)))
+    return see_other(link_for(request, f"/staff/{loc.id}/counters/{counter}"))

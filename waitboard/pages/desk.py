@@ -13,7 +13,7 @@ from waitboard.core.outcomes import OutcomeKind
 from waitboard.i18n import Translator
 from waitboard.labels import LABELS
 from waitboard.pages import forms, sessions
-from waitboard.pages.render import language, see_other, with_lang
+from waitboard.pages.render import language, link_for, see_other
 from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES, RECEPTION_ROLES
 
@@ -55,7 +55,7 @@ async def ticket_action(request: Request) -> Response:
         sessions.flash(request, "ok", t.message(LABELS["staff.done"][name], number=number))
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e))
-    return see_other(with_lang(back, language(request)))
+    return see_other(link_for(request, back))
 
 
 async def check_in(request: Request) -> Response:
@@ -71,7 +71,7 @@ async def check_in(request: Request) -> Response:
         outcome = await commands.check_in(ctx, device, loc, form.get("code", ""), idem)
     except WaitboardError as e:
         sessions.flash(request, "error", t.error(e), field="code", value=form.get("code", ""))
-        return see_other(with_lang(back, language(request)))
+        return see_other(link_for(request, back))
     ticket = outcome.ticket
     assert ticket is not None
     if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
@@ -86,4 +86,4 @@ async def check_in(request: Request) -> Response:
         )
     else:
         sessions.flash(request, "ok", t("Eingecheckt: Wartenummer {number}.", number=ticket.number))
-    return see_other(with_lang(back, language(request)))
+    return see_other(link_for(request, back))

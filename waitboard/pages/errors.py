@@ -16,7 +16,7 @@ from starlette.responses import Response
 from waitboard.core.errors import LoginRequired, WaitboardError
 from waitboard.i18n import Translator
 from waitboard.labels import ERRORS
-from waitboard.pages.render import language, render, see_other, this_page_url, with_lang
+from waitboard.pages.render import language, link_for, render, see_other, this_page_url
 
 
 def from_error(request: Request, err: WaitboardError, status: int) -> Response:
@@ -29,7 +29,7 @@ def from_error(request: Request, err: WaitboardError, status: int) -> Response:
 def login_redirect(request: Request) -> Response:
     """Where LoginRequired sends a browser: the login, then back here."""
     target = request.url.path if request.method == "GET" else "/staff"
-    return see_other(with_lang(f"/staff/login?next={quote(target)}", language(request)))
+    return see_other(link_for(request, f"/staff/login?next={quote(target)}"))
 
 
 def from_http_exception(request: Request, exc: HTTPException) -> Response:

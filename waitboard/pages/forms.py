@@ -34,7 +34,9 @@ def form_request(path: str, form: dict[str, str]) -> tuple[str, str] | None:
     key = form.get("key", "")
     if not key or len(key) > 100:
         return None
-    fields = {k: v for k, v in form.items() if k not in ("csrf", "key", "back")}
+    # (What only shapes the answer page - where to go back, the slip's language - is not
+    # part of what the form asks for.)
+    fields = {k: v for k, v in form.items() if k not in ("csrf", "key", "back", "slip_lang")}
     canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
     return key, Idempotency.fingerprint_of("POST", path, canonical)
 

@@ -13,7 +13,7 @@ from waitboard.core.errors import NotFound
 from waitboard.core.office import Location
 from waitboard.i18n import Translator
 from waitboard.pages import qr
-from waitboard.pages.render import language, public_base, with_lang
+from waitboard.pages.render import language, link_for, public_base
 from waitboard.services import tickets as commands
 
 
@@ -25,7 +25,7 @@ async def printed_ticket_values(
     record, position, state = await ctx.store.ticket(ticket_id)
     ticket = snapshot.ticket(ctx.office, loc, record, position, state, ctx.clock())
     # The code leads to the ticket page in the language the ticket was printed in.
-    url = public_base(request) + with_lang(ticket["url"], language(request))
+    url = public_base(request) + link_for(request, ticket["url"])
     queue = loc.queue_by_id.get(record.queue) or {"name": record.queue}
     t = Translator(language(request))
     return {

@@ -16,7 +16,7 @@ from waitboard.core.office import Location
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
 from waitboard.pages.printed import printed_ticket_values
-from waitboard.pages.render import language, render, see_other, with_lang
+from waitboard.pages.render import language, link_for, render, see_other
 from waitboard.services import tickets as commands
 from waitboard.services.auth import ISSUE_ROLES, RECEPTION_ROLES
 
@@ -73,7 +73,7 @@ async def reception_issue(request: Request) -> Response:
     form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     idem = forms.form_idempotency(device, loc.id, request.url.path, form)
-    back = with_lang(f"/staff/{loc.id}/reception", language(request))
+    back = link_for(request, f"/staff/{loc.id}/reception")
     try:
         outcome = await commands.issue(ctx, device, loc, form.get("queue", ""), idem)
     except WaitboardError as e:
@@ -82,9 +82,7 @@ async def reception_issue(request: Request) -> Response:
     assert outcome.ticket is not None
     t = Translator(language(request))
     sessions.flash(request, "ok", t("Ticket {number} gezogen.", number=outcome.ticket.number))
-    return see_other(
-        with_lang(f"/staff/{loc.id}/tickets/{outcome.ticket.id}/print", language(request))
-    )
+    return see_other(link_for(request, f"/staff/{loc.id}/tickets/{outcome.ticket.id}/print"))
 
 
 async def print_ticket(request: Request) -> Response:
@@ -99,6 +97,6 @@ async def print_ticket(request: Request) -> Response:
         staff=True,
         device=device,
         location=loc,
-        back=with_lang(f"/staff/{loc.id}/reception", language(request)),
+        back=link_for(request, f"/staff/{loc.id}/reception"),
         **values,
     )

@@ -118,7 +118,7 @@ def this_page_url(request: Request) -> str | None:
     if request.method == "GET":
         return path + (f"?{request.url.query}" if request.url.query else "")
     if _has_page(request):
-        return with_lang(path, language(request))
+        return link_for(request, path)
     return None
 
 
@@ -149,6 +149,21 @@ def with_lang(path: str, lang: str, *, explicit: bool = False) -> str:
     return f"{path}{'&' if '?' in path else '?'}lang={lang}"
 
 
+def link_for(request: Request, path: str) -> str:
+    """A link or redirect from this request that keeps its language - German too, when the
+    reader chose it over what the browser asks for (their ``?lang=de`` came along)."""
+    return with_lang(path, language(request), explicit="lang" in request.query_params)
+
+
+def language_of(request: Request, own: str | None) -> str:
+    """The language of a page about something made in a language of its own (a booking):
+    the reader's choice by ``?lang=`` first, then that language, then as any page."""
+    choice = offered(request)
+    if request.query_params.get("lang") in choice or own not in choice:
+        return language(request)
+    return str(own)
+
+
 def office_names(office: Office, lang: str) -> dict[str, str]:
     """The office's names that differ in ``lang``, by their German name: what a snapshot
     (German and English only) shows in this language, here and in live.js."""
@@ -170,13 +185,17 @@ def render(
     *,
     staff: bool = False,
     language_switch: bool = True,
+    lang: str | None = None,
     **values: Any,
 ) -> Response:
     """``staff``: the page may use the session (CSRF token, flash). Public pages never
     touch it, so the public gets no cookie at all. ``language_switch=False``: no link to
-    the other language, for a page shown once (a new PIN) that the link would lose."""
+    the other language, for a page shown once (a new PIN) that the link would lose.
+    ``lang``: the page's language where the thing shown has its own (a booking's); links
+    then keep it."""
     ctx = context(request)
-    lang = language(request)
+    explicit = lang is not None or "lang" in request.query_params
+    lang = lang or language(request)
     t = Translator(lang, names=office_names(ctx.office, lang))
     html = _env.get_template(template).render(
         t=t,
@@ -191,7 +210,7 @@ def render(
         dir=direction(lang),
         languages=language_menu(request, lang) if language_switch else None,
         # (A language chosen against the browser's keeps its choice in every link.)
-        link=lambda path: with_lang(path, lang, explicit="lang" in request.query_params),
+        link=lambda path: with_lang(path, lang, explicit=explicit),
         csrf=sessions.csrf_token(request) if staff else "",
         flash=sessions.take_flash(request) if staff else None,
         **values,

@@ -18,7 +18,7 @@ from waitboard.core.errors import Unauthorized
 from waitboard.core.office import Device
 from waitboard.pages import counter, desk, forms, reception, sessions, stats
 from waitboard.pages.appointment_list import appointments_page
-from waitboard.pages.render import language, render, see_other, with_lang
+from waitboard.pages.render import link_for, render, see_other
 
 
 def home_of(device: Device) -> str:
@@ -77,22 +77,22 @@ async def login(request: Request) -> Response:
         )
     sessions.login(request, device)
     target = _safe_next(form.get("next")) or home_of(device)
-    return see_other(with_lang(target, language(request)))
+    return see_other(link_for(request, target))
 
 
 async def logout(request: Request) -> Response:
     form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     await sessions.logout(request)
-    return see_other(with_lang("/staff/login", language(request)))
+    return see_other(link_for(request, "/staff/login"))
 
 
 async def index(request: Request) -> Response:
     device = await sessions.current_device(request)
     if device is None:
-        return see_other(with_lang("/staff/login", language(request)))
+        return see_other(link_for(request, "/staff/login"))
     if device.role != "admin":
-        return see_other(with_lang(home_of(device), language(request)))
+        return see_other(link_for(request, home_of(device)))
     ctx = context(request)
     return render(
         request,

@@ -31,7 +31,7 @@ from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
 from waitboard.pages.printed import printed_ticket_values
-from waitboard.pages.render import language, render, with_lang
+from waitboard.pages.render import language, link_for, render, with_lang
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES, ISSUE_ROLES
 from waitboard.store.idempotency import Idempotency
@@ -85,7 +85,7 @@ async def _start_page(
         ws=f"/ws/locations/{loc.id}",
         keys={q.id: secrets.token_urlsafe(12) for q in loc.queues},
         message=message,
-        here=with_lang(f"/terminal/{loc.id}", language(request)),
+        here=link_for(request, f"/terminal/{loc.id}"),
     )
 
 

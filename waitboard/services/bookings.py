@@ -24,6 +24,8 @@ from waitboard.core import appointments
 from waitboard.core.appointments import Slot
 from waitboard.core.clock import to_ms
 from waitboard.core.errors import BookingNotFound, IdempotencyMismatch, SlotFull, Unprocessable
+from waitboard.core.languages import CITIZEN_LANGUAGES
+from waitboard.core.languages import DEFAULT as DEFAULT_LANGUAGE
 from waitboard.core.office import AppointmentPlan, Location, Queue
 from waitboard.core.refusals import CodeTaken, key_in_use
 from waitboard.core.state import Booking
@@ -93,6 +95,18 @@ def parse_day(text: str | None, ctx: AppContext, loc: Location, q: Queue) -> dat
             field="date",
         )
     return day
+
+
+def parse_lang(text: str | None) -> str | None:
+    """The language a booking is made in, one of the citizen pages' (none: the office's)."""
+    if text is None or text == "":
+        return None
+    if text not in CITIZEN_LANGUAGES:
+        raise Unprocessable(
+            f"The language must be one of {', '.join(CITIZEN_LANGUAGES)}, or left out.",
+            field="lang",
+        )
+    return text
 
 
 def parse_contact(text: str | None) -> str | None:
@@ -190,14 +204,18 @@ async def book(
     idempotency_key: str | None,
     *,
     client: str,
+    lang: str | None = None,
 ) -> Booked:
     """Book a place; SlotFull (409) carries ``next_free`` when the slot has none left.
 
     With an Idempotency-Key the code is derived from it, so the same request from the same
     ``client`` finds its booking again - also once the slot has become too soon to book
-    or full. The key from another client: IdempotencyKeyInUse (409), nothing booked."""
+    or full. The key from another client: IdempotencyKeyInUse (409), nothing booked.
+    ``lang``: the language it is booked in; its confirmation, calendar file and reminders
+    speak it."""
     q = appointment_queue(loc, queue_id)
     contact = parse_contact(contact_text)
+    lang = parse_lang(lang)
     start = parse_start(start_text)
     request = bound_to = None
     if idempotency_key is not None:
@@ -239,6 +257,7 @@ async def book(
                 contact_until_ms=to_ms(day_end),
                 request=request,
                 client=bound_to,
+                lang=lang,
             )
         except CodeTaken:
             continue
@@ -351,6 +370,7 @@ def view(
         "ticket_id": booking.ticket_id,
         "ticket_status": (ticket or {}).get("status"),
         "late": booking.late,
+        "lang": booking.lang or DEFAULT_LANGUAGE,
         "url": f"/appointments/{shown}",
         "ics_url": f"/appointments/{shown}.ics",
     }

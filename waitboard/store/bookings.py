@@ -36,6 +36,7 @@ class BookingCommands(LocationScripts):
         contact_until_ms: int = 0,
         request: str | None = None,
         client: str | None = None,
+        lang: str | None = None,
     ) -> tuple[Booking, bool]:
         """A place in a slot: (the booking, whether it was there already for this request).
         ``request``: the fingerprint of a booking made under an Idempotency-Key; ``client``:
@@ -56,6 +57,8 @@ class BookingCommands(LocationScripts):
             args["request"] = request
         if client:  # (none: a booking no retry can find again; book.lua never replays it)
             args["client"] = client
+        if lang:
+            args["lang"] = lang
         if contact:
             args["contact"] = contact
             args["contact_until"] = contact_until_ms

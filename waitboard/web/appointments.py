@@ -75,6 +75,7 @@ async def book(request: Request) -> Response:
         body.contact,
         idempotency_key(request),
         client=address_binding(request.client.host if request.client else None),
+        lang=body.lang,
     )
     data = bookings.view(ctx, loc, booked.queue, booked.code, booked.booking)
     return json(data, 201, {"Location": data["url"]}, replayed=booked.replayed)

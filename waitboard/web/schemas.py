@@ -17,6 +17,7 @@ def _whole(v: Any) -> Any:
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
+CitizenLanguage = Literal["de", "en", "tr", "ar", "uk", "ru", "ls"]
 Status = Literal["waiting", "called", "serving", "done", "no_show", "cancelled"]
 
 
@@ -59,6 +60,11 @@ class BookingRequest(_Strict):
         max_length=120,
         description="Optional e-mail or phone number; kept only "
         "until the end of the appointment's day.",
+    )
+    lang: CitizenLanguage | None = Field(
+        default=None,
+        description="The language the booking is made in (de, en, tr, ar, uk, ru, or ls for "
+        "Leichte Sprache); its confirmation, calendar file and reminders keep it. Default: de.",
     )
 
 
@@ -317,5 +323,6 @@ class Appointment(_Open):
     status: Literal["booked", "arrived", "cancelled"]
     ticket_number: str | None
     late: bool
+    lang: CitizenLanguage = Field(description="The language the booking was made in.")
     url: str
     ics_url: str

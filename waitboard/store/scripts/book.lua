@@ -2,7 +2,8 @@
 -- ARGV: queue, slot (start, ms), slot_day (its local day), capacity, code_hash, keep_until
 --       (ms: the booking's keys expire then), request (a fingerprint of what is booked;
 --       present when the code comes from an Idempotency-Key), client (a keyed digest of
---       the client that key is bound to), contact, contact_until (ms).
+--       the client that key is bound to), contact, contact_until (ms), lang (the language
+--       the booking was made in: its confirmation, calendar file and reminders keep it).
 -- Guarantees: a slot never holds more than capacity places (count and check in one
 -- step); the same request under the same Idempotency-Key from the same client finds its
 -- booking again; the key from another client gets neither the booking nor its code
@@ -35,7 +36,7 @@ redis.call('HINCRBY', expect_key(A.slot_day, A.queue), A.slot, 1)
 local b = {code_hash = A.code_hash, queue = A.queue, day = A.slot_day, slot = A.slot,
            status = 'booked', booked_at = A.now, ticket = '', number = '', late = 0,
            request = A.request or '', client = A.client or '',
-           has_contact = A.contact and 1 or 0}
+           has_contact = A.contact and 1 or 0, lang = A.lang or ''}
 hset(bk, b)
 redis.call('ZADD', day_list_key(A.slot_day), A.slot, A.code_hash)
 for _, k in ipairs({bk, sk, expect_key(A.slot_day, A.queue), day_list_key(A.slot_day)}) do
