@@ -18,12 +18,16 @@ run: $(BIN)/.installed
 	$(BIN)/waitboard serve --demo --host $(HOST) --port $(PORT)
 
 # Browser tests drive Debian's Chromium (never a browser download of Playwright's own);
-# the compose file is validated offline by Debian's docker-compose.
+# the compose file is validated offline by Debian's docker-compose. Printed tickets are
+# drawn with Debian's DejaVu Sans (fonts-dejavu-core: Latin, Cyrillic, Arabic), laid out
+# by the libraqm inside Pillow's wheel, which loads Debian's libfribidi0 when it starts.
+FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 || { \
-	  echo "installing chromium and docker-compose from Debian (needs root)"; \
+	@command -v chromium >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 \
+	  && test -f $(FONT) && ls /usr/lib/*/libfribidi.so.0 >/dev/null 2>&1 || { \
+	  echo "installing chromium, docker-compose, fonts-dejavu-core and libfribidi0 from Debian (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    --no-install-recommends chromium docker-compose >/dev/null; }
+	    --no-install-recommends chromium docker-compose fonts-dejavu-core libfribidi0 >/dev/null; }
 
 # The suite runs on every core (pytest-xdist): each worker has its own Redis and ports.
 test: $(BIN)/.installed browser-deps

@@ -428,6 +428,7 @@ def command(
         printer = printing.from_spec(printer_spec)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--printer") from e
+    printing.check_fonts()  # which languages it cannot print, and what to install
     source = buttons.source_from_spec(input_spec)
     try:
         spool = Spool.open(spool_path)
