@@ -27,6 +27,7 @@ from waitboard.core.applications import (
     Stage,
     audit_answer,
     public_answer,
+    stage_text,
 )
 from waitboard.core.office import Office
 from waitboard.i18n import Translator
@@ -155,6 +156,12 @@ async def test_the_right_pin_shows_the_stage(
     assert r.headers["cache-control"] == "no-store"
     english = await lookup(http, NUMBER, application["pin"], lang="en")
     assert english.json()["stage_text"] == "Documents missing"
+    # An app or a terminal asks in the person's language; the answer speaks it.
+    for lang in ("tr", "ar", "uk", "ru", "ls"):
+        answer = (await lookup(http, NUMBER, application["pin"], lang=lang)).json()
+        shown = stage_text(Stage("documents_missing"), Translator(lang))
+        assert answer["stage_text"] == shown, lang
+        assert shown != "Unterlagen fehlen" or lang == "ls"  # (easy German says it alike)
 
 
 async def test_a_wrong_pin_and_an_unknown_number_get_the_same_answer(
@@ -354,7 +361,12 @@ BAD = [
         "no token", "POST", CREATE, 401, "Authorization: Bearer", {"number": "CD-1234"}, headers={}
     ),
     Bad(
-        "bad lang", "POST", CREATE + "?lang=fr", 422, "lang must be de or en", {"number": "CD-1234"}
+        "bad lang",
+        "POST",
+        CREATE + "?lang=fr",
+        422,
+        "lang must be one of de, en, tr, ar, uk, ru, ls",
+        {"number": "CD-1234"},
     ),
     Bad(
         "stage of an unknown application",

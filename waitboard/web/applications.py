@@ -66,7 +66,7 @@ def _too_many(err: TooManyAttempts, request: Request) -> Response:
 def _api_language(request: Request) -> Translator:
     lang = request.query_params.get("lang", "de")
     if lang not in LANGUAGES:
-        raise Unprocessable("lang must be de or en.", field="lang")
+        raise Unprocessable(f"lang must be one of {', '.join(LANGUAGES)}.", field="lang")
     return Translator(lang)
 
 
