@@ -101,16 +101,17 @@ class Api:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def snapshot(self, location: str) -> dict[str, Any] | None:
-        """The location's snapshot, or ``None`` while the server cannot say."""
+    async def names(self, location: str) -> dict[str, Any] | None:
+        """The names of the location and its queues in every citizen language, or ``None``
+        while the server cannot say."""
         try:
-            response = await self._http.get(f"/api/v1/locations/{location}")
+            response = await self._http.get(f"/api/v1/locations/{location}/names")
         except httpx.HTTPError as e:
-            log.info("snapshot unavailable", extra={"reason": type(e).__name__})
+            log.info("names unavailable", extra={"reason": type(e).__name__})
             return None
         data = _json(response)
         if response.status_code != 200 or data is None or "queues" not in data:
-            log.warning("snapshot refused", extra={"status": response.status_code})
+            log.warning("names refused", extra={"status": response.status_code})
             return None
         return data
 

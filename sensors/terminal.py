@@ -36,6 +36,7 @@ from sensors.display import TEXTS, Display
 from sensors.printing import PrintedTicket, Printer, PrinterError
 from sensors.spool import Press, Refusal, Spool, SpoolError, State
 from waitboard import logs
+from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT
 from waitboard.core.marks import N_, Message
 from waitboard.i18n import Translator
 from waitboard.labels import ERRORS
@@ -244,7 +245,8 @@ class Agent:
         assert press.ticket is not None
         ticket = self._printed_ticket(press.ticket)
         self.display.say(
-            lambda t: TEXTS[t.lang]["issued"].format(
+            lambda t: t.message(
+                TEXTS["issued"],
                 number=ticket.number,
                 queue=self._queue_name(t, press.ticket or {}),
                 ahead=(
@@ -271,9 +273,11 @@ class Agent:
 
     def _printed_ticket(self, ticket: dict[str, Any]) -> PrintedTicket:
         url = str(ticket["url"])
+        if self.lang != DEFAULT:  # (the QR code opens the ticket page in the terminal's language)
+            url += f"{'&' if '?' in url else '?'}lang={self.lang}"
         t = Translator(self.lang)
         return PrintedTicket(
-            location_name=t.name(self._names["location"]) if self._names else self.location,
+            location_name=_name_in(t, self._names["location"]) if self._names else self.location,
             number=str(ticket["number"]),
             queue_name=self._queue_name(t, ticket),
             status=str(ticket.get("status", "waiting")),
@@ -288,14 +292,9 @@ class Agent:
     async def _refresh_names(self) -> None:
         """The location's and queues' names from the server, else from the last start:
         buttons keep working while the server is away."""
-        snap = await self.api.snapshot(self.location)
-        if snap is not None:
-            names = {
-                "location": snap["location"],
-                "queues": [
-                    {k: q.get(k) for k in ("id", "name", "name_en")} for q in snap["queues"]
-                ],
-            }
+        found = await self.api.names(self.location)
+        if found is not None:
+            names = {"location": found["location"], "queues": found["queues"]}
             if names != self._names:
                 self.spool.remember(f"names:{self.location}", names)
                 changed = self._names is not None
@@ -317,25 +316,23 @@ class Agent:
     def _queue_name(self, t: Translator, ticket: dict[str, Any]) -> str:
         queues = self._names["queues"] if self._names else []
         queue = next((q for q in queues if q["id"] == ticket.get("queue")), None)
-        return t.name(queue) if queue else str(ticket.get("queue", ""))
+        return _name_in(t, queue) if queue else str(ticket.get("queue", ""))
 
     # --- messages ---------------------------------------------------------------------------
 
     def _choices(self, t: Translator) -> str:
         queues = self._names["queues"] if self._names else []
-        return ", ".join(f"{i} = {q['id']} {t.name(q)}" for i, q in enumerate(queues, 1))
+        return ", ".join(f"{i} = {q['id']} {_name_in(t, q)}" for i, q in enumerate(queues, 1))
 
     def _show_choices(self) -> None:
         if not self._names:
             self.display.text("not_ready")
             return
-        self.display.say(lambda t: TEXTS[t.lang]["choose"].format(choices=self._choices(t)))
+        self.display.say(lambda t: t.message(TEXTS["choose"], choices=self._choices(t)))
 
     def _show_no_such_button(self, label: str) -> None:
         self.display.say(
-            lambda t: TEXTS[t.lang]["no_such_button"].format(
-                label=label[:20], choices=self._choices(t)
-            )
+            lambda t: t.message(TEXTS["no_such_button"], label=label[:20], choices=self._choices(t))
         )
 
     def _tell_unreachable(self, press_id: int) -> None:
@@ -352,10 +349,21 @@ class Agent:
             return t.message(_REFUSAL_TEXTS.get(refusal.code, ERRORS[("generic", None)]))
 
         self.display.say(
-            lambda t: TEXTS[t.lang]["refused"].format(
-                queue=self._queue_name(t, {"queue": press.queue}), reason=reason(t)
+            lambda t: t.message(
+                TEXTS["refused"],
+                queue=self._queue_name(t, {"queue": press.queue}),
+                reason=reason(t),
             )
         )
+
+
+def _name_in(t: Translator, thing: dict[str, Any]) -> str:
+    """A name in the translator's language, as the server gave it for each language (names
+    remembered by an older agent carry German and English only)."""
+    names = thing.get("names") or {}
+    if t.lang in names:
+        return str(names[t.lang])
+    return t.name(thing)
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -393,7 +401,7 @@ class Agent:
     show_default=True,
     help="keyboard (a queue id or 1..n per line) | fifo:PATH (the same, from a GPIO daemon)",
 )
-@click.option("--lang", type=click.Choice(["de", "en"]), default="de", show_default=True)
+@click.option("--lang", type=click.Choice(CITIZEN_LANGUAGES), default="de", show_default=True)
 @click.option(
     "--public-url",
     help="Address for the QR code on the ticket (default: --server); "

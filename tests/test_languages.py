@@ -15,11 +15,14 @@ import zxingcpp
 from babel.messages.pofile import read_po
 from PIL import Image
 from playwright.async_api import Browser, expect
+from redis.asyncio import Redis
 
 from tests.browser import screenshot
-from tests.helpers import ROOT, LiveServer, auth
+from tests.helpers import ROOT, LiveServer, auth, live_server
 from tests.test_browser_terminal import terminal
 from waitboard.core.languages import AUTONYMS, CITIZEN_LANGUAGES
+from waitboard.core.office import Office
+from waitboard.store.embedded import EmbeddedRedis
 
 HTML = {"Accept": "text/html"}
 OTHERS = [lang for lang in CITIZEN_LANGUAGES if lang != "de"]
@@ -205,3 +208,40 @@ async def test_every_citizen_page_in_every_language_passes_axe(
         results = await Axe().run(page)
         found += [f"{path}: {v['id']} ({v['impact']})" for v in results.response["violations"]]
     assert found == [], found
+
+
+async def test_the_names_api_gives_every_name_in_every_language_with_german_in_the_gaps(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """A terminal or an app shows a Turkish reader the Turkish names the office gave, and
+    the German one where it gave none; an unknown location is a 404 problem."""
+    sued = office.location_by_id["sued"]
+    queue = sued.queues[0].model_copy(update={"names": {"tr": "Karşılama", "ar": "الاستقبال"}})
+    # (Validated anew: a copy would keep the office's cached lookups of the old locations.)
+    named = Office.model_validate(
+        {
+            **office.model_dump(),
+            "locations": [
+                {
+                    **sued.model_dump(),
+                    "queues": [queue.model_dump(), *[q.model_dump() for q in sued.queues[1:]]],
+                }
+            ],
+        }
+    )
+    async with (
+        live_server(redis_server.url, named) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=10) as http,
+    ):
+        r = await http.get("/api/v1/locations/sued/names")
+        missing = await http.get("/api/v1/locations/mond/names")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    first = body["queues"][0]
+    assert first["id"] == queue.id and set(first["names"]) == set(CITIZEN_LANGUAGES)
+    assert first["names"]["tr"] == "Karşılama" and first["names"]["ar"] == "الاستقبال"
+    assert first["names"]["uk"] == queue.name and first["names"]["en"] == queue.name_en
+    assert body["location"]["names"]["de"] == sued.name
+    assert [c["id"] for c in body["counters"]] == [c.id for c in sued.counters]
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"

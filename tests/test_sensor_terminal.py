@@ -28,12 +28,13 @@ from redis.asyncio import Redis
 
 from sensors import buttons
 from sensors.api import Api, Issued, Refused, Unanswered, classify
-from sensors.display import Display
+from sensors.display import TEXTS, Display
 from sensors.printing import FilePrinter, PrintedTicket, Printer, PrinterError, from_spec
 from sensors.spool import Press, Refusal, Spool, SpoolError, State
 from sensors.terminal import Agent, Retry
 from tests.helpers import TIMEOUT, eventually, free_port, get_when, live_server, token, waiting
 from waitboard.core.office import Office
+from waitboard.i18n import Translator
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
 
@@ -213,7 +214,7 @@ class Terminal:
 
 @contextlib.asynccontextmanager
 async def terminal(
-    tmp_path: Path, server_url: str, printer: Printer | None = None
+    tmp_path: Path, server_url: str, printer: Printer | None = None, lang: str = "de"
 ) -> AsyncIterator[Terminal]:
     """The agent for location sued with the terminal's token, PNG tickets in tmp_path."""
     spool = Spool.open(tmp_path / "spool.sqlite3")
@@ -223,9 +224,10 @@ async def terminal(
         api,
         spool,
         printer or FilePrinter(tickets, "png"),
-        Display("de", screen),
+        Display(lang, screen),
         "sued",
         server_url,
+        lang=lang,
         retry=FAST_RETRY,
     )
     task = asyncio.create_task(agent.run(panel))
@@ -413,6 +415,28 @@ async def test_the_printed_png_carries_a_qr_code_of_the_ticket_url(
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         page = await http.get(codes[0].text)
     assert page.status_code == 200 and "A001" in page.text
+
+
+async def test_a_terminal_in_ukrainian_speaks_it_and_its_qr_code_opens_the_page_in_it(
+    waitboard: Waitboard, tmp_path: Path
+) -> None:
+    """An agent started with --lang uk: its screen in Ukrainian with German below for the
+    staff, and the printed ticket's QR code opens the ticket page in Ukrainian."""
+    uk, de = Translator("uk"), Translator("de")
+    async with terminal(tmp_path, waitboard.url, lang="uk") as term:
+        term.panel.press("A")
+        await term.until(lambda: len(term.in_state(State.PRINTED)) == 1, "the ticket printed")
+        [png] = term.files()
+        screen = term.screen.getvalue()
+    lead = uk.message(TEXTS["issued"], number="A001", queue="Eingangszone", ahead="")
+    assert lead.strip() in screen, screen
+    assert de.message(TEXTS["choose"], choices="").rstrip(": ") in screen
+    with Image.open(tmp_path / "tickets" / png) as image:
+        [code] = zxingcpp.read_barcodes(image)
+    assert code.text.endswith("?lang=uk"), code.text
+    async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+        page = await http.get(code.text)
+    assert page.status_code == 200 and '<html lang="uk"' in page.text
 
 
 # --- the parts on their own -----------------------------------------------------------------

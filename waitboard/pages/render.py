@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Match
@@ -51,7 +52,22 @@ def when(iso: str | None, t: Translator) -> str:
     )
 
 
+def when_marked(iso: str | None, t: Translator) -> Markup:
+    """:func:`when` for a page of its own: the time a left-to-right island (``<bdi>``), so
+    that "10:20" stays whole and in order inside a right-to-left sentence. (The date keeps
+    its locale's own marks: CLDR writes an Arabic date to be read right to left.)"""
+    if not iso:
+        return Markup("")
+    moment = datetime.fromisoformat(iso)
+    return escape(t("{day} {date}, {time} Uhr")).format(
+        day=t.weekday(moment.weekday()),
+        date=t.day(moment.date()),
+        time=Markup('<bdi dir="ltr">{}</bdi>').format(t.clock(moment)),
+    )
+
+
 _env.filters["hhmm"] = hhmm
+_env.filters["when_marked"] = when_marked
 _env.filters["when"] = when
 # A one-time key for a form that changes something: it becomes the Idempotency-Key, so
 # submitting the same rendered form twice acts once.

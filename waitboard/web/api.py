@@ -23,6 +23,7 @@ from starlette.routing import Route
 from waitboard.context import AppContext, context
 from waitboard.core import daystats, snapshot
 from waitboard.core.errors import Unprocessable
+from waitboard.core.languages import CITIZEN_LANGUAGES
 from waitboard.core.office import Device, Location
 from waitboard.core.outcomes import OutcomeKind
 from waitboard.http_status import OUTCOME_STATUS
@@ -108,6 +109,24 @@ async def get_location(request: Request) -> Response:
     ctx = context(request)
     loc = ctx.location(request.path_params["location"])
     return json(await ctx.hub.snapshot(loc.id))
+
+
+async def get_names(request: Request) -> Response:
+    loc = context(request).location(request.path_params["location"])
+
+    def named(thing: Any) -> dict[str, Any]:
+        return {
+            "id": thing.id,
+            "names": {lang: thing.display_name(lang) for lang in CITIZEN_LANGUAGES},
+        }
+
+    return json(
+        {
+            "location": named(loc),
+            "queues": [named(q) for q in loc.queues],
+            "counters": [named(c) for c in loc.counters],
+        }
+    )
 
 
 async def get_ticket(request: Request) -> Response:
@@ -252,6 +271,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "The live snapshot of one location (the same as on its WebSocket).",
         answers={200: schemas.Snapshot},
         errors=(404, 503),
+        tag="public",
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/locations/{location}/names",
+        get_names,
+        "The names of the location, its queues and counters in every citizen language "
+        "(a terminal's buttons and printed tickets in the person's language).",
+        answers={200: schemas.LocationNames},
+        errors=(404,),
         tag="public",
     ),
     Endpoint(

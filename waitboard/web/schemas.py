@@ -210,6 +210,22 @@ class LocationList(_Open):
     locations: list[LocationSummary]
 
 
+class NamesInLanguages(_Open):
+    id: str
+    names: dict[CitizenLanguage, str] = Field(
+        description="The name in each citizen language; the German one where the office "
+        "gave none in that language."
+    )
+
+
+class LocationNames(_Open):
+    """What a terminal or an app shows a person in their language."""
+
+    location: NamesInLanguages
+    queues: list[NamesInLanguages]
+    counters: list[NamesInLanguages]
+
+
 class CurrentTicket(_Open):
     id: str
     number: str
