@@ -149,7 +149,8 @@ async def test_the_pin_slip_prints_alone_in_both_languages(
     browser: Browser, server: LiveServer
 ) -> None:
     """The PIN page offers a slip for the citizen: number, PIN and the way to /status in
-    German and English, a QR code to /status without the PIN; printed, only the slip."""
+    German and the language chosen for them (English unless the caseworker picks another),
+    a QR code to /status in that language without the PIN; printed, only the slip."""
     desk = await log_in(browser, server, "caseworker", viewport={"width": 1280, "height": 900})
     create = desk.get_by_role("region", name="Antrag anlegen")
     await create.get_by_label("Antragsnummer").fill(NUMBER)
@@ -166,7 +167,7 @@ async def test_the_pin_slip_prints_alone_in_both_languages(
         await expect(part).to_contain_text(f"{server.url}/status")
     assert await serious_violations(desk) == []
     qr = zxingcpp.read_barcodes(Image.open(io.BytesIO(await slip.locator("svg.qr").screenshot())))
-    assert [code.text for code in qr] == [f"{server.url}/status"]
+    assert [code.text for code in qr] == [f"{server.url}/status?lang=en"]
 
     await desk.evaluate(
         "() => { window.printed = 0; window.print = () => { window.printed += 1; }; }"
