@@ -49,6 +49,7 @@ from waitboard.store.office_store import Store
 from waitboard.store.redis import connect
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # (run as a script: the benchmarks package next to it)
 BERLIN = ZoneInfo("Europe/Berlin")
 METHODS = ("waitboard", "oracle", "fixed rule", "last 30")
 
@@ -607,7 +608,12 @@ async def main_async(days: int, seed: int, out: Path | None, scenarios: list[str
     print(text)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "estimates.md").write_text(text, encoding="utf-8")
+        from benchmarks.replay_report import keep_real_days
+
+        doc = out / "estimates.md"
+        # (The part about real days is benchmarks/replay.py's: it stays as it was.)
+        old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+        doc.write_text(keep_real_days(old, text), encoding="utf-8")
         if rush_day:
             plot(rush_day, out / "estimates.png", "morning rush: estimate vs actual wait")
     return 0

@@ -1,0 +1,147 @@
+"""The replay's results in docs/estimates.md (between its "real days" marks) and the plot
+of a jam day (docs/replay-jam.png). Used by ``benchmarks/replay.py --out docs``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchmarks.replay import Run, Told
+
+from benchmarks.replay import JAM_AHEAD, MARK_BEGIN, MARK_END, METHODS, comparable, summary_line
+
+PLOT = "replay-jam.png"
+
+
+def keep_real_days(old: str, new_simulated: str) -> str:
+    """estimates.py rewrites the simulated part; the real days' part stays as it was."""
+    if MARK_BEGIN in old and MARK_END in old:
+        block = old[old.index(MARK_BEGIN) : old.index(MARK_END) + len(MARK_END)]
+        return new_simulated.rstrip("\n") + "\n\n" + block + "\n"
+    return new_simulated
+
+
+def _table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+    head = (
+        "| " + title + " | tickets | mean wait | MAE waitboard | fixed rule | last 30 | "
+        "published | waitboard / best | bias waitboard | p90 error waitboard | in range |"
+    )
+    lines = [head, "|" + "---|" * 11]
+    for key, r in rows.items():
+        mae = r["mae_min"]
+        best = min(mae[m] for m in METHODS[1:])
+        lines.append(
+            f"| {key} | {r['tickets']} | {r['mean_wait_min']:.1f} | {mae['waitboard']:.1f} | "
+            f"{mae['fixed rule']:.1f} | {mae['last 30']:.1f} | {mae['published']:.1f} | "
+            f"{mae['waitboard'] / best:.2f} | {r['bias_min']['waitboard']:+.1f} | "
+            f"{r['p90_abs_error_min']['waitboard']:.1f} | {100 * r['in_range']:.0f} % |"
+        )
+    return lines
+
+
+def markdown(run: Run, figures: dict[str, Any]) -> str:
+    g = figures["groups"]
+    overall = g["all"]["all"]
+    lines = [
+        MARK_BEGIN,
+        "",
+        "## Real days: the Münster Bürgerbüro's year replayed",
+        "",
+        f"`benchmarks/replay.py --data ../shared/data/muenster-buergerbuero --out docs` "
+        f"replayed {figures['days']} days ({figures['seconds']:.0f} s on the development "
+        "machine) through the real store on a simulated clock; the derivation of each day's "
+        "arrivals, calls and counters is described below. Configured minutes for the fixed "
+        f"rule, set from the first month: {figures['configured_minutes']:.1f}. Derived calls "
+        f"that found nobody waiting: {figures['dropped_calls']}. Median gap between the "
+        "replay's waiting count and the record, per day: "
+        f"{figures['waiting_fit_mae_median']} people.",
+        "",
+        "```",
+        summary_line(run),
+        "```",
+        "",
+        "Minutes; MAE = mean absolute error; bias = mean (estimate - actual wait), negative "
+        "= promised too little; in range = the real wait inside the range the ticket was "
+        f"given (median width {overall['median_range_width_min']:.0f} min). Every ticket "
+        "below had a number from all four methods.",
+        "",
+        *_table("tickets", g["all"]),
+        *_table("jam", g["jam"])[2:],
+        "",
+        "By the wait that followed:",
+        "",
+        *_table("actual wait", g["actual wait"]),
+        "",
+        "By month:",
+        "",
+        *_table("month", g["month"]),
+        "",
+        "By hour of issue:",
+        "",
+        *_table("hour", g["hour"]),
+        "",
+        f"![A jam day: waits and estimates]({PLOT})",
+        "",
+        MARK_END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def jam_day(told: list[Told]) -> list[Told]:
+    """The day with the most tickets issued in a jam."""
+    by_day: dict[Any, list[Told]] = {}
+    for t in told:
+        by_day.setdefault(t.day, []).append(t)
+    return max(by_day.values(), key=lambda ts: sum(1 for t in ts if t.ahead >= JAM_AHEAD))
+
+
+def plot(told: list[Told], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    day = sorted(jam_day(told), key=lambda t: t.issued)
+    hours = [t.issued.hour + t.issued.minute / 60 for t in day]
+    fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
+    ax.fill_between(
+        hours,
+        [t.range_s[0] / 60 if t.range_s else 0 for t in day],
+        [t.range_s[1] / 60 if t.range_s else 0 for t in day],
+        color="#0b4f8a",
+        alpha=0.15,
+        step="mid",
+        label="waitboard range",
+    )
+    ax.plot(hours, [(t.wait_s or 0) / 60 for t in day], "o", ms=3.5, color="#111", label="wait")
+    styles = {
+        "waitboard": ("-", "#0b4f8a"),
+        "fixed rule": ("--", "#a4161a"),
+        "last 30": (":", "#7a5c00"),
+        "published": ("-.", "#2d6a4f"),
+    }
+    for m, (style, color) in styles.items():
+        ax.plot(hours, [(t.estimates[m] or 0) / 60 for t in day], style, lw=1.3, color=color, label=m)
+    ax.set_title(f"Münster Bürgerbüro, {day[0].day.isoformat()}: waits and what was told")
+    ax.set_xlabel("time of issue (h)")
+    ax.set_ylabel("wait (min)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_docs(run: Run, figures: dict[str, Any], out: Path) -> None:
+    doc = out / "estimates.md"
+    old = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    part = markdown(run, figures)
+    if MARK_BEGIN in old and MARK_END in old:
+        text = old[: old.index(MARK_BEGIN)] + part.rstrip("\n") + old[old.index(MARK_END) + len(MARK_END) :]
+    else:
+        text = old.rstrip("\n") + "\n\n" + part
+    doc.write_text(text, encoding="utf-8")
+    told = comparable(run.told)
+    if told:
+        plot(told, out / PLOT)
