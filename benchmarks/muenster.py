@@ -45,7 +45,9 @@ same with their limits):
    difference alone.
 3. Placement: each interval's arrivals and calls are drawn uniformly in (start, end] by
    ``random.Random(seed + day.toordinal())``, interval by interval, arrivals first, then
-   sorted; the same rows and seed always give the same events. The people waiting at the
+   sorted; a call drawn while nobody is waiting moves to the next arrival of its interval
+   (someone must be there to be called); the same rows and seed always give the same
+   events. The people waiting at the
    first row (``initial_waiting``) arrive just before the opening and are not in
    ``arrivals``.
 4. Counters at work (an assumption: the data do not say how many counters were open):
@@ -207,6 +209,25 @@ def _spread(d: int, weights: list[float]) -> list[int]:
     return out
 
 
+def _after_someone_came(
+    waiting: int, arrivals: list[datetime], calls: list[datetime]
+) -> list[datetime]:
+    """An interval's call times, each one that was drawn before anyone was there to call
+    moved to the next arrival (which comes first at equal times): nobody is called from
+    an empty queue, and the queue keeps following the record."""
+    moved: list[datetime] = []
+    came = 0
+    for at in calls:
+        while came < len(arrivals) and arrivals[came] <= at:
+            waiting, came = waiting + 1, came + 1
+        if waiting == 0 and came < len(arrivals):
+            at = arrivals[came]
+            waiting, came = waiting + 1, came + 1
+        waiting -= 1
+        moved.append(at)
+    return moved
+
+
 def _stale_stretches(rows: list[Row], stale: list[bool]) -> list[str]:
     notes, i = [], 0
     while i < len(rows):
@@ -347,9 +368,12 @@ def derive(
     for i in range(n - 1):
         start = rows[i].at
         span_s = lengths[i]
-        for count, out in ((arrivals[i], arrival_times), (calls[i], call_times)):
+        drawn: tuple[list[datetime], list[datetime]] = ([], [])
+        for count, out in ((arrivals[i], drawn[0]), (calls[i], drawn[1])):
             for _ in range(count):
                 out.append(start + timedelta(seconds=(1.0 - rng.random()) * span_s))
+        arrival_times += drawn[0]
+        call_times += _after_someone_came(rows[i].waiting, sorted(drawn[0]), sorted(drawn[1]))
     arrival_times.sort()
     call_times.sort()
 

@@ -271,6 +271,7 @@ class DayReplay:
         if ticket is None:
             self.dropped += 1
             return
+        await self.store.act(ticket.id, Action.START, counters=None)  # (they come at once)
         # Free counters go to the back: the next call is by the one free longest.
         self.open.remove(counter)
         self.open.append(counter)

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 from benchmarks.replay import JAM_AHEAD, MARK_BEGIN, MARK_END, METHODS, comparable, summary_line
 
 PLOT = "replay-jam.png"
+#: How a day's events are derived from the record (kept beside the code that does it).
+METHOD = Path(__file__).with_name("replay_method.md")
 
 
 def keep_real_days(old: str, new_simulated: str) -> str:
@@ -82,6 +84,8 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         *_table("hour", g["hour"]),
         "",
         f"![A jam day: waits and estimates]({PLOT})",
+        "",
+        METHOD.read_text(encoding="utf-8").rstrip("\n"),
         "",
         MARK_END,
     ]
