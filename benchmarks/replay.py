@@ -223,7 +223,9 @@ class DayReplay:
         store, loc, now = self.store, self.loc, self.clock.now
         outcome = await store.issue(LOCATION, QUEUE, "replay")
         outcome = await commands.note_estimate(store, loc, outcome, now)
-        assert outcome.ticket and outcome.location and outcome.position
+        assert outcome.ticket
+        assert outcome.location
+        assert outcome.position
         view = snapshot.ticket(
             store.office,
             loc,
@@ -377,7 +379,9 @@ def groups(told: list[Told]) -> dict[str, dict[str, list[Told]]]:
         "jam": {f">= {JAM_AHEAD} ahead": [t for t in told if t.ahead >= JAM_AHEAD]},
         "month": dict(sorted(by_month.items())),
         "hour": dict(sorted(by_hour.items())),
-        "actual wait": {k: by_wait[k] for k in ("< 15 min", "15-30 min", ">= 30 min") if k in by_wait},
+        "actual wait": {
+            k: by_wait[k] for k in ("< 15 min", "15-30 min", ">= 30 min") if k in by_wait
+        },
     }
 
 
@@ -452,9 +456,7 @@ def report(run: Run) -> dict[str, Any]:
         "configured_minutes": round(run.minutes, 2),
         "dropped_calls": run.dropped,
         "seconds": round(run.seconds, 1),
-        "waiting_fit_mae_median": round(
-            statistics.median(d.waiting_fit_mae for d in run.days), 2
-        )
+        "waiting_fit_mae_median": round(statistics.median(d.waiting_fit_mae for d in run.days), 2)
         if run.days
         else None,
         "groups": {

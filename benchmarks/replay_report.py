@@ -126,7 +126,9 @@ def plot(told: list[Told], path: Path) -> None:
         "published": ("-.", "#2d6a4f"),
     }
     for m, (style, color) in styles.items():
-        ax.plot(hours, [(t.estimates[m] or 0) / 60 for t in day], style, lw=1.3, color=color, label=m)
+        ax.plot(
+            hours, [(t.estimates[m] or 0) / 60 for t in day], style, lw=1.3, color=color, label=m
+        )
     ax.set_title(f"Münster Bürgerbüro, {day[0].day.isoformat()}: waits and what was told")
     ax.set_xlabel("time of issue (h)")
     ax.set_ylabel("wait (min)")
@@ -142,7 +144,11 @@ def write_docs(run: Run, figures: dict[str, Any], out: Path) -> None:
     old = doc.read_text(encoding="utf-8") if doc.exists() else ""
     part = markdown(run, figures)
     if MARK_BEGIN in old and MARK_END in old:
-        text = old[: old.index(MARK_BEGIN)] + part.rstrip("\n") + old[old.index(MARK_END) + len(MARK_END) :]
+        text = (
+            old[: old.index(MARK_BEGIN)]
+            + part.rstrip("\n")
+            + old[old.index(MARK_END) + len(MARK_END) :]
+        )
     else:
         text = old.rstrip("\n") + "\n\n" + part
     doc.write_text(text, encoding="utf-8")

@@ -1,0 +1,34 @@
+"""The real-data replay on two real days from the repository (tests/data/muenster): it
+runs through the store, gives every ticket an estimate and a wait, and its estimate stays
+above floors measured on these days. The speed is measured in benchmarks/, not here."""
+
+from __future__ import annotations
+
+import re
+
+from benchmarks.replay import METHODS, comparable, replay, report, score, summary_line
+from tests.helpers import ROOT
+
+DAYS = sorted((ROOT / "tests" / "data" / "muenster").glob("*.csv"))
+
+
+async def test_two_real_days_replay_with_an_estimate_for_everyone() -> None:
+    run = await replay(DAYS, seed=1)
+    assert len(run.days) == 2 and run.dropped == 0  # every derived call found someone
+    told = comparable(run.told)
+    # Nearly everyone issued is called the same day and told a number by every method.
+    assert len(told) >= 0.95 * sum(len(d.arrivals) for d in run.days) - 20, len(told)
+    s = score(told)
+    assert s is not None
+    # Floors (measured 3.4 min, 4.9 and 6.7 on these days): the estimate beats the last-30
+    # average and the city's published figure, and its range holds most waits.
+    assert s.mae["waitboard"] < s.mae["last 30"] < s.mae["published"] * 1.2, s.mae
+    assert s.in_range >= 0.7, s.in_range
+    assert abs(s.bias["waitboard"]) < 3 * 60, s.bias
+    figures = report(run)
+    assert set(figures["groups"]["all"]["all"]["mae_min"]) == set(METHODS)
+    assert re.fullmatch(
+        r"replay: 2 days, \d+ tickets; MAE waitboard \d+\.\d min, fixed \d+\.\d min, "
+        r"last-30 \d+\.\d min, published \d+\.\d min; mean wait \d+\.\d min; in range \d+ %",
+        summary_line(run),
+    )
