@@ -56,10 +56,15 @@ i18n: $(BIN)/.installed pot
 	$(BIN)/pybabel -q update -D waitboard -d $(LOCALE) -i $(POT) --no-fuzzy-matching
 	$(BIN)/pybabel -q compile -D waitboard -d $(LOCALE)
 
-# The measurements written down in docs/estimates.md and benchmarks/RESULTS.md.
+# The measurements written down in docs/estimates.md and benchmarks/RESULTS.md. The real
+# office's year (benchmarks/replay.py) runs where its data are (MUENSTER; not in the
+# repository but for the two days the tests use).
+MUENSTER ?= ../shared/data/muenster-buergerbuero
 bench: $(BIN)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,bench]'
 	$(BIN)/python benchmarks/estimates.py --days 20 --out docs
+	if [ -d "$(MUENSTER)" ]; then $(BIN)/python benchmarks/replay.py --data "$(MUENSTER)" \
+	  --out docs --json benchmarks/replay.json; fi
 	$(BIN)/python benchmarks/live_latency.py
 	$(BIN)/python benchmarks/fanout.py --json benchmarks/fanout.json
 

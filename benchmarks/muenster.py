@@ -51,11 +51,11 @@ same with their limits):
    first row (``initial_waiting``) arrive just before the opening and are not in
    ``arrivals``.
 4. Counters at work (an assumption: the data do not say how many counters were open):
-   the calls in the 30 minutes centred on the interval's middle (each interval's calls
-   counted by its overlap with that window, the rate scaled up where the window runs
-   past the day's first or last row) divided by ``per_counter_calls_per_hour / 2`` (one
-   counter's calls in 30 minutes), rounded up; at least 1 when the interval has calls, 0
-   when there are none in the whole window.
+   staff change at the full hour, so the calls of the clock hour the interval's middle
+   falls in (each interval's calls counted by its overlap with that hour, the rate scaled
+   up where the hour runs past the day's first or last row) divided by
+   ``per_counter_calls_per_hour``, rounded up; at least 1 when the interval has calls, 0
+   when the hour has none. (benchmarks/replay.py plans them from past weeks instead.)
 5. The fit: a single FIFO queue starts with ``initial_waiting`` at the opening and plays
    the placed events (at equal times an arrival first); a call finding nobody waiting is
    dropped and counted (``dropped_calls``). ``waiting_fit_mae`` is the mean |queue -
@@ -91,7 +91,8 @@ WRAP = 1000  # numbers wrap within their thousand
 BIG_GAP = timedelta(minutes=60)  # longer intervals invent no calls
 GAP = timedelta(minutes=10)  # intervals this long or longer (a row missing) are noted
 STALE_AFTER = timedelta(minutes=20)  # a row this long past the display's last update
-WINDOW = timedelta(minutes=30)  # the surrounding window for the counters
+#: Staffing changes at the full hour: the counters at work are those of the interval's hour.
+STAFFING = timedelta(hours=1)
 
 COL_AT = "Datum und Uhrzeit"
 COL_WAITING = "Anzahl wartender Personen"
@@ -336,13 +337,14 @@ def derive(
             a = 0
         arrivals[i] = a
 
-    # 4. counters from the call rate in the surrounding 30 minutes
-    per_window = per_counter_calls_per_hour * (WINDOW.total_seconds() / 3600)
+    # 4. counters from the call rate of the interval's hour (staff change at the full hour)
+    per_window = per_counter_calls_per_hour * (STAFFING.total_seconds() / 3600)
     day_start, day_end = rows[0].at, rows[-1].at
     counters = [0] * (n - 1)
     for i in range(n - 1):
         mid = rows[i].at + (rows[i + 1].at - rows[i].at) / 2
-        lo, hi = mid - WINDOW / 2, mid + WINDOW / 2
+        lo = mid.replace(minute=0, second=0, microsecond=0)
+        hi = lo + STAFFING
         covered = (min(hi, day_end) - max(lo, day_start)).total_seconds()
         total = 0.0
         j = i
@@ -355,7 +357,7 @@ def derive(
                 total += calls[j] * overlap / (e - s).total_seconds()
             j += 1
         if total > 0 and covered > 0:
-            scaled = total * WINDOW.total_seconds() / covered
+            scaled = total * STAFFING.total_seconds() / covered
             counters[i] = max(1, math.ceil(scaled / per_window - 1e-9))
         if calls[i] > 0:
             counters[i] = max(1, counters[i])

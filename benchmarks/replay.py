@@ -38,7 +38,8 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.muenster import DerivedDay, derive, read_day  # noqa: E402
 from waitboard.core import snapshot  # noqa: E402
 from waitboard.core.domain import Action  # noqa: E402
-from waitboard.core.estimate import fixed_rule_s  # noqa: E402
+from waitboard.core.estimate import Learned, fixed_rule_s, pace_wait_s  # noqa: E402
 from waitboard.core.office import Location, Office, parse_office  # noqa: E402
 from waitboard.services import tickets as commands  # noqa: E402
 from waitboard.store.embedded import EmbeddedRedis  # noqa: E402
@@ -106,6 +107,48 @@ def configured_minutes(days: Iterable[DerivedDay]) -> float:
                 counter_min += iv.counters * (iv.end - iv.start).total_seconds() / 60
                 calls += iv.calls
     return counter_min / calls if calls else 10.0
+
+
+#: The roster: counters planned per weekday and hour from the calls of these past weeks.
+ROSTER_WEEKS = 4
+PER_COUNTER_CALLS_PER_HOUR = 6.0
+
+
+def hourly_rates(d: DerivedDay) -> dict[int, float]:
+    """Calls per hour of each clock hour of a day (a partial hour scaled up)."""
+    calls: dict[int, float] = {}
+    minutes: dict[int, float] = {}
+    for iv in d.intervals:
+        h = iv.start.hour
+        calls[h] = calls.get(h, 0) + iv.calls
+        minutes[h] = minutes.get(h, 0) + (iv.end - iv.start).total_seconds() / 60
+    return {h: calls[h] * 60 / minutes[h] for h in calls if minutes[h] > 0}
+
+
+def rostered(days: list[DerivedDay]) -> list[DerivedDay]:
+    """The counters at work as an office plans them: per weekday and hour, from the calls
+    of the same weekday and hour in the past ``ROSTER_WEEKS`` weeks (their median), at
+    ``PER_COUNTER_CALLS_PER_HOUR`` per counter; a day without such history plans from its
+    own hour. Not from the hour's own calls: that would hand every estimate - the fixed
+    rule most - the throughput it is to predict."""
+    rates = {d.day: hourly_rates(d) for d in days}
+    out = []
+    for d in days:
+        past = [
+            rates[p.day]
+            for p in days
+            if p.day.weekday() == d.day.weekday()
+            and d.day - timedelta(weeks=ROSTER_WEEKS) <= p.day < d.day
+        ]
+        intervals = []
+        for iv in d.intervals:
+            h = iv.start.hour
+            history = [r[h] for r in past if r.get(h, 0) > 0]
+            planned = statistics.median(history) if history else rates[d.day].get(h, 0.0)
+            counters = math.ceil(planned / PER_COUNTER_CALLS_PER_HOUR - 1e-9)
+            intervals.append(replace(iv, counters=max(counters, 1 if iv.calls else 0)))
+        out.append(replace(d, intervals=intervals))
+    return out
 
 
 @dataclass
@@ -253,6 +296,15 @@ class DayReplay:
                 ),
                 "last 30": statistics.fmean(self.recent) if self.recent else None,
                 "published": None if shown is None else shown * 60.0,
+                # (not methods: the service time learned for the queue, and the forecast
+                # before the calibration's correction)
+                "learned service": outcome.location.learn.get(f"svc:{QUEUE}"),
+                "pace": pace_wait_s(
+                    Learned.parse(outcome.location.learn), QUEUE, outcome.position, now.timestamp()
+                ),
+                "forecast": outcome.forecast.raw(QUEUE, outcome.position)
+                if outcome.forecast
+                else None,
             },
             range_s=(float(wait_range[0]), float(wait_range[1])) if wait_range else None,
         )
@@ -398,16 +450,20 @@ class Run:
     per_day: list[dict[str, Any]]
 
 
-async def replay(paths: list[Path], seed: int) -> Run:
-    started = time.perf_counter()
-    derived = [d for d in (derive(read_day(p), seed=seed) for p in paths) if d.intervals]
-    first = derived[0].day if derived else date.today()
-    minutes = configured_minutes(d for d in derived if d.day < first + timedelta(days=31))
+@dataclass
+class Part:
+    """What one stretch of days gave: its tickets, per-day figures, calls finding nobody."""
+
+    told: list[Told]
+    per_day: list[dict[str, Any]]
+    dropped: int
+
+
+async def replay_days(days: list[DerivedDay], minutes: float) -> Part:
+    """Days in a row through one store on a fresh Redis: learning carries from day to day."""
     conf = office(minutes)
     loc = conf.locations[0]
-    told: list[Told] = []
-    per_day: list[dict[str, Any]] = []
-    dropped = 0
+    part = Part([], [], 0)
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedRedis(Path(tmp))
         server.start()
@@ -415,13 +471,13 @@ async def replay(paths: list[Path], seed: int) -> Run:
         try:
             clock = Clock()
             store = Store(redis, conf, clock)
-            for d in derived:
+            for d in days:
                 day = DayReplay(store, loc, clock, minutes)
                 got = await day.run(d, published_at(d))
-                dropped += day.dropped
-                told += got
+                part.dropped += day.dropped
+                part.told += got
                 s = score(comparable(got))
-                per_day.append(
+                part.per_day.append(
                     {
                         "day": d.day.isoformat(),
                         "tickets": len(got),
@@ -433,7 +489,50 @@ async def replay(paths: list[Path], seed: int) -> Run:
         finally:
             await redis.aclose()
             server.stop()
-    return Run(derived, told, minutes, dropped, time.perf_counter() - started, per_day)
+    return part
+
+
+def _replay_in_process(days: list[DerivedDay], minutes: float) -> Part:
+    return asyncio.run(replay_days(days, minutes))
+
+
+def prepare(
+    paths: list[Path], seed: int, counters: str = "roster"
+) -> tuple[list[DerivedDay], float]:
+    """The derived days (with their counters) and the fixed rule's minutes."""
+    derived = [d for d in (derive(read_day(p), seed=seed) for p in paths) if d.intervals]
+    if counters == "roster":
+        derived = rostered(derived)
+    first = derived[0].day if derived else date.today()
+    minutes = configured_minutes(d for d in derived if d.day < first + timedelta(days=31))
+    return derived, minutes
+
+
+async def replay(paths: list[Path], seed: int, counters: str = "roster", jobs: int = 1) -> Run:
+    """``counters``: "roster" (planned from past weeks) or "hour" (from the hour's own
+    calls, as ``muenster.derive`` gives them). ``jobs`` > 1: the days in that many
+    stretches in a row, each in a process with a Redis of its own (learning starts afresh
+    at each stretch's first day)."""
+    started = time.perf_counter()
+    derived, minutes = prepare(paths, seed, counters)
+    if jobs <= 1 or len(derived) < 2 * jobs:
+        parts = [await replay_days(derived, minutes)]
+    else:
+        size = math.ceil(len(derived) / jobs)
+        stretches = [derived[i : i + size] for i in range(0, len(derived), size)]
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(len(stretches)) as pool:
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(pool, _replay_in_process, s, minutes) for s in stretches)
+            )
+    return Run(
+        derived,
+        [t for p in parts for t in p.told],
+        minutes,
+        sum(p.dropped for p in parts),
+        time.perf_counter() - started,
+        [row for p in parts for row in p.per_day],
+    )
 
 
 def summary_line(run: Run) -> str:
@@ -475,6 +574,18 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
     ap.add_argument("--out", type=Path, default=None, help="write estimates.md's part here")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--counters",
+        choices=["roster", "hour"],
+        default="roster",
+        help="counters at work: planned from past weeks, or from the hour's own calls",
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="stretches of days replayed side by side, one process and Redis each",
+    )
     args = ap.parse_args()
     paths = sorted(
         p
@@ -482,7 +593,7 @@ def main() -> None:
         if (args.first is None or date.fromisoformat(p.stem) >= args.first)
         and (args.last is None or date.fromisoformat(p.stem) <= args.last)
     )
-    run = asyncio.run(replay(paths, args.seed))
+    run = asyncio.run(replay(paths, args.seed, args.counters, args.jobs))
     figures = report(run)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +21,9 @@ from waitboard.core.estimate import (
     fixed_rule_s,
     forecast,
     forecast_with_newcomers,
+    pace_wait_s,
     service_s,
+    with_pace,
 )
 
 SIX_MIN = 360.0
@@ -139,6 +143,30 @@ def test_learned_values_are_parsed_with_their_counts() -> None:
     assert learned.band_for(1000) == Band(-9.0, 12.0)  # 15-30 minutes: its own band
     assert learned.band_for(100) == learned.band  # no band of its own yet: the overall one
     assert Learned.parse({"band_lo": -7.0}).band is None
+
+
+def test_the_pace_reads_the_wait_from_the_recent_rate_of_calls() -> None:
+    """A call every 1.5 minutes for an hour (the fading count that gives): the fourth in
+    line waits 4 x 1.5 minutes. While nobody is called the count fades and the pace slows
+    at once; a stretch of too few calls, or a long pause, says nothing."""
+    at, tau = 1_000_000.0, 900.0
+    count = sum(math.exp(-k * 90 / tau) for k in range(40))
+    raw = {"pace:A": count, "pace_at:A": at * 1000, "pace_from:A": (at - 3600) * 1000}
+    learned = Learned.parse({**raw, "pace_n:A": 40})
+    assert learned.pace["A"].calls == 40
+    assert pace_wait_s(learned, "A", 4, at) == pytest.approx(4 * 90, rel=0.05)
+    stalled = pace_wait_s(learned, "A", 4, at + 300)  # five minutes without a call
+    assert stalled is not None and stalled > 4 * 90 * 1.3
+    assert pace_wait_s(learned, "A", 4, at + 4 * 3600) is None  # hours later
+    assert pace_wait_s(learned, "B", 1, at) is None
+    assert pace_wait_s(Learned.parse({**raw, "pace_n:A": 3}), "A", 1, at) is None
+
+
+def test_the_pace_and_the_counters_forecast_are_weighed() -> None:
+    assert with_pace(600.0, None) == 600.0
+    assert with_pace(None, 300.0) is None
+    blended = with_pace(600.0, 300.0)
+    assert blended is not None and 300.0 < blended < 600.0
 
 
 def test_odd_learned_values_cannot_make_the_forecast_run_away() -> None:

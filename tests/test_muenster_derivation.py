@@ -50,7 +50,7 @@ def test_a_single_series_climbing(tmp_path: Path) -> None:
     assert d.initial_waiting == 2
     assert len(d.calls) == 6
     assert len(d.arrivals) == 5
-    # 6 calls in the 10 minutes there are, scaled to 30 minutes: 18, 3 per counter
+    # 6 calls in the 10 minutes of the hour there are, scaled to the hour: 36, 6 per counter
     assert [i.counters for i in d.intervals] == [6, 6]
     assert [i.published_min for i in d.intervals] == [5, 4]
     assert [i.recorded_waiting for i in d.intervals] == [3, 1]

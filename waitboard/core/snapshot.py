@@ -75,16 +75,38 @@ def forecast(
 
     waiting = {q.id: state.queues[q.id].waiting if q.id in state.queues else 0 for q in loc.queues}
     gaps = {q: estimate.arrival_gap_s(learned, q) for q in waiting}
-    return Forecast(
-        estimate.forecast_with_newcomers(
-            counters_now(loc, state, now_ms),
-            waiting,
-            service_override or service,
-            gaps,
-            booked=booked(loc, state, now_ms),
-        ),
-        learned,
+    counters = counters_now(loc, state, now_ms)
+    waits = estimate.forecast_with_newcomers(
+        counters, waiting, service_override or service, gaps, booked=booked(loc, state, now_ms)
     )
+    if service_override is None:  # (the benchmark's oracle plays the counters alone)
+        for queue in paced_queues(loc, counters, waiting):
+            waits[queue] = [
+                estimate.with_pace(
+                    w, estimate.pace_wait_s(learned, queue, position, now_ms / 1000)
+                )
+                for position, w in enumerate(waits[queue], start=1)
+            ]
+    return Forecast(waits, learned)
+
+
+def paced_queues(
+    loc: Location, counters: list[estimate.CounterNow], waiting: dict[str, int]
+) -> list[str]:
+    """The walk-in queues whose open counters serve that queue alone and all have someone
+    to call (at least as many wait as they are): only then is the pace of its calls the
+    speed at which its people are called. Counters shared between queues divide their time
+    by the queues' order of preference, which the counters' forecast plays out and a
+    queue's pace would not see."""
+    appointment = {q.id for q in loc.appointment_queues}
+    out = []
+    for queue, n in waiting.items():
+        serving = [c for c in counters if queue in c.queues]
+        if queue in appointment or not serving or n < len(serving):
+            continue
+        if all(c.queues == (queue,) for c in serving):
+            out.append(queue)
+    return out
 
 
 def booked(loc: Location, state: LocationState, now_ms: int) -> dict[str, estimate.Booked]:

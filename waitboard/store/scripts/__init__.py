@@ -59,6 +59,9 @@ STATS_TTL_S = 400 * 24 * 3600
 LEARN_ALPHA = 0.15
 #: The same for the hour-of-day service times, which average over days.
 HOURLY_ALPHA = 0.1
+#: The pace of a queue's calls is a count of them fading with this time constant (the
+#: same as estimate.PACE_TAU_S): about the last quarter of an hour.
+PACE_TAU_S = 15 * 60
 #: The same for the share of bookings that come on time, learned once a day.
 SHOW_ALPHA = 0.3
 #: Recent (estimate, actual) pairs behind the ranges, and how many before they are used.
@@ -116,6 +119,7 @@ def _values() -> dict[str, str]:
         "STATS_TTL_S": str(STATS_TTL_S),
         "LEARN_ALPHA": str(LEARN_ALPHA),
         "HOURLY_ALPHA": str(HOURLY_ALPHA),
+        "PACE_TAU_S": str(PACE_TAU_S),
         "SHOW_ALPHA": str(SHOW_ALPHA),
         "CALIB_KEEP": str(CALIB_KEEP),
         "BAND_MIN_PAIRS": str(BAND_MIN_PAIRS),

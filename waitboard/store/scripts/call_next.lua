@@ -69,6 +69,7 @@ t.call = call
 hset(key, {status = t.status, counter = t.counter, called_at = t.called_at, recall = 0,
            call_id = t.call_id, call = call})
 learn_call(t)
+learn_pace(t.queue)
 -- Called before (then transferred): the earlier call leaves the list, so that the lobby
 -- never shows the same number at two counters.
 if earlier and earlier ~= '' then redis.call('LREM', CALLS, 0, earlier) end

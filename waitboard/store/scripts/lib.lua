@@ -55,6 +55,7 @@ local CLOSED_TICKET_TTL_S = {{CLOSED_TICKET_TTL_S}}
 local STATS_TTL_S = {{STATS_TTL_S}}
 local LEARN_ALPHA = {{LEARN_ALPHA}}
 local HOURLY_ALPHA = {{HOURLY_ALPHA}}
+local PACE_TAU_S = {{PACE_TAU_S}}
 local SHOW_ALPHA = {{SHOW_ALPHA}}
 local CALIB_KEEP = {{CALIB_KEEP}}
 local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
@@ -347,6 +348,24 @@ local function learn_service(t)
   ewma('svc:' .. t.queue .. ':' .. t.counter, s)
   -- Offices repeat their day: how long this hour's services took, across days.
   ewma('svc:' .. t.queue .. '@' .. A.hour, s, HOURLY_ALPHA)
+end
+
+-- A queue's call counts towards its pace: a count of its calls, each fading with the time
+-- constant PACE_TAU_S (it holds about the last quarter of an hour's calls), since the
+-- stretch of calls began (a call after a long pause begins a new one) and how many calls
+-- the stretch has had. estimate.pace_wait_s reads the rate of calls from it.
+local function learn_pace(queue)
+  local at = tonumber(redis.call('HGET', LEARN, 'pace_at:' .. queue))
+  local count, n = 0, 0
+  if at and A.now - at <= 4 * PACE_TAU_S * 1000 then
+    count = tonumber(redis.call('HGET', LEARN, 'pace:' .. queue) or '0')
+    count = count * math.exp(-math.max(0, A.now - at) / (PACE_TAU_S * 1000))
+    n = tonumber(redis.call('HGET', LEARN, 'pace_n:' .. queue) or '0')
+  else
+    redis.call('HSET', LEARN, 'pace_from:' .. queue, A.now)
+  end
+  redis.call('HSET', LEARN, 'pace:' .. queue, count + 1, 'pace_at:' .. queue, A.now,
+             'pace_n:' .. queue, n + 1)
 end
 
 -- A ticket joins a queue: learn the gap between arrivals (for queues that take capacity).

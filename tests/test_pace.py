@@ -1,0 +1,58 @@
+"""The pace of a queue's calls, learned by the Lua scripts and read by the estimate: when
+a queue's counters get slower, the wait told to the next person follows at once, not only
+as the slow tickets end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from redis.asyncio import Redis
+
+from tests.helpers import SettableClock
+from waitboard.core import snapshot
+from waitboard.core.domain import Action
+from waitboard.core.estimate import PACE_TAU_S, Learned, pace_wait_s
+from waitboard.core.office import Office
+from waitboard.store.office_store import Store
+
+
+async def called_every(store: Store, clock: SettableClock, minutes: float, times: int) -> None:
+    """Counter 1 (queue A alone) calls the next, finishes it and calls again."""
+    for _ in range(times):
+        clock.now += timedelta(minutes=minutes)
+        outcome = await store.call_next("sued", "1")
+        assert outcome.ticket is not None
+        await store.act(outcome.ticket.id, Action.START, counters=None)
+        await store.act(outcome.ticket.id, Action.COMPLETE, counters=None)
+
+
+async def told_to_a_newcomer(store: Store, office: Office, clock: SettableClock) -> float:
+    loc = office.location_by_id["sued"]
+    state = await store.location_state("sued")
+    fc = snapshot.forecast(loc, state, clock.now, office.tz)
+    waiting = state.queues["A"].waiting
+    wait = fc.raw("A", waiting + 1)
+    assert wait is not None
+    return wait
+
+
+async def test_the_pace_of_calls_is_learned_and_moves_the_estimate(
+    redis: Redis, office: Office
+) -> None:
+    clock = SettableClock(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    store = Store(redis, office, clock)
+    await store.set_counter("sued", "1", True)
+    for _ in range(30):
+        await store.issue("sued", "A", "reception-sued")
+    await called_every(store, clock, 2, 10)  # a call every 2 minutes
+    learn = (await store.location_state("sued")).learn
+    assert 5 < learn["pace:A"] < 10  # ten calls, the older ones faded
+    steady = await told_to_a_newcomer(store, office, clock)
+    await called_every(store, clock, 6, 4)  # the counter slows to one every 6 minutes
+    slow = await told_to_a_newcomer(store, office, clock)
+    # Fewer people are ahead now, and yet the wait told grew: the pace saw the slowdown.
+    assert slow > steady
+    # An hour without any call: the pace has faded and says nothing any more.
+    clock.now += timedelta(seconds=5 * PACE_TAU_S)
+    learned = Learned.parse((await store.location_state("sued")).learn)
+    assert pace_wait_s(learned, "A", 1, clock.now.timestamp()) is None
