@@ -51,8 +51,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.muenster import DerivedDay, derive, read_day  # noqa: E402
 from waitboard.core import snapshot  # noqa: E402
 from waitboard.core.domain import Action  # noqa: E402
-from waitboard.core.estimate import Learned, fixed_rule_s, pace_wait_s  # noqa: E402
+from waitboard.core.estimate import Learned, fixed_rule_s  # noqa: E402
 from waitboard.core.office import Location, Office, parse_office  # noqa: E402
+from waitboard.core.pace import pace_wait_s  # noqa: E402
 from waitboard.services import tickets as commands  # noqa: E402
 from waitboard.store.embedded import EmbeddedRedis  # noqa: E402
 from waitboard.store.office_store import Store  # noqa: E402
@@ -300,7 +301,9 @@ class DayReplay:
                 # before the calibration's correction)
                 "learned service": outcome.location.learn.get(f"svc:{QUEUE}"),
                 "pace": pace_wait_s(
-                    Learned.parse(outcome.location.learn), QUEUE, outcome.position, now.timestamp()
+                    Learned.parse(outcome.location.learn).pace.get(QUEUE),
+                    outcome.position,
+                    now.timestamp(),
                 ),
                 "forecast": outcome.forecast.raw(QUEUE, outcome.position)
                 if outcome.forecast

@@ -21,10 +21,9 @@ from waitboard.core.estimate import (
     fixed_rule_s,
     forecast,
     forecast_with_newcomers,
-    pace_wait_s,
     service_s,
-    with_pace,
 )
+from waitboard.core.pace import pace_wait_s, with_pace
 
 SIX_MIN = 360.0
 
@@ -154,12 +153,12 @@ def test_the_pace_reads_the_wait_from_the_recent_rate_of_calls() -> None:
     raw = {"pace:A": count, "pace_at:A": at * 1000, "pace_from:A": (at - 3600) * 1000}
     learned = Learned.parse({**raw, "pace_n:A": 40})
     assert learned.pace["A"].calls == 40
-    assert pace_wait_s(learned, "A", 4, at) == pytest.approx(4 * 90, rel=0.05)
-    stalled = pace_wait_s(learned, "A", 4, at + 300)  # five minutes without a call
+    assert pace_wait_s(learned.pace.get("A"), 4, at) == pytest.approx(4 * 90, rel=0.05)
+    stalled = pace_wait_s(learned.pace.get("A"), 4, at + 300)  # five minutes without a call
     assert stalled is not None and stalled > 4 * 90 * 1.3
-    assert pace_wait_s(learned, "A", 4, at + 4 * 3600) is None  # hours later
-    assert pace_wait_s(learned, "B", 1, at) is None
-    assert pace_wait_s(Learned.parse({**raw, "pace_n:A": 3}), "A", 1, at) is None
+    assert pace_wait_s(learned.pace.get("A"), 4, at + 4 * 3600) is None  # hours later
+    assert pace_wait_s(learned.pace.get("B"), 1, at) is None
+    assert pace_wait_s(Learned.parse({**raw, "pace_n:A": 3}).pace.get("A"), 1, at) is None
 
 
 def test_the_pace_and_the_counters_forecast_are_weighed() -> None:

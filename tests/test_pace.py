@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 from tests.helpers import SettableClock
 from waitboard.core import snapshot
 from waitboard.core.domain import Action
-from waitboard.core.estimate import PACE_TAU_S, Learned, pace_wait_s
+from waitboard.core.estimate import Learned
 from waitboard.core.office import Office
+from waitboard.core.pace import PACE_TAU_S, pace_wait_s
 from waitboard.store.office_store import Store
 
 
@@ -55,4 +56,4 @@ async def test_the_pace_of_calls_is_learned_and_moves_the_estimate(
     # An hour without any call: the pace has faded and says nothing any more.
     clock.now += timedelta(seconds=5 * PACE_TAU_S)
     learned = Learned.parse((await store.location_state("sued")).learn)
-    assert pace_wait_s(learned, "A", 1, clock.now.timestamp()) is None
+    assert pace_wait_s(learned.pace.get("A"), 1, clock.now.timestamp()) is None

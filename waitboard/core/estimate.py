@@ -17,7 +17,7 @@ root of its length; recent (estimate, actual) pairs give the band of standardise
 ``scripts/lib.lua``), so "10-20 Min." means what it says.
 
 Where a queue's counters serve it alone just now and all have someone to call, the pace
-of its calls in about the last quarter of an hour is weighed in (``pace_wait_s``): a
+of its calls in about the last quarter of an hour is weighed in (``core/pace.py``): a
 slowdown shows in it at once, while learned service times follow it only as the slow
 tickets end - and on a real office's days (benchmarks/replay.py) the pace is what told
 people in a jam the truest number.
@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from waitboard.core.domain import pick_queue
+from waitboard.core.pace import Pace
 
 #: How many observations the configured service time is worth (cold start).
 PRIOR_WEIGHT = 3.0
@@ -101,13 +102,7 @@ class Learned:
             elif name.startswith("gap:"):
                 gap[name[4:]] = (float(value), count)
             elif name.startswith("pace:"):
-                q = name[5:]
-                pace[q] = Pace(
-                    count=float(value),
-                    at_s=float(raw.get("pace_at:" + q, 0)) / 1000,
-                    from_s=float(raw.get("pace_from:" + q, 0)) / 1000,
-                    calls=int(raw.get("pace_n:" + q, 0)),
-                )
+                pace[name[5:]] = Pace.parse(raw, name[5:])
         return cls(
             service=service,
             gap=gap,
@@ -165,46 +160,6 @@ def arrival_gap_s(learned: Learned, queue: str) -> float | None:
 
 
 Service = Callable[[str, str], float]  # (counter, queue) -> seconds
-
-#: The pace: a queue's calls counted, each fading with this time constant (the same as
-#: scripts.PACE_TAU_S); it says something once its stretch of calls has this many.
-PACE_TAU_S = 15 * 60
-PACE_MIN_CALLS = 5
-#: Its weight against the counters played forward with their learned service times.
-PACE_WEIGHT = 0.85
-
-
-@dataclass(frozen=True, slots=True)
-class Pace:
-    """A queue's fading count of calls (scripts/lib.lua, learn_pace), in seconds."""
-
-    count: float  # at ``at_s``
-    at_s: float  # the last call
-    from_s: float  # the first call of this stretch
-    calls: int  # in this stretch
-
-
-def pace_wait_s(learned: Learned, queue: str, position: int, now_s: float) -> float | None:
-    """The wait of a position read from the pace of the queue's calls in about the last
-    quarter of an hour: position x the time between calls. Service times learned ticket
-    by ticket follow a slowdown only as the slow tickets end, and the number of counters
-    at work says little of how fast they are; the pace shows both at once, and a stall as
-    soon as it begins (the count fades while nobody is called). None: too few calls in
-    this stretch, or none for a long while."""
-    pace = learned.pace.get(queue)
-    if pace is None or pace.calls < PACE_MIN_CALLS or now_s - pace.at_s > 4 * PACE_TAU_S:
-        return None
-    count = pace.count * math.exp(-max(0.0, now_s - pace.at_s) / PACE_TAU_S)
-    # A steady rate r since the stretch began gives count = r tau (1 - e^(-T/tau)).
-    window = PACE_TAU_S * -math.expm1(-max(1.0, now_s - pace.from_s) / PACE_TAU_S)
-    return position * window / count
-
-
-def with_pace(forecast_s: float | None, pace_s: float | None) -> float | None:
-    """The counters' forecast and the pace's, weighed."""
-    if forecast_s is None or pace_s is None:
-        return forecast_s
-    return PACE_WEIGHT * pace_s + (1 - PACE_WEIGHT) * forecast_s
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from waitboard.core import appointments, estimate
+from waitboard.core import appointments, estimate, pace
 from waitboard.core.clock import iso, to_ms
 from waitboard.core.office import Counter, Location, Office, Queue, Zone
 from waitboard.core.state import Call, CounterState, LocationState, TicketRecord
@@ -82,8 +82,8 @@ def forecast(
     if service_override is None:  # (the benchmark's oracle plays the counters alone)
         for queue in paced_queues(loc, counters, waiting):
             waits[queue] = [
-                estimate.with_pace(
-                    w, estimate.pace_wait_s(learned, queue, position, now_ms / 1000)
+                pace.with_pace(
+                    w, pace.pace_wait_s(learned.pace.get(queue), position, now_ms / 1000)
                 )
                 for position, w in enumerate(waits[queue], start=1)
             ]
