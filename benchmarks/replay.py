@@ -511,6 +511,20 @@ def prepare(
     return derived, minutes
 
 
+def stretches_of(days: list[DerivedDay], jobs: int) -> list[list[DerivedDay]]:
+    """Days in a row, cut where each stretch has about the same number of arrivals (the
+    replay's work): a busy winter and a quiet summer take about as long."""
+    total = sum(len(d.arrivals) for d in days) or 1
+    out: list[list[DerivedDay]] = [[]]
+    done = 0
+    for d in days:
+        if done >= total * len(out) / jobs and len(out) < jobs:
+            out.append([])
+        out[-1].append(d)
+        done += len(d.arrivals)
+    return [s for s in out if s]
+
+
 async def replay(paths: list[Path], seed: int, counters: str = "roster", jobs: int = 1) -> Run:
     """``counters``: "roster" (planned from past weeks) or "hour" (from the hour's own
     calls, as ``muenster.derive`` gives them). ``jobs`` > 1: the days in that many
@@ -521,8 +535,7 @@ async def replay(paths: list[Path], seed: int, counters: str = "roster", jobs: i
     if jobs <= 1 or len(derived) < 2 * jobs:
         parts = [await replay_days(derived, minutes)]
     else:
-        size = math.ceil(len(derived) / jobs)
-        stretches = [derived[i : i + size] for i in range(0, len(derived), size)]
+        stretches = stretches_of(derived, jobs)
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(len(stretches)) as pool:
             parts = await asyncio.gather(

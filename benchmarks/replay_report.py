@@ -14,6 +14,9 @@ from benchmarks.replay import JAM_AHEAD, MARK_BEGIN, MARK_END, METHODS, comparab
 PLOT = "replay-jam.png"
 #: How a day's events are derived from the record (kept beside the code that does it).
 METHOD = Path(__file__).with_name("replay_method.md")
+#: What the figures say, written by hand after a run (they are deterministic but for the
+#: seconds: the same data and seed give the same figures).
+READING = Path(__file__).with_name("replay_reading.md")
 
 
 def keep_real_days(old: str, new_simulated: str) -> str:
@@ -27,16 +30,18 @@ def keep_real_days(old: str, new_simulated: str) -> str:
 def _table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     head = (
         "| " + title + " | tickets | mean wait | MAE waitboard | fixed rule | last 30 | "
-        "published | waitboard / best | bias waitboard | p90 error waitboard | in range |"
+        "published | waitboard / best | bias waitboard | fixed | last 30 | published | "
+        "p90 error waitboard | in range |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 14]
     for key, r in rows.items():
-        mae = r["mae_min"]
+        mae, bias = r["mae_min"], r["bias_min"]
         best = min(mae[m] for m in METHODS[1:])
         lines.append(
             f"| {key} | {r['tickets']} | {r['mean_wait_min']:.1f} | {mae['waitboard']:.1f} | "
             f"{mae['fixed rule']:.1f} | {mae['last 30']:.1f} | {mae['published']:.1f} | "
-            f"{mae['waitboard'] / best:.2f} | {r['bias_min']['waitboard']:+.1f} | "
+            f"{mae['waitboard'] / best:.2f} | {bias['waitboard']:+.1f} | "
+            f"{bias['fixed rule']:+.1f} | {bias['last 30']:+.1f} | {bias['published']:+.1f} | "
             f"{r['p90_abs_error_min']['waitboard']:.1f} | {100 * r['in_range']:.0f} % |"
         )
     return lines
@@ -66,9 +71,10 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         "Minutes; MAE = mean absolute error; bias = mean (estimate - actual wait), negative "
         "= promised too little; in range = the real wait inside the range the ticket was "
         f"given (median width {overall['median_range_width_min']:.0f} min). Every ticket "
-        "below had a number from all four methods.",
+        "below had a number from all four methods; a jam: at least "
+        f"{JAM_AHEAD} people ahead at issue.",
         "",
-        *_table("tickets", g["all"]),
+        *_table("who", g["all"]),
         *_table("jam", g["jam"])[2:],
         "",
         "By the wait that followed:",
@@ -84,6 +90,8 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         *_table("hour", g["hour"]),
         "",
         f"![A jam day: waits and estimates]({PLOT})",
+        "",
+        READING.read_text(encoding="utf-8").rstrip("\n"),
         "",
         METHOD.read_text(encoding="utf-8").rstrip("\n"),
         "",
