@@ -48,6 +48,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r}: use 1 (on) or 0 (off)")
+
+
 @dataclass(frozen=True)
 class Settings:
     config_path: Path = Path("waitboard.toml")
@@ -74,6 +83,9 @@ class Settings:
     coalesce_ms: int = 20
     # "info" logs every request (without personal data); "warning" only what needs a look.
     log_level: str = "info"
+    # Also lets push messages go to http://127.0.0.1:<port> (a local push service for tests
+    # and a developer's machine); refused in production.
+    push_allow_loopback: bool = False
 
     @classmethod
     def from_env(
@@ -107,6 +119,12 @@ class Settings:
             raise SettingsError(
                 f"WAITBOARD_LOG_LEVEL={log_level!r}: use one of {', '.join(LOG_LEVELS)}"
             )
+        push_allow_loopback = _flag(env_map, "WAITBOARD_PUSH_ALLOW_LOOPBACK")
+        if push_allow_loopback and env_name == "production":
+            raise SettingsError(
+                "WAITBOARD_PUSH_ALLOW_LOOPBACK is refused in production (it lets push "
+                "messages go to this machine's own loopback address); unset it"
+            )
         origins = tuple(
             o.strip().rstrip("/")
             for o in env_map.get("WAITBOARD_ALLOWED_ORIGINS", "").split(",")
@@ -127,6 +145,7 @@ class Settings:
             redis_wait_replicas=_int(env_map, "WAITBOARD_REDIS_WAIT_REPLICAS", 0),
             coalesce_ms=_int(env_map, "WAITBOARD_COALESCE_MS", 20),
             log_level=log_level,
+            push_allow_loopback=push_allow_loopback,
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -153,6 +172,7 @@ class Settings:
         out["WAITBOARD_COALESCE_MS"] = str(self.coalesce_ms)
         out["WAITBOARD_FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
         out["WAITBOARD_LOG_LEVEL"] = self.log_level
+        out["WAITBOARD_PUSH_ALLOW_LOOPBACK"] = "1" if self.push_allow_loopback else ""
         return out
 
     @classmethod
