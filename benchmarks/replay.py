@@ -51,9 +51,8 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.muenster import DerivedDay, derive, read_day  # noqa: E402
 from waitboard.core import snapshot  # noqa: E402
 from waitboard.core.domain import Action  # noqa: E402
-from waitboard.core.estimate import Learned, fixed_rule_s  # noqa: E402
+from waitboard.core.estimate import fixed_rule_s  # noqa: E402
 from waitboard.core.office import Location, Office, parse_office  # noqa: E402
-from waitboard.core.pace import pace_wait_s  # noqa: E402
 from waitboard.services import tickets as commands  # noqa: E402
 from waitboard.store.embedded import EmbeddedRedis  # noqa: E402
 from waitboard.store.office_store import Store  # noqa: E402
@@ -297,17 +296,6 @@ class DayReplay:
                 ),
                 "last 30": statistics.fmean(self.recent) if self.recent else None,
                 "published": None if shown is None else shown * 60.0,
-                # (not methods: the service time learned for the queue, and the forecast
-                # before the calibration's correction)
-                "learned service": outcome.location.learn.get(f"svc:{QUEUE}"),
-                "pace": pace_wait_s(
-                    Learned.parse(outcome.location.learn).pace.get(QUEUE),
-                    outcome.position,
-                    now.timestamp(),
-                ),
-                "forecast": outcome.forecast.raw(QUEUE, outcome.position)
-                if outcome.forecast
-                else None,
             },
             range_s=(float(wait_range[0]), float(wait_range[1])) if wait_range else None,
         )
