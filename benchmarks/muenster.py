@@ -126,6 +126,8 @@ class Interval:
     arrivals: int  # people arriving in (start, end]
     counters: int  # counters taken to be at work (>= 1 when calls > 0)
     published_min: int | None
+    #: The counters the hour's own calls give, where ``counters`` were planned otherwise.
+    hour_counters: int | None = None
 
 
 @dataclass(frozen=True)

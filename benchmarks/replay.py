@@ -17,6 +17,9 @@ On the same tickets it records the baselines:
 * ``published``: what the city's display showed at that moment (``durchschnittliche
   Wartezeit``): the number the real citizens were given.
 
+And one reference no office has, to show what the data allow: ``hour known``, the fixed
+rule told the counters the hour's own calls give (hindsight; not a baseline).
+
     .venv/bin/python benchmarks/replay.py --data DIR [--from DAY] [--to DAY] [--json OUT]
         [--out docs]
 
@@ -63,6 +66,8 @@ LOCATION, QUEUE = "ms", "W"
 #: More counters than the derivation ever puts to work on one day.
 MAX_COUNTERS = 24
 METHODS = ("waitboard", "fixed rule", "last 30", "published")
+#: Not a baseline: the fixed rule with the counters the hour turned out to have.
+HINDSIGHT = "hour known"
 #: A counter that calls nobody for this many configured service times was idle, not
 #: serving: its ticket is completed then (the record does not say when it ended).
 IDLE_AFTER_SERVICES = 3.0
@@ -146,7 +151,9 @@ def rostered(days: list[DerivedDay]) -> list[DerivedDay]:
             history = [r[h] for r in past if r.get(h, 0) > 0]
             planned = statistics.median(history) if history else rates[d.day].get(h, 0.0)
             counters = math.ceil(planned / PER_COUNTER_CALLS_PER_HOUR - 1e-9)
-            intervals.append(replace(iv, counters=max(counters, 1 if iv.calls else 0)))
+            intervals.append(
+                replace(iv, counters=max(counters, 1 if iv.calls else 0), hour_counters=iv.counters)
+            )
         out.append(replace(d, intervals=intervals))
     return out
 
@@ -296,6 +303,11 @@ class DayReplay:
                 ),
                 "last 30": statistics.fmean(self.recent) if self.recent else None,
                 "published": None if shown is None else shown * 60.0,
+                HINDSIGHT: fixed_rule_s(
+                    outcome.position,
+                    loc.queue_by_id[QUEUE].service_minutes * 60,
+                    hour_counters(d, now),
+                ),
             },
             range_s=(float(wait_range[0]), float(wait_range[1])) if wait_range else None,
         )
@@ -325,6 +337,14 @@ class DayReplay:
         self.recent.append(wait_s)
         if ticket.id in self.told:
             self.told[ticket.id].wait_s = wait_s
+
+
+def hour_counters(d: DerivedDay, at: datetime) -> int:
+    """The counters the calls of the hour around ``at`` give (hindsight)."""
+    for iv in d.intervals:
+        if iv.start < at <= iv.end:
+            return iv.counters if iv.hour_counters is None else iv.hour_counters
+    return 0
 
 
 def published_at(d: DerivedDay) -> Callable[[datetime], int | None]:
@@ -387,8 +407,14 @@ def score(told: list[Told]) -> Scores | None:
         return None
     waits = [t.wait_s for t in told if t.wait_s is not None]
     mae, p90, bias = {}, {}, {}
-    for m in METHODS:
-        errors = [(t.estimates[m] or 0.0) - (t.wait_s or 0.0) for t in told]
+    for m in (*METHODS, HINDSIGHT):
+        errors = [
+            (t.estimates.get(m) or 0.0) - (t.wait_s or 0.0)
+            for t in told
+            if m in METHODS or t.estimates.get(m) is not None
+        ]
+        if not errors:
+            continue
         absolute = sorted(abs(e) for e in errors)
         mae[m] = statistics.fmean(absolute)
         p90[m] = absolute[math.ceil(0.9 * len(absolute)) - 1]
@@ -552,6 +578,28 @@ def summary_line(run: Run) -> str:
     )
 
 
+#: A range this wide says "we do not know well" ("10-30 Min.").
+WIDE_RANGE_S = 20 * 60
+
+
+def doubt(told: list[Told]) -> dict[str, Any]:
+    """How often waitboard said it did not know: no number ("unbekannt"), or a range at
+    least ``WIDE_RANGE_S`` wide; and how the wide ranges held."""
+    called = [t for t in told if t.wait_s is not None]
+    unknown = [t for t in called if t.estimates.get("waitboard") is None]
+    wide = [
+        t for t in called if t.range_s is not None and t.range_s[1] - t.range_s[0] >= WIDE_RANGE_S
+    ]
+    held = sum(1 for t in wide if t.range_s and t.range_s[0] <= (t.wait_s or 0) <= t.range_s[1])
+    return {
+        "called": len(called),
+        "unknown": len(unknown),
+        "wide": len(wide),
+        "wide_in_range": round(held / len(wide), 3) if wide else None,
+        "compared": len(comparable(called)),
+    }
+
+
 def report(run: Run) -> dict[str, Any]:
     told = comparable(run.told)
     return {
@@ -566,6 +614,7 @@ def report(run: Run) -> dict[str, Any]:
             name: {key: s.row() for key, part in parts.items() if (s := score(part))}
             for name, parts in groups(told).items()
         },
+        "doubt": doubt(run.told),
         "per_day": run.per_day,
     }
 

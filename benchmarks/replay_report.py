@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from benchmarks.replay import Run, Told
 
-from benchmarks.replay import JAM_AHEAD, MARK_BEGIN, MARK_END, METHODS, comparable, summary_line
+from benchmarks.replay import (
+    HINDSIGHT,
+    JAM_AHEAD,
+    MARK_BEGIN,
+    MARK_END,
+    METHODS,
+    WIDE_RANGE_S,
+    comparable,
+    summary_line,
+)
 
 PLOT = "replay-jam.png"
 #: How a day's events are derived from the record (kept beside the code that does it).
@@ -31,9 +40,9 @@ def _table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     head = (
         "| " + title + " | tickets | mean wait | MAE waitboard | fixed rule | last 30 | "
         "published | waitboard / best | bias waitboard | fixed | last 30 | published | "
-        "p90 error waitboard | in range |"
+        "p90 error waitboard | in range | hour known |"
     )
-    lines = [head, "|" + "---|" * 14]
+    lines = [head, "|" + "---|" * 15]
     for key, r in rows.items():
         mae, bias = r["mae_min"], r["bias_min"]
         best = min(mae[m] for m in METHODS[1:])
@@ -42,7 +51,8 @@ def _table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
             f"{mae['fixed rule']:.1f} | {mae['last 30']:.1f} | {mae['published']:.1f} | "
             f"{mae['waitboard'] / best:.2f} | {bias['waitboard']:+.1f} | "
             f"{bias['fixed rule']:+.1f} | {bias['last 30']:+.1f} | {bias['published']:+.1f} | "
-            f"{r['p90_abs_error_min']['waitboard']:.1f} | {100 * r['in_range']:.0f} % |"
+            f"{r['p90_abs_error_min']['waitboard']:.1f} | {100 * r['in_range']:.0f} % | "
+            f"{mae.get(HINDSIGHT, float('nan')):.1f} |"
         )
     return lines
 
@@ -72,7 +82,11 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         "= promised too little; in range = the real wait inside the range the ticket was "
         f"given (median width {overall['median_range_width_min']:.0f} min). Every ticket "
         "below had a number from all four methods; a jam: at least "
-        f"{JAM_AHEAD} people ahead at issue.",
+        f"{JAM_AHEAD} people ahead at issue. *hour known* is no baseline but a reference "
+        "no office has: the fixed rule told the counters the hour's own calls give "
+        "(hindsight), a measure of how much the counters at work, known, would explain.",
+        "",
+        _doubt(figures["doubt"]),
         "",
         *_table("who", g["all"]),
         *_table("jam", g["jam"])[2:],
@@ -98,6 +112,24 @@ def markdown(run: Run, figures: dict[str, Any]) -> str:
         MARK_END,
     ]
     return "\n".join(lines) + "\n"
+
+
+def _doubt(d: dict[str, Any]) -> str:
+    """The sentence on how often waitboard said it did not know."""
+    called = d["called"] or 1
+    held = (
+        ""
+        if d["wide_in_range"] is None
+        else f", and {100 * d['wide_in_range']:.0f} % of those held"
+    )
+    return (
+        f"When it did not know: of {d['called']} tickets called, waitboard told "
+        f'{d["unknown"]} ({100 * d["unknown"] / called:.1f} %) "unbekannt" and gave '
+        f"{d['wide']} ({100 * d['wide'] / called:.1f} %) a range at least "
+        f"{WIDE_RANGE_S // 60} minutes wide{held}. {d['called'] - d['compared']} tickets "
+        "lacked a number from some method (mostly the published figure before the "
+        "display's first row) and are left out of the tables."
+    )
 
 
 def jam_day(told: list[Told]) -> list[Told]:
