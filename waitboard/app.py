@@ -22,11 +22,13 @@ from waitboard.core.office import Office
 from waitboard.demo import demo_token_hashes
 from waitboard.live import endpoints as live
 from waitboard.live.hub import Hub, HubTiming
+from waitboard.messaging import messaging
 from waitboard.metrics import CONTENT_TYPE, Metrics
 from waitboard.pages import accessibility, barrier_reports, sessions, staff, terminal
 from waitboard.pages import applications as application_pages
 from waitboard.pages import bookings as booking_pages
 from waitboard.pages import public as pages
+from waitboard.services import outbound
 from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
 from waitboard.services.limits import Limits
@@ -40,6 +42,7 @@ from waitboard.tasks import supervise
 from waitboard.web import api, openapi
 from waitboard.web import applications as application_api
 from waitboard.web import appointments as appointment_api
+from waitboard.web import push as push_api
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,7 @@ def create_app(
     clock: Clock = system_clock,
     timing: HubTiming | None = None,
     limits: Limits | None = None,
+    resolver: outbound.Resolver = outbound.resolve,
 ) -> Starlette:
     if not settings.redis_url:
         raise SettingsError(
@@ -152,6 +156,9 @@ def create_app(
                 )
                 break
         await hub.start()
+        sending = messaging(settings, office, store, redis, clock, metrics_, resolver)
+        app.state.ctx.push = sending.push
+        sending.start()
         sweeper = asyncio.create_task(
             supervise("applications sweep", lambda: sweep_forever(application_store))
         )
@@ -166,6 +173,7 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await sending.stop()
             await background.stop()
             await hub.stop()
             await redis.aclose()
@@ -186,6 +194,7 @@ def create_app(
         *(Route(e.path, e.handler, methods=[e.method]) for e in application_api.ENDPOINTS),
         *application_pages.routes(),
         *(Route(e.path, e.handler, methods=[e.method]) for e in appointment_api.ENDPOINTS),
+        *(Route(e.path, e.handler, methods=[e.method]) for e in push_api.ENDPOINTS),
         *booking_pages.routes(),
     ]
     app = Starlette(

@@ -86,6 +86,11 @@ class Settings:
     # Also lets push messages go to http://127.0.0.1:<port> (a local push service for tests
     # and a developer's machine); refused in production.
     push_allow_loopback: bool = False
+    # The VAPID private key (PEM) that signs push messages; unset in development: one is
+    # generated into the data directory. Required in production.
+    vapid_private_key_file: Path | None = None
+    # Who push services may contact about this sender (the JWT's "sub"): mailto: or https:.
+    vapid_contact: str | None = None
 
     @classmethod
     def from_env(
@@ -125,6 +130,20 @@ class Settings:
                 "WAITBOARD_PUSH_ALLOW_LOOPBACK is refused in production (it lets push "
                 "messages go to this machine's own loopback address); unset it"
             )
+        vapid_file = env_map.get("WAITBOARD_VAPID_PRIVATE_KEY_FILE") or None
+        if env_name == "production" and not vapid_file:
+            raise SettingsError(
+                "WAITBOARD_VAPID_PRIVATE_KEY_FILE is required in production (the key that "
+                "signs push messages; keep it: a new key ends every subscription); create "
+                "one with: openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 "
+                "-topk8 -nocrypt -out vapid.pem"
+            )
+        vapid_contact = (env_map.get("WAITBOARD_VAPID_CONTACT") or "").strip() or None
+        if vapid_contact and not vapid_contact.startswith(("mailto:", "https://")):
+            raise SettingsError(
+                f"WAITBOARD_VAPID_CONTACT={vapid_contact!r}: use a mailto: address or an "
+                "https:// page where push services can reach the office's IT"
+            )
         origins = tuple(
             o.strip().rstrip("/")
             for o in env_map.get("WAITBOARD_ALLOWED_ORIGINS", "").split(",")
@@ -146,6 +165,8 @@ class Settings:
             coalesce_ms=_int(env_map, "WAITBOARD_COALESCE_MS", 20),
             log_level=log_level,
             push_allow_loopback=push_allow_loopback,
+            vapid_private_key_file=Path(vapid_file) if vapid_file else None,
+            vapid_contact=vapid_contact,
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -173,6 +194,10 @@ class Settings:
         out["WAITBOARD_FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
         out["WAITBOARD_LOG_LEVEL"] = self.log_level
         out["WAITBOARD_PUSH_ALLOW_LOOPBACK"] = "1" if self.push_allow_loopback else ""
+        if self.vapid_private_key_file:
+            out["WAITBOARD_VAPID_PRIVATE_KEY_FILE"] = str(self.vapid_private_key_file)
+        if self.vapid_contact:
+            out["WAITBOARD_VAPID_CONTACT"] = self.vapid_contact
         return out
 
     @classmethod

@@ -122,6 +122,9 @@ class Zone(_Named):
 class Location(_Named):
     id: LocationId
     hours: dict[str, str] = Field(default_factory=dict)
+    # "Tell me when I am nearly next" (Web Push): how many people ahead, unless the person
+    # chooses otherwise on the ticket's page.
+    notify_ahead: int = Field(default=3, ge=1, le=10)
     queues: list[Queue] = Field(min_length=1)
     counters: list[Counter] = Field(default_factory=list)
     zones: list[Zone] = Field(default_factory=list)

@@ -101,6 +101,11 @@ key                                  type    content
                                              expires as it comes to rest
 ===================================  ======  ===============================================
 
+A location's push subscriptions (:mod:`waitboard.store.push`) are no script's business:
+``wb:{<location>}:push`` (set) names the tickets that have some, ``wb:{<location>}:push:
+<ticket>`` (hash) holds each subscription of one ticket as JSON (endpoint, keys, what it
+was told), deleted when the ticket ends.
+
 Outbound jobs (:mod:`waitboard.store.jobs`: push messages, reminders) share the hash tag
 ``{jobs}``; each job script touches that one slot.
 
@@ -210,6 +215,22 @@ def queue(location: str, queue_id: str) -> str:
 
 def counter(location: str, counter_id: str) -> str:
     return _filled(location, "counter", counter=counter_id)
+
+
+def push_tickets(location: str) -> str:
+    """The location's tickets that have push subscriptions (set of ticket ids)."""
+    return prefix(location) + "push"
+
+
+def push_subscriptions(location: str, ticket_id: str) -> str:
+    """One ticket's push subscriptions (hash: subscription id -> JSON); deleted when the
+    ticket ends, and expiring with the tickets of its day in any case."""
+    return prefix(location) + "push:" + ticket_id
+
+
+def push_lock(location: str) -> str:
+    """Held (a few seconds) by the process comparing the location's subscriptions."""
+    return prefix(location) + "pushlock"
 
 
 def day_stats(location: str, day: str) -> str:
