@@ -90,7 +90,11 @@ class JobRunner:
                     async with asyncio.timeout(POLL_S):
                         await self._woken.wait()
                 except TimeoutError:
-                    pass
+                    # Python 3.11: a cancel that meets the timeout comes out as this
+                    # TimeoutError; it must still end the loop.
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise asyncio.CancelledError from None
 
     async def run_once(self) -> int:
         """Claim what is due and send it; how many jobs were claimed."""

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import orjson
+from py_vapid import VapidException
 from pywebpush import WebPusher
 
 from waitboard.core.outbound import OutboundFailed, OutboundPolicy, OutboundRefused
@@ -48,8 +49,13 @@ class PushSender:
         endpoint = str(b["endpoint"])
         subscription = {"endpoint": endpoint, "keys": {"p256dh": b["p256dh"], "auth": b["auth"]}}
         body = WebPusher(subscription).encode(orjson.dumps(b["payload"]), "aes128gcm")["body"]
+        try:
+            authorization = self.keys.authorization(endpoint)
+        except VapidException:  # (an endpoint no JWT can name, e.g. an IPv6 literal)
+            await self.forget(b["location"], b["ticket_id"], b["subscription"])
+            return Gone("endpoint not signable")
         headers = {
-            "Authorization": self.keys.authorization(endpoint),
+            "Authorization": authorization,
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
             "TTL": str(int(b["ttl"])),
