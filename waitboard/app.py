@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from waitboard import logs, middleware
 from waitboard.context import AppContext, Background, context
-from waitboard.core.clock import Clock, system_clock
+from waitboard.core.clock import Clock, system_clock, to_ms
 from waitboard.core.errors import Unavailable, WaitboardError
 from waitboard.core.office import Office
 from waitboard.demo import demo_token_hashes
@@ -29,10 +29,13 @@ from waitboard.pages import bookings as booking_pages
 from waitboard.pages import public as pages
 from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
+from waitboard.services.jobs import JobRunner, Sender
 from waitboard.services.limits import Limits
+from waitboard.services.reminders import Reminders
 from waitboard.settings import DEMO_CONFIG, Settings, SettingsError, load_office
 from waitboard.store.application_retention import sweep_forever
 from waitboard.store.applications import ApplicationStore
+from waitboard.store.jobs import Jobs
 from waitboard.store.limits import Limiter
 from waitboard.store.office_store import Store
 from waitboard.store.redis import connect
@@ -129,6 +132,13 @@ def create_app(
             wait_replicas=settings.redis_wait_replicas,
             keep_days_after_decision=office.applications.keep_days_after_decision,
         )
+        # Outbound jobs (reminders): every process sends what is due, by kind.
+        jobs = Jobs(redis)
+        reminders = Reminders.of(settings, jobs, store, office, clock)
+        senders: dict[str, Sender] = {}
+        if reminders is not None:
+            senders["reminder"] = reminders.send
+        runner = JobRunner(jobs, senders, now_ms=lambda: to_ms(clock()))
         app.state.ctx = AppContext(
             settings=settings,
             office=office,
@@ -142,6 +152,7 @@ def create_app(
                 application_store, limiter, clock, settings.secret_key, background.spawn
             ),
             background=background,
+            reminders=reminders,
         )
         for loc in office.locations:
             try:
@@ -158,11 +169,12 @@ def create_app(
         roller = asyncio.create_task(
             supervise("day roll", lambda: roll_days_forever(store, office, hub.timing.roll_day_s))
         )
+        outbound = asyncio.create_task(supervise("outbound jobs", runner.run))
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield
         finally:
-            for task in (sweeper, roller):
+            for task in (sweeper, roller, outbound):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

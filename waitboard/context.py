@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from waitboard.live.hub import Hub
     from waitboard.services.applications import Applications
     from waitboard.services.auth import DeviceRegistry
+    from waitboard.services.reminders import Reminders
     from waitboard.store.limits import Limiter
     from waitboard.store.office_store import Store
 
@@ -55,6 +56,8 @@ class AppContext:
     limiter: Limiter
     applications: Applications
     background: Background = field(default_factory=Background)
+    #: Appointment reminders by e-mail; None without WAITBOARD_SMTP_URL.
+    reminders: Reminders | None = None
 
     def location(self, location_id: str) -> Location:
         loc = self.office.location_by_id.get(location_id)
