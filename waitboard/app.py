@@ -169,12 +169,15 @@ def create_app(
         roller = asyncio.create_task(
             supervise("day roll", lambda: roll_days_forever(store, office, hub.timing.roll_day_s))
         )
-        outbound = asyncio.create_task(supervise("outbound jobs", runner.run))
+        # (Nothing to send, nothing to claim: a job of a kind without a sender would be dropped.)
+        background_tasks = [sweeper, roller]
+        if senders:
+            background_tasks.append(asyncio.create_task(supervise("outbound jobs", runner.run)))
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield
         finally:
-            for task in (sweeper, roller, outbound):
+            for task in background_tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

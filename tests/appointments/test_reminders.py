@@ -293,3 +293,29 @@ async def test_the_address_is_kept_only_in_the_booking_until_its_day_ends(mail: 
     end_of_day = local("00:00", TUESDAY + timedelta(days=1))
     ttl_ms = await mail.env.redis.pttl(contact_key(code))
     assert 0 < ttl_ms <= to_ms(end_of_day) - to_ms(booked_at)  # (set then, in the clock's time)
+
+
+class RefusingInbox(Inbox):
+    """A mail server that has no such mailbox."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        return "550 5.1.1 no such mailbox"
+
+
+async def test_an_address_the_server_refuses_is_given_up_at_once(
+    redis_server: EmbeddedRedis, redis: Redis
+) -> None:
+    """A 5xx for the recipient: the reminder is given up, not tried again."""
+    inbox, port = RefusingInbox(), free_port()
+    with smtp_server(port, inbox):
+        async with running(redis_server, redis, port) as (env, jobs):
+            await book_in(env, slot("10:00", TUESDAY), ADDRESS, "de")
+            env.at("09:00", TUESDAY)  # (both due)
+
+            async def none_left() -> bool:
+                return await jobs.pending() == 0
+
+            await eventually(none_left, "both reminders given up")
+    assert inbox.count == 0
