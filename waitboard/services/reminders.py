@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from email.message import EmailMessage
 
 from waitboard.core import appointments, reminders
 from waitboard.core.clock import Clock, from_ms, to_ms
@@ -115,53 +116,19 @@ class Reminders:
 
     async def send(self, job: Job) -> Outcome:
         """The sender of kind ``reminder`` (for :class:`~waitboard.services.jobs.JobRunner`)."""
-        body = job.body
-        loc = self.office.location_by_id.get(str(body.get("location")))
-        code_hash, slot_ms = str(body.get("booking")), body.get("slot")
+        loc = self.office.location_by_id.get(str(job.body.get("location")))
         if loc is None:
             return Gone("the location is no longer configured")
+        prepared = await self._prepare(job, loc)
+        if isinstance(prepared, Gone):
+            return prepared
+        mail, to = prepared
         try:
-            booking, _ = await self.store.booking(loc.id, code_hash)
-        except BookingNotFound:
-            return Gone("the booking is gone")
-        queue = loc.queue_by_id.get(booking.queue)
-        now = self.clock()
-        why_not = _why_not(booking, slot_ms, queue, now)
-        if why_not:
-            return Gone(why_not)
-        assert queue is not None
-        code = reminders.open_code(self.secret_key, str(body.get("code")), code_hash)
-        if code is None:
-            return Gone("the code was sealed with another WAITBOARD_SECRET_KEY")
-        contact = await self.store.booking_contact(loc.id, code_hash)
-        if not reminders.is_email(contact):
-            return Gone("no e-mail address (any more)")
-        assert contact is not None
-        lang = booking.lang if booking.lang in CITIZEN_LANGUAGES else DEFAULT
-        shown = appointments.format_code(code)
-        reminder = Reminder(
-            office=self.office,
-            location=loc,
-            queue=queue,
-            start=from_ms(booking.slot_ms, self.office.tz),
-            code=shown,
-            url=f"{self.public_url}/appointments/{shown}" if self.public_url else None,
-        )
-        mail = message(
-            reminder,
-            Translator(str(lang)),
-            to=contact.strip(),
-            mail_from=self.server.mail_from,
-            sent_at=now,
-            job_id=job.id,
-        )
-        try:
-            await smtp.send(self.server, mail, contact.strip())
+            await smtp.send(self.server, mail, to)
         except smtp.MailRefused as e:
             self.failed += 1
             log.warning(
-                "reminder failed",
-                extra={"location": loc.id, "why": str(e), "failed": self.failed},
+                "reminder failed", extra={"location": loc.id, "why": str(e), "failed": self.failed}
             )
             return Gone(str(e))
         except smtp.MailFailed as e:
@@ -173,6 +140,45 @@ class Reminders:
         self.sent += 1
         log.info("reminder sent", extra={"location": loc.id, "sent": self.sent})
         return Sent()
+
+    async def _prepare(self, job: Job, loc: Location) -> tuple[EmailMessage, str] | Gone:
+        """The mail and its address, as the booking stands now; or why there is none."""
+        code_hash = str(job.body.get("booking"))
+        try:
+            booking, _ = await self.store.booking(loc.id, code_hash)
+        except BookingNotFound:
+            return Gone("the booking is gone")
+        queue = loc.queue_by_id.get(booking.queue)
+        now = self.clock()
+        why_not = _why_not(booking, job.body.get("slot"), queue, now)
+        if why_not or queue is None:
+            return Gone(why_not or "the concern is no longer offered")
+        code = reminders.open_code(self.secret_key, str(job.body.get("code")), code_hash)
+        if code is None:
+            return Gone("the code was sealed with another WAITBOARD_SECRET_KEY")
+        contact = await self.store.booking_contact(loc.id, code_hash)
+        if contact is None or not reminders.is_email(contact):
+            return Gone("no e-mail address (any more)")
+        shown = appointments.format_code(code)
+        reminder = Reminder(
+            office=self.office,
+            location=loc,
+            queue=queue,
+            start=from_ms(booking.slot_ms, self.office.tz),
+            code=shown,
+            url=f"{self.public_url}/appointments/{shown}" if self.public_url else None,
+        )
+        lang = booking.lang if booking.lang in CITIZEN_LANGUAGES else DEFAULT
+        to = contact.strip()
+        mail = message(
+            reminder,
+            Translator(str(lang)),
+            to=to,
+            mail_from=self.server.mail_from,
+            sent_at=now,
+            job_id=job.id,
+        )
+        return mail, to
 
 
 def _why_not(booking: Booking, slot_ms: object, queue: Queue | None, now: datetime) -> str | None:
