@@ -23,6 +23,8 @@ from aiosmtpd.controller import Controller
 from redis.asyncio import Redis
 
 from tests.appointments.support import (
+    FORM,
+    HTML,
     TUESDAY,
     Env,
     bare,
@@ -323,3 +325,19 @@ async def test_an_address_the_server_refuses_is_given_up_at_once(
 
             await eventually(none_left, "both reminders given up")
     assert inbox.count == 0
+
+
+REMINDER_HINT = "Mit einer E-Mail-Adresse bekommen Sie vor dem Termin eine Erinnerung."
+
+
+async def test_the_booking_form_says_what_an_e_mail_address_is_for(mail: Mail) -> None:
+    """With reminders on, the contact's hint says an e-mail address gets one."""
+    r = await mail.env.http.get(FORM, params={"date": TUESDAY.isoformat()}, headers=HTML)
+    assert r.status_code == 200 and REMINDER_HINT in r.text
+
+
+async def test_without_reminders_the_form_promises_none(env: Env) -> None:
+    """Without an SMTP server the hint stays as it was: no reminder is promised."""
+    r = await env.http.get(FORM, params={"date": TUESDAY.isoformat()}, headers=HTML)
+    assert r.status_code == 200 and "Nur damit wir Sie bei einer Absage erreichen." in r.text
+    assert REMINDER_HINT not in r.text
