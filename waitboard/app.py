@@ -157,7 +157,7 @@ def create_app(
                 break
         await hub.start()
         sending = messaging(settings, office, store, redis, clock, metrics_, resolver)
-        app.state.ctx.push = sending.push
+        app.state.ctx.push, app.state.ctx.reminders = sending.push, sending.reminders
         sending.start()
         sweeper = asyncio.create_task(
             supervise("applications sweep", lambda: sweep_forever(application_store))
@@ -165,11 +165,12 @@ def create_app(
         roller = asyncio.create_task(
             supervise("day roll", lambda: roll_days_forever(store, office, hub.timing.roll_day_s))
         )
+        background_tasks = [sweeper, roller]
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield
         finally:
-            for task in (sweeper, roller):
+            for task in background_tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -1,5 +1,6 @@
-"""What waitboard sends out, wired for one server process: the outbound jobs' runner and
-Web Push (:mod:`waitboard.services.push`), with their background loops."""
+"""What waitboard sends out, wired for one server process: the outbound jobs' runner, Web
+Push (:mod:`waitboard.services.push`) and, where an SMTP server is configured, appointment
+reminders (:mod:`waitboard.services.reminders`), with their background loops."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from waitboard.services.jobs import JobRunner
 from waitboard.services.push import Push
 from waitboard.services.push_keys import PushKeys
 from waitboard.services.push_sender import PushSender
+from waitboard.services.reminders import Reminders
 from waitboard.settings import Settings
 from waitboard.store.jobs import Jobs
 from waitboard.store.office_store import Store
@@ -41,6 +43,7 @@ def vapid_contact(settings: Settings) -> str:
 @dataclass
 class Messaging:
     push: Push
+    reminders: Reminders | None
     runner: JobRunner
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -90,4 +93,7 @@ def messaging(
         resolver=resolver,
     )
     runner.senders["push"] = PushSender(vapid, policy, push.forget, resolver)
-    return Messaging(push, runner)
+    reminders = Reminders.of(settings, jobs, store, office, clock)
+    if reminders is not None:
+        runner.senders["reminder"] = reminders.send
+    return Messaging(push, reminders, runner)

@@ -107,7 +107,9 @@ class JobRunner:
         sender = self.senders.get(job.kind)
         outcome: Outcome
         if sender is None:
-            outcome = Gone("no sender for this kind")
+            # Another process may have what this one lacks (an SMTP server, say): left
+            # for it, and given up like any other job when nobody sends it.
+            outcome = Later()
         else:
             try:
                 outcome = await sender(job)
