@@ -151,7 +151,7 @@ async def test_a_subscription_within_reach_is_told_at_once_and_ends_with_its_tic
     assert r.status_code == 200
     _, closed = await push_service.wait_for_messages(sub, 2)
     assert closed.payload["type"] == "closed"
-    assert set(closed.payload) == {"type", "ticket_id", "number", "url", "title", "body"}
+    assert set(closed.payload) == {"type", "ticket_id", "number", "url", "title", "body", "id"}
 
     async def nothing_kept() -> bool:
         found = [k async for k in redis.scan_iter(match=f"{keys.prefix('sued')}push*")]

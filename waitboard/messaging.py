@@ -28,6 +28,8 @@ from waitboard.tasks import supervise
 
 log = logging.getLogger(__name__)
 
+#: Stopping: how often the loops are cancelled, and how long each time is waited for.
+STOP_ATTEMPTS, STOP_WAIT_S = 5, 1.0
 #: Who push services may contact when the operator named nobody (development).
 FALLBACK_CONTACT = "mailto:postmaster@localhost"
 
@@ -49,15 +51,25 @@ class Messaging:
 
     def start(self) -> None:
         self.tasks = [
-            asyncio.create_task(supervise("outbound jobs", self.runner.run)),
-            asyncio.create_task(supervise("push watch", self.push.watch)),
+            asyncio.create_task(supervise("outbound jobs", self.runner.run), name="jobs"),
+            asyncio.create_task(supervise("push watch", self.push.watch), name="push.watch"),
         ]
 
     async def stop(self) -> None:
+        """Cancel the loops, again if need be: on Python 3.11 a cancel that meets a
+        finishing ``wait_for`` (inside the Redis client's pool, say) can be lost, and the
+        loop would poll on for ever."""
+        for _ in range(STOP_ATTEMPTS):
+            pending = [t for t in self.tasks if not t.done()]
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=STOP_WAIT_S)
         for task in self.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task.done() and not task.cancelled():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    task.result()
 
 
 def messaging(

@@ -55,8 +55,15 @@ async function turnOn() {
   const registration = await navigator.serviceWorker.register("/tickets/push-worker.js", { scope: "/tickets/" });
   await navigator.serviceWorker.ready;
   const { public_key } = await (await fetch("/api/v1/push/key")).json();
-  const subscription = await registration.pushManager.getSubscription()
-    || await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: public_key });
+  let subscription;
+  try {
+    subscription = await registration.pushManager.getSubscription()
+      || await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: public_key });
+  } catch (e) {
+    // The browser's own push service did not answer (offline, blocked, a private window).
+    say(gettext("Ihr Browser konnte die Benachrichtigung gerade nicht einrichten. Versuchen Sie es später noch einmal – und lassen Sie diese Seite bis dahin geöffnet."));
+    return;
+  }
   const ahead = Number(box.querySelector("[data-notify-ahead]").value);
   const { id } = await post(`/api/v1/tickets/${ticketId}/subscriptions`, { ...subscription.toJSON(), ahead, lang });
   localStorage.setItem(stored, id);

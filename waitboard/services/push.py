@@ -203,8 +203,12 @@ class Push:
             "ttl": TTL_S[notice.kind],
             "urgency": URGENCY[notice.kind],
         }
+        job_id = f"push.{sub.id}.{notice.key}"
+        # The same message, however often it is sent, carries the same id: the service
+        # worker and the push service (its Topic) can tell a repeat.
+        body["payload"] = {**payload, "id": job_id}
         now_ms = int(self.store.clock().timestamp() * 1000)
-        return int(await self.jobs.add(f"push.{sub.id}.{notice.key}", "push", body, now_ms))
+        return int(await self.jobs.add(job_id, "push", body, now_ms))
 
     def payload(
         self, location: str, sub: Subscription, number: str, notice: Notice

@@ -12,6 +12,8 @@ the text is logged.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -29,6 +31,11 @@ log = logging.getLogger(__name__)
 
 #: Drops a subscription the push service said is gone: (location, ticket id, subscription id).
 Forget = Callable[[str, str, str], Awaitable[None]]
+
+
+def topic(message_id: str) -> str:
+    """A message's RFC 8030 topic: 32 base64url characters naming it."""
+    return base64.urlsafe_b64encode(hashlib.sha256(message_id.encode()).digest()[:24]).decode()
 
 
 class PushSender:
@@ -60,6 +67,8 @@ class PushSender:
             "Content-Type": "application/octet-stream",
             "TTL": str(int(b["ttl"])),
             "Urgency": str(b["urgency"]),
+            # RFC 8030 5.4: a message still undelivered is replaced by one of the same topic.
+            "Topic": topic(str(b["payload"].get("id", job.id))),
         }
         try:
             answer = await outbound.post(
