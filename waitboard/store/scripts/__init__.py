@@ -1,7 +1,8 @@
 """The Lua scripts, each atomic in Redis, and the one loader of them all (:func:`source`).
 
 Three families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
-applications' (``applications/create``, ...) and the rate limits' (``limits/gcra``). A
+applications' (``applications/create``, ...) and the rate limits' (``limits/gcra``); the
+webhooks' two (``webhooks/lease``, ``webhooks/cursor``) stand alone. A
 script is its folder's ``lib.lua`` (the family's prelude, see its header for the calling
 convention and the guarantees) followed by its own file; a script in :data:`STANDALONE`
 has no prelude. Every script gets its keys in ``KEYS[]`` (or, for a key named by a value
@@ -43,7 +44,7 @@ APPLICATION_COMMANDS = tuple(
     f"applications/{name}" for name in ("create", "stage", "pin", "schedule", "delete")
 )
 #: Scripts without a prelude.
-STANDALONE = ("applications/sweep", "limits/gcra")
+STANDALONE = ("applications/sweep", "limits/gcra", "webhooks/lease", "webhooks/cursor")
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
 #: trimmed. Figures that must outlive them are aggregated separately.
