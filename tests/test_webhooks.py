@@ -10,6 +10,7 @@ import base64
 import contextlib
 import dataclasses
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -123,6 +124,16 @@ def verified(got: Got) -> dict[str, Any]:
     return got.message
 
 
+def documented_check() -> Any:
+    """The ``verify`` a receiver copies from docs/webhooks.md, as it stands there."""
+    text = (ROOT / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, re.DOTALL)
+    assert code, "docs/webhooks.md shows the receiver's check"
+    namespace: dict[str, Any] = {}
+    exec(code.group(1), namespace)
+    return namespace["verify"]
+
+
 def count(metrics: Metrics, webhook: str, outcome: str) -> float:
     value = metrics.registry.get_sample_value(
         "waitboard_webhook_deliveries_total", {"webhook": webhook, "outcome": outcome}
@@ -221,8 +232,9 @@ def office_with_webhook(url: str, secret_file: Path, **fields: Any) -> Office:
 async def test_a_tickets_life_arrives_signed_and_in_order(
     redis_server: EmbeddedRedis, redis: Redis, tmp_path: Path
 ) -> None:
-    """Issued, called, started, completed through the API: four signed messages, in order,
-    with the number, queue and counter, never the ticket's id."""
+    """Issued, called, started, completed through the API: four messages, in order, that
+    pass the check docs/webhooks.md shows, with the number, queue and counter, never the
+    ticket's id."""
     secret_file = tmp_path / "crm.secret"
     secret_file.write_text(SECRET + "\n")
     async with receiving(Receiver()) as receiver:
@@ -254,6 +266,10 @@ async def test_a_tickets_life_arrives_signed_and_in_order(
             await eventually(lambda: len(receiver.delivered()) >= 4, "four messages")
 
     messages = [verified(got) for got in receiver.delivered()]
+    check = documented_check()
+    assert [check(SECRET, g.headers, g.body) for g in receiver.delivered()] == [
+        m["id"] for m in messages
+    ]
     assert [m["type"] for m in messages] == ["issued", "called", "started", "completed"]
     assert [m["seq"] for m in messages] == sorted(m["seq"] for m in messages)
     assert len({m["id"] for m in messages}) == 4

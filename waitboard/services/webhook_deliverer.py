@@ -138,15 +138,22 @@ class Deliverer:
             task.result()  # its exception, if it ended with one
 
     async def _renew(self) -> None:
+        """Renew the lease every ``renew_s``; LeaseLost when another holds it, or when it
+        could not be renewed for most of its TTL (Redis unreachable): by then another
+        process may take it, and two must not send side by side."""
         lease_ms = int(self.timing.lease_s * 1000)
+        renewed = time.monotonic()
         while True:
             await asyncio.sleep(self.timing.renew_s)
             try:
                 held = await self.store.hold(self.location, self.hook.id, self.token, lease_ms)
             except Unavailable:
-                continue  # the next try may do; the cursor is fenced by the lease anyway
+                if time.monotonic() - renewed > 0.8 * self.timing.lease_s:
+                    raise LeaseLost from None
+                continue
             if not held:
                 raise LeaseLost
+            renewed = time.monotonic()
 
     async def _deliver(self) -> None:
         cursor = await self.store.cursor(self.location, self.hook.id, self.token)
