@@ -76,6 +76,17 @@ class LeaseLost(Exception):
     """Another deliverer holds the lease now (this one stalled longer than its TTL)."""
 
 
+def _stop_if_cancelled() -> None:
+    """After each call to Redis or the receiver, and where a failure is caught and the loop
+    goes on: a cancellation that a library swallowed (redis-py 8's asyncio client returns
+    normally from a command cancelled mid-flight more often than not) or turned into an
+    error of its own must still end the task, or it would loop on, never to be cancelled
+    again - and the app's shutdown would wait for it for ever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Deliverer:
     """Delivers one location's events to one webhook; :meth:`run` until cancelled."""
 
@@ -112,11 +123,15 @@ class Deliverer:
         try:
             while True:
                 try:
-                    if await self.store.hold(self.location, self.hook.id, self.token, lease_ms):
+                    held = await self.store.hold(self.location, self.hook.id, self.token, lease_ms)
+                    _stop_if_cancelled()
+                    if held:
                         await self._while_holding()
                 except Unavailable:
+                    _stop_if_cancelled()
                     log.warning("webhook delivery waits for redis", extra=self._where)
                 except LeaseLost:
+                    _stop_if_cancelled()
                     log.warning("webhook lease lost to another process", extra=self._where)
                 await asyncio.sleep(self.timing.renew_s)
         finally:
@@ -148,15 +163,18 @@ class Deliverer:
             try:
                 held = await self.store.hold(self.location, self.hook.id, self.token, lease_ms)
             except Unavailable:
+                _stop_if_cancelled()
                 if time.monotonic() - renewed > 0.8 * self.timing.lease_s:
                     raise LeaseLost from None
                 continue
+            _stop_if_cancelled()
             if not held:
                 raise LeaseLost
             renewed = time.monotonic()
 
     async def _deliver(self) -> None:
         cursor = await self.store.cursor(self.location, self.hook.id, self.token)
+        _stop_if_cancelled()
         if cursor is None:
             raise LeaseLost
         log.info("webhook delivery started", extra={**self._where, "after": cursor.after})
@@ -164,6 +182,7 @@ class Deliverer:
             entries = await self.store.after(
                 self.location, cursor.after, self.timing.batch, self.timing.block_ms
             )
+            _stop_if_cancelled()
             if entries:
                 cursor = await self._gap_first(cursor)
                 cursor = await self._batch(cursor, entries)
@@ -172,6 +191,7 @@ class Deliverer:
         """When the stream was trimmed past the cursor: the ``gap`` message, and the cursor
         right before the oldest entry left."""
         first = await self.store.first(self.location)
+        _stop_if_cancelled()
         if first is None or not trimmed_past(cursor, first.id, first.seq):
             return cursor
         self.metrics.webhook_gaps.labels(self.hook.id).inc()
@@ -202,7 +222,9 @@ class Deliverer:
         return cursor
 
     async def _advance(self, cursor: Cursor) -> None:
-        if not await self.store.advance(self.location, self.hook.id, self.token, cursor):
+        advanced = await self.store.advance(self.location, self.hook.id, self.token, cursor)
+        _stop_if_cancelled()
+        if not advanced:
             raise LeaseLost
 
     async def _send(self, message: dict[str, Any]) -> None:
@@ -212,6 +234,7 @@ class Deliverer:
         where = {**self._where, "message_id": message["id"], "event": message["type"]}
         while True:
             outcome, wait_at_least = await self._attempt(message["id"], body, where)
+            _stop_if_cancelled()
             self.metrics.webhook_deliveries.labels(self.hook.id, outcome).inc()
             if outcome in ("delivered", "rejected"):
                 return
