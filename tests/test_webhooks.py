@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import logging
 import os
 import re
 import secrets
@@ -234,7 +235,7 @@ async def test_a_tickets_life_arrives_signed_and_in_order(
 ) -> None:
     """Issued, called, started, completed through the API: four messages, in order, that
     pass the check docs/webhooks.md shows, with the number, queue and counter, never the
-    ticket's id."""
+    ticket's id; the service's shutdown gives the lease up."""
     secret_file = tmp_path / "crm.secret"
     secret_file.write_text(SECRET + "\n")
     async with receiving(Receiver()) as receiver:
@@ -265,6 +266,7 @@ async def test_a_tickets_life_arrives_signed_and_in_order(
                 assert answer.status_code == 200
             await eventually(lambda: len(receiver.delivered()) >= 4, "four messages")
 
+    assert await redis.get(keys.webhook_lease("sued", "crm")) is None  # given up on shutdown
     messages = [verified(got) for got in receiver.delivered()]
     check = documented_check()
     assert [check(SECRET, g.headers, g.body) for g in receiver.delivered()] == [
@@ -312,12 +314,14 @@ def test_the_service_refuses_to_start_with_a_webhook_it_cannot_use(tmp_path: Pat
 
 
 async def test_a_receiver_that_is_down_gets_every_event_later_in_order(
-    deliverers: Deliverers, redis: Redis, store: Store
+    deliverers: Deliverers, redis: Redis, store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Nothing listening, then 503, 503, 429: every event arrives afterwards, in order, each
-    retried as itself (the same id) and never overtaken by the next."""
+    retried as itself (the same id) and never overtaken by the next. The logs name the
+    webhook and the statuses, never the URL, the secret, a signature or a body."""
+    caplog.set_level(logging.DEBUG)
     receiver = Receiver()
-    deliverers.start(hook(receiver.url))
+    deliverers.start(hook(receiver.url + "?token=capability-in-the-url"))
     await started(redis)
     before = await stream_ids(redis)
     await busy(store)
@@ -334,6 +338,13 @@ async def test_a_receiver_that_is_down_gets_every_event_later_in_order(
     assert all(verified(g)["id"] == g.headers["webhook-id"] for g in receiver.got)
     cursor = await redis.hget(keys.webhook_cursor("sued", "crm"), "after")
     assert cursor is not None and message_id("sued", cursor.decode()) == expected[-1]
+    ours = [r for r in caplog.records if r.name.startswith(("waitboard", "httpx", "httpcore"))]
+    logged = "\n".join(str(r.__dict__) for r in ours)
+    assert "status': 503" in logged and "'webhook': 'crm'" in logged
+    never = [SECRET, SECRET.removeprefix("whsec_"), "capability-in-the-url", "127.0.0.1:"]
+    never += [g.headers["webhook-signature"].removeprefix("v1,") for g in receiver.got]
+    never += [g.body.decode() for g in receiver.got] + ['"data":']
+    assert not [secret for secret in never if secret in logged]
 
 
 async def test_a_message_the_receiver_rejects_for_good_is_skipped_and_counted(
