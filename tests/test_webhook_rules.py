@@ -281,6 +281,14 @@ def test_configuration_errors_name_the_webhook_and_the_field(
     assert any(p.startswith("office.toml: ") and expected in p for p in found), found
 
 
+def test_one_run_names_every_problem_of_a_webhook() -> None:
+    """A secret written inline, an http URL and an unknown event: all three at once."""
+    found = problems(
+        {"id": "crm", "url": "http://crm.example.org/x", "secret": "whsec_x", "events": ["paid"]}
+    )
+    assert sorted(p.split(": ")[2] for p in found) == ["events.0", "secret", "url"]
+
+
 def test_intranet_addresses_need_allow_private_and_never_reach_metadata() -> None:
     """allow_private admits 10.x, never 169.254.169.254; two webhooks cannot share an id."""
     office = parse_office(

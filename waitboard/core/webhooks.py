@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from waitboard.core.clock import iso
 from waitboard.core.outbound import OutboundPolicy, OutboundRefused
@@ -109,37 +116,39 @@ class Webhook(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: WebhookId
+    # (Before the URL: the URL's check reads it.)
+    allow_private: bool = False
     url: Annotated[str, Field(min_length=1)]
     secret_file: Annotated[str, Field(min_length=1)] | None = None
     secret_env: EnvName | None = None
     locations: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]] | None = None
     events: list[EventType] | None = None
-    allow_private: bool = False
+    # Only so that a secret written into the file is refused with a reason, not as an
+    # unknown field; it never holds a value.
+    secret: None = Field(default=None, exclude=True, repr=False)
 
-    @model_validator(mode="before")
+    @field_validator("secret", mode="before")
     @classmethod
-    def _no_inline_secret(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "secret" in data:
+    def _no_inline_secret(cls, v: Any) -> None:
+        if v is not None:
             raise ValueError(
-                "secret: do not put the signing secret into the configuration; write it "
-                "into a file and name that with secret_file (in development, an "
-                "environment variable with secret_env)"
+                "do not put the signing secret into the configuration; write it into a "
+                "file and name that with secret_file (in development, an environment "
+                "variable with secret_env)"
             )
-        return data
 
-    @model_validator(mode="after")
-    def _one_secret_and_a_usable_url(self) -> Self:
-        if (self.secret_file is None) == (self.secret_env is None):
-            raise ValueError(
-                "secret_file: name the file that holds the signing secret (or, in "
-                "development, secret_env: an environment variable) - exactly one of them"
-            )
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, v: str, info: ValidationInfo) -> str:
+        allow_private = info.data.get("allow_private") is True
+        policy = OutboundPolicy(allow_loopback=True, allow_private=allow_private)
         try:
-            self.policy(allow_loopback=True).check_url(self.url)
+            policy.check_url(v)
         except OutboundRefused as e:
-            hint = "" if self.allow_private else "; for an intranet address set allow_private"
-            raise ValueError(f"url: {e.reason}{hint}") from None
-        return self
+            private = "private" in e.reason and not allow_private
+            hint = "; for an intranet address set allow_private = true" if private else ""
+            raise ValueError(f"{e.reason}{hint}") from None
+        return v
 
     @field_validator("events")
     @classmethod
@@ -147,6 +156,15 @@ class Webhook(BaseModel):
         if v is not None and not v:
             raise ValueError("an empty list sends nothing; leave events out to send all")
         return v
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Self:
+        if (self.secret_file is None) == (self.secret_env is None):
+            raise ValueError(
+                "secret_file: name the file that holds the signing secret (or, in "
+                "development, secret_env: an environment variable) - exactly one of them"
+            )
+        return self
 
     def policy(self, *, allow_loopback: bool) -> OutboundPolicy:
         """Where this webhook may send: public https, its intranet when allowed."""
