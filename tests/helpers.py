@@ -198,6 +198,7 @@ async def live_server(
     port: int | None = None,
     clock: Any = None,
     limits: Any = None,
+    resolver: Any = None,
     **settings_changes: Any,
 ) -> AsyncIterator[LiveServer]:
     """waitboard on a real uvicorn, on a loopback port (a free one unless given), in this
@@ -205,6 +206,8 @@ async def live_server(
     extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
     if limits is not None:
         extra["limits"] = limits
+    if resolver is not None:
+        extra["resolver"] = resolver
     settings = dataclasses.replace(settings_for(redis_url), **settings_changes)
     app = create_app(settings, office=office, timing=timing, **extra)
     port = port or free_port()

@@ -23,11 +23,13 @@ from waitboard.core.webhook_signature import secret_key
 from waitboard.demo import demo_token_hashes
 from waitboard.live import endpoints as live
 from waitboard.live.hub import Hub, HubTiming
+from waitboard.messaging import messaging
 from waitboard.metrics import CONTENT_TYPE, Metrics
 from waitboard.pages import accessibility, barrier_reports, sessions, staff, terminal
 from waitboard.pages import applications as application_pages
 from waitboard.pages import bookings as booking_pages
 from waitboard.pages import public as pages
+from waitboard.services import outbound
 from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
 from waitboard.services.limits import Limits
@@ -45,6 +47,7 @@ from waitboard.tasks import supervise
 from waitboard.web import api, openapi
 from waitboard.web import applications as application_api
 from waitboard.web import appointments as appointment_api
+from waitboard.web import push as push_api
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,7 @@ def create_app(
     timing: HubTiming | None = None,
     limits: Limits | None = None,
     webhook_timing: WebhookTiming | None = None,
+    resolver: outbound.Resolver = outbound.resolve,
 ) -> Starlette:
     if not settings.redis_url:
         raise SettingsError(
@@ -191,24 +195,30 @@ def create_app(
             metrics_,
             allow_loopback=settings.push_allow_loopback,
             timing=webhook_timing,
+            resolver=resolver,
         )
         await webhooks.start()
+        sending = messaging(settings, office, store, redis, clock, metrics_, resolver)
+        app.state.ctx.push, app.state.ctx.reminders = sending.push, sending.reminders
+        sending.start()
         sweeper = asyncio.create_task(
             supervise("applications sweep", lambda: sweep_forever(application_store))
         )
         roller = asyncio.create_task(
             supervise("day roll", lambda: roll_days_forever(store, office, hub.timing.roll_day_s))
         )
+        background_tasks = [sweeper, roller]
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield
         finally:
-            for task in (sweeper, roller):
+            for task in background_tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await webhooks.stop()
             await webhook_redis.aclose()
+            await sending.stop()
             await background.stop()
             await hub.stop()
             await redis.aclose()
@@ -229,6 +239,7 @@ def create_app(
         *(Route(e.path, e.handler, methods=[e.method]) for e in application_api.ENDPOINTS),
         *application_pages.routes(),
         *(Route(e.path, e.handler, methods=[e.method]) for e in appointment_api.ENDPOINTS),
+        *(Route(e.path, e.handler, methods=[e.method]) for e in push_api.ENDPOINTS),
         *booking_pages.routes(),
     ]
     app = Starlette(

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from waitboard.live.hub import Hub
     from waitboard.services.applications import Applications
     from waitboard.services.auth import DeviceRegistry
+    from waitboard.services.push import Push
+    from waitboard.services.reminders import Reminders
     from waitboard.store.limits import Limiter
     from waitboard.store.office_store import Store
 
@@ -55,6 +57,10 @@ class AppContext:
     limiter: Limiter
     applications: Applications
     background: Background = field(default_factory=Background)
+    #: Web Push for tickets (None until the app has started it).
+    push: Push | None = None
+    #: Appointment reminders by e-mail; None without WAITBOARD_SMTP_URL.
+    reminders: Reminders | None = None
 
     def location(self, location_id: str) -> Location:
         loc = self.office.location_by_id.get(location_id)

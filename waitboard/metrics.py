@@ -67,6 +67,13 @@ class Metrics:
             registry=r,
         )
 
+        self.outbound = Counter(
+            "waitboard_outbound_jobs",
+            "Outbound messages by kind (push, ...) and what became of each attempt: sent, "
+            "retry, gone (the receiver said it is gone), given_up.",
+            ["kind", "outcome"],
+            registry=r,
+        )
         self.rate_limited = Counter(
             "waitboard_rate_limited",
             "Requests refused by a rate limit, by the bucket that was full (public, "

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from waitboard.core.errors import ConfigError
 from waitboard.core.office import Office, parse_office
@@ -57,6 +58,79 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise SettingsError(f"{name}={raw!r}: use 1 (on) or 0 (off)")
 
 
+#: How an SMTP URL's scheme says to talk to the server, and its port when the URL has none.
+SMTP_SCHEMES = {"smtp": ("plain", 25), "smtps": ("tls", 465), "smtp+starttls": ("starttls", 587)}
+SmtpSecurity = Literal["plain", "tls", "starttls"]
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where appointment reminders are handed over (``WAITBOARD_SMTP_*``,
+    ``WAITBOARD_MAIL_FROM``). ``plain`` is for a relay on the same host or network."""
+
+    host: str
+    port: int
+    security: SmtpSecurity
+    mail_from: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        scheme = next(k for k, (sec, _) in SMTP_SCHEMES.items() if sec == self.security)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    """The SMTP server from ``WAITBOARD_SMTP_URL`` and its companions; None when unset."""
+    url = env.get("WAITBOARD_SMTP_URL", "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in SMTP_SCHEMES:
+        raise SettingsError(
+            f"WAITBOARD_SMTP_URL: use smtp://host:25, smtps://host:465 or "
+            f"smtp+starttls://host:587, not {scheme or 'no'} scheme"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError("WAITBOARD_SMTP_URL: its port is not a port number") from None
+    if not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise SettingsError(
+            "WAITBOARD_SMTP_URL: give scheme, host and port only, e.g. smtps://mail.example.de:465"
+        )
+    security, default_port = SMTP_SCHEMES[scheme]
+    if parts.username or parts.password:
+        raise SettingsError(
+            "WAITBOARD_SMTP_URL: keep the user and password out of the URL; use "
+            "WAITBOARD_SMTP_USER and WAITBOARD_SMTP_PASSWORD (or _FILE)"
+        )
+    user = env.get("WAITBOARD_SMTP_USER") or None
+    password = _value_or_file(env, "WAITBOARD_SMTP_PASSWORD")
+    if (user or password) and security == "plain":
+        raise SettingsError(
+            "WAITBOARD_SMTP_USER/_PASSWORD with smtp://: the password would cross the "
+            "network in clear; use smtps:// or smtp+starttls://"
+        )
+    mail_from = (env.get("WAITBOARD_MAIL_FROM") or "").strip()
+    if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
+        raise SettingsError(
+            "WAITBOARD_MAIL_FROM is required with WAITBOARD_SMTP_URL: the reminders' sender, "
+            'e.g. "Jobcenter Musterstadt <termine@jobcenter.example.de>"'
+        )
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port or default_port,
+        security=security,  # type: ignore[arg-type]  # one of SMTP_SCHEMES
+        mail_from=mail_from,
+        user=user,
+        password=password,
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     config_path: Path = Path("waitboard.toml")
@@ -86,6 +160,13 @@ class Settings:
     # Also lets push messages and webhooks go to http://127.0.0.1:<port> (a local push
     # service or receiver for tests and a developer's machine); refused in production.
     push_allow_loopback: bool = False
+    # The VAPID private key (PEM) that signs push messages; unset in development: one is
+    # generated into the data directory. Required in production.
+    vapid_private_key_file: Path | None = None
+    # Who push services may contact about this sender (the JWT's "sub"): mailto: or https:.
+    vapid_contact: str | None = None
+    # Where appointment reminders are mailed through; None: no reminders.
+    smtp: SmtpSettings | None = None
 
     @classmethod
     def from_env(
@@ -125,6 +206,20 @@ class Settings:
                 "WAITBOARD_PUSH_ALLOW_LOOPBACK is refused in production (it lets push "
                 "messages and webhooks go to this machine's own loopback address); unset it"
             )
+        vapid_file = env_map.get("WAITBOARD_VAPID_PRIVATE_KEY_FILE") or None
+        if env_name == "production" and not vapid_file:
+            raise SettingsError(
+                "WAITBOARD_VAPID_PRIVATE_KEY_FILE is required in production (the key that "
+                "signs push messages; keep it: a new key ends every subscription); create "
+                "one with: openssl ecparam -name prime256v1 -genkey -noout | openssl pkcs8 "
+                "-topk8 -nocrypt -out vapid.pem"
+            )
+        vapid_contact = (env_map.get("WAITBOARD_VAPID_CONTACT") or "").strip() or None
+        if vapid_contact and not vapid_contact.startswith(("mailto:", "https://")):
+            raise SettingsError(
+                f"WAITBOARD_VAPID_CONTACT={vapid_contact!r}: use a mailto: address or an "
+                "https:// page where push services can reach the office's IT"
+            )
         origins = tuple(
             o.strip().rstrip("/")
             for o in env_map.get("WAITBOARD_ALLOWED_ORIGINS", "").split(",")
@@ -146,6 +241,9 @@ class Settings:
             coalesce_ms=_int(env_map, "WAITBOARD_COALESCE_MS", 20),
             log_level=log_level,
             push_allow_loopback=push_allow_loopback,
+            vapid_private_key_file=Path(vapid_file) if vapid_file else None,
+            vapid_contact=vapid_contact,
+            smtp=_smtp(env_map),
         )
 
     def with_redis(self, url: str) -> Settings:
@@ -173,6 +271,17 @@ class Settings:
         out["WAITBOARD_FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
         out["WAITBOARD_LOG_LEVEL"] = self.log_level
         out["WAITBOARD_PUSH_ALLOW_LOOPBACK"] = "1" if self.push_allow_loopback else ""
+        if self.vapid_private_key_file:
+            out["WAITBOARD_VAPID_PRIVATE_KEY_FILE"] = str(self.vapid_private_key_file)
+        if self.vapid_contact:
+            out["WAITBOARD_VAPID_CONTACT"] = self.vapid_contact
+        if self.smtp:
+            out["WAITBOARD_SMTP_URL"] = self.smtp.url
+            out["WAITBOARD_MAIL_FROM"] = self.smtp.mail_from
+            if self.smtp.user:
+                out["WAITBOARD_SMTP_USER"] = self.smtp.user
+            if self.smtp.password:
+                out["WAITBOARD_SMTP_PASSWORD"] = self.smtp.password
         return out
 
     @classmethod

@@ -7,7 +7,7 @@ line that names the file, the location / queue / counter / device and the field,
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +19,7 @@ from waitboard.core.errors import ConfigError
 from waitboard.core.hours import OpeningHours
 from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT
 from waitboard.core.office_checks import cross_check, describe
+from waitboard.core.reminders import parse_before
 from waitboard.core.webhooks import Webhook, webhook_problems
 
 LocationId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
@@ -123,6 +124,9 @@ class Zone(_Named):
 class Location(_Named):
     id: LocationId
     hours: dict[str, str] = Field(default_factory=dict)
+    # "Tell me when I am nearly next" (Web Push): how many people ahead, unless the person
+    # chooses otherwise on the ticket's page.
+    notify_ahead: int = Field(default=3, ge=1, le=10)
     queues: list[Queue] = Field(min_length=1)
     counters: list[Counter] = Field(default_factory=list)
     zones: list[Zone] = Field(default_factory=list)
@@ -221,6 +225,20 @@ class Office(_Naming):
     accessibility: Accessibility = Field(default_factory=Accessibility)
     # The office's own systems told of every change (docs/webhooks.md).
     webhooks: list[Webhook] = Field(default_factory=list)
+    # How long before a booked appointment to remind by e-mail those who left an address
+    # (with WAITBOARD_SMTP_URL): the day before, at the same time of day. [] sends none.
+    reminders: list[str] = Field(default_factory=lambda: ["24h"], max_length=5)
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders_parse(cls, v: list[str]) -> list[str]:
+        for text in v:
+            parse_before(text)  # raises ValueError with the reason
+        return v
+
+    @cached_property
+    def reminder_befores(self) -> list[timedelta]:
+        return [parse_before(text) for text in self.reminders]
 
     @field_validator("timezone")
     @classmethod

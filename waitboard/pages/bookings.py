@@ -103,6 +103,7 @@ async def _slot_page(
         field=field,
         chosen=chosen,
         contact=contact,
+        reminders=ctx.reminders is not None,  # (the contact's hint says what it is for)
         suggestions=suggestions or [],
         moving=moving,
         key=secrets.token_urlsafe(12),

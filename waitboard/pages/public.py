@@ -7,7 +7,9 @@ themselves without it), then kept current by ``static/live.js``. They never set 
 from __future__ import annotations
 
 import asyncio
+from importlib import resources
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -70,11 +72,53 @@ async def ticket_page(request: Request) -> Response:
     )
 
 
+async def push_worker(request: Request) -> Response:
+    """The service worker of a ticket's push messages, served from /tickets/ so that it may
+    look after the ticket pages (a worker's scope is at most its own folder)."""
+    source = resources.files("kiosk_templates").joinpath("static", "push-worker.js")
+    return Response(
+        source.read_bytes(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+async def ticket_manifest(request: Request) -> Response:
+    """A web app manifest for one ticket: saved to a phone's home screen it opens this
+    ticket's page (and on an iPhone, only such a saved page can receive push messages)."""
+    ctx = context(request)
+    ticket_id = request.path_params["ticket_id"]
+    loc = commands.location_of(ctx, ticket_id)
+    record, _, _ = await ctx.store.ticket(ticket_id)
+    t = Translator(language(request))
+    lang = language(request)
+    start = f"/tickets/{ticket_id}" + ("" if lang == "de" else f"?lang={lang}")
+    manifest = {
+        "name": f"{t.pgettext('ticket.title', 'Ihre Wartenummer')} {record.number} – {t.name(loc)}",
+        "short_name": record.number,
+        "start_url": start,
+        "scope": "/tickets/",
+        "display": "standalone",
+        "lang": t.html_lang,
+        "dir": t.dir,
+        "background_color": "#ffffff",
+        "theme_color": "#ffffff",
+        "icons": [{"src": "/static/favicon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return Response(
+        orjson.dumps(manifest),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", overview),
         Route("/locations/{location}", location_page),
         Route("/screens/{location}", screen),
+        Route("/tickets/push-worker.js", push_worker),
         Route("/tickets/{ticket_id}", ticket_page),
+        Route("/tickets/{ticket_id}/manifest.webmanifest", ticket_manifest),
         Mount("/static", StaticFiles(packages=[("kiosk_templates", "static")]), name="static"),
     ]

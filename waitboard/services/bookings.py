@@ -263,6 +263,8 @@ async def book(
             continue
         except SlotFull as e:
             raise await _with_suggestions(ctx, loc, q, slot, e) from None
+        if ctx.reminders is not None:  # (a replay too: the same jobs, added once)
+            await ctx.reminders.schedule(loc, code, booking, contact)
         return Booked(loc, q, code, booking, replayed)
     raise RuntimeError("could not draw a free booking code")
 
@@ -321,6 +323,8 @@ async def move(ctx: AppContext, code_text: str, start_text: str) -> Booked:
         )
     except SlotFull as e:
         raise await _with_suggestions(ctx, loc, q, slot, e) from None
+    if ctx.reminders is not None:
+        await ctx.reminders.schedule_moved(loc, code, moved)
     return Booked(loc, q, code, moved)
 
 

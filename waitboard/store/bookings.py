@@ -13,6 +13,7 @@ from waitboard.core.errors import BookingNotFound
 from waitboard.core.office import Location
 from waitboard.core.refusals import refusal
 from waitboard.core.state import Booking
+from waitboard.store import keys
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.location_scripts import LocationScripts
 from waitboard.store.outcomes import Outcome
@@ -103,6 +104,15 @@ class BookingCommands(LocationScripts):
         if "error" in out:  # (booking_not_found: the only refusal of a read)
             raise BookingNotFound("There is no appointment with this code.")
         return Booking.parse(out["booking"]), dict(out.get("ticket") or {})
+
+    async def booking_contact(self, location: str, code_hash: str) -> str | None:
+        """A booking's contact, while it is kept (until the end of its day, or until it is
+        cancelled); None after. (From the commands' connection: a reminder must not find a
+        contact that a cancellation has just deleted.)"""
+        raw = await self.redis.get(keys.booking_contact(location, code_hash))
+        if raw is None:
+            return None
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     async def find_booking(self, code_hash: str) -> tuple[Location, Booking, dict[str, str]]:
         """The booking of a code at whichever location took it."""

@@ -112,6 +112,24 @@ key                                  type    content
                                              expires as it comes to rest
 ===================================  ======  ===============================================
 
+A location's push subscriptions (:mod:`waitboard.store.push`) are no script's business:
+``wb:{<location>}:push`` (set) names the tickets that have some, ``wb:{<location>}:push:
+<ticket>`` (hash) holds each subscription of one ticket as JSON (endpoint, keys, what it
+was told), deleted when the ticket ends.
+
+Outbound jobs (:mod:`waitboard.store.jobs`: push messages, reminders) share the hash tag
+``{jobs}``; each job script touches that one slot.
+
+===================================  ======  ===============================================
+key                                  type    content
+===================================  ======  ===============================================
+``wb:{jobs}:due``                    zset    job keys scored by when they are due (ms); a
+                                             claimed job is due again when its lease ends
+``wb:{jobs}:j:<id>``                 hash    ``kind``, ``body`` (JSON), ``attempt``;
+                                             deleted when sent or given up
+``wb:{jobs}:done:<id>``              string  a job done lately: the id is not added again
+===================================  ======  ===============================================
+
 ``<hmac>`` is :func:`waitboard.core.application_pins.keyed_digest`: neither an address nor a
 string a guesser typed is stored.
 """
@@ -220,6 +238,22 @@ def counter(location: str, counter_id: str) -> str:
     return _filled(location, "counter", counter=counter_id)
 
 
+def push_tickets(location: str) -> str:
+    """The location's tickets that have push subscriptions (set of ticket ids)."""
+    return prefix(location) + "push"
+
+
+def push_subscriptions(location: str, ticket_id: str) -> str:
+    """One ticket's push subscriptions (hash: subscription id -> JSON); deleted when the
+    ticket ends, and expiring with the tickets of its day in any case."""
+    return prefix(location) + "push:" + ticket_id
+
+
+def push_lock(location: str) -> str:
+    """Held (a few seconds) by the process comparing the location's subscriptions."""
+    return prefix(location) + "pushlock"
+
+
 def day_stats(location: str, day: str) -> str:
     return _filled(location, "stats", day=day)
 
@@ -288,6 +322,28 @@ def barrier_reports() -> str:
 
 
 RATE_LIMIT_PREFIX = f"{NAMESPACE}:rl:"
+
+#: What a job's id may be: it becomes part of its key (and the receiver's duplicate check).
+JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+
+
+def job_schedule() -> str:
+    """Outbound jobs by when they are due (sorted set of job keys, ms): push messages,
+    reminders. One hash tag for all of them: a claim is one script."""
+    return f"{NAMESPACE}:{{jobs}}:due"
+
+
+def job(job_id: str) -> str:
+    """One job (hash: kind, body, attempt)."""
+    if not JOB_ID.fullmatch(job_id):
+        raise ValueError(f"not a job id: {job_id!r}")
+    return f"{NAMESPACE}:{{jobs}}:j:{job_id}"
+
+
+def job_done(job_id: str) -> str:
+    """A job done lately (string with a time to live): the same id is not added again."""
+    job(job_id)  # (checks it)
+    return f"{NAMESPACE}:{{jobs}}:done:{job_id}"
 
 
 def rate_limit(subject: str, bucket: str) -> str:

@@ -17,6 +17,7 @@ from waitboard import __version__
 from waitboard.web import api, schemas
 from waitboard.web import applications as application_api
 from waitboard.web import appointments as appointment_api
+from waitboard.web import push as push_api
 from waitboard.web.api import Endpoint
 
 #: Every endpoint of API v1: the tickets' own and those of the other parts of the service.
@@ -24,6 +25,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     *api.ENDPOINTS,
     *appointment_api.ENDPOINTS,
     *application_api.ENDPOINTS,
+    *push_api.ENDPOINTS,
 )
 
 _REF = "#/components/schemas/{model}"

@@ -33,6 +33,37 @@ class _Open(BaseModel):
 # --- requests -------------------------------------------------------------------------------
 
 
+class PushKeys(_Strict):
+    p256dh: str = Field(
+        min_length=80, max_length=100, description="The browser's P-256 public key, base64url."
+    )
+    auth: str = Field(
+        min_length=16, max_length=30, description="The browser's 16-byte secret, base64url."
+    )
+
+
+class PushSubscriptionRequest(_Strict):
+    """A browser's ``PushSubscription.toJSON()``, with the person's choices."""
+
+    endpoint: str = Field(
+        min_length=10, max_length=2048, description="The push service's https address."
+    )
+    expirationTime: int | None = Field(  # (the browser's own name)
+        default=None, description="As the browser gives it; not used."
+    )
+    keys: PushKeys
+    ahead: Annotated[int, BeforeValidator(_whole)] | None = Field(
+        default=None,
+        ge=1,
+        le=10,
+        description="Say 'soon' when at most this many people are ahead (default: the "
+        "location's setting).",
+    )
+    lang: CitizenLanguage | None = Field(
+        default=None, description="The language of the messages (default: de)."
+    )
+
+
 class TicketRequest(_Strict):
     queue: str = Field(min_length=1, max_length=10, description='Queue id, e.g. "A".')
 
@@ -342,3 +373,14 @@ class Appointment(_Open):
     lang: CitizenLanguage = Field(description="The language the booking was made in.")
     url: str
     ics_url: str
+
+
+class PushKey(_Open):
+    public_key: str = Field(
+        description="The VAPID application server key (base64url, uncompressed P-256 point) "
+        "for PushManager.subscribe()."
+    )
+
+
+class PushSubscriptionCreated(_Open):
+    id: str = Field(description="The subscription's id, for DELETE.")
