@@ -17,8 +17,9 @@ from starlette.routing import Route
 from waitboard import logs, middleware
 from waitboard.context import AppContext, Background, context
 from waitboard.core.clock import Clock, system_clock
-from waitboard.core.errors import Unavailable, WaitboardError
+from waitboard.core.errors import ConfigError, Unavailable, WaitboardError
 from waitboard.core.office import Office
+from waitboard.core.webhook_signature import secret_key
 from waitboard.demo import demo_token_hashes
 from waitboard.live import endpoints as live
 from waitboard.live.hub import Hub, HubTiming
@@ -32,12 +33,16 @@ from waitboard.services import outbound
 from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
 from waitboard.services.limits import Limits
-from waitboard.settings import DEMO_CONFIG, Settings, SettingsError, load_office
+from waitboard.services.webhook_deliverer import WebhookTiming
+from waitboard.services.webhooks import Webhooks, check_addresses
+from waitboard.services.webhooks import pairs as webhook_pairs
+from waitboard.settings import DEMO_CONFIG, Settings, SettingsError, load_office, webhook_secret
 from waitboard.store.application_retention import sweep_forever
 from waitboard.store.applications import ApplicationStore
 from waitboard.store.limits import Limiter
 from waitboard.store.office_store import Store
 from waitboard.store.redis import connect
+from waitboard.store.webhooks import WebhookStore
 from waitboard.tasks import supervise
 from waitboard.web import api, openapi
 from waitboard.web import applications as application_api
@@ -48,7 +53,9 @@ log = logging.getLogger(__name__)
 
 
 def check_production(settings: Settings, office: Office) -> None:
-    """Production refuses what is only safe on a laptop."""
+    """Production refuses what is only safe on a laptop; in every environment, a webhook
+    whose secret or address cannot be used stops the start."""
+    webhook_keys(settings, office)
     if settings.env != "production":
         return
     if settings.demo or settings.config_path.resolve() == DEMO_CONFIG.resolve():
@@ -62,6 +69,23 @@ def check_production(settings: Settings, office: Office) -> None:
             f"WAITBOARD_ENV=production: device(s) {', '.join(public)} use a "
             "public demo token; create real ones with `waitboard token ID`"
         )
+
+
+def webhook_keys(settings: Settings, office: Office) -> dict[str, bytes]:
+    """Each webhook's signing key, read from its secret file (or variable); SettingsError
+    naming the webhook when a secret or an address cannot be used."""
+    try:
+        check_addresses(office, allow_loopback=settings.push_allow_loopback)
+    except ConfigError as e:
+        raise SettingsError("; ".join(e.errors)) from None
+    found = {}
+    for hook in office.webhooks:
+        secret = webhook_secret(hook.id, hook.secret_file, hook.secret_env, settings.env)
+        try:
+            found[hook.id] = secret_key(secret)
+        except ValueError as e:
+            raise SettingsError(f"webhook {hook.id}: {e}") from None
+    return found
 
 
 async def livez(request: Request) -> Response:
@@ -99,6 +123,7 @@ def create_app(
     clock: Clock = system_clock,
     timing: HubTiming | None = None,
     limits: Limits | None = None,
+    webhook_timing: WebhookTiming | None = None,
     resolver: outbound.Resolver = outbound.resolve,
 ) -> Starlette:
     if not settings.redis_url:
@@ -107,6 +132,7 @@ def create_app(
         )
     office = office or load_office(settings.config_path)
     check_production(settings, office)
+    hook_keys = webhook_keys(settings, office)
     redis_url = settings.redis_url
 
     @contextlib.asynccontextmanager
@@ -156,6 +182,22 @@ def create_app(
                 )
                 break
         await hub.start()
+        # The deliverers' reads wait for new events on their connections: a pool of their own.
+        webhook_redis = connect(
+            redis_url,
+            password=settings.redis_password,
+            max_connections=2 * len(webhook_pairs(office)) + 2,
+        )
+        webhooks = Webhooks(
+            WebhookStore(webhook_redis),
+            office,
+            hook_keys,
+            metrics_,
+            allow_loopback=settings.push_allow_loopback,
+            timing=webhook_timing,
+            resolver=resolver,
+        )
+        await webhooks.start()
         sending = messaging(settings, office, store, redis, clock, metrics_, resolver)
         app.state.ctx.push, app.state.ctx.reminders = sending.push, sending.reminders
         sending.start()
@@ -174,6 +216,8 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await webhooks.stop()
+            await webhook_redis.aclose()
             await sending.stop()
             await background.stop()
             await hub.stop()

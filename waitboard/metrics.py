@@ -88,5 +88,22 @@ class Metrics:
             registry=r,
         )
 
+        self.webhook_deliveries = Counter(
+            "waitboard_webhook_deliveries",
+            "Webhook requests by webhook and outcome: delivered (2xx), rejected (a 4xx that "
+            "is not retried: the message was skipped), retried (answered, sent again "
+            "later), timeout, unreachable, refused (the address is not allowed; nothing "
+            "was sent).",
+            ["webhook", "outcome"],
+            registry=r,
+        )
+        self.webhook_gaps = Counter(
+            "waitboard_webhook_gaps",
+            "Gap messages sent: a location's events were trimmed before the webhook "
+            "delivered them.",
+            ["webhook"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -157,8 +157,8 @@ class Settings:
     coalesce_ms: int = 20
     # "info" logs every request (without personal data); "warning" only what needs a look.
     log_level: str = "info"
-    # Also lets push messages go to http://127.0.0.1:<port> (a local push service for tests
-    # and a developer's machine); refused in production.
+    # Also lets push messages and webhooks go to http://127.0.0.1:<port> (a local push
+    # service or receiver for tests and a developer's machine); refused in production.
     push_allow_loopback: bool = False
     # The VAPID private key (PEM) that signs push messages; unset in development: one is
     # generated into the data directory. Required in production.
@@ -204,7 +204,7 @@ class Settings:
         if push_allow_loopback and env_name == "production":
             raise SettingsError(
                 "WAITBOARD_PUSH_ALLOW_LOOPBACK is refused in production (it lets push "
-                "messages go to this machine's own loopback address); unset it"
+                "messages and webhooks go to this machine's own loopback address); unset it"
             )
         vapid_file = env_map.get("WAITBOARD_VAPID_PRIVATE_KEY_FILE") or None
         if env_name == "production" and not vapid_file:
@@ -289,6 +289,39 @@ class Settings:
         """Settings in a uvicorn worker started by ``waitboard serve``."""
         env_map = os.environ if environ is None else environ
         return cls.from_env(env_map, demo=env_map.get("WAITBOARD_DEMO") == "1")
+
+
+def webhook_secret(
+    webhook_id: str,
+    secret_file: str | None,
+    secret_env: str | None,
+    env: Environment,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """A webhook's signing secret: the content of its ``secret_file``, or (development
+    only) of the environment variable its ``secret_env`` names; SettingsError saying which
+    webhook and what to do."""
+    where = f"webhook {webhook_id}"
+    if secret_file:
+        try:
+            secret = Path(secret_file).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise SettingsError(
+                f"{where}: secret_file {secret_file}: cannot read it ({e.strerror}); "
+                "write the signing secret into it, readable by the service only"
+            ) from e
+        if not secret:
+            raise SettingsError(f"{where}: secret_file {secret_file} is empty")
+        return secret
+    if env == "production":
+        raise SettingsError(
+            f"{where}: secret_env is for development; in production name a file with secret_file"
+        )
+    env_map = os.environ if environ is None else environ
+    secret = (env_map.get(secret_env or "") or "").strip()
+    if not secret:
+        raise SettingsError(f"{where}: secret_env: the variable {secret_env} is not set")
+    return secret
 
 
 def load_office(path: Path) -> Office:

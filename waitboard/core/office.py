@@ -1,4 +1,4 @@
-"""The office configuration: locations, queues, counters, opening hours, devices.
+"""The office configuration: locations, queues, counters, opening hours, devices, webhooks.
 
 Read from TOML and validated completely before anything starts. Every problem becomes one
 line that names the file, the location / queue / counter / device and the field, e.g.
@@ -20,6 +20,7 @@ from waitboard.core.hours import OpeningHours
 from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT
 from waitboard.core.office_checks import cross_check, describe
 from waitboard.core.reminders import parse_before
+from waitboard.core.webhooks import Webhook, webhook_problems
 
 LocationId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
 # A queue id is also the ticket prefix (A001): short, upper case, starts with a letter.
@@ -222,6 +223,8 @@ class Office(_Naming):
     devices: list[Device] = Field(default_factory=list)
     applications: ApplicationPolicy = Field(default_factory=ApplicationPolicy)
     accessibility: Accessibility = Field(default_factory=Accessibility)
+    # The office's own systems told of every change (docs/webhooks.md).
+    webhooks: list[Webhook] = Field(default_factory=list)
     # How long before a booked appointment to remind by e-mail those who left an address
     # (with WAITBOARD_SMTP_URL): the day before, at the same time of day. [] sends none.
     reminders: list[str] = Field(default_factory=lambda: ["24h"], max_length=5)
@@ -289,6 +292,7 @@ def parse_office(raw: dict[str, Any], source: str) -> Office:
     except ValidationError as e:
         problems += [describe(err, raw) for err in e.errors()]
     problems += cross_check(raw)
+    problems += webhook_problems(raw)
     if problems or office is None:
         raise ConfigError([f"{source}: {p}" for p in problems])
     return office

@@ -21,6 +21,7 @@ _LABELS = {
     "counters": "counter",
     "zones": "zone",
     "devices": "device",
+    "webhooks": "webhook",
 }
 
 

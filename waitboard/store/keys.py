@@ -55,6 +55,17 @@ key                      type        KEYS      content
                                                change (a channel is no key: ``channel``)
 =======================  ==========  ========  ==============================================
 
+A webhook's delivery of a location (:mod:`waitboard.store.webhooks`) keeps two keys under
+the location's hash tag, so that its scripts touch the event stream's slot only:
+
+=======================  ======  ==========================================================
+key                      type    content
+=======================  ======  ==========================================================
+``hook:<id>:lease``      string  the token of the one process delivering, with a TTL
+``hook:<id>:cursor``     hash    ``after`` (the stream id last delivered or skipped),
+                                 ``seq`` (its seq); kept while the webhook is configured
+=======================  ======  ==========================================================
+
 Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
 staff session until its cookie would have expired anyway; ``wb:{reports}:r:<id>`` (hash)
 is one report of a barrier and ``wb:{reports}:all`` (sorted set) their ids by time.
@@ -195,6 +206,16 @@ def channel(location: str) -> str:
 
 def events(location: str) -> str:
     return prefix(location) + "events"
+
+
+def webhook_lease(location: str, webhook_id: str) -> str:
+    """Who delivers webhook ``webhook_id``'s messages of this location (a token, with a TTL)."""
+    return f"{prefix(location)}hook:{webhook_id}:lease"
+
+
+def webhook_cursor(location: str, webhook_id: str) -> str:
+    """How far webhook ``webhook_id`` has delivered this location's event stream."""
+    return f"{prefix(location)}hook:{webhook_id}:cursor"
 
 
 def learned(location: str) -> str:
