@@ -496,7 +496,11 @@ async def test_endpoints_keys_and_payloads_never_reach_the_logs(
 
 # The setting -----------------------------------------------------------------------------------
 
-PRODUCTION = {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "k" * 43}
+PRODUCTION = {
+    "WAITBOARD_ENV": "production",
+    "WAITBOARD_SECRET_KEY": "k" * 43,
+    "WAITBOARD_VAPID_PRIVATE_KEY_FILE": "/run/secrets/vapid_private_key",
+}
 
 
 def test_push_allow_loopback_is_off_unless_set() -> None:

@@ -116,19 +116,19 @@ def test_production_refuses_demo_tokens_and_a_missing_secret(tmp_path: Path) -> 
     no_secret = run_serve(tmp_path, {"WAITBOARD_ENV": "production"}, "--config", str(OFFICE_PATH))
     assert no_secret.returncode == 1
     assert "WAITBOARD_SECRET_KEY is required in production" in no_secret.stderr
-    demo = run_serve(
-        tmp_path, {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "s"}, "--demo"
-    )
+    key = tmp_path / "vapid.pem"
+    key.write_text("(the check refuses the demo before it reads the key)")
+    production = {
+        "WAITBOARD_ENV": "production",
+        "WAITBOARD_SECRET_KEY": "s",
+        "WAITBOARD_VAPID_PRIVATE_KEY_FILE": str(key),
+    }
+    demo = run_serve(tmp_path, production, "--demo")
     assert demo.returncode == 1
     assert "demo office cannot be served in production" in demo.stderr
     tokens = tmp_path / "office.toml"
     tokens.write_text(DEMO_CONFIG.read_text())  # the demo's devices under another name
-    copied = run_serve(
-        tmp_path,
-        {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "s"},
-        "--config",
-        str(tokens),
-    )
+    copied = run_serve(tmp_path, production, "--config", str(tokens))
     assert copied.returncode == 1
     assert "use a public demo token" in copied.stderr
 

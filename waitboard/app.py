@@ -56,6 +56,12 @@ def check_production(settings: Settings, office: Office) -> None:
     """Production refuses what is only safe on a laptop; in every environment, a webhook
     whose secret or address cannot be used stops the start."""
     webhook_keys(settings, office)
+    key = settings.vapid_private_key_file
+    if key is not None and not key.is_file():
+        raise SettingsError(
+            f"WAITBOARD_VAPID_PRIVATE_KEY_FILE={key}: no such file (the key that signs push "
+            "messages; docs/push.md says how to create it)"
+        )
     if settings.env != "production":
         return
     if settings.demo or settings.config_path.resolve() == DEMO_CONFIG.resolve():
