@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ipaddress
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.helpers import FAST, auth, office_with_appointments, settings_for
 from waitboard.app import create_app
 from waitboard.core.office import Office
+from waitboard.core.outbound import IPAddress
 from waitboard.services.limits import Limit, Limits
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.web.openapi import document
@@ -113,6 +115,7 @@ EXAMPLES = {
     "ticket_id": "waiting-ticket",
     "queue": "T",
     "code": "K7QM-4XPA",
+    "subscription": "dGhlLXN1YnNjcmlwdGlvbg",
 }
 BODY_EXAMPLES = {
     "TicketRequest": {"queue": "A"},
@@ -121,7 +124,22 @@ BODY_EXAMPLES = {
     "BookingRequest": {"queue": "T", "start": "2026-12-07T09:00+01:00"},
     "MoveRequest": {"start": "2026-12-07T09:20+01:00"},
     "CheckInRequest": {"code": "K7QM-4XPA"},
+    "PushSubscriptionRequest": {
+        "endpoint": "https://push.example/send/abc",
+        "keys": {
+            "p256dh": "BCLdMeSPuIz6pJjEaiiQsfRYBCRlXYf6pjISkpD1vMQzrVV9EV"
+            "eI4HmwwrNdRMa2gMUrVl2OoUxTN_3au36PFDo",
+            "auth": "8eDyX_uCN0XRhSbY5hs7Hg",
+        },
+        "ahead": 3,
+    },
 }
+
+
+async def no_names(host: str, port: int) -> list[IPAddress]:
+    """Push endpoints the fuzzer makes up are never looked up: every name is taken to
+    resolve to a documentation address, which the outbound policy refuses (422)."""
+    return [ipaddress.ip_address("192.0.2.1")]
 
 
 def with_examples(doc: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +205,9 @@ def serve(redis_server: EmbeddedRedis, office: Office, limits: Limits) -> Iterat
     and a ticket in every state the ticket commands act on."""
     with Redis.from_url(redis_server.url) as r:
         r.flushall()
-    app = create_app(settings_for(redis_server.url), office=office, timing=FAST, limits=limits)
+    app = create_app(
+        settings_for(redis_server.url), office=office, timing=FAST, limits=limits, resolver=no_names
+    )
     with asgi.get_client(app) as http:  # starts the lifespan, which outlives the client
 
         def post(path: str, json: Any = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from benchmarks.replay import METHODS, comparable, replay, report, score, summary_line
+from benchmarks.replay import HINDSIGHT, METHODS, comparable, replay, report, score, summary_line
 from tests.helpers import ROOT
 
 DAYS = sorted((ROOT / "tests" / "data" / "muenster").glob("*.csv"))
@@ -26,7 +26,8 @@ async def test_two_real_days_replay_with_an_estimate_for_everyone() -> None:
     assert s.in_range >= 0.7, s.in_range
     assert abs(s.bias["waitboard"]) < 3 * 60, s.bias
     figures = report(run)
-    assert set(figures["groups"]["all"]["all"]["mae_min"]) == set(METHODS)
+    assert set(figures["groups"]["all"]["all"]["mae_min"]) == {*METHODS, HINDSIGHT}
+    assert figures["doubt"]["called"] >= len(told)
     assert re.fullmatch(
         r"replay: 2 days, \d+ tickets; MAE waitboard \d+\.\d min, fixed \d+\.\d min, "
         r"last-30 \d+\.\d min, published \d+\.\d min; mean wait \d+\.\d min; in range \d+ %",

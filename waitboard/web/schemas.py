@@ -52,7 +52,7 @@ class PushSubscriptionRequest(_Strict):
         default=None, description="As the browser gives it; not used."
     )
     keys: PushKeys
-    ahead: Annotated[int, BeforeValidator(_whole)] | None = Field(
+    ahead: Annotated[int | None, BeforeValidator(_whole)] = Field(
         default=None,
         ge=1,
         le=10,
