@@ -8,13 +8,24 @@ party on ``127.0.0.1`` is another site to a browser. Its endpoints are named aft
 a request used, so always speak to it through :attr:`OidcProvider.issuer`.
 
 The fixtures (conftest.py): ``oidc_provider`` is one provider per test session and pytest-xdist
-worker, brought back to its start before each test (:meth:`OidcProvider.reset`)::
+worker, brought back to its start before each test (:meth:`OidcProvider.reset`); a sign-in
+test of waitboard (its paths here are only an example) goes::
 
-    async def test_sign_in(oidc_provider: OidcProvider) -> None:
-        oidc_provider.set_client(redirect_uris=["http://127.0.0.1:8123/auth/callback"])
-        oidc_provider.set_groups("alice", ["waitboard-reception"])
-        oidc_provider.set_clock(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
-        token = oidc_provider.sign_id_token({"sub": USERS["alice"].sub, "nonce": "n"})
+    async def test_staff_sign_in(oidc_provider: OidcProvider, redis_server, office) -> None:
+        port = free_port()
+        oidc_provider.set_client(redirect_uris=[f"http://127.0.0.1:{port}/auth/callback"])
+        async with live_server(redis_server.url, office, port=port) as srv, httpx.AsyncClient(
+            base_url=srv.url
+        ) as http:
+            login = await http.get("/staff/login")  # waitboard sends the browser to the provider
+            back = await oidc_provider.sign_in(http, login.headers["location"], "alice")
+            await http.get(back)  # waitboard's callback, with the code
+            oidc_provider.set_groups("alice", [])  # gone at the next re-check
+            oidc_provider.advance_clock(3600)  # the ID token has expired
+        forged = oidc_provider.sign_id_token({"sub": USERS["alice"].sub}, key=new_signing_key())
+
+A real browser goes the same way (tests/test_oidc_provider.py): the login form has the labels
+"Username" and "Password" and the button "Sign in".
 
 Keys, signing and checking signatures: tests/jws.py.
 """
@@ -135,6 +146,15 @@ class OidcProvider:
                 cwd=OIDC_DIR,
                 start_new_session=True,
             )
+        try:
+            self._wait_until_served()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_served(self) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + 3 * TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -145,11 +165,10 @@ class OidcProvider:
                 try:
                     answer = httpx.get(self.issuer + "/.well-known/openid-configuration", timeout=1)
                     if answer.status_code == 200:
-                        return self
+                        return
                 except httpx.HTTPError:
                     pass
             time.sleep(0.05)
-        self.stop()
         pytest.fail(f"the OpenID provider did not serve its discovery document:\n{self.log()}")
 
     def stop(self) -> None:
