@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test lint typecheck bench browser-deps compose-check screenshots clean i18n pot
+.PHONY: run test lint typecheck bench browser-deps oidc-deps compose-check screenshots clean i18n pot
 
 # The virtual environment is rebuilt when the dependencies change.
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -29,8 +29,19 @@ browser-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends chromium docker-compose fonts-dejavu-core libfribidi0 >/dev/null; }
 
+# The tests' OpenID provider (tests/oidc/provider.mjs) is Node's oidc-provider, installed from
+# its lock file by `npm ci` when node_modules is missing or older than the lock file; once it is
+# there, nothing is fetched. Node.js and npm come with the machine (Node.js 20 or later).
+OIDC := tests/oidc
+oidc-deps: $(OIDC)/node_modules/.package-lock.json
+$(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "npm is missing: the tests' OpenID provider needs Node.js 20 or later with npm"; exit 1; }
+	npm ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
 # The suite runs on every core (pytest-xdist): each worker has its own Redis and ports.
-test: $(BIN)/.installed browser-deps
+test: $(BIN)/.installed browser-deps oidc-deps
 	$(BIN)/ruff check waitboard sensors tests benchmarks
 	$(BIN)/ruff format --check waitboard sensors tests benchmarks
 	$(BIN)/mypy
@@ -84,4 +95,4 @@ compose-check:
 	docker-compose -f docker-compose.yml config --quiet
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(OIDC)/node_modules

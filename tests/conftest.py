@@ -30,6 +30,7 @@ from tests.helpers import (
     live_server,
     office_with_hours,
 )
+from tests.oidc_provider import OidcProvider
 from waitboard.core.office import Office
 from waitboard.settings import load_office
 from waitboard.store.embedded import EmbeddedRedis
@@ -142,3 +143,21 @@ async def closed_server(
     """waitboard on a Saturday, with Süd open on weekdays only."""
     async with live_server(redis_server.url, office_with_hours(WEEKDAYS), clock=clock) as srv:
         yield srv
+
+
+# --- an OpenID Connect provider -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def oidc_provider_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """One node-oidc-provider per test session and xdist worker, on a port of its own."""
+    with OidcProvider(tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider
+
+
+@pytest.fixture
+def oidc_provider(oidc_provider_process: OidcProvider) -> OidcProvider:
+    """The OpenID provider as it started: real time, the users' groups of users.json, the
+    client as configured, no sessions or tokens (tests/oidc_provider.py)."""
+    oidc_provider_process.reset()
+    return oidc_provider_process
