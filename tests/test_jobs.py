@@ -120,3 +120,9 @@ def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_s("999999", NOW) == 3600.0
     assert next_try_s(1, "30", NOW) == 30.0
     assert next_try_s(MAX_ATTEMPTS, None, NOW) is None
+
+
+def test_a_retry_after_that_is_no_number_is_ignored_not_fatal() -> None:
+    assert retry_after_s("²", NOW) is None  # (a digit to str.isdigit(), not to float())
+    assert retry_after_s("1e999", NOW) is None
+    assert next_try_s(2, "²", NOW) == backoff_s(2)

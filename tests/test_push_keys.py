@@ -12,7 +12,8 @@ import pytest
 
 from tests.helpers import OFFICE_PATH
 from waitboard.app import check_production
-from waitboard.services.push_keys import DEV_KEY_FILE, JWT_LIFETIME_S, PushKeys
+from waitboard.messaging import vapid_contact
+from waitboard.services.push_keys import DEV_KEY_FILE, JWT_LIFETIME_S, PushKeys, check_contact
 from waitboard.settings import Settings, SettingsError, load_office
 
 PRODUCTION = {"WAITBOARD_ENV": "production", "WAITBOARD_SECRET_KEY": "k" * 43}
@@ -56,3 +57,20 @@ def test_the_jwt_names_the_push_service_origin_and_expires_within_a_day(tmp_path
     assert claims["aud"] == "https://fcm.example.com:8443"
     assert claims["sub"] == "mailto:it@example.org"
     assert 1_000_000 < claims["exp"] <= 1_000_000 + JWT_LIFETIME_S <= 1_000_000 + 24 * 3600
+
+
+def test_a_contact_push_services_refuse_stops_the_start() -> None:
+    """py-vapid signs only mailto: or a bare https origin: anything else would make every
+    message fail, so the service does not start with it."""
+    settings = Settings.from_env(
+        {"WAITBOARD_VAPID_CONTACT": "https://jobcenter.example/kontakt"},
+        config_path=OFFICE_PATH,
+    )
+    with pytest.raises(SettingsError, match="WAITBOARD_VAPID_CONTACT"):
+        check_production(settings, load_office(OFFICE_PATH))
+    with_path = Settings.from_env(
+        {"WAITBOARD_PUBLIC_URL": "https://stadt.example/warten"}, config_path=OFFICE_PATH
+    )
+    assert vapid_contact(with_path) == "https://stadt.example"  # (its origin)
+    check_production(with_path, load_office(OFFICE_PATH))
+    check_contact("mailto:it@jobcenter.example")

@@ -103,3 +103,17 @@ def test_browser_keys_are_checked() -> None:
         check_keys(p256dh, b64(os.urandom(12)))
     with pytest.raises(BadSubscription, match="base64url"):
         check_keys("*not base64*", auth)
+
+
+def test_a_recall_of_a_second_call_is_a_new_message() -> None:
+    """A call starts its recalls at 0 again: the recall of the second call has a key of its
+    own (else the first call's recall, sent already, would swallow it)."""
+    first = replace(WAITING, status=TicketStatus.CALLED, called_at=500, counter="2", recall=1)
+    second = replace(first, called_at=900, recall=1, transfers=1, queue="B")
+    told = replace(SUB, told_called_at=500, told_recall=1)
+    [k1] = [n.key for n in notices(replace(SUB, told_called_at=500), first, None)[0]]
+    keys = {n.key for n in notices(told, second, None)[0]}
+    told2 = notices(told, second, None)[1]
+    recalled_again = replace(second, recall=2)
+    [k2] = [n.key for n in notices(told2, recalled_again, None)[0]]
+    assert k1 == "recalled-500-1" and k2 == "recalled-900-2" and "called-900" in keys

@@ -23,7 +23,7 @@ from waitboard.core.webhook_signature import secret_key
 from waitboard.demo import demo_token_hashes
 from waitboard.live import endpoints as live
 from waitboard.live.hub import Hub, HubTiming
-from waitboard.messaging import messaging
+from waitboard.messaging import messaging, vapid_contact
 from waitboard.metrics import CONTENT_TYPE, Metrics
 from waitboard.pages import accessibility, barrier_reports, sessions, staff, terminal
 from waitboard.pages import applications as application_pages
@@ -33,6 +33,7 @@ from waitboard.services import outbound
 from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
 from waitboard.services.limits import Limits
+from waitboard.services.push_keys import check_contact
 from waitboard.services.webhook_deliverer import WebhookTiming
 from waitboard.services.webhooks import Webhooks, check_addresses
 from waitboard.services.webhooks import pairs as webhook_pairs
@@ -56,6 +57,10 @@ def check_production(settings: Settings, office: Office) -> None:
     """Production refuses what is only safe on a laptop; in every environment, a webhook
     whose secret or address cannot be used stops the start."""
     webhook_keys(settings, office)
+    try:
+        check_contact(vapid_contact(settings))
+    except ValueError as e:
+        raise SettingsError(f"WAITBOARD_VAPID_CONTACT: {e}") from None
     key = settings.vapid_private_key_file
     if key is not None and not key.is_file():
         raise SettingsError(

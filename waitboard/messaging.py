@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 
@@ -35,10 +36,13 @@ FALLBACK_CONTACT = "mailto:postmaster@localhost"
 
 
 def vapid_contact(settings: Settings) -> str:
+    """WAITBOARD_VAPID_CONTACT, else the public address's origin (push services take a bare
+    https://host), else a placeholder for a developer's machine."""
     if settings.vapid_contact:
         return settings.vapid_contact
-    if settings.public_url and settings.public_url.startswith("https://"):
-        return settings.public_url
+    public = urlsplit(settings.public_url or "")
+    if public.scheme == "https" and public.hostname and public.port is None:
+        return f"https://{public.hostname}"
     return FALLBACK_CONTACT
 
 
@@ -84,7 +88,7 @@ def messaging(
     jobs = Jobs(redis)
     vapid = PushKeys.load(
         settings.vapid_private_key_file, settings.data_dir, vapid_contact(settings)
-    )
+    )  # (its contact checked before the start: waitboard.app.check_production)
     policy = OutboundPolicy(allow_loopback=settings.push_allow_loopback, label="push endpoint")
     runner = JobRunner(
         jobs,
@@ -104,7 +108,9 @@ def messaging(
         policy=policy,
         resolver=resolver,
     )
-    runner.senders["push"] = PushSender(vapid, policy, push.forget, resolver)
+    runner.senders["push"] = PushSender(
+        vapid, policy, push.forget, push.current, lambda: to_ms(clock()), resolver
+    )
     reminders = Reminders.of(settings, jobs, store, office, clock)
     if reminders is not None:
         runner.senders["reminder"] = reminders.send

@@ -40,10 +40,16 @@ async function post(url, data) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(data),
   });
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.detail || response.statusText);
-  return answer;
+  if (!response.ok) throw new Error(String(response.status));
+  return response.json();
 }
+
+// The key a subscription was made with, as base64url (to notice a key the server changed).
+const keyOf = (subscription) => {
+  const raw = subscription.options?.applicationServerKey;
+  if (!raw) return null;
+  return btoa(String.fromCharCode(...new Uint8Array(raw))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
 
 async function turnOn() {
   const permission = await Notification.requestPermission();
@@ -54,10 +60,18 @@ async function turnOn() {
   say(gettext("Benachrichtigung wird eingeschaltet …"));
   const registration = await navigator.serviceWorker.register("/tickets/push-worker.js", { scope: "/tickets/" });
   await navigator.serviceWorker.ready;
-  const { public_key } = await (await fetch("/api/v1/push/key")).json();
+  const keyAnswer = await fetch("/api/v1/push/key");
+  if (!keyAnswer.ok) throw new Error(String(keyAnswer.status));
+  const { public_key } = await keyAnswer.json();
   let subscription;
   try {
-    subscription = await registration.pushManager.getSubscription()
+    subscription = await registration.pushManager.getSubscription();
+    // Made with a key the server no longer signs with: it could never be told anything.
+    if (subscription && keyOf(subscription) && keyOf(subscription) !== public_key) {
+      await subscription.unsubscribe();
+      subscription = null;
+    }
+    subscription = subscription
       || await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: public_key });
   } catch (e) {
     // The browser's own push service did not answer (offline, blocked, a private window).
@@ -73,7 +87,11 @@ async function turnOn() {
 
 async function turnOff() {
   const id = localStorage.getItem(stored);
-  if (id) await fetch(`/api/v1/tickets/${ticketId}/subscriptions/${id}`, { method: "DELETE" });
+  if (id) {
+    const response = await fetch(`/api/v1/tickets/${ticketId}/subscriptions/${id}`, { method: "DELETE" });
+    // (404: gone already - the ticket ended, or the browser unsubscribed.)
+    if (!response.ok && response.status !== 404) throw new Error(String(response.status));
+  }
   localStorage.removeItem(stored);
   showState(false);
   say(gettext("Ausgeschaltet. Es kommen keine Benachrichtigungen mehr."));
@@ -86,11 +104,13 @@ if (card && box && card.dataset.status === "waiting") {
   } else {
     box.hidden = false;
     showState(Boolean(localStorage.getItem(stored)));
-    box.querySelector("[data-notify-on]").addEventListener("click", () => {
-      turnOn().catch((e) => say(gettext("Das hat nicht geklappt: {reason}", { reason: e.message })));
-    });
-    box.querySelector("[data-notify-off]").addEventListener("click", () => {
-      turnOff().catch((e) => say(gettext("Das hat nicht geklappt: {reason}", { reason: e.message })));
-    });
+    const failed = () => say(gettext("Das hat nicht geklappt. Bitte versuchen Sie es gleich noch einmal."));
+    box.querySelector("[data-notify-on]").addEventListener("click", () => turnOn().catch(failed));
+    box.querySelector("[data-notify-off]").addEventListener("click", () => turnOff().catch(failed));
+    // Once the ticket is called (live.js keeps data-status current), the offer to be told
+    // "soon" comes too late; a subscription already made still brings the call.
+    new MutationObserver(() => {
+      if (card.dataset.status !== "waiting" && !localStorage.getItem(stored)) box.hidden = true;
+    }).observe(card, { attributes: true, attributeFilter: ["data-status"] });
   }
 }

@@ -8,14 +8,22 @@ self.addEventListener("push", (event) => {
   let message = {};
   try { message = event.data ? event.data.json() : {}; } catch (e) { message = {}; }
   const urgent = message.type === "called" || message.type === "recalled";
-  event.waitUntil(self.registration.showNotification(message.title || "", {
-    body: message.body || "",
-    tag: message.ticket_id || "waitboard",
-    renotify: true,
-    requireInteraction: urgent,
-    vibrate: urgent ? [400, 200, 400, 200, 400] : [200],
-    data: { url: message.url || "/" },
-  }));
+  // "closed" may come when the day is rolled over, at night: shown, but without a sound.
+  const quiet = message.type === "closed";
+  event.waitUntil((async () => {
+    // The same message again (a retry that the push service delivered twice): once.
+    const shown = await self.registration.getNotifications({ tag: message.ticket_id || "waitboard" });
+    if (message.id && shown.some((n) => n.data?.id === message.id)) return;
+    await self.registration.showNotification(message.title || "", {
+      body: message.body || "",
+      tag: message.ticket_id || "waitboard",
+      renotify: !quiet,
+      silent: quiet,
+      requireInteraction: urgent,
+      vibrate: urgent ? [400, 200, 400, 200, 400] : quiet ? [] : [200],
+      data: { url: message.url || "/", id: message.id },
+    });
+  })());
 });
 
 self.addEventListener("notificationclick", (event) => {

@@ -48,7 +48,7 @@ URGENCY: dict[str, str] = {
     "called": "high",
     "recalled": "high",
     "transferred": "normal",
-    "closed": "normal",
+    "closed": "low",
 }
 
 
@@ -147,7 +147,8 @@ def notices(
             out.append(Notice("called", f"called-{t.called_at}", counter=t.counter))
             told = replace(told, told_called_at=t.called_at, told_recall=t.recall)
         elif t.recall > sub.told_recall:
-            out.append(Notice("recalled", f"recalled-{t.recall}", counter=t.counter))
+            # (A call starts its recalls at 0 again: the key names the call too.)
+            out.append(Notice("recalled", f"recalled-{t.called_at}-{t.recall}", counter=t.counter))
             told = replace(told, told_recall=t.recall)
         return out, told, False
     # Ended. Someone called was told so; someone never called learns that it is over.

@@ -7,7 +7,8 @@ from email.utils import parsedate_to_datetime
 
 #: The first pause before a second attempt, and the longest between two.
 FIRST_RETRY_S, MAX_RETRY_S = 1.0, 300.0
-#: Attempts before a message is given up (about a quarter of an hour of back-off).
+#: Attempts before a message is given up (about 8.5 minutes of back-off, more where a
+#: receiver asks for it with Retry-After).
 MAX_ATTEMPTS = 10
 #: A receiver's Retry-After is honoured up to this long; beyond, it is taken as this.
 MAX_RETRY_AFTER_S = 3600.0
@@ -25,11 +26,11 @@ def retry_after_s(header: str | None, now: datetime) -> float | None:
     if not header:
         return None
     text = header.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # ("²".isdigit() is true, too)
         return min(float(text), MAX_RETRY_AFTER_S)
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -100,7 +100,18 @@ class JobRunner:
         """Claim what is due and send it; how many jobs were claimed."""
         claimed = await self.jobs.claim(self.now_ms(), LEASE_MS, BATCH)
         if claimed:
-            await asyncio.gather(*(self._send(job) for job in claimed))
+            results = await asyncio.gather(
+                *(self._send(job) for job in claimed), return_exceptions=True
+            )
+            for job, result in zip(claimed, results, strict=True):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                if isinstance(result, Exception):
+                    # (Redis away, say: the job is due again when its lease ends.)
+                    log.warning(
+                        "an outbound job could not be settled",
+                        extra={"kind": job.kind, "error": type(result).__name__},
+                    )
         return len(claimed)
 
     async def _send(self, job: Job) -> None:
@@ -119,7 +130,8 @@ class JobRunner:
                 log.exception("an outbound job failed", extra={"kind": job.kind})
                 outcome = Later()
         if isinstance(outcome, Later):
-            wait_s = next_try_s(job.attempt, outcome.retry_after, datetime.now(UTC))
+            now = datetime.fromtimestamp(self.now_ms() / 1000, UTC)
+            wait_s = next_try_s(job.attempt, outcome.retry_after, now)
             if wait_s is not None:
                 await self.jobs.later(job.id, self.now_ms() + int(wait_s * 1000))
                 self.on_outcome(job.kind, "retry")

@@ -28,7 +28,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from waitboard.core.domain import TicketStatus
-from waitboard.core.errors import Conflict, NoSuchTicket
+from waitboard.core.errors import Conflict, NoSuchTicket, Unavailable
 from waitboard.core.office import Office
 from waitboard.core.outbound import OutboundPolicy
 from waitboard.core.push import TTL_S, URGENCY, Notice, Subscription, check_keys, notices
@@ -110,16 +110,10 @@ class Push:
                 "is nothing left to tell about it."
             )
         check_keys(req.p256dh, req.auth)
-        await outbound.check(self.policy, req.endpoint, resolver=self.resolver)
+        async with asyncio.timeout(outbound.TIMEOUT_S):  # (a name that never resolves)
+            await outbound.check(self.policy, req.endpoint, resolver=self.resolver)
         sub_id = self._subscription_id(ticket_id, req.endpoint)
         before = await self.subscriptions.get(location, ticket_id, sub_id)
-        if before is None and (
-            len(await self.subscriptions.of_ticket(location, ticket_id)) >= MAX_PER_TICKET
-        ):
-            raise TooManySubscriptions(
-                f"Ticket {record.number} already has {MAX_PER_TICKET} subscriptions; end one "
-                "on another device first."
-            )
         loc = self.office.location_by_id[location]
         url = f"{(self.public_url or base_url).rstrip('/')}/tickets/{ticket_id}"
         sub = Subscription(
@@ -137,8 +131,17 @@ class Push:
             told_recall=before.told_recall if before else 0,
             told_transfers=before.told_transfers if before else record.transfers,
         )
-        await self.subscriptions.save(location, sub)
-        await self.compare(location)  # already within reach: "soon" at once
+        if not await self.subscriptions.save(location, sub, MAX_PER_TICKET):
+            raise TooManySubscriptions(
+                f"Ticket {record.number} already has {MAX_PER_TICKET} subscriptions; end one "
+                "on another device first."
+            )
+        try:
+            await self.compare_ticket(location, ticket_id)  # already within reach: at once
+            self.wake()
+        except Exception:
+            # Saved: the next look at the location tells it.
+            log.warning("a new push subscription was not compared at once", exc_info=True)
         return sub_id
 
     async def unsubscribe(self, ticket_id: str, sub_id: str) -> bool:
@@ -166,33 +169,48 @@ class Push:
 
     async def compare(self, location: str) -> int:
         """Schedule what each subscription of the location is to be told; how many
-        messages were scheduled."""
+        messages were scheduled. A ticket that fails is left for the next look."""
         added = 0
         for ticket_id in await self.subscriptions.tickets(location):
-            subs = await self.subscriptions.of_ticket(location, ticket_id)
             try:
-                record, position, _ = await self.store.ticket(ticket_id)
-            except NoSuchTicket:
-                await self.subscriptions.drop_ticket(location, ticket_id)
-                continue
-            ended = False
-            for sub in subs:
-                found, told, ended = notices(sub, record, position)
-                for notice in found:
-                    payload = self.payload(location, sub, record.number, notice)
-                    added += await self._schedule(location, sub, notice, payload)
-                if told != sub and not ended:
-                    await self.subscriptions.mark(location, told)
-            if ended or not subs:
-                await self.subscriptions.drop_ticket(location, ticket_id)
+                added += await self.compare_ticket(location, ticket_id)
+            except Unavailable:
+                raise  # (Redis away: the loop starts again)
+            except Exception:
+                log.exception("a ticket's push subscriptions could not be compared")
         if added:
             self.wake()
         return added
 
+    async def compare_ticket(self, location: str, ticket_id: str) -> int:
+        subs = await self.subscriptions.of_ticket(location, ticket_id)
+        try:
+            record, position, _ = await self.store.ticket(ticket_id)
+        except NoSuchTicket:
+            await self.subscriptions.drop_ticket(location, ticket_id)
+            return 0
+        added, ended = 0, False
+        for sub in subs:
+            found, told, ended = notices(sub, record, position)
+            for notice in found:
+                payload = self.payload(location, sub, record.number, notice)
+                added += await self._schedule(location, sub, notice, payload)
+            if told != sub and not ended:
+                await self.subscriptions.mark(location, told)
+        if ended or not subs:
+            await self.subscriptions.drop_ticket(location, ticket_id)
+        return added
+
+    async def current(self, location: str, ticket_id: str, sub_id: str) -> Subscription | None:
+        """The subscription as it is now (None: unsubscribed, or its ticket ended)."""
+        return await self.subscriptions.get(location, ticket_id, sub_id)
+
     async def _schedule(
         self, location: str, sub: Subscription, notice: Notice, payload: dict[str, Any]
     ) -> int:
+        now_ms = int(self.store.clock().timestamp() * 1000)
         body = {
+            "kind": notice.kind,
             "location": location,
             "ticket_id": sub.ticket_id,
             "subscription": sub.id,
@@ -201,13 +219,14 @@ class Push:
             "auth": sub.auth,
             "payload": payload,
             "ttl": TTL_S[notice.kind],
+            # Past this, a message is of no use (a call an hour late): not sent at all.
+            "until_ms": now_ms + TTL_S[notice.kind] * 1000,
             "urgency": URGENCY[notice.kind],
         }
         job_id = f"push.{sub.id}.{notice.key}"
         # The same message, however often it is sent, carries the same id: the service
         # worker and the push service (its Topic) can tell a repeat.
         body["payload"] = {**payload, "id": job_id}
-        now_ms = int(self.store.clock().timestamp() * 1000)
         return int(await self.jobs.add(job_id, "push", body, now_ms))
 
     def payload(
@@ -275,18 +294,10 @@ class Push:
                 now = loop.time()
                 if not count or (last and last[0] == state and now - last[1] < SWEEP_S):
                     continue
-                if await self._locked(loc.id, token):
+                if await self.subscriptions.lock(loc.id, token, LOCK_MS):
                     try:
                         await self.compare(loc.id)
                         seen[loc.id] = (state, now)
                     finally:
-                        await self._unlock(loc.id, token)
+                        await self.subscriptions.unlock(loc.id, token)
             await asyncio.sleep(POLL_S)
-
-    async def _locked(self, location: str, token: str) -> bool:
-        return bool(await self.redis.set(keys.push_lock(location), token, nx=True, px=LOCK_MS))
-
-    async def _unlock(self, location: str, token: str) -> None:
-        key = keys.push_lock(location)
-        if (await self.redis.get(key)) in (token, token.encode()):
-            await self.redis.delete(key)

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
-from py_vapid import Vapid02
+from py_vapid import Vapid02, VapidException
 from py_vapid.utils import b64urlencode
 
 #: The signature's lifetime (RFC 8292 allows at most 24 hours).
@@ -28,8 +29,23 @@ JWT_LIFETIME_S = 12 * 3600
 DEV_KEY_FILE = "vapid_private_key.pem"
 
 
+def check_contact(contact: str) -> None:
+    """ValueError when ``contact`` is not what py-vapid signs as the JWT's ``sub`` (a
+    mailto: address or a bare https:// origin): else every message would fail."""
+    probe = Vapid02()
+    probe.generate_keys()  # (a throwaway key: only the claims are checked)
+    try:
+        probe.sign({"aud": "https://push.example", "exp": 1, "sub": contact})
+    except VapidException:
+        raise ValueError(
+            f"{contact!r} is not a contact push services accept: use mailto:name@domain "
+            "or https://host (no path, no port)"
+        ) from None
+
+
 class PushKeys:
     def __init__(self, vapid: Vapid02, contact: str) -> None:
+        check_contact(contact)
         self._vapid = vapid
         self.contact = contact
         raw = vapid.public_key.public_bytes(
@@ -49,11 +65,16 @@ class PushKeys:
             vapid = Vapid02()
             vapid.generate_keys()
             data_dir.mkdir(parents=True, exist_ok=True)
-            # Two processes starting at once: the first file wins, the second reads it.
-            with contextlib.suppress(FileExistsError):
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as f:
+            # Written aside, then linked into place: two processes starting at once never
+            # read a half-written file, and the first key wins.
+            fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".vapid-")
+            try:
+                with os.fdopen(fd, "wb") as f:  # (mkstemp: readable by its owner only)
                     f.write(vapid.private_pem())
+                with contextlib.suppress(FileExistsError):
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
         return cls(Vapid02.from_pem(path.read_bytes()), contact)
 
     def authorization(self, endpoint: str, now_s: float | None = None) -> str:

@@ -1,14 +1,15 @@
 """The Lua scripts, each atomic in Redis, and the one loader of them all (:func:`source`).
 
-Five families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
+Six families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
 applications' (``applications/create``, ...), the rate limits' (``limits/gcra``), the
-outbound jobs' (``jobs/claim``, ...) and the webhooks' (``webhooks/lease``,
-``webhooks/cursor``). A script is its folder's ``lib.lua`` (the family's prelude, see its
-header for the calling convention and the guarantees) followed by its own file; a script
-in :data:`STANDALONE` has no prelude. Every script gets its keys in ``KEYS[]`` (or, for a
-key named by a value it reads in Redis, a template of it), built in
-:mod:`waitboard.store.keys`. The transition table is rendered from
-:data:`waitboard.core.domain.TRANSITIONS`, so Python and Lua enforce the same rules.
+outbound jobs' (``jobs/claim``, ...), the webhooks' (``webhooks/lease``,
+``webhooks/cursor``) and the push subscriptions' (``push/save``, ...). A script is its
+folder's ``lib.lua`` (the family's prelude, see its header for the calling convention and
+the guarantees) followed by its own file; a script in :data:`STANDALONE` has no prelude.
+Every script gets its keys in ``KEYS[]`` (or, for a key named by a value it reads in
+Redis, a template of it), built in :mod:`waitboard.store.keys`. The transition table is
+rendered from :data:`waitboard.core.domain.TRANSITIONS`, so Python and Lua enforce the
+same rules.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ STANDALONE = (
     "jobs/later",
     "webhooks/lease",
     "webhooks/cursor",
+    "push/save",
+    "push/mark",
+    "push/delete",
+    "push/unlock",
 )
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
