@@ -15,6 +15,7 @@ import pytest
 from tests.helpers import OFFICE_PATH
 from waitboard.core.errors import ConfigError
 from waitboard.core.office import parse_office
+from waitboard.core.retries import retry_after_s
 from waitboard.core.webhook_delivery import (
     MAX_RETRY_S,
     START,
@@ -22,7 +23,6 @@ from waitboard.core.webhook_delivery import (
     EntryId,
     Verdict,
     backoff_s,
-    retry_after_s,
     trimmed_past,
     verdict,
 )
@@ -141,6 +141,7 @@ def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
     assert retry_after_s("Mon, 07 Dec 2026 12:01:00 GMT", now) == 60
     assert retry_after_s("soon", now) is None
     assert retry_after_s(None, now) is None
+    assert retry_after_s("²", now) is None  # (one a receiver may send: no crash, no wait)
 
 
 def test_stream_ids_order_as_redis_orders_them() -> None:

@@ -11,6 +11,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from email.utils import parseaddr
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -116,7 +117,7 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
             "network in clear; use smtps:// or smtp+starttls://"
         )
     mail_from = (env.get("WAITBOARD_MAIL_FROM") or "").strip()
-    if "@" not in mail_from or any(c in mail_from for c in "\r\n"):
+    if "@" not in parseaddr(mail_from)[1] or any(c in mail_from for c in "\r\n"):
         raise SettingsError(
             "WAITBOARD_MAIL_FROM is required with WAITBOARD_SMTP_URL: the reminders' sender, "
             'e.g. "Jobcenter Musterstadt <termine@jobcenter.example.de>"'
@@ -305,6 +306,11 @@ def webhook_secret(
     if secret_file:
         try:
             secret = Path(secret_file).read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError:
+            raise SettingsError(
+                f"{where}: secret_file {secret_file}: not text; write the signing secret "
+                "into it as text (whsec_...)"
+            ) from None
         except OSError as e:
             raise SettingsError(
                 f"{where}: secret_file {secret_file}: cannot read it ({e.strerror}); "

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parsedate_to_datetime
 
 #: The first pause before a message is tried again, and the longest back-off.
 FIRST_RETRY_S, MAX_RETRY_S = 1.0, 300.0
@@ -53,22 +51,6 @@ def verdict(status: int) -> Verdict:
     if 400 <= status < 500 and status not in RETRIED_4XX:
         return Verdict.REJECTED
     return Verdict.RETRY
-
-
-def retry_after_s(header: str | None, now: datetime) -> float | None:
-    """A Retry-After header (seconds, or an HTTP date) as seconds from ``now``, or None."""
-    if not header:
-        return None
-    text = header.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, float((when - now).total_seconds()))
 
 
 def backoff_s(failures: int, retry_after: float | None = None, jitter: float = 0.0) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from email.utils import parseaddr
 
@@ -20,7 +21,8 @@ from waitboard.settings import SmtpSettings
 
 #: Every step of the conversation (connect, TLS, each command) has this long.
 STEP_TIMEOUT_S = 15.0
-#: And the whole of it this long (the job's lease is longer).
+#: And the whole of it this long (the job's lease is longer); the thread may still finish
+#: after it, and a mail it hands over then may come twice (same Message-ID).
 TOTAL_TIMEOUT_S = 45.0
 
 
@@ -48,10 +50,24 @@ def _connect(server: SmtpSettings) -> smtplib.SMTP:
 
 def _send_now(server: SmtpSettings, message: EmailMessage, to: str) -> None:
     sender = parseaddr(server.mail_from)[1]
-    with _connect(server) as client:
+    client = _connect(server)
+    try:
         if server.user:
             client.login(server.user, server.password or "")
         client.send_message(message, from_addr=sender, to_addrs=[to])
+    except BaseException:
+        client.close()
+        raise
+    # Taken: whatever the goodbye brings (a timeout, a reset), the mail is not sent again.
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+#: Mail is handed over in threads of its own, a few at a time: a slow server must not
+#: take the threads that name lookups (push, webhooks) and PIN checks need.
+_MAIL_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="smtp")
 
 
 def _permanent(code: int) -> bool:
@@ -63,7 +79,8 @@ async def send(server: SmtpSettings, message: EmailMessage, to: str) -> None:
     :class:`MailFailed` (without the address) when it was not taken."""
     try:
         async with asyncio.timeout(TOTAL_TIMEOUT_S):
-            await asyncio.to_thread(_send_now, server, message, to)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(_MAIL_THREADS, _send_now, server, message, to)
     except smtplib.SMTPRecipientsRefused as e:
         codes = [code for code, _ in e.recipients.values()]
         if codes and all(_permanent(c) for c in codes):
@@ -71,9 +88,14 @@ async def send(server: SmtpSettings, message: EmailMessage, to: str) -> None:
         raise MailFailed("the server did not take the recipient now") from None
     except smtplib.SMTPAuthenticationError:
         raise MailFailed("the server refused WAITBOARD_SMTP_USER/_PASSWORD") from None
-    except smtplib.SMTPNotSupportedError:
-        raise MailFailed("the server does not offer what the URL asks (STARTTLS)") from None
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as e:
+    except smtplib.SMTPNotSupportedError as e:
+        if "SMTPUTF8" in str(e):  # (an address beyond ASCII, a server that takes none)
+            raise MailRefused("the server takes no address beyond ASCII") from None
+        raise MailFailed("the server does not offer what the URL asks (STARTTLS, AUTH)") from None
+    except smtplib.SMTPSenderRefused as e:
+        # The sender (WAITBOARD_MAIL_FROM) is the office's to fix, not the recipient's.
+        raise MailFailed(f"the server refused WAITBOARD_MAIL_FROM ({e.smtp_code})") from None
+    except smtplib.SMTPDataError as e:
         if _permanent(e.smtp_code):
             raise MailRefused(f"the server refused the message ({e.smtp_code})") from None
         raise MailFailed(f"the server did not take the message now ({e.smtp_code})") from None

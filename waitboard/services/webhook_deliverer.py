@@ -36,12 +36,12 @@ import orjson
 
 from waitboard.core.errors import Unavailable
 from waitboard.core.outbound import OutboundFailed, OutboundRefused, OutboundTimeout
+from waitboard.core.retries import retry_after_s
 from waitboard.core.webhook_delivery import (
     Cursor,
     EntryId,
     Verdict,
     backoff_s,
-    retry_after_s,
     trimmed_past,
     verdict,
 )
