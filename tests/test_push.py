@@ -154,8 +154,9 @@ async def test_a_subscription_within_reach_is_told_at_once_and_ends_with_its_tic
     assert set(closed.payload) == {"type", "ticket_id", "number", "url", "title", "body", "id"}
 
     async def nothing_kept() -> bool:
-        found = [k async for k in redis.scan_iter(match=f"{keys.prefix('sued')}push*")]
-        return not found and await Jobs(redis).pending() == 0
+        found = [k async for k in redis.scan_iter(match=f"{keys.prefix('sued')}push:*")]
+        listed = await redis.exists(keys.push_tickets("sued"))
+        return not found and not listed and await Jobs(redis).pending() == 0
 
     await eventually(nothing_kept, "the ticket's subscription and jobs to be gone")
 

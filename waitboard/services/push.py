@@ -48,6 +48,8 @@ POLL_S = 0.5
 #: Every location is compared this often even when nothing seemed to change (a missed
 #: look, a subscription whose ticket expired).
 SWEEP_S = 60.0
+#: How long the state a location was last compared at is kept (a day without changes).
+COMPARED_TTL_S = 24 * 3600
 #: Browsers that may follow one ticket (a family's phones; not a crowd's).
 MAX_PER_TICKET = 5
 #: How long one process holds a location's comparison before another may take it.
@@ -280,8 +282,9 @@ class Push:
 
     async def watch(self) -> None:
         """For ever: compare a location whenever its state moved on (run it under
-        :func:`waitboard.tasks.supervise`)."""
-        seen: dict[str, tuple[Any, float]] = {}
+        :func:`waitboard.tasks.supervise`). Which state was compared last is kept in Redis,
+        so a change is compared by one process, not by each."""
+        swept: dict[str, float] = {}
         loop = asyncio.get_running_loop()
         token = secrets.token_hex(8)
         while True:
@@ -289,15 +292,22 @@ class Push:
                 async with self.redis.pipeline(transaction=False) as p:
                     p.scard(keys.push_tickets(loc.id))
                     p.hmget(keys.meta(loc.id), "epoch", "seq")
-                    count, state = await p.execute()
-                last = seen.get(loc.id)
+                    p.get(keys.push_compared(loc.id))
+                    count, (epoch, seq), compared = await p.execute()
+                state = f"{_text(epoch)}:{_text(seq)}"
                 now = loop.time()
-                if not count or (last and last[0] == state and now - last[1] < SWEEP_S):
+                sweep = now - swept.get(loc.id, 0.0) >= SWEEP_S
+                if not count or (_text(compared) == state and not sweep):
                     continue
                 if await self.subscriptions.lock(loc.id, token, LOCK_MS):
                     try:
                         await self.compare(loc.id)
-                        seen[loc.id] = (state, now)
+                        await self.redis.set(keys.push_compared(loc.id), state, ex=COMPARED_TTL_S)
+                        swept[loc.id] = now
                     finally:
                         await self.subscriptions.unlock(loc.id, token)
             await asyncio.sleep(POLL_S)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

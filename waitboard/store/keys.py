@@ -115,7 +115,9 @@ key                                  type    content
 A location's push subscriptions (:mod:`waitboard.store.push`) are no script's business:
 ``wb:{<location>}:push`` (set) names the tickets that have some, ``wb:{<location>}:push:
 <ticket>`` (hash) holds each subscription of one ticket as JSON (endpoint, keys, what it
-was told), deleted when the ticket ends.
+was told), deleted when the ticket ends; ``wb:{<location>}:pushlock`` is held for a few
+seconds by the process comparing them, ``wb:{<location>}:pushseen`` names the state
+(``epoch:seq``) they were last compared at.
 
 Outbound jobs (:mod:`waitboard.store.jobs`: push messages, reminders) share the hash tag
 ``{jobs}``; each job script touches that one slot.
@@ -247,6 +249,11 @@ def push_subscriptions(location: str, ticket_id: str) -> str:
     """One ticket's push subscriptions (hash: subscription id -> JSON); deleted when the
     ticket ends, and expiring with the tickets of its day in any case."""
     return prefix(location) + "push:" + ticket_id
+
+
+def push_compared(location: str) -> str:
+    """The location's state (``epoch:seq``) its push subscriptions were last compared at."""
+    return prefix(location) + "pushseen"
 
 
 def push_lock(location: str) -> str:
