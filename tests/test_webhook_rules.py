@@ -15,9 +15,8 @@ import pytest
 from tests.helpers import OFFICE_PATH
 from waitboard.core.errors import ConfigError
 from waitboard.core.office import parse_office
-from waitboard.core.retries import retry_after_s
+from waitboard.core.retries import MAX_RETRY_S, retry_after_s
 from waitboard.core.webhook_delivery import (
-    MAX_RETRY_S,
     START,
     Cursor,
     EntryId,

@@ -17,7 +17,8 @@ MAX_RETRY_AFTER_S = 3600.0
 def backoff_s(attempt: int) -> float:
     """The pause after the ``attempt``-th attempt failed: 1, 2, 4, ... seconds, at most
     :data:`MAX_RETRY_S`."""
-    return min(MAX_RETRY_S, FIRST_RETRY_S * 2.0 ** max(0, attempt - 1))
+    # (The exponent bounded: a receiver down for days must not overflow the float.)
+    return min(MAX_RETRY_S, FIRST_RETRY_S * 2.0 ** min(max(0, attempt - 1), 30))
 
 
 def retry_after_s(header: str | None, now: datetime) -> float | None:

@@ -28,10 +28,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-#: The first pause before a message is tried again, and the longest back-off.
-FIRST_RETRY_S, MAX_RETRY_S = 1.0, 300.0
-#: A receiver's Retry-After is honoured up to this.
-MAX_RETRY_AFTER_S = 3600.0
+from waitboard.core import retries
+
 #: Answers that say "not now" or "the address or the credentials are wrong": retried.
 RETRIED_4XX = frozenset({401, 403, 404, 408, 425, 429})
 #: The stream id before every entry: a cursor there has delivered nothing yet.
@@ -57,10 +55,9 @@ def backoff_s(failures: int, retry_after: float | None = None, jitter: float = 0
     """The pause after the ``failures``-th failure in a row of one message: 1 s, doubling, at
     most 5 min; longer when the receiver asked so (Retry-After, at most an hour).
     ``jitter`` (0 to 1) spreads deliverers that failed together by up to a tenth."""
-    doubled = FIRST_RETRY_S * float(2 ** min(max(0, failures - 1), 30))
-    pause = min(MAX_RETRY_S, doubled) * (1 + jitter / 10)
+    pause = retries.backoff_s(failures) * (1 + jitter / 10)
     if retry_after is not None:
-        pause = max(pause, min(retry_after, MAX_RETRY_AFTER_S))
+        pause = max(pause, min(retry_after, retries.MAX_RETRY_AFTER_S))
     return pause
 
 

@@ -16,9 +16,6 @@ The texts are written here, in the language the page had when the person subscri
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import logging
 import secrets
 from collections.abc import Callable
@@ -27,6 +24,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from waitboard.core.application_pins import keyed_digest
 from waitboard.core.domain import TicketStatus
 from waitboard.core.errors import Conflict, NoSuchTicket, Unavailable
 from waitboard.core.office import Office
@@ -162,10 +160,9 @@ class Push:
         return location
 
     def _subscription_id(self, ticket_id: str, endpoint: str) -> str:
-        digest = hmac.new(
-            self.secret_key.encode(), f"push\n{ticket_id}\n{endpoint}".encode(), hashlib.sha256
-        ).digest()
-        return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+        """The same for the same browser's endpoint and ticket (so a repeat replaces it),
+        and no string a stranger could derive without the server's key."""
+        return keyed_digest(self.secret_key, "push", f"{ticket_id}\n{endpoint}")[:32]
 
     # --- telling ----------------------------------------------------------------------------
 
