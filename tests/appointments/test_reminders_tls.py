@@ -8,8 +8,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,16 @@ from waitboard.settings import SmtpSecurity, SmtpSettings
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.jobs import Jobs
+
+
+@contextmanager
+def running(server: Controller) -> Iterator[Controller]:
+    """A real SMTP server on loopback for as long as the block runs."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @dataclass(frozen=True)
@@ -161,13 +171,10 @@ async def test_smtps_sends_over_tls_from_the_start(
     server = Controller(
         inbox, hostname="127.0.0.1", port=port, ssl_context=certificates.server_context()
     )
-    server.start()
-    try:
+    with running(server):
         async with reminding(redis_server, redis, port, "tls") as (env, _):
             await remind(env)
             await eventually(lambda: inbox.count == 1, "the reminder over TLS")
-    finally:
-        server.stop()
     assert inbox.received[0][0] == [ADDRESS]
 
 
@@ -186,15 +193,12 @@ async def test_starttls_comes_before_the_login_and_the_mail(
         authenticator=logins,
         auth_required=True,
     )
-    server.start()
-    try:
+    with running(server):
         async with reminding(
             redis_server, redis, port, "starttls", user="termine", password="s3cret"
         ) as (env, _):
             await remind(env)
             await eventually(lambda: inbox.count == 1, "the reminder after STARTTLS")
-    finally:
-        server.stop()
     assert logins.seen == [(b"termine", b"s3cret")]
 
 
@@ -211,8 +215,7 @@ async def test_a_server_whose_certificate_is_not_trusted_gets_nothing(
     server = Controller(
         inbox, hostname="127.0.0.1", port=port, ssl_context=certificates.server_context()
     )
-    server.start()
-    try:
+    with running(server):
         async with reminding(redis_server, redis, port, "tls") as (env, _):
             await remind(env)
             due = env.clock.now.timestamp() * 1000
@@ -224,8 +227,6 @@ async def test_a_server_whose_certificate_is_not_trusted_gets_nothing(
                 return bool(scores) and scores[0] > due + 60_000  # (past the lease)
 
             await eventually(put_off, "the failed attempt put off")
-    finally:
-        server.stop()
     assert inbox.count == 0
     why = [
         getattr(r, "why", "") for r in caplog.records if r.name == "waitboard.services.reminders"
