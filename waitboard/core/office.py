@@ -183,6 +183,15 @@ class Device(_Model):
     def _lower(cls, v: Any) -> Any:
         return v.lower() if isinstance(v, str) else v
 
+    @property
+    def person(self) -> str | None:
+        """A device on its own acts for no person (``core/staff.py``)."""
+        return None
+
+    @property
+    def device_id(self) -> str:
+        return self.id
+
 
 class ApplicationPolicy(_Model):
     """How long the status lookup keeps an application. The case file itself lives in the

@@ -24,8 +24,9 @@ from waitboard.context import AppContext, context
 from waitboard.core import daystats, snapshot
 from waitboard.core.errors import Unprocessable
 from waitboard.core.languages import CITIZEN_LANGUAGES
-from waitboard.core.office import Device, Location
+from waitboard.core.office import Location
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.staff import Actor
 from waitboard.http_status import OUTCOME_STATUS
 from waitboard.services import stats
 from waitboard.services import tickets as commands
@@ -69,7 +70,7 @@ def idempotency_key(request: Request) -> str | None:
 
 
 def _idempotency(
-    request: Request, device: Device, location: str, body: BaseModel
+    request: Request, device: Actor, location: str, body: BaseModel
 ) -> Idempotency | None:
     key = idempotency_key(request)
     if key is None:
