@@ -317,6 +317,12 @@ def application_idempotency(device_id: str, key: str) -> str:
     return applications_prefix() + "idem:" + digest
 
 
+def staff_directory() -> str:
+    """The staff directory: pseudonymous person id -> display name and last sign-in
+    (hash; ``store/staff_directory.py``)."""
+    return f"{NAMESPACE}:{{staff}}:names"
+
+
 #: What every rate-limit key starts with.
 def barrier_report(report_id: str) -> str:
     """One report of a barrier (hash: page, text, language, time, optional contact)."""
