@@ -9,11 +9,12 @@ one run of ``waitboard check-config`` names everything to fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 #: Roles whose devices belong to no location.
 OFFICE_WIDE_ROLES = ("admin", "caseworker")
+OFFICE_WIDE = OFFICE_WIDE_ROLES
 #: How the lists of the file are called in a message.
 _LABELS = {
     "locations": "location",
@@ -32,6 +33,13 @@ def cross_check(raw: dict[str, Any]) -> Iterable[str]:
     for loc in locations:
         yield from _location_problems(loc)
     yield from _device_problems(_items(raw, "devices"), locations)
+    if isinstance(raw.get("sign_in"), dict):
+        counters_at = {
+            loc["id"]: _ids(_items(loc, "counters"))
+            for loc in locations
+            if isinstance(loc.get("id"), str)
+        }
+        yield from sign_in_problems(raw["sign_in"], counters_at)
 
 
 def _location_problems(loc: dict[str, Any]) -> Iterable[str]:
@@ -109,6 +117,40 @@ def _device_home_problems(d: dict[str, Any], homes: dict[str, dict[str, Any]]) -
     for counter_id in operated:
         if counter_id not in counter_ids:
             yield f"{where}counters: '{counter_id}' is not a counter of location {at}"
+
+
+def sign_in_problems(raw: Mapping[str, Any], counters_at: Mapping[str, Sequence[str]]) -> list[str]:
+    """What the shape alone cannot say of ``[sign_in]``: the locations and counters its
+    groups name exist, and only counter roles name counters."""
+    problems: list[str] = []
+    rules = raw.get("groups")
+    if not isinstance(rules, list):
+        return problems
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        where = f"sign_in, groups #{i + 1} ({rule.get('group')}): "
+        role, locs = rule.get("role"), rule.get("locations") or []
+        counters = rule.get("counters") or []
+        if not isinstance(locs, list) or not isinstance(counters, list):
+            continue
+        if role in OFFICE_WIDE and locs:
+            problems.append(f"{where}locations: role {role} works at every location; remove them")
+        if role in ("reception", "counter") and not locs:
+            problems.append(f"{where}locations: role {role} needs the locations it works at")
+        if counters and role != "counter":
+            problems.append(f"{where}counters: only role counter operates counters")
+        for loc in locs:
+            if isinstance(loc, str) and loc not in counters_at:
+                known = ", ".join(counters_at)
+                problems.append(f"{where}locations: '{loc}' is not a configured location ({known})")
+        known_counters = {c for loc in locs for c in counters_at.get(str(loc), ())}
+        for counter in counters:
+            if isinstance(counter, str) and counter not in known_counters:
+                problems.append(
+                    f"{where}counters: '{counter}' is not a counter of {', '.join(map(str, locs))}"
+                )
+    return problems
 
 
 def describe(err: Any, raw: dict[str, Any]) -> str:

@@ -281,6 +281,29 @@ def revoked_session(digest: str) -> str:
     return f"{NAMESPACE}:session:revoked:{digest}"
 
 
+def staff_session(digest: str) -> str:
+    """A signed-in person's session (``store/staff_sessions.py``), named by a digest of
+    its id, which is in the cookie."""
+    return f"{NAMESPACE}:{{staff}}:session:{digest}"
+
+
+def staff_session_recheck(digest: str) -> str:
+    """Held while one request asks the provider again about a session (a few seconds)."""
+    return f"{NAMESPACE}:{{staff}}:recheck:{digest}"
+
+
+def sign_in_flow(digest: str) -> str:
+    """One sign-in on its way through the identity provider (state, nonce, PKCE verifier,
+    sealed), named by a digest of the flow cookie's value; gone after the callback."""
+    return f"{NAMESPACE}:{{staff}}:flow:{digest}"
+
+
+def staff_subjects() -> str:
+    """The identity provider's subjects (SHA-256 of issuer and sub) -> the pseudonymous
+    person id that records and the staff directory use (hash)."""
+    return f"{NAMESPACE}:{{staff}}:subjects"
+
+
 def application_keys(number: str) -> list[str]:
     """``KEYS[1..4]`` of every application command (``applications/lib.lua``)."""
     return [
