@@ -93,4 +93,5 @@ async def sign_in(
 
 
 def client(srv: LiveServer) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT)
+    """A browser without scripts, as far as waitboard can tell (it asks for pages)."""
+    return httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT, headers={"Accept": "text/html"})

@@ -291,7 +291,8 @@ async function consent(req, res, details) {
     grant.addResourceScope(indicator, scopes.join(' '));
   }
   const saved = await grant.save();
-  const result = grantId ? {} : { consent: { grantId: saved } };
+  // (Named every time: a prompt=consent asks for consent again though a grant exists.)
+  const result = { consent: { grantId: saved } };
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: true });
 }
 
