@@ -205,7 +205,16 @@ async def sign_out(request: Request) -> Response:
     except ProviderError:
         there = None
     if there:
-        return RedirectResponse(there, status_code=303, headers={"Cache-Control": "no-store"})
+        # A page that goes on by itself, not a redirect: the form's redirect to another
+        # site would break the pages' policy (form-action 'self').
+        return render(
+            request,
+            "staff/signing_out.html",
+            staff=False,
+            device=None,
+            location=None,
+            provider_url=there,
+        )
     return see_other(link_for(request, "/staff/signed-out"))
 
 
