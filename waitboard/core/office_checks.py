@@ -14,7 +14,6 @@ from typing import Any
 
 #: Roles whose devices belong to no location.
 OFFICE_WIDE_ROLES = ("admin", "caseworker")
-OFFICE_WIDE = OFFICE_WIDE_ROLES
 #: How the lists of the file are called in a message.
 _LABELS = {
     "locations": "location",
@@ -121,36 +120,40 @@ def _device_home_problems(d: dict[str, Any], homes: dict[str, dict[str, Any]]) -
 
 def sign_in_problems(raw: Mapping[str, Any], counters_at: Mapping[str, Sequence[str]]) -> list[str]:
     """What the shape alone cannot say of ``[sign_in]``: the locations and counters its
-    groups name exist, and only counter roles name counters."""
-    problems: list[str] = []
+    groups name exist, only counter roles name counters, office-wide roles name no
+    locations and the others do."""
     rules = raw.get("groups")
     if not isinstance(rules, list):
-        return problems
-    for i, rule in enumerate(rules):
-        if not isinstance(rule, dict):
-            continue
-        where = f"sign_in, groups #{i + 1} ({rule.get('group')}): "
-        role, locs = rule.get("role"), rule.get("locations") or []
-        counters = rule.get("counters") or []
-        if not isinstance(locs, list) or not isinstance(counters, list):
-            continue
-        if role in OFFICE_WIDE and locs:
-            problems.append(f"{where}locations: role {role} works at every location; remove them")
-        if role in ("reception", "counter") and not locs:
-            problems.append(f"{where}locations: role {role} needs the locations it works at")
-        if counters and role != "counter":
-            problems.append(f"{where}counters: only role counter operates counters")
-        for loc in locs:
-            if isinstance(loc, str) and loc not in counters_at:
-                known = ", ".join(counters_at)
-                problems.append(f"{where}locations: '{loc}' is not a configured location ({known})")
-        known_counters = {c for loc in locs for c in counters_at.get(str(loc), ())}
-        for counter in counters:
-            if isinstance(counter, str) and counter not in known_counters:
-                problems.append(
-                    f"{where}counters: '{counter}' is not a counter of {', '.join(map(str, locs))}"
-                )
-    return problems
+        return []
+    return [
+        problem
+        for i, rule in enumerate(rules)
+        if isinstance(rule, dict)
+        for problem in _group_rule_problems(
+            f"sign_in, groups #{i + 1} ({rule.get('group')}): ", rule, counters_at
+        )
+    ]
+
+
+def _group_rule_problems(
+    where: str, rule: dict[str, Any], counters_at: Mapping[str, Sequence[str]]
+) -> Iterable[str]:
+    role = rule.get("role")
+    locs, counters = _strings(rule, "locations"), _strings(rule, "counters")
+    if role in OFFICE_WIDE_ROLES and locs:
+        yield f"{where}locations: role {role} works at every location; remove them"
+    if role in ("reception", "counter") and not locs:
+        yield f"{where}locations: role {role} needs the locations it works at"
+    if counters and role != "counter":
+        yield f"{where}counters: only role counter operates counters"
+    known_locations = ", ".join(counters_at)
+    for loc in locs:
+        if loc not in counters_at:
+            yield f"{where}locations: '{loc}' is not a configured location ({known_locations})"
+    known = {c for loc in locs for c in counters_at.get(loc, ())}
+    for counter in counters:
+        if counter not in known:
+            yield f"{where}counters: '{counter}' is not a counter of {', '.join(locs)}"
 
 
 def describe(err: Any, raw: dict[str, Any]) -> str:
