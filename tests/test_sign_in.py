@@ -17,7 +17,15 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from tests.helpers import LiveServer, SettableClock, dataset
+from tests.helpers import (
+    OFFICE_PATH,
+    TIMEOUT,
+    LiveServer,
+    ServeProcess,
+    SettableClock,
+    dataset,
+    free_port,
+)
 from tests.jws import new_signing_key
 from tests.oidc_provider import USERS, OidcProvider
 from tests.staff_sign_in import (
@@ -373,3 +381,61 @@ async def test_without_sign_in_the_login_offers_only_the_device_token(
     assert "Gerätetoken" in page.text
     assert "Mit Dienstkonto anmelden" not in page.text
     assert (await http.get("/staff/sign-in", headers={"Accept": "text/html"})).status_code == 404
+
+
+async def test_two_processes_share_sign_ins_and_sign_outs(
+    oidc_provider: OidcProvider, redis_server: Any, redis: Redis, tmp_path: Path
+) -> None:
+    """Two `waitboard serve` processes on one Redis behind one address: a sign-in started on
+    one ends on the other, the session works on both, and signing out on one ends it on
+    the other at once."""
+    secret = tmp_path / "oidc-client-secret"
+    secret.write_text(oidc_provider.client_secret)
+    config = tmp_path / "office.toml"
+    config.write_text(
+        OFFICE_PATH.read_text(encoding="utf-8")
+        + f"""
+[sign_in]
+issuer = "{oidc_provider.issuer}"
+client_id = "{oidc_provider.client_id}"
+client_secret_file = "{secret}"
+
+[[sign_in.groups]]
+group = "waitboard-reception"
+role = "reception"
+locations = ["sued"]
+""",
+        encoding="utf-8",
+    )
+    ports = free_port(), free_port()
+    public = f"http://127.0.0.1:{ports[0]}"
+    oidc_provider.set_client(
+        redirect_uris=[public + "/auth/callback"],
+        post_logout_redirect_uris=[public + "/staff/signed-out"],
+    )
+    env = {"WAITBOARD_REDIS_URL": redis_server.url, "WAITBOARD_PUBLIC_URL": public}
+    one, other = (
+        ServeProcess(tmp_path, env, ("--config", str(config)), port=port) for port in ports
+    )
+    one.start()
+    try:
+        other.start()
+        async with httpx.AsyncClient(timeout=TIMEOUT, headers={"Accept": "text/html"}) as http:
+            started = await http.get(one.url + "/staff/sign-in")
+            back = await oidc_provider.sign_in(http, started.headers["location"], "bob")
+            assert back.startswith(public + "/auth/callback?")
+            callback = await http.get(other.url + back.removeprefix(public))
+            assert callback.status_code == 200, callback.text[:500]
+            done = await http.get(other.url + "/auth/done")
+            assert done.headers["location"] == "/staff/sued/reception"
+            for server in (one, other):
+                page = await http.get(server.url + "/staff/sued/reception")
+                assert "Angemeldet als Bob Reception" in page.text
+            out = await http.post(other.url + "/staff/logout", data={"csrf": csrf_of(page.text)})
+            assert "Abmelden beim Anmeldedienst" in out.text
+            refused = await http.get(one.url + "/staff/sued/reception")
+            assert refused.status_code == 303
+    finally:
+        for server in (other, one):
+            if server.proc is not None:
+                server.stop()
