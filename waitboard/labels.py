@@ -62,6 +62,10 @@ ERRORS: dict[tuple[str, str | None], Message] = {
         "ihrem Ende zu sehen."
     ),
     ("login_required", None): N_("Bitte melden Sie sich an."),
+    ("workplace_required", None): N_("Bitte wählen Sie zuerst Ihren Arbeitsplatz."),
+    ("sign_in_ended", None): N_(
+        "Ihre Anmeldung ist beendet. Bitte melden Sie sich noch einmal an."
+    ),
     ("forbidden", None): N_("Dieses Gerät darf das nicht."),
     ("csrf_failed", None): N_(
         "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch "
