@@ -67,6 +67,9 @@ ERRORS: dict[tuple[str, str | None], Message] = {
         "Ihre Anmeldung ist beendet. Bitte melden Sie sich noch einmal an."
     ),
     ("forbidden", None): N_("Dieses Gerät darf das nicht."),
+    ("forbidden", "person"): N_(
+        "Das gehört nicht zu dem Arbeitsplatz, an dem Sie angemeldet sind."
+    ),
     ("csrf_failed", None): N_(
         "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch "
         "einmal."

@@ -40,8 +40,13 @@ class JwksCache:
     """The provider's JWK Set, fetched when first needed and again when a token names a
     key id it does not hold (the provider rolled its keys)."""
 
-    def __init__(self, fetch: Callable[[], Awaitable[Mapping[str, Any]]]) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Mapping[str, Any]]],
+        refetch_after_s: float = REFETCH_AFTER_S,
+    ) -> None:
         self._fetch = fetch
+        self._refetch_after_s = refetch_after_s
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
 
@@ -49,7 +54,7 @@ class JwksCache:
         if self._keys is None or (
             kid is not None
             and not _has_kid(self._keys, kid)
-            and time.monotonic() - self._fetched_at > REFETCH_AFTER_S
+            and time.monotonic() - self._fetched_at > self._refetch_after_s
         ):
             raw = await self._fetch()
             try:

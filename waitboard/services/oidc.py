@@ -132,9 +132,7 @@ class OidcClient:
                 )
             except OAuthError as e:
                 raise ProviderRefused(f"the code was refused ({e.error})") from e
-            except (httpx.HTTPError, ValueError) as e:
-                raise ProviderError(f"token endpoint: {type(e).__name__}") from e
-            except Exception as e:  # httpx2's errors, and an answer that is no token
+            except Exception as e:  # httpx2's errors, an answer that is no token: never a trace
                 raise ProviderError(f"token endpoint: {type(e).__name__}") from e
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
@@ -164,7 +162,7 @@ class OidcClient:
                 token = await oauth.refresh_token(endpoint, refresh_token=refresh_token)
             except OAuthError as e:
                 raise ProviderRefused(f"the refresh token was refused ({e.error})") from e
-            except Exception as e:
+            except Exception as e:  # (as above)
                 raise ProviderError(f"token endpoint: {type(e).__name__}") from e
         id_token = token.get("id_token")
         claims = await self.verify(id_token, now_s, None) if isinstance(id_token, str) else {}

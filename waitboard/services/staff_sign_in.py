@@ -271,14 +271,18 @@ class StaffSignIn:
                 record["id_token"] = self._seal(d, "id_token", tokens.id_token)
             found = claimed_groups(tokens.claims, self.config.groups_claim)
             if found is None and tokens.access_token:
-                found = claimed_groups(
-                    await self.client.userinfo(tokens.access_token), self.config.groups_claim
-                )
+                found = await self._userinfo_groups(tokens.access_token, record)
             return found or []
         access = self._open(d, "access", record.get("access"))
         if not access:
             raise ProviderRefused("nothing to ask the provider with (another secret key?)")
-        return claimed_groups(await self.client.userinfo(access), self.config.groups_claim) or []
+        return await self._userinfo_groups(access, record) or []
+
+    async def _userinfo_groups(self, access_token: str, record: dict[str, Any]) -> list[str] | None:
+        info = await self.client.userinfo(access_token)
+        if not isinstance(info.get("sub"), str) or self._subject(info) != record["subject"]:
+            raise BadIdToken("userinfo names another subject")
+        return claimed_groups(info, self.config.groups_claim)
 
     async def choose(self, sid: str, workplace: Workplace, device: str | None) -> bool:
         """The person works at ``workplace`` now (one of theirs), on ``device``."""
