@@ -439,3 +439,40 @@ locations = ["sued"]
         for server in (other, one):
             if server.proc is not None:
                 server.stop()
+
+
+async def test_without_a_refresh_token_the_recheck_asks_userinfo(
+    oidc_provider: OidcProvider, redis_server: Any, redis: Redis, tmp_path: Path, clock: Any
+) -> None:
+    """A provider asked for no refresh token (no offline_access): the session keeps the
+    access token, sealed - never in clear in Redis - and the re-check asks userinfo with
+    it, which ends bob's session once his group is gone."""
+    async with (
+        signing_in_server(
+            oidc_provider,
+            redis_server.url,
+            tmp_path,
+            clock=clock,
+            scopes=["openid", "profile", "groups"],
+            prompt=None,
+        ) as srv,
+        client(srv) as http,
+    ):
+        await sign_in(oidc_provider, http, "bob")
+        [session] = await sessions_in(redis)
+        assert session["refresh"] is None
+        [key] = [k.decode() async for k in redis.scan_iter(match=keys.staff_session("*"))]
+        d = key.rsplit(":", 1)[1]
+        access = unseal(
+            SECRET, b"waitboard staff session", session["access"], f"{d}/access".encode()
+        )
+        assert access is not None
+        everything = b"\n".join([v or b"" for v in (await dataset(redis)).values()])
+        assert access not in everything
+        clock.now += timedelta(minutes=6)
+        assert (await http.get("/staff/sued/reception")).status_code == 200
+        oidc_provider.set_groups("bob", [])
+        clock.now += timedelta(minutes=6)
+        ended = await http.get("/staff/sued/reception")
+        assert ended.status_code == 403
+        assert "Zugang beendet" in ended.text
