@@ -98,7 +98,14 @@ async def callback(request: Request) -> Response:
         _drop_flow_cookie(request, response)
         return response
     # (A page, not a redirect: a redirect would stay cross-site, and the staff cookie with it.)
-    return render(request, "staff/sign_in_continue.html", staff=False, device=None, location=None)
+    return render(
+        request,
+        "staff/sign_in_continue.html",
+        staff=False,
+        language_switch=False,  # (its links would carry the code and the state)
+        device=None,
+        location=None,
+    )
 
 
 async def done(request: Request) -> Response:
