@@ -214,3 +214,26 @@ async def test_a_queue_is_told_again_only_after_a_calm_time_within_target(env: E
 
 async def _gone(env: Env, key: str) -> bool:
     return not await env.redis.exists(key)
+
+
+async def test_standings_read_waits_forecast_and_todays_share_from_redis(redis: Redis) -> None:
+    """One person called after 5 minutes (today: 100 % within), five more waiting behind
+    one open counter at 6 minutes each: nobody late yet, but the last in line is forecast
+    past 20 minutes - at risk; queue B, with nobody, is within."""
+    clock = SettableClock(MONDAY_8)
+    office = office_with_targets("https://crm.example.org/hook", Path("unused"))
+    store = Store(redis, office, clock)
+    await store.set_counter("sued", "1", True)
+    await store.issue("sued", "A", "terminal-sued")
+    clock.now += timedelta(minutes=5)
+    await store.call_next("sued", "1")
+    for _ in range(5):
+        await store.issue("sued", "A", "terminal-sued")
+    clock.now += timedelta(minutes=1)
+
+    found = await service_levels.standings(store, office, office.location_by_id["sued"])
+    a, b = found["A"], found["B"]
+    assert a.state.value == "at_risk"
+    assert a.longest_wait_s == 60 and a.forecast_s is not None and a.forecast_s > 20 * 60
+    assert (a.share_today, a.called_today) == (1.0, 1)
+    assert b.state.value == "within" and b.share_today is None
