@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
+from tests.browser import screenshot
 from tests.helpers import (
     MONDAY_8,
     OFFICE_PATH,
@@ -71,6 +72,7 @@ async def test_reception_and_counter_show_live_when_a_queue_passes_its_target(
     await expect(marker.locator(".sla-mark")).to_have_attribute("aria-hidden", "true")
     assert await page.evaluate("document.body.dataset.marked") == "1"  # live, not reloaded
     assert await violations(page) == []
+    await screenshot(page, "reception-service-level")
 
     counter = await log_in(
         browser, server, "counter-sued-1", viewport={"width": 360, "height": 740}
