@@ -126,7 +126,12 @@ class ServiceLevels:
                     self.alerted += 1
                     log.warning(
                         "queue left its service-level target",
-                        extra={"location": loc.id, "queue": queue, "state": a.state.value},
+                        extra={
+                            "location": loc.id,
+                            "queue": queue,
+                            "state": a.state.value,
+                            "why": a.why(),
+                        },
                     )
                     await self._mail(loc, queue, a, at)
             elif action is Action.CALM:
