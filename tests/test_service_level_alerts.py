@@ -6,8 +6,10 @@ processes it is looked at; again only after it was back within its target for a 
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -66,6 +68,7 @@ class Env:
     receiver: Receiver
     other: ServiceLevels  # a second process's watcher, looking when the test says
     office: Office
+    smtp_port: int
 
     def later(self, minutes: int) -> None:
         self.clock.now += timedelta(minutes=minutes)
@@ -85,11 +88,12 @@ class Env:
         return [verified(g) for g in self.receiver.delivered() if b'"service_level"' in g.body]
 
 
-@pytest.fixture
-async def env(
-    redis_server: EmbeddedRedis, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@asynccontextmanager
+async def running(
+    redis_server: EmbeddedRedis, redis: Redis, tmp_path: Path, mail_up: bool = True
 ) -> AsyncIterator[Env]:
-    monkeypatch.setattr(service_levels, "LOOK_S", 0.2)  # (the server's loop, not the test's)
+    """Two servers with targets, alerts to LEITUNG and a webhook receiver; the SMTP server
+    on the env's port is up unless ``mail_up`` is False (the test starts it then)."""
     secret_file = tmp_path / "crm.secret"
     secret_file.write_text(SECRET + "\n")
     clock = SettableClock(MONDAY_8)
@@ -97,7 +101,7 @@ async def env(
     smtp = SmtpSettings(
         host="127.0.0.1", port=port, security="plain", mail_from="waitboard <wb@jobcenter.example>"
     )
-    with smtp_server(port, inbox):
+    with smtp_server(port, inbox) if mail_up else contextlib.nullcontext():
         async with receiving(Receiver()) as receiver:
             office = office_with_targets(receiver.url, secret_file)
             async with (
@@ -118,7 +122,16 @@ async def env(
                 other = ServiceLevels(
                     store, ServiceLevelStore(redis), office, Jobs(redis), lambda: None, smtp
                 )
-                yield Env(http, clock, redis, inbox, receiver, other, office)
+                yield Env(http, clock, redis, inbox, receiver, other, office, port)
+
+
+@pytest.fixture
+async def env(
+    redis_server: EmbeddedRedis, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Env]:
+    monkeypatch.setattr(service_levels, "LOOK_S", 0.2)  # (the servers' loops, not the test's)
+    async with running(redis_server, redis, tmp_path) as found:
+        yield found
 
 
 async def test_a_queue_past_its_target_is_told_once_by_mail_and_webhook(env: Env) -> None:
@@ -176,6 +189,32 @@ async def test_two_servers_looking_in_turn_send_one_alert(env: Env) -> None:
     await eventually(lambda: _no_jobs(env), "the job schedule empty")
     await eventually(lambda: len(env.alerts()) == 1, "the alert webhook message")
     assert env.inbox.count == 1 and len(env.alerts()) == 1
+
+
+async def test_an_alert_mail_waits_for_the_mail_server_and_comes_once(
+    redis_server: EmbeddedRedis, redis: Redis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mail server is down when the queue passes its target: the webhook message goes
+    out, the mail stays scheduled; once the server is up and the retry is due, it arrives -
+    once."""
+    monkeypatch.setattr(service_levels, "LOOK_S", 0.2)
+    async with running(redis_server, redis, tmp_path, mail_up=False) as env:
+        await env.issue("A")
+        env.later(21)
+        await eventually(lambda: len(env.alerts()) == 1, "the alert webhook message")
+        await eventually(lambda: _retrying(env), "the mail to be put off for a retry")
+        with smtp_server(env.smtp_port, env.inbox):
+            env.later(3)  # (past the retry's 2 minutes)
+            await eventually(lambda: env.inbox.count == 1, "the alert mail after the retry")
+            await eventually(lambda: _no_jobs(env), "the job schedule empty")
+        assert env.inbox.count == 1
+
+
+async def _retrying(env: Env) -> bool:
+    """A job is scheduled, due later than now (it failed once and waits for its retry)."""
+    due = await env.redis.zrange(keys.job_schedule(), 0, -1, withscores=True)
+    now_ms = int(env.clock.now.timestamp() * 1000)
+    return bool(due) and all(score > now_ms + 60_000 for _, score in due)
 
 
 async def _no_jobs(env: Env) -> bool:
