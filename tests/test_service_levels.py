@@ -161,7 +161,7 @@ def test_without_targets_no_queue_has_one() -> None:
         (
             {"service_level": {"share": 80, "within_minutes": 20}},
             None,
-            "service_level.share: Input should be less than or equal to 1",
+            "service_level.share: write the share as a fraction: 0.8 for 80 %",
         ),
         (
             {},
@@ -178,7 +178,7 @@ def test_without_targets_no_queue_has_one() -> None:
         (
             {"alerts": {"email": ["leitung"]}},
             None,
-            "alerts.email.0: String should match pattern",
+            "alerts.email.0: 'leitung' is not an e-mail address such as leitung@",
         ),
     ],
 )

@@ -22,13 +22,25 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200)]
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value) or len(value) > 200:
+        raise ValueError(
+            f"'{value[:60]}' is not an e-mail address such as leitung@jobcenter.example.de"
+        )
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
 
 
 class ServiceLevel(BaseModel):
@@ -39,6 +51,13 @@ class ServiceLevel(BaseModel):
 
     share: float = Field(default=0.8, gt=0, le=1)
     within_minutes: int = Field(ge=1, le=480)
+
+    @field_validator("share", mode="before")
+    @classmethod
+    def _a_fraction(cls, v: Any) -> Any:
+        if isinstance(v, int | float) and 1 < v <= 100:
+            raise ValueError(f"write the share as a fraction: {v / 100:g} for {v:g} %")
+        return v
 
     @property
     def within_s(self) -> int:
