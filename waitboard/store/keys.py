@@ -69,6 +69,7 @@ key                      type    content
 Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
 staff session until its cookie would have expired anyway; ``wb:{reports}:r:<id>`` (hash)
 is one report of a barrier and ``wb:{reports}:all`` (sorted set) their ids by time.
+``wb:{staff}:*``: the staff directory, signed-in people's sessions (docs/staff-sign-in.md).
 
 Applications (status lookup, :mod:`waitboard.store.applications`) belong to no location. Their
 keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
@@ -118,6 +119,13 @@ A location's push subscriptions (:mod:`waitboard.store.push`) are no script's bu
 was told), deleted when the ticket ends; ``wb:{<location>}:pushlock`` is held for a few
 seconds by the process comparing them, ``wb:{<location>}:pushseen`` names the state
 (``epoch:seq``) they were last compared at.
+
+Service levels (:mod:`waitboard.store.service_levels`) are no script's business either, but
+one: ``wb:{<location>}:sla:<queue>`` (hash) is a queue's alert episode (``opened``, ``calm``,
+``mailed``: ms since it left its target, since it is back, whether its mail was scheduled),
+opened by ``scripts/service_levels/open.lua`` together with the ``service_level`` event on
+the stream; ``wb:{<location>}:slalook`` is held for a few seconds by the process that looks
+at the location's queues, so that one process at a time decides.
 
 Outbound jobs (:mod:`waitboard.store.jobs`: push messages, reminders) share the hash tag
 ``{jobs}``; each job script touches that one slot.
@@ -256,6 +264,16 @@ def push_compared(location: str) -> str:
     return prefix(location) + "pushseen"
 
 
+def service_level(location: str, queue: str) -> str:
+    """A queue's service-level alert episode (hash: ``opened``, ``calm``, ``mailed``)."""
+    return prefix(location) + "sla:" + queue
+
+
+def service_level_look(location: str) -> str:
+    """Held (a few seconds) by the process looking at the location's service levels."""
+    return prefix(location) + "slalook"
+
+
 def push_lock(location: str) -> str:
     """Held (a few seconds) by the process comparing the location's subscriptions."""
     return prefix(location) + "pushlock"
@@ -281,26 +299,13 @@ def revoked_session(digest: str) -> str:
     return f"{NAMESPACE}:session:revoked:{digest}"
 
 
-def staff_session(digest: str) -> str:
-    """A signed-in person's session (``store/staff_sessions.py``), named by a digest of
-    its id, which is in the cookie."""
-    return f"{NAMESPACE}:{{staff}}:session:{digest}"
-
-
-def staff_session_recheck(digest: str) -> str:
-    """Held while one request asks the provider again about a session (a few seconds)."""
-    return f"{NAMESPACE}:{{staff}}:recheck:{digest}"
-
-
-def sign_in_flow(digest: str) -> str:
-    """One sign-in on its way through the identity provider (state, nonce, PKCE verifier,
-    sealed), named by a digest of the flow cookie's value; gone after the callback."""
-    return f"{NAMESPACE}:{{staff}}:flow:{digest}"
+def staff_session(digest: str, part: str = "session") -> str:
+    """A person's session, its re-check's lock (``part`` "recheck"), a sign-in ("flow")."""
+    return f"{NAMESPACE}:{{staff}}:{part}:{digest}"
 
 
 def staff_subjects() -> str:
-    """The identity provider's subjects (SHA-256 of issuer and sub) -> the pseudonymous
-    person id that records and the staff directory use (hash)."""
+    """The provider's subjects (SHA-256 of issuer and sub) -> person ids (hash)."""
     return f"{NAMESPACE}:{{staff}}:subjects"
 
 
@@ -341,8 +346,7 @@ def application_idempotency(device_id: str, key: str) -> str:
 
 
 def staff_directory() -> str:
-    """The staff directory: pseudonymous person id -> display name and last sign-in
-    (hash; ``store/staff_directory.py``)."""
+    """Pseudonymous person id -> display name and last sign-in (``staff_directory.py``)."""
     return f"{NAMESPACE}:{{staff}}:names"
 
 

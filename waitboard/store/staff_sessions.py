@@ -66,27 +66,29 @@ class StaffSessions(LocationScripts):
         """Whether this request asks the provider again (one at a time per session: a
         refresh token may be good for one use only)."""
         try:
-            got = await self.redis.set(keys.staff_session_recheck(digest), "1", nx=True, px=hold_ms)
+            got = await self.redis.set(
+                keys.staff_session(digest, "recheck"), "1", nx=True, px=hold_ms
+            )
         except _DOWN as e:
             raise Unavailable("Redis is not reachable.") from e
         return bool(got)
 
     async def release_recheck(self, digest: str) -> None:
         try:
-            await self.redis.delete(keys.staff_session_recheck(digest))
+            await self.redis.delete(keys.staff_session(digest, "recheck"))
         except _DOWN as e:
             raise Unavailable("Redis is not reachable.") from e
 
     async def save_sign_in_flow(self, digest: str, sealed: str, ttl_s: int) -> None:
         try:
-            await self.redis.set(keys.sign_in_flow(digest), sealed, ex=ttl_s)
+            await self.redis.set(keys.staff_session(digest, "flow"), sealed, ex=ttl_s)
         except _DOWN as e:
             raise Unavailable(_AGAIN) from e
 
     async def take_sign_in_flow(self, digest: str) -> str | None:
         """The flow, once: a callback replayed finds nothing."""
         try:
-            raw = await self.redis.getdel(keys.sign_in_flow(digest))
+            raw = await self.redis.getdel(keys.staff_session(digest, "flow"))
         except _DOWN as e:
             raise Unavailable(_AGAIN) from e
         return raw.decode() if isinstance(raw, bytes) else raw
