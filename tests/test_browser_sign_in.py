@@ -40,7 +40,8 @@ async def test_advisor_signs_in_calls_the_next_and_signs_out(
     browser: Browser, oidc_provider: OidcProvider, srv: LiveServer
 ) -> None:
     """alice signs in with her service account at the provider (on a phone), chooses
-    counter 2 at Süd, opens it and calls the next ticket; the counter page names her;
+    counter 2 at Süd (and finds it chosen when she goes to change it), opens it and calls
+    the next ticket; the counter page names her;
     signing out ends her session here and at the provider, which then asks for her password
     again. Every page of waitboard on the way fits the phone and passes axe-core."""
     async with httpx.AsyncClient(base_url=srv.url) as http:
@@ -63,6 +64,10 @@ async def test_advisor_signs_in_calls_the_next_and_signs_out(
     await page.get_by_role("button", name="Weiter").click()
     await page.wait_for_url(srv.url + "/staff/sued/counters/2", timeout=MS)
     await expect(page.locator(".who")).to_have_text("Angemeldet als Alice Advisor")
+    await page.get_by_role("link", name="Arbeitsplatz wechseln").click()
+    await expect(page.get_by_label("Schalter 2 – Jobcenter Süd")).to_be_checked()
+    await page.get_by_role("button", name="Weiter").click()
+    await page.wait_for_url(srv.url + "/staff/sued/counters/2", timeout=MS)
 
     await page.get_by_role("button", name="Öffnen").click()
     await page.get_by_role("button", name="Nächste Nummer aufrufen").click()
