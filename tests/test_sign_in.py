@@ -476,3 +476,19 @@ async def test_without_a_refresh_token_the_recheck_asks_userinfo(
         ended = await http.get("/staff/sued/reception")
         assert ended.status_code == 403
         assert "Zugang beendet" in ended.text
+
+
+async def test_a_provider_that_does_not_answer_gets_a_clear_page(
+    oidc_provider: OidcProvider, redis_server: Any, redis: Redis, tmp_path: Path
+) -> None:
+    """With the provider unreachable, starting a sign-in shows a 502 page that says so and
+    offers to try again, never an error trace."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    async with (
+        signing_in_server(oidc_provider, redis_server.url, tmp_path, issuer=dead) as srv,
+        client(srv) as http,
+    ):
+        answer = await http.get("/staff/sign-in")
+        assert answer.status_code == 502
+        assert "Anmeldedienst nicht erreichbar" in answer.text
+        assert "Noch einmal versuchen" in answer.text
