@@ -33,11 +33,20 @@ from waitboard.services import outbound
 from waitboard.services.applications import Applications
 from waitboard.services.auth import DeviceRegistry
 from waitboard.services.limits import Limits
+from waitboard.services.oidc import OidcClient
 from waitboard.services.push_keys import check_contact
+from waitboard.services.staff_sign_in import StaffSignIn
 from waitboard.services.webhook_deliverer import WebhookTiming
 from waitboard.services.webhooks import Webhooks, check_addresses
 from waitboard.services.webhooks import pairs as webhook_pairs
-from waitboard.settings import DEMO_CONFIG, Settings, SettingsError, load_office, webhook_secret
+from waitboard.settings import (
+    DEMO_CONFIG,
+    Settings,
+    SettingsError,
+    load_office,
+    sign_in_client_secret,
+    webhook_secret,
+)
 from waitboard.store.application_retention import sweep_forever
 from waitboard.store.applications import ApplicationStore
 from waitboard.store.limits import Limiter
@@ -69,6 +78,11 @@ def check_production(settings: Settings, office: Office) -> None:
         )
     if settings.env != "production":
         return
+    if office.sign_in is not None and not office.sign_in.issuer.startswith("https://"):
+        raise SettingsError(
+            "WAITBOARD_ENV=production: sign_in: issuer must be an https:// address (the "
+            "provider's answers carry who signs in)"
+        )
     if settings.demo or settings.config_path.resolve() == DEMO_CONFIG.resolve():
         raise SettingsError(
             "WAITBOARD_ENV=production: the demo office cannot be served in "
@@ -145,6 +159,13 @@ def create_app(
     check_production(settings, office)
     hook_keys = webhook_keys(settings, office)
     redis_url = settings.redis_url
+    oidc = (
+        OidcClient(
+            office.sign_in, sign_in_client_secret(office.sign_in.client_secret_file, settings.env)
+        )
+        if office.sign_in is not None
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -183,6 +204,7 @@ def create_app(
                 application_store, limiter, clock, settings.secret_key, background.spawn
             ),
             background=background,
+            sign_in=StaffSignIn(oidc, store, clock, settings.secret_key) if oidc else None,
         )
         for loc in office.locations:
             try:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from waitboard.services.auth import DeviceRegistry
     from waitboard.services.push import Push
     from waitboard.services.reminders import Reminders
+    from waitboard.services.staff_sign_in import StaffSignIn
     from waitboard.store.limits import Limiter
     from waitboard.store.office_store import Store
 
@@ -61,6 +62,8 @@ class AppContext:
     push: Push | None = None
     #: Appointment reminders by e-mail; None without WAITBOARD_SMTP_URL.
     reminders: Reminders | None = None
+    #: Staff sign-in through the office's OpenID Connect provider; None without [sign_in].
+    sign_in: StaffSignIn | None = None
 
     def location(self, location_id: str) -> Location:
         loc = self.office.location_by_id.get(location_id)

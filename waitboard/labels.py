@@ -62,7 +62,14 @@ ERRORS: dict[tuple[str, str | None], Message] = {
         "ihrem Ende zu sehen."
     ),
     ("login_required", None): N_("Bitte melden Sie sich an."),
+    ("workplace_required", None): N_("Bitte wählen Sie zuerst Ihren Arbeitsplatz."),
+    ("sign_in_ended", None): N_(
+        "Ihre Anmeldung ist beendet. Bitte melden Sie sich noch einmal an."
+    ),
     ("forbidden", None): N_("Dieses Gerät darf das nicht."),
+    ("forbidden", "person"): N_(
+        "Das gehört nicht zu dem Arbeitsplatz, an dem Sie angemeldet sind."
+    ),
     ("csrf_failed", None): N_(
         "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch "
         "einmal."

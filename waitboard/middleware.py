@@ -187,6 +187,8 @@ async def trusted(conn: HTTPConnection, ctx: AppContext) -> bool:
         return False
     try:
         device = await sessions.current_device(conn)
+        if device is None:
+            return await sessions.has_person_session(conn)
     except Unavailable:
         # Redis cannot say whether it was logged out: counted like any request (and the
         # limiter, without Redis either, lets it through).

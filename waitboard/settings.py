@@ -330,6 +330,24 @@ def webhook_secret(
     return secret
 
 
+def sign_in_client_secret(secret_file: str, env: Environment) -> str:
+    """The client secret of the office's OpenID Connect provider, from the file that
+    ``[sign_in] client_secret_file`` names; SettingsError saying what to do."""
+    where = f"sign_in: client_secret_file {secret_file}"
+    try:
+        secret = Path(secret_file).read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise SettingsError(f"{where}: not text; write the client secret into it") from None
+    except OSError as e:
+        raise SettingsError(
+            f"{where}: cannot read it ({e.strerror}); write the client secret the provider "
+            "gave for waitboard into it, readable by the service only"
+        ) from e
+    if not secret:
+        raise SettingsError(f"{where} is empty")
+    return secret
+
+
 def load_office(path: Path) -> Office:
     """Read and validate a configuration file; ConfigError lists every problem found."""
     try:

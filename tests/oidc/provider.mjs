@@ -34,6 +34,9 @@
 //        a cookie's Expires is written back into real time, for the browser's clock.
 //   PUT  /__test/clock {"advance": s}    moves it by s seconds
 //   PUT  /__test/users/<username>/groups ["g1", ...]   the user's groups in the next claims
+//   PUT  /__test/next-id-token {"id_token": "..."}   the token endpoint's next answer with an
+//        ID token carries this one instead (a token the test signed: a forged key, expired,
+//        another audience or nonce), so that a relying party's whole callback is tested
 //   PUT  /__test/client {"redirect_uris": [...], ...}  the client's metadata changed (checked
 //        as the provider checks a client; 400 with the reason)
 //   POST /__test/reset                   back to the start: the clock to real time, the users'
@@ -100,6 +103,8 @@ const initialClient = {
   id_token_signed_response_alg: alg,
 };
 let client = structuredClone(initialClient);
+// The ID token the token endpoint hands out next instead of its own (PUT /__test/next-id-token).
+let nextIdToken = null;
 
 // --- storage ---------------------------------------------------------------------------
 // In memory, as oidc-provider's own development adapter, but one the test can empty; the
@@ -286,7 +291,8 @@ async function consent(req, res, details) {
     grant.addResourceScope(indicator, scopes.join(' '));
   }
   const saved = await grant.save();
-  const result = grantId ? {} : { consent: { grantId: saved } };
+  // (Named every time: a prompt=consent asks for consent again though a grant exists.)
+  const result = { consent: { grantId: saved } };
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: true });
 }
 
@@ -364,8 +370,14 @@ async function admin(req, res, url) {
     client = changed;
     return json(res, 204);
   }
+  if (url.pathname === '/__test/next-id-token' && req.method === 'PUT') {
+    if (typeof body?.id_token !== 'string') return json(res, 400, { error: '{"id_token": "..."}' });
+    nextIdToken = body.id_token;
+    return json(res, 204);
+  }
   if (url.pathname === '/__test/reset' && req.method === 'POST') {
     store.clear();
+    nextIdToken = null;
     offsetMs = 0;
     frozenAt = null;
     users = structuredClone(initialUsers);
@@ -385,6 +397,24 @@ function browserExpires(cookie) {
   });
 }
 
+// The token endpoint's answer with the test's ID token in place of the provider's own.
+function swapIdToken(res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (chunk && nextIdToken !== null && res.statusCode === 200) {
+      const answer = JSON.parse(Buffer.from(chunk).toString('utf8'));
+      if (typeof answer.id_token === 'string') {
+        answer.id_token = nextIdToken;
+        nextIdToken = null;
+        const body = JSON.stringify(answer);
+        if (!res.headersSent) res.setHeader('content-length', Buffer.byteLength(body));
+        return end(body, ...rest);
+      }
+    }
+    return end(chunk, ...rest);
+  };
+}
+
 const callback = provider.callback();
 server.on('request', async (req, res) => {
   const url = new URL(req.url, issuer);
@@ -394,6 +424,7 @@ server.on('request', async (req, res) => {
     if (cookies) res.setHeader('set-cookie', [].concat(cookies).map(browserExpires));
     return writeHead(...head);
   };
+  if (url.pathname === '/token' && nextIdToken !== null) swapIdToken(res);
   try {
     if (url.pathname.startsWith('/__test/')) return await admin(req, res, url);
     if (url.pathname.startsWith('/interaction/')) return await interaction(req, res, url);

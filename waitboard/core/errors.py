@@ -215,6 +215,21 @@ class LoginRequired(WaitboardError):
     title = "Login required"
 
 
+class WorkplaceRequired(LoginRequired):
+    """A signed-in person who has not chosen where they work: the page sends to the choice."""
+
+    code = "workplace_required"
+    title = "Choose a workplace"
+
+
+class SignInEnded(Forbidden):
+    """A person's session ended at its re-check (``reason``: groups - no group allows a
+    workplace any more; expired - the provider no longer confirms the sign-in)."""
+
+    code = "sign_in_ended"
+    title = "Signed out"
+
+
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
     title = "Form expired"

@@ -21,6 +21,7 @@ from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT
 from waitboard.core.office_checks import cross_check, describe
 from waitboard.core.reminders import parse_before
 from waitboard.core.service_levels import Alerts, ServiceLevel
+from waitboard.core.sign_in import SignIn
 from waitboard.core.webhooks import Webhook, webhook_problems
 
 LocationId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
@@ -240,6 +241,9 @@ class Office(_Naming):
     # How long before a booked appointment to remind by e-mail those who left an address
     # (with WAITBOARD_SMTP_URL): the day before, at the same time of day. [] sends none.
     reminders: list[str] = Field(default_factory=lambda: ["24h"], max_length=5)
+    # Staff sign-in through the office's OpenID Connect provider (docs/staff-sign-in.md);
+    # None: staff log in with a device token only.
+    sign_in: SignIn | None = None
     # The target of every walk-in queue without one of its own, and who is told when a
     # queue leaves its target (docs/service-levels.md).
     service_level: ServiceLevel | None = None

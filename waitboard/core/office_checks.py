@@ -9,7 +9,7 @@ one run of ``waitboard check-config`` names everything to fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 #: Roles whose devices belong to no location.
@@ -32,6 +32,13 @@ def cross_check(raw: dict[str, Any]) -> Iterable[str]:
     for loc in locations:
         yield from _location_problems(loc)
     yield from _device_problems(_items(raw, "devices"), locations)
+    if isinstance(raw.get("sign_in"), dict):
+        counters_at = {
+            loc["id"]: _ids(_items(loc, "counters"))
+            for loc in locations
+            if isinstance(loc.get("id"), str)
+        }
+        yield from sign_in_problems(raw["sign_in"], counters_at)
 
 
 def _location_problems(loc: dict[str, Any]) -> Iterable[str]:
@@ -109,6 +116,44 @@ def _device_home_problems(d: dict[str, Any], homes: dict[str, dict[str, Any]]) -
     for counter_id in operated:
         if counter_id not in counter_ids:
             yield f"{where}counters: '{counter_id}' is not a counter of location {at}"
+
+
+def sign_in_problems(raw: Mapping[str, Any], counters_at: Mapping[str, Sequence[str]]) -> list[str]:
+    """What the shape alone cannot say of ``[sign_in]``: the locations and counters its
+    groups name exist, only counter roles name counters, office-wide roles name no
+    locations and the others do."""
+    rules = raw.get("groups")
+    if not isinstance(rules, list):
+        return []
+    return [
+        problem
+        for i, rule in enumerate(rules)
+        if isinstance(rule, dict)
+        for problem in _group_rule_problems(
+            f"sign_in, groups #{i + 1} ({rule.get('group')}): ", rule, counters_at
+        )
+    ]
+
+
+def _group_rule_problems(
+    where: str, rule: dict[str, Any], counters_at: Mapping[str, Sequence[str]]
+) -> Iterable[str]:
+    role = rule.get("role")
+    locs, counters = _strings(rule, "locations"), _strings(rule, "counters")
+    if role in OFFICE_WIDE_ROLES and locs:
+        yield f"{where}locations: role {role} works at every location; remove them"
+    if role in ("reception", "counter") and not locs:
+        yield f"{where}locations: role {role} needs the locations it works at"
+    if counters and role != "counter":
+        yield f"{where}counters: only role counter operates counters"
+    known_locations = ", ".join(counters_at)
+    for loc in locs:
+        if loc not in counters_at:
+            yield f"{where}locations: '{loc}' is not a configured location ({known_locations})"
+    known = {c for loc in locs for c in counters_at.get(loc, ())}
+    for counter in counters:
+        if counter not in known:
+            yield f"{where}counters: '{counter}' is not a counter of {', '.join(locs)}"
 
 
 def describe(err: Any, raw: dict[str, Any]) -> str:

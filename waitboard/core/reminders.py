@@ -15,17 +15,14 @@ the server's secret: Redis never holds a code in clear.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from waitboard.core.sealed import seal, unseal
 
 #: The job kind the reminders' sender handles.
 KIND = "reminder"
@@ -82,25 +79,26 @@ def job_id(location: str, code_hash: str, slot_ms: int, due: Due) -> str:
     return f"{KIND}:{location}:{code_hash}:{slot_ms}:{due.label}"
 
 
-def _key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"waitboard reminder code", hashlib.sha256).digest()
+#: The label of the reminders' sealing key (``core/sealed.py``): unchanged, so that codes
+#: sealed before still open.
+_LABEL = b"waitboard reminder code"
 
 
 def seal_code(secret: str, code: str, code_hash: str) -> str:
     """The booking code encrypted with a key derived from the server's secret (AES-GCM,
     bound to the booking it belongs to): what a reminder job keeps of it."""
-    nonce = secrets.token_bytes(12)
-    sealed = AESGCM(_key(secret)).encrypt(nonce, code.encode(), code_hash.encode())
-    return base64.urlsafe_b64encode(nonce + sealed).decode()
+    return seal(secret, _LABEL, code.encode(), code_hash.encode())
 
 
 def open_code(secret: str, sealed: str, code_hash: str) -> str | None:
     """The code :func:`seal_code` sealed; None when it was sealed with another secret (a
     development server draws a new one at each start) or for another booking."""
+    raw = unseal(secret, _LABEL, sealed, code_hash.encode())
     try:
-        raw = base64.urlsafe_b64decode(sealed.encode())
-        code = AESGCM(_key(secret)).decrypt(raw[:12], raw[12:], code_hash.encode()).decode()
-    except (InvalidTag, ValueError, UnicodeDecodeError):
+        code = raw.decode() if raw is not None else None
+    except UnicodeDecodeError:
+        return None
+    if code is None:
         return None
     if not hmac.compare_digest(hashlib.sha256(code.encode()).hexdigest(), code_hash):
         return None

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from waitboard.core.office import Role
+if TYPE_CHECKING:
+    # (Types only: the office's configuration names workplaces too, core/sign_in.py.)
+    from waitboard.core.office import Role
 
 #: How an actor's id names a person in records of actions (a device id never has a colon:
 #: ``core/office.py`` restricts ids to lower-case letters, digits and '-').

@@ -229,6 +229,8 @@ def render(
         link=lambda path: with_lang(path, lang, explicit=explicit),
         csrf=sessions.csrf_token(request) if staff else "",
         flash=sessions.take_flash(request) if staff else None,
+        # The signed-in person's name from the staff directory (set by sessions.current_actor).
+        staff_name=getattr(request.state, "staff_name", None) if staff else None,
         **values,
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})

@@ -15,25 +15,10 @@ from starlette.routing import Route
 
 from waitboard.context import context
 from waitboard.core.errors import Unauthorized
-from waitboard.core.staff import Actor
-from waitboard.pages import counter, desk, forms, reception, sessions, stats
+from waitboard.pages import counter, desk, forms, reception, sessions, sign_in, stats
 from waitboard.pages.appointment_list import appointments_page
 from waitboard.pages.render import link_for, render, see_other
-
-
-def home_of(device: Actor) -> str:
-    """Where a device goes after logging in."""
-    loc = device.location
-    if device.role == "caseworker":
-        return "/staff/applications"
-    if device.role == "admin" or loc is None:
-        return "/staff"
-    return {
-        "reception": f"/staff/{loc}/reception",
-        "counter": f"/staff/{loc}/counters/{device.counters[0]}" if device.counters else "/",
-        "terminal": f"/terminal/{loc}",
-        "display": f"/screens/{loc}",
-    }.get(device.role, "/")
+from waitboard.pages.sessions import home_of
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -55,6 +40,7 @@ async def login_page(request: Request) -> Response:
         location=None,
         next=_safe_next(request.query_params.get("next")) or "",
         failed=False,
+        sign_in=context(request).sign_in is not None,
     )
 
 
@@ -74,6 +60,7 @@ async def login(request: Request) -> Response:
             location=None,
             next=_safe_next(form.get("next")) or "",
             failed=True,
+            sign_in=ctx.sign_in is not None,
         )
     sessions.login(request, device)
     target = _safe_next(form.get("next")) or home_of(device)
@@ -83,12 +70,15 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await forms.read_form(request)
     sessions.check_csrf(request, form)
+    if request.session.get(sessions.PERSON):
+        # A person signs out; a device's login on this browser (a counter PC) stays.
+        return await sign_in.sign_out(request)
     await sessions.logout(request)
     return see_other(link_for(request, "/staff/login"))
 
 
 async def index(request: Request) -> Response:
-    device = await sessions.current_device(request)
+    device = await sessions.current_actor(request)
     if device is None:
         return see_other(link_for(request, "/staff/login"))
     if device.role != "admin":
@@ -107,6 +97,7 @@ async def index(request: Request) -> Response:
 def routes() -> list[Route]:
     loc = "/staff/{location}"
     return [
+        *sign_in.routes(),
         Route("/staff", index),
         Route("/staff/login", login_page, methods=["GET"]),
         Route("/staff/login", login, methods=["POST"]),

@@ -25,8 +25,9 @@ from starlette.routing import Route
 from waitboard.context import AppContext, context
 from waitboard.core import appointments, snapshot
 from waitboard.core.errors import WaitboardError
-from waitboard.core.office import Device, Location
+from waitboard.core.office import Location
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.staff import Actor
 from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
@@ -61,7 +62,7 @@ async def _start_page(
     request: Request,
     ctx: AppContext,
     loc: Location,
-    device: Device,
+    device: Actor,
     *,
     status: int = 200,
     message: dict[str, str] | None = None,
@@ -95,7 +96,7 @@ class _Press(NamedTuple):
 
     ctx: AppContext
     loc: Location
-    device: Device
+    device: Actor
     form: dict[str, str]
     idem: Idempotency | None
     lang: str
@@ -138,7 +139,7 @@ async def check_in_page(request: Request) -> Response:
 def _check_in_page(
     request: Request,
     loc: Location,
-    device: Device,
+    device: Actor,
     *,
     status: int = 200,
     error: str | None = None,
@@ -184,7 +185,7 @@ async def check_in(request: Request) -> Response:
 
 
 async def _ticket_screen(
-    request: Request, ctx: AppContext, loc: Location, device: Device, outcome: Outcome
+    request: Request, ctx: AppContext, loc: Location, device: Actor, outcome: Outcome
 ) -> Response:
     assert outcome.ticket is not None
     values = await printed_ticket_values(request, ctx, loc, outcome.ticket.id)
@@ -192,7 +193,7 @@ async def _ticket_screen(
 
 
 def _render_ticket(
-    request: Request, loc: Location, device: Device, values: dict[str, Any]
+    request: Request, loc: Location, device: Actor, values: dict[str, Any]
 ) -> Response:
     lang = language(request)
     return render(

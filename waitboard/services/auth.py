@@ -91,12 +91,18 @@ def require(
     """Forbidden unless the actor (a device or a signed-in person) has one of ``roles``
     for this location and counter."""
     who = _who(actor)
+    # (A person's refusal speaks of their workplace, not of a device: labels.ERRORS.)
+    extra = {"reason": "person"} if actor.person else {}
     if actor.role not in roles:
-        raise Forbidden(f"{who} has the role {actor.role}; this needs {' or '.join(roles)}.")
+        raise Forbidden(
+            f"{who} has the role {actor.role}; this needs {' or '.join(roles)}.", **extra
+        )
     if location is not None and actor.location is not None and actor.location != location:
-        raise Forbidden(f"{who} belongs to location {actor.location}, not {location}.")
+        raise Forbidden(f"{who} belongs to location {actor.location}, not {location}.", **extra)
     if counter is not None and actor.role == "counter" and counter not in actor.counters:
-        raise Forbidden(f"{who} operates counter(s) {', '.join(actor.counters)}, not {counter}.")
+        raise Forbidden(
+            f"{who} operates counter(s) {', '.join(actor.counters)}, not {counter}.", **extra
+        )
 
 
 def operated_counters(actor: Actor) -> list[str] | None:

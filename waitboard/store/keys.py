@@ -69,6 +69,7 @@ key                      type    content
 Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
 staff session until its cookie would have expired anyway; ``wb:{reports}:r:<id>`` (hash)
 is one report of a barrier and ``wb:{reports}:all`` (sorted set) their ids by time.
+``wb:{staff}:*``: the staff directory, signed-in people's sessions (docs/staff-sign-in.md).
 
 Applications (status lookup, :mod:`waitboard.store.applications`) belong to no location. Their
 keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
@@ -298,6 +299,16 @@ def revoked_session(digest: str) -> str:
     return f"{NAMESPACE}:session:revoked:{digest}"
 
 
+def staff_session(digest: str, part: str = "session") -> str:
+    """A person's session, its re-check's lock (``part`` "recheck"), a sign-in ("flow")."""
+    return f"{NAMESPACE}:{{staff}}:{part}:{digest}"
+
+
+def staff_subjects() -> str:
+    """The provider's subjects (SHA-256 of issuer and sub) -> person ids (hash)."""
+    return f"{NAMESPACE}:{{staff}}:subjects"
+
+
 def application_keys(number: str) -> list[str]:
     """``KEYS[1..4]`` of every application command (``applications/lib.lua``)."""
     return [
@@ -335,8 +346,7 @@ def application_idempotency(device_id: str, key: str) -> str:
 
 
 def staff_directory() -> str:
-    """The staff directory: pseudonymous person id -> display name and last sign-in
-    (hash; ``store/staff_directory.py``)."""
+    """Pseudonymous person id -> display name and last sign-in (``staff_directory.py``)."""
     return f"{NAMESPACE}:{{staff}}:names"
 
 

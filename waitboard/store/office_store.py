@@ -9,9 +9,12 @@ from waitboard.store.barrier_reports import BarrierReports
 from waitboard.store.bookings import BookingCommands
 from waitboard.store.sessions import SessionMarks
 from waitboard.store.staff_directory import StaffDirectory
+from waitboard.store.staff_sessions import StaffSessions
 from waitboard.store.tickets import TicketCommands
 
 
-class Store(TicketCommands, BookingCommands, SessionMarks, BarrierReports, StaffDirectory):
+class Store(
+    TicketCommands, BookingCommands, SessionMarks, BarrierReports, StaffDirectory, StaffSessions
+):
     """``redis`` carries the commands; ``reads`` (its own pool, by default the same client)
     carries reads and the hub's subscription, so public load cannot starve the commands."""

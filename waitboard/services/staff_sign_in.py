@@ -1,0 +1,318 @@
+"""Staff sign-in: a sign-in's way through the provider, the person's session, the re-check.
+
+A sign-in starts with a flow: a random value in a short-lived cookie of its own (SameSite
+Lax, path /auth, so it comes back with the provider's cross-site redirect), and in Redis,
+under a digest of that value and sealed, the state, the nonce and the PKCE verifier. The
+callback takes the flow once, checks the state, trades the code for tokens, checks the ID
+token, maps the person's groups to workplaces and - if any - opens a session in Redis.
+The staff cookie (SameSite Strict, which a cross-site redirect does not carry) receives the
+session's id one same-site step later (``/auth/done``).
+
+A session holds the person's pseudonymous id, the workplaces their groups allow, the one
+they chose, the device they signed in on, when to ask the provider again, and - sealed -
+the refresh token (or, without one, the access token) and the ID token for signing out.
+After the re-check interval the next request asks the provider again (refresh grant, the
+groups from the new ID token or from userinfo): a person whose groups no longer allow a
+workplace has their session ended there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from waitboard.core.clock import Clock
+from waitboard.core.sealed import seal, unseal
+from waitboard.core.sign_in import claimed_groups, workplaces
+from waitboard.core.staff import Workplace
+from waitboard.services.id_tokens import BadIdToken
+from waitboard.services.oidc import OidcClient, ProviderError, ProviderRefused, Tokens
+from waitboard.store.office_store import Store
+
+log = logging.getLogger(__name__)
+
+#: How long a sign-in may take at the provider.
+FLOW_TTL_S = 600
+#: How long the callback's result waits for its same-site step.
+HANDOFF_TTL_S = 120
+#: A person's session lasts a working day at most.
+SESSION_TTL_MS = 12 * 3600 * 1000
+_FLOW = b"waitboard sign-in flow"
+_SESSION = b"waitboard staff session"
+
+
+class SignInProblem(Exception):
+    """A sign-in that cannot go on; ``reason`` names which page says why."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class SessionEnded(Exception):
+    """A person's session that ended (``reason``: groups, expired)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PersonSession:
+    digest: str
+    person: str
+    options: tuple[Workplace, ...]
+    chosen: Workplace | None
+    device: str | None
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _wp(raw: Any) -> Workplace:
+    role, location, counters = raw
+    return Workplace(role, location, tuple(counters))
+
+
+def _raw(w: Workplace) -> list[Any]:
+    return [w.role, w.location, list(w.counters)]
+
+
+class StaffSignIn:
+    """The sign-in service of one process (sessions live in Redis, shared by all)."""
+
+    def __init__(self, client: OidcClient, store: Store, clock: Clock, secret_key: str) -> None:
+        self.client = client
+        self.config = client.config
+        self.store = store
+        self.clock = clock
+        self._secret = secret_key
+
+    def _now_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
+
+    # -- the flow -------------------------------------------------------------------------
+
+    async def start(self, redirect_uri: str, next_path: str | None) -> tuple[str, str]:
+        """A new flow: the flow cookie's value and where to send the browser."""
+        flow_id = secrets.token_urlsafe(32)
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        verifier = secrets.token_urlsafe(48)
+        url = await self.client.authorization_url(redirect_uri, state, nonce, verifier)
+        flow = {"state": state, "nonce": nonce, "verifier": verifier, "next": next_path}
+        key = digest(flow_id)
+        sealed = seal(self._secret, _FLOW, orjson.dumps(flow), key.encode())
+        await self.store.save_sign_in_flow(key, sealed, FLOW_TTL_S)
+        return flow_id, url
+
+    async def _take_flow(self, flow_id: str | None) -> tuple[str, dict[str, Any]]:
+        if not flow_id:
+            raise SignInProblem("expired", "no flow cookie")
+        key = digest(flow_id)
+        sealed = await self.store.take_sign_in_flow(key)
+        opened = unseal(self._secret, _FLOW, sealed, key.encode()) if sealed else None
+        if opened is None:
+            raise SignInProblem("expired", "no such flow")
+        found: dict[str, Any] = orjson.loads(opened)
+        return key, found
+
+    async def finish(self, flow_id: str | None, params: dict[str, str], redirect_uri: str) -> str:
+        """The callback: checks everything, opens the session; the handoff for /auth/done."""
+        key, flow = await self._take_flow(flow_id)
+        if "handoff" in flow:
+            raise SignInProblem("expired", "callback replayed")
+        if not hmac.compare_digest(params.get("state", "").encode(), str(flow["state"]).encode()):
+            raise SignInProblem("state", "state mismatch")
+        if params.get("error"):
+            raise SignInProblem("denied", params["error"][:60])
+        if "iss" in params and params["iss"] != self.config.issuer:
+            raise SignInProblem("state", "the answer names another issuer")
+        code = params.get("code")
+        if not code:
+            raise SignInProblem("state", "no code")
+        now_s = self._now_ms() / 1000
+        try:
+            tokens = await self.client.exchange(
+                code, redirect_uri, flow["verifier"], flow["nonce"], now_s
+            )
+        except BadIdToken as e:
+            log.warning("sign-in refused: ID token not accepted", extra={"reason": str(e)})
+            raise SignInProblem("token", str(e)) from e
+        except ProviderRefused as e:
+            raise SignInProblem("expired", str(e)) from e
+        except ProviderError as e:
+            log.warning("sign-in failed at the provider", extra={"reason": str(e)})
+            raise SignInProblem("provider", str(e)) from e
+        groups = await self._groups(tokens)
+        options = self._options(groups)
+        if not options:
+            log.info("sign-in refused: no group of the person is mapped to a workplace")
+            raise SignInProblem("no_group")
+        person = await self.store.person_of_subject(self._subject(tokens.claims))
+        name = str(tokens.claims.get("name") or tokens.claims.get("preferred_username") or "")
+        if name:
+            await self.store.remember_person(person, name[:200], self._now_ms())
+        sid = secrets.token_urlsafe(32)
+        session = self._record(sid, person, options, tokens)
+        await self.store.save_staff_session(digest(sid), session, SESSION_TTL_MS)
+        handoff = {"handoff": sid, "next": flow.get("next")}
+        sealed = seal(self._secret, _FLOW, orjson.dumps(handoff), key.encode())
+        await self.store.save_sign_in_flow(key, sealed, HANDOFF_TTL_S)
+        return sid
+
+    async def handoff(self, flow_id: str | None) -> tuple[str, str | None]:
+        """The same-site step after the callback: the session id and where to go next."""
+        _, flow = await self._take_flow(flow_id)
+        if "handoff" not in flow:
+            raise SignInProblem("expired", "no finished sign-in")
+        return str(flow["handoff"]), flow.get("next")
+
+    def _subject(self, claims: dict[str, Any]) -> str:
+        return digest(f"{self.config.issuer}\n{claims['sub']}")
+
+    def _options(self, groups: list[str]) -> list[Workplace]:
+        counters_at = {loc.id: [c.id for c in loc.counters] for loc in self.store.office.locations}
+        return workplaces(self.config, counters_at, groups)
+
+    async def _groups(self, tokens: Tokens) -> list[str]:
+        """The groups from the ID token, or from userinfo where the token has no such claim
+        (Entra ID, for one, leaves them out past a number of groups)."""
+        found = claimed_groups(tokens.claims, self.config.groups_claim)
+        if found is None and tokens.access_token:
+            info = await self.client.userinfo(tokens.access_token)
+            if info.get("sub") != tokens.claims.get("sub", info.get("sub")):
+                raise ProviderError("userinfo names another subject")
+            found = claimed_groups(info, self.config.groups_claim)
+        return found or []
+
+    def _seal(self, sid_digest: str, field: str, value: str | None) -> str | None:
+        if not value:
+            return None
+        return seal(self._secret, _SESSION, value.encode(), f"{sid_digest}/{field}".encode())
+
+    def _open(self, sid_digest: str, field: str, value: Any) -> str | None:
+        if not isinstance(value, str):
+            return None
+        opened = unseal(self._secret, _SESSION, value, f"{sid_digest}/{field}".encode())
+        return opened.decode() if opened is not None else None
+
+    def _record(
+        self, sid: str, person: str, options: list[Workplace], tokens: Tokens
+    ) -> dict[str, Any]:
+        d = digest(sid)
+        return {
+            "person": person,
+            "subject": self._subject(tokens.claims),
+            "options": [_raw(w) for w in options],
+            "chosen": _raw(options[0]) if len(options) == 1 else None,
+            "device": None,
+            "recheck_at": self._now_ms() + self.config.recheck_ms,
+            "refresh": self._seal(d, "refresh", tokens.refresh_token),
+            # (Only without a refresh token: userinfo is then how to ask again.)
+            "access": None
+            if tokens.refresh_token
+            else self._seal(d, "access", tokens.access_token),
+            "id_token": self._seal(d, "id_token", tokens.id_token),
+        }
+
+    # -- the session ----------------------------------------------------------------------
+
+    async def session(self, sid: str) -> PersonSession | None:
+        """The person's session, asked again of the provider when it is time; None when
+        there is none; SessionEnded when it ends here."""
+        d = digest(sid)
+        record = await self.store.staff_session(d)
+        if record is None:
+            return None
+        if self._now_ms() >= int(record["recheck_at"]) and await self.store.claim_recheck(d):
+            try:
+                record = await self._recheck(d, record)
+            finally:
+                await self.store.release_recheck(d)
+        return _session(d, record)
+
+    async def _recheck(self, d: str, record: dict[str, Any]) -> dict[str, Any]:
+        now_ms = self._now_ms()
+        try:
+            groups = await self._groups_again(d, record, now_ms)
+        except (ProviderRefused, BadIdToken) as e:
+            log.info("staff session ended at its re-check", extra={"reason": str(e)})
+            await self.store.end_staff_session(d)
+            raise SessionEnded("expired") from e
+        options = self._options(groups)
+        if not options:
+            log.info("staff session ended at its re-check: no group mapped any more")
+            await self.store.end_staff_session(d)
+            raise SessionEnded("groups")
+        record["options"] = [_raw(w) for w in options]
+        chosen = _wp(record["chosen"]) if record.get("chosen") else None
+        if chosen not in options:
+            record["chosen"] = _raw(options[0]) if len(options) == 1 else None
+        record["recheck_at"] = now_ms + self.config.recheck_ms
+        if not await self.store.update_staff_session(d, record):
+            raise SessionEnded("expired")
+        return record
+
+    async def _groups_again(self, d: str, record: dict[str, Any], now_ms: int) -> list[str]:
+        refresh = self._open(d, "refresh", record.get("refresh"))
+        if refresh:
+            tokens = await self.client.refresh(refresh, now_ms / 1000)
+            if tokens.claims and self._subject(tokens.claims) != record["subject"]:
+                raise BadIdToken("the refreshed ID token names another subject")
+            record["refresh"] = self._seal(d, "refresh", tokens.refresh_token)
+            if tokens.id_token:
+                record["id_token"] = self._seal(d, "id_token", tokens.id_token)
+            found = claimed_groups(tokens.claims, self.config.groups_claim)
+            if found is None and tokens.access_token:
+                found = await self._userinfo_groups(tokens.access_token, record)
+            return found or []
+        access = self._open(d, "access", record.get("access"))
+        if not access:
+            raise ProviderRefused("nothing to ask the provider with (another secret key?)")
+        return await self._userinfo_groups(access, record) or []
+
+    async def _userinfo_groups(self, access_token: str, record: dict[str, Any]) -> list[str] | None:
+        info = await self.client.userinfo(access_token)
+        if not isinstance(info.get("sub"), str) or self._subject(info) != record["subject"]:
+            raise BadIdToken("userinfo names another subject")
+        return claimed_groups(info, self.config.groups_claim)
+
+    async def choose(self, sid: str, workplace: Workplace, device: str | None) -> bool:
+        """The person works at ``workplace`` now (one of theirs), on ``device``."""
+        d = digest(sid)
+        record = await self.store.staff_session(d)
+        if record is None or workplace not in [_wp(o) for o in record["options"]]:
+            return False
+        record["chosen"] = _raw(workplace)
+        record["device"] = device
+        return await self.store.update_staff_session(d, record)
+
+    async def set_device(self, sid: str, device: str | None) -> None:
+        d = digest(sid)
+        record = await self.store.staff_session(d)
+        if record is not None and record.get("device") != device:
+            record["device"] = device
+            await self.store.update_staff_session(d, record)
+
+    async def sign_out(self, sid: str) -> str | None:
+        """Ends the session; the ID token for the provider's sign-out, where there was one."""
+        d = digest(sid)
+        record = await self.store.end_staff_session(d)
+        return self._open(d, "id_token", record.get("id_token")) if record else None
+
+
+def _session(d: str, record: dict[str, Any]) -> PersonSession:
+    return PersonSession(
+        digest=d,
+        person=str(record["person"]),
+        options=tuple(_wp(o) for o in record["options"]),
+        chosen=_wp(record["chosen"]) if record.get("chosen") else None,
+        device=record.get("device"),
+    )

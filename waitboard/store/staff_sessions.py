@@ -1,0 +1,106 @@
+"""Signed-in persons' sessions, sign-in flows on their way, and the people's pseudonymous ids.
+
+A person's session lives here, not in the cookie: the cookie holds only a random session id,
+Redis the session under a digest of that id, with a lifetime (so every process serves it
+and signing out ends it everywhere at once). What a session holds of the identity provider's
+tokens is sealed before it comes here (``services/staff_sign_in.py``). A person's id is
+random, drawn at their first sign-in and kept for their subject at the provider: it does
+not change with the server's secret key, so records of actions keep naming the same person.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import orjson
+from redis import exceptions as rx
+
+from waitboard.core.errors import Unavailable
+from waitboard.store import keys
+from waitboard.store.location_scripts import LocationScripts
+
+_DOWN = (rx.ConnectionError, rx.TimeoutError, OSError)
+_AGAIN = "Redis is not reachable; try signing in again in a moment."
+
+
+class StaffSessions(LocationScripts):
+    """Part of :class:`~waitboard.store.office_store.Store`."""
+
+    async def save_staff_session(self, digest: str, session: dict[str, Any], ttl_ms: int) -> None:
+        try:
+            await self.redis.set(keys.staff_session(digest), orjson.dumps(session), px=ttl_ms)
+        except _DOWN as e:
+            raise Unavailable(_AGAIN) from e
+
+    async def update_staff_session(self, digest: str, session: dict[str, Any]) -> bool:
+        """Replaces a session that still exists, keeping its lifetime; whether it did."""
+        try:
+            done = await self.redis.set(
+                keys.staff_session(digest), orjson.dumps(session), keepttl=True, xx=True
+            )
+        except _DOWN as e:
+            raise Unavailable(_AGAIN) from e
+        return bool(done)
+
+    async def staff_session(self, digest: str) -> dict[str, Any] | None:
+        try:
+            raw = await self.redis.get(keys.staff_session(digest))
+        except _DOWN as e:
+            raise Unavailable("Redis is not reachable.") from e
+        found: dict[str, Any] | None = orjson.loads(raw) if raw else None
+        return found
+
+    async def end_staff_session(self, digest: str) -> dict[str, Any] | None:
+        """Deletes the session; what it held (for signing out at the provider), if any."""
+        try:
+            raw = await self.redis.getdel(keys.staff_session(digest))
+        except _DOWN as e:
+            raise Unavailable(
+                "Redis is not reachable; the sign-out did not go through. Try again in a moment."
+            ) from e
+        found: dict[str, Any] | None = orjson.loads(raw) if raw else None
+        return found
+
+    async def claim_recheck(self, digest: str, hold_ms: int = 15_000) -> bool:
+        """Whether this request asks the provider again (one at a time per session: a
+        refresh token may be good for one use only)."""
+        try:
+            got = await self.redis.set(
+                keys.staff_session(digest, "recheck"), "1", nx=True, px=hold_ms
+            )
+        except _DOWN as e:
+            raise Unavailable("Redis is not reachable.") from e
+        return bool(got)
+
+    async def release_recheck(self, digest: str) -> None:
+        try:
+            await self.redis.delete(keys.staff_session(digest, "recheck"))
+        except _DOWN as e:
+            raise Unavailable("Redis is not reachable.") from e
+
+    async def save_sign_in_flow(self, digest: str, sealed: str, ttl_s: int) -> None:
+        try:
+            await self.redis.set(keys.staff_session(digest, "flow"), sealed, ex=ttl_s)
+        except _DOWN as e:
+            raise Unavailable(_AGAIN) from e
+
+    async def take_sign_in_flow(self, digest: str) -> str | None:
+        """The flow, once: a callback replayed finds nothing."""
+        try:
+            raw = await self.redis.getdel(keys.staff_session(digest, "flow"))
+        except _DOWN as e:
+            raise Unavailable(_AGAIN) from e
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def person_of_subject(self, subject_digest: str) -> str:
+        """The person id of a subject at the provider: drawn at the first sign-in, the same
+        ever after (and the same for every process that signs them in at once)."""
+        fresh = secrets.token_hex(8)
+        try:
+            await self.redis.hsetnx(keys.staff_subjects(), subject_digest, fresh)
+            found = await self.redis.hget(keys.staff_subjects(), subject_digest)
+        except _DOWN as e:
+            raise Unavailable(_AGAIN) from e
+        assert found is not None
+        return found.decode() if isinstance(found, bytes) else str(found)
