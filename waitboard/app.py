@@ -169,6 +169,8 @@ def create_app(
             reads,
             wait_replicas=settings.redis_wait_replicas,
             keep_days_after_decision=office.applications.keep_days_after_decision,
+            audit_days=office.audit_days,
+            audit_secret=settings.secret_key,
         )
         app.state.ctx = AppContext(
             settings=settings,

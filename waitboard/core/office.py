@@ -237,6 +237,9 @@ class Office(_Naming):
     # How long before a booked appointment to remind by e-mail those who left an address
     # (with WAITBOARD_SMTP_URL): the day before, at the same time of day. [] sends none.
     reminders: list[str] = Field(default_factory=lambda: ["24h"], max_length=5)
+    # How long the audit keeps a record of a staff action (docs/audit.md): a year, as
+    # offices keep such logs; at least a week, at most ten years.
+    audit_days: int = Field(default=365, ge=7, le=3650)
 
     @field_validator("reminders")
     @classmethod

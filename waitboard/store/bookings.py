@@ -12,6 +12,7 @@ from typing import Any
 from waitboard.core.errors import BookingNotFound
 from waitboard.core.office import Location
 from waitboard.core.refusals import refusal
+from waitboard.core.staff import Actor
 from waitboard.core.state import Booking
 from waitboard.store import keys
 from waitboard.store.idempotency import Idempotency
@@ -153,6 +154,7 @@ class BookingCommands(LocationScripts):
         walk_in: str,
         closed: bool = False,
         idem: Idempotency | None = None,
+        actor: Actor | None = None,
     ) -> Outcome:
         """A ticket for the holder of a booking (the same one again if already checked in).
         The window and walk-in queue are those of the booking queue's plan. ``closed``: a
@@ -171,5 +173,5 @@ class BookingCommands(LocationScripts):
             args["max_waiting"] = max_waiting
         if closed:
             args["closed"] = True
-        outcome = await self._command("check_in", loc, args, idem)
+        outcome = await self._command("check_in", loc, args, idem, actor)
         return outcome

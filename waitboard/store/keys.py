@@ -30,6 +30,8 @@ key                      type        KEYS      content
                                                first
 ``counters``             set         own       ids of counters ever opened
 ``occ``                  hash        own       per waiting zone the latest door count, JSON
+``audit``                stream      own       every staff action (core/audit.py), by the
+                                               action's time, trimmed to ``audit_days``
 ``idem:<sha256>``        string      idem      stored answer for an Idempotency-Key, 24 h
 ``q:<queue>``            sorted set  layout    waiting ticket ids, scored by joining order
                                                (by slot time in an appointment queue)
@@ -90,6 +92,8 @@ key                                  type    content
                                              ``number``, ``old_stage``, ``stage``,
                                              ``missing``; never trimmed (it is the
                                              record); expires with the hash
+``wb:app:{apps}:audit``              stream  every change of every application by staff
+                                             (core/audit.py), trimmed to ``audit_days``
 ``wb:app:{apps}:recent``             zset    numbers scored by their last change (ms)
 ``wb:app:{apps}:deleting``           zset    decided numbers scored by ``delete_at``: the
                                              sweep takes them off ``recent`` when due
@@ -150,8 +154,10 @@ def prefix(location: str) -> str:
 
 
 #: A location's own keys (the table's ``own``), in the order every script of a location
-#: gets them as ``KEYS[1..9]`` (``lib.lua`` names them so).
-LOCATION_KEYS = ("meta", "events", "calls", "n", "open", "learn", "calib", "counters", "occ")
+#: gets them as ``KEYS[1..10]`` (``lib.lua`` names them so).
+LOCATION_KEYS = (
+    "meta", "events", "calls", "n", "open", "learn", "calib", "counters", "occ", "audit",
+)  # fmt: skip
 
 #: The keys a script names from values it reads in Redis (the table's ``template``), as
 #: patterns: ``<name>`` stands for a value.
@@ -170,7 +176,7 @@ TEMPLATES = {
 
 
 def location_keys(location: str) -> list[str]:
-    """``KEYS[1..9]`` of every script of a location: its own keys (:data:`LOCATION_KEYS`)."""
+    """``KEYS[1..10]`` of every script of a location: its own keys (:data:`LOCATION_KEYS`)."""
     return [prefix(location) + name for name in LOCATION_KEYS]
 
 
@@ -282,13 +288,24 @@ def revoked_session(digest: str) -> str:
 
 
 def application_keys(number: str) -> list[str]:
-    """``KEYS[1..4]`` of every application command (``applications/lib.lua``)."""
+    """``KEYS[1..5]`` of every application command (``applications/lib.lua``)."""
     return [
         application(number),
         application_audit(number),
         applications_recent(),
         applications_deleting(),
+        applications_audit(),
     ]
+
+
+def audit(location: str) -> str:
+    """A location's record of staff actions (stream, ``core/audit.py``)."""
+    return prefix(location) + "audit"
+
+
+def applications_audit() -> str:
+    """The applications' record of staff actions (stream), in their slot."""
+    return applications_prefix() + "audit"
 
 
 def applications_prefix() -> str:
