@@ -45,9 +45,12 @@ ACTIONS = (
     "application_stage",
     "application_pin",
     "application_delete",
+    "person_delete",
 )
-#: Where the applications' records belong (they belong to no location).
+#: Where the applications' records belong (they belong to no location), and the staff
+#: directory's.
 APPLICATIONS = "applications"
+STAFF = "staff"
 
 
 def by(actor: Actor | None) -> dict[str, str]:
@@ -86,6 +89,7 @@ class AuditRecord:
     queue: str = ""
     counter: str = ""
     application: str = ""  # an application's reference (application_ref), not its number
+    subject: str = ""  # whom a directory deletion was about (a pseudonymous id)
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
 
@@ -104,6 +108,7 @@ class AuditRecord:
             queue=fields.get("queue", ""),
             counter=fields.get("counter", ""),
             application=fields.get("application", ""),
+            subject=fields.get("subject", ""),
             before=_state(fields.get("before")),
             after=_state(fields.get("after")),
         )
@@ -186,6 +191,7 @@ CSV_COLUMNS = (
     "queue",
     "counter",
     "application",
+    "subject",
     "before",
     "after",
 )
@@ -212,6 +218,7 @@ def to_csv(records: Iterable[AuditRecord], names: Mapping[str, str], tz: tzinfo)
                 r.queue,
                 r.counter,
                 r.application,
+                r.subject,
                 describe_state(r.before),
                 describe_state(r.after),
             ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from redis import exceptions as rx
 
-from waitboard.core.audit import APPLICATIONS, AuditFilter, AuditRecord, merged
+from waitboard.core.audit import APPLICATIONS, STAFF, AuditFilter, AuditRecord, merged
 from waitboard.core.errors import Unavailable
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
@@ -42,6 +42,7 @@ class AuditReads(LocationScripts):
         :data:`~waitboard.core.audit.APPLICATIONS`)."""
         streams = {loc.id: keys.audit(loc.id) for loc in self.office.locations}
         streams[APPLICATIONS] = keys.applications_audit()
+        streams[STAFF] = keys.staff_audit()
         return streams
 
     async def audit_page(

@@ -340,6 +340,12 @@ def staff_directory() -> str:
     return f"{NAMESPACE}:{{staff}}:names"
 
 
+def staff_audit() -> str:
+    """The office's record of staff actions on the directory (stream, ``core/audit.py``),
+    in the directory's slot: a deletion and its record are one script."""
+    return f"{NAMESPACE}:{{staff}}:audit"
+
+
 #: What every rate-limit key starts with.
 def barrier_report(report_id: str) -> str:
     """One report of a barrier (hash: page, text, language, time, optional contact)."""

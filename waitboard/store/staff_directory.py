@@ -13,9 +13,14 @@ from dataclasses import dataclass
 import orjson
 from redis import exceptions as rx
 
+from waitboard.core.audit import by as who
+from waitboard.core.audit import keep_ms
+from waitboard.core.clock import to_ms
 from waitboard.core.errors import Unavailable
+from waitboard.core.staff import Actor
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
+from waitboard.store.redis import register_scripts, run_script
 
 _DOWN = (rx.ConnectionError, rx.TimeoutError, OSError)
 
@@ -38,12 +43,18 @@ class StaffDirectory(LocationScripts):
         except _DOWN as e:
             raise Unavailable("Redis is not reachable; try signing in again.") from e
 
-    async def forget_person(self, person: str) -> bool:
-        """Delete a person's name (someone who left); whether there was one."""
-        try:
-            return bool(await self.redis.hdel(keys.staff_directory(), person))
-        except _DOWN as e:
-            raise Unavailable("Redis is not reachable; nothing was deleted.") from e
+    async def forget_person(self, person: str, *, by: Actor | None = None) -> bool:
+        """Delete a person's name (someone who left); whether there was one. The deletion
+        is recorded in the audit (by whom) in the same step."""
+        payload = {
+            "person": person,
+            "now": to_ms(self.clock()),
+            "audit_keep_ms": keep_ms(self.office.audit_days),
+            "by": who(by),
+        }
+        script = register_scripts(self.redis, ["staff/forget"])["staff/forget"]
+        keys_ = [keys.staff_directory(), keys.staff_audit()]
+        return bool(await run_script("staff/forget", script, keys_, payload, self.redis))
 
     async def staff_members(self) -> list[StaffMember]:
         """Everyone in the directory, by name."""

@@ -1,0 +1,115 @@
+"""The admin's audit page and staff directory: names from the directory beside the
+records, filters, CSV, and deleting a person who left (the records keep the pseudonym)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+import pytest
+
+from tests.helpers import TIMEOUT, LiveServer
+from tests.test_staff import HTML, csrf_of, log_in
+from waitboard.context import AppContext
+from waitboard.core.staff import SignedInPerson, Workplace
+from waitboard.services import tickets as commands
+
+ALICE = SignedInPerson("p-alice", Workplace("counter", "sued", ("1",)), "pc-sued-1")
+BOB = SignedInPerson("p-bob", Workplace("reception", "sued"), "pc-reception")
+
+
+@pytest.fixture
+async def admin(server: LiveServer) -> httpx.AsyncClient:
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        await log_in(client, "admin")
+        yield client
+
+
+async def _busy(server: LiveServer) -> None:
+    """Alice opens counter 1 and calls; Bob issues two tickets and cancels one."""
+    ctx: AppContext = server.app.state.ctx
+    await ctx.store.remember_person("p-alice", "Alice Advisor", 1)
+    await ctx.store.remember_person("p-bob", "Bob Desk", 1)
+    loc = ctx.location("sued")
+    await commands.counter_command(ctx, ALICE, loc, "1", "open", None)
+    await commands.issue(ctx, BOB, loc, "A", None)
+    second = await commands.issue(ctx, BOB, loc, "A", None)
+    await commands.counter_command(ctx, ALICE, loc, "1", "call-next", None)
+    assert second.ticket
+    await commands.ticket_command(ctx, BOB, loc, second.ticket.id, "cancel", None, None)
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def test_the_audit_lists_actions_with_names_and_filters_them(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """Newest first with each person's name; narrowed to a person and an action; the CSV
+    holds the same filtered list with names."""
+    await _busy(server)
+    page = await admin.get("/staff/audit", headers=HTML)
+    assert page.status_code == 200
+    rows = page.text.split('data-audit="')[1:]
+    assert [r.split('"')[0] for r in rows] == ["cancel", "call", "issue", "issue", "counter_open"]
+    assert "Alice Advisor" in page.text and "Bob Desk" in page.text
+    narrowed = await admin.get("/staff/audit?person=p-alice&action=call", headers=HTML)
+    assert narrowed.text.count('data-audit="') == 1 and 'data-person="p-alice"' in narrowed.text
+    exported = await admin.get("/staff/audit.csv?person=p-bob")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    lines = _csv(exported.text)
+    assert [(r["action"], r["person"], r["name"], r["device"]) for r in lines] == [
+        ("cancel", "p-bob", "Bob Desk", "pc-reception"),
+        ("issue", "p-bob", "Bob Desk", "pc-reception"),
+        ("issue", "p-bob", "Bob Desk", "pc-reception"),
+    ]
+    assert lines[0]["before"] == "counter=, queue=A, status=waiting"
+
+
+async def test_a_bad_filter_is_said_and_not_applied(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """A day that is no date is named on the page (the rest of the filter applies)."""
+    await _busy(server)
+    page = await admin.get("/staff/audit?from=gestern&action=issue", headers=HTML)
+    assert page.status_code == 200 and 'id="filter-error"' in page.text
+    assert page.text.count('data-audit="') == 2
+
+
+async def test_only_an_admin_sees_the_audit(server: LiveServer) -> None:
+    """A reception device is refused the audit, the CSV and the directory."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        await log_in(client, "reception-sued")
+        for path in ("/staff/audit", "/staff/audit.csv", "/staff/people"):
+            r = await client.get(path, headers=HTML)
+            assert r.status_code == 403, path
+
+
+async def test_deleting_a_person_leaves_the_records_under_the_pseudonym(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """After confirming, the name is gone from the directory, the page and the CSV; the
+    records stay with the pseudonym, and the deletion itself is recorded."""
+    await _busy(server)
+    people = await admin.get("/staff/people", headers=HTML)
+    assert "Alice Advisor" in people.text
+    confirm = await admin.get("/staff/people/p-alice/delete", headers=HTML)
+    assert confirm.status_code == 200 and "Alice Advisor" in confirm.text
+    refused = await admin.post("/staff/people/p-alice/delete", headers=HTML, data={"csrf": "x"})
+    assert refused.status_code == 403
+    done = await admin.post(
+        "/staff/people/p-alice/delete", headers=HTML, data={"csrf": csrf_of(confirm.text)}
+    )
+    assert done.status_code == 303
+    ctx: AppContext = server.app.state.ctx
+    assert await ctx.store.person_names(["p-alice"]) == {}
+    page = await admin.get("/staff/audit?person=p-alice", headers=HTML)
+    assert "Alice Advisor" not in page.text and "gelöscht" in page.text
+    assert page.text.count('data-audit="') == 2
+    lines = _csv((await admin.get("/staff/audit.csv")).text)
+    assert [(r["person"], r["name"]) for r in lines if r["action"] == "call"] == [("p-alice", "")]
+    [deletion] = [r for r in lines if r["action"] == "person_delete"]
+    assert (deletion["subject"], deletion["device"]) == ("p-alice", "admin")
+    assert "Alice" not in (await admin.get("/staff/audit.csv")).text
