@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import timedelta
 from typing import Any
 
@@ -10,11 +11,12 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.helpers import MONDAY_8, LiveServer, SettableClock, auth, office_with_sued
+from tests.helpers import MONDAY_8, OFFICE_PATH, LiveServer, SettableClock, auth, office_with_sued
 from waitboard.context import AppContext
 from waitboard.core.applications import Stage
 from waitboard.core.audit import AuditFilter, AuditRecord, application_ref
-from waitboard.core.errors import InvalidTransition
+from waitboard.core.errors import ConfigError, InvalidTransition
+from waitboard.core.office import parse_office
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services import tickets as commands
 from waitboard.store import keys
@@ -200,3 +202,13 @@ async def test_application_changes_name_the_person_not_the_number(
         if await redis.type(key) == b"stream":
             for _, fields in await redis.xrange(key):
                 assert all(number.encode() not in v for v in fields.values())
+
+
+def test_a_retention_of_less_than_a_week_is_refused() -> None:
+    """audit_days = 3 is a configuration error that names the field."""
+    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
+    raw["audit_days"] = 3
+    with pytest.raises(ConfigError, match="audit_days"):
+        parse_office(raw, source="office.toml")
+    raw["audit_days"] = 30
+    assert parse_office(raw, source="office.toml").audit_days == 30
