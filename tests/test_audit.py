@@ -11,7 +11,15 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.helpers import MONDAY_8, OFFICE_PATH, LiveServer, SettableClock, auth, office_with_sued
+from tests.helpers import (
+    MONDAY_8,
+    OFFICE_PATH,
+    LiveServer,
+    SettableClock,
+    auth,
+    office_with_appointments,
+    office_with_sued,
+)
 from waitboard.context import AppContext
 from waitboard.core.applications import Stage
 from waitboard.core.audit import AuditFilter, AuditRecord, application_ref
@@ -212,3 +220,23 @@ def test_a_retention_of_less_than_a_week_is_refused() -> None:
         parse_office(raw, source="office.toml")
     raw["audit_days"] = 30
     assert parse_office(raw, source="office.toml").audit_days == 30
+
+
+async def test_a_booking_cancelled_by_staff_is_recorded_and_by_its_holder_not(
+    redis: Redis,
+) -> None:
+    """Staff cancelling a booking is recorded with the slot, never the code or contact;
+    the holder cancelling their own is no staff action and is not."""
+    office = office_with_appointments()
+    clock = SettableClock(MONDAY_8)
+    store = Store(redis, office, clock)
+    start = int((MONDAY_8 + timedelta(hours=2)).timestamp() * 1000)
+    day = "2026-11-30"
+    for code in ("a" * 64, "b" * 64):
+        await store.book("sued", "T", start, day, code, start + 86_400_000, contact="x@y.org")
+    await store.move_booking("sued", "a" * 64, actor=DESK)
+    await store.move_booking("sued", "b" * 64)
+    [record] = await _records(store)
+    assert (record.action, record.person, record.queue) == ("booking_cancel", "p-desk", "T")
+    assert record.before == {"status": "booked", "slot": start}
+    assert "x@y.org" not in str(record) and "a" * 64 not in str(record)

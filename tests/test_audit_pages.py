@@ -12,6 +12,7 @@ import pytest
 from tests.helpers import TIMEOUT, LiveServer
 from tests.test_staff import HTML, csrf_of, log_in
 from waitboard.context import AppContext
+from waitboard.core.audit import AuditFilter
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services import tickets as commands
 
@@ -47,13 +48,15 @@ def _csv(text: str) -> list[dict[str, str]]:
 async def test_the_audit_lists_actions_with_names_and_filters_them(
     server: LiveServer, admin: httpx.AsyncClient
 ) -> None:
-    """Newest first with each person's name; narrowed to a person and an action; the CSV
-    holds the same filtered list with names."""
+    """Newest first with each person's name (the admin's own sign-in first of all);
+    narrowed to a person and an action; the CSV holds the same filtered list with names."""
     await _busy(server)
     page = await admin.get("/staff/audit", headers=HTML)
     assert page.status_code == 200
     rows = page.text.split('data-audit="')[1:]
-    assert [r.split('"')[0] for r in rows] == ["cancel", "call", "issue", "issue", "counter_open"]
+    assert [r.split('"')[0] for r in rows] == [
+        *("cancel", "call", "issue", "issue", "counter_open", "sign_in")
+    ]
     assert "Alice Advisor" in page.text and "Bob Desk" in page.text
     narrowed = await admin.get("/staff/audit?person=p-alice&action=call", headers=HTML)
     assert narrowed.text.count('data-audit="') == 1 and 'data-person="p-alice"' in narrowed.text
@@ -113,3 +116,17 @@ async def test_deleting_a_person_leaves_the_records_under_the_pseudonym(
     [deletion] = [r for r in lines if r["action"] == "person_delete"]
     assert (deletion["subject"], deletion["device"]) == ("p-alice", "admin")
     assert "Alice" not in (await admin.get("/staff/audit.csv")).text
+
+
+async def test_a_device_s_sign_in_and_out_are_recorded(server: LiveServer) -> None:
+    """Logging a device in and out on the staff pages is recorded with its id."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        await log_in(client, "reception-sued")
+        page = await client.get("/staff/sued/reception", headers=HTML)
+        await client.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page.text)})
+    ctx: AppContext = server.app.state.ctx
+    records = (await ctx.store.audit_page(AuditFilter(location="staff"))).records
+    assert [(r.action, r.device) for r in records] == [
+        ("sign_out", "reception-sued"),
+        ("sign_in", "reception-sued"),
+    ]

@@ -46,6 +46,8 @@ ACTIONS = (
     "application_pin",
     "application_delete",
     "person_delete",
+    "sign_in",
+    "sign_out",
 )
 #: Where the applications' records belong (they belong to no location), and the staff
 #: directory's.

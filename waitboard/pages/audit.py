@@ -55,6 +55,8 @@ def action_labels(t: Translator) -> dict[str, str]:
         "application_pin": t("Neue PIN erstellt"),
         "application_delete": t("Antrag gelöscht"),
         "person_delete": t("Aus dem Personalverzeichnis gelöscht"),
+        "sign_in": t("Angemeldet"),
+        "sign_out": t("Abgemeldet"),
     }
 
 
@@ -98,7 +100,7 @@ async def audit_page(request: Request) -> Response:
     labels = action_labels(t)
     locations = {loc.id: t.name(loc) for loc in ctx.office.locations}
     locations[APPLICATIONS] = t("Anträge")
-    locations[STAFF] = t("Personalverzeichnis")
+    locations[STAFF] = t("Anmeldungen und Verzeichnis")
     rows = [_row(ctx, t, r, names, labels, locations) for r in page.records]
     members = await ctx.store.staff_members()
     query = {k: v for k, v in request.query_params.items() if k != "after" and v}

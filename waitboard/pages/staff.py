@@ -76,6 +76,7 @@ async def login(request: Request) -> Response:
             failed=True,
         )
     sessions.login(request, device)
+    await ctx.store.record_staff_action("sign_in", device)
     target = _safe_next(form.get("next")) or home_of(device)
     return see_other(link_for(request, target))
 
@@ -83,7 +84,10 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await forms.read_form(request)
     sessions.check_csrf(request, form)
+    device = await sessions.current_device(request)
     await sessions.logout(request)
+    if device is not None:
+        await context(request).store.record_staff_action("sign_out", device)
     return see_other(link_for(request, "/staff/login"))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from waitboard.core.audit import by
 from waitboard.core.errors import BookingNotFound
 from waitboard.core.office import Location
 from waitboard.core.refusals import refusal
@@ -79,10 +80,12 @@ class BookingCommands(LocationScripts):
         capacity: int = 0,
         keep_until_ms: int = 0,
         contact_until_ms: int = 0,
+        actor: Actor | None = None,
     ) -> Booking:
-        """Move a booking to another slot of its queue, or cancel it (``slot_ms`` None)."""
+        """Move a booking to another slot of its queue, or cancel it (``slot_ms`` None).
+        ``actor``: staff making the change (recorded in the audit); None: its holder."""
         loc = self.office.location_by_id[location]
-        args: dict[str, Any] = {"code_hash": code_hash}
+        args: dict[str, Any] = {"code_hash": code_hash, "by": by(actor)}
         if slot_ms is None:
             args["cancel"] = True
         else:

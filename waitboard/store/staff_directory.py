@@ -9,9 +9,11 @@ their actions stay on record under an id that then names nobody.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis import exceptions as rx
+from redis.commands.core import AsyncScript
 
 from waitboard.core.audit import by as who
 from waitboard.core.audit import keep_ms
@@ -46,15 +48,35 @@ class StaffDirectory(LocationScripts):
     async def forget_person(self, person: str, *, by: Actor | None = None) -> bool:
         """Delete a person's name (someone who left); whether there was one. The deletion
         is recorded in the audit (by whom) in the same step."""
-        payload = {
-            "person": person,
+        return await self._staff_record("person_delete", by, person, forget=True)
+
+    async def record_staff_action(self, action: str, by: Actor | None, subject: str = "") -> None:
+        """Record an action that belongs to no location (a sign-in, a sign-out) in the
+        office's audit."""
+        await self._staff_record(action, by, subject)
+
+    async def _staff_record(
+        self, action: str, by: Actor | None, subject: str, *, forget: bool = False
+    ) -> bool:
+        payload: dict[str, Any] = {
+            "action": action,
+            "subject": subject,
             "now": to_ms(self.clock()),
             "audit_keep_ms": keep_ms(self.office.audit_days),
             "by": who(by),
         }
-        script = register_scripts(self.redis, ["staff/forget"])["staff/forget"]
+        if forget:
+            payload["forget"] = True
+        script = self._staff_script()
         keys_ = [keys.staff_directory(), keys.staff_audit()]
-        return bool(await run_script("staff/forget", script, keys_, payload, self.redis))
+        return bool(await run_script("staff/record", script, keys_, payload, self.redis))
+
+    def _staff_script(self) -> AsyncScript:
+        script: AsyncScript | None = getattr(self, "_staff_record_script", None)
+        if script is None:
+            script = register_scripts(self.redis, ["staff/record"])["staff/record"]
+            self._staff_record_script = script
+        return script
 
     async def staff_members(self) -> list[StaffMember]:
         """Everyone in the directory, by name."""

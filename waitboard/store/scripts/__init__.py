@@ -4,7 +4,7 @@ Seven families, one folder each: a location's (here: ``issue``, ``call_next``, .
 applications' (``applications/create``, ...), the rate limits' (``limits/gcra``), the
 outbound jobs' (``jobs/claim``, ...), the webhooks' (``webhooks/lease``,
 ``webhooks/cursor``), the push subscriptions' (``push/save``, ...) and the staff
-directory's (``staff/forget``). A script is its
+directory's (``staff/record``). A script is its
 folder's ``lib.lua`` (the family's prelude, see its header for the calling convention and
 the guarantees) followed by its own file; a script in :data:`STANDALONE` has no prelude.
 Every script gets its keys in ``KEYS[]`` (or, for a key named by a value it reads in
@@ -59,7 +59,7 @@ STANDALONE = (
     "push/mark",
     "push/delete",
     "push/unlock",
-    "staff/forget",
+    "staff/record",
 )
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
