@@ -9,7 +9,7 @@ import io
 import httpx
 import pytest
 
-from tests.helpers import TIMEOUT, LiveServer
+from tests.helpers import TIMEOUT, LiveServer, auth
 from tests.test_staff import HTML, csrf_of, log_in
 from waitboard.context import AppContext
 from waitboard.core.audit import AuditFilter
@@ -130,3 +130,18 @@ async def test_a_device_s_sign_in_and_out_are_recorded(server: LiveServer) -> No
         ("sign_out", "reception-sued"),
         ("sign_in", "reception-sued"),
     ]
+
+
+async def test_an_application_s_records_are_found_by_its_number(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """Typing an application's number finds its records (kept under a reference), and
+    only its."""
+    for number in ("AZ-1", "AZ-2"):
+        r = await admin.post(
+            "/api/v1/applications", json={"number": number}, headers=auth("caseworker")
+        )
+        assert r.status_code == 201
+    page = await admin.get("/staff/audit?application=AZ-2", headers=HTML)
+    assert page.text.count('data-audit="application_create"') == 1
+    assert "AZ-2" not in page.text.split("<table")[-1]

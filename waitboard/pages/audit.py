@@ -17,7 +17,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from waitboard.context import AppContext, context
-from waitboard.core.audit import ACTIONS, APPLICATIONS, STAFF, AuditFilter, AuditRecord, to_csv
+from waitboard.core.audit import (
+    ACTIONS,
+    APPLICATIONS,
+    STAFF,
+    AuditFilter,
+    AuditRecord,
+    application_ref,
+    to_csv,
+)
 from waitboard.core.clock import from_ms
 from waitboard.i18n import Translator
 from waitboard.pages import sessions
@@ -82,7 +90,10 @@ def _filter(ctx: AppContext, request: Request) -> tuple[AuditFilter, list[str]]:
         except ValueError:
             bad.append(field)
             days.append(None)
-    return AuditFilter(location, person, action, days[0], days[1]), bad
+    # An application by its number, as the records name it: by its keyed reference.
+    number = (q.get("application") or "").strip()[:FIELD_MAX]
+    ref = application_ref(ctx.settings.secret_key, number) if number else None
+    return AuditFilter(location, person, action, days[0], days[1], ref), bad
 
 
 async def _names(ctx: AppContext, records: list[AuditRecord]) -> dict[str, str]:
@@ -113,6 +124,7 @@ async def audit_page(request: Request) -> Response:
         location=None,
         rows=rows,
         flt=flt,
+        application=(request.query_params.get("application") or "")[:FIELD_MAX],
         bad=bad,
         labels=labels,
         locations=locations,
