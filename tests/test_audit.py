@@ -240,3 +240,20 @@ async def test_a_booking_cancelled_by_staff_is_recorded_and_by_its_holder_not(
     assert (record.action, record.person, record.queue) == ("booking_cancel", "p-desk", "T")
     assert record.before == {"status": "booked", "slot": start}
     assert "x@y.org" not in str(record) and "a" * 64 not in str(record)
+
+
+async def test_a_person_s_few_actions_are_found_among_thousands(redis: Redis) -> None:
+    """Two calls of one person among 4,500 records of others (read in Redis a few
+    thousand at a time) are both found, newest first."""
+    store = Store(redis, office_with_sued(lambda sued: None), SettableClock(MONDAY_8))
+    stream = keys.audit("sued")
+    base = int(MONDAY_8.timestamp() * 1000)
+    async with redis.pipeline(transaction=False) as pipe:
+        for i in range(4502):
+            person = "p-rare" if i in (10, 4400) else "p-busy"
+            pipe.xadd(
+                stream, {"action": "call", "person": person, "device": ""}, id=f"{base + i}-0"
+            )
+        await pipe.execute()
+    page = await store.audit_page(AuditFilter(person="p-rare"), limit=50)
+    assert [r.at_ms - base for r in page.records] == [4400, 10] and not page.more

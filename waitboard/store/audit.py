@@ -2,9 +2,10 @@
 applications', merged by time (the scripts write them: ``lib.lua``'s ``audit``).
 
 A stream's entry ids are the actions' times, so a day range is a range of ids and a page
-is "older than the last one shown". Person and action are not indexed: a page reads each
-stream newest first, in batches, until it has its records or has read :data:`SCAN_MAX`
-entries of a stream (then it says so, and a narrower day range helps).
+is "older than the last one shown". Person and action are not indexed: a script reads each
+stream newest first, in Redis, and sends only what matches, until it has a page or has
+read :data:`SCAN_MAX` entries of a stream (then the page says so, and a narrower range of
+days helps).
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redis import exceptions as rx
+import orjson
 
 from waitboard.core.audit import APPLICATIONS, STAFF, AuditFilter, AuditRecord, merged
-from waitboard.core.errors import Unavailable
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
+from waitboard.store.redis import register_scripts, run_script
 
-_DOWN = (rx.ConnectionError, rx.TimeoutError, OSError)
-#: Entries read from one stream at a time.
-BATCH = 500
+#: Entries one call of the script reads at most (a few milliseconds of Redis' time).
+SCAN_STEP = 2_000
 #: Entries read from one stream for one page at most.
-SCAN_MAX = 50_000
+SCAN_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,29 +77,30 @@ class AuditReads(LocationScripts):
     async def _scan(
         self, owner: str, key: str, flt: AuditFilter, high: str, low: str, limit: int
     ) -> tuple[list[AuditRecord], bool, bool]:
+        """One stream's newest records that match (at most ``limit`` + 1), narrowed by the
+        script in Redis, :data:`SCAN_STEP` entries a call; whether it has older ones that
+        may match, and whether it stopped at :data:`SCAN_MAX`."""
+        payload: dict[str, Any] = {"low": low, "limit": limit, "scan_max": SCAN_STEP}
+        for name in ("person", "action", "application"):
+            value = getattr(flt, name)
+            if value is not None:
+                payload[name] = value
+        script = getattr(self, "_audit_read_script", None)
+        if script is None:
+            script = register_scripts(self.reads, ["audit/read"])["audit/read"]
+            self._audit_read_script = script
         found: list[AuditRecord] = []
-        read = 0
-        while True:
-            try:
-                batch: list[Any] = list(
-                    await self.reads.xrevrange(key, high, low, count=BATCH) or []
+        for _ in range(SCAN_MAX // SCAN_STEP):
+            payload["high"] = high
+            out = orjson.loads(await run_script("audit/read", script, [key], payload, self.reads))
+            entries = out.get("entries") or []
+            found += [
+                AuditRecord.parse(
+                    owner, str(entry_id), dict(zip(flat[::2], flat[1::2], strict=True))
                 )
-            except _DOWN as e:
-                raise Unavailable("Redis is not reachable; the audit cannot be read.") from e
-            for raw_id, raw in batch:
-                fields = {_text(k): _text(v) for k, v in (raw or {}).items()}
-                record = AuditRecord.parse(owner, _text(raw_id), fields)
-                if flt.matches(record):
-                    found.append(record)
-                    if len(found) > limit:
-                        return found, True, False
-            read += len(batch)
-            if len(batch) < BATCH:
-                return found, False, False
-            if read >= SCAN_MAX:
-                return found, True, True
-            high = "(" + _text(batch[-1][0])
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+                for entry_id, flat in (entries if isinstance(entries, list) else [])
+            ]
+            if not out.get("cut") or len(found) > limit:
+                return found[: limit + 1], bool(out.get("more")) or len(found) > limit, False
+            high = "(" + str(out["last"])
+        return found, True, True

@@ -1,10 +1,10 @@
 """The Lua scripts, each atomic in Redis, and the one loader of them all (:func:`source`).
 
-Seven families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
+Eight families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
 applications' (``applications/create``, ...), the rate limits' (``limits/gcra``), the
 outbound jobs' (``jobs/claim``, ...), the webhooks' (``webhooks/lease``,
 ``webhooks/cursor``), the push subscriptions' (``push/save``, ...) and the staff
-directory's (``staff/record``). A script is its
+directory's (``staff/record``), and the audit's reader (``audit/read``). A script is its
 folder's ``lib.lua`` (the family's prelude, see its header for the calling convention and
 the guarantees) followed by its own file; a script in :data:`STANDALONE` has no prelude.
 Every script gets its keys in ``KEYS[]`` (or, for a key named by a value it reads in
@@ -60,6 +60,7 @@ STANDALONE = (
     "push/delete",
     "push/unlock",
     "staff/record",
+    "audit/read",
 )
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
