@@ -145,3 +145,18 @@ async def test_an_application_s_records_are_found_by_its_number(
     page = await admin.get("/staff/audit?application=AZ-2", headers=HTML)
     assert page.text.count('data-audit="application_create"') == 1
     assert "AZ-2" not in page.text.split("<table")[-1]
+
+
+async def test_the_csv_never_holds_a_ticket_s_id(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """A ticket's id is the address of its citizen's page: the page and the CSV name the
+    ticket by number (and the CSV by a digest that tells days apart), never by its id."""
+    await _busy(server)
+    ctx: AppContext = server.app.state.ctx
+    ids = {r.ticket for r in (await ctx.store.audit_page(AuditFilter())).records if r.ticket}
+    assert len(ids) == 2
+    exported = (await admin.get("/staff/audit.csv")).text
+    page = (await admin.get("/staff/audit", headers=HTML)).text
+    assert not [i for i in ids if i in exported or i in page]
+    assert len({r["ticket"] for r in _csv(exported) if r["ticket"]}) == 2

@@ -11,6 +11,7 @@ a ticket's number or an application's number.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,13 @@ def application_ref(secret: str, number: str) -> str:
     Whoever knows the number (and the service its key) finds its records; once the
     application is deleted, no record gives the number away."""
     return keyed_digest(secret, "audit-application", number)[:16]
+
+
+def ticket_ref(ticket_id: str) -> str:
+    """How the CSV names a ticket: a digest of its id (12 hex digits), which tells its
+    records apart from those of another day's ticket of the same number. The id itself
+    is the address of the citizen's ticket page, so it never leaves the service."""
+    return hashlib.sha256(ticket_id.encode()).hexdigest()[:12] if ticket_id else ""
 
 
 def keep_ms(audit_days: int) -> int:
@@ -215,7 +223,7 @@ def to_csv(records: Iterable[AuditRecord], names: Mapping[str, str], tz: tzinfo)
                 r.person,
                 _safe_cell(names.get(r.person, "")),
                 r.device,
-                r.ticket,
+                ticket_ref(r.ticket),
                 r.number,
                 r.queue,
                 r.counter,
