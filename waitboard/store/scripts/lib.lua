@@ -141,12 +141,16 @@ end
 -- behind it), so the records older than the retention are cut off by their id.
 -- ``fields``: ticket, number, queue, counter (as they apply), before and after (tables of
 -- the state the action changed).
+local AUDIT_FIELDS = {'ticket', 'number', 'queue', 'counter', 'before', 'after'}
 local function audit(action, fields)
   local by = A.by or {}
+  -- (Every field, in one order: a stream keeps the names of fields once for entries that
+  -- have the same ones as the first of their node.)
   local flat = {'action', action, 'person', by.person or '', 'device', by.device or ''}
-  for k, v in pairs(fields) do
+  for _, k in ipairs(AUDIT_FIELDS) do
+    local v = fields[k]
     flat[#flat + 1] = k
-    if type(v) == 'table' then flat[#flat + 1] = cjson.encode(v) else flat[#flat + 1] = tostring(v) end
+    if type(v) == 'table' then flat[#flat + 1] = cjson.encode(v) else flat[#flat + 1] = tostring(v or '') end
   end
   local id = string.format('%d-0', A.now)
   local last = redis.call('XREVRANGE', AUDIT, '+', '-', 'COUNT', 1)[1]
