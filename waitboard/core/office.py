@@ -20,6 +20,7 @@ from waitboard.core.hours import OpeningHours
 from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT
 from waitboard.core.office_checks import cross_check, describe
 from waitboard.core.reminders import parse_before
+from waitboard.core.service_levels import Alerts, ServiceLevel
 from waitboard.core.webhooks import Webhook, webhook_problems
 
 LocationId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
@@ -106,6 +107,8 @@ class Queue(_Named):
     service_minutes: float = Field(gt=0, le=480)
     max_waiting: int | None = Field(default=None, ge=1, le=9999)
     appointments: AppointmentPlan | None = None
+    # Its own target (docs/service-levels.md); else the office's, for a walk-in queue.
+    service_level: ServiceLevel | None = None
 
 
 class Counter(_Named):
@@ -240,6 +243,17 @@ class Office(_Naming):
     # How long the audit keeps a record of a staff action (docs/audit.md): a year, as
     # offices keep such logs; at least a week, at most ten years.
     audit_days: int = Field(default=365, ge=7, le=3650)
+    # The target of every walk-in queue without one of its own, and who is told when a
+    # queue leaves its target (docs/service-levels.md).
+    service_level: ServiceLevel | None = None
+    alerts: Alerts = Field(default_factory=Alerts)
+
+    def target_of(self, queue: Queue) -> ServiceLevel | None:
+        """The queue's service-level target: its own, else the office's for a walk-in
+        queue (an appointment queue's people wait for their time, not in line)."""
+        if queue.service_level is not None:
+            return queue.service_level
+        return self.service_level if queue.appointments is None else None
 
     @field_validator("reminders")
     @classmethod

@@ -61,6 +61,7 @@ STANDALONE = (
     "push/unlock",
     "staff/record",
     "audit/read",
+    "service_levels/open",
 )
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
