@@ -12,7 +12,7 @@ import pytest
 from tests.helpers import TIMEOUT, LiveServer, auth
 from tests.test_staff import HTML, csrf_of, log_in
 from waitboard.context import AppContext
-from waitboard.core.audit import AuditFilter
+from waitboard.core.audit import STAFF, AuditFilter
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services import tickets as commands
 
@@ -125,7 +125,7 @@ async def test_a_device_s_sign_in_and_out_are_recorded(server: LiveServer) -> No
         page = await client.get("/staff/sued/reception", headers=HTML)
         await client.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page.text)})
     ctx: AppContext = server.app.state.ctx
-    records = (await ctx.store.audit_page(AuditFilter(location="staff"))).records
+    records = (await ctx.store.audit_page(AuditFilter(location=STAFF))).records
     assert [(r.action, r.device) for r in records] == [
         ("sign_out", "reception-sued"),
         ("sign_in", "reception-sued"),

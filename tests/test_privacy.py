@@ -56,6 +56,7 @@ KEY_PATTERNS = [
         r"wb:\{sued\}:stats:\d{4}-\d\d-\d\d",
         r"wb:\{sued\}:waits:\d{4}-\d\d-\d\d:[AB]",
         r"wb:session:revoked:[0-9a-f]{64}",
+        r"wb:\{staff\}:audit",
         r"wb:app:\{apps\}:(a|audit):PRIV-2026-[12]",
         r"wb:app:\{apps\}:(recent|deleting|audit)",
         r"wb:app:\{apps\}:idem:[0-9a-f]{64}",

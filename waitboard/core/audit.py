@@ -52,8 +52,9 @@ ACTIONS = (
 )
 #: Where the applications' records belong (they belong to no location), and the staff
 #: directory's.
-APPLICATIONS = "applications"
-STAFF = "staff"
+#: (Location ids are lower-case letters, digits and '-': these are never one.)
+APPLICATIONS = "_applications"
+STAFF = "_staff"
 
 
 def by(actor: Actor | None) -> dict[str, str]:

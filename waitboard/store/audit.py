@@ -41,8 +41,8 @@ class AuditReads(LocationScripts):
         """Every stream of records, by what it belongs to (a location id or
         :data:`~waitboard.core.audit.APPLICATIONS`)."""
         streams = {loc.id: keys.audit(loc.id) for loc in self.office.locations}
-        streams[APPLICATIONS] = keys.applications_audit()
-        streams[STAFF] = keys.staff_audit()
+        streams[APPLICATIONS] = keys.audit(APPLICATIONS)
+        streams[STAFF] = keys.audit(STAFF)
         return streams
 
     async def audit_page(

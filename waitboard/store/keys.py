@@ -30,8 +30,7 @@ key                      type        KEYS      content
                                                first
 ``counters``             set         own       ids of counters ever opened
 ``occ``                  hash        own       per waiting zone the latest door count, JSON
-``audit``                stream      own       every staff action (core/audit.py), by the
-                                               action's time, trimmed to ``audit_days``
+``audit``                stream      own       every staff action (core/audit.py)
 ``idem:<sha256>``        string      idem      stored answer for an Idempotency-Key, 24 h
 ``q:<queue>``            sorted set  layout    waiting ticket ids, scored by joining order
                                                (by slot time in an appointment queue)
@@ -92,8 +91,7 @@ key                                  type    content
                                              ``number``, ``old_stage``, ``stage``,
                                              ``missing``; never trimmed (it is the
                                              record); expires with the hash
-``wb:app:{apps}:audit``              stream  every change of every application by staff
-                                             (core/audit.py), trimmed to ``audit_days``
+``wb:app:{apps}:audit``              stream  every application's changes (core/audit.py)
 ``wb:app:{apps}:recent``             zset    numbers scored by their last change (ms)
 ``wb:app:{apps}:deleting``           zset    decided numbers scored by ``delete_at``: the
                                              sweep takes them off ``recent`` when due
@@ -160,11 +158,10 @@ def prefix(location: str) -> str:
     return f"{NAMESPACE}:{{{location}}}:"
 
 
-#: A location's own keys (the table's ``own``), in the order every script of a location
-#: gets them as ``KEYS[1..10]`` (``lib.lua`` names them so).
-LOCATION_KEYS = (
-    "meta", "events", "calls", "n", "open", "learn", "calib", "counters", "occ", "audit",
-)  # fmt: skip
+#: A location's own keys (table: ``own``) in the order of every script's ``KEYS[1..10]``.
+LOCATION_KEYS = tuple(
+    ["meta", "events", "calls", "n", "open", "learn", "calib", "counters", "occ", "audit"]
+)
 
 #: The keys a script names from values it reads in Redis (the table's ``template``), as
 #: patterns: ``<name>`` stands for a value.
@@ -311,18 +308,14 @@ def application_keys(number: str) -> list[str]:
         application_audit(number),
         applications_recent(),
         applications_deleting(),
-        applications_audit(),
+        audit("_applications"),
     ]
 
 
-def audit(location: str) -> str:
-    """A location's record of staff actions (stream, ``core/audit.py``)."""
-    return prefix(location) + "audit"
-
-
-def applications_audit() -> str:
-    """The applications' record of staff actions (stream), in their slot."""
-    return applications_prefix() + "audit"
+def audit(owner: str) -> str:
+    """Staff actions (core/audit.py): a location's, ``_applications``' or ``_staff``'."""
+    special = {"_applications": applications_prefix(), "_staff": f"{NAMESPACE}:{{staff}}:"}
+    return special.get(owner, prefix(owner)) + "audit"
 
 
 def applications_prefix() -> str:
@@ -355,12 +348,6 @@ def staff_directory() -> str:
     """The staff directory: pseudonymous person id -> display name and last sign-in
     (hash; ``store/staff_directory.py``)."""
     return f"{NAMESPACE}:{{staff}}:names"
-
-
-def staff_audit() -> str:
-    """The office's record of staff actions on the directory (stream, ``core/audit.py``),
-    in the directory's slot: a deletion and its record are one script."""
-    return f"{NAMESPACE}:{{staff}}:audit"
 
 
 #: What every rate-limit key starts with.

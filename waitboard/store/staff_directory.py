@@ -15,8 +15,8 @@ import orjson
 from redis import exceptions as rx
 from redis.commands.core import AsyncScript
 
+from waitboard.core.audit import STAFF, keep_ms
 from waitboard.core.audit import by as who
-from waitboard.core.audit import keep_ms
 from waitboard.core.clock import to_ms
 from waitboard.core.errors import Unavailable
 from waitboard.core.staff import Actor
@@ -68,7 +68,7 @@ class StaffDirectory(LocationScripts):
         if forget:
             payload["forget"] = True
         script = self._staff_script()
-        keys_ = [keys.staff_directory(), keys.staff_audit()]
+        keys_ = [keys.staff_directory(), keys.audit(STAFF)]
         return bool(await run_script("staff/record", script, keys_, payload, self.redis))
 
     def _staff_script(self) -> AsyncScript:
