@@ -584,7 +584,7 @@ async def test_the_pin_is_not_stored_in_clear(http: httpx.AsyncClient, redis: Re
     record = await redis.hget(app_key("PIN-0000"), "pin")
     assert record is not None and record.startswith(b"scrypt$")
     documented = re.compile(
-        rb"wb:app:\{apps\}:(a:[A-Z0-9-]+|audit:[A-Z0-9-]+|recent|deleting|"
+        rb"wb:app:\{apps\}:(a:[A-Z0-9-]+|audit:[A-Z0-9-]+|audit|recent|deleting|"
         rb"idem:[0-9a-f]{64})"
     )
     assert [k for k in stored if k.startswith(b"wb:app:") and not documented.fullmatch(k)] == []

@@ -16,7 +16,7 @@ from waitboard.store.idempotency import Idempotency
 from waitboard.store.office_store import Store
 
 #: The type of each of a location's own keys (keys.py's table), in keys.LOCATION_KEYS order.
-OWN_KEY_TYPES = ("hash", "stream", "list", "hash", "set", "hash", "list", "set", "hash")
+OWN_KEY_TYPES = ("hash", "stream", "list", "hash", "set", "hash", "list", "set", "hash", "stream")
 
 
 def template_pattern(pieces: list[str]) -> re.Pattern[str]:
@@ -83,7 +83,7 @@ async def test_every_key_a_location_script_writes_is_one_keys_py_builds(redis: R
 
 
 async def test_a_location_s_own_keys_hold_what_keys_py_says(redis: Redis) -> None:
-    """The scripts take KEYS[1..9] in keys.LOCATION_KEYS order: each own key has its type."""
+    """The scripts take KEYS[1..10] in keys.LOCATION_KEYS order: each own key has its type."""
     clock = SettableClock(MONDAY_8 + timedelta(hours=1))
     store = Store(redis, office_with_appointments(), clock)
     await busy_day(store, clock)

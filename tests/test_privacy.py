@@ -48,7 +48,7 @@ CALL_FIELDS = {"id", "ticket_id", "number", "queue", "counter", "called_at", "re
 KEY_PATTERNS = [
     re.compile(p)
     for p in (
-        r"wb:\{(sued|nord)\}:(meta|n|open|counters|calls|events|learn|calib|occ)",
+        r"wb:\{(sued|nord)\}:(meta|n|open|counters|calls|events|learn|calib|occ|audit)",
         r"wb:\{(sued|nord)\}:q:[AB]",
         r"wb:\{(sued|nord)\}:c:[12]",
         r"wb:\{sued\}:t:t_sued_[A-Za-z0-9_-]{22}",
@@ -56,8 +56,9 @@ KEY_PATTERNS = [
         r"wb:\{sued\}:stats:\d{4}-\d\d-\d\d",
         r"wb:\{sued\}:waits:\d{4}-\d\d-\d\d:[AB]",
         r"wb:session:revoked:[0-9a-f]{64}",
+        r"wb:\{staff\}:audit",
         r"wb:app:\{apps\}:(a|audit):PRIV-2026-[12]",
-        r"wb:app:\{apps\}:(recent|deleting)",
+        r"wb:app:\{apps\}:(recent|deleting|audit)",
         r"wb:app:\{apps\}:idem:[0-9a-f]{64}",
         r"wb:rl:\{[0-9a-f]{64}\}:(public|websocket|failures|bookings|lookup)",
     )

@@ -25,7 +25,15 @@ from waitboard.live import endpoints as live
 from waitboard.live.hub import Hub, HubTiming
 from waitboard.messaging import messaging, vapid_contact
 from waitboard.metrics import CONTENT_TYPE, Metrics
-from waitboard.pages import accessibility, barrier_reports, sessions, staff, terminal
+from waitboard.pages import (
+    accessibility,
+    audit,
+    barrier_reports,
+    sessions,
+    staff,
+    staff_people,
+    terminal,
+)
 from waitboard.pages import applications as application_pages
 from waitboard.pages import bookings as booking_pages
 from waitboard.pages import public as pages
@@ -190,6 +198,8 @@ def create_app(
             reads,
             wait_replicas=settings.redis_wait_replicas,
             keep_days_after_decision=office.applications.keep_days_after_decision,
+            audit_days=office.audit_days,
+            audit_secret=settings.secret_key,
         )
         app.state.ctx = AppContext(
             settings=settings,
@@ -267,6 +277,8 @@ def create_app(
         *pages.routes(),
         *accessibility.routes(),
         *barrier_reports.routes(),
+        *audit.routes(),
+        *staff_people.routes(),
         *staff.routes(),
         *terminal.routes(),
         *(Route(e.path, e.handler, methods=[e.method]) for e in application_api.ENDPOINTS),

@@ -244,6 +244,9 @@ class Office(_Naming):
     # Staff sign-in through the office's OpenID Connect provider (docs/staff-sign-in.md);
     # None: staff log in with a device token only.
     sign_in: SignIn | None = None
+    # How long the audit keeps a record of a staff action (docs/audit.md): a year, as
+    # offices keep such logs; at least a week, at most ten years.
+    audit_days: int = Field(default=365, ge=7, le=3650)
     # The target of every walk-in queue without one of its own, and who is told when a
     # queue leaves its target (docs/service-levels.md).
     service_level: ServiceLevel | None = None

@@ -73,7 +73,7 @@ async def counter_action(request: Request) -> Response:
     try:
         if kind not in commands.COUNTER_COMMANDS:
             raise NotFound(f"There is no counter action '{kind[:20]}'.")
-        outcome = await commands.counter_command(ctx, loc, counter, kind, idem)
+        outcome = await commands.counter_command(ctx, device, loc, counter, kind, idem)
         if kind == "call-next":
             sessions.flash(
                 request,

@@ -63,6 +63,7 @@ async def login(request: Request) -> Response:
             sign_in=ctx.sign_in is not None,
         )
     sessions.login(request, device)
+    await ctx.store.record_staff_action("sign_in", device)
     target = _safe_next(form.get("next")) or home_of(device)
     return see_other(link_for(request, target))
 
@@ -71,9 +72,15 @@ async def logout(request: Request) -> Response:
     form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     if request.session.get(sessions.PERSON):
+        person = await sessions.current_actor(request)
+        if person is not None and person.person:
+            await context(request).store.record_staff_action("sign_out", person)
         # A person signs out; a device's login on this browser (a counter PC) stays.
         return await sign_in.sign_out(request)
+    device = await sessions.current_device(request)
     await sessions.logout(request)
+    if device is not None:
+        await context(request).store.record_staff_action("sign_out", device)
     return see_other(link_for(request, "/staff/login"))
 
 

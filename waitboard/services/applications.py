@@ -99,7 +99,7 @@ class Applications:
         PIN was shown with the first answer, and is stored nowhere)."""
         pin = new_pin()
         record = await self._hash(hash_pin, pin)
-        change = await self.store.create(number, record, device.id, self._now(), idem)
+        change = await self.store.create(number, record, device.id, self._now(), idem, actor=device)
         return change, None if change.replayed else pin
 
     async def set_stage(
@@ -112,7 +112,9 @@ class Applications:
     ) -> Change:
         """A new stage; for documents_missing, what is missing (checked to fit)."""
         items = check_missing(stage, missing)
-        return await self.store.set_stage(number, stage, items, device.id, self._now(), idem)
+        return await self.store.set_stage(
+            number, stage, items, device.id, self._now(), idem, actor=device
+        )
 
     async def reset_pin(
         self, device: Actor, number: str, idem: Idempotency | None
@@ -120,7 +122,9 @@ class Applications:
         """A new PIN (the old one stops working), as :meth:`create` gives one."""
         pin = new_pin()
         record = await self._hash(hash_pin, pin)
-        change = await self.store.reset_pin(number, record, device.id, self._now(), idem)
+        change = await self.store.reset_pin(
+            number, record, device.id, self._now(), idem, actor=device
+        )
         return change, None if change.replayed else pin
 
     async def delete(
@@ -137,7 +141,9 @@ class Applications:
             # Kept for 24 h after the application is gone: a plain hash of the request
             # would give its number away to a few guesses.
             idem = Idempotency(idem.key, keyed_digest(self.secret_key, "delete", idem.fingerprint))
-        replayed = await self.store.delete(number, device.id, self._now(), idem, created)
+        replayed = await self.store.delete(
+            number, device.id, self._now(), idem, created, actor=device
+        )
         if not replayed:
             log.info("an application was deleted by hand", extra={"device": device.id})
             # In the background: it may wait for a rewrite already running.

@@ -30,7 +30,7 @@ import orjson
 from waitboard.core.clock import Clock
 from waitboard.core.sealed import seal, unseal
 from waitboard.core.sign_in import claimed_groups, workplaces
-from waitboard.core.staff import Workplace
+from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services.id_tokens import BadIdToken
 from waitboard.services.oidc import OidcClient, ProviderError, ProviderRefused, Tokens
 from waitboard.store.office_store import Store
@@ -162,6 +162,7 @@ class StaffSignIn:
         sid = secrets.token_urlsafe(32)
         session = self._record(sid, person, options, tokens)
         await self.store.save_staff_session(digest(sid), session, SESSION_TTL_MS)
+        await self.store.record_staff_action("sign_in", SignedInPerson(person, options[0]))
         handoff = {"handoff": sid, "next": flow.get("next")}
         sealed = seal(self._secret, _FLOW, orjson.dumps(handoff), key.encode())
         await self.store.save_sign_in_flow(key, sealed, HANDOFF_TTL_S)

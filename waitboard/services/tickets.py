@@ -99,7 +99,7 @@ async def issue(
     queue = walk_in_queue_of(loc, queue)
     # Terminals follow the opening hours; staff may still issue for people already inside.
     closed = device.role == "terminal" and not snapshot.is_open(ctx.office, loc, ctx.clock())
-    outcome = await ctx.store.issue(loc.id, queue, device.id, idem, closed=closed)
+    outcome = await ctx.store.issue(loc.id, queue, device.id, idem, closed=closed, actor=device)
     if not outcome.replayed:
         ctx.metrics.tickets_issued.labels(loc.id, queue).inc()
         outcome = await note_estimate(ctx.store, loc, outcome, ctx.clock())
@@ -161,6 +161,7 @@ async def check_in(
         walk_in=plan.walk_in_queue,
         closed=closed,
         idem=idem,
+        actor=device,
     )
     ticket = outcome.ticket
     if outcome.kind is OutcomeKind.CREATED and not outcome.replayed and ticket:
@@ -189,16 +190,21 @@ def authorize_counter(
 
 
 async def counter_command(
-    ctx: AppContext, loc: Location, counter: str, kind: str, idem: Idempotency | None
+    ctx: AppContext,
+    device: Actor,
+    loc: Location,
+    counter: str,
+    kind: str,
+    idem: Idempotency | None,
 ) -> Outcome:
     if kind == "call-next":
-        outcome = await ctx.store.call_next(loc.id, counter, idem)
+        outcome = await ctx.store.call_next(loc.id, counter, idem, actor=device)
         if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
             ctx.metrics.calls.labels(loc.id, "call").inc()
         return outcome
     if kind not in ("open", "close"):
         raise ValueError(f"unknown counter command {kind!r}")
-    return await ctx.store.set_counter(loc.id, counter, kind == "open", idem)
+    return await ctx.store.set_counter(loc.id, counter, kind == "open", idem, actor=device)
 
 
 def authorize_ticket(ctx: AppContext, device: Actor, ticket_id: str, name: str) -> Location:
@@ -223,7 +229,12 @@ async def ticket_command(
             raise Unprocessable("Say which queue the ticket goes to.", field="queue")
         target = walk_in_queue_of(loc, target)
     outcome = await ctx.store.act(
-        ticket_id, action, counters=operated_counters(device), queue=target, idem=idem
+        ticket_id,
+        action,
+        counters=operated_counters(device),
+        queue=target,
+        idem=idem,
+        actor=device,
     )
     if action is Action.RECALL and not outcome.replayed:
         ctx.metrics.calls.labels(loc.id, "recall").inc()

@@ -31,8 +31,10 @@ from waitboard.core.applications import (
     deletion_due,
     encode_missing,
 )
+from waitboard.core.audit import application_ref, by, keep_ms
 from waitboard.core.errors import IdempotencyMismatch, Unavailable, WaitboardError
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.staff import Actor
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.keys import application as app_key
 from waitboard.store.keys import application_audit as audit_key
@@ -78,8 +80,14 @@ class ApplicationStore:
         *,
         wait_replicas: int = 0,
         keep_days_after_decision: int = 90,
+        audit_days: int = 365,
+        audit_secret: str = "",
     ) -> None:
         self.redis = redis
+        # The office's record of staff actions: how long, and the key of the digest that
+        # names an application there (core/audit.py).
+        self.audit_keep_ms = keep_ms(audit_days)
+        self.audit_secret = audit_secret
         self.reads = reads or redis
         self.wait_replicas = wait_replicas
         self.keep_days_after_decision = keep_days_after_decision
@@ -100,10 +108,12 @@ class ApplicationStore:
         device: str,
         now_ms: int,
         idem: Idempotency | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> Change:
         args = {"stage": FIRST_STAGE.value, "pin": pin_record}
         return self._change(
-            await self._run(self._create, "create", number, device, now_ms, idem, args)
+            await self._run(self._create, "create", number, device, now_ms, idem, args, actor=actor)
         )
 
     async def set_stage(
@@ -114,13 +124,15 @@ class ApplicationStore:
         device: str,
         now_ms: int,
         idem: Idempotency | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> Change:
         args = {"stage": stage.value, "missing": encode_missing(missing)}
         delete_at = deletion_due(stage, now_ms, self.keep_days_after_decision)
         if delete_at is not None:  # (absent, not null: Lua's cjson makes null a true value)
             args["delete_at"] = str(delete_at)
         return self._change(
-            await self._run(self._stage, "stage", number, device, now_ms, idem, args)
+            await self._run(self._stage, "stage", number, device, now_ms, idem, args, actor=actor)
         )
 
     async def reset_pin(
@@ -130,9 +142,13 @@ class ApplicationStore:
         device: str,
         now_ms: int,
         idem: Idempotency | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> Change:
         args = {"pin": pin_record}
-        return self._change(await self._run(self._pin, "pin", number, device, now_ms, idem, args))
+        return self._change(
+            await self._run(self._pin, "pin", number, device, now_ms, idem, args, actor=actor)
+        )
 
     async def delete(
         self,
@@ -141,6 +157,8 @@ class ApplicationStore:
         now_ms: int,
         idem: Idempotency | None = None,
         created: tuple[int, int] | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> bool:
         """Delete the application now, with its PIN's record, its history and what the
         Idempotency-Key records of its changes say; NoSuchApplication if unknown, and
@@ -158,7 +176,7 @@ class ApplicationStore:
             named = await read(self.redis.hget(app_key(number), "idem"))
             records = [entry.rsplit("@", 1)[0] for entry in (_text(named) or "").split()]
             out = await self._run(
-                self._delete, "delete", number, device, now_ms, idem, args, records
+                self._delete, "delete", number, device, now_ms, idem, args, records, actor=actor
             )
             if out.get("error") != "records_changed":
                 return bool(out.get("replayed"))
@@ -307,14 +325,19 @@ class ApplicationStore:
         idem: Idempotency | None,
         args: dict[str, Any],
         own_keys: Sequence[str] = (),
+        *,
+        actor: Actor | None = None,
     ) -> dict[str, Any]:
         """A command script's answer; its errors raised, but ``records_changed`` (the
-        delete's, which its caller handles)."""
+        delete's, which its caller handles). ``actor``: who acts, for the audit."""
         payload = {
             "number": number,
             "now": str(now_ms),
             "device": device,
             "idem_ttl": IDEMPOTENCY_TTL_S,
+            "by": by(actor),
+            "ref": application_ref(self.audit_secret, number),
+            "audit_keep_ms": self.audit_keep_ms,
             **args,
         }
         script_keys = self._keys(number)

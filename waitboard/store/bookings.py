@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from waitboard.core.audit import by
 from waitboard.core.errors import BookingNotFound
 from waitboard.core.office import Location
 from waitboard.core.refusals import refusal
+from waitboard.core.staff import Actor
 from waitboard.core.state import Booking
 from waitboard.store import keys
 from waitboard.store.idempotency import Idempotency
@@ -78,10 +80,12 @@ class BookingCommands(LocationScripts):
         capacity: int = 0,
         keep_until_ms: int = 0,
         contact_until_ms: int = 0,
+        actor: Actor | None = None,
     ) -> Booking:
-        """Move a booking to another slot of its queue, or cancel it (``slot_ms`` None)."""
+        """Move a booking to another slot of its queue, or cancel it (``slot_ms`` None).
+        ``actor``: staff making the change (recorded in the audit); None: its holder."""
         loc = self.office.location_by_id[location]
-        args: dict[str, Any] = {"code_hash": code_hash}
+        args: dict[str, Any] = {"code_hash": code_hash, "by": by(actor)}
         if slot_ms is None:
             args["cancel"] = True
         else:
@@ -153,6 +157,7 @@ class BookingCommands(LocationScripts):
         walk_in: str,
         closed: bool = False,
         idem: Idempotency | None = None,
+        actor: Actor | None = None,
     ) -> Outcome:
         """A ticket for the holder of a booking (the same one again if already checked in).
         The window and walk-in queue are those of the booking queue's plan. ``closed``: a
@@ -171,5 +176,5 @@ class BookingCommands(LocationScripts):
             args["max_waiting"] = max_waiting
         if closed:
             args["closed"] = True
-        outcome = await self._command("check_in", loc, args, idem)
+        outcome = await self._command("check_in", loc, args, idem, actor)
         return outcome

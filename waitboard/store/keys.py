@@ -30,6 +30,7 @@ key                      type        KEYS      content
                                                first
 ``counters``             set         own       ids of counters ever opened
 ``occ``                  hash        own       per waiting zone the latest door count, JSON
+``audit``                stream      own       every staff action (core/audit.py)
 ``idem:<sha256>``        string      idem      stored answer for an Idempotency-Key, 24 h
 ``q:<queue>``            sorted set  layout    waiting ticket ids, scored by joining order
                                                (by slot time in an appointment queue)
@@ -91,6 +92,7 @@ key                                  type    content
                                              ``number``, ``old_stage``, ``stage``,
                                              ``missing``; never trimmed (it is the
                                              record); expires with the hash
+``wb:app:{apps}:audit``              stream  every application's changes (core/audit.py)
 ``wb:app:{apps}:recent``             zset    numbers scored by their last change (ms)
 ``wb:app:{apps}:deleting``           zset    decided numbers scored by ``delete_at``: the
                                              sweep takes them off ``recent`` when due
@@ -157,9 +159,10 @@ def prefix(location: str) -> str:
     return f"{NAMESPACE}:{{{location}}}:"
 
 
-#: A location's own keys (the table's ``own``), in the order every script of a location
-#: gets them as ``KEYS[1..9]`` (``lib.lua`` names them so).
-LOCATION_KEYS = ("meta", "events", "calls", "n", "open", "learn", "calib", "counters", "occ")
+#: A location's own keys (table: ``own``) in the order of every script's ``KEYS[1..10]``.
+LOCATION_KEYS = tuple(
+    ["meta", "events", "calls", "n", "open", "learn", "calib", "counters", "occ", "audit"]
+)
 
 #: The keys a script names from values it reads in Redis (the table's ``template``), as
 #: patterns: ``<name>`` stands for a value.
@@ -178,7 +181,7 @@ TEMPLATES = {
 
 
 def location_keys(location: str) -> list[str]:
-    """``KEYS[1..9]`` of every script of a location: its own keys (:data:`LOCATION_KEYS`)."""
+    """``KEYS[1..10]`` of every script of a location: its own keys (:data:`LOCATION_KEYS`)."""
     return [prefix(location) + name for name in LOCATION_KEYS]
 
 
@@ -310,13 +313,20 @@ def staff_subjects() -> str:
 
 
 def application_keys(number: str) -> list[str]:
-    """``KEYS[1..4]`` of every application command (``applications/lib.lua``)."""
+    """``KEYS[1..5]`` of every application command (``applications/lib.lua``)."""
     return [
         application(number),
         application_audit(number),
         applications_recent(),
         applications_deleting(),
+        audit("_applications"),
     ]
+
+
+def audit(owner: str) -> str:
+    """Staff actions (core/audit.py): a location's, ``_applications``' or ``_staff``'."""
+    special = {"_applications": applications_prefix(), "_staff": f"{NAMESPACE}:{{staff}}:"}
+    return special.get(owner, prefix(owner)) + "audit"
 
 
 def applications_prefix() -> str:

@@ -17,11 +17,13 @@ import orjson
 from redis import exceptions as rx
 from redis.asyncio import Redis
 
+from waitboard.core.audit import by, keep_ms
 from waitboard.core.clock import Clock, system_clock, to_ms
 from waitboard.core.domain import service_day
 from waitboard.core.errors import Unavailable
 from waitboard.core.office import Location, Office
 from waitboard.core.refusals import refusal
+from waitboard.core.staff import Actor
 from waitboard.core.state import Booking, LocationState, TicketRecord
 from waitboard.store import keys, scripts
 from waitboard.store.idempotency import Idempotency
@@ -106,8 +108,16 @@ class LocationScripts:
     # --- plumbing ---------------------------------------------------------------------------
 
     async def _command(
-        self, name: str, loc: Location, args: dict[str, Any], idem: Idempotency | None
+        self,
+        name: str,
+        loc: Location,
+        args: dict[str, Any],
+        idem: Idempotency | None,
+        actor: Actor | None = None,
     ) -> Outcome:
+        """One command; ``actor``: who gives it, as the audit records it (None: the
+        service itself, e.g. a simulation)."""
+        args["by"] = by(actor)
         if idem is not None:
             args["fingerprint"] = idem.fingerprint
         out = await self._eval(name, loc, args, idem.key if idem else None)
@@ -143,6 +153,7 @@ class LocationScripts:
             "layout": self._layouts[loc.id],
             "channel": keys.channel(loc.id),
             "templates": self._templates[loc.id],
+            "audit_keep_ms": keep_ms(self.office.audit_days),
             **args,
         }
         # (lib.lua: the Idempotency-Key record is there when the arguments name a

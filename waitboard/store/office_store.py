@@ -5,6 +5,7 @@ of barriers - each part in its own module.
 
 from __future__ import annotations
 
+from waitboard.store.audit import AuditReads
 from waitboard.store.barrier_reports import BarrierReports
 from waitboard.store.bookings import BookingCommands
 from waitboard.store.sessions import SessionMarks
@@ -14,7 +15,13 @@ from waitboard.store.tickets import TicketCommands
 
 
 class Store(
-    TicketCommands, BookingCommands, SessionMarks, BarrierReports, StaffDirectory, StaffSessions
+    TicketCommands,
+    BookingCommands,
+    SessionMarks,
+    BarrierReports,
+    StaffDirectory,
+    StaffSessions,
+    AuditReads,
 ):
     """``redis`` carries the commands; ``reads`` (its own pool, by default the same client)
     carries reads and the hub's subscription, so public load cannot starve the commands."""

@@ -9,13 +9,20 @@ their actions stay on record under an id that then names nobody.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis import exceptions as rx
+from redis.commands.core import AsyncScript
 
+from waitboard.core.audit import STAFF, keep_ms
+from waitboard.core.audit import by as who
+from waitboard.core.clock import to_ms
 from waitboard.core.errors import Unavailable
+from waitboard.core.staff import Actor
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
+from waitboard.store.redis import register_scripts, run_script
 
 _DOWN = (rx.ConnectionError, rx.TimeoutError, OSError)
 
@@ -38,12 +45,38 @@ class StaffDirectory(LocationScripts):
         except _DOWN as e:
             raise Unavailable("Redis is not reachable; try signing in again.") from e
 
-    async def forget_person(self, person: str) -> bool:
-        """Delete a person's name (someone who left); whether there was one."""
-        try:
-            return bool(await self.redis.hdel(keys.staff_directory(), person))
-        except _DOWN as e:
-            raise Unavailable("Redis is not reachable; nothing was deleted.") from e
+    async def forget_person(self, person: str, *, by: Actor | None = None) -> bool:
+        """Delete a person's name (someone who left); whether there was one. The deletion
+        is recorded in the audit (by whom) in the same step."""
+        return await self._staff_record("person_delete", by, person, forget=True)
+
+    async def record_staff_action(self, action: str, by: Actor | None, subject: str = "") -> None:
+        """Record an action that belongs to no location (a sign-in, a sign-out) in the
+        office's audit."""
+        await self._staff_record(action, by, subject)
+
+    async def _staff_record(
+        self, action: str, by: Actor | None, subject: str, *, forget: bool = False
+    ) -> bool:
+        payload: dict[str, Any] = {
+            "action": action,
+            "subject": subject,
+            "now": to_ms(self.clock()),
+            "audit_keep_ms": keep_ms(self.office.audit_days),
+            "by": who(by),
+        }
+        if forget:
+            payload["forget"] = True
+        script = self._staff_script()
+        keys_ = [keys.staff_directory(), keys.audit(STAFF)]
+        return bool(await run_script("staff/record", script, keys_, payload, self.redis))
+
+    def _staff_script(self) -> AsyncScript:
+        script: AsyncScript | None = getattr(self, "_staff_record_script", None)
+        if script is None:
+            script = register_scripts(self.redis, ["staff/record"])["staff/record"]
+            self._staff_record_script = script
+        return script
 
     async def staff_members(self) -> list[StaffMember]:
         """Everyone in the directory, by name."""

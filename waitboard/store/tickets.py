@@ -15,6 +15,7 @@ from typing import Any
 
 from waitboard.core.domain import Action
 from waitboard.core.errors import NoSuchTicket, Unavailable
+from waitboard.core.staff import Actor
 from waitboard.core.state import LocationState, TicketRecord
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.location_scripts import LocationScripts
@@ -62,6 +63,7 @@ class TicketCommands(LocationScripts):
         idem: Idempotency | None = None,
         *,
         closed: bool = False,
+        actor: Actor | None = None,
     ) -> Outcome:
         """A new ticket. ``closed``: refuse it (QueueClosed) unless this is a replay - the check
         runs inside the script, after the Idempotency-Key lookup."""
@@ -76,7 +78,7 @@ class TicketCommands(LocationScripts):
             args["max_waiting"] = q.max_waiting
         if closed:
             args["closed"] = True
-        return await self._command("issue", loc, args, idem)
+        return await self._command("issue", loc, args, idem, actor)
 
     async def note_estimate(self, location: str, ticket_id: str, estimate_s: int) -> None:
         """Remember a new ticket's estimate (for calibrating ranges). Best effort: a lost
@@ -88,7 +90,12 @@ class TicketCommands(LocationScripts):
             log.warning("could not note an estimate", extra={"location": location})
 
     async def call_next(
-        self, location: str, counter: str, idem: Idempotency | None = None
+        self,
+        location: str,
+        counter: str,
+        idem: Idempotency | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> Outcome:
         loc = self.office.location_by_id[location]
         args = {
@@ -96,7 +103,7 @@ class TicketCommands(LocationScripts):
             "preferences": list(loc.layout.counters[counter]),
             "call_id": "c_" + secrets.token_urlsafe(9),
         }
-        return await self._command("call_next", loc, args, idem)
+        return await self._command("call_next", loc, args, idem, actor)
 
     async def act(
         self,
@@ -106,10 +113,12 @@ class TicketCommands(LocationScripts):
         counters: Sequence[str] | None,
         queue: str | None = None,
         idem: Idempotency | None = None,
+        actor: Actor | None = None,
     ) -> Outcome:
         """recall, start, complete, no_show, cancel or transfer (to ``queue``).
 
         ``counters``: the counters the device operates; None means any (reception, admin).
+        ``actor``: who acts, for the audit (here and in every command).
         """
         if action not in TICKET_ACTIONS:
             raise ValueError(f"{action} is not an action on a single ticket")
@@ -124,13 +133,20 @@ class TicketCommands(LocationScripts):
         }
         if queue is not None:
             args["queue"] = queue
-        return await self._command("ticket_action", loc, args, idem)
+        return await self._command("ticket_action", loc, args, idem, actor)
 
     async def set_counter(
-        self, location: str, counter: str, open_: bool, idem: Idempotency | None = None
+        self,
+        location: str,
+        counter: str,
+        open_: bool,
+        idem: Idempotency | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> Outcome:
         loc = self.office.location_by_id[location]
-        return await self._command("counter", loc, {"counter": counter, "open": open_}, idem)
+        args = {"counter": counter, "open": open_}
+        return await self._command("counter", loc, args, idem, actor)
 
     async def set_occupancy(
         self, location: str, zone: str, count: int, idem: Idempotency | None = None

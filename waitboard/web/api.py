@@ -199,7 +199,7 @@ def _counter_command(kind: str) -> Handler:
         )
         body = await bodies.parse(request, schemas.EmptyRequest)
         outcome = await commands.counter_command(
-            ctx, loc, counter, kind, _idempotency(request, device, loc.id, body)
+            ctx, device, loc, counter, kind, _idempotency(request, device, loc.id, body)
         )
         if kind == "call-next":
             return _ticket_answer(ctx, loc, outcome)

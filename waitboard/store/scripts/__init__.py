@@ -1,9 +1,10 @@
 """The Lua scripts, each atomic in Redis, and the one loader of them all (:func:`source`).
 
-Six families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
+Eight families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
 applications' (``applications/create``, ...), the rate limits' (``limits/gcra``), the
 outbound jobs' (``jobs/claim``, ...), the webhooks' (``webhooks/lease``,
-``webhooks/cursor``) and the push subscriptions' (``push/save``, ...). A script is its
+``webhooks/cursor``), the push subscriptions' (``push/save``, ...) and the staff
+directory's (``staff/record``), and the audit's reader (``audit/read``). A script is its
 folder's ``lib.lua`` (the family's prelude, see its header for the calling convention and
 the guarantees) followed by its own file; a script in :data:`STANDALONE` has no prelude.
 Every script gets its keys in ``KEYS[]`` (or, for a key named by a value it reads in
@@ -58,6 +59,8 @@ STANDALONE = (
     "push/mark",
     "push/delete",
     "push/unlock",
+    "staff/record",
+    "audit/read",
     "service_levels/open",
 )
 

@@ -2,7 +2,8 @@
 -- ARGV: counter, preferences (the counter's queues, most preferred first), call_id.
 -- Guarantees: a ticket is called at most once (it leaves its queue in the same step);
 -- the counter must be open and free; first come, first served within a queue (by slot
--- time in an appointment queue), in the order of domain.pick_queue.
+-- time in an appointment queue), in the order of domain.pick_queue. A call is recorded in
+-- the audit; "nobody waits" records nothing.
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
@@ -57,6 +58,7 @@ end
 
 local key = ticket_key(id)
 local earlier = t.call
+local before = {status = t.status, queue = t.queue, counter = t.counter}
 redis.call('ZREM', queue_key(t.queue), id)
 t.status = TRANSITIONS[t.status]['call']
 t.counter = A.counter
@@ -77,4 +79,6 @@ redis.call('LPUSH', CALLS, call)
 redis.call('LTRIM', CALLS, 0, CALLS_KEEP - 1)
 redis.call('HSET', ck, 'ticket', id)
 event('called', {ticket = id, number = t.number, queue = t.queue, counter = A.counter})
+audit('call', {ticket = id, number = t.number, queue = t.queue, counter = A.counter,
+               before = before, after = {status = t.status, queue = t.queue, counter = A.counter}})
 return answer('done', {ticket = t})

@@ -5,7 +5,8 @@
 --       queue's ticket stop).
 -- Guarantees: one ticket per booking (checking in again answers the same ticket); on time
 -- it waits in the appointment queue ordered by slot time, too late in the walk-in queue,
--- marked late; too early, on another day or after it, nothing changes.
+-- marked late; too early, on another day or after it, nothing changes. An arrival is
+-- recorded in the audit (a checking in again is not).
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
@@ -65,4 +66,8 @@ stat('arrivals:' .. A.hour, 1)
 stat((late and 'late:' or 'on_time:') .. b.queue, 1)
 event('issued', {ticket = t.id, number = t.number, queue = t.queue, slot = slot,
                  late = t.late})
+-- (Of the booking nothing but its arrival: never its contact or its code.)
+audit('check_in', {ticket = t.id, number = t.number, queue = t.queue,
+                   before = {booking = 'booked'},
+                   after = {status = t.status, queue = t.queue, late = t.late}})
 return answer('created', {ticket = t, position = position_of(t), booking = b})

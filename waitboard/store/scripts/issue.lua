@@ -3,6 +3,7 @@
 --       closed (present when the caller must not issue now: a terminal out of hours).
 -- Guarantees: numbers of a queue are consecutive per day and never repeat (HINCRBY under
 -- the script's atomicity); the ticket stop is checked against the same count it updates.
+-- A new ticket is recorded in the audit (the terminal's or the desk's).
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
@@ -31,4 +32,6 @@ learn_arrival(A.queue)
 stat('issued:' .. A.queue, 1)
 stat('arrivals:' .. A.hour, 1)
 event('issued', {ticket = t.id, number = t.number, queue = t.queue})
+audit('issue', {ticket = t.id, number = t.number, queue = t.queue,
+                after = {status = t.status, queue = t.queue}})
 return answer('created', {ticket = t, position = position_of(t)})

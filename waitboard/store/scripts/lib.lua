@@ -2,16 +2,18 @@
 --
 -- Calling convention (every key and the channel are built in store/keys.py; its table
 -- says what each key holds)
---   KEYS[1..9]  the location's own keys, in keys.LOCATION_KEYS order: meta, events,
---               calls, n, open, learn, calib, counters, occ. KEYS[1] decides the hash
---               slot: every key carries {location}.
---   KEYS[10]    the Idempotency-Key record of this request, when ARGV has a fingerprint
+--   KEYS[1..10] the location's own keys, in keys.LOCATION_KEYS order: meta, events,
+--               calls, n, open, learn, calib, counters, occ, audit. KEYS[1] decides the
+--               hash slot: every key carries {location}.
+--   KEYS[11]    the Idempotency-Key record of this request, when ARGV has a fingerprint
 --   then        the key of each queue of the layout (in layout.queues order), then of
 --               each counter (in layout.counter_ids order)
 --   ARGV[1]     JSON arguments: now (ms), day (YYYY-MM-DD, local), hour (HH, local),
 --               epoch (a fresh one, used only when the location has none yet), layout
 --               {queues, counter_ids, counters, appointments}, channel (the doorbell),
---               templates, plus what the command needs.
+--               templates, audit_keep_ms (how long the audit keeps a record), by
+--               {person, device} (who acts: the audit's names), plus what the command
+--               needs.
 --   Key templates: a key named by a value the script reads in Redis - a ticket id from a
 --   queue, the stored business day, a code hash from a day's list - or by a queue or
 --   counter the configuration no longer has (its tickets still close when the day ends)
@@ -32,15 +34,15 @@
 --     restarts the numbering (the "day_end" event).
 
 local A = cjson.decode(ARGV[1])
-local META, EVENTS, CALLS, NUMBERS, OPEN, LEARN, CALIB, COUNTERS, OCCUPANCY =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local META, EVENTS, CALLS, NUMBERS, OPEN, LEARN, CALIB, COUNTERS, OCCUPANCY, AUDIT =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 -- NUMBERS: today's last number per queue. OPEN: ids of tickets that are waiting, called or
 -- serving. LEARN: what the estimate learns (service times, arrival gaps, band). CALIB:
 -- recent "estimate:actual" pairs (seconds), newest first. COUNTERS: ids of counters that
 -- were ever opened. OCCUPANCY: the latest door count per waiting zone.
 local IDEM = nil
-local LAYOUT_KEYS_FROM = 10
-if A.fingerprint then IDEM, LAYOUT_KEYS_FROM = KEYS[10], 11 end
+local LAYOUT_KEYS_FROM = 11
+if A.fingerprint then IDEM, LAYOUT_KEYS_FROM = KEYS[11], 12 end
 local QUEUE_KEYS, COUNTER_KEYS = {}, {}
 for i, q in ipairs(A.layout.queues) do QUEUE_KEYS[q] = KEYS[LAYOUT_KEYS_FROM + i - 1] end
 for i, c in ipairs(A.layout.counter_ids) do
@@ -128,6 +130,36 @@ local function commit()
   local epoch = redis.call('HGET', META, 'epoch')
   redis.call('PUBLISH', A.channel, cjson.encode({epoch = epoch, seq = seq, ts = A.now}))
   EV = {}
+end
+
+-- The audit (core/audit.py): one record of a staff action, written by the script that
+-- makes the change and only when it makes one (a refusal or a replay returns before), so
+-- no action is without its record and none is recorded twice. It names the actor as the
+-- caller says (A.by: a person's pseudonymous id, a device), never a name, and of a
+-- citizen nothing but a ticket's number. The entry's id is the action's time (the
+-- caller's clock, as every time here; one later than the last entry if that clock is
+-- behind it), so the records older than the retention are cut off by their id.
+-- ``fields``: ticket, number, queue, counter (as they apply), before and after (tables of
+-- the state the action changed).
+local AUDIT_FIELDS = {'ticket', 'number', 'queue', 'counter', 'before', 'after'}
+local function audit(action, fields)
+  local by = A.by or {}
+  -- (Every field, in one order: a stream keeps the names of fields once for entries that
+  -- have the same ones as the first of their node.)
+  local flat = {'action', action, 'person', by.person or '', 'device', by.device or ''}
+  for _, k in ipairs(AUDIT_FIELDS) do
+    local v = fields[k]
+    flat[#flat + 1] = k
+    if type(v) == 'table' then flat[#flat + 1] = cjson.encode(v) else flat[#flat + 1] = tostring(v or '') end
+  end
+  local id = string.format('%d-0', A.now)
+  local last = redis.call('XREVRANGE', AUDIT, '+', '-', 'COUNT', 1)[1]
+  if last then
+    local last_ms, last_seq = string.match(last[1], '^(%d+)-(%d+)$')
+    if tonumber(last_ms) >= A.now then id = last_ms .. '-' .. (tonumber(last_seq) + 1) end
+  end
+  redis.call('XADD', AUDIT, 'MINID', string.format('%d', math.max(0, A.now - A.audit_keep_ms)), id,
+             unpack(flat))
 end
 
 -- A request that was answered before under the same Idempotency-Key.

@@ -2,7 +2,8 @@
 -- ARGV: code_hash, cancel (present: cancel), or slot, slot_day, capacity, keep_until,
 --       contact_until (ms).
 -- Guarantees: the new slot never exceeds its capacity; the old place is given back in the
--- same step; cancelling twice answers the same (a retried cancel is harmless).
+-- same step; cancelling twice answers the same (a retried cancel is harmless). A change
+-- made by staff (ARGV by names a person or a device) is recorded in the audit.
 roll_day()
 
 local bk = booking_key(A.code_hash)
@@ -49,6 +50,15 @@ else
     redis.call('PEXPIRE', contact_key(A.code_hash), ttl_until(A.contact_until))
   end
   event('booking_moved', {queue = b.queue, from = b.slot, to = A.slot})
+end
+-- A change by staff is recorded (one by the citizen with their code is not a staff
+-- action): the queue and the slots, never the code or the contact.
+local by = A.by or {}
+if (by.person or '') ~= '' or (by.device or '') ~= '' then
+  audit(A.cancel and 'booking_cancel' or 'booking_move',
+        {queue = b.queue, before = {status = b.status, slot = tonumber(b.slot)},
+         after = {status = A.cancel and 'cancelled' or 'booked',
+                  slot = A.cancel and tonumber(b.slot) or A.slot}})
 end
 commit()
 return cjson.encode({kind = 'done', booking = hgetall(bk)})

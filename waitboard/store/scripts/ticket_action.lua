@@ -4,6 +4,7 @@
 --       on by staff is never turned away.
 -- Guarantees: the transition is checked against domain.TRANSITIONS on the ticket's state
 -- as it is now, and a ticket at a counter is only touched by a device of that counter.
+-- The action is recorded in the audit (before and after: status, queue, counter).
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
@@ -34,6 +35,7 @@ if action == 'transfer' and A.queue == t.queue and t.status == 'waiting' then
 end
 
 local was = t.status
+local before = {status = t.status, queue = t.queue, counter = t.counter}
 t.status = nxt
 if action == 'recall' then
   t.recall = tonumber(t.recall or '0') + 1
@@ -83,4 +85,7 @@ else -- complete, no_show, cancel: the ticket ends
   local kind = ({complete = 'completed', no_show = 'no_show', cancel = 'cancelled'})[action]
   event(kind, {ticket = t.id, number = t.number, queue = t.queue, counter = t.counter})
 end
+audit(action, {ticket = t.id, number = t.number, queue = before.queue,
+               counter = before.counter, before = before,
+               after = {status = t.status, queue = t.queue, counter = t.counter}})
 return answer('done', {ticket = t, position = position_of(t)})

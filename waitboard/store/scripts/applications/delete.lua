@@ -14,7 +14,8 @@
 -- Afterwards no key names the number, nor does a value but a record of a change older than
 -- the last 100 (lib.lua), and the number can be filed again. The answer names no
 -- application, and the caller sends a keyed fingerprint, so the delete's own record does
--- not either.
+-- not either. The office's record of staff actions keeps who deleted it, naming the
+-- application by its keyed digest only (lib.lua).
 local replayed = replay()
 if replayed then return replayed end
 if redis.call('EXISTS', APP) == 0 then return cjson.encode({error = 'not_found'}) end
@@ -23,7 +24,7 @@ local created = tonumber(created_at)
 if A.created_from and (created < tonumber(A.created_from) or created > tonumber(A.created_to)) then
   return cjson.encode({error = 'filed_anew'})
 end
-local given, i = {}, IDEM and 6 or 5
+local given, i = {}, IDEM and 7 or 6
 for _, record in ipairs(named_records()) do
   if KEYS[i] ~= record[1] then return cjson.encode({error = 'records_changed'}) end
   given[#given + 1], i = KEYS[i], i + 1
@@ -38,6 +39,7 @@ for _, key in ipairs(given) do
     redis.call('SET', key, DELETED, 'KEEPTTL')
   end
 end
+office_audit('application_delete', {stage = redis.call('HGET', APP, 'stage')}, {})
 redis.call('DEL', APP, AUDIT)
 redis.call('ZREM', RECENT, A.number)
 redis.call('ZREM', DELETING, A.number)

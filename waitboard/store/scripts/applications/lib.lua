@@ -2,9 +2,12 @@
 -- scripts.source() puts it in front of each of them. The sweep stands alone (no prelude:
 -- scripts.STANDALONE).
 -- Calling convention: KEYS[1] the application's hash, KEYS[2] its audit stream, KEYS[3] the
--- recent list, KEYS[4] the deletion schedule, KEYS[5] the Idempotency-Key record when ARGV
+-- recent list, KEYS[4] the deletion schedule, KEYS[5] the applications' audit (the office's
+-- record of staff actions, core/audit.py), KEYS[6] the Idempotency-Key record when ARGV
 -- carries a fingerprint, then a command's own keys; ARGV[1] JSON arguments (number, now in
--- ms as a string, device, fingerprint, idem_ttl, and the command's own).
+-- ms as a string, device, fingerprint, idem_ttl, by {person, device}, ref (the keyed
+-- digest that names the application in the office's record), audit_keep_ms, and the
+-- command's own).
 -- Guarantees shared by the commands: a script either changes nothing and answers a refusal
 -- ({error = code}; a code, never a protocol's status) (but for marking a record found out
 -- as stale, below), or makes its whole change with one audit entry and the number's place
@@ -16,8 +19,8 @@
 -- its changes is refused ('deleted_since', delete.lua). Answers never contain the PIN's
 -- record.
 local A = cjson.decode(ARGV[1])
-local APP, AUDIT, RECENT, DELETING = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local IDEM = A.fingerprint and KEYS[5] or nil
+local APP, AUDIT, RECENT, DELETING, OFFICE_AUDIT = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local IDEM = A.fingerprint and KEYS[6] or nil
 -- The hash names the records of its answers (field 'idem': "key@expiry_ms" each, blank
 -- between) for a deletion by hand to find them (delete.lua): those of the last 24 h, at
 -- most this many; one older than the last so many is found out when it is used.
@@ -91,9 +94,37 @@ local function view()
           delete_at = h[6] or nil}
 end
 
+-- The office's record of a staff action on an application (as the locations' lib.lua
+-- writes theirs: the entry's id is the action's time, records older than the retention
+-- are cut off). It names the application by A.ref, a keyed digest of its number, never the
+-- number: a deletion by hand leaves no key naming the number, and the record of who
+-- changed it stays. Of the missing documents only how many.
+local function office_audit(action, before, after)
+  local by = A.by or {}
+  local now = tonumber(A.now)
+  local id = string.format('%d-0', now)
+  local last = redis.call('XREVRANGE', OFFICE_AUDIT, '+', '-', 'COUNT', 1)[1]
+  if last then
+    local last_ms, last_seq = string.match(last[1], '^(%d+)-(%d+)$')
+    if tonumber(last_ms) >= now then id = last_ms .. '-' .. (tonumber(last_seq) + 1) end
+  end
+  redis.call('XADD', OFFICE_AUDIT, 'MINID', string.format('%d', math.max(0, now - (A.audit_keep_ms or 0))),
+             id, 'action', action, 'person', by.person or '', 'device', by.device or '',
+             'application', A.ref or '', 'before', cjson.encode(before),
+             'after', cjson.encode(after))
+end
+
+local OFFICE_ACTIONS = {created = 'application_create', stage = 'application_stage',
+                        pin_reset = 'application_pin'}
+
 local function audit(action, old_stage, stage, missing)
   redis.call('XADD', AUDIT, '*', 'at', A.now, 'device', A.device, 'action', action,
              'number', A.number, 'old_stage', old_stage, 'stage', stage, 'missing', missing)
+  local ok, items = pcall(cjson.decode, missing or '[]')
+  local before = {}
+  if old_stage and old_stage ~= '' then before.stage = old_stage end
+  office_audit(OFFICE_ACTIONS[action], before,
+               {stage = stage, missing = ok and type(items) == 'table' and #items or 0})
   redis.call('ZADD', RECENT, A.now, A.number)
   -- Whatever puts the number on the recent list puts it in the schedule, if it has a
   -- date: a sweep that came early (a server's clock ahead of Redis's) then sweeps again.

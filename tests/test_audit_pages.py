@@ -1,0 +1,162 @@
+"""The admin's audit page and staff directory: names from the directory beside the
+records, filters, CSV, and deleting a person who left (the records keep the pseudonym)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+import pytest
+
+from tests.helpers import TIMEOUT, LiveServer, auth
+from tests.test_staff import HTML, csrf_of, log_in
+from waitboard.context import AppContext
+from waitboard.core.audit import STAFF, AuditFilter
+from waitboard.core.staff import SignedInPerson, Workplace
+from waitboard.services import tickets as commands
+
+ALICE = SignedInPerson("p-alice", Workplace("counter", "sued", ("1",)), "pc-sued-1")
+BOB = SignedInPerson("p-bob", Workplace("reception", "sued"), "pc-reception")
+
+
+@pytest.fixture
+async def admin(server: LiveServer) -> httpx.AsyncClient:
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        await log_in(client, "admin")
+        yield client
+
+
+async def _busy(server: LiveServer) -> None:
+    """Alice opens counter 1 and calls; Bob issues two tickets and cancels one."""
+    ctx: AppContext = server.app.state.ctx
+    await ctx.store.remember_person("p-alice", "Alice Advisor", 1)
+    await ctx.store.remember_person("p-bob", "Bob Desk", 1)
+    loc = ctx.location("sued")
+    await commands.counter_command(ctx, ALICE, loc, "1", "open", None)
+    await commands.issue(ctx, BOB, loc, "A", None)
+    second = await commands.issue(ctx, BOB, loc, "A", None)
+    await commands.counter_command(ctx, ALICE, loc, "1", "call-next", None)
+    assert second.ticket
+    await commands.ticket_command(ctx, BOB, loc, second.ticket.id, "cancel", None, None)
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def test_the_audit_lists_actions_with_names_and_filters_them(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """Newest first with each person's name (the admin's own sign-in first of all);
+    narrowed to a person and an action; the CSV holds the same filtered list with names."""
+    await _busy(server)
+    page = await admin.get("/staff/audit", headers=HTML)
+    assert page.status_code == 200
+    rows = page.text.split('data-audit="')[1:]
+    assert [r.split('"')[0] for r in rows] == [
+        *("cancel", "call", "issue", "issue", "counter_open", "sign_in")
+    ]
+    assert "Alice Advisor" in page.text and "Bob Desk" in page.text
+    narrowed = await admin.get("/staff/audit?person=p-alice&action=call", headers=HTML)
+    assert narrowed.text.count('data-audit="') == 1 and 'data-person="p-alice"' in narrowed.text
+    exported = await admin.get("/staff/audit.csv?person=p-bob")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    lines = _csv(exported.text)
+    assert [(r["action"], r["person"], r["name"], r["device"]) for r in lines] == [
+        ("cancel", "p-bob", "Bob Desk", "pc-reception"),
+        ("issue", "p-bob", "Bob Desk", "pc-reception"),
+        ("issue", "p-bob", "Bob Desk", "pc-reception"),
+    ]
+    assert lines[0]["before"] == "counter=, queue=A, status=waiting"
+
+
+async def test_a_bad_filter_is_said_and_not_applied(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """A day that is no date is named on the page (the rest of the filter applies)."""
+    await _busy(server)
+    page = await admin.get("/staff/audit?from=gestern&action=issue", headers=HTML)
+    assert page.status_code == 200 and 'id="filter-error"' in page.text
+    assert page.text.count('data-audit="') == 2
+
+
+async def test_only_an_admin_sees_the_audit(server: LiveServer) -> None:
+    """A reception device is refused the audit, the CSV and the directory."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        await log_in(client, "reception-sued")
+        for path in ("/staff/audit", "/staff/audit.csv", "/staff/people"):
+            r = await client.get(path, headers=HTML)
+            assert r.status_code == 403, path
+
+
+async def test_deleting_a_person_leaves_the_records_under_the_pseudonym(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """After confirming, the name is gone from the directory, the page and the CSV; the
+    records stay with the pseudonym, and the deletion itself is recorded."""
+    await _busy(server)
+    people = await admin.get("/staff/people", headers=HTML)
+    assert "Alice Advisor" in people.text
+    confirm = await admin.get("/staff/people/p-alice/delete", headers=HTML)
+    assert confirm.status_code == 200 and "Alice Advisor" in confirm.text
+    refused = await admin.post("/staff/people/p-alice/delete", headers=HTML, data={"csrf": "x"})
+    assert refused.status_code == 403
+    done = await admin.post(
+        "/staff/people/p-alice/delete", headers=HTML, data={"csrf": csrf_of(confirm.text)}
+    )
+    assert done.status_code == 303
+    ctx: AppContext = server.app.state.ctx
+    assert await ctx.store.person_names(["p-alice"]) == {}
+    page = await admin.get("/staff/audit?person=p-alice", headers=HTML)
+    assert "Alice Advisor" not in page.text and "gelöscht" in page.text
+    assert page.text.count('data-audit="') == 2
+    lines = _csv((await admin.get("/staff/audit.csv")).text)
+    assert [(r["person"], r["name"]) for r in lines if r["action"] == "call"] == [("p-alice", "")]
+    [deletion] = [r for r in lines if r["action"] == "person_delete"]
+    assert (deletion["subject"], deletion["device"]) == ("p-alice", "admin")
+    assert "Alice" not in (await admin.get("/staff/audit.csv")).text
+
+
+async def test_a_device_s_sign_in_and_out_are_recorded(server: LiveServer) -> None:
+    """Logging a device in and out on the staff pages is recorded with its id."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as client:
+        await log_in(client, "reception-sued")
+        page = await client.get("/staff/sued/reception", headers=HTML)
+        await client.post("/staff/logout", headers=HTML, data={"csrf": csrf_of(page.text)})
+    ctx: AppContext = server.app.state.ctx
+    records = (await ctx.store.audit_page(AuditFilter(location=STAFF))).records
+    assert [(r.action, r.device) for r in records] == [
+        ("sign_out", "reception-sued"),
+        ("sign_in", "reception-sued"),
+    ]
+
+
+async def test_an_application_s_records_are_found_by_its_number(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """Typing an application's number finds its records (kept under a reference), and
+    only its."""
+    for number in ("AZ-1", "AZ-2"):
+        r = await admin.post(
+            "/api/v1/applications", json={"number": number}, headers=auth("caseworker")
+        )
+        assert r.status_code == 201
+    page = await admin.get("/staff/audit?application=AZ-2", headers=HTML)
+    assert page.text.count('data-audit="application_create"') == 1
+    assert "AZ-2" not in page.text.split("<table")[-1]
+
+
+async def test_the_csv_never_holds_a_ticket_s_id(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """A ticket's id is the address of its citizen's page: the page and the CSV name the
+    ticket by number (and the CSV by a digest that tells days apart), never by its id."""
+    await _busy(server)
+    ctx: AppContext = server.app.state.ctx
+    ids = {r.ticket for r in (await ctx.store.audit_page(AuditFilter())).records if r.ticket}
+    assert len(ids) == 2
+    exported = (await admin.get("/staff/audit.csv")).text
+    page = (await admin.get("/staff/audit", headers=HTML)).text
+    assert not [i for i in ids if i in exported or i in page]
+    assert len({r["ticket"] for r in _csv(exported) if r["ticket"]}) == 2
