@@ -68,6 +68,9 @@ ERRORS: dict[tuple[str, str | None], Message] = {
         "einmal."
     ),
     ("counter_closed", None): N_("Der Schalter ist geschlossen. Bitte öffnen Sie ihn zuerst."),
+    ("counter_paused", None): N_(
+        "Der Schalter ist in Pause. Bitte klicken Sie zuerst auf „Weiter“."
+    ),
     ("counter_busy", None): N_(
         "Am Schalter ist noch Ticket {ticket}. Bitte schließen Sie es ab, melden Sie es als "
         "nicht erschienen oder leiten Sie es weiter."

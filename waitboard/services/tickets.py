@@ -22,6 +22,7 @@ from waitboard.core.errors import (
 )
 from waitboard.core.office import Device, Location
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.pauses import CounterCommand, PauseReason
 from waitboard.services import bookings
 from waitboard.services.auth import (
     CHECK_IN_ROLES,
@@ -188,16 +189,20 @@ def authorize_counter(
 
 
 async def counter_command(
-    ctx: AppContext, loc: Location, counter: str, kind: str, idem: Idempotency | None
+    ctx: AppContext,
+    loc: Location,
+    counter: str,
+    kind: str,
+    idem: Idempotency | None,
+    reason: PauseReason | None = None,
 ) -> Outcome:
+    """call-next, or open, close, pause (with ``reason``) or resume."""
     if kind == "call-next":
         outcome = await ctx.store.call_next(loc.id, counter, idem)
         if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
             ctx.metrics.calls.labels(loc.id, "call").inc()
         return outcome
-    if kind not in ("open", "close"):
-        raise ValueError(f"unknown counter command {kind!r}")
-    return await ctx.store.set_counter(loc.id, counter, kind == "open", idem)
+    return await ctx.store.counter_command(loc.id, counter, CounterCommand(kind), reason, idem)
 
 
 def authorize_ticket(ctx: AppContext, device: Device, ticket_id: str, name: str) -> Location:

@@ -15,6 +15,7 @@ from typing import Any
 
 from waitboard.core.domain import Action
 from waitboard.core.errors import NoSuchTicket, Unavailable
+from waitboard.core.pauses import CounterCommand, PauseReason
 from waitboard.core.state import LocationState, TicketRecord
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.location_scripts import LocationScripts
@@ -129,8 +130,26 @@ class TicketCommands(LocationScripts):
     async def set_counter(
         self, location: str, counter: str, open_: bool, idem: Idempotency | None = None
     ) -> Outcome:
+        return await self.counter_command(
+            location, counter, CounterCommand.OPEN if open_ else CounterCommand.CLOSE, idem=idem
+        )
+
+    async def counter_command(
+        self,
+        location: str,
+        counter: str,
+        command: CounterCommand,
+        reason: PauseReason | None = None,
+        idem: Idempotency | None = None,
+    ) -> Outcome:
+        """Open, close, pause (with ``reason``) or resume a counter (counter.lua)."""
+        if (command is CounterCommand.PAUSE) != (reason is not None):
+            raise ValueError("a pause, and only a pause, has a reason")
         loc = self.office.location_by_id[location]
-        return await self._command("counter", loc, {"counter": counter, "open": open_}, idem)
+        args: dict[str, Any] = {"counter": counter, "action": command.value}
+        if reason is not None:
+            args["reason"] = reason.value
+        return await self._command("counter", loc, args, idem)
 
     async def set_occupancy(
         self, location: str, zone: str, count: int, idem: Idempotency | None = None
