@@ -1,0 +1,83 @@
+"""Pausing a counter over HTTP: the documented answers, refusals as problem+json, retries."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.helpers import auth, get_when
+from tests.openapi_check import check
+
+COUNTER = "/api/v1/locations/{location}/counters/{counter}/"
+BASE = "/api/v1/locations/sued/counters/1/"
+HEADERS = auth("counter-sued-1")
+
+
+async def pause(http: httpx.AsyncClient, body: object, **headers: str) -> httpx.Response:
+    return await http.post(BASE + "pause", json=body, headers={**HEADERS, **headers})
+
+
+async def test_pause_and_resume_as_documented(http: httpx.AsyncClient) -> None:
+    """pause answers the counter as paused with its reason (not open), resume as open again;
+    the public snapshot shows the counter paused and counts no open counter for it."""
+    await http.post(BASE + "open", headers=HEADERS)
+    body = check(await pause(http, {"reason": "break"}), "POST", COUNTER + "pause")
+    assert (body["open"], body["state"], body["pause_reason"]) == (False, "paused", "break")
+    assert body["paused_at"]
+
+    def paused(r: httpx.Response) -> bool:
+        return any(c["id"] == "1" and c["state"] == "paused" for c in r.json()["counters"])
+
+    snap = (await get_when(http, "/api/v1/locations/sued", paused, "counter 1 paused")).json()
+    c1 = next(c for c in snap["counters"] if c["id"] == "1")
+    assert c1["pause_reason"] == "break" and c1["open"] is False
+    assert next(q for q in snap["queues"] if q["id"] == "A")["open_counters"] == 0
+
+    r = await http.post(BASE + "resume", headers=HEADERS)
+    body = check(r, "POST", COUNTER + "resume")
+    assert (body["open"], body["state"], body["pause_reason"]) == (True, "open", None)
+
+
+async def test_refusals_are_problems_a_person_can_act_on(http: httpx.AsyncClient) -> None:
+    """A reason outside the list is 422 naming the field; pausing a closed counter and
+    calling at a paused one are 409 with what to do."""
+    r = await pause(http, {"reason": "lunch"})
+    problem = check(r, "POST", COUNTER + "pause")
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert "reason" in problem["detail"]
+    r = await pause(http, {})
+    assert r.status_code == 422
+
+    r = await pause(http, {"reason": "break"})
+    problem = check(r, "POST", COUNTER + "pause")
+    assert r.status_code == 409 and problem["code"] == "counter_closed"
+
+    await http.post(BASE + "open", headers=HEADERS)
+    await pause(http, {"reason": "meeting"})
+    r = await http.post(BASE + "call-next", headers=HEADERS)
+    problem = check(r, "POST", COUNTER + "call-next")
+    assert r.status_code == 409 and problem["code"] == "counter_paused"
+    assert "resume" in problem["detail"]
+
+
+async def test_a_busy_counter_cannot_pause(http: httpx.AsyncClient) -> None:
+    """With a called ticket the counter stays open: 409 counter_busy, as for close."""
+    await http.post(
+        "/api/v1/locations/sued/tickets", json={"queue": "A"}, headers=auth("terminal-sued")
+    )
+    await http.post(BASE + "open", headers=HEADERS)
+    await http.post(BASE + "call-next", headers=HEADERS)
+    r = await pause(http, {"reason": "break"})
+    assert r.status_code == 409
+    assert check(r, "POST", COUNTER + "pause")["code"] == "counter_busy"
+
+
+async def test_a_retried_pause_is_replayed(http: httpx.AsyncClient) -> None:
+    """The same Idempotency-Key and body: the first answer again, marked replayed; another
+    reason under that key is refused."""
+    await http.post(BASE + "open", headers=HEADERS)
+    first = await pause(http, {"reason": "paperwork"}, **{"Idempotency-Key": "p-1"})
+    again = await pause(http, {"reason": "paperwork"}, **{"Idempotency-Key": "p-1"})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    other = await pause(http, {"reason": "other"}, **{"Idempotency-Key": "p-1"})
+    assert other.status_code == 422
