@@ -42,6 +42,13 @@ LABELS: dict[str, dict[str, Message]] = {
         "missed": NP_("staff.appt.missed", "nicht erschienen"),
         "cancelled": N_("abgesagt"),
     },
+    # Why a counter pauses (the staff's choice, the reception's list, the statistics).
+    "pause": {
+        "break": NP_("pause.break", "Pause"),
+        "paperwork": N_("Nacharbeit"),
+        "meeting": N_("Besprechung"),
+        "other": N_("Sonstiges"),
+    },
     # What a counter's action did, said back to the advisor.
     "staff.done": {
         "recall": N_("{number} erneut aufgerufen."),

@@ -188,6 +188,11 @@ def queue_shape(q: Queue, loc: Location, state: LocationState, fc: Forecast, now
         "waiting": waiting,
         "serving": serving,
         "open_counters": open_counters(loc, state, q.id),
+        "paused_counters": sum(
+            1
+            for c in loc.layout.counters_serving(q.id)
+            if (cs := state.counters.get(c)) is not None and cs.paused is not None
+        ),
         "estimated_wait_s": wait_s,
         "estimated_wait_range_s": wait_range,
         "longest_wait_s": max(0, (now_ms - head) // 1000) if head else 0,

@@ -46,7 +46,7 @@ TICKET_COMMANDS: dict[str, tuple[Action, tuple[str, ...]]] = {
     "cancel": (Action.CANCEL, TICKET_DESK_ROLES),
     "transfer": (Action.TRANSFER, TICKET_DESK_ROLES),
 }
-COUNTER_COMMANDS = ("open", "close", "call-next")
+COUNTER_COMMANDS = ("open", "close", "pause", "resume", "call-next")
 
 
 def queue_of(loc: Location, queue_id: str) -> str:

@@ -168,7 +168,8 @@ class QueueView(_Open):
     name_en: str
     waiting: int
     serving: int
-    open_counters: int
+    open_counters: int = Field(description="Counters serving this queue now (not paused).")
+    paused_counters: int = Field(default=0, description="Its counters paused just now.")
     estimated_wait_s: int | None
     estimated_wait_range_s: list[int] | None = None
     longest_wait_s: int
