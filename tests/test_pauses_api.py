@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers import auth, get_when
+from tests.helpers import TIMEOUT, LiveServer, auth, get_when
 from tests.openapi_check import check
+from tests.test_staff import HTML, actions_of, csrf_of, log_in
 
 COUNTER = "/api/v1/locations/{location}/counters/{counter}/"
 BASE = "/api/v1/locations/sued/counters/1/"
@@ -81,3 +82,29 @@ async def test_a_retried_pause_is_replayed(http: httpx.AsyncClient) -> None:
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     other = await pause(http, {"reason": "other"}, **{"Idempotency-Key": "p-1"})
     assert other.status_code == 422
+
+
+async def test_the_counter_page_pauses_and_asks_for_a_reason(
+    server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """The page's Pause form pauses with the chosen reason and then offers Weiter; a
+    reason it does not know comes back as a message, and the counter stays as it was."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as desk:
+        await log_in(desk, "counter-sued-1")
+        await http.post(BASE + "open", headers=HEADERS)
+        page = await desk.get("/staff/sued/counters/1", headers=HTML)
+        r = await desk.post(
+            "/staff/sued/counters/1/pause",
+            headers=HTML,
+            data={"csrf": csrf_of(page.text), "reason": "lunch"},
+        )
+        again = await desk.get(r.headers["location"], headers=HTML)
+        assert "Bitte wählen Sie einen Grund für die Pause." in again.text
+        r = await desk.post(
+            "/staff/sued/counters/1/pause",
+            headers=HTML,
+            data={"csrf": csrf_of(page.text), "reason": "meeting"},
+        )
+        paused = await desk.get(r.headers["location"], headers=HTML)
+        assert "Pause: Besprechung" in paused.text
+        assert any(a.endswith("/resume") for a in actions_of(paused.text))

@@ -191,6 +191,7 @@ ERRORS: dict[tuple[str, str | None], Message] = {
     ("booking_elsewhere", None): N_(
         "Dieser Termin ist am Standort {name}, nicht hier. Bitte checken Sie dort ein."
     ),
+    ("invalid_request", "reason"): N_("Bitte wählen Sie einen Grund für die Pause."),
     ("invalid_request", "code"): N_(
         "Ein Buchungscode besteht aus acht Zeichen (Buchstaben und Ziffern), zum Beispiel "
         "K7QM-4XPA. Bitte prüfen Sie die Eingabe."
