@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import httpx
+import re
+from datetime import UTC, datetime, timedelta
 
-from tests.helpers import TIMEOUT, LiveServer, auth, get_when
+import httpx
+from redis.asyncio import Redis
+
+from tests.helpers import TIMEOUT, LiveServer, SettableClock, auth, get_when, live_server
 from tests.openapi_check import check
 from tests.test_staff import HTML, actions_of, csrf_of, log_in
+from waitboard.core.office import Office
+from waitboard.store.embedded import EmbeddedRedis
 
 COUNTER = "/api/v1/locations/{location}/counters/{counter}/"
 BASE = "/api/v1/locations/sued/counters/1/"
@@ -108,3 +114,27 @@ async def test_the_counter_page_pauses_and_asks_for_a_reason(
         paused = await desk.get(r.headers["location"], headers=HTML)
         assert "Pause: Besprechung" in paused.text
         assert any(a.endswith("/resume") for a in actions_of(paused.text))
+
+
+async def test_the_stats_page_and_csv_show_counter_time_by_pause_reason(
+    redis_server: EmbeddedRedis, redis: Redis, office: Office
+) -> None:
+    """Counter 1 open for 10 minutes, then a 20-minute break: the staff's statistics page
+    lists its idle and break minutes, and the CSV has the columns per reason."""
+    clock = SettableClock(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))
+    async with (
+        live_server(redis_server.url, office, clock=clock) as srv,
+        httpx.AsyncClient(base_url=srv.url, timeout=TIMEOUT) as desk,
+    ):
+        await desk.post(BASE + "open", headers=HEADERS)
+        clock.now += timedelta(minutes=10)
+        await desk.post(BASE + "pause", json={"reason": "break"}, headers=HEADERS)
+        clock.now += timedelta(minutes=20)
+        await log_in(desk, "reception-sued")
+        page = await desk.get("/staff/sued/stats", headers=HTML)
+        assert "Zeit der Schalter nach Zustand" in page.text
+        row = re.search(r"<tr><th scope=\"row\">Schalter 1</th>(.*?)</tr>", page.text, re.S)
+        assert row and "10,0\u00a0Min." in row.group(1) and "20,0\u00a0Min." in row.group(1)
+        csv = (await desk.get("/staff/sued/stats.csv")).text
+        assert "counter;serving_s;idle_s;paused_break_s" in csv
+        assert "2026-11-25;1;0.0;600.0;1200.0;0.0;0.0;0.0;0.0" in csv
