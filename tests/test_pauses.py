@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from waitboard.core import estimate, pauses
-from waitboard.core.errors import CounterBusy, CounterClosed, CounterPaused
+from tests.helpers import office_with_sued
+from waitboard.core import estimate, pauses, snapshot
+from waitboard.core.clock import to_ms
+from waitboard.core.errors import ConfigError, CounterBusy, CounterClosed, CounterPaused
 from waitboard.core.pauses import CounterCommand, CounterMode, CounterNowState, PauseReason
+from waitboard.core.state import CounterState, LocationState, QueueState
 
 OPEN = CounterNowState(CounterMode.OPEN)
 CLOSED = CounterNowState(CounterMode.CLOSED)
@@ -94,3 +99,27 @@ def test_an_unknown_stored_reason_counts_as_other() -> None:
     """A reason written by a newer version is shown as "other", not an error."""
     assert pauses.parse_reason("lunch") is PauseReason.OTHER
     assert pauses.parse_reason("") is None and pauses.parse_reason(None) is None
+
+
+def test_an_office_sets_its_own_usual_pause_lengths() -> None:
+    """pause_minutes in the configuration is the prior: a break just begun there is
+    expected back in its 20 minutes; an unknown reason or a length of 0 is refused."""
+    office = office_with_sued(lambda loc: loc.update(pause_minutes={"break": 20}))
+    loc = office.location_by_id["sued"]
+    now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    state = LocationState(
+        epoch="e",
+        seq=1,
+        day="2026-11-25",
+        queues={"A": QueueState(waiting=1, head_queued_at=to_ms(now))},
+        counters={
+            "1": CounterState(
+                open=False, ticket=None, paused=PauseReason.BREAK, paused_at=to_ms(now)
+            )
+        },
+        calls=(),
+    )
+    assert snapshot.forecast(loc, state, now, office.tz).raw("A", 1) == 1200
+    for wrong in ({"lunch": 30}, {"break": 0}):
+        with pytest.raises(ConfigError, match="pause_minutes"):
+            office_with_sued(lambda loc, w=wrong: loc.update(pause_minutes=w))

@@ -41,7 +41,8 @@ def counters_now(loc: Location, state: LocationState, now_ms: int) -> list[estim
         cs = state.counters.get(c.id)
         if cs is not None and cs.paused is not None:
             paused_for_s = max(0.0, (now_ms - (cs.paused_at or now_ms)) / 1000)
-            usual = pauses.usual_s(state.learn, cs.paused)
+            prior = loc.pause_minutes.get(cs.paused.value)
+            usual = pauses.usual_s(state.learn, cs.paused, prior * 60 if prior else None)
             counters.append(
                 estimate.CounterNow(
                     id=c.id,
