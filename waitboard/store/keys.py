@@ -25,7 +25,8 @@ key                      type        KEYS      content
 ``n``                    hash        own       today's last number per queue
 ``open``                 set         own       ids of tickets waiting, called or served
 ``learn``                hash        own       what the estimate learns: service times,
-                                               arrival gaps, show-up shares, ranges
+                                               arrival gaps, show-up shares, ranges,
+                                               pause lengths by reason
 ``calib``                list        own       recent ``estimate:actual`` pairs (s), newest
                                                first
 ``counters``             set         own       ids of counters ever opened
@@ -34,10 +35,14 @@ key                      type        KEYS      content
 ``q:<queue>``            sorted set  layout    waiting ticket ids, scored by joining order
                                                (by slot time in an appointment queue)
 ``c:<counter>``          hash        layout    ``open`` (0/1), ``ticket`` (current ticket id
-                                               or "")
+                                               or ""), ``paused`` (a reason or ""),
+                                               ``paused_at``, ``since``/``since_day``
+                                               (the present state's start, for the day's
+                                               time per state)
 ``t:<ticket id>``        hash        template  one ticket (number, queue, status, times,
                                                counter)
-``stats:<day>``          hash        template  one day's figures (counts and sums), 400 days
+``stats:<day>``          hash        template  one day's figures (counts and sums, and
+                                               ``ctime:<counter>:<state>`` seconds), 400 days
 ``waits:<day>:<queue>``  list        template  one day's waits of a queue (s), 400 days
 ``appt:<sha256>``        hash        template  a booking, by the SHA-256 of its code (queue,
                                                day, slot, status, ticket; under an
