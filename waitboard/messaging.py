@@ -1,6 +1,7 @@
 """What waitboard sends out, wired for one server process: the outbound jobs' runner, Web
-Push (:mod:`waitboard.services.push`) and, where an SMTP server is configured, appointment
-reminders (:mod:`waitboard.services.reminders`), with their background loops."""
+Push (:mod:`waitboard.services.push`), service-level alerts (:mod:`waitboard.services.
+service_levels`) and, where an SMTP server is configured, appointment reminders
+(:mod:`waitboard.services.reminders`), with their background loops."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ from waitboard.services.push import Push
 from waitboard.services.push_keys import PushKeys
 from waitboard.services.push_sender import PushSender
 from waitboard.services.reminders import Reminders
+from waitboard.services.service_levels import KIND as SERVICE_LEVEL_KIND
+from waitboard.services.service_levels import ServiceLevels
 from waitboard.settings import Settings
 from waitboard.store.jobs import Jobs
 from waitboard.store.office_store import Store
+from waitboard.store.service_levels import ServiceLevelStore
 from waitboard.tasks import supervise
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ class Messaging:
     push: Push
     reminders: Reminders | None
     runner: JobRunner
+    service_levels: ServiceLevels
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -58,6 +63,12 @@ class Messaging:
             asyncio.create_task(supervise("outbound jobs", self.runner.run), name="jobs"),
             asyncio.create_task(supervise("push watch", self.push.watch), name="push.watch"),
         ]
+        if self.service_levels.active:
+            self.tasks.append(
+                asyncio.create_task(
+                    supervise("service levels", self.service_levels.watch), name="service_levels"
+                )
+            )
 
     async def stop(self) -> None:
         """Cancel the loops, again if need be: on Python 3.11 a cancel that meets a
@@ -114,4 +125,9 @@ def messaging(
     reminders = Reminders.of(settings, jobs, store, office, clock)
     if reminders is not None:
         runner.senders["reminder"] = reminders.send
-    return Messaging(push, reminders, runner)
+    levels = ServiceLevels(
+        store, ServiceLevelStore(redis), office, jobs, runner.wake, settings.smtp
+    )
+    if settings.smtp is not None:
+        runner.senders[SERVICE_LEVEL_KIND] = levels.send
+    return Messaging(push, reminders, runner, levels)

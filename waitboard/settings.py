@@ -66,7 +66,7 @@ SmtpSecurity = Literal["plain", "tls", "starttls"]
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    """Where appointment reminders are handed over (``WAITBOARD_SMTP_*``,
+    """Where appointment reminders and service-level alerts are handed over (``WAITBOARD_SMTP_*``,
     ``WAITBOARD_MAIL_FROM``). ``plain`` is for a relay on the same host or network."""
 
     host: str
@@ -166,7 +166,7 @@ class Settings:
     vapid_private_key_file: Path | None = None
     # Who push services may contact about this sender (the JWT's "sub"): mailto: or https:.
     vapid_contact: str | None = None
-    # Where appointment reminders are mailed through; None: no reminders.
+    # Where appointment reminders and service-level alerts are mailed through; None: none.
     smtp: SmtpSettings | None = None
 
     @classmethod

@@ -20,6 +20,7 @@ from waitboard.core.hours import OpeningHours
 from waitboard.core.languages import CITIZEN_LANGUAGES, DEFAULT
 from waitboard.core.office_checks import cross_check, describe
 from waitboard.core.reminders import parse_before
+from waitboard.core.service_levels import Alerts, ServiceLevel
 from waitboard.core.webhooks import Webhook, webhook_problems
 
 LocationId = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=40)]
@@ -106,6 +107,8 @@ class Queue(_Named):
     service_minutes: float = Field(gt=0, le=480)
     max_waiting: int | None = Field(default=None, ge=1, le=9999)
     appointments: AppointmentPlan | None = None
+    # Its own target (docs/service-levels.md); else the office's, for a walk-in queue.
+    service_level: ServiceLevel | None = None
 
 
 class Counter(_Named):
@@ -194,6 +197,15 @@ class Device(_Model):
     def _lower(cls, v: Any) -> Any:
         return v.lower() if isinstance(v, str) else v
 
+    @property
+    def person(self) -> str | None:
+        """A device on its own acts for no person (``core/staff.py``)."""
+        return None
+
+    @property
+    def device_id(self) -> str:
+        return self.id
+
 
 class ApplicationPolicy(_Model):
     """How long the status lookup keeps an application. The case file itself lives in the
@@ -239,6 +251,17 @@ class Office(_Naming):
     # How long before a booked appointment to remind by e-mail those who left an address
     # (with WAITBOARD_SMTP_URL): the day before, at the same time of day. [] sends none.
     reminders: list[str] = Field(default_factory=lambda: ["24h"], max_length=5)
+    # The target of every walk-in queue without one of its own, and who is told when a
+    # queue leaves its target (docs/service-levels.md).
+    service_level: ServiceLevel | None = None
+    alerts: Alerts = Field(default_factory=Alerts)
+
+    def target_of(self, queue: Queue) -> ServiceLevel | None:
+        """The queue's service-level target: its own, else the office's for a walk-in
+        queue (an appointment queue's people wait for their time, not in line)."""
+        if queue.service_level is not None:
+            return queue.service_level
+        return self.service_level if queue.appointments is None else None
 
     @field_validator("reminders")
     @classmethod

@@ -51,6 +51,13 @@ def _int(value: str, tz: tzinfo) -> int | None:
         return None
 
 
+def _float(value: str, tz: tzinfo) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
 def _text(value: str, tz: tzinfo) -> str:
     return value
 
@@ -82,6 +89,16 @@ PUBLIC_FIELDS: dict[str, dict[str, Convert]] = {
     "booking_cancelled": {"queue": _text, "slot": _ms},
     "day_start": {"day": _text},
     "day_end": {"day": _text, "closed": _int},
+    # A queue left its service-level target (docs/service-levels.md): numbers only.
+    "service_level": {
+        "queue": _text,
+        "state": _text,
+        "longest_wait_s": _int,
+        "forecast_s": _int,
+        "share_today": _float,
+        "target_share": _float,
+        "target_within_minutes": _int,
+    },
 }
 EventType = Literal[
     "issued",
@@ -102,6 +119,7 @@ EventType = Literal[
     "booking_cancelled",
     "day_start",
     "day_end",
+    "service_level",
     "gap",
 ]
 

@@ -33,7 +33,7 @@ from waitboard.core.clock import from_ms, to_ms
 from waitboard.core.errors import WaitboardError
 from waitboard.core.languages import AUTONYMS, CITIZEN_LANGUAGES
 from waitboard.core.languages import DEFAULT as DEFAULT_LANGUAGE
-from waitboard.core.office import Device
+from waitboard.core.staff import Actor
 from waitboard.http_status import status_of
 from waitboard.i18n import Translator
 from waitboard.pages import application_status, forms, qr, sessions
@@ -53,7 +53,7 @@ def _redirect(path: str, request: Request) -> Response:
     return see_other(link_for(request, path))
 
 
-def _form_idempotency(device: Device, path: str, form: dict[str, str]) -> Idempotency | None:
+def _form_idempotency(device: Actor, path: str, form: dict[str, str]) -> Idempotency | None:
     """The form's one-time ``key`` as Idempotency-Key (as staff forms have it), scoped to the
     applications instead of a location: a double click acts once."""
     found = forms.form_request(path, form)
@@ -146,7 +146,7 @@ async def create_form(request: Request) -> Response:
 def _pin_page(
     request: Request,
     ctx: AppContext,
-    device: Device,
+    device: Actor,
     t: Translator,
     application: Application,
     pin: str | None,
@@ -214,7 +214,7 @@ async def detail_page(request: Request) -> Response:
 async def _detail_page(
     request: Request,
     ctx: AppContext,
-    device: Device,
+    device: Actor,
     number: str,
     *,
     status: int = 200,
@@ -256,7 +256,7 @@ async def _detail_page(
 
 async def _application_form(
     request: Request,
-) -> tuple[Device, dict[str, str], Translator, str | Response]:
+) -> tuple[Actor, dict[str, str], Translator, str | Response]:
     """A caseworker's form about one application: the device, the form (CSRF checked), the
     texts, and the checked number - or, for a malformed one, the way back with a message."""
     device = await sessions.require_staff(request, CASEWORKER_ROLES)

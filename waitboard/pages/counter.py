@@ -16,16 +16,19 @@ from waitboard.core.pauses import PauseReason
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
 from waitboard.pages.render import language, link_for, render, see_other
+from waitboard.services import service_levels
 from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES
 
 
 async def _counter_values(ctx: AppContext, loc: Location, counter_id: str) -> dict[str, Any]:
     snap = await ctx.hub.snapshot(loc.id)
+    levels = await service_levels.standings(ctx.store, ctx.office, loc)
     state = await ctx.store.location_state(loc.id)  # this counter's own state, exactly
     view = snapshot.counter(ctx.office, loc, counter_id, state)
     return {
         "snap": snap,
+        "levels": levels,
         "counter": loc.counter_by_id[counter_id],
         "state": view,
         "current": view["ticket"],

@@ -8,8 +8,9 @@ from starlette.responses import Response
 
 from waitboard.context import context
 from waitboard.core.errors import NotFound, WaitboardError
-from waitboard.core.office import Device, Location
+from waitboard.core.office import Location
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.staff import Actor
 from waitboard.i18n import Translator
 from waitboard.labels import LABELS
 from waitboard.pages import forms, sessions
@@ -18,7 +19,7 @@ from waitboard.services import tickets as commands
 from waitboard.services.auth import COUNTER_ROLES, RECEPTION_ROLES
 
 
-async def desk_of(request: Request, loc: Location) -> tuple[Device, str]:
+async def desk_of(request: Request, loc: Location) -> tuple[Actor, str]:
     """The logged-in device of the desk a form was sent from - a counter's page, or else
     the reception's - and that page's address to go back to."""
     counter = request.path_params.get("counter")

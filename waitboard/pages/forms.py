@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 
 from waitboard.core.errors import UnsupportedMediaType
-from waitboard.core.office import Device
+from waitboard.core.staff import Actor
 from waitboard.store import keys
 from waitboard.store.idempotency import Idempotency
 
@@ -42,7 +42,7 @@ def form_request(path: str, form: dict[str, str]) -> tuple[str, str] | None:
 
 
 def form_idempotency(
-    device: Device, location: str, path: str, form: dict[str, str]
+    device: Actor, location: str, path: str, form: dict[str, str]
 ) -> Idempotency | None:
     """A form's one-time ``key`` as its Idempotency-Key: submitting the same rendered form
     twice (a double click) acts once. The fingerprint covers what the form asks."""

@@ -17,16 +17,19 @@ from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
 from waitboard.pages.printed import printed_ticket_values
 from waitboard.pages.render import language, link_for, render, see_other
+from waitboard.services import service_levels
 from waitboard.services import tickets as commands
 from waitboard.services.auth import ISSUE_ROLES, RECEPTION_ROLES
 
 
 async def _reception_values(ctx: AppContext, loc: Location) -> dict[str, Any]:
     snap = await ctx.hub.snapshot(loc.id)
+    levels = await service_levels.standings(ctx.store, ctx.office, loc)
     waiting = await ctx.store.waiting(loc.id)
     tz = ctx.office.tz
     return {
         "snap": snap,
+        "levels": levels,
         "waiting": {
             q: [{"id": w.id, "number": w.number, "queued_at": iso(w.queued_at, tz)} for w in rows]
             for q, rows in waiting.items()

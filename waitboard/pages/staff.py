@@ -15,13 +15,13 @@ from starlette.routing import Route
 
 from waitboard.context import context
 from waitboard.core.errors import Unauthorized
-from waitboard.core.office import Device
+from waitboard.core.staff import Actor
 from waitboard.pages import counter, desk, forms, reception, sessions, stats
 from waitboard.pages.appointment_list import appointments_page
 from waitboard.pages.render import link_for, render, see_other
 
 
-def home_of(device: Device) -> str:
+def home_of(device: Actor) -> str:
     """Where a device goes after logging in."""
     loc = device.location
     if device.role == "caseworker":

@@ -9,7 +9,8 @@ from starlette.responses import Response
 
 from waitboard.context import context
 from waitboard.core import daystats
-from waitboard.core.office import Device, Location
+from waitboard.core.office import Location
+from waitboard.core.staff import Actor
 from waitboard.pages import sessions
 from waitboard.pages.render import render
 from waitboard.services import stats
@@ -18,7 +19,7 @@ from waitboard.services.auth import STATS_ROLES
 
 async def _day_stats(
     request: Request,
-) -> tuple[Device, Location, dict[str, Any], str | None]:
+) -> tuple[Actor, Location, dict[str, Any], str | None]:
     """The figures of the asked day (today when none or none that is a day is asked for:
     then also what was asked, for the page to say)."""
     ctx = context(request)

@@ -30,7 +30,7 @@ from waitboard.core.application_pins import (
 )
 from waitboard.core.applications import Application, AuditEntry, Stage
 from waitboard.core.clock import Clock, to_ms
-from waitboard.core.office import Device
+from waitboard.core.staff import Actor
 from waitboard.services.limits import retry_after
 from waitboard.store.applications import ApplicationStore, Change
 from waitboard.store.idempotency import Idempotency
@@ -93,7 +93,7 @@ class Applications:
         return application
 
     async def create(
-        self, device: Device, number: str, idem: Idempotency | None
+        self, device: Actor, number: str, idem: Idempotency | None
     ) -> tuple[Change, str | None]:
         """A new application at its first stage, and its new PIN (None for a replay: the
         PIN was shown with the first answer, and is stored nowhere)."""
@@ -104,7 +104,7 @@ class Applications:
 
     async def set_stage(
         self,
-        device: Device,
+        device: Actor,
         number: str,
         stage: Stage,
         missing: Iterable[str],
@@ -115,7 +115,7 @@ class Applications:
         return await self.store.set_stage(number, stage, items, device.id, self._now(), idem)
 
     async def reset_pin(
-        self, device: Device, number: str, idem: Idempotency | None
+        self, device: Actor, number: str, idem: Idempotency | None
     ) -> tuple[Change, str | None]:
         """A new PIN (the old one stops working), as :meth:`create` gives one."""
         pin = new_pin()
@@ -125,7 +125,7 @@ class Applications:
 
     async def delete(
         self,
-        device: Device,
+        device: Actor,
         number: str,
         idem: Idempotency | None,
         created: tuple[int, int] | None = None,

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from waitboard.core.errors import Forbidden, Unauthorized
 from waitboard.core.office import Device, Office
+from waitboard.core.staff import Actor
 
 ISSUE_ROLES = ("terminal", "reception", "admin")
 COUNTER_ROLES = ("counter", "admin")
@@ -76,28 +77,28 @@ class DeviceRegistry:
         return device
 
 
+def _who(actor: Actor) -> str:
+    return "This sign-in" if actor.person else f"Device '{actor.id}'"
+
+
 def require(
-    device: Device,
+    actor: Actor,
     roles: tuple[str, ...],
     *,
     location: str | None = None,
     counter: str | None = None,
 ) -> None:
-    """Forbidden unless the device has one of ``roles`` for this location and counter."""
-    if device.role not in roles:
-        raise Forbidden(
-            f"Device '{device.id}' has the role {device.role}; this needs {' or '.join(roles)}."
-        )
-    if location is not None and device.location is not None and device.location != location:
-        raise Forbidden(
-            f"Device '{device.id}' belongs to location {device.location}, not {location}."
-        )
-    if counter is not None and device.role == "counter" and counter not in device.counters:
-        raise Forbidden(
-            f"Device '{device.id}' operates counter(s) {', '.join(device.counters)}, not {counter}."
-        )
+    """Forbidden unless the actor (a device or a signed-in person) has one of ``roles``
+    for this location and counter."""
+    who = _who(actor)
+    if actor.role not in roles:
+        raise Forbidden(f"{who} has the role {actor.role}; this needs {' or '.join(roles)}.")
+    if location is not None and actor.location is not None and actor.location != location:
+        raise Forbidden(f"{who} belongs to location {actor.location}, not {location}.")
+    if counter is not None and actor.role == "counter" and counter not in actor.counters:
+        raise Forbidden(f"{who} operates counter(s) {', '.join(actor.counters)}, not {counter}.")
 
 
-def operated_counters(device: Device) -> list[str] | None:
-    """The counters a device may act for; None = any (reception, admin)."""
-    return list(device.counters) if device.role == "counter" else None
+def operated_counters(actor: Actor) -> list[str] | None:
+    """The counters an actor may act for; None = any (reception, admin)."""
+    return list(actor.counters) if actor.role == "counter" else None

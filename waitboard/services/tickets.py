@@ -20,9 +20,10 @@ from waitboard.core.errors import (
     NotFound,
     Unprocessable,
 )
-from waitboard.core.office import Device, Location
+from waitboard.core.office import Location
 from waitboard.core.outcomes import OutcomeKind
 from waitboard.core.pauses import CounterCommand, PauseReason
+from waitboard.core.staff import Actor
 from waitboard.services import bookings
 from waitboard.services.auth import (
     CHECK_IN_ROLES,
@@ -76,7 +77,7 @@ def location_of(ctx: AppContext, ticket_id: str) -> Location:
     return loc
 
 
-def authorize_issue(ctx: AppContext, device: Device, location: str) -> Location:
+def authorize_issue(ctx: AppContext, device: Actor, location: str) -> Location:
     loc = ctx.location(location)
     require(device, ISSUE_ROLES, location=loc.id)
     return loc
@@ -94,7 +95,7 @@ def walk_in_queue_of(loc: Location, queue_id: str) -> str:
 
 
 async def issue(
-    ctx: AppContext, device: Device, loc: Location, queue: str, idem: Idempotency | None
+    ctx: AppContext, device: Actor, loc: Location, queue: str, idem: Idempotency | None
 ) -> Outcome:
     queue = walk_in_queue_of(loc, queue)
     # Terminals follow the opening hours; staff may still issue for people already inside.
@@ -121,14 +122,14 @@ async def note_estimate(store: Store, loc: Location, outcome: Outcome, now: date
     return outcome
 
 
-def authorize_check_in(ctx: AppContext, device: Device, location: str) -> Location:
+def authorize_check_in(ctx: AppContext, device: Actor, location: str) -> Location:
     loc = ctx.location(location)
     require(device, CHECK_IN_ROLES, location=loc.id)
     return loc
 
 
 async def check_in(
-    ctx: AppContext, device: Device, loc: Location, code_text: str, idem: Idempotency | None
+    ctx: AppContext, device: Actor, loc: Location, code_text: str, idem: Idempotency | None
 ) -> Outcome:
     """The holder of a booking arrives: a ticket in the appointment queue (or, too late,
     in its walk-in queue); the same ticket again when they were checked in already."""
@@ -180,7 +181,7 @@ async def _location_of_booking(ctx: AppContext, digest: str) -> Location | None:
 
 
 def authorize_counter(
-    ctx: AppContext, device: Device, location: str, counter: str
+    ctx: AppContext, device: Actor, location: str, counter: str
 ) -> tuple[Location, str]:
     loc = ctx.location(location)
     counter = counter_of(loc, counter)
@@ -205,7 +206,7 @@ async def counter_command(
     return await ctx.store.counter_command(loc.id, counter, CounterCommand(kind), reason, idem)
 
 
-def authorize_ticket(ctx: AppContext, device: Device, ticket_id: str, name: str) -> Location:
+def authorize_ticket(ctx: AppContext, device: Actor, ticket_id: str, name: str) -> Location:
     _, roles = TICKET_COMMANDS[name]
     loc = location_of(ctx, ticket_id)
     require(device, roles, location=loc.id)
@@ -214,7 +215,7 @@ def authorize_ticket(ctx: AppContext, device: Device, ticket_id: str, name: str)
 
 async def ticket_command(
     ctx: AppContext,
-    device: Device,
+    device: Actor,
     loc: Location,
     ticket_id: str,
     name: str,

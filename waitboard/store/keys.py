@@ -124,6 +124,13 @@ was told), deleted when the ticket ends; ``wb:{<location>}:pushlock`` is held fo
 seconds by the process comparing them, ``wb:{<location>}:pushseen`` names the state
 (``epoch:seq``) they were last compared at.
 
+Service levels (:mod:`waitboard.store.service_levels`) are no script's business either, but
+one: ``wb:{<location>}:sla:<queue>`` (hash) is a queue's alert episode (``opened``, ``calm``,
+``mailed``: ms since it left its target, since it is back, whether its mail was scheduled),
+opened by ``scripts/service_levels/open.lua`` together with the ``service_level`` event on
+the stream; ``wb:{<location>}:slalook`` is held for a few seconds by the process that looks
+at the location's queues, so that one process at a time decides.
+
 Outbound jobs (:mod:`waitboard.store.jobs`: push messages, reminders) share the hash tag
 ``{jobs}``; each job script touches that one slot.
 
@@ -261,6 +268,16 @@ def push_compared(location: str) -> str:
     return prefix(location) + "pushseen"
 
 
+def service_level(location: str, queue: str) -> str:
+    """A queue's service-level alert episode (hash: ``opened``, ``calm``, ``mailed``)."""
+    return prefix(location) + "sla:" + queue
+
+
+def service_level_look(location: str) -> str:
+    """Held (a few seconds) by the process looking at the location's service levels."""
+    return prefix(location) + "slalook"
+
+
 def push_lock(location: str) -> str:
     """Held (a few seconds) by the process comparing the location's subscriptions."""
     return prefix(location) + "pushlock"
@@ -320,6 +337,12 @@ def application_idempotency(device_id: str, key: str) -> str:
     """Scoped per device: one device can never replay another's answers."""
     digest = hashlib.sha256(f"{device_id}\n{key}".encode()).hexdigest()
     return applications_prefix() + "idem:" + digest
+
+
+def staff_directory() -> str:
+    """The staff directory: pseudonymous person id -> display name and last sign-in
+    (hash; ``store/staff_directory.py``)."""
+    return f"{NAMESPACE}:{{staff}}:names"
 
 
 #: What every rate-limit key starts with.

@@ -8,9 +8,10 @@ from __future__ import annotations
 from waitboard.store.barrier_reports import BarrierReports
 from waitboard.store.bookings import BookingCommands
 from waitboard.store.sessions import SessionMarks
+from waitboard.store.staff_directory import StaffDirectory
 from waitboard.store.tickets import TicketCommands
 
 
-class Store(TicketCommands, BookingCommands, SessionMarks, BarrierReports):
+class Store(TicketCommands, BookingCommands, SessionMarks, BarrierReports, StaffDirectory):
     """``redis`` carries the commands; ``reads`` (its own pool, by default the same client)
     carries reads and the hub's subscription, so public load cannot starve the commands."""

@@ -24,9 +24,10 @@ from waitboard.context import AppContext, context
 from waitboard.core import daystats, snapshot
 from waitboard.core.errors import Unprocessable
 from waitboard.core.languages import CITIZEN_LANGUAGES
-from waitboard.core.office import Device, Location
+from waitboard.core.office import Location
 from waitboard.core.outcomes import OutcomeKind
 from waitboard.core.pauses import PauseReason
+from waitboard.core.staff import Actor
 from waitboard.http_status import OUTCOME_STATUS
 from waitboard.services import stats
 from waitboard.services import tickets as commands
@@ -70,7 +71,7 @@ def idempotency_key(request: Request) -> str | None:
 
 
 def _idempotency(
-    request: Request, device: Device, location: str, body: BaseModel
+    request: Request, device: Actor, location: str, body: BaseModel
 ) -> Idempotency | None:
     key = idempotency_key(request)
     if key is None:
@@ -356,9 +357,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             ("close", "Close a counter, also a paused one (409 while it has a ticket)."),
             (
                 "pause",
-                "Pause an open counter for a reason (409 while it has a ticket): screens show "
-                "'Pause', it serves nobody, the estimate expects it back after the usual "
-                "length of such a pause. Paused again with another reason: the reason changes.",
+                "Pause an open counter for a reason (409 while it has a ticket): it serves "
+                "nobody, the estimate expects it back after the usual such pause.",
             ),
             ("resume", "End a counter's pause: it is open again (409 when it is closed)."),
         )

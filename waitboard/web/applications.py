@@ -34,7 +34,7 @@ from waitboard.core.applications import (
 )
 from waitboard.core.clock import to_ms
 from waitboard.core.errors import Unprocessable
-from waitboard.core.office import Device
+from waitboard.core.staff import Actor
 from waitboard.http_status import OUTCOME_STATUS, status_of
 from waitboard.i18n import LANGUAGES, Translator
 from waitboard.services.auth import require
@@ -70,7 +70,7 @@ def _api_language(request: Request) -> Translator:
     return Translator(lang)
 
 
-def _api_idempotency(request: Request, device: Device, body: BaseModel) -> Idempotency | None:
+def _api_idempotency(request: Request, device: Actor, body: BaseModel) -> Idempotency | None:
     key = api.idempotency_key(request)
     if key is None:
         return None
@@ -80,7 +80,7 @@ def _api_idempotency(request: Request, device: Device, body: BaseModel) -> Idemp
     )
 
 
-def _caseworker(request: Request) -> Device:
+def _caseworker(request: Request) -> Actor:
     device = context(request).devices.authenticate(request.headers.get("authorization"))
     require(device, CASEWORKER_ROLES)
     return device

@@ -58,6 +58,7 @@ STANDALONE = (
     "push/mark",
     "push/delete",
     "push/unlock",
+    "service_levels/open",
 )
 
 #: Events kept per location: two busy days of a large office (~10k a day); older ones are
