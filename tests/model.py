@@ -40,7 +40,6 @@ from waitboard.core.domain import (
 )
 from waitboard.core.errors import (
     CounterBusy,
-    CounterClosed,
     NoSuchTicket,
     OtherCounter,
     QueueClosed,
@@ -48,6 +47,14 @@ from waitboard.core.errors import (
     TicketStop,
 )
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.pauses import (
+    CounterCommand,
+    CounterMode,
+    CounterNowState,
+    PauseReason,
+    apply,
+    refuse_call,
+)
 from waitboard.store.scripts import CALLS_KEEP
 
 #: What :meth:`LocationModel.act` does; calling is call_next's, closing the day the clock's.
@@ -96,8 +103,19 @@ class Ticket:
 
 @dataclass(frozen=True, slots=True)
 class Counter:
-    open: bool = False
+    open: bool = False  # serving: a paused counter is not open
     ticket: str | None = None  # the ticket called or being served here, if any
+    paused: PauseReason | None = None
+
+    @property
+    def now(self) -> CounterNowState:
+        """As core/pauses.py's rule sees it."""
+        mode = (
+            CounterMode.PAUSED
+            if self.paused
+            else (CounterMode.OPEN if self.open else CounterMode.CLOSED)
+        )
+        return CounterNowState(mode, self.paused, self.ticket is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +201,7 @@ class LocationModel:
         """
         with self._command(now):
             c = self.counter(counter)
-            if not c.open:
-                raise CounterClosed(f"Counter {counter} is closed.", counter=counter)
+            refuse_call(counter, c.now)
             if c.ticket is not None:  # always called or serving: it is freed when it leaves
                 t = self.tickets[c.ticket]
                 raise CounterBusy(
@@ -281,18 +298,23 @@ class LocationModel:
 
     def set_counter(self, counter: str, open_: bool, now: datetime) -> Answer:
         """Open or close a counter. It cannot close while someone is called or served
-        there; opening an open counter (closing a closed one) changes nothing."""
+        there; opening an open counter (closing a closed one) changes nothing; opening a
+        paused one resumes it, closing it ends the pause."""
+        command = CounterCommand.OPEN if open_ else CounterCommand.CLOSE
+        return self.counter_command(counter, command, None, now)
+
+    def counter_command(
+        self, counter: str, command: CounterCommand, reason: PauseReason | None, now: datetime
+    ) -> Answer:
+        """Open, close, pause or resume a counter by the core's rule (core/pauses.apply):
+        what changes the counter's mode or reason is a change, the rest changes nothing."""
         with self._command(now):
             c = self.counter(counter)
-            if not open_ and c.ticket is not None:
-                t = self.tickets[c.ticket]
-                raise CounterBusy(
-                    f"Counter {counter} still has ticket {t.number}.",
-                    counter=counter,
-                    ticket=t.number,
+            after = apply(counter, c.now, command, reason)
+            if after.mode is not c.now.mode or after.reason is not c.paused:
+                self.counters[counter] = replace(
+                    c, open=after.mode is CounterMode.OPEN, paused=after.reason
                 )
-            if c.open != open_:
-                self.counters[counter] = replace(c, open=open_)
                 self._changed = True
             return Answer(OutcomeKind.DONE)
 

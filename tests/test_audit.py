@@ -25,6 +25,7 @@ from waitboard.core.applications import Stage
 from waitboard.core.audit import AuditFilter, AuditRecord, application_ref
 from waitboard.core.errors import ConfigError, InvalidTransition
 from waitboard.core.office import parse_office
+from waitboard.core.pauses import PauseReason
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services import tickets as commands
 from waitboard.store import keys
@@ -99,7 +100,25 @@ async def test_each_action_in_a_ticket_s_life_names_the_person_and_device(
     )
     opened = life[0]
     assert (opened.action, opened.counter, opened.person) == ("counter_open", "2", "p-advisor")
-    assert (opened.before, opened.after) == ({"open": False}, {"open": True})
+    assert (opened.before, opened.after) == ({"state": "closed"}, {"state": "open"})
+
+
+async def test_a_pause_and_its_end_name_the_person_and_the_reason(server: LiveServer) -> None:
+    """Pausing a counter for a break and resuming are recorded with who, and the reason."""
+    ctx = _ctx(server)
+    loc = ctx.location("sued")
+    await commands.counter_command(ctx, ADVISOR, loc, "2", "open", None)
+    await commands.counter_command(ctx, ADVISOR, loc, "2", "pause", None, PauseReason.BREAK)
+    await commands.counter_command(ctx, ADVISOR, loc, "2", "pause", None, PauseReason.BREAK)
+    await commands.counter_command(ctx, ADVISOR, loc, "2", "resume", None)
+    records = await _records(ctx.store, location="sued")
+    assert [(r.action, r.person, r.device) for r in records] == [
+        ("counter_open", "p-advisor", "pc-sued-2"),
+        ("counter_pause", "p-advisor", "pc-sued-2"),  # (the same pause again: no record)
+        ("counter_resume", "p-advisor", "pc-sued-2"),
+    ]
+    assert records[1].after == {"state": "paused", "reason": "break"}
+    assert records[2].before == {"state": "paused", "reason": "break"}
 
 
 async def test_a_device_acting_through_the_api_is_recorded_by_its_id(

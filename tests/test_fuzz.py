@@ -120,6 +120,7 @@ EXAMPLES = {
 BODY_EXAMPLES = {
     "TicketRequest": {"queue": "A"},
     "TransferRequest": {"queue": "B"},
+    "PauseRequest": {"reason": "break"},
     "OccupancyRequest": {"zone": "wartebereich", "count": 12},
     "BookingRequest": {"queue": "T", "start": "2026-12-07T09:00+01:00"},
     "MoveRequest": {"start": "2026-12-07T09:20+01:00"},

@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 from tests.helpers import ROOT
 from waitboard.core.domain import TicketStatus
 from waitboard.core.errors import BookingOtherDay
+from waitboard.core.pauses import PauseReason
 from waitboard.i18n import Translator, soft_hyphens
 from waitboard.labels import ERRORS, LABELS
 
@@ -44,6 +45,7 @@ DYNAMIC = {
     "booking.status": ["booked", "arrived", "cancelled"],
     "staff.appt": ["booked", "arrived", "arrived_late", "missed", "cancelled"],
     "staff.done": ["recall", "start", "complete", "no-show", "cancel", "transfer"],
+    "pause": [r.value for r in PauseReason],
 }
 
 

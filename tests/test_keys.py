@@ -1,4 +1,4 @@
-"""store/keys.py is the one place of the keys: a location's scripts write no key it does not
+"""store/keys/ is the one place of the keys: a location's scripts write no key it does not
 build, and they find each of its own keys where it passes them."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from waitboard.store import keys
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.office_store import Store
 
-#: The type of each of a location's own keys (keys.py's table), in keys.LOCATION_KEYS order.
+#: The type of each of a location's own keys (keys/locations.py's table), in LOCATION_KEYS order.
 OWN_KEY_TYPES = ("hash", "stream", "list", "hash", "set", "hash", "list", "set", "hash", "stream")
 
 

@@ -41,6 +41,7 @@ from waitboard.core.domain import TRANSITIONS, Action, TicketStatus, pick_queue,
 from waitboard.core.errors import InvalidTransition, WaitboardError
 from waitboard.core.office import Location, Office, parse_office
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.pauses import CounterCommand, PauseReason
 from waitboard.core.state import Call, LocationState, QueueState, TicketRecord
 from waitboard.store import keys
 from waitboard.store.embedded import EmbeddedRedis
@@ -382,6 +383,20 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
             lambda _, now: self.model.set_counter(counter, open_, now),
         )
 
+    @rule(
+        counter=st.sampled_from(["1", "2"]),
+        command=st.sampled_from(list(CounterCommand)),
+        reason=st.sampled_from(list(PauseReason)),
+    )
+    def counter_command(self, counter: str, command: CounterCommand, reason: PauseReason) -> None:
+        """Open, close, pause (for a reason) or resume: the script and the core's rule agree."""
+        why = reason if command is CounterCommand.PAUSE else None
+        self.both(
+            command.value,
+            self.store.counter_command(LOCATION, counter, command, why),
+            lambda _, now: self.model.counter_command(counter, command, why, now),
+        )
+
     @rule()
     def day_check(self) -> None:
         """The hub's periodic roll_day."""
@@ -444,8 +459,12 @@ class ScriptsAgainstModel(RuleBasedStateMachine):
             )
             for q, ids in m.queues.items()
         }
-        assert {c: (cs.open, brief(cs.ticket)) for c, cs in state.counters.items()} == {
-            c: (m.counter(c).open, brief(m.tickets[t] if (t := m.counter(c).ticket) else None))
+        assert {c: (cs.open, cs.paused, brief(cs.ticket)) for c, cs in state.counters.items()} == {
+            c: (
+                m.counter(c).open,
+                m.counter(c).paused,
+                brief(m.tickets[t] if (t := m.counter(c).ticket) else None),
+            )
             for c in self.loc.layout.counters
         }
         assert state.calls == tuple(

@@ -43,7 +43,7 @@ TICKET_FIELDS = {
 #: What a completed ticket has after issue, call, start and complete.
 LIFE_FIELDS = TICKET_FIELDS - {"recalled_at", "est"}
 CALL_FIELDS = {"id", "ticket_id", "number", "queue", "counter", "called_at", "recall"}
-#: Every key waitboard writes (all built in waitboard/store/keys.py): the location's keys,
+#: Every key waitboard writes (all built in waitboard/store/keys/): the location's keys,
 #: the marks of logged-out sessions, application status and the rate limits' buckets.
 KEY_PATTERNS = [
     re.compile(p)

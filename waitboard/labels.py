@@ -42,6 +42,13 @@ LABELS: dict[str, dict[str, Message]] = {
         "missed": NP_("staff.appt.missed", "nicht erschienen"),
         "cancelled": N_("abgesagt"),
     },
+    # Why a counter pauses (the staff's choice, the reception's list, the statistics).
+    "pause": {
+        "break": NP_("pause.break", "Pause"),
+        "paperwork": N_("Nacharbeit"),
+        "meeting": N_("Besprechung"),
+        "other": N_("Sonstiges"),
+    },
     # What a counter's action did, said back to the advisor.
     "staff.done": {
         "recall": N_("{number} erneut aufgerufen."),
@@ -75,6 +82,9 @@ ERRORS: dict[tuple[str, str | None], Message] = {
         "einmal."
     ),
     ("counter_closed", None): N_("Der Schalter ist geschlossen. Bitte öffnen Sie ihn zuerst."),
+    ("counter_paused", None): N_(
+        "Der Schalter ist in Pause. Bitte klicken Sie zuerst auf „Weiter“."
+    ),
     ("counter_busy", None): N_(
         "Am Schalter ist noch Ticket {ticket}. Bitte schließen Sie es ab, melden Sie es als "
         "nicht erschienen oder leiten Sie es weiter."
@@ -188,6 +198,7 @@ ERRORS: dict[tuple[str, str | None], Message] = {
     ("booking_elsewhere", None): N_(
         "Dieser Termin ist am Standort {name}, nicht hier. Bitte checken Sie dort ein."
     ),
+    ("invalid_request", "reason"): N_("Bitte wählen Sie einen Grund für die Pause."),
     ("invalid_request", "code"): N_(
         "Ein Buchungscode besteht aus acht Zeichen (Buchstaben und Ziffern), zum Beispiel "
         "K7QM-4XPA. Bitte prüfen Sie die Eingabe."

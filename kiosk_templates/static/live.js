@@ -84,9 +84,10 @@ function renderQueues(root, queues) {
     const stop = row.querySelector('[data-f="stop"]');
     if (stop) stop.hidden = !q.ticket_stop;
     if (row.dataset.state !== undefined) {
-      row.dataset.state = q.ticket_stop ? "stop" : q.open_counters ? "open" : "closed";
-      // Whether a counter serves it now (also in a lunch break, for those still waiting).
-      setText(row, "state", q.ticket_stop ? gettext("Ausgabestopp") : q.open_counters ? pgettext("queue.open", "Schalter geöffnet") : gettext("Kein Schalter geöffnet"));
+      row.dataset.state = q.ticket_stop ? "stop" : q.open_counters ? "open" : q.paused_counters ? "paused" : "closed";
+      // Whether a counter serves it now (also in a lunch break, for those still waiting);
+      // a paused counter serves nobody, but is coming back: "Pause", never "open".
+      setText(row, "state", q.ticket_stop ? gettext("Ausgabestopp") : q.open_counters ? pgettext("queue.open", "Schalter geöffnet") : q.paused_counters ? pgettext("counter.paused", "Pause") : gettext("Kein Schalter geöffnet"));
     }
   }
 }
@@ -285,7 +286,7 @@ async function refreshTicket(snap) {
   const card = document.querySelector("[data-ticket]");
   const queue = snap.queues.find((q) => q.id === card.dataset.queue);
   const sig = JSON.stringify([snap.epoch, snap.calls.map((c) => [c.id, c.recall]),
-    snap.counters.map((c) => [c.id, c.open, c.number, c.ticket_status])]);
+    snap.counters.map((c) => [c.id, c.open, c.state, c.number, c.ticket_status])]);
   const seen = queue ? { queue: queue.id, waiting: queue.waiting } : null;
   const shorter = seen && ticketWaiting !== null &&
     (ticketWaiting.queue !== seen.queue || seen.waiting < ticketWaiting.waiting);

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from waitboard.core.office import Location
+from waitboard.core.pauses import PauseReason
 
 Json = dict[str, Any]
 FIELDS = ("issued", "called", "served", "no_show", "cancelled", "transferred_out")
@@ -70,7 +71,35 @@ def day(
         "queues": queues,
         "totals": totals,
         "arrivals_per_hour": [{"hour": h, "arrivals": n} for h, n in hours],
+        "counter_time": counter_time(loc, counts),
     }
+
+
+#: A counter's states in the day's figures ("ctime:<counter>:<state>"), as columns.
+COUNTER_STATES = (
+    "serving",
+    "idle",
+    *(f"paused:{r.value}" for r in PauseReason),
+    "closed",
+)
+
+
+def counter_time(loc: Location, counts: Mapping[str, float]) -> list[Json]:
+    """Per counter used that day (configured ones first), its seconds in each state."""
+    used = {k.split(":")[1] for k in counts if k.startswith("ctime:")}
+    ids = [c.id for c in loc.counters if c.id in used]
+    ids += sorted(used - set(ids))
+    return [
+        {
+            "counter": cid,
+            "name": loc.counter_by_id[cid].name if cid in loc.counter_by_id else cid,
+            **{
+                f"{state.replace(':', '_')}_s": round(counts.get(f"ctime:{cid}:{state}", 0.0), 1)
+                for state in COUNTER_STATES
+            },
+        }
+        for cid in ids
+    ]
 
 
 def as_csv(stats: Json) -> str:
@@ -96,6 +125,12 @@ def as_csv(stats: Json) -> str:
     writer.writerow(["date", "hour", "arrivals"])
     for h in stats["arrivals_per_hour"]:
         writer.writerow([stats["date"], h["hour"], h["arrivals"]])
+    if stats.get("counter_time"):
+        states = [f"{s.replace(':', '_')}_s" for s in COUNTER_STATES]
+        writer.writerow([])
+        writer.writerow(["date", "counter", *states])
+        for row in stats["counter_time"]:
+            writer.writerow([stats["date"], row["counter"], *(row[s] for s in states)])
     return out.getvalue()
 
 

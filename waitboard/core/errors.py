@@ -149,6 +149,10 @@ class CounterBusy(CounterState):
     code = "counter_busy"
 
 
+class CounterPaused(CounterState):
+    code = "counter_paused"
+
+
 class SameQueue(Conflict):
     code = "same_queue"
     title = "Already in that queue"

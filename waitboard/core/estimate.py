@@ -126,12 +126,13 @@ NOTHING_LEARNED = Learned(service={}, gap={}, band=None)
 
 @dataclass(frozen=True, slots=True)
 class CounterNow:
-    """An open counter as the estimate sees it."""
+    """An open counter as the estimate sees it (a paused one: free in ``free_in_s``)."""
 
     id: str
     queues: tuple[str, ...]  # most preferred first
     busy_queue: str | None  # the queue of the ticket it has now, if any
     busy_for_s: float = 0.0  # since that ticket was called
+    free_in_s: float = 0.0  # a paused counter: back this many seconds from now
 
 
 def service_s(
@@ -174,8 +175,7 @@ class Booked:
 
 #: Before a few days have been seen: the share of bookings assumed to come on time.
 SHOW_UP_PRIOR = 0.85
-#: How many days the prior is worth.
-SHOW_UP_PRIOR_DAYS = 2.0
+SHOW_UP_PRIOR_DAYS = 2.0  # how many days the prior is worth
 
 
 def show_up_share(learn: Mapping[str, float], queue: str) -> float:
@@ -235,7 +235,7 @@ class _Run:
     def first_free(self, c: CounterNow) -> float:
         """When a counter is first free: a busy one finishes its ticket's expected rest."""
         if c.busy_queue is None:
-            return 0.0
+            return c.free_in_s
         mean = self.service_of(c.id, c.busy_queue)
         return max(mean - c.busy_for_s, MIN_REMAINING * mean)
 

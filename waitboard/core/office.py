@@ -131,9 +131,20 @@ class Location(_Named):
     # "Tell me when I am nearly next" (Web Push): how many people ahead, unless the person
     # chooses otherwise on the ticket's page.
     notify_ahead: int = Field(default=3, ge=1, le=10)
+    # The usual minutes of a pause by reason before any was seen here (core/pauses.py).
+    pause_minutes: dict[Literal["break", "paperwork", "meeting", "other"], float] = Field(
+        default_factory=dict
+    )
     queues: list[Queue] = Field(min_length=1)
     counters: list[Counter] = Field(default_factory=list)
     zones: list[Zone] = Field(default_factory=list)
+
+    @field_validator("pause_minutes")
+    @classmethod
+    def _pause_minutes_sane(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(not 0 < m <= 480 for m in v.values()):
+            raise ValueError("each pause length must be more than 0 and at most 480 minutes")
+        return v
 
     @field_validator("hours")
     @classmethod

@@ -23,6 +23,7 @@ from waitboard.core.errors import (
     BookingTooEarly,
     CounterBusy,
     CounterClosed,
+    CounterPaused,
     ErrorKind,
     IdempotencyKeyInUse,
     IdempotencyMismatch,
@@ -100,6 +101,13 @@ def _ticket_stop(r: _Refused) -> WaitboardError:
 
 def _counter_closed(r: _Refused) -> WaitboardError:
     return CounterClosed(f"{r.counter_name()} is closed; open it first.", counter=r["counter"])
+
+
+def _counter_paused(r: _Refused) -> WaitboardError:
+    return CounterPaused(
+        f"{r.counter_name()} is paused; resume it (Weiter) before calling the next ticket.",
+        counter=r["counter"],
+    )
 
 
 def _counter_busy(r: _Refused) -> WaitboardError:
@@ -203,6 +211,7 @@ _REFUSALS: Mapping[str, Callable[[_Refused], WaitboardError]] = {
     "ticket_stop": _ticket_stop,
     "counter_closed": _counter_closed,
     "counter_busy": _counter_busy,
+    "counter_paused": _counter_paused,
     "ticket_not_found": lambda r: NoSuchTicket(r["ticket"]),
     "other_counter": _other_counter,
     "invalid_transition": _invalid_transition,

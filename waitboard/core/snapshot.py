@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from waitboard.core import appointments, estimate, pace
+from waitboard.core import appointments, estimate, pace, pauses
 from waitboard.core.clock import iso, to_ms
 from waitboard.core.office import Counter, Location, Office, Queue, Zone
 from waitboard.core.state import Call, CounterState, LocationState, TicketRecord
@@ -34,10 +34,24 @@ def open_counters(loc: Location, state: LocationState, queue: str) -> int:
 
 
 def counters_now(loc: Location, state: LocationState, now_ms: int) -> list[estimate.CounterNow]:
-    """The open counters as the estimate sees them, each with how long its ticket has had."""
+    """The open counters as the estimate sees them, each with how long its ticket has had,
+    and the paused ones, each free once it is expected back (core/pauses.py)."""
     counters = []
     for c in loc.counters:
         cs = state.counters.get(c.id)
+        if cs is not None and cs.paused is not None:
+            paused_for_s = max(0.0, (now_ms - (cs.paused_at or now_ms)) / 1000)
+            prior = loc.pause_minutes.get(cs.paused.value)
+            usual = pauses.usual_s(state.learn, cs.paused, prior * 60 if prior else None)
+            counters.append(
+                estimate.CounterNow(
+                    id=c.id,
+                    queues=tuple(c.queues),
+                    busy_queue=None,
+                    free_in_s=pauses.back_in_s(usual, paused_for_s),
+                )
+            )
+            continue
         if cs is None or not cs.open:
             continue
         busy = cs.ticket
@@ -93,8 +107,8 @@ def forecast(
 def paced_queues(
     loc: Location, counters: list[estimate.CounterNow], waiting: dict[str, int]
 ) -> list[str]:
-    """The walk-in queues whose open counters serve that queue alone and all have someone
-    to call (at least as many wait as they are): only then is the pace of its calls the
+    """The walk-in queues whose open counters serve that queue alone, none paused, and all
+    have someone to call (at least as many wait as they are): only then is the pace of its calls the
     speed at which its people are called. Counters shared between queues divide their time
     by the queues' order of preference, which the counters' forecast plays out and a
     queue's pace would not see."""
@@ -104,7 +118,8 @@ def paced_queues(
         serving = [c for c in counters if queue in c.queues]
         if queue in appointment or not serving or n < len(serving):
             continue
-        if all(c.queues == (queue,) for c in serving):
+        # (A paused counter calls nobody until it is back: the pace would not see it.)
+        if all(c.queues == (queue,) and not c.free_in_s for c in serving):
             out.append(queue)
     return out
 
@@ -174,6 +189,11 @@ def queue_shape(q: Queue, loc: Location, state: LocationState, fc: Forecast, now
         "waiting": waiting,
         "serving": serving,
         "open_counters": open_counters(loc, state, q.id),
+        "paused_counters": sum(
+            1
+            for c in loc.layout.counters_serving(q.id)
+            if (cs := state.counters.get(c)) is not None and cs.paused is not None
+        ),
         "estimated_wait_s": wait_s,
         "estimated_wait_range_s": wait_range,
         "longest_wait_s": max(0, (now_ms - head) // 1000) if head else 0,
@@ -183,13 +203,16 @@ def queue_shape(q: Queue, loc: Location, state: LocationState, fc: Forecast, now
 
 
 def counter_shape(c: Counter, state: LocationState) -> Json:
-    """A counter in the snapshot: open or not, and the number it has now."""
+    """A counter in the snapshot: open (serving), paused (and why) or closed, and the
+    number it has now."""
     cs = state.counters.get(c.id, CounterState(open=False, ticket=None))
     return {
         "id": c.id,
         "name": c.name,
         "name_en": c.name_en or c.name,
         "open": cs.open,
+        "state": cs.mode.value,
+        "pause_reason": cs.paused.value if cs.paused else None,
         "queues": list(c.queues),
         "number": cs.ticket.number if cs.ticket else None,
         "ticket_status": cs.ticket.status.value if cs.ticket else None,
@@ -350,6 +373,9 @@ def counter(office: Office, loc: Location, counter_id: str, state: LocationState
         "name": c.name,
         "location": loc.id,
         "open": cs.open,
+        "state": cs.mode.value,
+        "pause_reason": cs.paused.value if cs.paused else None,
+        "paused_at": iso(cs.paused_at, office.tz) if cs.paused_at else None,
         "queues": list(c.queues),
         "ticket": current,
     }

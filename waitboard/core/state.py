@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from waitboard.core.domain import TicketStatus
+from waitboard.core.pauses import CounterMode, PauseReason, parse_reason
 
 
 def _int(value: Any) -> int | None:
@@ -99,14 +100,25 @@ class QueueState:
 
 @dataclass(frozen=True, slots=True)
 class CounterState:
-    open: bool
+    open: bool  # serving (a paused counter is not open)
     ticket: TicketRecord | None  # called or being served here
+    paused: PauseReason | None = None  # paused for this reason (then not open)
+    paused_at: int | None = None  # ... since (ms)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> CounterState:
         return cls(
-            open=bool(raw.get("open")), ticket=_brief(raw["ticket"]) if raw.get("ticket") else None
+            open=bool(raw.get("open")),
+            ticket=_brief(raw["ticket"]) if raw.get("ticket") else None,
+            paused=parse_reason(raw.get("paused")),
+            paused_at=_int(raw.get("paused_at")),
         )
+
+    @property
+    def mode(self) -> CounterMode:
+        if self.paused is not None:
+            return CounterMode.PAUSED
+        return CounterMode.OPEN if self.open else CounterMode.CLOSED
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,9 @@ from starlette.responses import Response
 
 from waitboard.context import AppContext, context
 from waitboard.core import snapshot
-from waitboard.core.errors import NotFound, WaitboardError
+from waitboard.core.errors import NotFound, Unprocessable, WaitboardError
 from waitboard.core.office import Location
+from waitboard.core.pauses import PauseReason
 from waitboard.i18n import Translator
 from waitboard.pages import forms, sessions
 from waitboard.pages.render import language, link_for, render, see_other
@@ -73,7 +74,13 @@ async def counter_action(request: Request) -> Response:
     try:
         if kind not in commands.COUNTER_COMMANDS:
             raise NotFound(f"There is no counter action '{kind[:20]}'.")
-        outcome = await commands.counter_command(ctx, device, loc, counter, kind, idem)
+        reason = None
+        if kind == "pause":
+            try:
+                reason = PauseReason(str(form.get("reason", "")))
+            except ValueError:
+                raise Unprocessable("Choose the reason of the pause.", field="reason") from None
+        outcome = await commands.counter_command(ctx, device, loc, counter, kind, idem, reason)
         if kind == "call-next":
             sessions.flash(
                 request,

@@ -22,6 +22,7 @@ from waitboard.core.errors import (
 )
 from waitboard.core.office import Location
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.pauses import CounterCommand, PauseReason
 from waitboard.core.staff import Actor
 from waitboard.services import bookings
 from waitboard.services.auth import (
@@ -46,7 +47,7 @@ TICKET_COMMANDS: dict[str, tuple[Action, tuple[str, ...]]] = {
     "cancel": (Action.CANCEL, TICKET_DESK_ROLES),
     "transfer": (Action.TRANSFER, TICKET_DESK_ROLES),
 }
-COUNTER_COMMANDS = ("open", "close", "call-next")
+COUNTER_COMMANDS = ("open", "close", "pause", "resume", "call-next")
 
 
 def queue_of(loc: Location, queue_id: str) -> str:
@@ -196,15 +197,17 @@ async def counter_command(
     counter: str,
     kind: str,
     idem: Idempotency | None,
+    reason: PauseReason | None = None,
 ) -> Outcome:
+    """call-next, or open, close, pause (with ``reason``) or resume."""
     if kind == "call-next":
         outcome = await ctx.store.call_next(loc.id, counter, idem, actor=device)
         if outcome.kind is OutcomeKind.DONE and not outcome.replayed:
             ctx.metrics.calls.labels(loc.id, "call").inc()
         return outcome
-    if kind not in ("open", "close"):
-        raise ValueError(f"unknown counter command {kind!r}")
-    return await ctx.store.set_counter(loc.id, counter, kind == "open", idem, actor=device)
+    return await ctx.store.counter_command(
+        loc.id, counter, CounterCommand(kind), reason, idem, actor=device
+    )
 
 
 def authorize_ticket(ctx: AppContext, device: Actor, ticket_id: str, name: str) -> Location:

@@ -64,7 +64,7 @@ class LocationScripts:
             }
             for loc in office.locations
         }
-        # Every script of a location gets the same keys (keys.py says how): built once.
+        # Every script of a location gets the same keys (keys/locations.py says how): built once.
         self._own_keys = {loc.id: keys.location_keys(loc.id) for loc in office.locations}
         self._layout_keys = {
             loc.id: keys.layout_keys(loc.id, loc.layout.queues, list(loc.layout.counters))

@@ -15,6 +15,7 @@ from typing import Any
 
 from waitboard.core.domain import Action
 from waitboard.core.errors import NoSuchTicket, Unavailable
+from waitboard.core.pauses import CounterCommand, PauseReason
 from waitboard.core.staff import Actor
 from waitboard.core.state import LocationState, TicketRecord
 from waitboard.store.idempotency import Idempotency
@@ -144,8 +145,26 @@ class TicketCommands(LocationScripts):
         *,
         actor: Actor | None = None,
     ) -> Outcome:
+        command = CounterCommand.OPEN if open_ else CounterCommand.CLOSE
+        return await self.counter_command(location, counter, command, idem=idem, actor=actor)
+
+    async def counter_command(
+        self,
+        location: str,
+        counter: str,
+        command: CounterCommand,
+        reason: PauseReason | None = None,
+        idem: Idempotency | None = None,
+        *,
+        actor: Actor | None = None,
+    ) -> Outcome:
+        """Open, close, pause (with ``reason``) or resume a counter (counter.lua)."""
+        if (command is CounterCommand.PAUSE) != (reason is not None):
+            raise ValueError("a pause, and only a pause, has a reason")
         loc = self.office.location_by_id[location]
-        args = {"counter": counter, "open": open_}
+        args: dict[str, Any] = {"counter": counter, "action": command.value}
+        if reason is not None:
+            args["reason"] = reason.value
         return await self._command("counter", loc, args, idem, actor)
 
     async def set_occupancy(

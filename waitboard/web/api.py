@@ -26,6 +26,7 @@ from waitboard.core.errors import Unprocessable
 from waitboard.core.languages import CITIZEN_LANGUAGES
 from waitboard.core.office import Location
 from waitboard.core.outcomes import OutcomeKind
+from waitboard.core.pauses import PauseReason
 from waitboard.core.staff import Actor
 from waitboard.http_status import OUTCOME_STATUS
 from waitboard.services import stats
@@ -197,9 +198,15 @@ def _counter_command(kind: str) -> Handler:
         loc, counter = commands.authorize_counter(
             ctx, device, request.path_params["location"], request.path_params["counter"]
         )
-        body = await bodies.parse(request, schemas.EmptyRequest)
+        body: BaseModel
+        reason = None
+        if kind == "pause":
+            pause = await bodies.parse(request, schemas.PauseRequest)
+            body, reason = pause, PauseReason(pause.reason)
+        else:
+            body = await bodies.parse(request, schemas.EmptyRequest)
         outcome = await commands.counter_command(
-            ctx, device, loc, counter, kind, _idempotency(request, device, loc.id, body)
+            ctx, device, loc, counter, kind, _idempotency(request, device, loc.id, body), reason
         )
         if kind == "call-next":
             return _ticket_answer(ctx, loc, outcome)
@@ -341,20 +348,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             _counter_command(kind),
             summary,
             roles=COUNTER_ROLES,
-            body=schemas.EmptyRequest,
+            body=schemas.PauseRequest if kind == "pause" else schemas.EmptyRequest,
             answers={200: schemas.Counter},
             errors=_COMMAND_ERRORS,
         )
         for kind, summary in (
-            ("open", "Open a counter."),
-            ("close", "Close a counter (409 while it has a ticket)."),
+            ("open", "Open a counter (a paused one: resume it)."),
+            ("close", "Close a counter, also a paused one (409 while it has a ticket)."),
+            (
+                "pause",
+                "Pause an open counter for a reason (409 while it has a ticket): it serves "
+                "nobody, the estimate expects it back after the usual such pause.",
+            ),
+            ("resume", "End a counter's pause: it is open again (409 when it is closed)."),
         )
     ),
     Endpoint(
         "POST",
         "/api/v1/locations/{location}/counters/{counter}/call-next",
         _counter_command("call-next"),
-        "Call the next ticket to this counter (204: nobody waits).",
+        "Call the next ticket to this counter (204: nobody waits; 409: closed or paused).",
         roles=COUNTER_ROLES,
         body=schemas.EmptyRequest,
         answers={200: schemas.Ticket, 204: None},

@@ -11,6 +11,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+# (A day's figures have their own module; their names stay importable from here.)
+from waitboard.web.stats_schemas import DayStats, HourArrivals, QueueDay
+
+__all__ = ["DayStats", "HourArrivals", "QueueDay"]
+
 
 def _whole(v: Any) -> Any:
     # JSON Schema's integer includes 12.0; strict validation alone would refuse it.
@@ -113,6 +118,10 @@ class EmptyRequest(_Strict):
     """Commands without parameters take no body, or an empty JSON object."""
 
 
+class PauseRequest(_Strict):
+    reason: PauseReason = Field(description="Why the counter pauses.")
+
+
 # --- answers --------------------------------------------------------------------------------
 
 
@@ -159,7 +168,8 @@ class QueueView(_Open):
     name_en: str
     waiting: int
     serving: int
-    open_counters: int
+    open_counters: int = Field(description="Counters serving this queue now (not paused).")
+    paused_counters: int = Field(default=0, description="Its counters paused just now.")
     estimated_wait_s: int | None
     estimated_wait_range_s: list[int] | None = None
     longest_wait_s: int
@@ -170,11 +180,17 @@ class QueueView(_Open):
     )
 
 
+CounterMode = Literal["open", "paused", "closed"]
+PauseReason = Literal["break", "paperwork", "meeting", "other"]
+
+
 class CounterView(_Open):
     id: str
     name: str
     name_en: str
-    open: bool
+    open: bool = Field(description="Serving: open and not paused.")
+    state: CounterMode = "open"
+    pause_reason: PauseReason | None = None
     queues: list[str]
     number: str | None
     ticket_status: Status | None
@@ -269,7 +285,10 @@ class Counter(_Open):
     id: str
     name: str
     location: str
-    open: bool
+    open: bool = Field(description="Serving: open and not paused.")
+    state: CounterMode
+    pause_reason: PauseReason | None
+    paused_at: str | None
     queues: list[str]
     ticket: CurrentTicket | None
 
@@ -287,35 +306,6 @@ class Problem(_Open):
 
 class Health(_Open):
     status: Literal["ok", "unavailable"]
-
-
-class QueueDay(_Open):
-    id: str = "*"
-    issued: int
-    called: int
-    served: int
-    no_show: int
-    cancelled: int
-    transferred_out: int
-    wait_mean_s: float | None
-    wait_p90_s: float | None
-    service_mean_s: float | None
-    no_show_rate: float | None
-
-
-class HourArrivals(_Open):
-    hour: str = Field(examples=["08"])
-    arrivals: int
-
-
-class DayStats(_Open):
-    """A location's day: per queue, all queues together, and arrivals per hour."""
-
-    location: str
-    date: str
-    queues: list[QueueDay]
-    totals: QueueDay
-    arrivals_per_hour: list[HourArrivals]
 
 
 # --- appointments ---------------------------------------------------------------------------

@@ -1,15 +1,18 @@
 -- call_next.lua: the counter calls the next ticket.
 -- ARGV: counter, preferences (the counter's queues, most preferred first), call_id.
 -- Guarantees: a ticket is called at most once (it leaves its queue in the same step);
--- the counter must be open and free; first come, first served within a queue (by slot
--- time in an appointment queue), in the order of domain.pick_queue. A call is recorded in
--- the audit; "nobody waits" records nothing.
+-- the counter must be open (not closed, not paused) and free; first come, first served
+-- within a queue (by slot time in an appointment queue), in the order of domain.pick_queue.
+-- A call is recorded in the audit; "nobody waits" records nothing.
 local replayed = replay()
 if replayed then return replayed end
 roll_day()
 
 local ck = counter_key(A.counter)
 local c = hgetall(ck) or {}
+if c.paused and c.paused ~= '' then
+  return fail('counter_paused', {counter = A.counter, reason = c.paused})
+end
 if c.open ~= '1' then
   return fail('counter_closed', {counter = A.counter})
 end
@@ -77,6 +80,7 @@ learn_pace(t.queue)
 if earlier and earlier ~= '' then redis.call('LREM', CALLS, 0, earlier) end
 redis.call('LPUSH', CALLS, call)
 redis.call('LTRIM', CALLS, 0, CALLS_KEEP - 1)
+count_counter_time(A.counter, ck, c)
 redis.call('HSET', ck, 'ticket', id)
 event('called', {ticket = id, number = t.number, queue = t.queue, counter = A.counter})
 audit('call', {ticket = id, number = t.number, queue = t.queue, counter = A.counter,

@@ -1,7 +1,7 @@
 -- lib.lua: the prelude of every waitboard script (scripts/__init__.py prepends it).
 --
--- Calling convention (every key and the channel are built in store/keys.py; its table
--- says what each key holds)
+-- Calling convention (every key and the channel are built in store/keys/locations.py; its
+-- table says what each key holds)
 --   KEYS[1..10] the location's own keys, in keys.LOCATION_KEYS order: meta, events,
 --               calls, n, open, learn, calib, counters, occ, audit. KEYS[1] decides the
 --               hash slot: every key carries {location}.
@@ -244,7 +244,9 @@ local function roll_day()
     end
     redis.call('DEL', OPEN)
     for _, c in ipairs(redis.call('SMEMBERS', COUNTERS)) do
-      redis.call('HSET', counter_key(c), 'open', '0', 'ticket', '')
+      -- (The last stretch of a counter left open is not counted: it ended unseen.)
+      redis.call('HSET', counter_key(c), 'open', '0', 'ticket', '', 'paused', '',
+                 'paused_at', '', 'since', '')
     end
     redis.call('DEL', CALLS, NUMBERS)
     learn_show_up(stored)
@@ -279,6 +281,9 @@ local function read_location()
   for c, _ in pairs(A.layout.counters) do
     local ch = hgetall(counter_key(c)) or {}
     local entry = {open = ch.open == '1'}
+    if ch.paused and ch.paused ~= '' then
+      entry.paused, entry.paused_at = ch.paused, tonumber(ch.paused_at)
+    end
     if ch.ticket and ch.ticket ~= '' then
       local t = hgetall(ticket_key(ch.ticket))
       if t then
@@ -338,11 +343,38 @@ local function answer(kind, fields)
   return cjson.encode(fields)
 end
 
+-- Time per counter state, for the day's figures: a counter's state ('serving' while it has
+-- a ticket, 'idle' when open without one, 'paused:<reason>', 'closed') holds since its
+-- field 'since'; before the state changes, that stretch goes into the day's figures as
+-- 'ctime:<counter>:<state>' (seconds). Closed time counts from the counter's first change
+-- of the day (the night before it is not "closed time" of the office's day).
+local function counter_state_of(c)
+  if c.paused and c.paused ~= '' then return 'paused:' .. c.paused end
+  if c.open ~= '1' then return 'closed' end
+  if c.ticket and c.ticket ~= '' then return 'serving' end
+  return 'idle'
+end
+
+local function count_counter_time(counter, ck, c)
+  local since = tonumber(c.since or '')
+  if since and c.since_day == DAY and A.now > since then
+    local key = stats_key(DAY)
+    redis.call('HINCRBYFLOAT', key, 'ctime:' .. counter .. ':' .. counter_state_of(c),
+               (A.now - since) / 1000)
+    redis.call('EXPIRE', key, STATS_TTL_S)
+  end
+  redis.call('HSET', ck, 'since', A.now, 'since_day', DAY)
+end
+
 -- A ticket leaves its counter (done, no-show, cancelled, transferred).
 local function free_counter(t)
   if t.counter and t.counter ~= '' then
     local ck = counter_key(t.counter)
-    if redis.call('HGET', ck, 'ticket') == t.id then redis.call('HSET', ck, 'ticket', '') end
+    local c = hgetall(ck)
+    if c and c.ticket == t.id then
+      count_counter_time(t.counter, ck, c)
+      redis.call('HSET', ck, 'ticket', '')
+    end
   end
 end
 

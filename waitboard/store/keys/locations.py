@@ -1,4 +1,5 @@
-"""Every Redis key and channel name waitboard uses, and how each reaches the Lua scripts.
+"""A location's keys and channel (every key of one location), and how each reaches the Lua
+scripts. The keys of no location: :mod:`waitboard.store.keys.office`.
 
 All keys of one location share the hash tag ``{location}``, so every command (one Lua
 script) touches a single hash slot and the same scripts run on Redis Cluster.
@@ -25,7 +26,8 @@ key                      type        KEYS      content
 ``n``                    hash        own       today's last number per queue
 ``open``                 set         own       ids of tickets waiting, called or served
 ``learn``                hash        own       what the estimate learns: service times,
-                                               arrival gaps, show-up shares, ranges
+                                               arrival gaps, show-up shares, ranges,
+                                               pause lengths by reason
 ``calib``                list        own       recent ``estimate:actual`` pairs (s), newest
                                                first
 ``counters``             set         own       ids of counters ever opened
@@ -35,10 +37,14 @@ key                      type        KEYS      content
 ``q:<queue>``            sorted set  layout    waiting ticket ids, scored by joining order
                                                (by slot time in an appointment queue)
 ``c:<counter>``          hash        layout    ``open`` (0/1), ``ticket`` (current ticket id
-                                               or "")
+                                               or ""), ``paused`` (a reason or ""),
+                                               ``paused_at``, ``since``/``since_day``
+                                               (the present state's start, for the day's
+                                               time per state)
 ``t:<ticket id>``        hash        template  one ticket (number, queue, status, times,
                                                counter)
-``stats:<day>``          hash        template  one day's figures (counts and sums), 400 days
+``stats:<day>``          hash        template  one day's figures (counts and sums, and
+                                               ``ctime:<counter>:<state>`` seconds), 400 days
 ``waits:<day>:<queue>``  list        template  one day's waits of a queue (s), 400 days
 ``appt:<sha256>``        hash        template  a booking, by the SHA-256 of its code (queue,
                                                day, slot, status, ticket; under an
@@ -67,53 +73,6 @@ key                      type    content
                                  ``seq`` (its seq); kept while the webhook is configured
 =======================  ======  ==========================================================
 
-Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
-staff session until its cookie would have expired anyway; ``wb:{reports}:r:<id>`` (hash)
-is one report of a barrier and ``wb:{reports}:all`` (sorted set) their ids by time.
-``wb:{staff}:*``: the staff directory, signed-in people's sessions (docs/staff-sign-in.md).
-
-Applications (status lookup, :mod:`waitboard.store.applications`) belong to no location. Their
-keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
-on Redis Cluster (an office's applications are small and few enough for one slot). The
-lookup's limits are rate limits (below). Their scripts get every key in ``KEYS[]``
-(:func:`application_keys`, then the Idempotency-Key record, then a command's own).
-
-===================================  ======  ===============================================
-key                                  type    content
-===================================  ======  ===============================================
-``wb:app:{apps}:a:<number>``         hash    ``number``, ``stage``, ``missing`` (JSON list),
-                                             ``pin`` (scrypt record, never the PIN),
-                                             ``created_at``, ``updated_at``, once
-                                             decided ``delete_at`` (ms); expires then;
-                                             ``idem``: its Idempotency-Key records
-                                             of the last 24 h (at most 100), each as
-                                             ``<key>@<expiry ms>``
-``wb:app:{apps}:audit:<number>``     stream  every change: ``at``, ``device``, ``action``,
-                                             ``number``, ``old_stage``, ``stage``,
-                                             ``missing``; never trimmed (it is the
-                                             record); expires with the hash
-``wb:app:{apps}:audit``              stream  every application's changes (core/audit.py)
-``wb:app:{apps}:recent``             zset    numbers scored by their last change (ms)
-``wb:app:{apps}:deleting``           zset    decided numbers scored by ``delete_at``: the
-                                             sweep takes them off ``recent`` when due
-``wb:app:{apps}:idem:<sha256>``      string  the answer stored for an Idempotency-Key
-                                             (never a PIN), 24 h; once its application
-                                             is deleted by hand, only that
-===================================  ======  ===============================================
-
-Rate limits (:mod:`waitboard.store.limits`) belong to no location either. Each bucket is one key,
-tagged with its subject (a client address or a looked-up application number), so one
-script takes from all of a subject's buckets together in one hash slot.
-
-===================================  ======  ===============================================
-key                                  type    content
-===================================  ======  ===============================================
-``wb:rl:{<hmac>}:<bucket>``          string  when the bucket is at rest again (ms, GCRA);
-                                             ``<bucket>``: ``public``, ``websocket``,
-                                             ``failures``, ``bookings`` (per address),
-                                             ``lookup`` (per address or per number);
-                                             expires as it comes to rest
-===================================  ======  ===============================================
 
 A location's push subscriptions (:mod:`waitboard.store.push`) are no script's business:
 ``wb:{<location>}:push`` (set) names the tickets that have some, ``wb:{<location>}:push:
@@ -128,22 +87,6 @@ one: ``wb:{<location>}:sla:<queue>`` (hash) is a queue's alert episode (``opened
 opened by ``scripts/service_levels/open.lua`` together with the ``service_level`` event on
 the stream; ``wb:{<location>}:slalook`` is held for a few seconds by the process that looks
 at the location's queues, so that one process at a time decides.
-
-Outbound jobs (:mod:`waitboard.store.jobs`: push messages, reminders) share the hash tag
-``{jobs}``; each job script touches that one slot.
-
-===================================  ======  ===============================================
-key                                  type    content
-===================================  ======  ===============================================
-``wb:{jobs}:due``                    zset    job keys scored by when they are due (ms); a
-                                             claimed job is due again when its lease ends
-``wb:{jobs}:j:<id>``                 hash    ``kind``, ``body`` (JSON), ``attempt``;
-                                             deleted when sent or given up
-``wb:{jobs}:done:<id>``              string  a job done lately: the id is not added again
-===================================  ======  ===============================================
-
-``<hmac>`` is :func:`waitboard.core.application_pins.keyed_digest`: neither an address nor a
-string a guesser typed is stored.
 """
 
 from __future__ import annotations
@@ -294,112 +237,6 @@ def idempotency(location: str, device_id: str, key: str) -> str:
     """Keys are scoped per device: one device can never replay another's answers."""
     digest = hashlib.sha256(f"{device_id}\n{key}".encode()).hexdigest()
     return prefix(location) + "idem:" + digest
-
-
-def revoked_session(digest: str) -> str:
-    """A staff session ended by logout before its cookie expired (no location: global);
-    named by a digest of its id, which is in the cookie."""
-    return f"{NAMESPACE}:session:revoked:{digest}"
-
-
-def staff_session(digest: str, part: str = "session") -> str:
-    """A person's session, its re-check's lock (``part`` "recheck"), a sign-in ("flow")."""
-    return f"{NAMESPACE}:{{staff}}:{part}:{digest}"
-
-
-def staff_subjects() -> str:
-    """The provider's subjects (SHA-256 of issuer and sub) -> person ids (hash)."""
-    return f"{NAMESPACE}:{{staff}}:subjects"
-
-
-def application_keys(number: str) -> list[str]:
-    """``KEYS[1..5]`` of every application command (``applications/lib.lua``)."""
-    return [
-        application(number),
-        application_audit(number),
-        applications_recent(),
-        applications_deleting(),
-        audit("_applications"),
-    ]
-
-
-def audit(owner: str) -> str:
-    """Staff actions (core/audit.py): a location's, ``_applications``' or ``_staff``'."""
-    special = {"_applications": applications_prefix(), "_staff": f"{NAMESPACE}:{{staff}}:"}
-    return special.get(owner, prefix(owner)) + "audit"
-
-
-def applications_prefix() -> str:
-    return f"{NAMESPACE}:app:{{apps}}:"
-
-
-def application(number: str) -> str:
-    return applications_prefix() + "a:" + number
-
-
-def application_audit(number: str) -> str:
-    return applications_prefix() + "audit:" + number
-
-
-def applications_recent() -> str:
-    return applications_prefix() + "recent"
-
-
-def applications_deleting() -> str:
-    return applications_prefix() + "deleting"
-
-
-def application_idempotency(device_id: str, key: str) -> str:
-    """Scoped per device: one device can never replay another's answers."""
-    digest = hashlib.sha256(f"{device_id}\n{key}".encode()).hexdigest()
-    return applications_prefix() + "idem:" + digest
-
-
-def staff_directory() -> str:
-    """Pseudonymous person id -> display name and last sign-in (``staff_directory.py``)."""
-    return f"{NAMESPACE}:{{staff}}:names"
-
-
-#: What every rate-limit key starts with.
-def barrier_report(report_id: str) -> str:
-    """One report of a barrier (hash: page, text, language, time, optional contact)."""
-    return f"{NAMESPACE}:{{reports}}:r:{report_id}"
-
-
-def barrier_reports() -> str:
-    """The reports by time (sorted set of ids), for the admin's list."""
-    return f"{NAMESPACE}:{{reports}}:all"
-
-
-RATE_LIMIT_PREFIX = f"{NAMESPACE}:rl:"
-
-#: What a job's id may be: it becomes part of its key (and the receiver's duplicate check).
-JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
-
-
-def job_schedule() -> str:
-    """Outbound jobs by when they are due (sorted set of job keys, ms): push messages,
-    reminders. One hash tag for all of them: a claim is one script."""
-    return f"{NAMESPACE}:{{jobs}}:due"
-
-
-def job(job_id: str) -> str:
-    """One job (hash: kind, body, attempt)."""
-    if not JOB_ID.fullmatch(job_id):
-        raise ValueError(f"not a job id: {job_id!r}")
-    return f"{NAMESPACE}:{{jobs}}:j:{job_id}"
-
-
-def job_done(job_id: str) -> str:
-    """A job done lately (string with a time to live): the same id is not added again."""
-    job(job_id)  # (checks it)
-    return f"{NAMESPACE}:{{jobs}}:done:{job_id}"
-
-
-def rate_limit(subject: str, bucket: str) -> str:
-    """One bucket of one subject; ``subject`` is the keyed digest of an address or a number,
-    and the hash tag: all of a subject's buckets share one slot."""
-    return f"{RATE_LIMIT_PREFIX}{{{subject}}}:{bucket}"
 
 
 def location_of_channel(name: str) -> str | None:
