@@ -276,3 +276,12 @@ async def test_a_person_s_few_actions_are_found_among_thousands(redis: Redis) ->
         await pipe.execute()
     page = await store.audit_page(AuditFilter(person="p-rare"), limit=50)
     assert [r.at_ms - base for r in page.records] == [4400, 10] and not page.more
+
+
+def test_a_location_id_the_office_s_own_keys_use_is_refused() -> None:
+    """A location with the id 'staff' (whose audit would be the staff directory's) is a
+    configuration error that says the id is reserved."""
+    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
+    raw["locations"].append({**raw["locations"][-1], "id": "staff"})
+    with pytest.raises(ConfigError, match="location staff: id: 'staff' is reserved"):
+        parse_office(raw, source="office.toml")
