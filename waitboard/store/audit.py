@@ -15,7 +15,15 @@ from typing import Any
 
 import orjson
 
-from waitboard.core.audit import APPLICATIONS, STAFF, AuditFilter, AuditRecord, merged
+from waitboard.core.audit import (
+    APPLICATIONS,
+    STAFF,
+    AuditFilter,
+    AuditRecord,
+    keep_ms,
+    merged,
+)
+from waitboard.core.clock import to_ms
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
 from waitboard.store.redis import register_scripts, run_script
@@ -24,6 +32,8 @@ from waitboard.store.redis import register_scripts, run_script
 SCAN_STEP = 2_000
 #: Entries read from one stream for one page at most.
 SCAN_MAX = 100_000
+#: Keys a SCAN call asks for at once, when the retention is applied to every stream.
+TRIM_SCAN_COUNT = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +61,12 @@ class AuditReads(LocationScripts):
         limit: int = 50,
         after: str | None = None,
     ) -> AuditPage:
-        """The newest ``limit`` records that match, older than the cursor ``after``."""
+        """The newest ``limit`` records that match, older than the cursor ``after``, and
+        none older than the retention (``audit_days``) even where a stream still holds
+        them."""
         start, end = flt.window_ms(self.office.tz)
+        oldest = self._oldest_kept_ms()
+        start = oldest if start is None else max(start, oldest)
         cursor_id, _, cursor_stream = (after or "").partition("@")
         results: list[list[AuditRecord]] = []
         more = cut = False
@@ -73,6 +87,26 @@ class AuditReads(LocationScripts):
         records = records[:limit]
         nxt = f"{records[-1].id}@{records[-1].location}" if more and records else None
         return AuditPage(records, more and nxt is not None, nxt, cut)
+
+    def _oldest_kept_ms(self) -> int:
+        """The time of the oldest record the retention keeps (ms)."""
+        return max(0, to_ms(self.clock()) - keep_ms(self.office.audit_days))
+
+    async def trim_audit(self) -> int:
+        """Apply the retention to every audit stream - of each location, configured or
+        not any more, of the applications and of the staff - whether or not anything was
+        written to it lately (a new record trims only its own stream). Idempotent; returns
+        how many records went."""
+        minid = f"{self._oldest_kept_ms()}-0"
+        found = set(self.audit_streams().values())
+        async for key in self.redis.scan_iter(
+            match=keys.audit_pattern(), count=TRIM_SCAN_COUNT, _type="stream"
+        ):
+            found.add(key.decode() if isinstance(key, bytes) else str(key))
+        removed = 0
+        for key in sorted(found):
+            removed += int(await self.redis.xtrim(key, minid=minid, approximate=False))
+        return removed
 
     async def _scan(
         self, owner: str, key: str, flt: AuditFilter, high: str, low: str, limit: int
