@@ -27,7 +27,7 @@ from tests.helpers import (
 from waitboard.context import AppContext
 from waitboard.core.applications import Stage
 from waitboard.core.audit import AuditFilter, AuditRecord, application_ref
-from waitboard.core.errors import ConfigError, InvalidTransition
+from waitboard.core.errors import BadRequest, ConfigError, InvalidTransition
 from waitboard.core.office import parse_office
 from waitboard.core.pauses import PauseReason
 from waitboard.core.staff import SignedInPerson, Workplace
@@ -335,3 +335,12 @@ async def test_the_running_service_trims_the_audit_by_itself(
             return await ctx.store.redis.xlen(stream) == 0
 
         await eventually(trimmed, "the old record to be trimmed")
+
+
+async def test_a_malformed_paging_cursor_is_refused(redis: Redis) -> None:
+    """A cursor that no page gave is refused as a bad request before Redis sees it."""
+    store = Store(redis, office_with_sued(lambda sued: None), SettableClock(MONDAY_8))
+    for after in ("garbage", "1-0@", "(1-0@sued", "1-0@sued extra", "x-1@sued"):
+        with pytest.raises(BadRequest, match="cursor"):
+            await store.audit_page(AuditFilter(), 10, after)
+    assert (await store.audit_page(AuditFilter(), 10, "1764486000000-0@sued")).records == []

@@ -160,3 +160,14 @@ async def test_the_csv_never_holds_a_ticket_s_id(
     page = (await admin.get("/staff/audit", headers=HTML)).text
     assert not [i for i in ids if i in exported or i in page]
     assert len({r["ticket"] for r in _csv(exported) if r["ticket"]}) == 2
+
+
+async def test_a_malformed_page_address_is_a_clear_bad_request(
+    admin: httpx.AsyncClient,
+) -> None:
+    """An 'Ältere Einträge' address with a broken cursor answers 400 with a page that says
+    so and leads back to the newest records of the same filter."""
+    page = await admin.get("/staff/audit?action=call&after=nonsense%3A%40", headers=HTML)
+    assert page.status_code == 400
+    assert "Seitenadresse ist beschädigt" in page.text
+    assert 'href="/staff/audit?action=call"' in page.text

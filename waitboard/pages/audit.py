@@ -29,7 +29,9 @@ from waitboard.core.audit import (
 from waitboard.core.clock import from_ms
 from waitboard.i18n import Translator
 from waitboard.pages import sessions
+from waitboard.pages.errors import error_page
 from waitboard.pages.render import language, render
+from waitboard.store.audit import valid_cursor
 
 HOME = "/staff/audit"
 ADMIN = ("admin",)
@@ -105,7 +107,19 @@ async def audit_page(request: Request) -> Response:
     device = await sessions.require_staff(request, ADMIN)
     t = Translator(language(request))
     flt, bad = _filter(ctx, request)
-    after = (request.query_params.get("after") or "")[:FIELD_MAX] or None
+    query = {k: v for k, v in request.query_params.items() if k != "after" and v}
+    asked = urlencode(query)
+    after = request.query_params.get("after") or None
+    if not valid_cursor(after):
+        return error_page(
+            request,
+            400,
+            t(
+                "Diese Seitenadresse ist beschädigt. "
+                "Beginnen Sie bitte wieder bei den neuesten Einträgen."
+            ),
+            again=HOME + (f"?{asked}" if asked else ""),
+        )
     page = await ctx.store.audit_page(flt, PAGE_SIZE, after)
     names = await _names(ctx, page.records)
     labels = action_labels(t)
@@ -114,8 +128,6 @@ async def audit_page(request: Request) -> Response:
     locations[STAFF] = t("Anmeldungen und Verzeichnis")
     rows = [_row(ctx, t, r, names, labels, locations) for r in page.records]
     members = await ctx.store.staff_members()
-    query = {k: v for k, v in request.query_params.items() if k != "after" and v}
-    asked = urlencode(query)
     return render(
         request,
         "staff/audit.html",

@@ -10,6 +10,7 @@ days helps).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from waitboard.core.audit import (
     merged,
 )
 from waitboard.core.clock import to_ms
+from waitboard.core.errors import BadRequest
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
 from waitboard.store.redis import register_scripts, run_script
@@ -32,8 +34,15 @@ from waitboard.store.redis import register_scripts, run_script
 SCAN_STEP = 2_000
 #: Entries read from one stream for one page at most.
 SCAN_MAX = 100_000
+#: A page's cursor (:attr:`AuditPage.next`): an entry's id, '@', the stream's owner.
+CURSOR = re.compile(r"^[0-9]{1,19}-[0-9]{1,19}@[a-z0-9_-]{1,60}$")
 #: Keys a SCAN call asks for at once, when the retention is applied to every stream.
 TRIM_SCAN_COUNT = 500
+
+
+def valid_cursor(after: str | None) -> bool:
+    """Whether ``after`` is a cursor a page gave (or none)."""
+    return after is None or CURSOR.match(after) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +70,13 @@ class AuditReads(LocationScripts):
         limit: int = 50,
         after: str | None = None,
     ) -> AuditPage:
-        """The newest ``limit`` records that match, older than the cursor ``after``, and
-        none older than the retention (``audit_days``) even where a stream still holds
-        them."""
+        """The newest ``limit`` records that match, older than the cursor ``after`` (a
+        malformed one: BadRequest), and none older than the retention (``audit_days``)
+        even where a stream still holds them."""
+        if not valid_cursor(after):
+            raise BadRequest(
+                "The paging cursor 'after' is malformed; go back to the newest records."
+            )
         start, end = flt.window_ms(self.office.tz)
         oldest = self._oldest_kept_ms()
         start = oldest if start is None else max(start, oldest)
