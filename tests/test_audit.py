@@ -26,7 +26,7 @@ from tests.helpers import (
 )
 from waitboard.context import AppContext
 from waitboard.core.applications import Stage
-from waitboard.core.audit import AuditFilter, AuditRecord, application_ref
+from waitboard.core.audit import AuditFilter, AuditRecord, application_ref, ticket_ref
 from waitboard.core.errors import BadRequest, ConfigError, InvalidTransition
 from waitboard.core.office import parse_office
 from waitboard.core.pauses import PauseReason
@@ -77,7 +77,7 @@ async def test_each_action_in_a_ticket_s_life_names_the_person_and_device(
     await commands.ticket_command(ctx, DESK, loc, third.ticket.id, "cancel", None, None)
 
     life = await _records(ctx.store, location="sued")
-    of_first = [(r.action, r.person, r.device) for r in life if r.ticket == tid]
+    of_first = [(r.action, r.person, r.device) for r in life if r.ticket == ticket_ref(tid)]
     advisor = ("p-advisor", "pc-sued-2")
     assert of_first == [
         ("issue", "p-desk", "pc-reception"),
@@ -93,11 +93,11 @@ async def test_each_action_in_a_ticket_s_life_names_the_person_and_device(
     assert transfer.before == {"status": "serving", "queue": "A", "counter": "2"}
     assert transfer.after == {"status": "waiting", "queue": "B", "counter": ""}
     assert transfer.number == first.ticket.number
-    assert [(r.action, r.person) for r in life if r.ticket == second.ticket.id][-1] == (
+    assert [(r.action, r.person) for r in life if r.ticket == ticket_ref(second.ticket.id)][-1] == (
         "no_show",
         "p-advisor",
     )
-    cancel = [r for r in life if r.ticket == third.ticket.id][-1]
+    cancel = [r for r in life if r.ticket == ticket_ref(third.ticket.id)][-1]
     assert (cancel.action, cancel.person, cancel.after) == (
         "cancel",
         "p-desk",

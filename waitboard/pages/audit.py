@@ -21,6 +21,7 @@ from waitboard.core.audit import (
     ACTIONS,
     APPLICATIONS,
     STAFF,
+    TICKET_REF,
     AuditFilter,
     AuditRecord,
     application_ref,
@@ -95,7 +96,12 @@ def _filter(ctx: AppContext, request: Request) -> tuple[AuditFilter, list[str]]:
     # An application by its number, as the records name it: by its keyed reference.
     number = (q.get("application") or "").strip()[:FIELD_MAX]
     ref = application_ref(ctx.settings.secret_key, number) if number else None
-    return AuditFilter(location, person, action, days[0], days[1], ref), bad
+    # A ticket by its reference (the digest the records and the CSV name it by).
+    ticket = (q.get("ticket") or "").strip().lower() or None
+    if ticket is not None and not TICKET_REF.match(ticket):
+        bad.append("ticket")
+        ticket = None
+    return AuditFilter(location, person, action, days[0], days[1], ref, ticket), bad
 
 
 async def _names(ctx: AppContext, records: list[AuditRecord]) -> dict[str, str]:
@@ -166,13 +172,16 @@ def _row(
         "name": names.get(r.person) if r.person else None,
         "deleted": bool(r.person) and r.person not in names,
         "what": _what(t, r),
+        "ticket_url": HOME + "?" + urlencode({"ticket": r.ticket}) if r.ticket else None,
     }
 
 
 def _what(t: Translator, r: AuditRecord) -> list[str]:
     """The target, in words: a ticket's number and queue, a counter, an application."""
     out = []
-    if r.number:
+    if r.number and r.ticket:
+        out.append(t("Ticket {number} (Kennung {ref})", number=r.number, ref=r.ticket))
+    elif r.number:
         out.append(t("Ticket {number}", number=r.number))
     if r.counter:
         out.append(t("Schalter {counter}", counter=r.counter))

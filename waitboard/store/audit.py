@@ -128,7 +128,7 @@ class AuditReads(LocationScripts):
         script in Redis, :data:`SCAN_STEP` entries a call; whether it has older ones that
         may match, and whether it stopped at :data:`SCAN_MAX`."""
         payload: dict[str, Any] = {"low": low, "limit": limit, "scan_max": SCAN_STEP}
-        for name in ("person", "action", "application"):
+        for name in ("person", "action", "application", "ticket"):
             value = getattr(flt, name)
             if value is not None:
                 payload[name] = value
