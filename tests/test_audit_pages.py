@@ -179,3 +179,23 @@ async def test_a_malformed_page_address_is_a_clear_bad_request(
     assert page.status_code == 400
     assert "Seitenadresse ist beschädigt" in page.text
     assert 'href="/staff/audit?action=call"' in page.text
+
+
+async def test_downloading_the_csv_is_itself_recorded(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """The admin's CSV download is recorded in the office's audit with who and the filter
+    (not in the file itself), and the page names it."""
+    await _busy(server)
+    exported = await admin.get("/staff/audit.csv?action=call&location=sued")
+    assert exported.status_code == 200
+    assert "audit_export" not in exported.text
+    ctx: AppContext = server.app.state.ctx
+    records = (await ctx.store.audit_page(AuditFilter(action="audit_export"))).records
+    assert [(r.location, r.device, r.subject) for r in records] == [
+        (STAFF, "admin", "location=sued, action=call")
+    ]
+    page = await admin.get("/staff/audit?action=audit_export", headers=HTML)
+    assert page.text.count('data-audit="audit_export"') == 1
+    assert "Protokoll als CSV heruntergeladen" in page.text
+    assert "location=sued, action=call" in page.text

@@ -50,6 +50,7 @@ ACTIONS = (
     "person_delete",
     "sign_in",
     "sign_out",
+    "audit_export",
 )
 #: Where the applications' records belong (they belong to no location), and the staff
 #: directory's.

@@ -68,6 +68,7 @@ def action_labels(t: Translator) -> dict[str, str]:
         "person_delete": t("Aus dem Personalverzeichnis gelöscht"),
         "sign_in": t("Angemeldet"),
         "sign_out": t("Abgemeldet"),
+        "audit_export": t("Protokoll als CSV heruntergeladen"),
     }
 
 
@@ -187,16 +188,20 @@ def _what(t: Translator, r: AuditRecord) -> list[str]:
         out.append(t("Schalter {counter}", counter=r.counter))
     if r.application:
         out.append(t("Antrag (Kennung {ref})", ref=r.application))
-    if r.subject:
+    if r.action == "audit_export":
+        out.append(t("Filter: {filter}", filter=r.subject or t("alle Einträge")))
+    elif r.subject:
         out.append(t("Person {pseudonym}", pseudonym=r.subject))
     return out
 
 
 async def audit_csv(request: Request) -> Response:
     """The filtered list as CSV (the newest first, at most :data:`CSV_MAX` rows), with
-    the names of people still in the directory."""
+    the names of people still in the directory. The download is itself recorded (who, when,
+    which filter) in the office's audit before the file is sent (not in the file
+    itself)."""
     ctx = context(request)
-    await sessions.require_staff(request, ADMIN)
+    actor = await sessions.require_staff(request, ADMIN)
     flt, _ = _filter(ctx, request)
     records: list[AuditRecord] = []
     after = None
@@ -208,14 +213,31 @@ async def audit_csv(request: Request) -> Response:
         after = page.next
     names = await _names(ctx, records)
     today = ctx.clock().astimezone(ctx.office.tz).date().isoformat()
+    exported = to_csv(records, names, ctx.office.tz)
+    await ctx.store.record_staff_action("audit_export", actor, describe_filter(flt))
     return Response(
-        to_csv(records, names, ctx.office.tz),
+        exported,
         media_type="text/csv; charset=utf-8",
         headers={
             "Cache-Control": "no-store",
             "Content-Disposition": f'attachment; filename="waitboard-audit-{today}.csv"',
         },
     )
+
+
+def describe_filter(flt: AuditFilter) -> str:
+    """What an export was narrowed to, as its record keeps it (``location=sued,
+    action=call``; "" for everything): an application by its reference, never its number."""
+    parts = {
+        "location": flt.location,
+        "person": flt.person,
+        "action": flt.action,
+        "from": flt.day_from.isoformat() if flt.day_from else None,
+        "to": flt.day_to.isoformat() if flt.day_to else None,
+        "application": flt.application,
+        "ticket": flt.ticket,
+    }
+    return ", ".join(f"{k}={v}" for k, v in parts.items() if v)
 
 
 def routes() -> list[Route]:
