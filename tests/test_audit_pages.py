@@ -168,6 +168,7 @@ async def test_no_record_page_or_csv_holds_a_ticket_s_id(
     one = (await admin.get(f"/staff/audit?ticket={refs[1]}", headers=HTML)).text
     assert one.count('data-audit="issue"') == 1 and one.count('data-audit="cancel"') == 1
     assert refs[0] not in one.split("<table")[-1]
+    assert f"Nur die Einträge des Tickets mit der Kennung {refs[1]}." in one
 
 
 async def test_a_malformed_page_address_is_a_clear_bad_request(
