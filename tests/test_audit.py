@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from datetime import timedelta
 from typing import Any
@@ -12,23 +13,27 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.helpers import (
+    FAST,
     MONDAY_8,
     OFFICE_PATH,
     LiveServer,
     SettableClock,
     auth,
+    eventually,
+    live_server,
     office_with_appointments,
     office_with_sued,
 )
 from waitboard.context import AppContext
 from waitboard.core.applications import Stage
-from waitboard.core.audit import AuditFilter, AuditRecord, application_ref
-from waitboard.core.errors import ConfigError, InvalidTransition
+from waitboard.core.audit import AuditFilter, AuditRecord, application_ref, ticket_ref
+from waitboard.core.errors import BadRequest, ConfigError, InvalidTransition
 from waitboard.core.office import parse_office
 from waitboard.core.pauses import PauseReason
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services import tickets as commands
 from waitboard.store import keys
+from waitboard.store.embedded import EmbeddedRedis
 from waitboard.store.idempotency import Idempotency
 from waitboard.store.office_store import Store
 
@@ -72,7 +77,7 @@ async def test_each_action_in_a_ticket_s_life_names_the_person_and_device(
     await commands.ticket_command(ctx, DESK, loc, third.ticket.id, "cancel", None, None)
 
     life = await _records(ctx.store, location="sued")
-    of_first = [(r.action, r.person, r.device) for r in life if r.ticket == tid]
+    of_first = [(r.action, r.person, r.device) for r in life if r.ticket == ticket_ref(tid)]
     advisor = ("p-advisor", "pc-sued-2")
     assert of_first == [
         ("issue", "p-desk", "pc-reception"),
@@ -88,11 +93,11 @@ async def test_each_action_in_a_ticket_s_life_names_the_person_and_device(
     assert transfer.before == {"status": "serving", "queue": "A", "counter": "2"}
     assert transfer.after == {"status": "waiting", "queue": "B", "counter": ""}
     assert transfer.number == first.ticket.number
-    assert [(r.action, r.person) for r in life if r.ticket == second.ticket.id][-1] == (
+    assert [(r.action, r.person) for r in life if r.ticket == ticket_ref(second.ticket.id)][-1] == (
         "no_show",
         "p-advisor",
     )
-    cancel = [r for r in life if r.ticket == third.ticket.id][-1]
+    cancel = [r for r in life if r.ticket == ticket_ref(third.ticket.id)][-1]
     assert (cancel.action, cancel.person, cancel.after) == (
         "cancel",
         "p-desk",
@@ -276,3 +281,66 @@ async def test_a_person_s_few_actions_are_found_among_thousands(redis: Redis) ->
         await pipe.execute()
     page = await store.audit_page(AuditFilter(person="p-rare"), limit=50)
     assert [r.at_ms - base for r in page.records] == [4400, 10] and not page.more
+
+
+def test_a_location_id_the_office_s_own_keys_use_is_refused() -> None:
+    """A location with the id 'staff' (whose audit would be the staff directory's) is a
+    configuration error that says the id is reserved."""
+    raw = tomllib.loads(OFFICE_PATH.read_text(encoding="utf-8"))
+    raw["locations"].append({**raw["locations"][-1], "id": "staff"})
+    with pytest.raises(ConfigError, match="location staff: id: 'staff' is reserved"):
+        parse_office(raw, source="office.toml")
+
+
+async def test_the_retention_applies_to_idle_and_removed_streams_without_new_records(
+    redis: Redis,
+) -> None:
+    """With audit_days = 7 and nothing written since, the page shows no record older than
+    seven days at once, and the trim deletes them from every stream - of a location no
+    longer configured, too - while newer records stay."""
+    office = office_with_sued(lambda sued: None).model_copy(update={"audit_days": 7})
+    clock = SettableClock(MONDAY_8)
+    store = Store(redis, office, clock)
+    await store.issue("sued", "A", "x", actor=DESK)
+    old_ms = int(MONDAY_8.timestamp() * 1000)
+    gone = keys.audit("closed-site")
+    await redis.xadd(gone, {"action": "issue", "person": "p-desk", "device": ""}, id=f"{old_ms}-0")
+    clock.now = MONDAY_8 + timedelta(days=3)
+    await store.issue("nord", "A", "x", actor=DESK)
+    clock.now = MONDAY_8 + timedelta(days=8)
+    assert [r.location for r in await _records(store)] == ["nord"]
+    assert await redis.xlen(keys.audit("sued")) == 1  # not yet trimmed: only hidden
+    assert await store.trim_audit() == 2
+    assert await redis.xlen(keys.audit("sued")) == 0 and await redis.xlen(gone) == 0
+    assert await redis.xlen(keys.audit("nord")) == 1
+    assert await store.trim_audit() == 0
+
+
+async def test_the_running_service_trims_the_audit_by_itself(
+    redis_server: EmbeddedRedis, redis: Redis
+) -> None:
+    """A running service deletes records past the retention from a stream nobody writes to
+    any more, without any new action."""
+    clock = SettableClock(MONDAY_8)
+    office = office_with_sued(lambda sued: None).model_copy(update={"audit_days": 7})
+    timing = dataclasses.replace(FAST, audit_trim_s=0.2)
+    async with live_server(redis_server.url, office, timing=timing, clock=clock) as srv:
+        ctx = _ctx(srv)
+        await ctx.store.issue("sued", "A", "x", actor=DESK)
+        stream = keys.audit("sued")
+        assert await ctx.store.redis.xlen(stream) == 1
+        clock.now = MONDAY_8 + timedelta(days=8)
+
+        async def trimmed() -> bool:
+            return await ctx.store.redis.xlen(stream) == 0
+
+        await eventually(trimmed, "the old record to be trimmed")
+
+
+async def test_a_malformed_paging_cursor_is_refused(redis: Redis) -> None:
+    """A cursor that no page gave is refused as a bad request before Redis sees it."""
+    store = Store(redis, office_with_sued(lambda sued: None), SettableClock(MONDAY_8))
+    for after in ("garbage", "1-0@", "(1-0@sued", "1-0@sued extra", "x-1@sued"):
+        with pytest.raises(BadRequest, match="cursor"):
+            await store.audit_page(AuditFilter(), 10, after)
+    assert (await store.audit_page(AuditFilter(), 10, "1764486000000-0@sued")).records == []

@@ -12,9 +12,10 @@ import pytest
 from tests.helpers import TIMEOUT, LiveServer, auth
 from tests.test_staff import HTML, csrf_of, log_in
 from waitboard.context import AppContext
-from waitboard.core.audit import STAFF, AuditFilter
+from waitboard.core.audit import STAFF, AuditFilter, ticket_ref
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services import tickets as commands
+from waitboard.store import keys
 
 ALICE = SignedInPerson("p-alice", Workplace("counter", "sued", ("1",)), "pc-sued-1")
 BOB = SignedInPerson("p-bob", Workplace("reception", "sued"), "pc-reception")
@@ -27,18 +28,20 @@ async def admin(server: LiveServer) -> httpx.AsyncClient:
         yield client
 
 
-async def _busy(server: LiveServer) -> None:
-    """Alice opens counter 1 and calls; Bob issues two tickets and cancels one."""
+async def _busy(server: LiveServer) -> list[str]:
+    """Alice opens counter 1 and calls; Bob issues two tickets and cancels one. The
+    tickets' ids."""
     ctx: AppContext = server.app.state.ctx
     await ctx.store.remember_person("p-alice", "Alice Advisor", 1)
     await ctx.store.remember_person("p-bob", "Bob Desk", 1)
     loc = ctx.location("sued")
     await commands.counter_command(ctx, ALICE, loc, "1", "open", None)
-    await commands.issue(ctx, BOB, loc, "A", None)
+    first = await commands.issue(ctx, BOB, loc, "A", None)
     second = await commands.issue(ctx, BOB, loc, "A", None)
     await commands.counter_command(ctx, ALICE, loc, "1", "call-next", None)
-    assert second.ticket
+    assert first.ticket and second.ticket
     await commands.ticket_command(ctx, BOB, loc, second.ticket.id, "cancel", None, None)
+    return [first.ticket.id, second.ticket.id]
 
 
 def _csv(text: str) -> list[dict[str, str]]:
@@ -147,16 +150,53 @@ async def test_an_application_s_records_are_found_by_its_number(
     assert "AZ-2" not in page.text.split("<table")[-1]
 
 
-async def test_the_csv_never_holds_a_ticket_s_id(
+async def test_no_record_page_or_csv_holds_a_ticket_s_id(
     server: LiveServer, admin: httpx.AsyncClient
 ) -> None:
-    """A ticket's id is the address of its citizen's page: the page and the CSV name the
-    ticket by number (and the CSV by a digest that tells days apart), never by its id."""
-    await _busy(server)
+    """A ticket's id is the address of its citizen's page: the stream keeps, and the page
+    and the CSV name, the ticket by number and a digest that tells days apart, never by its
+    id; the page narrows the list to one ticket by that digest."""
+    ids = await _busy(server)
     ctx: AppContext = server.app.state.ctx
-    ids = {r.ticket for r in (await ctx.store.audit_page(AuditFilter())).records if r.ticket}
-    assert len(ids) == 2
+    stored = str(await ctx.store.redis.xrange(keys.audit("sued")))
     exported = (await admin.get("/staff/audit.csv")).text
     page = (await admin.get("/staff/audit", headers=HTML)).text
-    assert not [i for i in ids if i in exported or i in page]
-    assert len({r["ticket"] for r in _csv(exported) if r["ticket"]}) == 2
+    assert not [i for i in ids if i in stored or i in exported or i in page]
+    refs = [ticket_ref(i) for i in ids]
+    assert {r["ticket"] for r in _csv(exported) if r["ticket"]} == set(refs)
+    assert all(ref in page for ref in refs)
+    one = (await admin.get(f"/staff/audit?ticket={refs[1]}", headers=HTML)).text
+    assert one.count('data-audit="issue"') == 1 and one.count('data-audit="cancel"') == 1
+    assert refs[0] not in one.split("<table")[-1]
+    assert f"Nur die Einträge des Tickets mit der Kennung {refs[1]}." in one
+
+
+async def test_a_malformed_page_address_is_a_clear_bad_request(
+    admin: httpx.AsyncClient,
+) -> None:
+    """An 'Ältere Einträge' address with a broken cursor answers 400 with a page that says
+    so and leads back to the newest records of the same filter."""
+    page = await admin.get("/staff/audit?action=call&after=nonsense%3A%40", headers=HTML)
+    assert page.status_code == 400
+    assert "Seitenadresse ist beschädigt" in page.text
+    assert 'href="/staff/audit?action=call"' in page.text
+
+
+async def test_downloading_the_csv_is_itself_recorded(
+    server: LiveServer, admin: httpx.AsyncClient
+) -> None:
+    """The admin's CSV download is recorded in the office's audit with who and the filter
+    (not in the file itself), and the page names it."""
+    await _busy(server)
+    exported = await admin.get("/staff/audit.csv?action=call&location=sued")
+    assert exported.status_code == 200
+    assert "audit_export" not in exported.text
+    ctx: AppContext = server.app.state.ctx
+    records = (await ctx.store.audit_page(AuditFilter(action="audit_export"))).records
+    assert [(r.location, r.device, r.subject) for r in records] == [
+        (STAFF, "admin", "location=sued, action=call")
+    ]
+    page = await admin.get("/staff/audit?action=audit_export", headers=HTML)
+    assert page.text.count('data-audit="audit_export"') == 1
+    assert "Protokoll als CSV heruntergeladen" in page.text
+    assert "location=sued, action=call" in page.text

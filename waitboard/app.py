@@ -149,6 +149,20 @@ async def roll_days_forever(store: Store, office: Office, every_s: float) -> Non
             await store.roll_day(loc.id)
 
 
+async def trim_audit_forever(store: Store, every_s: float) -> None:
+    """Apply the audit's retention to every stream now and every ``every_s`` - also to a
+    stream nobody writes to any more (a removed location's), for the service's lifetime.
+    Every process does; trimming what is already trimmed changes nothing."""
+    while True:
+        try:
+            removed = await store.trim_audit()
+            if removed:
+                log.info("audit records past the retention deleted", extra={"count": removed})
+        except Unavailable:
+            pass  # Redis away: the next round trims what is due then
+        await asyncio.sleep(every_s)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -250,7 +264,10 @@ def create_app(
         roller = asyncio.create_task(
             supervise("day roll", lambda: roll_days_forever(store, office, hub.timing.roll_day_s))
         )
-        background_tasks = [sweeper, roller]
+        trimmer = asyncio.create_task(
+            supervise("audit retention", lambda: trim_audit_forever(store, hub.timing.audit_trim_s))
+        )
+        background_tasks = [sweeper, roller, trimmer]
         log.info("waitboard ready", extra={"locations": len(office.locations), "env": settings.env})
         try:
             yield

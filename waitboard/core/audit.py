@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -49,6 +50,7 @@ ACTIONS = (
     "person_delete",
     "sign_in",
     "sign_out",
+    "audit_export",
 )
 #: Where the applications' records belong (they belong to no location), and the staff
 #: directory's.
@@ -72,11 +74,27 @@ def application_ref(secret: str, number: str) -> str:
     return keyed_digest(secret, "audit-application", number)[:16]
 
 
+#: A ticket's reference as a record holds it (:func:`ticket_ref`).
+TICKET_REF = re.compile(r"^[0-9a-f]{16}$")
+
+
 def ticket_ref(ticket_id: str) -> str:
-    """How the CSV names a ticket: a digest of its id (12 hex digits), which tells its
-    records apart from those of another day's ticket of the same number. The id itself
-    is the address of the citizen's ticket page, so it never leaves the service."""
-    return hashlib.sha256(ticket_id.encode()).hexdigest()[:12] if ticket_id else ""
+    """How the audit names a ticket: a digest of its id (the first 16 hex digits of its
+    SHA-1, as ``lib.lua``'s ``audit`` writes it), which tells its records apart from those
+    of another day's ticket of the same number. The id itself is the address of the
+    citizen's ticket page: no record holds it (the ticket is gone two days after it
+    closed, its records stay for ``audit_days``)."""
+    return (
+        hashlib.sha1(ticket_id.encode(), usedforsecurity=False).hexdigest()[:16]
+        if ticket_id
+        else ""
+    )
+
+
+def _stored_ticket(value: str) -> str:
+    """A record's ticket as shown: its reference (a record written before records held
+    only the reference is shown by the reference of its id, too)."""
+    return value if not value or TICKET_REF.match(value) else ticket_ref(value)
 
 
 def keep_ms(audit_days: int) -> int:
@@ -95,7 +113,7 @@ class AuditRecord:
     action: str
     person: str  # pseudonymous id, or "" (a device on its own)
     device: str
-    ticket: str = ""
+    ticket: str = ""  # a ticket's reference (ticket_ref), never its id
     number: str = ""  # a ticket's number, or an application's
     queue: str = ""
     counter: str = ""
@@ -114,7 +132,7 @@ class AuditRecord:
             action=fields.get("action", ""),
             person=fields.get("person", ""),
             device=fields.get("device", ""),
-            ticket=fields.get("ticket", ""),
+            ticket=_stored_ticket(fields.get("ticket", "")),
             number=fields.get("number", ""),
             queue=fields.get("queue", ""),
             counter=fields.get("counter", ""),
@@ -162,6 +180,7 @@ class AuditFilter:
     day_from: date | None = None
     day_to: date | None = None
     application: str | None = None  # an application's reference (application_ref)
+    ticket: str | None = None  # a ticket's reference (ticket_ref)
 
     def window_ms(self, tz: tzinfo) -> tuple[int | None, int | None]:
         """The days as a range of times (ms, both ends included), in the office's zone."""
@@ -179,6 +198,7 @@ class AuditFilter:
             and (self.action is None or record.action == self.action)
             and (self.location is None or record.location == self.location)
             and (self.application is None or record.application == self.application)
+            and (self.ticket is None or record.ticket == self.ticket)
         )
 
 
@@ -224,7 +244,7 @@ def to_csv(records: Iterable[AuditRecord], names: Mapping[str, str], tz: tzinfo)
                 r.person,
                 _safe_cell(names.get(r.person, "")),
                 r.device,
-                ticket_ref(r.ticket),
+                r.ticket,
                 r.number,
                 r.queue,
                 r.counter,

@@ -14,6 +14,10 @@ from typing import Any
 
 #: Roles whose devices belong to no location.
 OFFICE_WIDE_ROLES = ("admin", "caseworker")
+#: Location ids the office's own keys take as their hash tag (store/keys/office.py: the
+#: staff directory and its audit ``{staff}``, the applications ``{apps}``, reports, jobs):
+#: a location of such an id would share, or overwrite, their keys.
+RESERVED_LOCATION_IDS = ("staff", "apps", "reports", "jobs")
 #: How the lists of the file are called in a message.
 _LABELS = {
     "locations": "location",
@@ -29,6 +33,11 @@ def cross_check(raw: dict[str, Any]) -> Iterable[str]:
     """Unique ids and references that must resolve, location by location, then devices."""
     locations = _items(raw, "locations")
     yield from _duplicates("location", _ids(locations), "")
+    for reserved in sorted(set(_ids(locations)) & set(RESERVED_LOCATION_IDS)):
+        yield (
+            f"location {reserved}: id: '{reserved}' is reserved for the office's own records "
+            f"({', '.join(RESERVED_LOCATION_IDS)} are); choose another id"
+        )
     for loc in locations:
         yield from _location_problems(loc)
     yield from _device_problems(_items(raw, "devices"), locations)

@@ -13,6 +13,7 @@ class HubTiming:
     drift_check_s: float = 5.0  # compare every location's seq with Redis
     refresh_s: float = 30.0  # re-read everything (open/closed, waited times move on)
     roll_day_s: float = 60.0  # the business-day roll (a task of the lifespan's, not the hub's)
+    audit_trim_s: float = 3600.0  # the audit's retention over every stream (the lifespan's)
     ping_s: float = 3.0  # pub/sub link liveness
     dead_after_s: float = 8.0  # no answer on the pub/sub link for this long: reconnect
     overview_coalesce_s: float = 0.5

@@ -21,6 +21,7 @@ from waitboard.core.audit import (
     ACTIONS,
     APPLICATIONS,
     STAFF,
+    TICKET_REF,
     AuditFilter,
     AuditRecord,
     application_ref,
@@ -29,7 +30,9 @@ from waitboard.core.audit import (
 from waitboard.core.clock import from_ms
 from waitboard.i18n import Translator
 from waitboard.pages import sessions
+from waitboard.pages.errors import error_page
 from waitboard.pages.render import language, render
+from waitboard.store.audit import valid_cursor
 
 HOME = "/staff/audit"
 ADMIN = ("admin",)
@@ -65,6 +68,7 @@ def action_labels(t: Translator) -> dict[str, str]:
         "person_delete": t("Aus dem Personalverzeichnis gelöscht"),
         "sign_in": t("Angemeldet"),
         "sign_out": t("Abgemeldet"),
+        "audit_export": t("Protokoll als CSV heruntergeladen"),
     }
 
 
@@ -93,7 +97,12 @@ def _filter(ctx: AppContext, request: Request) -> tuple[AuditFilter, list[str]]:
     # An application by its number, as the records name it: by its keyed reference.
     number = (q.get("application") or "").strip()[:FIELD_MAX]
     ref = application_ref(ctx.settings.secret_key, number) if number else None
-    return AuditFilter(location, person, action, days[0], days[1], ref), bad
+    # A ticket by its reference (the digest the records and the CSV name it by).
+    ticket = (q.get("ticket") or "").strip().lower() or None
+    if ticket is not None and not TICKET_REF.match(ticket):
+        bad.append("ticket")
+        ticket = None
+    return AuditFilter(location, person, action, days[0], days[1], ref, ticket), bad
 
 
 async def _names(ctx: AppContext, records: list[AuditRecord]) -> dict[str, str]:
@@ -105,7 +114,19 @@ async def audit_page(request: Request) -> Response:
     device = await sessions.require_staff(request, ADMIN)
     t = Translator(language(request))
     flt, bad = _filter(ctx, request)
-    after = (request.query_params.get("after") or "")[:FIELD_MAX] or None
+    query = {k: v for k, v in request.query_params.items() if k != "after" and v}
+    asked = urlencode(query)
+    after = request.query_params.get("after") or None
+    if not valid_cursor(after):
+        return error_page(
+            request,
+            400,
+            t(
+                "Diese Seitenadresse ist beschädigt. "
+                "Beginnen Sie bitte wieder bei den neuesten Einträgen."
+            ),
+            again=HOME + (f"?{asked}" if asked else ""),
+        )
     page = await ctx.store.audit_page(flt, PAGE_SIZE, after)
     names = await _names(ctx, page.records)
     labels = action_labels(t)
@@ -114,8 +135,6 @@ async def audit_page(request: Request) -> Response:
     locations[STAFF] = t("Anmeldungen und Verzeichnis")
     rows = [_row(ctx, t, r, names, labels, locations) for r in page.records]
     members = await ctx.store.staff_members()
-    query = {k: v for k, v in request.query_params.items() if k != "after" and v}
-    asked = urlencode(query)
     return render(
         request,
         "staff/audit.html",
@@ -154,28 +173,35 @@ def _row(
         "name": names.get(r.person) if r.person else None,
         "deleted": bool(r.person) and r.person not in names,
         "what": _what(t, r),
+        "ticket_url": HOME + "?" + urlencode({"ticket": r.ticket}) if r.ticket else None,
     }
 
 
 def _what(t: Translator, r: AuditRecord) -> list[str]:
     """The target, in words: a ticket's number and queue, a counter, an application."""
     out = []
-    if r.number:
+    if r.number and r.ticket:
+        out.append(t("Ticket {number} (Kennung {ref})", number=r.number, ref=r.ticket))
+    elif r.number:
         out.append(t("Ticket {number}", number=r.number))
     if r.counter:
         out.append(t("Schalter {counter}", counter=r.counter))
     if r.application:
         out.append(t("Antrag (Kennung {ref})", ref=r.application))
-    if r.subject:
+    if r.action == "audit_export":
+        out.append(t("Filter: {filter}", filter=r.subject or t("alle Einträge")))
+    elif r.subject:
         out.append(t("Person {pseudonym}", pseudonym=r.subject))
     return out
 
 
 async def audit_csv(request: Request) -> Response:
     """The filtered list as CSV (the newest first, at most :data:`CSV_MAX` rows), with
-    the names of people still in the directory."""
+    the names of people still in the directory. The download is itself recorded (who, when,
+    which filter) in the office's audit before the file is sent (not in the file
+    itself)."""
     ctx = context(request)
-    await sessions.require_staff(request, ADMIN)
+    actor = await sessions.require_staff(request, ADMIN)
     flt, _ = _filter(ctx, request)
     records: list[AuditRecord] = []
     after = None
@@ -187,14 +213,31 @@ async def audit_csv(request: Request) -> Response:
         after = page.next
     names = await _names(ctx, records)
     today = ctx.clock().astimezone(ctx.office.tz).date().isoformat()
+    exported = to_csv(records, names, ctx.office.tz)
+    await ctx.store.record_staff_action("audit_export", actor, describe_filter(flt))
     return Response(
-        to_csv(records, names, ctx.office.tz),
+        exported,
         media_type="text/csv; charset=utf-8",
         headers={
             "Cache-Control": "no-store",
             "Content-Disposition": f'attachment; filename="waitboard-audit-{today}.csv"',
         },
     )
+
+
+def describe_filter(flt: AuditFilter) -> str:
+    """What an export was narrowed to, as its record keeps it (``location=sued,
+    action=call``; "" for everything): an application by its reference, never its number."""
+    parts = {
+        "location": flt.location,
+        "person": flt.person,
+        "action": flt.action,
+        "from": flt.day_from.isoformat() if flt.day_from else None,
+        "to": flt.day_to.isoformat() if flt.day_to else None,
+        "application": flt.application,
+        "ticket": flt.ticket,
+    }
+    return ", ".join(f"{k}={v}" for k, v in parts.items() if v)
 
 
 def routes() -> list[Route]:

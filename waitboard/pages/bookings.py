@@ -35,7 +35,7 @@ from waitboard.core.errors import (
 from waitboard.core.office import Location, Queue
 from waitboard.http_status import status_of
 from waitboard.i18n import Translator
-from waitboard.pages import booking_cookie, forms, qr
+from waitboard.pages import booking_cookie, forms, qr, sessions
 from waitboard.pages.render import (
     language,
     language_of,
@@ -288,11 +288,12 @@ async def move(request: Request) -> Response:
         return _to_booking(request, code)
     t = Translator(language(request))
     moving = bookings.view(ctx, loc, q, code, booking)
+    actor = bookings.staff_actor(await sessions.current_actor(request))
     start = form.get("start", "")
     try:
         if not start:
             raise _NoSlotChosen
-        await bookings.move(ctx, code, start)
+        await bookings.move(ctx, code, start, actor)
     except WaitboardError as e:
         if e.kind not in (ErrorKind.CONFLICT, ErrorKind.INVALID):
             raise
@@ -304,8 +305,9 @@ async def move(request: Request) -> Response:
 async def cancel(request: Request) -> Response:
     ctx = context(request)
     await forms.read_form(request)
+    actor = bookings.staff_actor(await sessions.current_actor(request))
     try:
-        cancelled = await bookings.cancel(ctx, request.path_params["code"])
+        cancelled = await bookings.cancel(ctx, request.path_params["code"], actor)
     except WaitboardError as e:
         if e.kind is not ErrorKind.CONFLICT:
             raise

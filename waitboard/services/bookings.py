@@ -28,6 +28,7 @@ from waitboard.core.languages import CITIZEN_LANGUAGES
 from waitboard.core.languages import DEFAULT as DEFAULT_LANGUAGE
 from waitboard.core.office import AppointmentPlan, Location, Queue
 from waitboard.core.refusals import CodeTaken, key_in_use
+from waitboard.core.staff import Actor
 from waitboard.core.state import Booking
 
 #: Bookings and their slot counts stay readable this long after their day (the holder's
@@ -302,7 +303,21 @@ async def find(
     return loc, q, code, booking, ticket
 
 
-async def move(ctx: AppContext, code_text: str, start_text: str) -> Booked:
+#: Who, acting on a booking, is staff whose change the audit records: not a terminal or
+#: a display (a citizen at one acts as its holder), nor a sensor.
+STAFF_ROLES = ("reception", "counter", "caseworker", "admin")
+
+
+def staff_actor(actor: Actor | None) -> Actor | None:
+    """The actor a booking's change is recorded under: staff, or None (its holder)."""
+    return actor if actor is not None and actor.role in STAFF_ROLES else None
+
+
+async def move(
+    ctx: AppContext, code_text: str, start_text: str, actor: Actor | None = None
+) -> Booked:
+    """Move a booking. ``actor``: staff moving it (recorded in the audit); None: its
+    holder with the code (not recorded)."""
     loc, q, code, _, _ = await find(ctx, code_text)
     try:
         slot = appointments.bookable_slot(
@@ -320,6 +335,7 @@ async def move(ctx: AppContext, code_text: str, start_text: str) -> Booked:
             capacity=plan(q).capacity,
             keep_until_ms=to_ms(day_end + KEEP_AFTER_DAY),
             contact_until_ms=to_ms(day_end),
+            actor=actor,
         )
     except SlotFull as e:
         raise await _with_suggestions(ctx, loc, q, slot, e) from None
@@ -341,9 +357,11 @@ async def _with_suggestions(
     return SlotFull(detail, next_free=starts, **full.extra)
 
 
-async def cancel(ctx: AppContext, code_text: str) -> Booked:
+async def cancel(ctx: AppContext, code_text: str, actor: Actor | None = None) -> Booked:
+    """Cancel a booking. ``actor``: staff cancelling it (recorded in the audit); None: its
+    holder with the code (not recorded)."""
     loc, q, code, _, _ = await find(ctx, code_text)
-    cancelled = await ctx.store.move_booking(loc.id, appointments.code_hash(code))
+    cancelled = await ctx.store.move_booking(loc.id, appointments.code_hash(code), actor=actor)
     return Booked(loc, q, code, cancelled)
 
 

@@ -10,12 +10,22 @@ days helps).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from waitboard.core.audit import APPLICATIONS, STAFF, AuditFilter, AuditRecord, merged
+from waitboard.core.audit import (
+    APPLICATIONS,
+    STAFF,
+    AuditFilter,
+    AuditRecord,
+    keep_ms,
+    merged,
+)
+from waitboard.core.clock import to_ms
+from waitboard.core.errors import BadRequest
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
 from waitboard.store.redis import register_scripts, run_script
@@ -24,6 +34,15 @@ from waitboard.store.redis import register_scripts, run_script
 SCAN_STEP = 2_000
 #: Entries read from one stream for one page at most.
 SCAN_MAX = 100_000
+#: A page's cursor (:attr:`AuditPage.next`): an entry's id, '@', the stream's owner.
+CURSOR = re.compile(r"^[0-9]{1,19}-[0-9]{1,19}@[a-z0-9_-]{1,60}$")
+#: Keys a SCAN call asks for at once, when the retention is applied to every stream.
+TRIM_SCAN_COUNT = 500
+
+
+def valid_cursor(after: str | None) -> bool:
+    """Whether ``after`` is a cursor a page gave (or none)."""
+    return after is None or CURSOR.match(after) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +70,16 @@ class AuditReads(LocationScripts):
         limit: int = 50,
         after: str | None = None,
     ) -> AuditPage:
-        """The newest ``limit`` records that match, older than the cursor ``after``."""
+        """The newest ``limit`` records that match, older than the cursor ``after`` (a
+        malformed one: BadRequest), and none older than the retention (``audit_days``)
+        even where a stream still holds them."""
+        if not valid_cursor(after):
+            raise BadRequest(
+                "The paging cursor 'after' is malformed; go back to the newest records."
+            )
         start, end = flt.window_ms(self.office.tz)
+        oldest = self._oldest_kept_ms()
+        start = oldest if start is None else max(start, oldest)
         cursor_id, _, cursor_stream = (after or "").partition("@")
         results: list[list[AuditRecord]] = []
         more = cut = False
@@ -74,6 +101,26 @@ class AuditReads(LocationScripts):
         nxt = f"{records[-1].id}@{records[-1].location}" if more and records else None
         return AuditPage(records, more and nxt is not None, nxt, cut)
 
+    def _oldest_kept_ms(self) -> int:
+        """The time of the oldest record the retention keeps (ms)."""
+        return max(0, to_ms(self.clock()) - keep_ms(self.office.audit_days))
+
+    async def trim_audit(self) -> int:
+        """Apply the retention to every audit stream - of each location, configured or
+        not any more, of the applications and of the staff - whether or not anything was
+        written to it lately (a new record trims only its own stream). Idempotent; returns
+        how many records went."""
+        minid = f"{self._oldest_kept_ms()}-0"
+        found = set(self.audit_streams().values())
+        async for key in self.redis.scan_iter(
+            match=keys.audit_pattern(), count=TRIM_SCAN_COUNT, _type="stream"
+        ):
+            found.add(key.decode() if isinstance(key, bytes) else str(key))
+        removed = 0
+        for key in sorted(found):
+            removed += int(await self.redis.xtrim(key, minid=minid, approximate=False))
+        return removed
+
     async def _scan(
         self, owner: str, key: str, flt: AuditFilter, high: str, low: str, limit: int
     ) -> tuple[list[AuditRecord], bool, bool]:
@@ -81,7 +128,7 @@ class AuditReads(LocationScripts):
         script in Redis, :data:`SCAN_STEP` entries a call; whether it has older ones that
         may match, and whether it stopped at :data:`SCAN_MAX`."""
         payload: dict[str, Any] = {"low": low, "limit": limit, "scan_max": SCAN_STEP}
-        for name in ("person", "action", "application"):
+        for name in ("person", "action", "application", "ticket"):
             value = getattr(flt, name)
             if value is not None:
                 payload[name] = value

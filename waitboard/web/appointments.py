@@ -12,7 +12,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from waitboard.context import context
+from waitboard.context import AppContext, context
+from waitboard.core.staff import Actor
 from waitboard.services import bookings
 from waitboard.services import tickets as commands
 from waitboard.services.auth import CHECK_IN_ROLES
@@ -87,17 +88,26 @@ async def get_appointment(request: Request) -> Response:
     return json(bookings.view(ctx, loc, q, code, booking, ticket))
 
 
+def _staff(ctx: AppContext, request: Request) -> Actor | None:
+    """Staff acting with a device's token (an unknown token is refused), whose change is
+    recorded in the audit; None without a token: the holder with the code."""
+    header = request.headers.get("authorization")
+    return bookings.staff_actor(ctx.devices.authenticate(header) if header else None)
+
+
 async def move_appointment(request: Request) -> Response:
     ctx = context(request)
+    actor = _staff(ctx, request)
     body = await bodies.parse(request, schemas.MoveRequest)
-    moved = await bookings.move(ctx, request.path_params["code"], body.start)
+    moved = await bookings.move(ctx, request.path_params["code"], body.start, actor)
     return json(bookings.view(ctx, moved.location, moved.queue, moved.code, moved.booking))
 
 
 async def cancel_appointment(request: Request) -> Response:
     ctx = context(request)
+    actor = _staff(ctx, request)
     await bodies.parse(request, schemas.EmptyRequest)
-    cancelled = await bookings.cancel(ctx, request.path_params["code"])
+    cancelled = await bookings.cancel(ctx, request.path_params["code"], actor)
     return json(
         bookings.view(ctx, cancelled.location, cancelled.queue, cancelled.code, cancelled.booking)
     )
@@ -115,6 +125,8 @@ async def check_in(request: Request) -> Response:
 
 
 _PUBLIC_ERRORS = (404, 409, 413, 415, 422, 503)
+#: A change by the code's holder, or by staff with a token (401: a token not known).
+_HOLDER_OR_STAFF_ERRORS = (401, *_PUBLIC_ERRORS)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
@@ -169,20 +181,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/v1/appointments/{code}/move",
         move_appointment,
         "Move a booking to another slot of the same concern (409 when that one is "
-        "full, with next_free).",
+        "full, with next_free). Staff send their device's token (optional): their move "
+        "is recorded in the audit.",
         body=schemas.MoveRequest,
         answers={200: schemas.Appointment},
-        errors=_PUBLIC_ERRORS,
+        errors=_HOLDER_OR_STAFF_ERRORS,
         tag="appointments",
     ),
     Endpoint(
         "POST",
         "/api/v1/appointments/{code}/cancel",
         cancel_appointment,
-        "Cancel a booking; its place is free again. Cancelling twice is harmless.",
+        "Cancel a booking; its place is free again. Cancelling twice is harmless. Staff "
+        "send their device's token (optional): their cancellation is recorded in the audit.",
         body=schemas.EmptyRequest,
         answers={200: schemas.Appointment},
-        errors=_PUBLIC_ERRORS,
+        errors=_HOLDER_OR_STAFF_ERRORS,
         tag="appointments",
     ),
     Endpoint(

@@ -107,6 +107,12 @@ def audit(owner: str) -> str:
     return special.get(owner, prefix(owner)) + "audit"
 
 
+def audit_pattern() -> str:
+    """A SCAN pattern that matches every audit stream's key (:func:`audit`), of a
+    location no longer configured too."""
+    return f"{NAMESPACE}:*:audit"
+
+
 def applications_prefix() -> str:
     return f"{NAMESPACE}:app:{{apps}}:"
 

@@ -140,8 +140,14 @@ end
 -- caller's clock, as every time here; one later than the last entry if that clock is
 -- behind it), so the records older than the retention are cut off by their id.
 -- ``fields``: ticket, number, queue, counter (as they apply), before and after (tables of
--- the state the action changed).
+-- the state the action changed). A ticket's id is the address of its citizen's page: the
+-- record keeps only a digest of it (core/audit.py's ticket_ref: the first 16 hex digits
+-- of its SHA-1), which tells one day's A001 from another's.
 local AUDIT_FIELDS = {'ticket', 'number', 'queue', 'counter', 'before', 'after'}
+local function ticket_ref(id)
+  if id == nil or id == '' then return '' end
+  return string.sub(redis.sha1hex(id), 1, 16)
+end
 local function audit(action, fields)
   local by = A.by or {}
   -- (Every field, in one order: a stream keeps the names of fields once for entries that
@@ -149,6 +155,7 @@ local function audit(action, fields)
   local flat = {'action', action, 'person', by.person or '', 'device', by.device or ''}
   for _, k in ipairs(AUDIT_FIELDS) do
     local v = fields[k]
+    if k == 'ticket' then v = ticket_ref(v) end
     flat[#flat + 1] = k
     if type(v) == 'table' then flat[#flat + 1] = cjson.encode(v) else flat[#flat + 1] = tostring(v or '') end
   end

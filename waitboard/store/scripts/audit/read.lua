@@ -1,7 +1,7 @@
 -- audit/read.lua: one stream of the audit (core/audit.py), newest first, narrowed in Redis.
 -- KEYS[1] the stream; ARGV[1] JSON: high, low (XREVRANGE's bounds: ids, '+', '-', or
--- '(' and an id), limit, scan_max, and the filter's person, action, application (each
--- absent: any).
+-- '(' and an id), limit, scan_max, and the filter's person, action, application, ticket
+-- (a ticket's reference; each absent: any).
 -- Read-only. Answers {entries = {{id, {field, value, ...}}, ...}, more, cut}: at most
 -- limit + 1 entries that match (more: the stream has older ones that may), after reading
 -- at most scan_max entries (cut: it stopped there, at the entry ``last``; the caller goes
@@ -15,6 +15,7 @@ local function matches(fields)
   for i = 1, #fields, 2 do f[fields[i]] = fields[i + 1] end
   return (not A.person or f.person == A.person) and (not A.action or f.action == A.action)
     and (not A.application or f.application == A.application)
+    and (not A.ticket or f.ticket == A.ticket)
 end
 while true do
   local batch = redis.call('XREVRANGE', KEYS[1], high, A.low, 'COUNT', BATCH)
