@@ -41,16 +41,15 @@ def counters_now(loc: Location, state: LocationState, now_ms: int) -> list[estim
         cs = state.counters.get(c.id)
         if cs is not None and cs.paused is not None:
             paused_for_s = max(0.0, (now_ms - (cs.paused_at or now_ms)) / 1000)
-            prior = loc.pause_minutes.get(cs.paused.value)
-            usual = pauses.usual_s(state.learn, cs.paused, prior * 60 if prior else None)
-            counters.append(
-                estimate.CounterNow(
-                    id=c.id,
-                    queues=tuple(c.queues),
-                    busy_queue=None,
-                    free_in_s=pauses.back_in_s(usual, paused_for_s),
+            prior = pauses.prior_s(cs.paused, loc.pause_minutes)
+            usual = pauses.usual_s(state.learn, cs.paused, prior)
+            back_in = pauses.back_in_s(usual, paused_for_s)
+            if back_in is not None:
+                counters.append(
+                    estimate.CounterNow(
+                        id=c.id, queues=tuple(c.queues), busy_queue=None, free_in_s=back_in
+                    )
                 )
-            )
             continue
         if cs is None or not cs.open:
             continue
