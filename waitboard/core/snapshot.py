@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from waitboard.core import appointments, estimate, pace
+from waitboard.core import appointments, estimate, pace, staffing
 from waitboard.core.clock import iso, to_ms
 from waitboard.core.office import Counter, Location, Office, Queue, Zone
 from waitboard.core.state import Call, CounterState, LocationState, TicketRecord
@@ -87,7 +87,18 @@ def forecast(
                 )
                 for position, w in enumerate(waits[queue], start=1)
             ]
+        local = now.astimezone(tz)
+        for queue in walk_in_queues(loc, waiting):
+            speeds = staffing.speeds(state.learn, queue, local, open_counters(loc, state, queue))
+            if any(s != 1.0 for s in speeds):
+                waits[queue] = [staffing.stretched(w, local, speeds) for w in waits[queue]]
     return Forecast(waits, learned)
+
+
+def walk_in_queues(loc: Location, waiting: dict[str, int]) -> list[str]:
+    """The queues people join by taking a ticket (an appointment's wait is its slot's)."""
+    appointment = {q.id for q in loc.appointment_queues}
+    return [q for q in waiting if q not in appointment]
 
 
 def paced_queues(

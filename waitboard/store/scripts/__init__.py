@@ -77,6 +77,9 @@ HOURLY_ALPHA = 0.1
 #: The pace of a queue's calls is a count of them fading with this time constant (the
 #: same as estimate.PACE_TAU_S): about the last quarter of an hour.
 PACE_TAU_S = 15 * 60
+#: Weight of the newest day in the usual counters per weekday and hour (core/staffing.py):
+#: about the last four same weekdays count.
+STAFF_ALPHA = 0.3
 #: The same for the share of bookings that come on time, learned once a day.
 SHOW_ALPHA = 0.3
 #: Recent (estimate, actual) pairs behind the ranges, and how many before they are used.
@@ -135,6 +138,7 @@ def _values() -> dict[str, str]:
         "LEARN_ALPHA": str(LEARN_ALPHA),
         "HOURLY_ALPHA": str(HOURLY_ALPHA),
         "PACE_TAU_S": str(PACE_TAU_S),
+        "STAFF_ALPHA": str(STAFF_ALPHA),
         "SHOW_ALPHA": str(SHOW_ALPHA),
         "CALIB_KEEP": str(CALIB_KEEP),
         "BAND_MIN_PAIRS": str(BAND_MIN_PAIRS),

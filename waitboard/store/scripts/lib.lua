@@ -56,6 +56,7 @@ local STATS_TTL_S = {{STATS_TTL_S}}
 local LEARN_ALPHA = {{LEARN_ALPHA}}
 local HOURLY_ALPHA = {{HOURLY_ALPHA}}
 local PACE_TAU_S = {{PACE_TAU_S}}
+local STAFF_ALPHA = {{STAFF_ALPHA}}
 local SHOW_ALPHA = {{SHOW_ALPHA}}
 local CALIB_KEEP = {{CALIB_KEEP}}
 local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
@@ -259,7 +260,10 @@ local function read_location()
   local learn = {}
   local flat = redis.call('HGETALL', LEARN)
   for i = 1, #flat, 2 do
-    if string.sub(flat[i], 1, 13) ~= 'last_arrival:' then learn[flat[i]] = tonumber(flat[i + 1]) end
+    local name = flat[i]
+    if string.sub(name, 1, 13) ~= 'last_arrival:' and string.sub(name, 1, 6) ~= 'staff_' then
+      learn[name] = tonumber(flat[i + 1])
+    end
   end
   local occupancy = {}
   local occ = redis.call('HGETALL', OCCUPANCY)
@@ -366,6 +370,44 @@ local function learn_pace(queue)
   end
   redis.call('HSET', LEARN, 'pace:' .. queue, count + 1, 'pace_at:' .. queue, A.now,
              'pace_n:' .. queue, n + 1)
+end
+
+-- The counters at work per queue, weekday and hour, across weeks: how many counters called
+-- a queue's tickets in an hour, folded into that weekday's and hour's recent-weighted
+-- mean ('staff:A@tue09') at the queue's first call of a later hour. staffing.py plays a
+-- wait that runs into coming hours with their usual counters. The hour at work is kept as
+-- a number YYYYMMDDHH (of the service day); 'staff_' fields are bookkeeping, not read.
+local WEEKDAY_NAMES = {'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'}
+local function weekday_of(y, m, d)  -- 1 = Monday (Sakamoto's rule)
+  local offsets = {0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4}
+  if m < 3 then y = y - 1 end
+  local sunday0 = (y + math.floor(y / 4) - math.floor(y / 100) + math.floor(y / 400)
+                   + offsets[m] + d) % 7
+  return (sunday0 + 6) % 7 + 1
+end
+
+local function learn_staff(queue, counter)
+  local y, m, d = string.match(DAY, '^(%d+)-(%d+)-(%d+)$')
+  if not y then return end
+  local mark = ((tonumber(y) * 100 + tonumber(m)) * 100 + tonumber(d)) * 100 + tonumber(A.hour)
+  local was = tonumber(redis.call('HGET', LEARN, 'staff_mark:' .. queue))
+  if was ~= mark then
+    if was then
+      local n = tonumber(redis.call('HGET', LEARN, 'staff_now:' .. queue) or '0')
+      local h = was % 100
+      local day = math.floor(was / 100)
+      local wd = weekday_of(math.floor(day / 10000), math.floor(day / 100) % 100, day % 100)
+      if n > 0 then
+        ewma(string.format('staff:%s@%s%02d', queue, WEEKDAY_NAMES[wd], h), n, STAFF_ALPHA)
+      end
+    end
+    redis.call('HSET', LEARN, 'staff_mark:' .. queue, mark, 'staff_now:' .. queue, 0)
+  end
+  local at = 'staff_at:' .. queue .. ':' .. counter
+  if tonumber(redis.call('HGET', LEARN, at)) ~= mark then
+    redis.call('HSET', LEARN, at, mark)
+    redis.call('HINCRBY', LEARN, 'staff_now:' .. queue, 1)
+  end
 end
 
 -- A ticket joins a queue: learn the gap between arrivals (for queues that take capacity).
