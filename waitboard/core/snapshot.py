@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from waitboard.core import appointments, estimate, pace, staffing
+from waitboard.core import appointments, estimate, pace, usual
 from waitboard.core.clock import iso, to_ms
 from waitboard.core.office import Counter, Location, Office, Queue, Zone
 from waitboard.core.state import Call, CounterState, LocationState, TicketRecord
@@ -61,7 +61,9 @@ def forecast(
     tz: tzinfo,
     service_override: estimate.Service | None = None,
 ) -> Forecast:
-    """The waits of every position of every queue, and the calibrated band.
+    """The waits of every position of every queue, and the calibrated band. A walk-in
+    queue's waits weigh in the pace of its calls just now (``core/pace.py``) and what its
+    hours usually bring on this weekday (``core/usual.py``).
     ``service_override``: other service times for the same arithmetic (the benchmark's
     oracle, which knows the simulation's true ones)."""
     learned = estimate.Learned.parse(state.learn)
@@ -89,9 +91,8 @@ def forecast(
             ]
         local = now.astimezone(tz)
         for queue in walk_in_queues(loc, waiting):
-            speeds = staffing.speeds(state.learn, queue, local, open_counters(loc, state, queue))
-            if any(s != 1.0 for s in speeds):
-                waits[queue] = [staffing.stretched(w, local, speeds) for w in waits[queue]]
+            rule = usual.usual_waits(state.learn, queue, local, len(waits[queue]))
+            waits[queue] = [usual.with_usual(w, u) for w, u in zip(waits[queue], rule, strict=True)]
     return Forecast(waits, learned)
 
 

@@ -25,7 +25,8 @@ key                      type        KEYS      content
 ``n``                    hash        own       today's last number per queue
 ``open``                 set         own       ids of tickets waiting, called or served
 ``learn``                hash        own       what the estimate learns: service times,
-                                               arrival gaps, show-up shares, ranges
+                                               arrival gaps, show-up shares, ranges,
+                                               usual calls per weekday and hour
 ``calib``                list        own       recent ``estimate:actual`` pairs (s), newest
                                                first
 ``counters``             set         own       ids of counters ever opened
