@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from waitboard.core.errors import CounterBusy, CounterClosed, CounterPaused
 
@@ -121,7 +122,7 @@ def back_in_s(usual: float, paused_for_s: float) -> float | None:
     return max(MIN_RETURN_S, rest)
 
 
-def prior_s(reason: PauseReason, pause_minutes: Mapping[str, float]) -> float:
+def prior_s(reason: PauseReason, pause_minutes: Mapping[Any, float]) -> float:
     """The usual seconds of a pause of ``reason`` before any was seen: the location's own
     (``pause_minutes``) or the default."""
     minutes = pause_minutes.get(reason.value)
