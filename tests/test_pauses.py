@@ -84,7 +84,13 @@ def test_a_paused_counter_is_back_after_the_rest_of_its_usual_pause() -> None:
     assert pauses.back_in_s(900, 300) == 600
     assert pauses.back_in_s(900, 1200) == pytest.approx(pauses.OVERRUN_SHARE * 900)
     assert pauses.back_in_s(900, 880) == pauses.MIN_RETURN_S
-    assert pauses.back_in_s(100, 5000) == pauses.MIN_RETURN_S
+    assert pauses.back_in_s(100, 200) == pauses.MIN_RETURN_S
+
+
+def test_a_pause_three_times_its_usual_length_is_taken_as_forgotten() -> None:
+    """A counter left paused (three times the usual break) is not expected back at all."""
+    assert pauses.back_in_s(900, 3 * 900 - 1) is not None
+    assert pauses.back_in_s(900, 3 * 900) is None
 
 
 def test_the_forecast_plays_a_paused_counter_from_its_return() -> None:

@@ -159,6 +159,25 @@ async def test_the_day_shows_time_per_counter_state_and_pause_reason(
     assert "paused_break_s" in daystats.as_csv(daystats.day(loc, "2026-11-25", counts, waits))
 
 
+async def test_a_forgotten_pause_teaches_nothing_and_counts_as_closed(
+    store: Store, clock: SettableClock, office: Office
+) -> None:
+    """A break left running for an afternoon: the estimate stops counting on the counter
+    (nobody is told a wait as if it came back any minute), and its length is not learned."""
+    loc = office.location_by_id["sued"]
+    await store.issue("sued", "A", "t")
+    await store.counter_command("sued", "1", OPEN)
+    await store.counter_command("sued", "1", PAUSE, PauseReason.BREAK)
+    clock.now += timedelta(minutes=44)
+    fc = snapshot.forecast(loc, await store.location_state("sued"), clock.now, office.tz)
+    assert fc.raw("A", 1) is not None  # (within three usual breaks: still expected back)
+    clock.now += timedelta(hours=3)
+    fc = snapshot.forecast(loc, await store.location_state("sued"), clock.now, office.tz)
+    assert fc.raw("A", 1) is None  # no counter expected: unknown, not "any minute"
+    await store.counter_command("sued", "1", RESUME)
+    assert "pause:break" not in (await store.location_state("sued")).learn
+
+
 async def test_a_paused_counter_is_not_serving_but_comes_back_in_the_estimate(
     store: Store, clock: SettableClock, office: Office
 ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from waitboard.core.errors import CounterBusy, CounterClosed, CounterPaused
 
@@ -50,6 +51,10 @@ PRIOR_WEIGHT = 3.0
 MIN_RETURN_S = 60.0
 #: A pause past its usual length: expected back within this share of the usual length.
 OVERRUN_SHARE = 0.25
+#: A pause this many times its usual length is taken as forgotten (a counter left paused
+#: at the end of a shift): the estimate counts the counter as closed, and its length teaches
+#: nothing about the usual pause (counter.lua gets the bound in ``pause_caps``).
+FORGOTTEN_FACTOR = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +109,24 @@ def usual_s(learn: Mapping[str, float], reason: PauseReason, prior_s: float | No
     return (n * mean + PRIOR_WEIGHT * prior) / (n + PRIOR_WEIGHT)
 
 
-def back_in_s(usual: float, paused_for_s: float) -> float:
+def back_in_s(usual: float, paused_for_s: float) -> float | None:
     """Seconds until a paused counter is expected back: the rest of its usual pause; one
-    that has run past its usual length is expected soon (a share of it), never at once."""
+    that has run past its usual length is expected soon (a share of it), never at once;
+    None for one paused so long that it was forgotten (not coming back: as if closed), so
+    that a counter left paused does not keep every wait short for the rest of the day."""
+    if paused_for_s >= FORGOTTEN_FACTOR * usual:
+        return None
     rest = usual - max(0.0, paused_for_s)
     if rest <= 0:
         rest = OVERRUN_SHARE * usual
     return max(MIN_RETURN_S, rest)
+
+
+def prior_s(reason: PauseReason, pause_minutes: Mapping[Any, float]) -> float:
+    """The usual seconds of a pause of ``reason`` before any was seen: the location's own
+    (``pause_minutes``) or the default."""
+    minutes = pause_minutes.get(reason.value)
+    return (minutes if minutes else PRIOR_MINUTES[reason]) * 60
 
 
 def parse_reason(value: object) -> PauseReason | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from waitboard.core import appointments, estimate, pace, pauses
+from waitboard.core import appointments, estimate, pace, pauses, usual
 from waitboard.core.clock import iso, to_ms
 from waitboard.core.office import Counter, Location, Office, Queue, Zone
 from waitboard.core.state import Call, CounterState, LocationState, TicketRecord
@@ -41,16 +41,15 @@ def counters_now(loc: Location, state: LocationState, now_ms: int) -> list[estim
         cs = state.counters.get(c.id)
         if cs is not None and cs.paused is not None:
             paused_for_s = max(0.0, (now_ms - (cs.paused_at or now_ms)) / 1000)
-            prior = loc.pause_minutes.get(cs.paused.value)
-            usual = pauses.usual_s(state.learn, cs.paused, prior * 60 if prior else None)
-            counters.append(
-                estimate.CounterNow(
-                    id=c.id,
-                    queues=tuple(c.queues),
-                    busy_queue=None,
-                    free_in_s=pauses.back_in_s(usual, paused_for_s),
+            prior = pauses.prior_s(cs.paused, loc.pause_minutes)
+            usual = pauses.usual_s(state.learn, cs.paused, prior)
+            back_in = pauses.back_in_s(usual, paused_for_s)
+            if back_in is not None:
+                counters.append(
+                    estimate.CounterNow(
+                        id=c.id, queues=tuple(c.queues), busy_queue=None, free_in_s=back_in
+                    )
                 )
-            )
             continue
         if cs is None or not cs.open:
             continue
@@ -75,7 +74,9 @@ def forecast(
     tz: tzinfo,
     service_override: estimate.Service | None = None,
 ) -> Forecast:
-    """The waits of every position of every queue, and the calibrated band.
+    """The waits of every position of every queue, and the calibrated band. A walk-in
+    queue's waits weigh in the pace of its calls just now (``core/pace.py``) and what its
+    hours usually bring on this weekday (``core/usual.py``).
     ``service_override``: other service times for the same arithmetic (the benchmark's
     oracle, which knows the simulation's true ones)."""
     learned = estimate.Learned.parse(state.learn)
@@ -101,7 +102,17 @@ def forecast(
                 )
                 for position, w in enumerate(waits[queue], start=1)
             ]
+        local = now.astimezone(tz)
+        for queue in walk_in_queues(loc, waiting):
+            rule = usual.usual_waits(state.learn, queue, local, len(waits[queue]))
+            waits[queue] = [usual.with_usual(w, u) for w, u in zip(waits[queue], rule, strict=True)]
     return Forecast(waits, learned)
+
+
+def walk_in_queues(loc: Location, waiting: dict[str, int]) -> list[str]:
+    """The queues people join by taking a ticket (an appointment's wait is its slot's)."""
+    appointment = {q.id for q in loc.appointment_queues}
+    return [q for q in waiting if q not in appointment]
 
 
 def paced_queues(

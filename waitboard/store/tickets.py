@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from waitboard.core import pauses
 from waitboard.core.domain import Action
 from waitboard.core.errors import NoSuchTicket, Unavailable
 from waitboard.core.pauses import CounterCommand, PauseReason
@@ -165,6 +166,13 @@ class TicketCommands(LocationScripts):
         args: dict[str, Any] = {"counter": counter, "action": command.value}
         if reason is not None:
             args["reason"] = reason.value
+        # What a pause that ends here may teach: its reason's prior and the bound past
+        # which it was forgotten (core/pauses.py's rule, played by counter.lua).
+        args["pause_rule"] = {
+            "priors": {r.value: pauses.prior_s(r, loc.pause_minutes) for r in PauseReason},
+            "weight": pauses.PRIOR_WEIGHT,
+            "forgotten": pauses.FORGOTTEN_FACTOR,
+        }
         return await self._command("counter", loc, args, idem, actor)
 
     async def set_occupancy(

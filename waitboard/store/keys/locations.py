@@ -27,7 +27,8 @@ key                      type        KEYS      content
 ``open``                 set         own       ids of tickets waiting, called or served
 ``learn``                hash        own       what the estimate learns: service times,
                                                arrival gaps, show-up shares, ranges,
-                                               pause lengths by reason
+                                               pause lengths by reason, usual calls per
+                                               weekday and hour
 ``calib``                list        own       recent ``estimate:actual`` pairs (s), newest
                                                first
 ``counters``             set         own       ids of counters ever opened

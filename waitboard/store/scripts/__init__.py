@@ -81,6 +81,11 @@ HOURLY_ALPHA = 0.1
 #: The pace of a queue's calls is a count of them fading with this time constant (the
 #: same as estimate.PACE_TAU_S): about the last quarter of an hour.
 PACE_TAU_S = 15 * 60
+#: Weight of the newest day in a queue's usual rate of calls per weekday and hour
+#: (core/usual.py): about the last four same weekdays count.
+USUAL_ALPHA = 0.3
+#: An hour with fewer calls of a queue says nothing of its usual rate of calls.
+USUAL_MIN_CALLS = 3
 #: The same for the share of bookings that come on time, learned once a day.
 SHOW_ALPHA = 0.3
 #: Recent (estimate, actual) pairs behind the ranges, and how many before they are used.
@@ -139,6 +144,8 @@ def _values() -> dict[str, str]:
         "LEARN_ALPHA": str(LEARN_ALPHA),
         "HOURLY_ALPHA": str(HOURLY_ALPHA),
         "PACE_TAU_S": str(PACE_TAU_S),
+        "USUAL_ALPHA": str(USUAL_ALPHA),
+        "USUAL_MIN_CALLS": str(USUAL_MIN_CALLS),
         "SHOW_ALPHA": str(SHOW_ALPHA),
         "CALIB_KEEP": str(CALIB_KEEP),
         "BAND_MIN_PAIRS": str(BAND_MIN_PAIRS),

@@ -75,6 +75,7 @@ hset(key, {status = t.status, counter = t.counter, called_at = t.called_at, reca
            call_id = t.call_id, call = call})
 learn_call(t)
 learn_pace(t.queue)
+learn_hour(t.queue)
 -- Called before (then transferred): the earlier call leaves the list, so that the lobby
 -- never shows the same number at two counters.
 if earlier and earlier ~= '' then redis.call('LREM', CALLS, 0, earlier) end

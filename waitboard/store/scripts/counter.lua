@@ -11,7 +11,9 @@
 --   * a paused counter has open = '0' (whatever counts open counters counts it as not
 --     serving) and paused = its reason, paused_at = since when;
 --   * a pause ended by resuming teaches the usual length of a pause of its reason (the
---     recent-weighted mean 'pause:<reason>' in LEARN); a pause ended by closing does not.
+--     recent-weighted mean 'pause:<reason>' in LEARN); a pause ended by closing does not,
+--     nor one that ran past pause_rule.forgotten times its usual length (forgotten).
+-- ARGV pause_rule: {priors = {reason = seconds}, weight, forgotten} (core/pauses.py).
 --   * every change is recorded in the audit, naming who (before and after: the state and
 --     a pause's reason); a command that changes nothing records nothing.
 local replayed = replay()
@@ -33,6 +35,18 @@ if (act == 'pause' or act == 'resume') and mode == 'closed' then
   return fail('counter_closed', {counter = A.counter})
 end
 
+-- A pause this long was forgotten (pauses.FORGOTTEN_FACTOR times its usual length, the
+-- usual one as pauses.usual_s has it): it teaches nothing about the usual pause.
+local function forgotten_after(reason)
+  local rule = A.pause_rule
+  local prior = tonumber(rule.priors[reason]) or 900
+  local mean = tonumber(redis.call('HGET', LEARN, 'pause:' .. reason))
+  local n = tonumber(redis.call('HGET', LEARN, 'pause:' .. reason .. ':n') or '0')
+  local usual = prior
+  if mean and n > 0 then usual = (n * mean + rule.weight * prior) / (n + rule.weight) end
+  return rule.forgotten * usual
+end
+
 local function change(fields)
   count_counter_time(A.counter, ck, c)
   hset(ck, fields)
@@ -42,7 +56,9 @@ end
 if act == 'open' or act == 'resume' then
   if mode == 'paused' then
     local s = (A.now - ms(c.paused_at)) / 1000
-    if c.paused_at and c.paused_at ~= '' and s >= 0 then ewma('pause:' .. paused, s) end
+    if c.paused_at and c.paused_at ~= '' and s >= 0 and s < forgotten_after(paused) then
+      ewma('pause:' .. paused, s)
+    end
     change({open = '1', paused = '', paused_at = '', ticket = c.ticket or ''})
     event('counter_resumed', {counter = A.counter, reason = paused})
     audit('counter_resume', {counter = A.counter, before = {state = 'paused', reason = paused},

@@ -58,6 +58,8 @@ local STATS_TTL_S = {{STATS_TTL_S}}
 local LEARN_ALPHA = {{LEARN_ALPHA}}
 local HOURLY_ALPHA = {{HOURLY_ALPHA}}
 local PACE_TAU_S = {{PACE_TAU_S}}
+local USUAL_ALPHA = {{USUAL_ALPHA}}
+local USUAL_MIN_CALLS = {{USUAL_MIN_CALLS}}
 local SHOW_ALPHA = {{SHOW_ALPHA}}
 local CALIB_KEEP = {{CALIB_KEEP}}
 local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
@@ -303,7 +305,10 @@ local function read_location()
   local learn = {}
   local flat = redis.call('HGETALL', LEARN)
   for i = 1, #flat, 2 do
-    if string.sub(flat[i], 1, 13) ~= 'last_arrival:' then learn[flat[i]] = tonumber(flat[i + 1]) end
+    local name = flat[i]
+    if string.sub(name, 1, 13) ~= 'last_arrival:' and string.sub(name, 1, 6) ~= 'usual_' then
+      learn[name] = tonumber(flat[i + 1])
+    end
   end
   local occupancy = {}
   local occ = redis.call('HGETALL', OCCUPANCY)
@@ -437,6 +442,48 @@ local function learn_pace(queue)
   end
   redis.call('HSET', LEARN, 'pace:' .. queue, count + 1, 'pace_at:' .. queue, A.now,
              'pace_n:' .. queue, n + 1)
+end
+
+-- A queue's usual rate of calls per weekday and hour, across weeks (core/usual.py):
+-- how many of its people were called in an hour ('rate:A@tue09', calls an hour), a
+-- recent-weighted mean folded in at the queue's first call of a later hour. The rate is
+-- read from the hour's calls and the time from its first call to its last, so an hour the
+-- office opens or closes within is not taken for a slow one (n calls spread evenly span
+-- (n - 1)/(n + 1) of their time); an hour of fewer than USUAL_MIN_CALLS calls gives no
+-- rate. The hour at work is a number YYYYMMDDHH of the service day; the 'usual_' fields
+-- are its bookkeeping, not read by the estimate.
+local WEEKDAY_NAMES = {'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'}
+local function weekday_of(y, m, d)  -- 1 = Monday (Sakamoto's rule)
+  local offsets = {0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4}
+  if m < 3 then y = y - 1 end
+  local sunday0 = (y + math.floor(y / 4) - math.floor(y / 100) + math.floor(y / 400)
+                   + offsets[m] + d) % 7
+  return (sunday0 + 6) % 7 + 1
+end
+
+local function fold_hour(queue, was)
+  local f = redis.call('HMGET', LEARN, 'usual_n:' .. queue, 'usual_first:' .. queue,
+                       'usual_last:' .. queue)
+  local calls, first, last = tonumber(f[1] or '0'), tonumber(f[2] or '0'), tonumber(f[3] or '0')
+  if calls < USUAL_MIN_CALLS or last <= first then return end
+  local day = math.floor(was / 100)
+  local wd = weekday_of(math.floor(day / 10000), math.floor(day / 100) % 100, day % 100)
+  local rate = calls * (calls - 1) / (calls + 1) / ((last - first) / 3600000)
+  ewma(string.format('rate:%s@%s%02d', queue, WEEKDAY_NAMES[wd], was % 100), rate, USUAL_ALPHA)
+end
+
+local function learn_hour(queue)
+  local y, m, d = string.match(DAY, '^(%d+)-(%d+)-(%d+)$')
+  if not y then return end
+  local mark = ((tonumber(y) * 100 + tonumber(m)) * 100 + tonumber(d)) * 100 + tonumber(A.hour)
+  local was = tonumber(redis.call('HGET', LEARN, 'usual_mark:' .. queue))
+  if was ~= mark then
+    if was then fold_hour(queue, was) end
+    redis.call('HSET', LEARN, 'usual_mark:' .. queue, mark, 'usual_n:' .. queue, 0,
+               'usual_first:' .. queue, A.now)
+  end
+  redis.call('HINCRBY', LEARN, 'usual_n:' .. queue, 1)
+  redis.call('HSET', LEARN, 'usual_last:' .. queue, A.now)
 end
 
 -- A ticket joins a queue: learn the gap between arrivals (for queues that take capacity).
