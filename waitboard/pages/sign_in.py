@@ -173,6 +173,7 @@ async def workplace_page(request: Request) -> Response:
         staff=True,
         device=None,
         location=None,
+        person_signed_in=True,  # (sign-out is offered even without a name in the directory)
         options=options,
         next=safe_next(request.query_params.get("next")) or "",
     )
@@ -205,7 +206,11 @@ async def sign_out(request: Request) -> Response:
     sid = request.session.pop(sessions.PERSON, None)
     if service is None or not sid:
         return see_other(link_for(request, "/staff/login"))
-    id_token = await service.sign_out(str(sid))
+    # The session ends first (read straight from Redis: no re-check, no workplace needed),
+    # then the record of it names the person and the device the session held.
+    ended, id_token = await service.sign_out(str(sid))
+    if ended is not None:
+        await context(request).store.record_staff_action("sign_out", ended)
     back = public_base(request) + "/staff/signed-out"
     try:
         there = await service.client.end_session_url(id_token, back)

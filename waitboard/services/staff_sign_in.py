@@ -302,11 +302,15 @@ class StaffSignIn:
             record["device"] = device
             await self.store.update_staff_session(d, record)
 
-    async def sign_out(self, sid: str) -> str | None:
-        """Ends the session; the ID token for the provider's sign-out, where there was one."""
+    async def sign_out(self, sid: str) -> tuple[SignedInPerson | None, str | None]:
+        """Ends the session, whatever its state (no re-check, no workplace needed): who it
+        was (for the record: the person, their workplace, the device), and the ID token for
+        the provider's sign-out, where there was one."""
         d = digest(sid)
         record = await self.store.end_staff_session(d)
-        return self._open(d, "id_token", record.get("id_token")) if record else None
+        if record is None:
+            return None, None
+        return _ended(record), self._open(d, "id_token", record.get("id_token"))
 
 
 def _session(d: str, record: dict[str, Any]) -> PersonSession:
@@ -317,3 +321,12 @@ def _session(d: str, record: dict[str, Any]) -> PersonSession:
         chosen=_wp(record["chosen"]) if record.get("chosen") else None,
         device=record.get("device"),
     )
+
+
+def _ended(record: dict[str, Any]) -> SignedInPerson | None:
+    """Who a session that ended was, for its record."""
+    places = [record["chosen"]] if record.get("chosen") else list(record.get("options") or [])
+    if not places or not record.get("person"):
+        return None
+    device = record.get("device")
+    return SignedInPerson(str(record["person"]), _wp(places[0]), device if device else None)
