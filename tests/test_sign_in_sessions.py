@@ -4,11 +4,14 @@ two requests at once, and a person deleted from the staff directory."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 
@@ -17,6 +20,9 @@ from tests.oidc_provider import OidcProvider
 from tests.staff_sign_in import client, sign_in, signing_in_server
 from tests.test_sign_in import sessions_in
 from tests.test_staff import csrf_of
+from waitboard.context import AppContext
+from waitboard.services.oidc import Tokens
+from waitboard.services.staff_sign_in import digest
 from waitboard.store import keys
 
 
@@ -74,3 +80,73 @@ async def test_the_choice_of_workplace_offers_sign_out_to_a_person_without_a_nam
         choice = await http.get("/staff/workplace")
         assert "Angemeldet mit Dienstkonto" in choice.text
         assert 'action="/staff/logout"' in choice.text
+
+
+# --- two requests at once -------------------------------------------------------------------
+
+
+def person_sid(http: httpx.AsyncClient) -> str:
+    """The person's session id from the staff cookie (signed, not encrypted: Starlette's)."""
+    cookie = http.cookies["waitboard_session"].strip('"')
+    data: dict[str, Any] = json.loads(base64.b64decode(cookie.split(".")[0] + "=="))
+    return str(data["person"])
+
+
+async def test_a_stale_copy_of_a_session_never_overwrites_a_newer_one(
+    oidc_provider: OidcProvider, srv: LiveServer, redis: Redis
+) -> None:
+    """A session read before another request changed it (alice chose counter 2 meanwhile)
+    is not written back: the write is refused and her choice stays."""
+    ctx: AppContext = srv.app.state.ctx
+    async with client(srv) as http:
+        await sign_in(oidc_provider, http, "alice")
+        d = digest(person_sid(http))
+        stale = await ctx.store.staff_session(d)
+        assert stale is not None
+        choice = await http.get("/staff/workplace")
+        await http.post("/staff/workplace", data={"csrf": csrf_of(choice.text), "workplace": "1"})
+        stale["options"] = stale["options"] + [["admin", None, []]]
+        assert await ctx.store.update_staff_session(d, stale) is None
+    [session] = await sessions_in(redis)
+    assert session["chosen"] == ["counter", "sued", ["2"]]
+    assert ["admin", None, []] not in session["options"]
+
+
+async def test_two_requests_due_for_the_recheck_ask_the_provider_once(
+    oidc_provider: OidcProvider,
+    srv: LiveServer,
+    redis: Redis,
+    clock: SettableClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two requests read bob's session when its re-check is due; one re-checks while the
+    other is on its way to the re-check's claim: the provider is asked once (a rotating
+    refresh token used twice would end his sign-in), and both requests go on."""
+    ctx: AppContext = srv.app.state.ctx
+    service = ctx.sign_in
+    assert service is not None
+    async with client(srv) as http:
+        await sign_in(oidc_provider, http, "bob")
+        sid = person_sid(http)
+    clock.now += timedelta(minutes=6)
+    refreshes = []
+    refresh = service.client.refresh
+
+    async def counted(refresh_token: str, now_s: float) -> Tokens:
+        refreshes.append(now_s)
+        return await refresh(refresh_token, now_s)
+
+    claim = ctx.store.claim_recheck
+
+    async def after_another_request(d: str, hold_ms: int) -> bool:
+        monkeypatch.setattr(ctx.store, "claim_recheck", claim)
+        assert await service.session(sid) is not None  # the other request, all the way
+        return await claim(d, hold_ms)
+
+    monkeypatch.setattr(service.client, "refresh", counted)
+    monkeypatch.setattr(ctx.store, "claim_recheck", after_another_request)
+    found = await service.session(sid)
+    assert found is not None and found.chosen is not None
+    assert len(refreshes) == 1
+    [session] = await sessions_in(redis)
+    assert session["recheck_at"] > int(clock.now.timestamp() * 1000)

@@ -18,21 +18,24 @@ workplace has their session ended there.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from waitboard.core.clock import Clock
+from waitboard.core.errors import Unavailable
 from waitboard.core.sealed import seal, unseal
 from waitboard.core.sign_in import claimed_groups, workplaces
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services.id_tokens import BadIdToken
-from waitboard.services.oidc import OidcClient, ProviderError, ProviderRefused, Tokens
+from waitboard.services.oidc import TIMEOUT_S, OidcClient, ProviderError, ProviderRefused, Tokens
 from waitboard.store.office_store import Store
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,14 @@ FLOW_TTL_S = 600
 HANDOFF_TTL_S = 120
 #: A person's session lasts a working day at most.
 SESSION_TTL_MS = 12 * 3600 * 1000
+#: The most a re-check may take at the provider (its metadata, the refresh grant, its keys,
+#: userinfo: a request each) before it counts as a provider that does not answer ...
+RECHECK_LIMIT_S = 4 * TIMEOUT_S
+#: ... and how long one request holds the re-check (others meanwhile go on without asking):
+#: longer than that, so that no second request ever asks with the same refresh token.
+RECHECK_HOLD_MS = int(RECHECK_LIMIT_S * 1000) + 5_000
+#: How often a change to a session is tried again when another request changed it meanwhile.
+_ATTEMPTS = 5
 _FLOW = b"waitboard sign-in flow"
 _SESSION = b"waitboard staff session"
 
@@ -232,17 +243,29 @@ class StaffSignIn:
         record = await self.store.staff_session(d)
         if record is None:
             return None
-        if self._now_ms() >= int(record["recheck_at"]) and await self.store.claim_recheck(d):
+        if self._now_ms() >= int(record["recheck_at"]) and await self.store.claim_recheck(
+            d, RECHECK_HOLD_MS
+        ):
             try:
-                record = await self._recheck(d, record)
+                # Read again, now that this request holds the re-check: another one may have
+                # done it just before (with the refresh token read above, now used up).
+                record = await self.store.staff_session(d)
+                if record is None:
+                    return None
+                if self._now_ms() >= int(record["recheck_at"]):
+                    record = await self._recheck(d, record)
             finally:
                 await self.store.release_recheck(d)
         return _session(d, record)
 
     async def _recheck(self, d: str, record: dict[str, Any]) -> dict[str, Any]:
         now_ms = self._now_ms()
+        changes: dict[str, Any] = {}
         try:
-            groups = await self._groups_again(d, record, now_ms)
+            async with asyncio.timeout(RECHECK_LIMIT_S):
+                groups = await self._groups_again(d, record, changes, now_ms)
+        except TimeoutError as e:
+            raise ProviderError("the re-check took too long") from e
         except (ProviderRefused, BadIdToken) as e:
             log.info("staff session ended at its re-check", extra={"reason": str(e)})
             await self.store.end_staff_session(d)
@@ -252,24 +275,48 @@ class StaffSignIn:
             log.info("staff session ended at its re-check: no group mapped any more")
             await self.store.end_staff_session(d)
             raise SessionEnded("groups")
-        record["options"] = [_raw(w) for w in options]
-        chosen = _wp(record["chosen"]) if record.get("chosen") else None
-        if chosen not in options:
-            record["chosen"] = _raw(options[0]) if len(options) == 1 else None
-        record["recheck_at"] = now_ms + self.config.recheck_ms
-        if not await self.store.update_staff_session(d, record):
-            raise SessionEnded("expired")
-        return record
+        changes["options"] = [_raw(w) for w in options]
+        changes["recheck_at"] = now_ms + self.config.recheck_ms
 
-    async def _groups_again(self, d: str, record: dict[str, Any], now_ms: int) -> list[str]:
+        def recheck(latest: dict[str, Any]) -> bool:
+            latest.update(changes)
+            chosen = _wp(latest["chosen"]) if latest.get("chosen") else None
+            if chosen not in options:
+                latest["chosen"] = _raw(options[0]) if len(options) == 1 else None
+            return True
+
+        updated = await self._change(d, recheck)
+        if updated is None:
+            raise SessionEnded("expired")
+        return updated
+
+    async def _change(
+        self, d: str, change: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """``change`` applied to the session as it is in Redis now, written back only if no
+        other request changed it in between (else read and applied again): the session as
+        written, or None when it is gone or ``change`` declines (returns False)."""
+        for _ in range(_ATTEMPTS):
+            latest = await self.store.staff_session(d)
+            if latest is None or not change(latest):
+                return None
+            done = await self.store.update_staff_session(d, latest)
+            if done is not None:
+                return latest if done else None
+        raise Unavailable("The sign-in is being changed by another request; try again.")
+
+    async def _groups_again(
+        self, d: str, record: dict[str, Any], changes: dict[str, Any], now_ms: int
+    ) -> list[str]:
+        """The person's groups, asked again of the provider; the new tokens into ``changes``."""
         refresh = self._open(d, "refresh", record.get("refresh"))
         if refresh:
             tokens = await self.client.refresh(refresh, now_ms / 1000)
             if tokens.claims and self._subject(tokens.claims) != record["subject"]:
                 raise BadIdToken("the refreshed ID token names another subject")
-            record["refresh"] = self._seal(d, "refresh", tokens.refresh_token)
+            changes["refresh"] = self._seal(d, "refresh", tokens.refresh_token)
             if tokens.id_token:
-                record["id_token"] = self._seal(d, "id_token", tokens.id_token)
+                changes["id_token"] = self._seal(d, "id_token", tokens.id_token)
             found = claimed_groups(tokens.claims, self.config.groups_claim)
             if found is None and tokens.access_token:
                 found = await self._userinfo_groups(tokens.access_token, record)
@@ -286,21 +333,25 @@ class StaffSignIn:
         return claimed_groups(info, self.config.groups_claim)
 
     async def choose(self, sid: str, workplace: Workplace, device: str | None) -> bool:
-        """The person works at ``workplace`` now (one of theirs), on ``device``."""
-        d = digest(sid)
-        record = await self.store.staff_session(d)
-        if record is None or workplace not in [_wp(o) for o in record["options"]]:
-            return False
-        record["chosen"] = _raw(workplace)
-        record["device"] = device
-        return await self.store.update_staff_session(d, record)
+        """The person works at ``workplace`` now (one of theirs, as the session holds them
+        now), on ``device``."""
+
+        def pick(latest: dict[str, Any]) -> bool:
+            if workplace not in [_wp(o) for o in latest["options"]]:
+                return False
+            latest["chosen"], latest["device"] = _raw(workplace), device
+            return True
+
+        return await self._change(digest(sid), pick) is not None
 
     async def set_device(self, sid: str, device: str | None) -> None:
-        d = digest(sid)
-        record = await self.store.staff_session(d)
-        if record is not None and record.get("device") != device:
-            record["device"] = device
-            await self.store.update_staff_session(d, record)
+        def put(latest: dict[str, Any]) -> bool:
+            if latest.get("device") == device:
+                return False
+            latest["device"] = device
+            return True
+
+        await self._change(digest(sid), put)
 
     async def sign_out(self, sid: str) -> tuple[SignedInPerson | None, str | None]:
         """Ends the session, whatever its state (no re-check, no workplace needed): who it

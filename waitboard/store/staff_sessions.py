@@ -15,12 +15,15 @@ from typing import Any
 
 import orjson
 from redis import exceptions as rx
+from redis.commands.core import AsyncScript
 
 from waitboard.core.errors import Unavailable
 from waitboard.store import keys
 from waitboard.store.location_scripts import LocationScripts
+from waitboard.store.redis import register_scripts, run_script
 
 _DOWN = (rx.ConnectionError, rx.TimeoutError, OSError)
+_UPDATE = "staff/session_update"
 _AGAIN = "Redis is not reachable; try signing in again in a moment."
 
 
@@ -33,14 +36,22 @@ class StaffSessions(LocationScripts):
         except _DOWN as e:
             raise Unavailable(_AGAIN) from e
 
-    async def update_staff_session(self, digest: str, session: dict[str, Any]) -> bool:
-        """Replaces a session that still exists, keeping its lifetime; whether it did."""
-        try:
-            done = await self.redis.set(
-                keys.staff_session(digest), orjson.dumps(session), keepttl=True, xx=True
-            )
-        except _DOWN as e:
-            raise Unavailable(_AGAIN) from e
+    async def update_staff_session(self, digest: str, session: dict[str, Any]) -> bool | None:
+        """Replaces a session that still exists and that no other request changed since
+        ``session`` was read (its ``version``), keeping its lifetime: True if it did, False
+        if the session is gone, None if it changed meanwhile (read it again)."""
+        read = int(session.get("version") or 0)
+        written = orjson.dumps({**session, "version": read + 1}).decode()
+        payload = {"version": read, "session": written}
+        script: AsyncScript | None = getattr(self, "_session_update_script", None)
+        if script is None:
+            script = register_scripts(self.redis, [_UPDATE])[_UPDATE]
+            self._session_update_script = script
+        done = await run_script(_UPDATE, script, [keys.staff_session(digest)], payload, self.redis)
+        if int(done) < 0:
+            return None
+        if done:
+            session["version"] = read + 1
         return bool(done)
 
     async def staff_session(self, digest: str) -> dict[str, Any] | None:
@@ -62,7 +73,7 @@ class StaffSessions(LocationScripts):
         found: dict[str, Any] | None = orjson.loads(raw) if raw else None
         return found
 
-    async def claim_recheck(self, digest: str, hold_ms: int = 15_000) -> bool:
+    async def claim_recheck(self, digest: str, hold_ms: int) -> bool:
         """Whether this request asks the provider again (one at a time per session: a
         refresh token may be good for one use only)."""
         try:
