@@ -16,8 +16,8 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.helpers import LiveServer, SettableClock
-from tests.oidc_provider import OidcProvider
-from tests.staff_sign_in import client, sign_in, signing_in_server
+from tests.oidc_provider import USERS, OidcProvider
+from tests.staff_sign_in import client, sign_in, signing_in_server, start_sign_in
 from tests.test_sign_in import sessions_in
 from tests.test_staff import csrf_of
 from waitboard.context import AppContext
@@ -150,3 +150,24 @@ async def test_two_requests_due_for_the_recheck_ask_the_provider_once(
     assert len(refreshes) == 1
     [session] = await sessions_in(redis)
     assert session["recheck_at"] > int(clock.now.timestamp() * 1000)
+
+
+# --- the callback ---------------------------------------------------------------------------
+
+
+async def test_userinfo_naming_another_person_at_the_callback_gets_a_clear_page(
+    oidc_provider: OidcProvider, srv: LiveServer, redis: Redis
+) -> None:
+    """An ID token without groups sends the callback to userinfo; userinfo naming another
+    subject than the ID token gets the page "Anmeldedienst nicht erreichbar" (never a
+    server error), and no session."""
+    async with client(srv) as http:
+        started = await start_sign_in(http)
+        oidc_provider.hand_out_id_token(
+            oidc_provider.sign_id_token({"sub": USERS["alice"].sub, "nonce": started.nonce})
+        )
+        back = await oidc_provider.sign_in(http, started.authorize_url, "bob")
+        callback = await http.get(back)
+        assert callback.status_code == 502, callback.text[:300]
+        assert "Anmeldedienst nicht erreichbar" in callback.text
+    assert await sessions_in(redis) == []

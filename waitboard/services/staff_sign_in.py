@@ -153,6 +153,7 @@ class StaffSignIn:
             tokens = await self.client.exchange(
                 code, redirect_uri, flow["verifier"], flow["nonce"], now_s
             )
+            groups = await self._groups(tokens)
         except BadIdToken as e:
             log.warning("sign-in refused: ID token not accepted", extra={"reason": str(e)})
             raise SignInProblem("token", str(e)) from e
@@ -161,7 +162,6 @@ class StaffSignIn:
         except ProviderError as e:
             log.warning("sign-in failed at the provider", extra={"reason": str(e)})
             raise SignInProblem("provider", str(e)) from e
-        groups = await self._groups(tokens)
         options = self._options(groups)
         if not options:
             log.info("sign-in refused: no group of the person is mapped to a workplace")
