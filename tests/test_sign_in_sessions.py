@@ -5,6 +5,7 @@ two requests at once, and a person deleted from the staff directory."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.helpers import LiveServer, SettableClock
+from tests.helpers import LiveServer, SettableClock, dataset
 from tests.oidc_provider import USERS, OidcProvider
 from tests.staff_sign_in import client, sign_in, signing_in_server, start_sign_in
 from tests.test_sign_in import sessions_in
@@ -171,3 +172,34 @@ async def test_userinfo_naming_another_person_at_the_callback_gets_a_clear_page(
         assert callback.status_code == 502, callback.text[:300]
         assert "Anmeldedienst nicht erreichbar" in callback.text
     assert await sessions_in(redis) == []
+
+
+# --- a person deleted from the staff directory ----------------------------------------------
+
+
+async def test_a_deleted_person_is_named_by_nobody_and_signed_out(
+    oidc_provider: OidcProvider, srv: LiveServer, redis: Redis
+) -> None:
+    """alice signs in and is deleted from the staff directory: her session ends at once,
+    Redis keeps no way from her subject at the provider to her old id (and never an unkeyed
+    digest of it, which anyone knowing the subject could compute), and her next sign-in
+    gets a new id: her name never comes back on the old id's records."""
+    ctx: AppContext = srv.app.state.ctx
+    unkeyed = hashlib.sha256(f"{oidc_provider.issuer}\n{USERS['alice'].sub}".encode()).hexdigest()
+    async with client(srv) as http:
+        await sign_in(oidc_provider, http, "alice")
+        [session] = await sessions_in(redis)
+        old = session["person"]
+        everything = b"\n".join(k + b"=" + (v or b"") for k, v in (await dataset(redis)).items())
+        assert unkeyed.encode() not in everything
+        assert await ctx.store.forget_person(old) is True
+        assert await sessions_in(redis) == []
+        after = await http.get("/staff/workplace")
+        assert after.headers["location"].startswith("/staff/login")
+        await sign_in(oidc_provider, http, "alice")
+    [again] = await sessions_in(redis)
+    assert again["person"] != old
+    assert await ctx.store.person_names([old, again["person"]]) == {
+        again["person"]: USERS["alice"].name
+    }
+    assert old.encode() not in b"".join(await redis.hvals(keys.staff_subjects()))

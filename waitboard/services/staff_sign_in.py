@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from waitboard.core.application_pins import keyed_digest
 from waitboard.core.clock import Clock
 from waitboard.core.errors import Unavailable
 from waitboard.core.sealed import seal, unseal
@@ -187,7 +188,9 @@ class StaffSignIn:
         return str(flow["handoff"]), flow.get("next")
 
     def _subject(self, claims: dict[str, Any]) -> str:
-        return digest(f"{self.config.issuer}\n{claims['sub']}")
+        """The subject at the provider as Redis names it: a digest keyed with the secret key
+        (only the service can tell whose it is; a new key gives everyone a new pseudonym)."""
+        return keyed_digest(self._secret, "staff-subject", f"{self.config.issuer}\n{claims['sub']}")
 
     def _options(self, groups: list[str]) -> list[Workplace]:
         counters_at = {loc.id: [c.id for c in loc.counters] for loc in self.store.office.locations}
