@@ -208,17 +208,18 @@ async def sign_out(request: Request) -> Response:
         return see_other(link_for(request, "/staff/login"))
     # The session ends first (read straight from Redis: no re-check, no workplace needed),
     # then the record of it names the person and the device the session held.
-    ended, id_token = await service.sign_out(str(sid))
+    ended = await service.sign_out(str(sid))
     if ended is not None:
         await context(request).store.record_staff_action("sign_out", ended)
     back = public_base(request) + "/staff/signed-out"
     try:
-        there = await service.client.end_session_url(id_token, back)
+        there = await service.client.end_session_url(back)
     except ProviderError:
         there = None
     if there:
         # A page that goes on by itself, not a redirect: the form's redirect to another
-        # site would break the pages' policy (form-action 'self').
+        # site would break the pages' policy (form-action 'self'). It tells the provider
+        # nothing of where the person was (Referrer-Policy: no-referrer, as every page).
         return render(
             request,
             "staff/signing_out.html",

@@ -10,7 +10,8 @@ session's id one same-site step later (``/auth/done``).
 
 A session holds the person's pseudonymous id, the workplaces their groups allow, the one
 they chose, the device they signed in on, when to ask the provider again, and - sealed -
-the refresh token (or, without one, the access token) and the ID token for signing out.
+the refresh token (or, without one, the access token). The ID token is not kept: signing
+out at the provider names the client, not the person's token.
 After the re-check interval the next request asks the provider again (refresh grant, the
 groups from the new ID token or from userinfo): a person whose groups no longer allow a
 workplace has their session ended there.
@@ -234,7 +235,6 @@ class StaffSignIn:
             "access": None
             if tokens.refresh_token
             else self._seal(d, "access", tokens.access_token),
-            "id_token": self._seal(d, "id_token", tokens.id_token),
         }
 
     # -- the session ----------------------------------------------------------------------
@@ -318,8 +318,6 @@ class StaffSignIn:
             if tokens.claims and self._subject(tokens.claims) != record["subject"]:
                 raise BadIdToken("the refreshed ID token names another subject")
             changes["refresh"] = self._seal(d, "refresh", tokens.refresh_token)
-            if tokens.id_token:
-                changes["id_token"] = self._seal(d, "id_token", tokens.id_token)
             found = claimed_groups(tokens.claims, self.config.groups_claim)
             if found is None and tokens.access_token:
                 found = await self._userinfo_groups(tokens.access_token, record)
@@ -356,15 +354,11 @@ class StaffSignIn:
 
         await self._change(digest(sid), put)
 
-    async def sign_out(self, sid: str) -> tuple[SignedInPerson | None, str | None]:
+    async def sign_out(self, sid: str) -> SignedInPerson | None:
         """Ends the session, whatever its state (no re-check, no workplace needed): who it
-        was (for the record: the person, their workplace, the device), and the ID token for
-        the provider's sign-out, where there was one."""
-        d = digest(sid)
-        record = await self.store.end_staff_session(d)
-        if record is None:
-            return None, None
-        return _ended(record), self._open(d, "id_token", record.get("id_token"))
+        was, for the record (the person, their workplace, the device), if there was one."""
+        record = await self.store.end_staff_session(digest(sid))
+        return _ended(record) if record is not None else None
 
 
 def _session(d: str, record: dict[str, Any]) -> PersonSession:
