@@ -20,7 +20,7 @@ from tests.helpers import LiveServer, SettableClock, dataset
 from tests.oidc_provider import USERS, OidcProvider
 from tests.staff_sign_in import client, sign_in, signing_in_server, start_sign_in
 from tests.test_sign_in import sessions_in
-from tests.test_staff import csrf_of
+from tests.test_staff import csrf_of, log_in
 from waitboard.context import AppContext
 from waitboard.services.oidc import Tokens
 from waitboard.services.staff_sign_in import digest
@@ -203,3 +203,29 @@ async def test_a_deleted_person_is_named_by_nobody_and_signed_out(
         again["person"]: USERS["alice"].name
     }
     assert old.encode() not in b"".join(await redis.hvals(keys.staff_subjects()))
+
+
+# --- the records ----------------------------------------------------------------------------
+
+
+async def test_sign_in_names_its_device_and_an_end_at_the_recheck_is_a_sign_out(
+    oidc_provider: OidcProvider, srv: LiveServer, redis: Redis, clock: SettableClock
+) -> None:
+    """bob signs in on a counter PC: the sign-in's record names him and the PC; his group
+    removed, the re-check that ends his session is recorded as his sign-out, on that PC."""
+    async with client(srv) as http:
+        await log_in(http, "counter-sued-1")
+        await sign_in(oidc_provider, http, "bob")
+        [session] = await sessions_in(redis)
+        oidc_provider.set_groups("bob", [])
+        clock.now += timedelta(minutes=6)
+        assert (await http.get("/staff/sued/reception")).status_code == 403
+    records = [
+        (r["action"], r["person"], r["device"])
+        for r in await staff_records(redis)
+        if r["person"] == session["person"]
+    ]
+    assert records == [
+        ("sign_in", session["person"], "counter-sued-1"),
+        ("sign_out", session["person"], "counter-sued-1"),
+    ]

@@ -121,7 +121,7 @@ async def done(request: Request) -> Response:
     if old and old != sid:
         await service.sign_out(str(old))
     device = await sessions.current_device(request)
-    await service.set_device(sid, device.id if device else None)
+    await service.arrived(sid, device.id if device else None)
     request.session[sessions.PERSON] = sid
     request.session[sessions.CSRF_FIELD] = secrets.token_urlsafe(32)  # a new sign-in, a new one
     try:

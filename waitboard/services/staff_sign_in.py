@@ -175,7 +175,6 @@ class StaffSignIn:
         sid = secrets.token_urlsafe(32)
         session = self._record(sid, person, options, tokens)
         await self.store.save_staff_session(digest(sid), session, SESSION_TTL_MS)
-        await self.store.record_staff_action("sign_in", SignedInPerson(person, options[0]))
         handoff = {"handoff": sid, "next": flow.get("next")}
         sealed = seal(self._secret, _FLOW, orjson.dumps(handoff), key.encode())
         await self.store.save_sign_in_flow(key, sealed, HANDOFF_TTL_S)
@@ -271,12 +270,12 @@ class StaffSignIn:
             raise ProviderError("the re-check took too long") from e
         except (ProviderRefused, BadIdToken) as e:
             log.info("staff session ended at its re-check", extra={"reason": str(e)})
-            await self.store.end_staff_session(d)
+            await self._end(d)
             raise SessionEnded("expired") from e
         options = self._options(groups)
         if not options:
             log.info("staff session ended at its re-check: no group mapped any more")
-            await self.store.end_staff_session(d)
+            await self._end(d)
             raise SessionEnded("groups")
         changes["options"] = [_raw(w) for w in options]
         changes["recheck_at"] = now_ms + self.config.recheck_ms
@@ -345,6 +344,22 @@ class StaffSignIn:
 
         return await self._change(digest(sid), pick) is not None
 
+    async def arrived(self, sid: str, device: str | None) -> None:
+        """The sign-in's same-site step: the device it happened on (if any) into the
+        session, and the sign-in's record, which names it."""
+        await self.set_device(sid, device)
+        record = await self.store.staff_session(digest(sid))
+        who = _who(record) if record is not None else None
+        if who is not None:
+            await self.store.record_staff_action("sign_in", who)
+
+    async def _end(self, d: str) -> None:
+        """A session ended by its re-check, recorded as a sign-out of the person."""
+        record = await self.store.end_staff_session(d)
+        who = _who(record) if record is not None else None
+        if who is not None:
+            await self.store.record_staff_action("sign_out", who)
+
     async def set_device(self, sid: str, device: str | None) -> None:
         def put(latest: dict[str, Any]) -> bool:
             if latest.get("device") == device:
@@ -358,7 +373,7 @@ class StaffSignIn:
         """Ends the session, whatever its state (no re-check, no workplace needed): who it
         was, for the record (the person, their workplace, the device), if there was one."""
         record = await self.store.end_staff_session(digest(sid))
-        return _ended(record) if record is not None else None
+        return _who(record) if record is not None else None
 
 
 def _session(d: str, record: dict[str, Any]) -> PersonSession:
@@ -371,8 +386,8 @@ def _session(d: str, record: dict[str, Any]) -> PersonSession:
     )
 
 
-def _ended(record: dict[str, Any]) -> SignedInPerson | None:
-    """Who a session that ended was, for its record."""
+def _who(record: dict[str, Any]) -> SignedInPerson | None:
+    """Who a session is (was), for a record of it."""
     places = [record["chosen"]] if record.get("chosen") else list(record.get("options") or [])
     if not places or not record.get("person"):
         return None
