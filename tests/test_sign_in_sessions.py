@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from redis.asyncio import Redis
 
@@ -23,7 +24,7 @@ from tests.test_sign_in import sessions_in
 from tests.test_staff import csrf_of, log_in
 from waitboard.context import AppContext
 from waitboard.services.oidc import Tokens
-from waitboard.services.staff_sign_in import digest
+from waitboard.services.person_sessions import digest
 from waitboard.store import keys
 
 
@@ -229,3 +230,25 @@ async def test_sign_in_names_its_device_and_an_end_at_the_recheck_is_a_sign_out(
         ("sign_in", session["person"], "counter-sued-1"),
         ("sign_out", session["person"], "counter-sued-1"),
     ]
+
+
+async def test_a_workplace_removed_from_the_configuration_is_no_choice(
+    oidc_provider: OidcProvider, srv: LiveServer, redis: Redis
+) -> None:
+    """A session that still names a location and a counter removed from the configuration
+    since the sign-in: the choice of workplace shows the ones that exist (never a server
+    error), and a chosen one that is gone asks for a choice again."""
+    async with client(srv) as http:
+        await sign_in(oidc_provider, http, "alice")
+        [key] = [k async for k in redis.scan_iter(match=keys.staff_session("*"))]
+        session = orjson.loads(await redis.get(key))
+        gone = ["counter", "gone", ["9"]]
+        session["options"].append(gone)
+        session["chosen"] = gone
+        await redis.set(key, orjson.dumps(session), keepttl=True)
+        page = await http.get("/staff/sued/counters/1")
+        assert page.headers["location"].startswith("/staff/workplace")
+        choice = await http.get("/staff/workplace")
+        assert choice.status_code == 200
+        assert "Schalter 1" in choice.text and "Schalter 2" in choice.text
+        assert choice.text.count('name="workplace"') == 2

@@ -20,12 +20,10 @@ workplace has their session ended there.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -38,6 +36,14 @@ from waitboard.core.sign_in import claimed_groups, workplaces
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services.id_tokens import BadIdToken
 from waitboard.services.oidc import TIMEOUT_S, OidcClient, ProviderError, ProviderRefused, Tokens
+from waitboard.services.person_sessions import (
+    PersonSession,
+    digest,
+    raw,
+    session_view,
+    who,
+    wp,
+)
 from waitboard.store.office_store import Store
 
 log = logging.getLogger(__name__)
@@ -74,28 +80,6 @@ class SessionEnded(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class PersonSession:
-    digest: str
-    person: str
-    options: tuple[Workplace, ...]
-    chosen: Workplace | None
-    device: str | None
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _wp(raw: Any) -> Workplace:
-    role, location, counters = raw
-    return Workplace(role, location, tuple(counters))
-
-
-def _raw(w: Workplace) -> list[Any]:
-    return [w.role, w.location, list(w.counters)]
 
 
 class StaffSignIn:
@@ -192,9 +176,11 @@ class StaffSignIn:
         (only the service can tell whose it is; a new key gives everyone a new pseudonym)."""
         return keyed_digest(self._secret, "staff-subject", f"{self.config.issuer}\n{claims['sub']}")
 
+    def _counters_at(self) -> dict[str, list[str]]:
+        return {loc.id: [c.id for c in loc.counters] for loc in self.store.office.locations}
+
     def _options(self, groups: list[str]) -> list[Workplace]:
-        counters_at = {loc.id: [c.id for c in loc.counters] for loc in self.store.office.locations}
-        return workplaces(self.config, counters_at, groups)
+        return workplaces(self.config, self._counters_at(), groups)
 
     async def _groups(self, tokens: Tokens) -> list[str]:
         """The groups from the ID token, or from userinfo where the token has no such claim
@@ -225,8 +211,8 @@ class StaffSignIn:
         return {
             "person": person,
             "subject": self._subject(tokens.claims),
-            "options": [_raw(w) for w in options],
-            "chosen": _raw(options[0]) if len(options) == 1 else None,
+            "options": [raw(w) for w in options],
+            "chosen": raw(options[0]) if len(options) == 1 else None,
             "device": None,
             "recheck_at": self._now_ms() + self.config.recheck_ms,
             "refresh": self._seal(d, "refresh", tokens.refresh_token),
@@ -258,7 +244,7 @@ class StaffSignIn:
                     record = await self._recheck(d, record)
             finally:
                 await self.store.release_recheck(d)
-        return _session(d, record)
+        return session_view(d, record, self._counters_at())
 
     async def _recheck(self, d: str, record: dict[str, Any]) -> dict[str, Any]:
         now_ms = self._now_ms()
@@ -277,14 +263,14 @@ class StaffSignIn:
             log.info("staff session ended at its re-check: no group mapped any more")
             await self._end(d)
             raise SessionEnded("groups")
-        changes["options"] = [_raw(w) for w in options]
+        changes["options"] = [raw(w) for w in options]
         changes["recheck_at"] = now_ms + self.config.recheck_ms
 
         def recheck(latest: dict[str, Any]) -> bool:
             latest.update(changes)
-            chosen = _wp(latest["chosen"]) if latest.get("chosen") else None
+            chosen = wp(latest["chosen"]) if latest.get("chosen") else None
             if chosen not in options:
-                latest["chosen"] = _raw(options[0]) if len(options) == 1 else None
+                latest["chosen"] = raw(options[0]) if len(options) == 1 else None
             return True
 
         updated = await self._change(d, recheck)
@@ -337,9 +323,9 @@ class StaffSignIn:
         now), on ``device``."""
 
         def pick(latest: dict[str, Any]) -> bool:
-            if workplace not in [_wp(o) for o in latest["options"]]:
+            if workplace not in [wp(o) for o in latest["options"]]:
                 return False
-            latest["chosen"], latest["device"] = _raw(workplace), device
+            latest["chosen"], latest["device"] = raw(workplace), device
             return True
 
         return await self._change(digest(sid), pick) is not None
@@ -349,16 +335,16 @@ class StaffSignIn:
         session, and the sign-in's record, which names it."""
         await self.set_device(sid, device)
         record = await self.store.staff_session(digest(sid))
-        who = _who(record) if record is not None else None
-        if who is not None:
-            await self.store.record_staff_action("sign_in", who)
+        person = who(record) if record is not None else None
+        if person is not None:
+            await self.store.record_staff_action("sign_in", person)
 
     async def _end(self, d: str) -> None:
         """A session ended by its re-check, recorded as a sign-out of the person."""
         record = await self.store.end_staff_session(d)
-        who = _who(record) if record is not None else None
-        if who is not None:
-            await self.store.record_staff_action("sign_out", who)
+        person = who(record) if record is not None else None
+        if person is not None:
+            await self.store.record_staff_action("sign_out", person)
 
     async def set_device(self, sid: str, device: str | None) -> None:
         def put(latest: dict[str, Any]) -> bool:
@@ -373,23 +359,4 @@ class StaffSignIn:
         """Ends the session, whatever its state (no re-check, no workplace needed): who it
         was, for the record (the person, their workplace, the device), if there was one."""
         record = await self.store.end_staff_session(digest(sid))
-        return _who(record) if record is not None else None
-
-
-def _session(d: str, record: dict[str, Any]) -> PersonSession:
-    return PersonSession(
-        digest=d,
-        person=str(record["person"]),
-        options=tuple(_wp(o) for o in record["options"]),
-        chosen=_wp(record["chosen"]) if record.get("chosen") else None,
-        device=record.get("device"),
-    )
-
-
-def _who(record: dict[str, Any]) -> SignedInPerson | None:
-    """Who a session is (was), for a record of it."""
-    places = [record["chosen"]] if record.get("chosen") else list(record.get("options") or [])
-    if not places or not record.get("person"):
-        return None
-    device = record.get("device")
-    return SignedInPerson(str(record["person"]), _wp(places[0]), device if device else None)
+        return who(record) if record is not None else None
