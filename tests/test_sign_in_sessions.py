@@ -252,3 +252,21 @@ async def test_a_workplace_removed_from_the_configuration_is_no_choice(
         assert choice.status_code == 200
         assert "Schalter 1" in choice.text and "Schalter 2" in choice.text
         assert choice.text.count('name="workplace"') == 2
+
+
+async def test_a_new_sign_in_in_the_same_browser_ends_and_records_the_one_before(
+    oidc_provider: OidcProvider, srv: LiveServer, redis: Redis
+) -> None:
+    """bob signs in, then alice signs in in the same browser (bob signed out at the provider
+    only): bob's session ends and is recorded as his sign-out; alice's is the only one left."""
+    async with client(srv) as http:
+        await sign_in(oidc_provider, http, "bob")
+        [bob] = await sessions_in(redis)
+        for cookie in list(http.cookies.jar):
+            if not cookie.name.startswith("waitboard_"):  # (the provider's session)
+                http.cookies.jar.clear(cookie.domain, cookie.path, cookie.name)
+        await sign_in(oidc_provider, http, "alice")
+        [alice] = await sessions_in(redis)
+    assert alice["person"] != bob["person"]
+    records = [(r["action"], r["person"]) for r in await staff_records(redis)]
+    assert records[-2:] == [("sign_out", bob["person"]), ("sign_in", alice["person"])]

@@ -119,7 +119,9 @@ async def done(request: Request) -> Response:
         return response
     old = request.session.get(sessions.PERSON)
     if old and old != sid:
-        await service.sign_out(str(old))
+        replaced = await service.sign_out(str(old))  # (a new sign-in replaces the one before)
+        if replaced is not None:
+            await context(request).store.record_staff_action("sign_out", replaced)
     device = await sessions.current_device(request)
     await service.arrived(sid, device.id if device else None)
     request.session[sessions.PERSON] = sid
