@@ -111,3 +111,46 @@ async def test_signatures_and_algorithms_that_do_not_hold_are_refused() -> None:
     assert signing_algorithms(None) == ["RS256"]
     with pytest.raises(BadIdToken, match="no algorithm"):
         await verify(token(key, nonce="n-1"), cache, algorithms=signing_algorithms(["HS256"]))
+
+
+class Monotonic:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_the_key_set_is_fetched_again_after_an_hour() -> None:
+    """A fetched JWK Set serves tokens of its keys for an hour; after that it is fetched
+    again (a key the provider withdrew is not believed for ever), and a token of the
+    withdrawn key is refused."""
+    old, new = new_signing_key(kid="k1"), new_signing_key(kid="k2")
+    provider = Provider(old, new)
+    clock = Monotonic()
+    cache = JwksCache(provider.jwks, monotonic=clock)
+    assert (await verify(token(old, nonce="n-1"), cache))["sub"] == "s-1"
+    clock.now += 3599
+    assert (await verify(token(old, nonce="n-1"), cache))["sub"] == "s-1"
+    assert provider.fetches == 1
+    provider.keys = [new]
+    clock.now += 2
+    with pytest.raises(BadIdToken, match="does not publish"):
+        await verify(token(old, nonce="n-1"), cache)
+    assert provider.fetches == 2
+
+
+async def test_a_token_without_a_key_id_verifies_against_a_set_of_several_keys() -> None:
+    """A token whose header names no key (kid) from a provider publishing several keys
+    verifies with the key that signed it; one signed by none of them is refused."""
+    one, other = new_signing_key(kid="k1"), new_signing_key("EC", kid="k2")
+    provider = Provider(one, other)
+    cache = JwksCache(provider.jwks)
+    for key in (one, other):
+        unnamed = {k: v for k, v in key.items() if k != "kid"}
+        assert (await verify(token(unnamed, nonce="n-1"), cache))["sub"] == "s-1"
+    stranger = {k: v for k, v in new_signing_key().items() if k != "kid"}
+    with pytest.raises(BadIdToken, match="signature"):
+        await verify(token(stranger, nonce="n-1"), cache)

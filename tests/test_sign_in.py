@@ -349,11 +349,14 @@ async def test_sign_out_ends_the_session_here_and_at_the_provider(
     oidc_provider: OidcProvider, srv: LiveServer, redis: Redis
 ) -> None:
     """Signing out ends the session in Redis (a copy of the cookie is worthless) and sends
-    the browser on to the provider's end_session_endpoint with the ID token as hint and the
-    signed-out page as the way back (by a page: a form's redirect to another site would
-    break form-action 'self')."""
+    the browser on to the provider's end_session_endpoint with waitboard's client id - never
+    the ID token in the address, which Redis no longer holds - and the signed-out page as
+    the way back (by a page without Referer: a form's redirect to another site would break
+    form-action 'self'); the provider takes it and asks to confirm."""
     async with client(srv) as http:
         await sign_in(oidc_provider, http, "bob")
+        [session] = await sessions_in(redis)
+        assert "id_token" not in session
         page = await http.get("/staff/sued/reception")
         copy = {c.name: c.value for c in http.cookies.jar if c.name == "waitboard_session"}
         out = await http.post("/staff/logout", data={"csrf": csrf_of(page.text)})
@@ -364,8 +367,12 @@ async def test_sign_out_ends_the_session_here_and_at_the_provider(
         assert there.startswith(oidc_provider.discovery()["end_session_endpoint"] + "?")
         params = query(there)
         assert params["post_logout_redirect_uri"] == srv.url + "/staff/signed-out"
-        assert params["id_token_hint"].count(".") == 2
+        assert params["client_id"] == oidc_provider.client_id
+        assert "id_token_hint" not in params and "eyJ" not in there
+        assert out.headers["referrer-policy"] == "no-referrer"
         assert await sessions_in(redis) == []
+        confirm = await http.get(there)
+        assert confirm.status_code == 200 and "Yes, sign me out" in confirm.text
     async with client(srv) as replay:
         replay.cookies.update(copy)
         answer = await replay.get("/staff/sued/reception")

@@ -38,7 +38,8 @@ from waitboard.core.office import Device
 from waitboard.core.staff import Actor, SignedInPerson
 from waitboard.services.auth import require
 from waitboard.services.oidc import ProviderError
-from waitboard.services.staff_sign_in import PersonSession, SessionEnded, digest
+from waitboard.services.person_sessions import PersonSession, digest
+from waitboard.services.staff_sign_in import SessionEnded
 
 COOKIE = "waitboard_session"
 #: A person's session lasts a working day; an unattended kiosk (terminal, lobby display)

@@ -119,9 +119,11 @@ async def done(request: Request) -> Response:
         return response
     old = request.session.get(sessions.PERSON)
     if old and old != sid:
-        await service.sign_out(str(old))
+        replaced = await service.sign_out(str(old))  # (a new sign-in replaces the one before)
+        if replaced is not None:
+            await context(request).store.record_staff_action("sign_out", replaced)
     device = await sessions.current_device(request)
-    await service.set_device(sid, device.id if device else None)
+    await service.arrived(sid, device.id if device else None)
     request.session[sessions.PERSON] = sid
     request.session[sessions.CSRF_FIELD] = secrets.token_urlsafe(32)  # a new sign-in, a new one
     try:
@@ -173,6 +175,7 @@ async def workplace_page(request: Request) -> Response:
         staff=True,
         device=None,
         location=None,
+        person_signed_in=True,  # (sign-out is offered even without a name in the directory)
         options=options,
         next=safe_next(request.query_params.get("next")) or "",
     )
@@ -205,15 +208,20 @@ async def sign_out(request: Request) -> Response:
     sid = request.session.pop(sessions.PERSON, None)
     if service is None or not sid:
         return see_other(link_for(request, "/staff/login"))
-    id_token = await service.sign_out(str(sid))
+    # The session ends first (read straight from Redis: no re-check, no workplace needed),
+    # then the record of it names the person and the device the session held.
+    ended = await service.sign_out(str(sid))
+    if ended is not None:
+        await context(request).store.record_staff_action("sign_out", ended)
     back = public_base(request) + "/staff/signed-out"
     try:
-        there = await service.client.end_session_url(id_token, back)
+        there = await service.client.end_session_url(back)
     except ProviderError:
         there = None
     if there:
         # A page that goes on by itself, not a redirect: the form's redirect to another
-        # site would break the pages' policy (form-action 'self').
+        # site would break the pages' policy (form-action 'self'). It tells the provider
+        # nothing of where the person was (Referrer-Policy: no-referrer, as every page).
         return render(
             request,
             "staff/signing_out.html",

@@ -72,10 +72,8 @@ async def logout(request: Request) -> Response:
     form = await forms.read_form(request)
     sessions.check_csrf(request, form)
     if request.session.get(sessions.PERSON):
-        person = await sessions.current_actor(request)
-        if person is not None and person.person:
-            await context(request).store.record_staff_action("sign_out", person)
-        # A person signs out; a device's login on this browser (a counter PC) stays.
+        # A person signs out; a device's login on this browser (a counter PC) stays. No
+        # re-check and no choice of workplace on the way: signing out always ends the session.
         return await sign_in.sign_out(request)
     device = await sessions.current_device(request)
     await sessions.logout(request)

@@ -181,10 +181,11 @@ class OidcClient:
 
     # -- signing out
 
-    async def end_session_url(
-        self, id_token: str | None, post_logout_redirect_uri: str
-    ) -> str | None:
-        """RP-initiated logout at the provider, where it offers it (and the office wants it)."""
+    async def end_session_url(self, post_logout_redirect_uri: str) -> str | None:
+        """RP-initiated logout at the provider, where it offers it (and the office wants it):
+        with ``client_id``, never the ID token as ``id_token_hint`` (the address stays in the
+        browser's history of a shared PC and in the provider's access logs). The provider
+        may then ask the person to confirm."""
         if not self.config.end_provider_session:
             return None
         try:
@@ -197,6 +198,4 @@ class OidcClient:
             "client_id": self.config.client_id,
             "post_logout_redirect_uri": post_logout_redirect_uri,
         }
-        if id_token:
-            params["id_token_hint"] = id_token
         return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)

@@ -10,7 +10,8 @@ session's id one same-site step later (``/auth/done``).
 
 A session holds the person's pseudonymous id, the workplaces their groups allow, the one
 they chose, the device they signed in on, when to ask the provider again, and - sealed -
-the refresh token (or, without one, the access token) and the ID token for signing out.
+the refresh token (or, without one, the access token). The ID token is not kept: signing
+out at the provider names the client, not the person's token.
 After the re-check interval the next request asks the provider again (refresh grant, the
 groups from the new ID token or from userinfo): a person whose groups no longer allow a
 workplace has their session ended there.
@@ -18,21 +19,31 @@ workplace has their session ended there.
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from waitboard.core.application_pins import keyed_digest
 from waitboard.core.clock import Clock
+from waitboard.core.errors import Unavailable
 from waitboard.core.sealed import seal, unseal
 from waitboard.core.sign_in import claimed_groups, workplaces
 from waitboard.core.staff import SignedInPerson, Workplace
 from waitboard.services.id_tokens import BadIdToken
-from waitboard.services.oidc import OidcClient, ProviderError, ProviderRefused, Tokens
+from waitboard.services.oidc import TIMEOUT_S, OidcClient, ProviderError, ProviderRefused, Tokens
+from waitboard.services.person_sessions import (
+    PersonSession,
+    digest,
+    raw,
+    session_view,
+    who,
+    wp,
+)
 from waitboard.store.office_store import Store
 
 log = logging.getLogger(__name__)
@@ -43,6 +54,14 @@ FLOW_TTL_S = 600
 HANDOFF_TTL_S = 120
 #: A person's session lasts a working day at most.
 SESSION_TTL_MS = 12 * 3600 * 1000
+#: The most a re-check may take at the provider (its metadata, the refresh grant, its keys,
+#: userinfo: a request each) before it counts as a provider that does not answer ...
+RECHECK_LIMIT_S = 4 * TIMEOUT_S
+#: ... and how long one request holds the re-check (others meanwhile go on without asking):
+#: longer than that, so that no second request ever asks with the same refresh token.
+RECHECK_HOLD_MS = int(RECHECK_LIMIT_S * 1000) + 5_000
+#: How often a change to a session is tried again when another request changed it meanwhile.
+_ATTEMPTS = 5
 _FLOW = b"waitboard sign-in flow"
 _SESSION = b"waitboard staff session"
 
@@ -61,28 +80,6 @@ class SessionEnded(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class PersonSession:
-    digest: str
-    person: str
-    options: tuple[Workplace, ...]
-    chosen: Workplace | None
-    device: str | None
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _wp(raw: Any) -> Workplace:
-    role, location, counters = raw
-    return Workplace(role, location, tuple(counters))
-
-
-def _raw(w: Workplace) -> list[Any]:
-    return [w.role, w.location, list(w.counters)]
 
 
 class StaffSignIn:
@@ -142,6 +139,7 @@ class StaffSignIn:
             tokens = await self.client.exchange(
                 code, redirect_uri, flow["verifier"], flow["nonce"], now_s
             )
+            groups = await self._groups(tokens)
         except BadIdToken as e:
             log.warning("sign-in refused: ID token not accepted", extra={"reason": str(e)})
             raise SignInProblem("token", str(e)) from e
@@ -150,7 +148,6 @@ class StaffSignIn:
         except ProviderError as e:
             log.warning("sign-in failed at the provider", extra={"reason": str(e)})
             raise SignInProblem("provider", str(e)) from e
-        groups = await self._groups(tokens)
         options = self._options(groups)
         if not options:
             log.info("sign-in refused: no group of the person is mapped to a workplace")
@@ -162,7 +159,6 @@ class StaffSignIn:
         sid = secrets.token_urlsafe(32)
         session = self._record(sid, person, options, tokens)
         await self.store.save_staff_session(digest(sid), session, SESSION_TTL_MS)
-        await self.store.record_staff_action("sign_in", SignedInPerson(person, options[0]))
         handoff = {"handoff": sid, "next": flow.get("next")}
         sealed = seal(self._secret, _FLOW, orjson.dumps(handoff), key.encode())
         await self.store.save_sign_in_flow(key, sealed, HANDOFF_TTL_S)
@@ -176,11 +172,15 @@ class StaffSignIn:
         return str(flow["handoff"]), flow.get("next")
 
     def _subject(self, claims: dict[str, Any]) -> str:
-        return digest(f"{self.config.issuer}\n{claims['sub']}")
+        """The subject at the provider as Redis names it: a digest keyed with the secret key
+        (only the service can tell whose it is; a new key gives everyone a new pseudonym)."""
+        return keyed_digest(self._secret, "staff-subject", f"{self.config.issuer}\n{claims['sub']}")
+
+    def _counters_at(self) -> dict[str, list[str]]:
+        return {loc.id: [c.id for c in loc.counters] for loc in self.store.office.locations}
 
     def _options(self, groups: list[str]) -> list[Workplace]:
-        counters_at = {loc.id: [c.id for c in loc.counters] for loc in self.store.office.locations}
-        return workplaces(self.config, counters_at, groups)
+        return workplaces(self.config, self._counters_at(), groups)
 
     async def _groups(self, tokens: Tokens) -> list[str]:
         """The groups from the ID token, or from userinfo where the token has no such claim
@@ -211,8 +211,8 @@ class StaffSignIn:
         return {
             "person": person,
             "subject": self._subject(tokens.claims),
-            "options": [_raw(w) for w in options],
-            "chosen": _raw(options[0]) if len(options) == 1 else None,
+            "options": [raw(w) for w in options],
+            "chosen": raw(options[0]) if len(options) == 1 else None,
             "device": None,
             "recheck_at": self._now_ms() + self.config.recheck_ms,
             "refresh": self._seal(d, "refresh", tokens.refresh_token),
@@ -220,7 +220,6 @@ class StaffSignIn:
             "access": None
             if tokens.refresh_token
             else self._seal(d, "access", tokens.access_token),
-            "id_token": self._seal(d, "id_token", tokens.id_token),
         }
 
     # -- the session ----------------------------------------------------------------------
@@ -232,44 +231,78 @@ class StaffSignIn:
         record = await self.store.staff_session(d)
         if record is None:
             return None
-        if self._now_ms() >= int(record["recheck_at"]) and await self.store.claim_recheck(d):
+        if self._now_ms() >= int(record["recheck_at"]) and await self.store.claim_recheck(
+            d, RECHECK_HOLD_MS
+        ):
             try:
-                record = await self._recheck(d, record)
+                # Read again, now that this request holds the re-check: another one may have
+                # done it just before (with the refresh token read above, now used up).
+                record = await self.store.staff_session(d)
+                if record is None:
+                    return None
+                if self._now_ms() >= int(record["recheck_at"]):
+                    record = await self._recheck(d, record)
             finally:
                 await self.store.release_recheck(d)
-        return _session(d, record)
+        return session_view(d, record, self._counters_at())
 
     async def _recheck(self, d: str, record: dict[str, Any]) -> dict[str, Any]:
         now_ms = self._now_ms()
+        changes: dict[str, Any] = {}
         try:
-            groups = await self._groups_again(d, record, now_ms)
+            async with asyncio.timeout(RECHECK_LIMIT_S):
+                groups = await self._groups_again(d, record, changes, now_ms)
+        except TimeoutError as e:
+            raise ProviderError("the re-check took too long") from e
         except (ProviderRefused, BadIdToken) as e:
             log.info("staff session ended at its re-check", extra={"reason": str(e)})
-            await self.store.end_staff_session(d)
+            await self._end(d)
             raise SessionEnded("expired") from e
         options = self._options(groups)
         if not options:
             log.info("staff session ended at its re-check: no group mapped any more")
-            await self.store.end_staff_session(d)
+            await self._end(d)
             raise SessionEnded("groups")
-        record["options"] = [_raw(w) for w in options]
-        chosen = _wp(record["chosen"]) if record.get("chosen") else None
-        if chosen not in options:
-            record["chosen"] = _raw(options[0]) if len(options) == 1 else None
-        record["recheck_at"] = now_ms + self.config.recheck_ms
-        if not await self.store.update_staff_session(d, record):
-            raise SessionEnded("expired")
-        return record
+        changes["options"] = [raw(w) for w in options]
+        changes["recheck_at"] = now_ms + self.config.recheck_ms
 
-    async def _groups_again(self, d: str, record: dict[str, Any], now_ms: int) -> list[str]:
+        def recheck(latest: dict[str, Any]) -> bool:
+            latest.update(changes)
+            chosen = wp(latest["chosen"]) if latest.get("chosen") else None
+            if chosen not in options:
+                latest["chosen"] = raw(options[0]) if len(options) == 1 else None
+            return True
+
+        updated = await self._change(d, recheck)
+        if updated is None:
+            raise SessionEnded("expired")
+        return updated
+
+    async def _change(
+        self, d: str, change: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """``change`` applied to the session as it is in Redis now, written back only if no
+        other request changed it in between (else read and applied again): the session as
+        written, or None when it is gone or ``change`` declines (returns False)."""
+        for _ in range(_ATTEMPTS):
+            latest = await self.store.staff_session(d)
+            if latest is None or not change(latest):
+                return None
+            done = await self.store.update_staff_session(d, latest)
+            if done is not None:
+                return latest if done else None
+        raise Unavailable("The sign-in is being changed by another request; try again.")
+
+    async def _groups_again(
+        self, d: str, record: dict[str, Any], changes: dict[str, Any], now_ms: int
+    ) -> list[str]:
+        """The person's groups, asked again of the provider; the new tokens into ``changes``."""
         refresh = self._open(d, "refresh", record.get("refresh"))
         if refresh:
             tokens = await self.client.refresh(refresh, now_ms / 1000)
             if tokens.claims and self._subject(tokens.claims) != record["subject"]:
                 raise BadIdToken("the refreshed ID token names another subject")
-            record["refresh"] = self._seal(d, "refresh", tokens.refresh_token)
-            if tokens.id_token:
-                record["id_token"] = self._seal(d, "id_token", tokens.id_token)
+            changes["refresh"] = self._seal(d, "refresh", tokens.refresh_token)
             found = claimed_groups(tokens.claims, self.config.groups_claim)
             if found is None and tokens.access_token:
                 found = await self._userinfo_groups(tokens.access_token, record)
@@ -286,34 +319,44 @@ class StaffSignIn:
         return claimed_groups(info, self.config.groups_claim)
 
     async def choose(self, sid: str, workplace: Workplace, device: str | None) -> bool:
-        """The person works at ``workplace`` now (one of theirs), on ``device``."""
-        d = digest(sid)
-        record = await self.store.staff_session(d)
-        if record is None or workplace not in [_wp(o) for o in record["options"]]:
-            return False
-        record["chosen"] = _raw(workplace)
-        record["device"] = device
-        return await self.store.update_staff_session(d, record)
+        """The person works at ``workplace`` now (one of theirs, as the session holds them
+        now), on ``device``."""
+
+        def pick(latest: dict[str, Any]) -> bool:
+            if workplace not in [wp(o) for o in latest["options"]]:
+                return False
+            latest["chosen"], latest["device"] = raw(workplace), device
+            return True
+
+        return await self._change(digest(sid), pick) is not None
+
+    async def arrived(self, sid: str, device: str | None) -> None:
+        """The sign-in's same-site step: the device it happened on (if any) into the
+        session, and the sign-in's record, which names it."""
+        await self.set_device(sid, device)
+        record = await self.store.staff_session(digest(sid))
+        person = who(record) if record is not None else None
+        if person is not None:
+            await self.store.record_staff_action("sign_in", person)
+
+    async def _end(self, d: str) -> None:
+        """A session ended by its re-check, recorded as a sign-out of the person."""
+        record = await self.store.end_staff_session(d)
+        person = who(record) if record is not None else None
+        if person is not None:
+            await self.store.record_staff_action("sign_out", person)
 
     async def set_device(self, sid: str, device: str | None) -> None:
-        d = digest(sid)
-        record = await self.store.staff_session(d)
-        if record is not None and record.get("device") != device:
-            record["device"] = device
-            await self.store.update_staff_session(d, record)
+        def put(latest: dict[str, Any]) -> bool:
+            if latest.get("device") == device:
+                return False
+            latest["device"] = device
+            return True
 
-    async def sign_out(self, sid: str) -> str | None:
-        """Ends the session; the ID token for the provider's sign-out, where there was one."""
-        d = digest(sid)
-        record = await self.store.end_staff_session(d)
-        return self._open(d, "id_token", record.get("id_token")) if record else None
+        await self._change(digest(sid), put)
 
-
-def _session(d: str, record: dict[str, Any]) -> PersonSession:
-    return PersonSession(
-        digest=d,
-        person=str(record["person"]),
-        options=tuple(_wp(o) for o in record["options"]),
-        chosen=_wp(record["chosen"]) if record.get("chosen") else None,
-        device=record.get("device"),
-    )
+    async def sign_out(self, sid: str) -> SignedInPerson | None:
+        """Ends the session, whatever its state (no re-check, no workplace needed): who it
+        was, for the record (the person, their workplace, the device), if there was one."""
+        record = await self.store.end_staff_session(digest(sid))
+        return who(record) if record is not None else None

@@ -2,8 +2,9 @@
 
 Records of actions (the audit) name a person only by a pseudonymous id; this directory is
 where such an id gets its name back, for the office's own staff pages. It is filled at
-sign-in (a name the identity provider gives) and a person who leaves is deleted from it:
-their actions stay on record under an id that then names nobody.
+sign-in (a name the identity provider gives) and a person who leaves is deleted from it,
+with the way from their subject at the provider to their id and their sessions: their
+actions stay on record under an id that then names nobody.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ class StaffDirectory(LocationScripts):
             raise Unavailable("Redis is not reachable; try signing in again.") from e
 
     async def forget_person(self, person: str, *, by: Actor | None = None) -> bool:
-        """Delete a person's name (someone who left); whether there was one. The deletion
-        is recorded in the audit (by whom) in the same step."""
+        """Delete a person (someone who left): their name, the way from their subject at the
+        provider to their id (a next sign-in draws a new one) and their sessions; whether
+        there was anything. The deletion is recorded in the audit (by whom) in one step."""
         return await self._staff_record("person_delete", by, person, forget=True)
 
     async def record_staff_action(self, action: str, by: Actor | None, subject: str = "") -> None:
@@ -69,6 +71,10 @@ class StaffDirectory(LocationScripts):
             payload["forget"] = True
         script = self._staff_script()
         keys_ = [keys.staff_directory(), keys.audit(STAFF)]
+        if forget:
+            payload["session_prefix"] = keys.staff_session("")
+            keys_ += [keys.staff_subjects(), keys.staff_subject_of()]
+            keys_.append(keys.staff_person_sessions(subject))
         return bool(await run_script("staff/record", script, keys_, payload, self.redis))
 
     def _staff_script(self) -> AsyncScript:

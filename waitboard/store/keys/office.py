@@ -4,7 +4,8 @@ applications, rate limits, outbound jobs.
 Outside the locations: ``wb:session:revoked:<sha256 of the session id>`` marks a logged-out
 staff session until its cookie would have expired anyway; ``wb:{reports}:r:<id>`` (hash)
 is one report of a barrier and ``wb:{reports}:all`` (sorted set) their ids by time.
-``wb:{staff}:*``: the staff directory, signed-in people's sessions (docs/staff-sign-in.md).
+``wb:{staff}:*``: the staff directory, signed-in people's sessions, the subjects' pseudonyms
+(docs/staff-sign-in.md).
 
 Applications (status lookup, :mod:`waitboard.store.applications`) belong to no location. Their
 keys share the hash tag ``{apps}``, so each script touches one hash slot and runs unchanged
@@ -86,8 +87,19 @@ def staff_session(digest: str, part: str = "session") -> str:
 
 
 def staff_subjects() -> str:
-    """The provider's subjects (SHA-256 of issuer and sub) -> person ids (hash)."""
-    return f"{NAMESPACE}:{{staff}}:subjects"
+    """The provider's subjects (a keyed digest of issuer and sub) -> person ids (hash). (The
+    unkeyed ``wb:{staff}:subjects`` of earlier versions is read no more: delete it.)"""
+    return f"{NAMESPACE}:{{staff}}:subject-ids"
+
+
+def staff_subject_of() -> str:
+    """Person ids -> their subject's keyed digest (hash): what a deletion removes."""
+    return f"{NAMESPACE}:{{staff}}:subject-of"
+
+
+def staff_person_sessions(person: str) -> str:
+    """A person's sessions (sorted set: session digest by expiry, ms): what a deletion ends."""
+    return f"{NAMESPACE}:{{staff}}:person-sessions:{person}"
 
 
 def application_keys(number: str) -> list[str]:

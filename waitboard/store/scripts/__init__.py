@@ -3,10 +3,11 @@
 Eight families, one folder each: a location's (here: ``issue``, ``call_next``, ...), the
 applications' (``applications/create``, ...), the rate limits' (``limits/gcra``), the
 outbound jobs' (``jobs/claim``, ...), the webhooks' (``webhooks/lease``,
-``webhooks/cursor``), the push subscriptions' (``push/save``, ...) and the staff
-directory's (``staff/record``), and the audit's reader (``audit/read``). A script is its
-folder's ``lib.lua`` (the family's prelude, see its header for the calling convention and
-the guarantees) followed by its own file; a script in :data:`STANDALONE` has no prelude.
+``webhooks/cursor``), the push subscriptions' (``push/save``, ...), the staff
+directory's and sessions' (``staff/record``, ``staff/session_update``,
+``staff/pseudonym``), and the audit's reader (``audit/read``). A script is its folder's
+``lib.lua`` (the family's prelude, see its header for the calling convention and the
+guarantees) followed by its own file; a script in :data:`STANDALONE` has no prelude.
 Every script gets its keys in ``KEYS[]`` (or, for a key named by a value it reads in
 Redis, a template of it), built in :mod:`waitboard.store.keys`. The transition table is
 rendered from :data:`waitboard.core.domain.TRANSITIONS`, so Python and Lua enforce the
@@ -60,6 +61,8 @@ STANDALONE = (
     "push/delete",
     "push/unlock",
     "staff/record",
+    "staff/session_update",
+    "staff/pseudonym",
     "audit/read",
     "service_levels/open",
 )
