@@ -5,6 +5,7 @@ current, and for this sign-in; its keys are fetched again when it rolls them."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -32,10 +33,18 @@ class Provider:
         return {"keys": [public_jwk(k) for k in self.keys]}
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A time claim this many seconds from when the token is made (not from when the tests
+    were collected: a slow run must not turn a future time into a past one)."""
+
+    seconds: int
+
+
 def token(key: dict[str, Any], **claims: Any) -> str:
     now = int(time.time())
     base = {"iss": ISSUER, "aud": "waitboard", "sub": "s-1", "iat": now, "exp": now + 300}
-    base.update(claims)
+    base.update({k: now + v.seconds if isinstance(v, FromNow) else v for k, v in claims.items()})
     return sign_jwt({k: v for k, v in base.items() if v is not None}, key)
 
 
@@ -70,9 +79,9 @@ async def test_a_good_token_and_a_rolled_key() -> None:
         ({"iss": "https://evil.example"}, "another issuer"),
         ({"aud": "other"}, "another client"),
         ({"aud": ["waitboard", "other"]}, "azp"),
-        ({"exp": int(time.time()) - 120}, "expired"),
+        ({"exp": FromNow(-120)}, "expired"),
         ({"exp": None}, "expiry"),
-        ({"iat": int(time.time()) + 600}, "issue time"),
+        ({"iat": FromNow(600)}, "issue time"),
         ({"sub": None}, "subject"),
         ({"nonce": "n-2"}, "nonce"),
         ({"nonce": None}, "nonce"),
