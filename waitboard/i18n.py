@@ -230,6 +230,11 @@ class Translator:
         """A time of day, 24-hour in both languages: "08:00"."""
         return format_time(value, "HH:mm", locale=self.locale)
 
+    def moment(self, value: datetime) -> str:
+        """A day and its time, as staff lists show when something happened: "04.12.2026,
+        08:00"."""
+        return f"{self.day(value.date())}, {self.clock(value)}"
+
     def decimal(self, value: float, digits: int = 1) -> str:
         """``12,5`` in German, ``12.5`` in English (no grouping; rounded as the float is,
         exactly)."""

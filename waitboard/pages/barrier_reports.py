@@ -26,8 +26,7 @@ async def list_page(request: Request) -> Response:
     reports = [
         {
             "report": r,
-            "when": f"{t.day(from_ms(r.at_ms, ctx.office.tz).date())}, "
-            f"{from_ms(r.at_ms, ctx.office.tz):%H:%M}",
+            "when": t.moment(from_ms(r.at_ms, ctx.office.tz)),
         }
         for r in await ctx.store.barrier_reports()
     ]

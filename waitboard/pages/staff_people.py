@@ -26,10 +26,7 @@ async def people_page(request: Request) -> Response:
     rows = [
         {
             "member": m,
-            "seen": f"{t.day(from_ms(m.last_seen_ms, ctx.office.tz).date())}, "
-            f"{from_ms(m.last_seen_ms, ctx.office.tz):%H:%M}"
-            if m.last_seen_ms
-            else "–",
+            "seen": t.moment(from_ms(m.last_seen_ms, ctx.office.tz)) if m.last_seen_ms else "–",
         }
         for m in await ctx.store.staff_members()
     ]
