@@ -22,7 +22,7 @@ from waitboard.core.office import Location, Office, Queue
 from waitboard.core.state import Booking
 from waitboard.i18n import Translator
 from waitboard.services import smtp
-from waitboard.services.jobs import Gone, Later, Outcome, Sent
+from waitboard.services.jobs import Gone, Outcome
 from waitboard.services.reminder_mail import Reminder, message
 from waitboard.settings import Settings, SmtpSettings
 from waitboard.store.jobs import Job, Jobs
@@ -51,7 +51,6 @@ class Reminders:
     ) -> None:
         self.jobs, self.store, self.office, self.server = jobs, store, office, server
         self.secret_key, self.public_url, self.clock = secret_key, public_url, clock
-        self.sent = self.failed = 0
 
     @classmethod
     def of(
@@ -123,23 +122,15 @@ class Reminders:
         if isinstance(prepared, Gone):
             return prepared
         mail, to = prepared
-        try:
-            await smtp.send(self.server, mail, to)
-        except smtp.MailRefused as e:
-            self.failed += 1
-            log.warning(
-                "reminder failed", extra={"location": loc.id, "why": str(e), "failed": self.failed}
-            )
-            return Gone(str(e))
-        except smtp.MailFailed as e:
-            log.warning(
-                "reminder not handed over; trying again later",
-                extra={"location": loc.id, "why": str(e), "attempt": job.attempt},
-            )
-            return Later(str(RETRY_AFTER_S))
-        self.sent += 1
-        log.info("reminder sent", extra={"location": loc.id, "sent": self.sent})
-        return Sent()
+        return await smtp.send_job(
+            self.server,
+            mail,
+            to,
+            what="reminder",
+            retry_after_s=RETRY_AFTER_S,
+            attempt=job.attempt,
+            context={"location": loc.id},
+        )
 
     async def _prepare(self, job: Job, loc: Location) -> tuple[EmailMessage, str] | Gone:
         """The mail and its address, as the booking stands now; or why there is none."""

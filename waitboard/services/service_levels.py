@@ -37,7 +37,7 @@ from waitboard.core.service_levels import (
     step,
 )
 from waitboard.services import smtp
-from waitboard.services.jobs import Gone, Later, Outcome, Sent
+from waitboard.services.jobs import Gone, Outcome
 from waitboard.services.service_level_mail import message, texts
 from waitboard.settings import SmtpSettings
 from waitboard.store.jobs import Job, Jobs
@@ -182,16 +182,12 @@ class ServiceLevels:
             sent_at=self.store.clock(),
             job_id=job.id,
         )
-        try:
-            await smtp.send(self.server, mail, to)
-        except smtp.MailRefused as e:
-            log.warning("service-level alert refused", extra={"location": loc.id, "why": str(e)})
-            return Gone(str(e))
-        except smtp.MailFailed as e:
-            log.warning(
-                "service-level alert not handed over; trying again later",
-                extra={"location": loc.id, "why": str(e), "attempt": job.attempt},
-            )
-            return Later(str(RETRY_AFTER_S))
-        log.info("service-level alert sent", extra={"location": loc.id, "queue": queue.id})
-        return Sent()
+        return await smtp.send_job(
+            self.server,
+            mail,
+            to,
+            what="service-level alert",
+            retry_after_s=RETRY_AFTER_S,
+            attempt=job.attempt,
+            context={"location": loc.id, "queue": queue.id},
+        )

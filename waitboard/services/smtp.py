@@ -11,13 +11,17 @@ exception holds the address).
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
 from email.utils import parseaddr
 
+from waitboard.services.jobs import Gone, Later, Outcome, Sent
 from waitboard.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
 
 #: Every step of the conversation (connect, TLS, each command) has this long.
 STEP_TIMEOUT_S = 15.0
@@ -104,3 +108,31 @@ async def send(server: SmtpSettings, message: EmailMessage, to: str) -> None:
     except (TimeoutError, OSError, smtplib.SMTPException) as e:
         # (ssl.SSLError and ConnectionRefusedError are OSErrors.)
         raise MailFailed(f"no mail server to hand it to ({type(e).__name__})") from None
+
+
+async def send_job(
+    server: SmtpSettings,
+    message: EmailMessage,
+    to: str,
+    *,
+    what: str,
+    retry_after_s: int,
+    attempt: int,
+    context: dict[str, object],
+) -> Outcome:
+    """:func:`send` as a job's outcome, logged as ``what`` with ``context`` (never the
+    address): taken - sent; refused for good - gone; not taken now - later, after
+    ``retry_after_s``."""
+    try:
+        await send(server, message, to)
+    except MailRefused as e:
+        log.warning(f"{what} refused", extra={**context, "why": str(e)})
+        return Gone(str(e))
+    except MailFailed as e:
+        log.warning(
+            f"{what} not handed over; trying again later",
+            extra={**context, "why": str(e), "attempt": attempt},
+        )
+        return Later(str(retry_after_s))
+    log.info(f"{what} sent", extra=context)
+    return Sent()
