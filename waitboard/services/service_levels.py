@@ -89,7 +89,6 @@ class ServiceLevels:
         self.store, self.levels, self.office, self.jobs = store, levels, office, jobs
         self.wake = wake
         self.server = server
-        self.alerted = 0
         self._said_no_smtp = False
 
     @property
@@ -123,7 +122,6 @@ class ServiceLevels:
                 new, at = await self.levels.open(loc.id, queue, now_ms, alert_fields(queue, a))
                 if new:
                     opened += 1
-                    self.alerted += 1
                     log.warning(
                         "queue left its service-level target",
                         extra={
