@@ -127,6 +127,7 @@ class Reminders:
             mail,
             to,
             what="reminder",
+            log=log,
             retry_after_s=RETRY_AFTER_S,
             attempt=job.attempt,
             context={"location": loc.id},

@@ -185,6 +185,7 @@ class ServiceLevels:
             mail,
             to,
             what="service-level alert",
+            log=log,
             retry_after_s=RETRY_AFTER_S,
             attempt=job.attempt,
             context={"location": loc.id, "queue": queue.id},

@@ -21,8 +21,6 @@ from email.utils import parseaddr
 from waitboard.services.jobs import Gone, Later, Outcome, Sent
 from waitboard.settings import SmtpSettings
 
-log = logging.getLogger(__name__)
-
 #: Every step of the conversation (connect, TLS, each command) has this long.
 STEP_TIMEOUT_S = 15.0
 #: And the whole of it this long (the job's lease is longer); the thread may still finish
@@ -116,13 +114,14 @@ async def send_job(
     to: str,
     *,
     what: str,
+    log: logging.Logger,
     retry_after_s: int,
     attempt: int,
     context: dict[str, object],
 ) -> Outcome:
     """:func:`send` as a job's outcome, logged as ``what`` with ``context`` (never the
-    address): taken - sent; refused for good - gone; not taken now - later, after
-    ``retry_after_s``."""
+    address) by the caller's ``log``: taken - sent; refused for good - gone; not taken
+    now - later, after ``retry_after_s``."""
     try:
         await send(server, message, to)
     except MailRefused as e:
