@@ -23,7 +23,7 @@ from waitboard.core.estimate import (
     forecast_with_newcomers,
     service_s,
 )
-from waitboard.core.pace import pace_wait_s, with_pace
+from waitboard.core.pace import PACE_TAU_S, pace_wait_s, with_pace
 
 SIX_MIN = 360.0
 
@@ -148,12 +148,13 @@ def test_the_pace_reads_the_wait_from_the_recent_rate_of_calls() -> None:
     """A call every 1.5 minutes for an hour (the fading count that gives): the fourth in
     line waits 4 x 1.5 minutes. While nobody is called the count fades and the pace slows
     at once; a stretch of too few calls, or a long pause, says nothing."""
-    at, tau = 1_000_000.0, 900.0
+    at, tau = 1_000_000.0, float(PACE_TAU_S)
     count = sum(math.exp(-k * 90 / tau) for k in range(40))
     raw = {"pace:A": count, "pace_at:A": at * 1000, "pace_from:A": (at - 3600) * 1000}
     learned = Learned.parse({**raw, "pace_n:A": 40})
     assert learned.pace["A"].calls == 40
-    assert pace_wait_s(learned.pace.get("A"), 4, at) == pytest.approx(4 * 90, rel=0.05)
+    # (half-way to the next call: just after one, the count holds that call in full)
+    assert pace_wait_s(learned.pace.get("A"), 4, at + 45) == pytest.approx(4 * 90, rel=0.05)
     stalled = pace_wait_s(learned.pace.get("A"), 4, at + 300)  # five minutes without a call
     assert stalled is not None and stalled > 4 * 90 * 1.3
     assert pace_wait_s(learned.pace.get("A"), 4, at + 4 * 3600) is None  # hours later

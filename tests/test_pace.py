@@ -4,14 +4,16 @@ as the slow tickets end."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from redis.asyncio import Redis
 
 from tests.helpers import SettableClock
 from waitboard.core import snapshot
 from waitboard.core.domain import Action
-from waitboard.core.estimate import Learned
+from waitboard.core.estimate import CounterNow, Learned
 from waitboard.core.office import Office
 from waitboard.core.pace import PACE_TAU_S, pace_wait_s
 from waitboard.store.office_store import Store
@@ -47,7 +49,9 @@ async def test_the_pace_of_calls_is_learned_and_moves_the_estimate(
         await store.issue("sued", "A", "reception-sued")
     await called_every(store, clock, 2, 10)  # a call every 2 minutes
     learn = (await store.location_state("sued")).learn
-    assert 5 < learn["pace:A"] < 10  # ten calls, the older ones faded
+    # Ten calls, the older ones faded: each counts e^(-age / tau).
+    expected = sum(math.exp(-k * 120 / PACE_TAU_S) for k in range(10))
+    assert learn["pace:A"] == pytest.approx(expected, rel=1e-6)
     steady = await told_to_a_newcomer(store, office, clock)
     await called_every(store, clock, 6, 4)  # the counter slows to one every 6 minutes
     slow = await told_to_a_newcomer(store, office, clock)
@@ -57,3 +61,17 @@ async def test_the_pace_of_calls_is_learned_and_moves_the_estimate(
     clock.now += timedelta(seconds=5 * PACE_TAU_S)
     learned = Learned.parse((await store.location_state("sued")).learn)
     assert pace_wait_s(learned.pace.get("A"), 1, clock.now.timestamp()) is None
+
+
+def test_the_pace_applies_while_no_counter_of_the_queue_is_free(office: Office) -> None:
+    """Two counters serve A alone. With one person waiting and both busy, the next is
+    called when one of them finishes - at the pace of the calls; with one of them free, at
+    once - the pace would only delay them; as many waiting as counters: the pace again."""
+    loc = office.location_by_id["sued"]
+    busy = [CounterNow("1", ("A",), "A", 60.0), CounterNow("2", ("A",), "A", 30.0)]
+    one_free = [busy[0], CounterNow("2", ("A",), None)]
+    assert "A" in snapshot.paced_queues(loc, busy, {"A": 1})
+    assert "A" not in snapshot.paced_queues(loc, one_free, {"A": 1})
+    assert "A" in snapshot.paced_queues(loc, one_free, {"A": 2})
+    shared = [busy[0], CounterNow("2", ("B", "A"), "A", 30.0)]
+    assert "A" not in snapshot.paced_queues(loc, shared, {"A": 5})  # shares its time with B

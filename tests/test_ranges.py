@@ -70,11 +70,11 @@ async def test_a_waiting_ticket_shows_its_range(
                     headers=auth("terminal-sued"),
                 )
             ).json()
-            for _ in range(3)
+            for _ in range(6)
         ]
 
         ticket = (await http.get(f"/api/v1/tickets/{waiting[-1]['id']}")).json()
-        assert ticket["position"] == 3
+        assert ticket["position"] == 6
         low, high = ticket["estimated_wait_range_s"]
         assert 0 <= low <= ticket["estimated_wait_s"] <= high and high >= 60
         shown = t.wait_range([low, high])
@@ -86,8 +86,8 @@ async def test_a_waiting_ticket_shows_its_range(
             await get_when(
                 http,
                 "/api/v1/locations/sued",
-                lambda r: queue_of(r.json(), "A")["waiting"] == 3,
-                "three waiting in the live view",
+                lambda r: queue_of(r.json(), "A")["waiting"] == 6,
+                "six waiting in the live view",
             )
         ).json()
         queue_range = queue_of(snap, "A")["estimated_wait_range_s"]

@@ -13,12 +13,17 @@ from redis.asyncio import Redis
 from tests.helpers import SettableClock
 from waitboard.core import snapshot
 from waitboard.core.domain import Action
+from waitboard.core.estimate import Learned
 from waitboard.core.office import Office
+from waitboard.core.pace import pace_wait_s
 from waitboard.core.usual import (
+    PACE_HORIZON_S,
     USUAL_MIN_DAYS,
     USUAL_WEIGHT,
     rate_field,
     usual_waits,
+    weighed,
+    with_pace,
     with_usual,
 )
 from waitboard.store.office_store import Store
@@ -65,6 +70,30 @@ def test_without_this_hour_s_usual_rate_there_is_nothing_to_weigh_in() -> None:
 def test_the_usual_rate_and_the_forecast_are_weighed() -> None:
     """Half and half: the forecast of the moment and what this hour usually brings."""
     assert with_usual(600.0, 1200.0) == USUAL_WEIGHT * 1200.0 + (1 - USUAL_WEIGHT) * 600.0
+
+
+def test_the_pace_and_the_usual_hours_are_weighed_as_rates() -> None:
+    """The last minutes called one every 160 s, Tuesdays at this hour usually one every
+    90 s: a wait of about ``PACE_HORIZON_S`` weighs them alike, at the rate between them
+    (one every 120 s); the next in line leans on the pace, the 40th on the usual hours."""
+    assert with_pace(10 * 160.0, 10 * 90.0) == pytest.approx(PACE_HORIZON_S)
+    assert PACE_HORIZON_S == 10 * 120
+    next_in_line = with_pace(160.0, 90.0)
+    assert 160.0 - next_in_line < next_in_line - 90.0
+    fortieth = with_pace(40 * 160.0, 40 * 90.0)
+    assert fortieth - 40 * 90.0 < 40 * 160.0 - fortieth
+
+
+def test_what_is_known_of_a_position_decides_how_its_wait_is_weighed() -> None:
+    """Pace and usual hours known: the two as rates, the counters left out. Only the
+    pace: the counters weighed with it. Only the usual hours: half and half with the
+    counters. Neither: the counters alone."""
+    counters, paced, pace, usual = 600.0, 500.0, 480.0, 900.0
+    assert weighed(counters, paced, pace, usual) == with_pace(pace, usual)
+    assert weighed(counters, paced, pace, None) == paced
+    assert weighed(counters, paced, None, usual) == with_usual(counters, usual)
+    assert weighed(counters, None, None, None) == counters
+    assert weighed(None, None, None, usual) is None  # no counter open: unknown
 
 
 async def a_tuesday(store: Store, clock: SettableClock, day: datetime) -> None:
@@ -117,3 +146,21 @@ async def test_the_usual_rate_per_weekday_and_hour_is_learned_and_weighed_in(
     assert told == pytest.approx(
         USUAL_WEIGHT * 31 / 6 * 3600 + (1 - USUAL_WEIGHT) * alone, rel=0.01
     )
+    # Counter 2 (it shares its time with queue B) closes, counter 1 (A alone) calls five
+    # before 10:00: the pace of the moment and the usual hours are weighed as rates now,
+    # the counters' forecast is left out.
+    await store.set_counter("sued", "2", False)
+    for minute in range(5):
+        clock.now = fourth.replace(hour=9, minute=55, second=30) + timedelta(minutes=minute)
+        outcome = await store.call_next("sued", "1")
+        assert outcome.ticket is not None
+        await store.act(outcome.ticket.id, Action.START, counters=None)
+        await store.act(outcome.ticket.id, Action.COMPLETE, counters=None)
+    state = await store.location_state("sued")
+    waiting = state.queues["A"].waiting
+    now = clock.now
+    at_pace = pace_wait_s(Learned.parse(state.learn).pace["A"], waiting + 1, now.timestamp())
+    usual = usual_waits(state.learn, "A", now.astimezone(BERLIN), waiting + 1)[-1]
+    assert at_pace is not None and usual is not None
+    told = snapshot.forecast(loc, state, now, office.tz).raw("A", waiting + 1)
+    assert told == pytest.approx(with_pace(at_pace, usual))

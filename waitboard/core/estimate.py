@@ -16,8 +16,8 @@ root of its length; recent (estimate, actual) pairs give the band of standardise
 (actual - estimate) / sqrt(estimate + 5 min) that actual waits fell into (see
 ``scripts/lib.lua``), so "10-20 Min." means what it says.
 
-Where a queue's counters serve it alone just now and all have someone to call, the pace
-of its calls in about the last quarter of an hour is weighed in (``core/pace.py``): a
+Where a queue's counters serve it alone just now and none of them is free, the pace
+of its calls in about the last ten minutes is weighed in (``core/pace.py``): a
 slowdown shows in it at once, while learned service times follow it only as the slow
 tickets end - and on a real office's days (benchmarks/replay.py) the pace is what told
 people in a jam the truest number.

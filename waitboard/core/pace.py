@@ -1,7 +1,7 @@
 """The pace of a queue's calls: how fast its people are called just now.
 
-The Lua scripts count a queue's calls, each fading with a time constant of a quarter of
-an hour (``scripts/lib.lua``, ``learn_pace``); the rate of calls read from that count
+The Lua scripts count a queue's calls, each fading with a time constant of ten minutes
+(``scripts/lib.lua``, ``learn_pace``); the rate of calls read from that count
 gives the wait of a position. Service times learned ticket by ticket follow a slowdown
 only as the slow tickets end, and the number of counters at work says little of how fast
 they are; the pace shows both at once, and a stall as soon as it begins (the count fades
@@ -14,9 +14,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-#: The count's time constant (the same as scripts.PACE_TAU_S), and how many calls its
-#: stretch must have had for it to say anything.
-PACE_TAU_S = 15 * 60
+#: The count's time constant (the scripts count with it, too), and how many calls its
+#: stretch must have had for it to say anything. Ten minutes followed a real office's
+#: slowdowns better than a quarter of an hour (benchmarks/replay.py: MAE in jams 4.75 ->
+#: 4.70 min over a year) and its noise did not cost more than that.
+PACE_TAU_S = 10 * 60
 PACE_MIN_CALLS = 5
 #: Its weight against the counters played forward with their learned service times.
 PACE_WEIGHT = 0.85
@@ -43,7 +45,7 @@ class Pace:
 
 def pace_wait_s(pace: Pace | None, position: int, now_s: float) -> float | None:
     """The wait of a position read from the pace of the queue's calls in about the last
-    quarter of an hour: position x the time between calls. None: too few calls in this
+    ten minutes or so: position x the time between calls. None: too few calls in this
     stretch, or none for a long while."""
     if pace is None or pace.calls < PACE_MIN_CALLS or now_s - pace.at_s > 4 * PACE_TAU_S:
         return None
@@ -51,6 +53,12 @@ def pace_wait_s(pace: Pace | None, position: int, now_s: float) -> float | None:
     # A steady rate r since the stretch began gives count = r tau (1 - e^(-T/tau)).
     window = PACE_TAU_S * -math.expm1(-max(1.0, now_s - pace.from_s) / PACE_TAU_S)
     return position * window / count
+
+
+def pace_waits(pace: Pace | None, positions: int, now_ms: int) -> list[float | None]:
+    """Each position's wait (1 = next) at the pace of the queue's calls; all None without
+    a pace (or where it does not apply)."""
+    return [pace_wait_s(pace, p, now_ms / 1000) for p in range(1, positions + 1)]
 
 
 def with_pace(forecast_s: float | None, pace_s: float | None) -> float | None:

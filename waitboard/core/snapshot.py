@@ -95,17 +95,18 @@ def forecast(
         counters, waiting, service_override or service, gaps, booked=booked(loc, state, now_ms)
     )
     if service_override is None:  # (the benchmark's oracle plays the counters alone)
-        for queue in paced_queues(loc, counters, waiting):
-            waits[queue] = [
-                pace.with_pace(
-                    w, pace.pace_wait_s(learned.pace.get(queue), position, now_ms / 1000)
-                )
-                for position, w in enumerate(waits[queue], start=1)
-            ]
+        paced = paced_queues(loc, counters, waiting)
         local = now.astimezone(tz)
         for queue in walk_in_queues(loc, waiting):
-            rule = usual.usual_waits(state.learn, queue, local, len(waits[queue]))
-            waits[queue] = [usual.with_usual(w, u) for w, u in zip(waits[queue], rule, strict=True)]
+            n = len(waits[queue])
+            rule = usual.usual_waits(state.learn, queue, local, n)
+            at_pace = pace.pace_waits(
+                learned.pace.get(queue) if queue in paced else None, n, now_ms
+            )
+            waits[queue] = [
+                usual.weighed(w, pace.with_pace(w, p), p, u)
+                for w, p, u in zip(waits[queue], at_pace, rule, strict=True)
+            ]
     return Forecast(waits, learned)
 
 
@@ -118,16 +119,18 @@ def walk_in_queues(loc: Location, waiting: dict[str, int]) -> list[str]:
 def paced_queues(
     loc: Location, counters: list[estimate.CounterNow], waiting: dict[str, int]
 ) -> list[str]:
-    """The walk-in queues whose open counters serve that queue alone, none paused, and all
-    have someone to call (at least as many wait as they are): only then is the pace of its calls the
-    speed at which its people are called. Counters shared between queues divide their time
-    by the queues' order of preference, which the counters' forecast plays out and a
-    queue's pace would not see."""
+    """The walk-in queues whose open counters serve that queue alone, none paused, and none
+    free (each busy with a ticket, or as many wait as they are): only then is the pace of
+    its calls the speed at which its people are called - a free counter calls the next at
+    once. Counters shared between queues divide their time by the queues' order of
+    preference, which the counters' forecast plays out and a queue's pace would not see."""
     appointment = {q.id for q in loc.appointment_queues}
     out = []
     for queue, n in waiting.items():
         serving = [c for c in counters if queue in c.queues]
-        if queue in appointment or not serving or n < len(serving):
+        if queue in appointment or not serving:
+            continue
+        if n < len(serving) and any(c.busy_queue is None for c in serving):
             continue
         # (A paused counter calls nobody until it is back: the pace would not see it.)
         if all(c.queues == (queue,) and not c.free_in_s for c in serving):

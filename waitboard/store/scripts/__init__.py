@@ -20,6 +20,7 @@ from collections import defaultdict
 from functools import cache
 from importlib import resources
 
+from waitboard.core import pace
 from waitboard.core.domain import TRANSITIONS
 
 #: A location's scripts (prelude: ``lib.lua``).
@@ -81,9 +82,9 @@ STATS_TTL_S = 400 * 24 * 3600
 LEARN_ALPHA = 0.15
 #: The same for the hour-of-day service times, which average over days.
 HOURLY_ALPHA = 0.1
-#: The pace of a queue's calls is a count of them fading with this time constant (the
-#: same as estimate.PACE_TAU_S): about the last quarter of an hour.
-PACE_TAU_S = 15 * 60
+#: The pace of a queue's calls is a count of them fading with this time constant
+#: (core/pace.py reads it with the same one).
+PACE_TAU_S = pace.PACE_TAU_S
 #: Weight of the newest day in a queue's usual rate of calls per weekday and hour
 #: (core/usual.py): about the last four same weekdays count.
 USUAL_ALPHA = 0.3

@@ -427,7 +427,7 @@ local function learn_service(t)
 end
 
 -- A queue's call counts towards its pace: a count of its calls, each fading with the time
--- constant PACE_TAU_S (it holds about the last quarter of an hour's calls), since the
+-- constant PACE_TAU_S (it holds about the last ten minutes' calls), since the
 -- stretch of calls began (a call after a long pause begins a new one) and how many calls
 -- the stretch has had. estimate.pace_wait_s reads the rate of calls from it.
 local function learn_pace(queue)
