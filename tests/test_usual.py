@@ -20,10 +20,10 @@ from waitboard.core.usual import (
     PACE_HORIZON_S,
     USUAL_MIN_DAYS,
     USUAL_WEIGHT,
+    as_rates,
     rate_field,
     usual_waits,
     weighed,
-    with_pace,
     with_usual,
 )
 from waitboard.store.office_store import Store
@@ -76,11 +76,11 @@ def test_the_pace_and_the_usual_hours_are_weighed_as_rates() -> None:
     """The last minutes called one every 160 s, Tuesdays at this hour usually one every
     90 s: a wait of about ``PACE_HORIZON_S`` weighs them alike, at the rate between them
     (one every 120 s); the next in line leans on the pace, the 40th on the usual hours."""
-    assert with_pace(10 * 160.0, 10 * 90.0) == pytest.approx(PACE_HORIZON_S)
+    assert as_rates(10 * 160.0, 10 * 90.0) == pytest.approx(PACE_HORIZON_S)
     assert PACE_HORIZON_S == 10 * 120
-    next_in_line = with_pace(160.0, 90.0)
+    next_in_line = as_rates(160.0, 90.0)
     assert 160.0 - next_in_line < next_in_line - 90.0
-    fortieth = with_pace(40 * 160.0, 40 * 90.0)
+    fortieth = as_rates(40 * 160.0, 40 * 90.0)
     assert fortieth - 40 * 90.0 < 40 * 160.0 - fortieth
 
 
@@ -89,7 +89,7 @@ def test_what_is_known_of_a_position_decides_how_its_wait_is_weighed() -> None:
     pace: the counters weighed with it. Only the usual hours: half and half with the
     counters. Neither: the counters alone."""
     counters, paced, pace, usual = 600.0, 500.0, 480.0, 900.0
-    assert weighed(counters, paced, pace, usual) == with_pace(pace, usual)
+    assert weighed(counters, paced, pace, usual) == as_rates(pace, usual)
     assert weighed(counters, paced, pace, None) == paced
     assert weighed(counters, paced, None, usual) == with_usual(counters, usual)
     assert weighed(counters, None, None, None) == counters
@@ -163,4 +163,4 @@ async def test_the_usual_rate_per_weekday_and_hour_is_learned_and_weighed_in(
     usual = usual_waits(state.learn, "A", now.astimezone(BERLIN), waiting + 1)[-1]
     assert at_pace is not None and usual is not None
     told = snapshot.forecast(loc, state, now, office.tz).raw("A", waiting + 1)
-    assert told == pytest.approx(with_pace(at_pace, usual))
+    assert told == pytest.approx(as_rates(at_pace, usual))

@@ -18,8 +18,11 @@ How it is weighed (``snapshot.forecast`` asks :func:`weighed`):
   minutes, the usual hours about the later ones, so the pace's weight falls with the
   wait: half at ``PACE_HORIZON_S``, four fifths at a quarter of it. The counters played
   forward with learned service times are left out there: on a real office's year
-  (benchmarks/replay.py) they were the weakest part, and dropping them took the MAE from
-  3.15 to 2.65 minutes (jams 5.20 -> 4.70);
+  (benchmarks/replay.py) they were the weakest part, and leaving them out (with the pace
+  applied wherever no counter is free) took the MAE from 3.15 to 2.69 minutes (jams
+  5.20 -> 4.72);
+* where the usual hours are not known yet (fewer than ``USUAL_MIN_DAYS`` such days), the
+  pace is weighed with the counters' forecast (``pace.with_pace``);
 * where the pace does not apply (counters shared with other queues, a free counter, too
   few calls yet), the usual wait and the counters' forecast are weighed half and half.
 
@@ -102,7 +105,7 @@ def with_usual(forecast_s: float | None, usual_s: float | None) -> float | None:
     return USUAL_WEIGHT * usual_s + (1 - USUAL_WEIGHT) * forecast_s
 
 
-def with_pace(pace_s: float, usual_s: float) -> float:
+def as_rates(pace_s: float, usual_s: float) -> float:
     """The pace of the moment and the usual hours, weighed as rates (a geometric mean of
     the two waits is the wait at the geometric mean of the two rates); the pace's weight
     falls as the wait grows."""
@@ -119,7 +122,7 @@ def weighed(
     forward, ``paced_s`` those weighed with the pace (``pace.with_pace``), ``pace_s`` the
     pace alone, ``usual_s`` the usual hours (None: not known, or not applicable)."""
     if pace_s is not None and usual_s is not None:
-        return with_pace(pace_s, usual_s)
+        return as_rates(pace_s, usual_s)
     if pace_s is not None:
         return paced_s
     return with_usual(counters_s, usual_s)
