@@ -63,6 +63,7 @@ local USUAL_MIN_CALLS = {{USUAL_MIN_CALLS}}
 local SHOW_ALPHA = {{SHOW_ALPHA}}
 local CALIB_KEEP = {{CALIB_KEEP}}
 local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
+local BAND_EVERY = {{BAND_EVERY}}
 local BAND_LOW_Q = {{BAND_LOW_Q}}
 local BAND_HIGH_Q = {{BAND_HIGH_Q}}
 local BAND_SMOOTH_S = {{BAND_SMOOTH_S}}
@@ -511,6 +512,9 @@ local function learn_call(t)
     local actual = (A.now - ms(t.issued_at)) / 1000
     redis.call('LPUSH', CALIB, string.format('%.0f:%.0f', tonumber(t.est), actual))
     redis.call('LTRIM', CALIB, 0, CALIB_KEEP - 1)
+    -- The bands move little with one pair more: they are worked out again on every
+    -- BAND_EVERY-th pair (sorting all kept pairs on every call was most of its cost).
+    if redis.call('HINCRBY', LEARN, 'calib_n', 1) % BAND_EVERY ~= 0 then return end
     -- One band per estimate size (the spread of a 40-minute estimate is not that of a
     -- 4-minute one), and one over all pairs for sizes with too few of them yet.
     local all, by_bucket = {}, {}
