@@ -476,8 +476,11 @@ class Part:
     dropped: int
 
 
-async def replay_days(days: list[DerivedDay], minutes: float) -> Part:
-    """Days in a row through one store on a fresh Redis: learning carries from day to day."""
+async def replay_days(
+    days: list[DerivedDay], minutes: float, warm_up: list[DerivedDay] | None = None
+) -> Part:
+    """Days in a row through one store on a fresh Redis: learning carries from day to day.
+    ``warm_up``: days replayed first and not scored, for the learning they leave."""
     conf = office(minutes)
     loc = conf.locations[0]
     part = Part([], [], 0)
@@ -488,6 +491,8 @@ async def replay_days(days: list[DerivedDay], minutes: float) -> Part:
         try:
             clock = Clock()
             store = Store(redis, conf, clock)
+            for d in warm_up or []:
+                await DayReplay(store, loc, clock, minutes).run(d, published_at(d))
             for d in days:
                 day = DayReplay(store, loc, clock, minutes)
                 got = await day.run(d, published_at(d))
@@ -509,8 +514,8 @@ async def replay_days(days: list[DerivedDay], minutes: float) -> Part:
     return part
 
 
-def _replay_in_process(days: list[DerivedDay], minutes: float) -> Part:
-    return asyncio.run(replay_days(days, minutes))
+def _replay_in_process(days: list[DerivedDay], minutes: float, warm_up: list[DerivedDay]) -> Part:
+    return asyncio.run(replay_days(days, minutes, warm_up))
 
 
 def prepare(
@@ -525,25 +530,42 @@ def prepare(
     return derived, minutes
 
 
+#: A stretch after the first replays the weeks before it first, unscored: an office
+#: keeps its history, and without them a stretch's first three weeks (of each weekday)
+#: would go without the usual hours a real office would have learned by then.
+WARM_UP = timedelta(weeks=4)
+
+
 def stretches_of(days: list[DerivedDay], jobs: int) -> list[list[DerivedDay]]:
-    """Days in a row, cut where each stretch has about the same number of arrivals (the
-    replay's work): a busy winter and a quiet summer take about as long."""
+    """Days in a row, cut so that each process replays about the same number of arrivals
+    (the replay's work), a later stretch's warm-up included: a busy winter and a quiet
+    summer take about as long."""
     total = sum(len(d.arrivals) for d in days) or 1
+    span_days = (days[-1].day - days[0].day).days + 1 if days else 1
+    warm = total * min(1.0, WARM_UP.days / span_days)  # a warm-up's arrivals, about
+    share = (total + (jobs - 1) * warm) / jobs
     out: list[list[DerivedDay]] = [[]]
-    done = 0
+    done, limit = 0, share
     for d in days:
-        if done >= total * len(out) / jobs and len(out) < jobs:
+        if done >= limit and len(out) < jobs:
             out.append([])
+            limit += share - warm
         out[-1].append(d)
         done += len(d.arrivals)
     return [s for s in out if s]
 
 
+def warm_up_for(stretch: list[DerivedDay], days: list[DerivedDay]) -> list[DerivedDay]:
+    """The days of ``WARM_UP`` before a stretch's first (none for the first stretch)."""
+    first = stretch[0].day
+    return [d for d in days if first - WARM_UP <= d.day < first]
+
+
 async def replay(paths: list[Path], seed: int, counters: str = "roster", jobs: int = 1) -> Run:
     """``counters``: "roster" (planned from past weeks) or "hour" (from the hour's own
     calls, as ``muenster.derive`` gives them). ``jobs`` > 1: the days in that many
-    stretches in a row, each in a process with a Redis of its own (learning starts afresh
-    at each stretch's first day)."""
+    stretches in a row, each in a process with a Redis of its own; a stretch after the
+    first replays the ``WARM_UP`` weeks before it first, unscored, for their learning."""
     started = time.perf_counter()
     derived, minutes = prepare(paths, seed, counters)
     if jobs <= 1 or len(derived) < 2 * jobs:
@@ -553,7 +575,12 @@ async def replay(paths: list[Path], seed: int, counters: str = "roster", jobs: i
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(len(stretches)) as pool:
             parts = await asyncio.gather(
-                *(loop.run_in_executor(pool, _replay_in_process, s, minutes) for s in stretches)
+                *(
+                    loop.run_in_executor(
+                        pool, _replay_in_process, s, minutes, warm_up_for(s, derived)
+                    )
+                    for s in stretches
+                )
             )
     return Run(
         derived,

@@ -5,8 +5,22 @@ above floors measured on these days. The speed is measured in benchmarks/, not h
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import timedelta
 
-from benchmarks.replay import HINDSIGHT, METHODS, comparable, replay, report, score, summary_line
+from benchmarks.muenster import derive, read_day
+from benchmarks.replay import (
+    HINDSIGHT,
+    METHODS,
+    WARM_UP,
+    comparable,
+    replay,
+    report,
+    score,
+    stretches_of,
+    summary_line,
+    warm_up_for,
+)
 from tests.helpers import ROOT
 
 DAYS = sorted((ROOT / "tests" / "data" / "muenster").glob("*.csv"))
@@ -33,3 +47,17 @@ async def test_two_real_days_replay_with_an_estimate_for_everyone() -> None:
         r"last-30 \d+\.\d min, published \d+\.\d min; mean wait \d+\.\d min; in range \d+ %",
         summary_line(run),
     )
+
+
+def test_a_later_stretch_starts_with_the_weeks_before_it() -> None:
+    """The year cut in two for two processes: the stretches follow each other without a
+    gap, the second first replays the four weeks before it (an office keeps its history),
+    and the cut leaves each process about as many arrivals to replay, warm-up included."""
+    one = derive(read_day(DAYS[0]), seed=1)
+    days = [replace(one, day=one.day + timedelta(days=i)) for i in range(60)]
+    first, second = stretches_of(days, 2)
+    assert first + second == days
+    assert warm_up_for(first, days) == []
+    warm = warm_up_for(second, days)
+    assert [d.day for d in warm] == [second[0].day - WARM_UP + timedelta(days=i) for i in range(28)]
+    assert abs(len(first) - (len(second) + len(warm))) <= 1
