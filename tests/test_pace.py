@@ -15,7 +15,7 @@ from waitboard.core import snapshot
 from waitboard.core.domain import Action
 from waitboard.core.estimate import CounterNow, Learned
 from waitboard.core.office import Office
-from waitboard.core.pace import PACE_TAU_S, pace_wait_s
+from waitboard.core.pace import PACE_TAU_S, Pace, pace_wait_s, pace_waits
 from waitboard.store.office_store import Store
 
 
@@ -63,15 +63,17 @@ async def test_the_pace_of_calls_is_learned_and_moves_the_estimate(
     assert pace_wait_s(learned.pace.get("A"), 1, clock.now.timestamp()) is None
 
 
-def test_the_pace_applies_while_no_counter_of_the_queue_is_free(office: Office) -> None:
-    """Two counters serve A alone. With one person waiting and both busy, the next is
-    called when one of them finishes - at the pace of the calls; with one of them free, at
-    once - the pace would only delay them; as many waiting as counters: the pace again."""
+def test_the_pace_applies_behind_whoever_a_free_counter_takes(office: Office) -> None:
+    """Two counters serve A alone. With both busy, the first in line is called when one of
+    them finishes - at the pace of the calls; with one of them free, at once - the pace
+    would only delay them - but those behind them wait at the pace."""
     loc = office.location_by_id["sued"]
     busy = [CounterNow("1", ("A",), "A", 60.0), CounterNow("2", ("A",), "A", 30.0)]
     one_free = [busy[0], CounterNow("2", ("A",), None)]
-    assert "A" in snapshot.paced_queues(loc, busy, {"A": 1})
-    assert "A" not in snapshot.paced_queues(loc, one_free, {"A": 1})
-    assert "A" in snapshot.paced_queues(loc, one_free, {"A": 2})
+    assert snapshot.paced_queues(loc, busy, {"A": 1}) == {"A": 1}
+    assert snapshot.paced_queues(loc, one_free, {"A": 0}) == {"A": 2}
+    pc = Pace(count=6.0, at_s=1000.0, from_s=0.0, calls=20)  # six calls in ten minutes
+    first, second = pace_waits(pc, 2, 1_000_000, first=2)
+    assert first is None and second == pace_wait_s(pc, 2, 1000.0)
     shared = [busy[0], CounterNow("2", ("B", "A"), "A", 30.0)]
     assert "A" not in snapshot.paced_queues(loc, shared, {"A": 5})  # shares its time with B

@@ -55,10 +55,16 @@ def pace_wait_s(pace: Pace | None, position: int, now_s: float) -> float | None:
     return position * window / count
 
 
-def pace_waits(pace: Pace | None, positions: int, now_ms: int) -> list[float | None]:
-    """Each position's wait (1 = next) at the pace of the queue's calls; all None without
-    a pace (or where it does not apply)."""
-    return [pace_wait_s(pace, p, now_ms / 1000) for p in range(1, positions + 1)]
+def pace_waits(
+    pace: Pace | None, positions: int, now_ms: int, first: int | None = 1
+) -> list[float | None]:
+    """Each position's wait (1 = next) at the pace of the queue's calls, from position
+    ``first`` on (None before it); all None without a pace, or where it does not apply
+    (``first`` None)."""
+    return [
+        pace_wait_s(pace, p, now_ms / 1000) if first is not None and p >= first else None
+        for p in range(1, positions + 1)
+    ]
 
 
 def with_pace(forecast_s: float | None, pace_s: float | None) -> float | None:

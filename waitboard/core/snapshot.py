@@ -100,9 +100,7 @@ def forecast(
         for queue in walk_in_queues(loc, waiting):
             n = len(waits[queue])
             rule = usual.usual_waits(state.learn, queue, local, n)
-            at_pace = pace.pace_waits(
-                learned.pace.get(queue) if queue in paced else None, n, now_ms
-            )
+            at_pace = pace.pace_waits(learned.pace.get(queue), n, now_ms, paced.get(queue))
             waits[queue] = [
                 usual.weighed(w, pace.with_pace(w, p), p, u)
                 for w, p, u in zip(waits[queue], at_pace, rule, strict=True)
@@ -118,23 +116,23 @@ def walk_in_queues(loc: Location, waiting: dict[str, int]) -> list[str]:
 
 def paced_queues(
     loc: Location, counters: list[estimate.CounterNow], waiting: dict[str, int]
-) -> list[str]:
-    """The walk-in queues whose open counters serve that queue alone, none paused, and none
-    free (each busy with a ticket, or as many wait as they are): only then is the pace of
-    its calls the speed at which its people are called - a free counter calls the next at
-    once. Counters shared between queues divide their time by the queues' order of
-    preference, which the counters' forecast plays out and a queue's pace would not see."""
+) -> dict[str, int]:
+    """The walk-in queues whose open counters serve that queue alone, none paused: there
+    the pace of its calls is the speed at which its people are called. Each with the first
+    position the pace speaks for: 2 where a counter is free (the first in line goes to it
+    at once), else 1. Those behind wait at the pace even beside a free counter (its advisor
+    is writing up, say): on a real office's year the pace told them better than the
+    counters did (benchmarks/replay.py). Counters shared between queues divide their time
+    by the queues' order of preference, which the counters' forecast plays out and a
+    queue's pace would not see; a paused counter calls nobody until it is back."""
     appointment = {q.id for q in loc.appointment_queues}
-    out = []
-    for queue, n in waiting.items():
+    out = {}
+    for queue in waiting:
         serving = [c for c in counters if queue in c.queues]
         if queue in appointment or not serving:
             continue
-        if n < len(serving) and any(c.busy_queue is None for c in serving):
-            continue
-        # (A paused counter calls nobody until it is back: the pace would not see it.)
         if all(c.queues == (queue,) and not c.free_in_s for c in serving):
-            out.append(queue)
+            out[queue] = 2 if any(c.busy_queue is None for c in serving) else 1
     return out
 
 

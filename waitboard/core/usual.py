@@ -23,8 +23,9 @@ How it is weighed (``snapshot.forecast`` asks :func:`weighed`):
   5.20 -> 4.72);
 * where the usual hours are not known yet (fewer than ``USUAL_MIN_DAYS`` such days), the
   pace is weighed with the counters' forecast (``pace.with_pace``);
-* where the pace does not apply (counters shared with other queues, a free counter, too
-  few calls yet), the usual wait and the counters' forecast are weighed half and half.
+* where the pace does not apply (counters shared with other queues, the first in line
+  while a counter is free, too few calls yet), the usual wait and the counters' forecast
+  are weighed half and half.
 
 Playing the forecast with the usual *number of counters* of the coming hours instead
 was tried on a real office's days (benchmarks/replay.py's tickets of October 2019 and
