@@ -103,16 +103,25 @@ def test_range_follows_the_calibrated_band() -> None:
     assert low < told == 600 < high
     assert calibrated(600, DEFAULT_BAND) == (told, (low, high))
     assert calibrated(600, Band(0.0, 0.0)) == (600, (600, 600))
-    _, (narrow_low, narrow_high) = calibrated(600, Band(-2.0, 2.0))
+    _, (narrow_low, narrow_high) = calibrated(600, Band(-0.1, 0.1))
     assert low < narrow_low < 600 < narrow_high < high
-    assert calibrated(0, Band(-5.0, 5.0))[1][0] == 0  # never below zero
+    assert calibrated(0, Band(-1.0, 1.0))[1][0] == 0  # never below zero
+
+
+def test_the_range_is_a_ratio_of_the_wait() -> None:
+    """Recent waits came out between half and twice their estimate (of the wait plus a
+    minute): a 9-minute estimate's range runs from 4 to 19 minutes, a 29-minute one's from
+    14 to 59 - a long wait's range is wider by as much as the wait is longer."""
+    band = Band(math.log(0.5), math.log(2.0))
+    assert calibrated(540, band)[1] == (240, 1140)
+    assert calibrated(1740, band)[1] == (840, 3540)
 
 
 def test_estimate_is_corrected_by_how_far_forecasts_were_off() -> None:
-    """Forecasts of this size came out 10 s/sqrt(s) too long: the estimate says less, and
-    stays within its range."""
-    told, (low, high) = calibrated(600, Band(-15.0, 5.0, mid=-10.0))
-    assert told == 600 - 10 * 30  # sqrt(600 + 300) = 30
+    """Forecasts of this size came out a tenth too long (the median ratio of wait + 1
+    minute): the estimate says a tenth less, and stays within its range."""
+    told, (low, high) = calibrated(540, Band(math.log(0.5), math.log(1.5), mid=math.log(0.9)))
+    assert told == 480  # (540 + 60) x 0.9 - 60
     assert low <= told <= high
 
 
@@ -130,18 +139,18 @@ def test_learned_values_are_parsed_with_their_counts() -> None:
             "svc:A:n": 4,
             "gap:A": 90,
             "gap:A:n": 7,
-            "band_lo": -7.0,
-            "band_hi": 9.5,
-            "band_mid": -1.0,
-            "band_lo@2": -9.0,
-            "band_hi@2": 12.0,
+            "ratio_lo": -0.4,
+            "ratio_hi": 0.5,
+            "ratio_mid": -0.1,
+            "ratio_lo@2": -0.6,
+            "ratio_hi@2": 0.7,
         }
     )
     assert learned.service == {"A": (300, 4)} and learned.gap == {"A": (90, 7)}
-    assert learned.band == Band(-7.0, 9.5, -1.0)
-    assert learned.band_for(1000) == Band(-9.0, 12.0)  # 15-30 minutes: its own band
+    assert learned.band == Band(-0.4, 0.5, -0.1)
+    assert learned.band_for(1000) == Band(-0.6, 0.7)  # 15-30 minutes: its own band
     assert learned.band_for(100) == learned.band  # no band of its own yet: the overall one
-    assert Learned.parse({"band_lo": -7.0}).band is None
+    assert Learned.parse({"ratio_lo": -0.4}).band is None
 
 
 def test_the_pace_reads_the_wait_from_the_recent_rate_of_calls() -> None:

@@ -54,7 +54,7 @@ async def test_a_waiting_ticket_shows_its_range(
         ).status_code == 200
         for i in range(BAND_MIN_PAIRS + 5):
             await serve_one(http, clock, timedelta(minutes=i % 4), timedelta(minutes=4 + i % 5))
-        assert await redis.hexists(keys.learned("sued"), "band_lo")  # calibrated
+        assert await redis.hexists(keys.learned("sued"), "ratio_lo")  # calibrated
 
         await serve_one(http, clock, timedelta(0), timedelta(0))  # and one more in service:
         await http.post(

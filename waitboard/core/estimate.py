@@ -11,16 +11,13 @@ Service times are learned: a recent-weighted mean of how long a counter was busy
 towards the configured ``service_minutes`` while there are few observations. Offices
 repeat their day (slow afternoons), so the mean of the same hour on earlier days is
 blended in: yesterday's afternoon does not make this morning look slow. The range
-comes from calibration: a wait is a sum of services, so its spread grows with the square
-root of its length; recent (estimate, actual) pairs give the band of standardised errors
-(actual - estimate) / sqrt(estimate + 5 min) that actual waits fell into (see
-``scripts/lib.lua``), so "10-20 Min." means what it says.
-
-Where a queue's counters serve it alone just now and none of them is free, the pace
-of its calls in about the last ten minutes is weighed in (``core/pace.py``): a
-slowdown shows in it at once, while learned service times follow it only as the slow
-tickets end - and on a real office's days (benchmarks/replay.py) the pace is what told
-people in a jam the truest number.
+comes from calibration: the ratios actual / estimate that recent waits of the same size
+of estimate fell into (``scripts/lib.lua``), so "10-20 Min." means what it says. Ratios,
+because a long wait goes wrong mostly by a rate (the coming hour slower than it seemed),
+which stretches all of it: on a real office's year (benchmarks/replay.py) they held 54 %
+of waits of 30 minutes and more, differences scaled by the square root of the estimate
+49 %, at the same MAE. Where a queue's counters serve it alone, the pace of its calls
+and the usual hours take the counters' place (``core/pace.py``, ``core/usual.py``).
 """
 
 from __future__ import annotations
@@ -49,19 +46,21 @@ MIN_SERVICE_S = 30.0
 MIN_GAP_S = 10.0
 #: A hard bound on the forecast's steps (it runs on the hub's event loop).
 MAX_STEPS = 20_000
-#: Without calibration yet: the band of standardised errors assumed (in sqrt-seconds:
-#: -12 is about -6 min around a 20-minute estimate).
-DEFAULT_BAND_LOW, DEFAULT_BAND_HIGH = -12.0, 18.0
-#: Errors are scaled by sqrt(estimate + this) (the same as in scripts/__init__.py).
-BAND_SMOOTH_S = 300.0
-#: Estimate sizes with a band of their own (the same as in scripts/__init__.py).
+#: Without calibration yet: the band of errors assumed, as the logarithm of actual /
+#: estimate (about 0.6x to 1.65x the forecast).
+DEFAULT_BAND_LOW, DEFAULT_BAND_HIGH = -0.5, 0.5
+#: Errors are ratios of (wait + this), ln((actual + s) / (estimate + s)): a "now" that
+#: became two minutes is a ratio of 3, not an endless one (the scripts use the same).
+BAND_OFFSET_S = 60.0
+#: Estimate sizes with a band of their own (the scripts use the same).
 BAND_BUCKETS_S = (300, 900, 1800)
 
 
 @dataclass(frozen=True, slots=True)
 class Band:
-    """Standardised errors (actual - forecast) / sqrt(forecast + s) of recent tickets: the
-    low and high quantile, and the median."""
+    """Errors of recent tickets as ln((actual + s) / (forecast + s)) (``BAND_OFFSET_S``):
+    the low and high quantile, and the median. Kept by the scripts as ``ratio_lo``,
+    ``ratio_hi``, ``ratio_mid`` (a suffix ``@b`` for the size ``b``)."""
 
     low: float
     high: float
@@ -69,12 +68,12 @@ class Band:
 
     @classmethod
     def parse(cls, raw: Mapping[str, float], suffix: str) -> Band | None:
-        if f"band_lo{suffix}" not in raw or f"band_hi{suffix}" not in raw:
+        if f"ratio_lo{suffix}" not in raw or f"ratio_hi{suffix}" not in raw:
             return None
         return cls(
-            float(raw[f"band_lo{suffix}"]),
-            float(raw[f"band_hi{suffix}"]),
-            float(raw.get(f"band_mid{suffix}", 0.0)),
+            float(raw[f"ratio_lo{suffix}"]),
+            float(raw[f"ratio_hi{suffix}"]),
+            float(raw.get(f"ratio_mid{suffix}", 0.0)),
         )
 
 
@@ -386,10 +385,10 @@ def calibrated(forecast_s: float, band: Band | None) -> tuple[int, tuple[int, in
     """The estimate to tell (the forecast, corrected by how far recent forecasts of this
     size were off) and the range the actual wait is expected in."""
     b = band or DEFAULT_BAND
-    spread = math.sqrt(forecast_s + BAND_SMOOTH_S)
-    low = max(0.0, forecast_s + b.low * spread)
-    high = max(low, forecast_s + b.high * spread)
-    told = min(high, max(low, forecast_s + b.mid * spread))
+    base = forecast_s + BAND_OFFSET_S
+    low = max(0.0, base * math.exp(b.low) - BAND_OFFSET_S)
+    high = max(low, base * math.exp(b.high) - BAND_OFFSET_S)
+    told = min(high, max(low, base * math.exp(b.mid) - BAND_OFFSET_S))
     return round(told), (math.floor(low), math.ceil(high))
 
 

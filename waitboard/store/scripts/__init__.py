@@ -20,7 +20,7 @@ from collections import defaultdict
 from functools import cache
 from importlib import resources
 
-from waitboard.core import pace
+from waitboard.core import estimate, pace
 from waitboard.core.domain import TRANSITIONS
 
 #: A location's scripts (prelude: ``lib.lua``).
@@ -101,18 +101,18 @@ CALIB_KEEP = 1200
 BAND_MIN_PAIRS = 20
 #: The bands are worked out again on every tenth pair, not on every call: a ticket's five
 #: scripts took 6.0 ms in all with every call sorting the 1,200 pairs, 2.5 ms so (the
-#: development machine, the embedded Redis); a real office's year replayed gave the same
-#: ranges to the percent (benchmarks/replay.py).
+#: development machine, the embedded Redis); on a real office's year of tickets
+#: (benchmarks/replay.py) the ranges held as many waits, to a tenth of a percent.
 BAND_EVERY = 10
 #: Estimate sizes with a band of their own: from 5, 15 and 30 minutes (and below 5).
-BAND_BUCKETS_S = (300, 900, 1800)
-#: The range covers the 7th to 93rd percentile of recent standardised errors: a little
+BAND_BUCKETS_S = estimate.BAND_BUCKETS_S
+#: The range covers the 7th to 93rd percentile of recent errors (as ratios): a little
 #: more than 10-90, because the errors to come are wider than the ones just seen (the day
 #: drifts, counters close), and the range is meant to hold for four people out of five.
 BAND_LOW_Q = 0.07
 BAND_HIGH_Q = 0.93
-#: Errors are scaled by sqrt(estimate + this): even a "now" has some spread.
-BAND_SMOOTH_S = 300
+#: Errors are ratios ln((actual + s) / (estimate + s)) with this s (core/estimate.py).
+BAND_OFFSET_S = estimate.BAND_OFFSET_S
 
 
 def _lua_transitions() -> str:
@@ -165,6 +165,6 @@ def _values() -> dict[str, str]:
         "BAND_EVERY": str(BAND_EVERY),
         "BAND_LOW_Q": str(BAND_LOW_Q),
         "BAND_HIGH_Q": str(BAND_HIGH_Q),
-        "BAND_SMOOTH_S": str(BAND_SMOOTH_S),
+        "BAND_OFFSET_S": str(BAND_OFFSET_S),
         "BAND_BUCKETS_S": "{" + ", ".join(str(b) for b in BAND_BUCKETS_S) + "}",
     }

@@ -66,7 +66,7 @@ local BAND_MIN_PAIRS = {{BAND_MIN_PAIRS}}
 local BAND_EVERY = {{BAND_EVERY}}
 local BAND_LOW_Q = {{BAND_LOW_Q}}
 local BAND_HIGH_Q = {{BAND_HIGH_Q}}
-local BAND_SMOOTH_S = {{BAND_SMOOTH_S}}
+local BAND_OFFSET_S = {{BAND_OFFSET_S}}
 local BAND_BUCKETS_S = {{BAND_BUCKETS_S}}
 
 local EV = {}  -- events of this command, written by commit()
@@ -498,9 +498,9 @@ local function learn_arrival(queue)
 end
 
 -- A ticket is called: its wait goes into the day's figures; if it was estimated at issue
--- (and not transferred since), the pair goes into the calibration of the ranges. A wait is
--- a sum of services, so its spread grows with the square root of its length: the band is
--- the low and high quantile of (actual - estimate) / sqrt(estimate + s) over recent pairs.
+-- (and not transferred since), the pair goes into the calibration of the ranges: the band
+-- is the low and high quantile of ln((actual + s) / (estimate + s)) over recent pairs (a
+-- coming hour slower than it seemed stretches a whole wait: its errors are ratios).
 local function learn_call(t)
   local wait_s = (A.now - ms(t.queued_at)) / 1000
   local key = waits_key(DAY, t.queue)
@@ -522,7 +522,7 @@ local function learn_call(t)
       local e, a = string.match(pair, '^([%d.]+):([%d.]+)$')
       if e then
         e, a = tonumber(e), tonumber(a)
-        local z = (a - e) / math.sqrt(e + BAND_SMOOTH_S)
+        local z = math.log((a + BAND_OFFSET_S) / (e + BAND_OFFSET_S))
         all[#all + 1] = z
         local b = 0
         for i, edge in ipairs(BAND_BUCKETS_S) do
@@ -536,13 +536,13 @@ local function learn_call(t)
     -- tends to be off (a sum of long-tailed services is skewed), and corrects it.
     local function band(values, suffix)
       if #values < BAND_MIN_PAIRS then
-        redis.call('HDEL', LEARN, 'band_lo' .. suffix, 'band_hi' .. suffix, 'band_mid' .. suffix)
+        redis.call('HDEL', LEARN, 'ratio_lo' .. suffix, 'ratio_hi' .. suffix, 'ratio_mid' .. suffix)
         return
       end
       table.sort(values)
       local function q(p) return values[math.min(#values, math.max(1, math.floor(p * #values + 0.5)))] end
-      redis.call('HSET', LEARN, 'band_lo' .. suffix, q(BAND_LOW_Q), 'band_hi' .. suffix,
-                 q(BAND_HIGH_Q), 'band_mid' .. suffix, q(0.5))
+      redis.call('HSET', LEARN, 'ratio_lo' .. suffix, q(BAND_LOW_Q), 'ratio_hi' .. suffix,
+                 q(BAND_HIGH_Q), 'ratio_mid' .. suffix, q(0.5))
     end
     band(all, '')
     for b = 0, #BAND_BUCKETS_S do band(by_bucket[b] or {}, '@' .. b) end
