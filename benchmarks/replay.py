@@ -476,6 +476,11 @@ class Part:
     dropped: int
 
 
+#: The replay's Redis keeps nothing on disk (these come after the embedded server's own
+#: settings, and the last of a setting wins).
+NO_PERSISTENCE = ("--appendonly", "no")
+
+
 async def replay_days(
     days: list[DerivedDay], minutes: float, warm_up: list[DerivedDay] | None = None
 ) -> Part:
@@ -485,7 +490,9 @@ async def replay_days(
     loc = conf.locations[0]
     part = Part([], [], 0)
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedRedis(Path(tmp))
+        # No append-only file: a replay has nothing to recover after a crash, and waiting
+        # for the disk on every write made its time the disk's rather than the scripts'.
+        server = EmbeddedRedis(Path(tmp), extra_args=NO_PERSISTENCE)
         server.start()
         redis = connect(server.url)
         try:
