@@ -7,6 +7,7 @@ Only ticket numbers are ever shown, never anything about a person.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
@@ -115,7 +116,7 @@ def walk_in_queues(loc: Location, waiting: dict[str, int]) -> list[str]:
 
 
 def paced_queues(
-    loc: Location, counters: list[estimate.CounterNow], waiting: dict[str, int]
+    loc: Location, counters: list[estimate.CounterNow], queues: Iterable[str]
 ) -> dict[str, int]:
     """The walk-in queues whose open counters serve that queue alone, none paused: there
     the pace of its calls is the speed at which its people are called. Each with the first
@@ -127,7 +128,7 @@ def paced_queues(
     queue's pace would not see; a paused counter calls nobody until it is back."""
     appointment = {q.id for q in loc.appointment_queues}
     out = {}
-    for queue in waiting:
+    for queue in queues:
         serving = [c for c in counters if queue in c.queues]
         if queue in appointment or not serving:
             continue

@@ -18,9 +18,9 @@ How it is weighed (``snapshot.forecast`` asks :func:`weighed`):
   minutes, the usual hours about the later ones, so the pace's weight falls with the
   wait: half at ``PACE_HORIZON_S``, four fifths at a quarter of it. The counters played
   forward with learned service times are left out there: on a real office's year
-  (benchmarks/replay.py) they were the weakest part, and leaving them out (with the pace
-  applied wherever no counter is free) took the MAE from 3.15 to 2.69 minutes (jams
-  5.20 -> 4.72);
+  (benchmarks/replay.py) they were the weakest part, and leaving them out took the MAE
+  from 3.15 to 2.69 minutes (jams 5.20 -> 4.72; the pace applying then only where no
+  counter was free - ``snapshot.paced_queues`` says where it applies now);
 * where the usual hours are not known yet (fewer than ``USUAL_MIN_DAYS`` such days), the
   pace is weighed with the counters' forecast (``pace.with_pace``);
 * where the pace does not apply (counters shared with other queues, the first in line
