@@ -196,9 +196,12 @@ class Server:
         self.connections = 0
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.port = 0
+        self.handlers: set[asyncio.Task[None]] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        if (task := asyncio.current_task()) is not None:
+            self.handlers.add(task)  # (ended with the server: see ``serving``)
         try:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
             headers = {
@@ -223,6 +226,11 @@ async def serving(respond: Respond) -> AsyncIterator[Server]:
         yield server
     finally:
         listener.close()
+        # A handler still writing (a service that never stops sending) ends with the
+        # server, not when the test's event loop is torn down under it.
+        for task in server.handlers:
+            task.cancel()
+        await asyncio.gather(*server.handlers, return_exceptions=True)
         await listener.wait_closed()
 
 
